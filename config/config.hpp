@@ -1,0 +1,101 @@
+// The federation config: one file shared by every appliance; `site` says which network this one is in.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/address.hpp"
+#include "config/duration.hpp"
+
+namespace fedprobe {
+
+enum class NetworkKind { nhs, psn, other };
+enum class Transport { tcp, udp };
+
+struct Network {
+    std::string id;
+    NetworkKind kind = NetworkKind::other;
+    std::string name;
+    std::vector<Prefix> prefixes;
+    std::optional<double> rate_limit;  // probes/s towards this network; default from [fedprobe]
+};
+
+struct Service {
+    std::string name;
+    Transport transport = Transport::tcp;
+    std::uint16_t port = 0;
+};
+
+struct ProbeSpec {
+    std::string kind;     // "icmp", "tcp"
+    std::string service;  // services key, empty for icmp
+    std::string str() const { return service.empty() ? kind : kind + ":" + service; }
+    friend bool operator==(const ProbeSpec&, const ProbeSpec&) = default;
+};
+
+struct IcmpOptions {
+    int packets = 3;         // echo requests per round
+    int payload_bytes = 56;  // ICMP data after the 8-byte header, like ping's default
+    bool dont_fragment = false;
+    int ttl = 0;  // 0: the system default
+    Duration spacing = std::chrono::milliseconds(20);  // gap between packets of a round
+    friend bool operator==(const IcmpOptions&, const IcmpOptions&) = default;
+};
+
+// Where and how probes leave this appliance; per target, defaults in [fedprobe].
+struct SendOptions {
+    std::optional<IpAddress> source;
+    std::string device;  // SO_BINDTODEVICE: an interface or VRF
+    int dscp = -1;       // -1: leave the system default
+    friend bool operator==(const SendOptions&, const SendOptions&) = default;
+};
+
+struct Target {
+    std::string id;
+    std::string network;
+    IpAddress address;
+    std::map<std::string, IpAddress> addresses_from;  // site -> address seen from that site (NAT)
+    std::vector<ProbeSpec> probes;
+    Duration interval{};
+    Duration timeout{};
+    std::map<std::string, std::string> labels;
+    std::vector<std::string> from_sites;  // empty: every site probes it
+    bool enabled = true;
+    SendOptions send;
+    IcmpOptions icmp;
+
+    const IpAddress& address_for(const std::string& site) const {
+        auto it = addresses_from.find(site);
+        return it == addresses_from.end() ? address : it->second;
+    }
+    bool probed_from(const std::string& site) const;
+};
+
+struct WebConfig {
+    std::map<std::string, std::string> basic_auth_users;  // user -> bcrypt hash
+};
+
+struct Settings {
+    std::string site;
+    Endpoint listen{*IpAddress::parse("127.0.0.1"), 9641};
+    Duration interval = std::chrono::seconds(15);
+    Duration timeout = std::chrono::seconds(2);
+    double rate_limit = 50;  // probes/s per destination network
+    WebConfig web;
+};
+
+struct Config {
+    std::string path;
+    Settings settings;
+    std::vector<Network> networks;
+    std::map<std::string, Service> services;
+    std::vector<Target> targets;
+
+    const Network* network(const std::string& id) const;
+    double rate_limit_for(const std::string& network_id) const;
+};
+
+}  // namespace fedprobe

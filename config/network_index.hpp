@@ -1,0 +1,27 @@
+// Attributes an address (e.g. the router that sent an ICMP error) to a configured network.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/address.hpp"
+
+namespace fedprobe {
+
+class NetworkIndex {
+public:
+    void add(const Prefix& prefix, const std::string& network_id);
+    // Longest-prefix match over every network's prefixes; "unknown" when none contains it.
+    // With overlapping space (two networks with the same 10.x range), the longer prefix wins
+    // and a tie goes to the network declared first.
+    const std::string& lookup(const IpAddress& address) const;
+
+private:
+    struct Entry {
+        Prefix prefix;
+        std::string network;
+    };
+    std::vector<Entry> entries_;  // sorted by descending length, stable
+};
+
+}  // namespace fedprobe

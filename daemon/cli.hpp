@@ -1,0 +1,26 @@
+// fedprobe's command line: subcommands, their options, and their help texts.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fedprobe {
+
+struct CliCommand {
+    enum class Kind { run, validate, help, version } kind = Kind::help;
+    std::string subcommand;  // for help: which one ("" for the overview)
+    std::string config;
+    std::optional<std::string> site;
+    std::string log_level = "info";
+};
+
+struct CliParse {
+    std::optional<CliCommand> command;
+    std::string error;  // set when the command line is wrong: print it with the usage, exit 2
+};
+
+CliParse parse_cli(const std::vector<std::string>& args);  // args without argv[0]
+std::string help_text(const std::string& subcommand);
+
+}  // namespace fedprobe

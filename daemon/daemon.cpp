@@ -1,0 +1,263 @@
+#include "daemon/daemon.hpp"
+
+#include <prometheus/exposer.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "daemon/sd_notify.hpp"
+
+namespace fedprobe {
+
+namespace {
+
+double unix_now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+void log_diagnostics(const std::vector<Diagnostic>& diagnostics) {
+    for (const auto& d : diagnostics) {
+        if (d.severity == Diagnostic::Severity::error) spdlog::error("{}", d.format());
+        else spdlog::warn("{}", d.format());
+    }
+}
+
+}  // namespace
+
+Daemon::Daemon(std::string config_path, std::optional<std::string> site_override)
+    : config_path_(std::move(config_path)), site_override_(std::move(site_override)), exporter_(FEDPROBE_VERSION) {}
+
+Daemon::~Daemon() {
+    // Probes first (they hold sockets and timers on the loop), then the HTTP threads.
+    icmp_.reset();
+    tcp_.reset();
+    exposer_.reset();
+    if (signal_fd_ >= 0) close(signal_fd_);
+}
+
+bool Daemon::open_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return false;
+    signal(SIGPIPE, SIG_IGN);
+    signal_fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (signal_fd_ < 0) return false;
+    return loop_.add_fd(signal_fd_, EPOLLIN, [this](std::uint32_t) { on_signal(); }) == 0;
+}
+
+bool Daemon::start_exposer() {
+    const auto& settings = config_->settings;
+    try {
+        // The HTTP threads only read the registry; all probing stays on this thread.
+        exposer_ = std::make_unique<prometheus::Exposer>(settings.listen.str(), 2);
+    } catch (const std::exception& e) {
+        spdlog::error("cannot listen on {} for /metrics: {}", settings.listen.str(), e.what());
+        return false;
+    }
+    if (!settings.web.basic_auth_users.empty()) {
+        auth_ = std::make_unique<BasicAuth>(settings.web.basic_auth_users, [this] { exporter_.auth_failed(); });
+        exposer_->RegisterAuth([this](const std::string& u, const std::string& p) { return auth_->check(u, p); },
+                               "fedprobe", "/metrics");
+    }
+    exposer_->RegisterCollectable(exporter_.registry(), "/metrics");
+    spdlog::info("metrics on http://{}/metrics{}", settings.listen.str(),
+                 auth_ ? " (basic auth)" : "");
+    return true;
+}
+
+int Daemon::run() {
+    if (auto err = loop_.init(); !err.empty()) {
+        spdlog::error("{}", err);
+        return 1;
+    }
+    auto loaded = load_config_file(config_path_, site_override_);
+    log_diagnostics(loaded.diagnostics);
+    if (!loaded.config) {
+        spdlog::error("{}: not starting: the config has errors", config_path_);
+        return 1;
+    }
+    if (!open_signals()) {
+        spdlog::error("cannot set up signal handling: {}", std::strerror(errno));
+        return 1;
+    }
+    tcp_ = std::make_unique<TcpProbe>(loop_);
+    icmp_ = std::make_unique<IcmpProbe>(loop_);
+    apply(loaded.config);
+    if (!start_exposer()) return 1;
+    exporter_.config_reloaded(true, unix_now());
+    spdlog::info("fedprobe {} running as site '{}' with {} ({} probes)", FEDPROBE_VERSION, config_->settings.site,
+                 config_path_, jobs_.size());
+    systemd::ready(status_line());
+    every_few_seconds();
+    loop_.run();
+    systemd::stopping();
+    spdlog::info("stopping");
+    return 0;
+}
+
+void Daemon::apply(std::shared_ptr<const Config> config) {
+    auto jobs = build_jobs(*config);
+    std::unordered_map<std::string, LiveJob> live;
+    std::vector<JobSpec> specs;
+    std::vector<JobLabels> labels;
+    for (auto& job : jobs) {
+        specs.push_back(JobSpec{job.key, job.target->network, job.target->interval});
+        labels.push_back(JobLabels{job.key, job.labels, job.spec.kind == "icmp"});
+        LiveJob lj{std::move(job), std::nullopt, std::nullopt};
+        if (auto old = jobs_.find(lj.job.key); old != jobs_.end()) {
+            lj.last_outcome = old->second.last_outcome;
+            lj.last_reporter = old->second.last_reporter;
+        }
+        live.emplace(lj.job.key, std::move(lj));
+    }
+    for (const auto& net : config->networks) {
+        double rate = config->rate_limit_for(net.id);
+        scheduler_.set_rate_limit(net.id, rate, std::max(1.0, rate / 5));
+    }
+    NetworkIndex index;
+    for (const auto& net : config->networks)
+        for (const auto& p : net.prefixes) index.add(p, net.id);
+
+    auto change = scheduler_.set_jobs(specs, loop_.now());
+    exporter_.sync_jobs(labels);
+    jobs_ = std::move(live);
+    network_index_ = std::move(index);
+    config_ = std::move(config);  // the old config lives until here; jobs now point into the new one
+    if (!change.added.empty() || !change.removed.empty())
+        spdlog::info("config: {} probes added, {} removed, {} kept", change.added.size(), change.removed.size(),
+                     change.kept.size());
+    for (const auto& k : change.added) spdlog::debug("config: + {}", k);
+    for (const auto& k : change.removed) spdlog::info("config: - {} (its series are removed)", k);
+    arm_tick();
+}
+
+void Daemon::reload() {
+    systemd::reloading();
+    spdlog::info("reloading {}", config_path_);
+    auto loaded = load_config_file(config_path_, site_override_);
+    log_diagnostics(loaded.diagnostics);
+    if (!loaded.config) {
+        spdlog::error("reload rejected: {} has errors; still running the previous config", config_path_);
+        exporter_.config_reloaded(false, unix_now());
+        systemd::ready(status_line() + "; last reload failed");
+        return;
+    }
+    const auto& now = loaded.config->settings;
+    const auto& was = config_->settings;
+    if (now.listen.str() != was.listen.str())
+        spdlog::warn("reload: listen changed to {}; still serving on {} until restarted", now.listen.str(),
+                     was.listen.str());
+    if (now.web.basic_auth_users != was.web.basic_auth_users)
+        spdlog::warn("reload: basic_auth_users changed; restart fedprobe to apply it");
+    apply(loaded.config);
+    exporter_.config_reloaded(true, unix_now());
+    spdlog::info("reload done: {} probes", jobs_.size());
+    systemd::ready(status_line());
+}
+
+void Daemon::on_signal() {
+    signalfd_siginfo info;
+    while (read(signal_fd_, &info, sizeof info) == sizeof info) {
+        if (info.ssi_signo == SIGHUP) {
+            reload();
+        } else {
+            spdlog::info("signal {} received", strsignal(static_cast<int>(info.ssi_signo)));
+            loop_.stop();
+        }
+    }
+}
+
+void Daemon::arm_tick() {
+    auto next = scheduler_.next_wakeup();
+    if (!next) return;
+    if (tick_timer_ && *next >= tick_at_) return;  // an earlier wake-up is already set
+    if (tick_timer_) loop_.cancel_timer(tick_timer_);
+    tick_at_ = *next;
+    tick_timer_ = loop_.add_timer(*next, [this] {
+        tick_timer_ = 0;
+        tick_at_ = TimePoint::max();
+        tick();
+    });
+}
+
+void Daemon::tick() {
+    for (const auto& start : scheduler_.due(loop_.now())) start_job(start.key, start.lag);
+    if (auto n = scheduler_.overruns(); n != overruns_seen_) {
+        exporter_.add_overruns(n - overruns_seen_);
+        overruns_seen_ = n;
+    }
+    for (const auto& [network, n] : scheduler_.rate_limited()) {
+        auto& seen = rate_limited_seen_[network];
+        if (n != seen) exporter_.add_rate_limited(network, n - seen);
+        seen = n;
+    }
+    exporter_.set_in_flight(in_flight_);
+    arm_tick();
+}
+
+void Daemon::start_job(const std::string& key, Duration lag) {
+    auto it = jobs_.find(key);
+    if (it == jobs_.end()) return;
+    exporter_.observe_lag(lag);
+    ++in_flight_;
+    Probe& probe = it->second.job.spec.kind == "icmp" ? static_cast<Probe&>(*icmp_) : static_cast<Probe&>(*tcp_);
+    probe.start(it->second.job.request, [this, key](ProbeResult result) { on_result(key, result); });
+}
+
+void Daemon::on_result(const std::string& key, const ProbeResult& result) {
+    --in_flight_;
+    scheduler_.finished(key);
+    auto it = jobs_.find(key);
+    if (it == jobs_.end()) return;  // left the config while it ran
+    const std::string& reporter_network =
+        result.reporter ? network_index_.lookup(*result.reporter) : std::string();
+    exporter_.record(key, result, reporter_network);
+    (result.outcome == Outcome::ok ? results_ok_ : results_failed_)++;
+    LiveJob& lj = it->second;
+    if (lj.last_outcome != result.outcome || lj.last_reporter != result.reporter) {
+        // Logged on change only: an audit trail of what broke and who said so, not a flood.
+        if (result.outcome == Outcome::ok) {
+            spdlog::info("{} {}: {} -> ok", lj.job.target->id, lj.job.spec.str(),
+                         lj.last_outcome ? to_string(*lj.last_outcome) : "new");
+        } else {
+            spdlog::info("{} {}: {} -> {}{}{} ({})", lj.job.target->id, lj.job.spec.str(),
+                         lj.last_outcome ? to_string(*lj.last_outcome) : "new", to_string(result.outcome),
+                         result.reporter ? " reported by " + result.reporter->str() : "",
+                         result.reporter ? " in network " + reporter_network : "", result.detail);
+        }
+        lj.last_outcome = result.outcome;
+        lj.last_reporter = result.reporter;
+    }
+}
+
+std::string Daemon::status_line() const {
+    std::size_t failing = 0, pending = 0;
+    for (const auto& [key, lj] : jobs_) {
+        if (!lj.last_outcome) ++pending;
+        else if (*lj.last_outcome != Outcome::ok) ++failing;
+    }
+    return "site " + config_->settings.site + ": " + std::to_string(jobs_.size()) + " probes, " +
+           std::to_string(jobs_.size() - failing - pending) + " ok, " + std::to_string(failing) + " failing";
+}
+
+void Daemon::every_few_seconds() {
+    auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(5));
+    if (auto wd = systemd::watchdog_interval()) {
+        // Pinged from the event loop itself, so a stuck loop is what the watchdog catches.
+        period = std::min(period, std::chrono::duration_cast<Clock::duration>(*wd / 3));
+        systemd::watchdog();
+    }
+    systemd::status(status_line());
+    exporter_.set_icmp_stats(icmp_->stats().late, icmp_->stats().unmatched);
+    loop_.add_timer(loop_.now() + period, [this] { every_few_seconds(); });
+}
+
+}  // namespace fedprobe

@@ -1,0 +1,71 @@
+// `fedprobe run`: ties config, scheduler, probes and exporter together on one event loop.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "config/loader.hpp"
+#include "config/network_index.hpp"
+#include "daemon/event_loop.hpp"
+#include "daemon/jobs.hpp"
+#include "daemon/scheduler.hpp"
+#include "exporters/basic_auth.hpp"
+#include "exporters/prometheus_exporter.hpp"
+#include "probes/icmp_probe.hpp"
+#include "probes/tcp_probe.hpp"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace fedprobe {
+
+class Daemon {
+public:
+    Daemon(std::string config_path, std::optional<std::string> site_override);
+    ~Daemon();
+    int run();  // the process exit code
+
+private:
+    struct LiveJob {
+        Job job;
+        std::optional<Outcome> last_outcome;
+        std::optional<IpAddress> last_reporter;
+    };
+
+    std::string config_path_;
+    std::optional<std::string> site_override_;
+    EventLoop loop_;
+    Scheduler scheduler_;
+    std::shared_ptr<const Config> config_;
+    std::unordered_map<std::string, LiveJob> jobs_;
+    NetworkIndex network_index_;
+    PrometheusExporter exporter_;
+    std::unique_ptr<BasicAuth> auth_;
+    std::unique_ptr<prometheus::Exposer> exposer_;
+    std::unique_ptr<TcpProbe> tcp_;
+    std::unique_ptr<IcmpProbe> icmp_;
+    int signal_fd_ = -1;
+    EventLoop::TimerId tick_timer_ = 0;
+    TimePoint tick_at_ = TimePoint::max();
+    std::size_t in_flight_ = 0;
+    std::uint64_t overruns_seen_ = 0;
+    std::map<std::string, std::uint64_t> rate_limited_seen_;
+    std::uint64_t results_ok_ = 0, results_failed_ = 0;
+
+    bool open_signals();
+    bool start_exposer();
+    void apply(std::shared_ptr<const Config> config);
+    void reload();
+    void on_signal();
+    void arm_tick();
+    void tick();
+    void start_job(const std::string& key, Duration lag);
+    void on_result(const std::string& key, const ProbeResult& result);
+    void every_few_seconds();
+    std::string status_line() const;
+};
+
+}  // namespace fedprobe

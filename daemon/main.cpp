@@ -1,0 +1,62 @@
+// fedprobe's entry point: parses the command line and runs the chosen command.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "config/loader.hpp"
+#include "daemon/cli.hpp"
+#include "daemon/daemon.hpp"
+#include "daemon/logging.hpp"
+
+namespace {
+
+int validate(const fedprobe::CliCommand& cmd) {
+    auto result = fedprobe::load_config_file(cmd.config, cmd.site);
+    for (const auto& d : result.diagnostics) std::cerr << d.format() << "\n";
+    if (!result.config) {
+        std::size_t errors = 0;
+        for (const auto& d : result.diagnostics) errors += d.severity == fedprobe::Diagnostic::Severity::error;
+        std::cerr << cmd.config << ": " << errors << " error(s)\n";
+        return 1;
+    }
+    const auto& c = *result.config;
+    std::size_t probes = 0;
+    for (const auto& t : c.targets)
+        if (t.enabled && t.probed_from(c.settings.site)) probes += t.probes.size();
+    std::cout << cmd.config << ": valid: " << c.networks.size() << " networks, " << c.services.size()
+              << " services, " << c.targets.size() << " targets; site '" << c.settings.site << "' runs " << probes
+              << " probes\n";
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    auto parsed = fedprobe::parse_cli(args);
+    if (!parsed.command) {
+        std::cerr << "fedprobe: " << parsed.error << "\n\n"
+                  << fedprobe::help_text(args.empty() ? "" : args[0] == "run" || args[0] == "validate" ? args[0] : "");
+        return 2;
+    }
+    const auto& cmd = *parsed.command;
+    switch (cmd.kind) {
+        case fedprobe::CliCommand::Kind::help:
+            std::cout << fedprobe::help_text(cmd.subcommand);
+            return 0;
+        case fedprobe::CliCommand::Kind::version:
+            std::cout << "fedprobe " << FEDPROBE_VERSION << "\n";
+            return 0;
+        case fedprobe::CliCommand::Kind::validate:
+            return validate(cmd);
+        case fedprobe::CliCommand::Kind::run: {
+            if (!fedprobe::setup_logging(cmd.log_level)) {
+                std::cerr << "fedprobe: unknown log level '" << cmd.log_level << "'\n";
+                return 2;
+            }
+            fedprobe::Daemon daemon(cmd.config, cmd.site);
+            return daemon.run();
+        }
+    }
+    return 2;
+}

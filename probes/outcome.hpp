@@ -1,0 +1,30 @@
+// One vocabulary for why a probe ended as it did, shared by every probe kind.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace fedprobe {
+
+enum class Outcome : std::uint8_t {
+    ok,           // the service answered
+    refused,      // the target itself said no: TCP RST, ICMP port/protocol unreachable
+    filtered,     // silence until the timeout: dropped somewhere
+    prohibited,   // a firewall rejected it: ICMP 3/9, 3/10, 3/13, ICMPv6 1/1
+    unreachable,  // no route: ICMP 3/0, 3/1, ICMPv6 1/0, 1/3, time exceeded, local ENETUNREACH
+    error,        // a local failure: no source address, socket error
+};
+
+inline constexpr std::array kAllOutcomes = {Outcome::ok,         Outcome::refused,     Outcome::filtered,
+                                            Outcome::prohibited, Outcome::unreachable, Outcome::error};
+
+std::string_view to_string(Outcome o);
+
+// ICMP errors as the kernel reports them (sock_extended_err) or as read from a raw socket.
+Outcome outcome_from_icmp4(std::uint8_t type, std::uint8_t code);
+Outcome outcome_from_icmp6(std::uint8_t type, std::uint8_t code);
+// A failed connect()/send() with no ICMP error attached: the local stack's own verdict.
+Outcome outcome_from_errno(int err);
+
+}  // namespace fedprobe
