@@ -27,8 +27,9 @@ std::optional<Duration> parse_duration(std::string_view text) {
         else if (unit == "h") scale = 3'600'000'000'000;
         else if (unit == "d") scale = 86'400'000'000'000;
         else return std::nullopt;
+        constexpr std::int64_t kMax = 366 * 86'400'000'000'000;  // a year is plenty
+        if (value > kMax / scale || total_ns + value * scale > kMax) return std::nullopt;
         total_ns += value * scale;
-        if (total_ns > 366 * 86'400'000'000'000) return std::nullopt;  // a year is plenty
     }
     return Duration(total_ns);
 }

@@ -19,7 +19,8 @@ std::string help_text(const std::string& subcommand) {
                "metrics on [fedprobe] listen. SIGHUP reloads the file; an invalid file is rejected\n"
                "and the running config kept. SIGTERM or SIGINT stops it.\n\n"
                "  -c, --config FILE     the federation file (TOML)\n"
-               "  -s, --site ID         this appliance's network; overrides [fedprobe] site\n"
+               "  -s, --site ID         this appliance's network; overrides FEDPROBE_SITE and\n"
+               "                        [fedprobe] site\n"
                "  -l, --log-level LVL   trace, debug, info (default), warn, error\n";
     if (subcommand == "validate")
         return "usage: fedprobe validate --config FILE [--site ID]\n\n"

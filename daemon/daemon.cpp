@@ -7,7 +7,9 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <thread>
 #include <cstring>
 
 #include "daemon/sd_notify.hpp"
@@ -36,8 +38,33 @@ Daemon::~Daemon() {
     // Probes first (they hold sockets and timers on the loop), then the HTTP threads.
     icmp_.reset();
     tcp_.reset();
-    exposer_.reset();
+    stop_exposer();
     if (signal_fd_ >= 0) close(signal_fd_);
+}
+
+void Daemon::stop_exposer() {
+    if (!exposer_) return;
+    std::atomic<bool> stopped{false};
+    std::thread closer([&] {
+        exposer_.reset();
+        stopped = true;
+    });
+    // civetweb's listener thread polls for up to 2 s before it notices it should stop; a
+    // connection to it wakes it at once, so SIGTERM ends the daemon well within a second.
+    IpAddress wake = config_->settings.listen.address;
+    if (wake == *IpAddress::parse("0.0.0.0")) wake = *IpAddress::parse("127.0.0.1");
+    if (wake == *IpAddress::parse("::")) wake = *IpAddress::parse("::1");
+    sockaddr_storage ss;
+    socklen_t len = wake.to_sockaddr(config_->settings.listen.port, ss);
+    for (int i = 0; i < 100 && !stopped; ++i) {
+        int fd = socket(wake.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0) {
+            connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
+            close(fd);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    closer.join();
 }
 
 bool Daemon::open_signals() {
@@ -57,7 +84,11 @@ bool Daemon::start_exposer() {
     const auto& settings = config_->settings;
     try {
         // The HTTP threads only read the registry; all probing stays on this thread.
-        exposer_ = std::make_unique<prometheus::Exposer>(settings.listen.str(), 2);
+        // Short civetweb timeouts: a slow or stalled scraper must not hold a thread, nor delay
+        // shutdown (SIGTERM must stop the daemon within a second).
+        exposer_ = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+            "listening_ports", settings.listen.str(), "num_threads", "2", "request_timeout_ms", "5000",
+            "enable_keep_alive", "no", "linger_timeout_ms", "0"});
     } catch (const std::exception& e) {
         spdlog::error("cannot listen on {} for /metrics: {}", settings.listen.str(), e.what());
         return false;

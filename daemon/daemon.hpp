@@ -57,6 +57,7 @@ private:
 
     bool open_signals();
     bool start_exposer();
+    void stop_exposer();
     void apply(std::shared_ptr<const Config> config);
     void reload();
     void on_signal();

@@ -1,6 +1,7 @@
 // fedprobe's entry point: parses the command line and runs the chosen command.
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "config/loader.hpp"
@@ -39,7 +40,9 @@ int main(int argc, char** argv) {
                   << fedprobe::help_text(args.empty() ? "" : args[0] == "run" || args[0] == "validate" ? args[0] : "");
         return 2;
     }
-    const auto& cmd = *parsed.command;
+    auto cmd = *parsed.command;
+    // One federation file serves every appliance; systemd drop-ins set the site this way.
+    if (const char* env_site = std::getenv("FEDPROBE_SITE"); !cmd.site && env_site && *env_site) cmd.site = env_site;
     switch (cmd.kind) {
         case fedprobe::CliCommand::Kind::help:
             std::cout << fedprobe::help_text(cmd.subcommand);

@@ -58,6 +58,17 @@ int install_raw_filter(int fd, int family) {
     return setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter);
 }
 
+// Checked only after a failed send, so it costs nothing on the hot path.
+bool is_local_address(const IpAddress& a) {
+    int fd = socket(a.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return true;  // cannot tell: do not blame the config
+    sockaddr_storage ss;
+    socklen_t len = a.to_sockaddr(0, ss);
+    bool local = bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0 || errno != EADDRNOTAVAIL;
+    close(fd);
+    return local;
+}
+
 }  // namespace
 
 IcmpProbe::IcmpProbe(EventLoop& loop) : loop_(loop) {
@@ -254,6 +265,12 @@ void IcmpProbe::send_next(std::uint32_t index) {
             if (r.result.outcome == Outcome::ok || r.result.outcome == Outcome::filtered)
                 r.result.outcome = Outcome::error;
             r.result.detail = std::string("sendmsg: ") + std::strerror(err);
+            // The kernel says "unreachable" or "invalid" for a source it does not own: that is
+            // this appliance's misconfiguration, not the network's verdict.
+            if (req.send.source && !is_local_address(*req.send.source)) {
+                r.result.outcome = Outcome::error;
+                r.result.detail = "source address " + req.send.source->str() + " is not on this host";
+            }
             r.have_error = true;
         }
     }

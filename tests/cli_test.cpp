@@ -1,0 +1,36 @@
+#include <doctest/doctest.h>
+
+#include "daemon/cli.hpp"
+
+using namespace fedprobe;
+
+TEST_CASE("run and validate take --config, --site, and = forms") {
+    auto p = parse_cli({"run", "--config", "fed.toml", "--site=kent-nhs", "-l", "debug"});
+    REQUIRE(p.command);
+    CHECK(p.command->kind == CliCommand::Kind::run);
+    CHECK(p.command->config == "fed.toml");
+    CHECK(*p.command->site == "kent-nhs");
+    CHECK(p.command->log_level == "debug");
+    auto v = parse_cli({"validate", "-c", "fed.toml"});
+    REQUIRE(v.command);
+    CHECK(v.command->kind == CliCommand::Kind::validate);
+    CHECK_FALSE(v.command->site);
+}
+
+TEST_CASE("mistakes are named") {
+    CHECK(parse_cli({}).error == "no command given");
+    CHECK(parse_cli({"probe"}).error == "unknown command 'probe'");
+    CHECK(parse_cli({"run"}).error == "'run' needs --config FILE");
+    CHECK(parse_cli({"run", "--config"}).error == "option --config needs a value");
+    CHECK(parse_cli({"run", "-c", "f", "--verbose"}).error == "unknown option '--verbose' for 'run'");
+    CHECK(parse_cli({"validate", "-c", "f", "--log-level", "info"}).error ==
+          "unknown option '--log-level' for 'validate'");
+}
+
+TEST_CASE("help and version") {
+    CHECK(parse_cli({"--version"}).command->kind == CliCommand::Kind::version);
+    auto h = parse_cli({"run", "--help"});
+    CHECK(h.command->kind == CliCommand::Kind::help);
+    CHECK(help_text(h.command->subcommand).find("usage: fedprobe run") == 0);
+    CHECK(help_text("").find("commands:") != std::string::npos);
+}

@@ -1,0 +1,61 @@
+#include <doctest/doctest.h>
+
+#include "config/loader.hpp"
+#include "daemon/jobs.hpp"
+
+using namespace fedprobe;
+
+namespace {
+const char* kConfig = R"([fedprobe]
+site = "kent-nhs"
+[[networks]]
+id = "kent-nhs"
+[[networks]]
+id = "surrey-psn"
+[services]
+https = { proto = "tcp", port = 443 }
+[[targets]]
+id = "epr"
+network = "surrey-psn"
+address = "198.51.100.10"
+addresses_from = { kent-nhs = "10.10.0.10" }
+probes = ["icmp", "tcp:https"]
+labels = { role = "epr" }
+[[targets]]
+id = "only-from-surrey"
+network = "surrey-psn"
+address = "198.51.100.11"
+probes = ["icmp"]
+from = ["surrey-psn"]
+[[targets]]
+id = "off"
+network = "surrey-psn"
+address = "198.51.100.12"
+probes = ["icmp"]
+enabled = false
+)";
+}  // namespace
+
+TEST_CASE("jobs: per-site addresses, from-site filters, disabled targets, static labels") {
+    auto r = load_config_text(kConfig, "t.toml", std::nullopt);
+    REQUIRE(r.config);
+    auto jobs = build_jobs(*r.config);
+    REQUIRE(jobs.size() == 2);
+    CHECK(jobs[0].key == "epr/icmp");
+    CHECK(jobs[1].key == "epr/tcp:https");
+    CHECK(jobs[1].request.port == 443);
+    CHECK(jobs[1].request.destination.str() == "10.10.0.10");  // the address behind NAT, as this site sees it
+    CHECK(jobs[1].labels.at("role") == "epr");
+    CHECK(jobs[1].labels.at("service") == "https");
+    CHECK(jobs[0].labels.at("service") == "");
+}
+
+TEST_CASE("the same file run as another site gives that site's jobs") {
+    auto r = load_config_text(kConfig, "t.toml", std::string("surrey-psn"));
+    REQUIRE(r.config);
+    auto jobs = build_jobs(*r.config);
+    REQUIRE(jobs.size() == 3);
+    CHECK(jobs[0].request.destination.str() == "198.51.100.10");
+    CHECK(jobs[2].key == "only-from-surrey/icmp");
+    CHECK(jobs[2].labels.at("site") == "surrey-psn");
+}

@@ -1,0 +1,50 @@
+# Shared helpers for the integration scripts: a private network namespace per test, removed
+# on exit whatever happens, and a fedprobe daemon run inside it.
+set -euo pipefail
+
+: "${FEDPROBE:?FEDPROBE must name the fedprobe binary}"
+: "${SOURCE_ROOT:?SOURCE_ROOT must name the source tree}"
+
+NS="fptest-$(basename "$0" .sh)-$$"
+WORK="$(mktemp -d)"
+DAEMON_PID=""
+
+cleanup() {
+    if [ -n "$DAEMON_PID" ]; then kill "$DAEMON_PID" 2>/dev/null || true; wait "$DAEMON_PID" 2>/dev/null || true; fi
+    ip netns del "$NS" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; [ -f "$WORK/daemon.log" ] && { echo "--- daemon log" >&2; cat "$WORK/daemon.log" >&2; }; exit 1; }
+pass() { echo "ok: $*"; }
+
+# A namespace with only loopback: nothing the test does can leave it.
+make_ns() {
+    ip netns add "$NS"
+    ip netns exec "$NS" ip link set lo up
+}
+in_ns() { ip netns exec "$NS" "$@"; }
+
+start_daemon() {  # config [extra args]
+    local config="$1"; shift
+    # Not through in_ns: a backgrounded function is a subshell, and signals must reach fedprobe.
+    ip netns exec "$NS" "$FEDPROBE" run --config "$config" "$@" >"$WORK/daemon.log" 2>&1 &
+    DAEMON_PID=$!
+}
+
+# True while the process runs; a zombie (exited, not yet reaped) counts as gone.
+alive() { [ -e "/proc/$1" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
+
+scrape() { in_ns curl -sf --max-time 2 "http://${LISTEN:-127.0.0.1:9641}/metrics"; }
+
+# Waits until the metrics contain a line matching the regex, up to N seconds.
+wait_for_metric() {  # regex seconds
+    local deadline=$((SECONDS + $2))
+    while [ $SECONDS -lt $deadline ]; do
+        if scrape 2>/dev/null | grep -Eq "$1"; then return 0; fi
+        alive "$DAEMON_PID" || fail "daemon exited while waiting for /$1/"
+        sleep 0.2
+    done
+    fail "no metric matching /$1/ within $2 s"
+}

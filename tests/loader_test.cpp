@@ -1,0 +1,226 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "config/loader.hpp"
+
+using namespace fedprobe;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A valid base; each bad-input case appends to it or swaps a piece.
+const std::string kBase = R"([fedprobe]
+site = "kent-nhs"
+interval = "10s"
+
+[[networks]]
+id = "kent-nhs"
+kind = "nhs"
+prefixes = ["10.31.0.0/16"]
+
+[[networks]]
+id = "surrey-psn"
+kind = "psn"
+prefixes = ["198.51.100.0/24"]
+
+[services]
+https = { proto = "tcp", port = 443 }
+dns = { proto = "udp", port = 53 }
+)";
+
+LoadResult load(const std::string& text, std::optional<std::string> site = std::nullopt) {
+    return load_config_text(text, "fed.toml", site);
+}
+
+// The one diagnostic whose message contains `needle`; fails the test when there is none.
+Diagnostic find(const LoadResult& r, const std::string& needle) {
+    for (const auto& d : r.diagnostics)
+        if (d.message.find(needle) != std::string::npos) return d;
+    std::string all;
+    for (const auto& d : r.diagnostics) all += d.format() + "\n";
+    FAIL("no diagnostic contains '" << needle << "'; got:\n" << all);
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("the shipped example configs are valid") {
+    for (const char* name : {"loopback.toml", "federation.toml"}) {
+        CAPTURE(name);
+        auto r = load_config_file(std::string(FEDPROBE_SOURCE_ROOT) + "/config/examples/" + name, std::nullopt);
+        for (const auto& d : r.diagnostics) CHECK_MESSAGE(d.severity != Diagnostic::Severity::error, d.format());
+        CHECK(r.config);
+    }
+}
+
+TEST_CASE("a valid file gives the config with defaults and overrides") {
+    auto r = load(kBase + R"(
+[[targets]]
+id = "surrey-epr"
+network = "surrey-psn"
+address = "198.51.100.10"
+addresses_from = { kent-nhs = "10.31.9.9" }
+probes = ["icmp", "tcp:https"]
+timeout = "1s"
+labels = { role = "epr" }
+)");
+    REQUIRE(r.config);
+    CHECK(r.diagnostics.empty());
+    const auto& t = r.config->targets.at(0);
+    CHECK(t.interval == 10s);  // from [fedprobe]
+    CHECK(t.timeout == 1s);
+    CHECK(t.address_for("kent-nhs").str() == "10.31.9.9");
+    CHECK(t.address_for("surrey-psn").str() == "198.51.100.10");
+    CHECK(t.probes.size() == 2);
+    CHECK(t.labels.at("role") == "epr");
+    CHECK(r.config->settings.listen.str() == "127.0.0.1:9641");
+}
+
+TEST_CASE("syntax errors carry toml++'s position") {
+    auto r = load("[fedprobe]\nsite = \"kent-nhs\n");
+    CHECK_FALSE(r.config);
+    REQUIRE(r.diagnostics.size() == 1);
+    CHECK(r.diagnostics[0].line == 2);
+    CHECK(r.diagnostics[0].format().starts_with("fed.toml:2:"));
+}
+
+TEST_CASE("unknown keys are errors with a suggestion") {
+    auto r = load(kBase + "\n[[targets]]\nid = \"x\"\nnetwork = \"surrey-psn\"\naddress = \"198.51.100.1\"\nprobes = [\"icmp\"]\nintervall = \"5s\"\n");
+    CHECK_FALSE(r.config);
+    auto d = find(r, "unknown key 'intervall'");
+    CHECK(d.message.find("did you mean 'interval'") != std::string::npos);
+    CHECK(d.line == 24);
+    CHECK(d.column == 1);
+}
+
+TEST_CASE("wrong types name what was expected and what was found") {
+    auto r = load(kBase + "\n[[targets]]\nid = \"x\"\nnetwork = \"surrey-psn\"\naddress = \"198.51.100.1\"\nprobes = \"icmp\"\n");
+    auto d = find(r, "'probes' in target 'x' must be an array of strings, not a string");
+    CHECK(d.line == 23);
+    CHECK(d.column == 10);
+}
+
+TEST_CASE("duplicate ids point at the second and name the first") {
+    auto text = kBase + "\n[[networks]]\nid = \"kent-nhs\"\n";
+    auto r = load(text);
+    auto d = find(r, "duplicate network id 'kent-nhs' (first declared at line 6)");
+    CHECK(d.line == 20);
+    CHECK(d.column == 6);
+}
+
+TEST_CASE("references to unknown networks and services") {
+    auto r = load(kBase + R"(
+[[targets]]
+id = "a"
+network = "brighton-psn"
+address = "198.51.100.1"
+probes = ["icmp"]
+
+[[targets]]
+id = "b"
+network = "surrey-psn"
+address = "198.51.100.2"
+probes = ["tcp:rdp", "tcp:dns", "smtp"]
+)");
+    CHECK(find(r, "network 'brighton-psn' is not declared").line == 21);
+    auto svc = find(r, "service 'rdp' is not declared in [services]");
+    CHECK(svc.line == 29);
+    CHECK(svc.column == 11);
+    CHECK(find(r, "service 'dns' is udp, not tcp").column == 22);
+    CHECK(find(r, "probe kind 'smtp' is not one of").line == 29);
+}
+
+TEST_CASE("malformed addresses, prefixes, durations and ports") {
+    auto r = load(R"([fedprobe]
+site = "kent-nhs"
+timeout = "2 seconds"
+
+[[networks]]
+id = "kent-nhs"
+prefixes = ["10.31.0.0/33"]
+
+[services]
+https = { proto = "tcp", port = 70000 }
+
+[[targets]]
+id = "a"
+network = "kent-nhs"
+address = "10.31.0.300"
+probes = ["icmp"]
+)");
+    CHECK_FALSE(r.config);
+    CHECK(find(r, "'2 seconds' is not a duration").line == 3);
+    CHECK(find(r, "'10.31.0.0/33' is not an IPv4/IPv6 prefix").line == 7);
+    auto port = find(r, "'port' in service 'https' is 70000, outside 1..65535");
+    CHECK(port.line == 10);
+    CHECK(port.column == 33);
+    CHECK(find(r, "'10.31.0.300' is not a literal IPv4/IPv6 address").line == 15);
+}
+
+TEST_CASE("an address outside its network's prefixes is a warning, not an error") {
+    auto r = load(kBase + "\n[[targets]]\nid = \"a\"\nnetwork = \"surrey-psn\"\naddress = \"203.0.113.5\"\nprobes = [\"icmp\"]\n");
+    CHECK(r.config);
+    auto d = find(r, "address 203.0.113.5 is outside the prefixes of network 'surrey-psn'");
+    CHECK(d.severity == Diagnostic::Severity::warning);
+    CHECK(d.line == 22);
+}
+
+TEST_CASE("overlapping prefixes between networks are a warning") {
+    auto r = load(kBase + "\n[[networks]]\nid = \"surrey-nhs\"\nprefixes = [\"10.0.0.0/8\"]\n");
+    CHECK(r.config);
+    auto d = find(r, "prefix 10.0.0.0/8 overlaps 10.31.0.0/16 of network 'kent-nhs'");
+    CHECK(d.severity == Diagnostic::Severity::warning);
+    CHECK(d.line == 21);
+    CHECK(d.column == 13);
+}
+
+TEST_CASE("the site must be a declared network, from the file or --site") {
+    std::string text = kBase;
+    text.replace(text.find("site = \"kent-nhs\""), 17, "site = \"kent\"");
+    auto r = load(text);
+    auto d = find(r, "site 'kent' is not a declared network");
+    CHECK(d.line == 2);
+    CHECK(d.column == 8);
+
+    auto over = load(kBase, std::string("nowhere"));
+    CHECK(find(over, "--site: site 'nowhere' is not a declared network").line == 0);
+    CHECK(load(kBase, std::string("surrey-psn")).config->settings.site == "surrey-psn");
+}
+
+TEST_CASE("every problem is reported, not only the first") {
+    auto r = load(R"([fedprobe]
+site = "kent-nhs"
+listen = "9641"
+rate_limit = 0
+
+[[networks]]
+id = "Kent_NHS"
+
+[[networks]]
+id = "kent-nhs"
+kind = "hospital"
+)");
+    CHECK(r.diagnostics.size() >= 4);
+    find(r, "listen '9641' is not ADDRESS:PORT");
+    find(r, "'rate_limit' in [fedprobe] must be greater than 0");
+    find(r, "id 'Kent_NHS' must match [a-z0-9-]+");
+    find(r, "kind 'hospital' is not one of nhs, psn, other");
+}
+
+TEST_CASE("labels must be valid and not clash with fedprobe's own") {
+    auto r = load(kBase + "\n[[targets]]\nid = \"a\"\nnetwork = \"surrey-psn\"\naddress = \"198.51.100.1\"\nprobes = [\"icmp\"]\nlabels = { site = \"x\", \"bad-name\" = \"y\" }\n");
+    find(r, "label 'site' is set by fedprobe itself");
+    find(r, "label name 'bad-name' is not a valid Prometheus label name");
+}
+
+TEST_CASE("basic auth users need bcrypt hashes") {
+    auto r = load(kBase + "\n[fedprobe.web]\nbasic_auth_users = { prometheus = \"secret\" }\n");
+    CHECK(find(r, "must be a bcrypt hash").line == 20);
+}
+
+TEST_CASE("a missing file is an error, not a crash") {
+    auto r = load_config_file("/nonexistent/fed.toml", std::nullopt);
+    CHECK_FALSE(r.config);
+    CHECK(r.diagnostics.at(0).message.find("cannot read the file") != std::string::npos);
+}

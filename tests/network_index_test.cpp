@@ -1,0 +1,25 @@
+#include <doctest/doctest.h>
+
+#include "config/network_index.hpp"
+
+using namespace fedprobe;
+
+TEST_CASE("reporters are attributed by longest prefix, overlaps included") {
+    NetworkIndex idx;
+    idx.add(*Prefix::parse("10.0.0.0/8"), "kent-nhs");       // all of 10/8, as N3 used
+    idx.add(*Prefix::parse("10.52.0.0/16"), "surrey-psn");   // a council inside the same space
+    idx.add(*Prefix::parse("198.51.100.0/24"), "psn-core");
+    idx.add(*Prefix::parse("2001:db8:5::/48"), "brighton-psn");
+    CHECK(idx.lookup(*IpAddress::parse("10.52.1.1")) == "surrey-psn");
+    CHECK(idx.lookup(*IpAddress::parse("10.31.1.1")) == "kent-nhs");
+    CHECK(idx.lookup(*IpAddress::parse("198.51.100.1")) == "psn-core");
+    CHECK(idx.lookup(*IpAddress::parse("2001:db8:5::1")) == "brighton-psn");
+    CHECK(idx.lookup(*IpAddress::parse("203.0.113.1")) == "unknown");
+}
+
+TEST_CASE("equal prefixes in two networks: the first declared wins") {
+    NetworkIndex idx;
+    idx.add(*Prefix::parse("10.10.0.0/16"), "east-sussex-nhs");
+    idx.add(*Prefix::parse("10.10.0.0/16"), "west-sussex-nhs");
+    CHECK(idx.lookup(*IpAddress::parse("10.10.3.4")) == "east-sussex-nhs");
+}

@@ -1,0 +1,105 @@
+#include <doctest/doctest.h>
+#include <prometheus/text_serializer.h>
+
+#include "exporters/prometheus_exporter.hpp"
+
+using namespace fedprobe;
+
+namespace {
+
+std::string scrape(const PrometheusExporter& e) {
+    prometheus::TextSerializer s;
+    return s.Serialize(e.registry()->Collect());
+}
+
+bool has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+
+JobLabels job(const std::string& target, const std::string& probe, const std::string& service, bool icmp = false) {
+    return JobLabels{target + "/" + probe,
+                     {{"site", "kent-nhs"}, {"network", "surrey-psn"}, {"target", target}, {"probe", probe},
+                      {"service", service}},
+                     icmp};
+}
+
+}  // namespace
+
+TEST_CASE("every job gets success, every outcome counter at zero, and a duration histogram") {
+    PrometheusExporter e("1.2.3");
+    e.sync_jobs({job("epr", "tcp", "https")});
+    auto text = scrape(e);
+    CHECK(has(text, "fedprobe_build_info{version=\"1.2.3\"} 1"));
+    CHECK(has(text, "fedprobe_probe_success{network=\"surrey-psn\",probe=\"tcp\",service=\"https\",site=\"kent-nhs\",target=\"epr\"} Nan"));
+    for (auto o : kAllOutcomes)
+        CHECK(has(text, "outcome=\"" + std::string(to_string(o)) + "\",probe=\"tcp\""));
+    CHECK(has(text, "fedprobe_probe_duration_seconds_bucket{"));
+    CHECK_FALSE(has(text, "fedprobe_icmp_packets_sent_total{"));
+    CHECK(has(text, "fedprobe_scheduled_probes 1"));
+}
+
+TEST_CASE("a failure sets last_error_info with the reporter; success removes it") {
+    PrometheusExporter e("1");
+    e.sync_jobs({job("epr", "tcp", "https")});
+    ProbeResult r;
+    r.outcome = Outcome::prohibited;
+    r.reporter = IpAddress::parse("198.51.100.1");
+    e.record("epr/tcp", r, "psn-core");
+    auto text = scrape(e);
+    CHECK(has(text, "fedprobe_probe_last_error_info{network=\"surrey-psn\",outcome=\"prohibited\",probe=\"tcp\",reporter=\"198.51.100.1\",reporter_network=\"psn-core\""));
+    CHECK(has(text, "outcome=\"prohibited\",probe=\"tcp\",service=\"https\",site=\"kent-nhs\",target=\"epr\"} 1"));
+
+    r.outcome = Outcome::filtered;  // a new verdict replaces the series, never adds one
+    r.reporter.reset();
+    e.record("epr/tcp", r, "");
+    text = scrape(e);
+    CHECK_FALSE(has(text, "reporter=\"198.51.100.1\""));
+    CHECK(has(text, "fedprobe_probe_last_error_info{network=\"surrey-psn\",outcome=\"filtered\""));
+
+    r.outcome = Outcome::ok;
+    e.record("epr/tcp", r, "");
+    text = scrape(e);
+    CHECK_FALSE(has(text, "fedprobe_probe_last_error_info{"));
+    CHECK(has(text, "fedprobe_probe_success{network=\"surrey-psn\",probe=\"tcp\",service=\"https\",site=\"kent-nhs\",target=\"epr\"} 1"));
+}
+
+TEST_CASE("jobs that leave the config take all their series with them") {
+    PrometheusExporter e("1");
+    e.sync_jobs({job("epr", "tcp", "https"), job("pacs", "icmp", "", true)});
+    ProbeResult r;
+    r.outcome = Outcome::refused;
+    r.reporter = IpAddress::parse("198.51.100.9");
+    e.record("pacs/icmp", r, "surrey-psn");
+    CHECK(has(scrape(e), "target=\"pacs\""));
+    e.sync_jobs({job("epr", "tcp", "https")});
+    auto text = scrape(e);
+    CHECK_FALSE(has(text, "target=\"pacs\""));
+    CHECK(has(text, "target=\"epr\""));
+    CHECK(e.series_count() == 1);
+    e.record("pacs/icmp", r, "");  // a late result of a departed job is dropped
+    CHECK_FALSE(has(scrape(e), "target=\"pacs\""));
+}
+
+TEST_CASE("ICMP rounds feed the packet counters and the RTT histogram") {
+    PrometheusExporter e("1");
+    e.sync_jobs({job("pacs", "icmp", "", true)});
+    ProbeResult r;
+    r.outcome = Outcome::ok;
+    r.packets_sent = 3;
+    r.packets_received = 2;
+    r.duplicates = 1;
+    r.rtts = {std::chrono::microseconds(300), std::chrono::microseconds(400)};
+    e.record("pacs/icmp", r, "");
+    auto text = scrape(e);
+    CHECK(has(text, "fedprobe_icmp_packets_sent_total{network=\"surrey-psn\",probe=\"icmp\",service=\"\",site=\"kent-nhs\",target=\"pacs\"} 3"));
+    CHECK(has(text, "fedprobe_icmp_packets_received_total{network=\"surrey-psn\",probe=\"icmp\",service=\"\",site=\"kent-nhs\",target=\"pacs\"} 2"));
+    CHECK(has(text, "fedprobe_icmp_duplicate_packets_total{network=\"surrey-psn\",probe=\"icmp\",service=\"\",site=\"kent-nhs\",target=\"pacs\"} 1"));
+    CHECK(has(text, "fedprobe_icmp_rtt_seconds_count{network=\"surrey-psn\",probe=\"icmp\",service=\"\",site=\"kent-nhs\",target=\"pacs\"} 2"));
+}
+
+TEST_CASE("reload metrics follow Prometheus' own") {
+    PrometheusExporter e("1");
+    e.config_reloaded(true, 1700000000);
+    e.config_reloaded(false, 1700000100);
+    auto text = scrape(e);
+    CHECK(has(text, "fedprobe_config_last_reload_successful 0"));
+    CHECK(has(text, "fedprobe_config_last_reload_success_timestamp_seconds 1700000000"));
+}

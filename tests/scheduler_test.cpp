@@ -1,0 +1,146 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+
+#include "daemon/scheduler.hpp"
+
+using namespace fedprobe;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<JobSpec> jobs(int n, const std::string& network, Duration interval, const std::string& prefix = "t") {
+    std::vector<JobSpec> out;
+    for (int i = 0; i < n; ++i) out.push_back(JobSpec{prefix + std::to_string(i), network, interval});
+    return out;
+}
+
+// Drives the scheduler with an injected clock in fixed steps; returns each job's start times.
+std::map<std::string, std::vector<TimePoint>> drive(Scheduler& s, TimePoint from, Duration span, Duration step,
+                                                    bool finish_immediately = true) {
+    std::map<std::string, std::vector<TimePoint>> starts;
+    for (TimePoint now = from; now <= from + span; now += step) {
+        for (const auto& st : s.due(now)) {
+            starts[st.key].push_back(now);
+            if (finish_immediately) s.finished(st.key);
+        }
+    }
+    return starts;
+}
+
+}  // namespace
+
+TEST_CASE("first runs are spread evenly over the interval, each inside its own slot") {
+    Scheduler s(42);
+    const TimePoint t0{};
+    const int n = 100;
+    s.set_jobs(jobs(n, "net", 10s), t0);
+    auto starts = drive(s, t0, 9999ms, 1ms);
+    REQUIRE(starts.size() == n);
+    for (int i = 0; i < n; ++i) {
+        TimePoint first = starts["t" + std::to_string(i)].at(0);
+        // Slot i of 100 over 10 s is [i*100ms, (i+1)*100ms): the jitter stays inside it.
+        CHECK(first >= t0 + i * 100ms);
+        CHECK(first < t0 + (i + 1) * 100ms + 1ms);
+    }
+}
+
+TEST_CASE("jitter differs between seeds, the spread does not") {
+    Scheduler a(1), b(2);
+    a.set_jobs(jobs(10, "net", 10s), TimePoint{});
+    b.set_jobs(jobs(10, "net", 10s), TimePoint{});
+    auto sa = drive(a, TimePoint{}, 10s, 1ms), sb = drive(b, TimePoint{}, 10s, 1ms);
+    int same = 0;
+    for (int i = 0; i < 10; ++i) same += sa["t" + std::to_string(i)][0] == sb["t" + std::to_string(i)][0];
+    CHECK(same < 10);
+}
+
+TEST_CASE("each job keeps its phase: one start per interval") {
+    Scheduler s(7);
+    s.set_jobs(jobs(5, "net", 1s), TimePoint{});
+    auto starts = drive(s, TimePoint{}, 10s - 1ms, 1ms);
+    for (auto& [key, times] : starts) {
+        CHECK(times.size() == 10);
+        for (std::size_t i = 1; i < times.size(); ++i) CHECK(times[i] - times[i - 1] == 1s);
+    }
+}
+
+TEST_CASE("a job still in flight is not stacked: the round is skipped and counted") {
+    Scheduler s(3);
+    s.set_jobs(jobs(1, "net", 1s), TimePoint{});
+    auto starts = drive(s, TimePoint{}, 5s, 1ms, /*finish_immediately=*/false);
+    CHECK(starts["t0"].size() == 1);  // never finished, so never started again
+    CHECK(s.overruns() >= 4);
+    s.finished("t0");
+    auto later = drive(s, TimePoint{} + 5s + 1ms, 2s, 1ms);
+    CHECK(later["t0"].size() == 2);
+}
+
+TEST_CASE("the rate limit holds per destination network, other networks are unaffected") {
+    Scheduler s(9);
+    s.set_rate_limit("slow", 10, 1);  // 10 probes/s, no burst
+    auto specs = jobs(100, "slow", 1s, "s");
+    auto fast = jobs(100, "fast", 1s, "f");
+    specs.insert(specs.end(), fast.begin(), fast.end());
+    s.set_jobs(specs, TimePoint{});
+    std::vector<TimePoint> slow_starts;
+    std::size_t fast_count = 0;
+    for (TimePoint now{}; now < TimePoint{} + 5s; now += 1ms) {
+        for (const auto& st : s.due(now)) {
+            if (st.key[0] == 's') slow_starts.push_back(now);
+            else ++fast_count;
+            s.finished(st.key);
+        }
+    }
+    // 10/s for 5 s: at most 50 (+1 for rounding at the edge), evenly spaced by 100 ms.
+    CHECK(slow_starts.size() <= 51);
+    CHECK(slow_starts.size() >= 49);
+    for (std::size_t i = 1; i < slow_starts.size(); ++i) CHECK(slow_starts[i] - slow_starts[i - 1] >= 100ms - 1ms);
+    CHECK(fast_count == 500);  // 100 jobs at 1/s for 5 s
+    CHECK(s.rate_limited().at("slow") > 0);
+    CHECK(s.rate_limited().count("fast") == 0);
+}
+
+TEST_CASE("the rate limit allows its burst after a quiet spell") {
+    RateLimiter r(10, 5);
+    TimePoint t{};
+    t += 10s;
+    for (int i = 0; i < 5; ++i) CHECK(r.reserve(t) == t);
+    CHECK(r.reserve(t) == t + 100ms);
+}
+
+TEST_CASE("a reload keeps unchanged jobs' phase and spreads only new ones") {
+    Scheduler s(11);
+    s.set_jobs(jobs(4, "net", 1s), TimePoint{});
+    auto before = drive(s, TimePoint{}, 2s - 1ms, 1ms);
+    auto specs = jobs(4, "net", 1s);
+    specs.erase(specs.begin());                         // t0 leaves
+    specs.push_back(JobSpec{"new", "net", 1s});         // a new one arrives
+    auto change = s.set_jobs(specs, TimePoint{} + 2s);
+    CHECK(change.removed == std::vector<std::string>{"t0"});
+    CHECK(change.added == std::vector<std::string>{"new"});
+    CHECK(change.kept.size() == 3);
+    auto after = drive(s, TimePoint{} + 2s, 1s - 1ms, 1ms);
+    CHECK(after.count("t0") == 0);
+    CHECK(after["new"].size() == 1);
+    for (const char* k : {"t1", "t2", "t3"}) CHECK(after[k].at(0) == before[k].at(1) + 1s);
+}
+
+TEST_CASE("lag is reported against the nominal time") {
+    Scheduler s(5);
+    s.set_jobs(jobs(1, "net", 1s), TimePoint{});
+    auto late = s.due(TimePoint{} + 1500ms);  // the loop woke late
+    REQUIRE(late.size() == 1);
+    CHECK(late[0].lag > 500ms);
+    CHECK(late[0].lag <= 1500ms);
+}
+
+TEST_CASE("next_wakeup names the earliest due job") {
+    Scheduler s(5);
+    CHECK_FALSE(s.next_wakeup());
+    s.set_jobs(jobs(2, "net", 2s), TimePoint{});
+    auto w = s.next_wakeup();
+    REQUIRE(w);
+    CHECK(*w < TimePoint{} + 1s);
+}
