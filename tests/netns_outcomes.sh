@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Every outcome through a real router: client -- router (nftables) -- server, in namespaces
+# this test creates. fedprobe runs in the client namespace; the test reads its /metrics.
+source "$(dirname "$0")/lib.sh"
+
+C="$NS-c"; R="$NS-r"; S="$NS-s"
+cleanup_ns() { for n in "$C" "$R" "$S"; do ip netns del "$n" 2>/dev/null || true; done; cleanup; }
+trap cleanup_ns EXIT
+for n in "$C" "$R" "$S"; do ip netns add "$n"; ip netns exec "$n" ip link set lo up; done
+# veth names are per namespace, so short fixed names cannot collide with another test's.
+ip link add fpc0 netns "$C" type veth peer name fpr0 netns "$R"
+ip link add fps0 netns "$S" type veth peer name fpr1 netns "$R"
+for a in 10.1.0.2 10.1.0.3 10.1.0.4 10.1.0.5; do ip -n "$C" addr add $a/24 dev fpc0 2>/dev/null || ip -n "$C" addr add $a/32 dev fpc0; done
+ip -n "$C" link set fpc0 up
+ip -n "$R" addr add 10.1.0.1/24 dev fpr0; ip -n "$R" link set fpr0 up
+ip -n "$R" addr add 10.2.0.1/24 dev fpr1; ip -n "$R" link set fpr1 up
+for a in 10.2.0.2 10.2.0.3 10.2.0.4; do ip -n "$S" addr add $a/24 dev fps0 2>/dev/null || ip -n "$S" addr add $a/32 dev fps0; done
+ip -n "$S" link set fps0 up
+ip -n "$C" route add default via 10.1.0.1
+ip -n "$S" route add default via 10.2.0.1
+ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1
+# Routers rate-limit ICMP errors per source address (Linux: about 1/s, small burst), and that
+# is realistic, so each target that draws ICMP errors probes from its own client address.
+ip netns exec "$R" nft -f - <<'NFT'
+table ip border {
+    chain forward {
+        type filter hook forward priority 0; policy accept;
+        tcp dport 3389 drop
+        tcp dport 104 reject with icmp type admin-prohibited
+        tcp dport 587 reject with icmp type net-unreachable
+        ip daddr 10.2.0.3 icmp type echo-request drop
+        ip daddr 10.2.0.4 icmp type echo-request numgen random mod 10 < 3 counter drop
+    }
+}
+NFT
+
+# The server: a listener on 443 that accepts and closes; nothing on 2575.
+ip netns exec "$S" python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 443)); s.listen(256)
+while True:
+    c, _ = s.accept(); c.close()
+' & SERVER=$!
+
+cat >"$WORK/fed.toml" <<'TOML'
+[fedprobe]
+site = "kent-nhs"
+interval = "1s"
+timeout = "500ms"
+rate_limit = 500
+
+[[networks]]
+id = "kent-nhs"
+prefixes = ["10.1.0.0/24"]
+[[networks]]
+id = "exchange"                     # the router: its /32s win over the LANs' /24s
+prefixes = ["10.1.0.1/32", "10.2.0.1/32"]
+[[networks]]
+id = "surrey-psn"
+prefixes = ["10.2.0.0/24", "10.3.0.0/24"]
+
+[services]
+https = { proto = "tcp", port = 443 }
+mllp = { proto = "tcp", port = 2575 }
+rdp = { proto = "tcp", port = 3389 }
+dicom = { proto = "tcp", port = 104 }
+smtp = { proto = "tcp", port = 587 }
+
+[[targets]]
+id = "server"
+network = "surrey-psn"
+address = "10.2.0.2"
+probes = ["icmp", "tcp:https", "tcp:mllp", "tcp:rdp"]
+
+[[targets]]
+id = "server-dicom"
+network = "surrey-psn"
+address = "10.2.0.2"
+source = "10.1.0.3"
+probes = ["tcp:dicom"]
+interval = "2s"
+
+[[targets]]
+id = "server-smtp"
+network = "surrey-psn"
+address = "10.2.0.2"
+source = "10.1.0.4"
+probes = ["tcp:smtp"]
+interval = "2s"
+
+[[targets]]
+id = "no-icmp"
+network = "surrey-psn"
+address = "10.2.0.3"
+probes = ["icmp", "tcp:https"]
+
+[[targets]]
+id = "lossy"
+network = "surrey-psn"
+address = "10.2.0.4"
+probes = ["icmp"]
+interval = "500ms"
+timeout = "400ms"
+icmp = { packets = 20, spacing = "2ms" }
+
+[[targets]]
+id = "unrouted"
+network = "surrey-psn"
+address = "10.3.0.5"
+source = "10.1.0.5"
+probes = ["tcp:https", "icmp"]
+interval = "3s"
+icmp = { packets = 1 }
+TOML
+
+NS="$C"   # lib.sh's helpers run in the client namespace
+start_daemon "$WORK/fed.toml"
+trap 'kill $SERVER 2>/dev/null || true; cleanup_ns' EXIT
+
+series() { echo "target=\"$1\"" ; }
+expect_ok() {  # target probe-selector
+    wait_for_metric "^fedprobe_probe_success\{.*probe=\"$2\",service=\"$3\".*target=\"$1\"\} 1" 15
+    pass "$1 $2:$3 ok"
+}
+expect_fail() {  # target probe service outcome reporter reporter_network
+    wait_for_metric "^fedprobe_probe_last_error_info\{network=\"surrey-psn\",outcome=\"$4\",probe=\"$2\",reporter=\"$5\",reporter_network=\"$6\",service=\"$3\",site=\"kent-nhs\",target=\"$1\"\} 1" 15
+    pass "$1 $2:$3 $4${5:+ reported by $5 ($6)}"
+}
+
+expect_ok server tcp https
+expect_ok server icmp ""
+expect_fail server tcp mllp refused 10.2.0.2 surrey-psn
+expect_fail server tcp rdp filtered "" ""
+expect_fail server-dicom tcp dicom prohibited 10.1.0.1 exchange
+expect_fail server-smtp tcp smtp unreachable 10.1.0.1 exchange
+expect_fail unrouted tcp https unreachable 10.1.0.1 exchange
+expect_fail unrouted icmp "" unreachable 10.1.0.1 exchange
+expect_ok no-icmp tcp https
+expect_fail no-icmp icmp "" filtered "" ""
+pass "ICMP blocked while TCP passes: ping says down, the service is up"
+
+# About 30% loss on the lossy link, visible as a ratio of the packet counters.
+sleep 4
+m=$(scrape)
+sent=$(echo "$m" | sed -n 's/^fedprobe_icmp_packets_sent_total{.*target="lossy"} \(.*\)/\1/p')
+recv=$(echo "$m" | sed -n 's/^fedprobe_icmp_packets_received_total{.*target="lossy"} \(.*\)/\1/p')
+dropped=$(ip netns exec "$R" nft list ruleset | sed -n 's/.*counter packets \([0-9]*\) .*/\1/p')
+echo "lossy: sent $sent, received $recv, router dropped $dropped"
+python3 - "$sent" "$recv" "$dropped" <<'PY' || fail "loss not as injected"
+import sys
+sent, recv, dropped = (float(x) for x in sys.argv[1:])
+assert sent >= 150, f"too few packets to judge: {sent}"
+loss = 1 - recv / sent
+assert 0.15 <= loss <= 0.45, f"loss {loss:.2f} is not about 0.3"
+# Every packet fedprobe counts as lost was really dropped by the router (none in flight twice).
+assert abs((sent - recv) - dropped) <= 20, f"lost {sent - recv} but router dropped {dropped}"
+print(f"loss {loss:.2f}")
+PY
+pass "injected ~30% loss shows in the packet counters"
+m=$(scrape)
+echo "$m" | grep -q '^fedprobe_icmp_unmatched_replies_total 0' || fail "unmatched replies counted on a clean path"
+pass "no unmatched replies"
