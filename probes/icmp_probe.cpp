@@ -73,7 +73,7 @@ bool is_local_address(const IpAddress& a) {
 
 IcmpProbe::IcmpProbe(EventLoop& loop) : loop_(loop) {
     rng_state_ = static_cast<std::uint64_t>(realtime_ns()) ^ (std::uint64_t(getpid()) << 32) ^ 0x9e3779b97f4a7c15ull;
-    next_key_ = random32();
+    matcher_.seed(random32());
 }
 
 IcmpProbe::~IcmpProbe() {
@@ -128,6 +128,7 @@ IcmpProbe::Socket* IcmpProbe::socket_for(int family, bool df, std::string& error
     if (!what) {
         s.fd = fd;
         s.family = family;
+        matcher_.set_raw_ids(s.raw);  // ping_group_range covers both IP versions: all sockets alike
         if (int e = loop_.add_fd(fd, EPOLLIN | EPOLLERR, [this, &s](std::uint32_t ev) {
                 if (ev & EPOLLERR) on_error_queue(s);
                 if (ev & EPOLLIN) on_readable(s);
@@ -162,7 +163,6 @@ void IcmpProbe::start(const ProbeRequest& req, Done done) {
         });
         return;
     }
-    if (ring_.empty()) ring_.resize(std::size_t{1} << kRingBits);
     std::uint32_t index;
     if (!free_rounds_.empty()) {
         index = free_rounds_.back();
@@ -193,12 +193,11 @@ void IcmpProbe::send_next(std::uint32_t index) {
     const ProbeRequest& req = r.request;
     const int family = req.destination.family;
 
-    std::uint32_t key = next_key_++;
-    Slot& slot = ring_[key & kRingMask];
-    if (slot.state == SlotState::waiting) {
-        // More packets in flight than the ring holds: the older one can no longer be matched.
-        Round& old = rounds_[slot.round];
-        if (old.active) ++old.resolved;
+    std::int64_t evicted = -1;
+    const std::uint32_t key = matcher_.add(index, r.nonce, realtime_ns(), &evicted);
+    if (evicted >= 0 && rounds_[static_cast<std::size_t>(evicted)].active) {
+        // More requests in flight than the ring holds: the evicted one can no longer be matched.
+        ++rounds_[static_cast<std::size_t>(evicted)].resolved;
     }
     // Raw sockets write the whole key in id+seq, so (id, seq) never repeats towards a target for
     // 2^32 packets and stateful firewalls never mistake a new round for an old one. Ping sockets
@@ -252,12 +251,11 @@ void IcmpProbe::send_next(std::uint32_t index) {
         msg.msg_controllen = control_len;
     }
 
-    slot = Slot{key, index, realtime_ns(), SlotState::waiting};
     r.keys.push_back(key);
     ++r.sent;
     if (sendmsg(r.socket->fd, &msg, 0) < 0) {
         int err = errno;
-        slot.state = SlotState::free;
+        matcher_.forget(key);
         --r.sent;  // never left this host: not a packet on the wire
         ++r.resolved;
         if (!r.have_error) {
@@ -325,7 +323,7 @@ void IcmpProbe::on_readable(Socket& s) {
             if (!from) continue;
             std::span<const std::uint8_t> data(buffers[i], msgs[i].msg_len);
             auto m = s.family == AF_INET ? parse_icmp4(data, s.raw) : parse_icmp6(data);
-            if (m) handle(s, *m, *from, rx_ns);
+            if (m) handle(s.family, *m, *from, rx_ns);
         }
         if (static_cast<unsigned>(n) < kBatch) return;
     }
@@ -339,78 +337,52 @@ void IcmpProbe::on_error_queue(Socket& s) {
         m->kind = IcmpMessage::Kind::error;
         m->type = q->type;
         m->code = q->code;
-        Slot* slot = nullptr;
-        Round* r = round_for(*m, s, slot);
-        if (r) m->quoted_destination = r->request.destination;  // the kernel matched it to our socket
-        handle(s, *m, *q->offender, realtime_ns());
+        handle(s.family, *m, *q->offender, realtime_ns());  // the kernel matched it to our socket
     }
 }
 
-IcmpProbe::Round* IcmpProbe::round_for(const IcmpMessage& m, const Socket& s, Slot*& slot) {
-    std::uint32_t key;
-    if (m.has_token) {
-        key = m.key;
-    } else if (s.raw) {
-        key = std::uint32_t{m.id} << 16 | m.seq;  // a quote cut after 8 bytes still names the packet
-    } else {
-        return nullptr;
+void IcmpProbe::handle(int family, const IcmpMessage& m, const IpAddress& from, std::int64_t rx_ns) {
+    auto found = matcher_.find(m);
+    switch (found.verdict) {
+        case EchoMatcher::Verdict::foreign: return;
+        case EchoMatcher::Verdict::unmatched: ++stats_.unmatched; return;
+        case EchoMatcher::Verdict::late: ++stats_.late; return;  // counted, never mistaken for success
+        default: break;
     }
-    slot = &ring_[key & kRingMask];
-    if (slot->key != key || slot->state == SlotState::free) return nullptr;
-    if (s.raw && (m.id != static_cast<std::uint16_t>(key >> 16) || m.seq != static_cast<std::uint16_t>(key)))
-        return nullptr;
-    if (!s.raw && m.seq != static_cast<std::uint16_t>(key)) return nullptr;
-    Round& r = rounds_[slot->round];
-    if (slot->state == SlotState::expired) return &r;  // its round is over (and may be reused): late
-    if (m.has_token && m.nonce != r.nonce) return nullptr;
-    return &r;
-}
-
-void IcmpProbe::handle(Socket& s, const IcmpMessage& m, const IpAddress& from, std::int64_t rx_ns) {
-    if (ring_.empty()) return;
-    if (m.kind != IcmpMessage::Kind::echo_reply && m.kind != IcmpMessage::Kind::error) return;
-    if (m.kind == IcmpMessage::Kind::echo_reply && !m.has_token) return;  // someone else's ping
-    Slot* slot = nullptr;
-    Round* r = round_for(m, s, slot);
-    if (!r) {
-        if (m.has_token) ++stats_.unmatched;
+    Round& r = rounds_[found.round];
+    if (!r.active) {
+        ++stats_.late;
         return;
     }
-    if (slot->state == SlotState::expired || !r->active) {
-        ++stats_.late;  // counted, never mistaken for success
-        return;
-    }
-    const std::uint32_t index = slot->round;
     if (m.kind == IcmpMessage::Kind::echo_reply) {
-        if (from != r->request.destination) {
+        if (from != r.request.destination) {
             ++stats_.unmatched;  // a reply must come from the address we pinged
             return;
         }
-        if (slot->state == SlotState::answered) {
-            ++r->result.duplicates;
+        if (found.verdict == EchoMatcher::Verdict::duplicate) {
+            ++r.result.duplicates;
             return;
         }
-        slot->state = SlotState::answered;
-        ++r->result.packets_received;
-        r->result.rtts.push_back(Duration(std::max<std::int64_t>(0, rx_ns - slot->sent_ns)));
+        ++r.result.packets_received;
+        r.result.rtts.push_back(Duration(std::max<std::int64_t>(0, rx_ns - found.sent_ns)));
     } else {
-        if (m.quoted_destination && *m.quoted_destination != r->request.destination) {
+        if (m.quoted_destination && *m.quoted_destination != r.request.destination) {
             ++stats_.unmatched;
             return;
         }
-        if (slot->state == SlotState::answered) return;
-        slot->state = SlotState::answered;
-        Outcome o = s.family == AF_INET ? outcome_from_icmp4(m.type, m.code) : outcome_from_icmp6(m.type, m.code);
-        if (!r->have_error || r->result.outcome == Outcome::error) {
-            r->result.outcome = o;
-            r->result.reporter = from;
-            r->result.detail = "icmp type " + std::to_string(m.type) + " code " + std::to_string(m.code);
-            r->have_error = true;
+        if (found.verdict == EchoMatcher::Verdict::duplicate) return;
+        Outcome o = family == AF_INET ? outcome_from_icmp4(m.type, m.code) : outcome_from_icmp6(m.type, m.code);
+        if (!r.have_error || r.result.outcome == Outcome::error) {
+            r.result.outcome = o;
+            r.result.reporter = from;
+            r.result.detail = "icmp type " + std::to_string(m.type) + " code " + std::to_string(m.code);
+            r.have_error = true;
         }
     }
-    ++r->resolved;
-    if (r->resolved >= r->request.icmp.packets && static_cast<int>(r->keys.size()) >= r->request.icmp.packets)
-        finish(index);
+    matcher_.answered(found.key);
+    ++r.resolved;
+    if (r.resolved >= r.request.icmp.packets && static_cast<int>(r.keys.size()) >= r.request.icmp.packets)
+        finish(found.round);
 }
 
 void IcmpProbe::finish(std::uint32_t index) {
@@ -418,10 +390,7 @@ void IcmpProbe::finish(std::uint32_t index) {
     if (!r.active) return;
     if (r.timer) loop_.cancel_timer(r.timer);
     r.timer = 0;
-    for (std::uint32_t key : r.keys) {
-        Slot& slot = ring_[key & kRingMask];
-        if (slot.key == key && slot.round == index) slot.state = SlotState::expired;
-    }
+    for (std::uint32_t key : r.keys) matcher_.expire(key, index);
     ProbeResult result = std::move(r.result);
     result.packets_sent = static_cast<std::uint32_t>(r.sent);
     if (result.packets_received > 0) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "daemon/event_loop.hpp"
+#include "probes/echo_matcher.hpp"
 #include "probes/icmp_packet.hpp"
 #include "probes/probe.hpp"
 
@@ -51,22 +52,11 @@ private:
         Socket* socket = nullptr;
         std::vector<std::uint32_t> keys;
     };
-    enum class SlotState : std::uint8_t { free, waiting, answered, expired };
-    struct Slot {
-        std::uint32_t key = 0;
-        std::uint32_t round = 0;
-        std::int64_t sent_ns = 0;  // CLOCK_REALTIME, as SO_TIMESTAMPNS stamps replies
-        SlotState state = SlotState::free;
-    };
-    static constexpr std::size_t kRingBits = 18;  // 262,144 packets in flight at most
-    static constexpr std::uint32_t kRingMask = (1u << kRingBits) - 1;
-
     EventLoop& loop_;
     std::array<Socket, 4> sockets_{};  // [v6][df]
     std::vector<Round> rounds_;
     std::vector<std::uint32_t> free_rounds_;
-    std::vector<Slot> ring_;
-    std::uint32_t next_key_;
+    EchoMatcher matcher_;
     std::uint64_t rng_state_;
     Stats stats_;
 
@@ -75,8 +65,7 @@ private:
     void send_next(std::uint32_t round_index);
     void on_readable(Socket& s);
     void on_error_queue(Socket& s);
-    void handle(Socket& s, const IcmpMessage& m, const IpAddress& from, std::int64_t rx_ns);
-    Round* round_for(const IcmpMessage& m, const Socket& s, Slot*& slot);
+    void handle(int family, const IcmpMessage& m, const IpAddress& from, std::int64_t rx_ns);
     void finish(std::uint32_t round_index);
 };
 

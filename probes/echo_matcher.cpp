@@ -1,0 +1,62 @@
+#include "probes/echo_matcher.hpp"
+
+namespace fedprobe {
+
+std::uint32_t EchoMatcher::add(std::uint32_t round, std::uint32_t nonce, std::int64_t sent_ns,
+                               std::int64_t* evicted_round) {
+    if (ring_.empty()) ring_.resize(std::size_t{1} << kRingBits);  // only once ICMP is used
+    std::uint32_t key = next_key_++;
+    Slot& slot = ring_[key & kRingMask];
+    if (evicted_round) *evicted_round = slot.state == State::waiting ? std::int64_t{slot.round} : -1;
+    slot = Slot{key, round, nonce, State::waiting, sent_ns};
+    return key;
+}
+
+void EchoMatcher::forget(std::uint32_t key) {
+    Slot& slot = ring_[key & kRingMask];
+    if (slot.key == key) slot.state = State::free;
+}
+
+void EchoMatcher::answered(std::uint32_t key) {
+    Slot& slot = ring_[key & kRingMask];
+    if (slot.key == key && slot.state == State::waiting) slot.state = State::answered;
+}
+
+void EchoMatcher::expire(std::uint32_t key, std::uint32_t round) {
+    if (ring_.empty()) return;
+    Slot& slot = ring_[key & kRingMask];
+    if (slot.key == key && slot.round == round && slot.state != State::free) slot.state = State::expired;
+}
+
+EchoMatcher::Lookup EchoMatcher::find(const IcmpMessage& m) const {
+    Lookup out;
+    if (m.kind != IcmpMessage::Kind::echo_reply && m.kind != IcmpMessage::Kind::error) return out;
+    std::uint32_t key;
+    if (m.has_token) {
+        key = m.key;
+    } else if (m.kind == IcmpMessage::Kind::error && raw_ids_) {
+        key = std::uint32_t{m.id} << 16 | m.seq;  // a quote cut after 8 bytes still names the request
+    } else {
+        return out;  // a reply without our marker: someone else's ping
+    }
+    out.verdict = Verdict::unmatched;
+    out.key = key;
+    if (ring_.empty()) return out;
+    const Slot& slot = ring_[key & kRingMask];
+    if (slot.key != key || slot.state == State::free) return out;
+    bool id_ok = raw_ids_ ? (m.id == static_cast<std::uint16_t>(key >> 16) && m.seq == static_cast<std::uint16_t>(key))
+                          : m.seq == static_cast<std::uint16_t>(key);
+    if (!id_ok) return out;
+    if (m.has_token && m.nonce != slot.nonce) return out;
+    out.round = slot.round;
+    out.sent_ns = slot.sent_ns;
+    switch (slot.state) {
+        case State::waiting: out.verdict = Verdict::pending; break;
+        case State::answered: out.verdict = Verdict::duplicate; break;
+        case State::expired: out.verdict = Verdict::late; break;
+        case State::free: break;
+    }
+    return out;
+}
+
+}  // namespace fedprobe

@@ -1,0 +1,61 @@
+// Matches ICMP replies and errors to the echo requests fedprobe sent: a ring of slots indexed
+// by each request's 32-bit key, checked against id/sequence and the per-round nonce. Pure
+// bookkeeping, no sockets, so every demultiplexing case is unit-tested.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "probes/icmp_packet.hpp"
+
+namespace fedprobe {
+
+class EchoMatcher {
+public:
+    static constexpr std::size_t kRingBits = 18;  // 262,144 requests in flight at most
+    static constexpr std::uint32_t kRingMask = (1u << kRingBits) - 1;
+
+    enum class Verdict {
+        pending,    // the first answer to a request still waiting
+        duplicate,  // that request was answered already
+        late,       // its round is over
+        unmatched,  // carries our marker but names no request of ours (wrong id, nonce, stale)
+        foreign,    // not ours at all: another program's ping
+    };
+    struct Lookup {
+        Verdict verdict = Verdict::foreign;
+        std::uint32_t key = 0;
+        std::uint32_t round = 0;
+        std::int64_t sent_ns = 0;
+    };
+
+    // raw: the key is written into id+sequence (raw sockets); otherwise the kernel owns the id
+    // (ping sockets) and only the sequence is checked.
+    explicit EchoMatcher(bool raw_ids = true) : raw_ids_(raw_ids) {}
+
+    // Reserves the next key for a request of `round`. When the ring has wrapped onto a request
+    // still waiting, evicted_round names its round (it can no longer be answered).
+    std::uint32_t add(std::uint32_t round, std::uint32_t nonce, std::int64_t sent_ns, std::int64_t* evicted_round);
+    void forget(std::uint32_t key);  // the send failed: nothing will answer
+    void answered(std::uint32_t key);
+    void expire(std::uint32_t key, std::uint32_t round);  // the round ended: later answers are late
+
+    Lookup find(const IcmpMessage& m) const;
+    void set_raw_ids(bool raw) { raw_ids_ = raw; }
+    void seed(std::uint32_t first_key) { next_key_ = first_key; }
+
+private:
+    enum class State : std::uint8_t { free, waiting, answered, expired };
+    struct Slot {
+        std::uint32_t key = 0;
+        std::uint32_t round = 0;
+        std::uint32_t nonce = 0;
+        State state = State::free;
+        std::int64_t sent_ns = 0;
+    };
+    bool raw_ids_;
+    std::uint32_t next_key_ = 0;
+    std::vector<Slot> ring_;
+};
+
+}  // namespace fedprobe

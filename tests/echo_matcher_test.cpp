@@ -1,0 +1,107 @@
+#include <doctest/doctest.h>
+
+#include "probes/echo_matcher.hpp"
+
+using namespace fedprobe;
+using V = EchoMatcher::Verdict;
+
+namespace {
+
+IcmpMessage reply(std::uint32_t key, std::uint32_t nonce) {
+    IcmpMessage m;
+    m.kind = IcmpMessage::Kind::echo_reply;
+    m.id = static_cast<std::uint16_t>(key >> 16);
+    m.seq = static_cast<std::uint16_t>(key);
+    m.has_token = true;
+    m.key = key;
+    m.nonce = nonce;
+    return m;
+}
+
+}  // namespace
+
+TEST_CASE("a reply to a waiting request matches, with its round and send time") {
+    EchoMatcher em;
+    em.seed(0x00010000);
+    auto key = em.add(7, 0xabc, 12345, nullptr);
+    auto found = em.find(reply(key, 0xabc));
+    CHECK(found.verdict == V::pending);
+    CHECK(found.round == 7);
+    CHECK(found.sent_ns == 12345);
+}
+
+TEST_CASE("wrong id, wrong sequence, wrong nonce: unmatched") {
+    EchoMatcher em;
+    auto key = em.add(1, 99, 0, nullptr);
+    auto m = reply(key, 99);
+    m.id ^= 1;
+    CHECK(em.find(m).verdict == V::unmatched);
+    m = reply(key, 99);
+    m.seq ^= 1;
+    CHECK(em.find(m).verdict == V::unmatched);
+    CHECK(em.find(reply(key, 98)).verdict == V::unmatched);  // a token from another round
+    CHECK(em.find(reply(key + 1, 99)).verdict == V::unmatched);  // never sent
+}
+
+TEST_CASE("ping sockets: the kernel owns the id, the sequence must still agree") {
+    EchoMatcher em(false);
+    auto key = em.add(1, 5, 0, nullptr);
+    auto m = reply(key, 5);
+    m.id = 0x4242;  // the kernel's id, not ours
+    CHECK(em.find(m).verdict == V::pending);
+    m.seq ^= 1;
+    CHECK(em.find(m).verdict == V::unmatched);
+}
+
+TEST_CASE("duplicates and late replies are told apart from answers") {
+    EchoMatcher em;
+    auto a = em.add(3, 1, 0, nullptr);
+    auto b = em.add(3, 1, 0, nullptr);
+    em.answered(a);
+    CHECK(em.find(reply(a, 1)).verdict == V::duplicate);
+    em.expire(a, 3);
+    em.expire(b, 3);
+    CHECK(em.find(reply(b, 1)).verdict == V::late);
+    CHECK(em.find(reply(a, 1)).verdict == V::late);
+}
+
+TEST_CASE("someone else's ping is foreign, not unmatched") {
+    EchoMatcher em;
+    em.add(1, 1, 0, nullptr);
+    IcmpMessage m;
+    m.kind = IcmpMessage::Kind::echo_reply;
+    m.has_token = false;
+    CHECK(em.find(m).verdict == V::foreign);
+    m.kind = IcmpMessage::Kind::echo_request;  // our own request looped back
+    m.has_token = true;
+    CHECK(em.find(m).verdict == V::foreign);
+}
+
+TEST_CASE("an error quoting only id and sequence still finds its request (raw ids)") {
+    EchoMatcher em;
+    em.seed(0x12345678);
+    auto key = em.add(9, 77, 0, nullptr);
+    IcmpMessage err;
+    err.kind = IcmpMessage::Kind::error;
+    err.id = static_cast<std::uint16_t>(key >> 16);
+    err.seq = static_cast<std::uint16_t>(key);
+    err.has_token = false;
+    auto found = em.find(err);
+    CHECK(found.verdict == V::pending);
+    CHECK(found.round == 9);
+}
+
+TEST_CASE("a failed send is forgotten; a wrapped ring reports whom it evicted") {
+    EchoMatcher em;
+    auto key = em.add(1, 1, 0, nullptr);
+    em.forget(key);
+    CHECK(em.find(reply(key, 1)).verdict == V::unmatched);
+
+    EchoMatcher full;
+    std::int64_t evicted = -2;
+    full.add(42, 1, 0, &evicted);
+    CHECK(evicted == -1);
+    for (std::uint32_t i = 1; i < (1u << EchoMatcher::kRingBits); ++i) full.add(1, 1, 0, nullptr);
+    full.add(2, 1, 0, &evicted);  // lands on round 42's slot, still waiting
+    CHECK(evicted == 42);
+}
