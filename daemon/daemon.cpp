@@ -18,6 +18,9 @@ namespace fedprobe {
 
 namespace {
 
+// Probes due within this of each other start in one wake-up of the loop.
+constexpr Duration kSchedulerSlack = std::chrono::milliseconds(5);
+
 double unix_now() {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }

@@ -83,8 +83,7 @@ void EventLoop::arm_timerfd() {
 
 void EventLoop::fire_due_timers() {
     std::uint64_t expirations;
-    while (read(timer_fd_, &expirations, sizeof expirations) > 0) {
-    }
+    (void)!read(timer_fd_, &expirations, sizeof expirations);  // one read clears it; EAGAIN is fine
     TimePoint now = Clock::now();
     while (!timer_queue_.empty() && timer_queue_.top().when <= now) {
         TimerId id = timer_queue_.top().id;

@@ -62,7 +62,8 @@ Scheduler::Change Scheduler::set_jobs(const std::vector<JobSpec>& specs, TimePoi
 
 std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
     std::vector<Start> out;
-    while (!heap_.empty() && heap_.top().when <= now) {
+    const TimePoint horizon = now + std::chrono::duration_cast<Clock::duration>(slack_);
+    while (!heap_.empty() && heap_.top().when <= horizon) {
         Entry e = heap_.top();
         heap_.pop();
         if (e.index >= jobs_.size() || !jobs_[e.index] || jobs_[e.index]->version != e.version) continue;
@@ -72,8 +73,8 @@ std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
             job.slot.reset();
             job.nominal += interval;
             // Far behind (a suspended machine, a long stall): skip the missed rounds, keep the phase.
-            if (job.nominal <= now) {
-                auto missed = (now - job.nominal) / interval + 1;
+            if (job.nominal <= horizon) {
+                auto missed = (horizon - job.nominal) / interval + 1;
                 job.nominal += interval * missed;
             }
             push(e.index, job.nominal);
@@ -95,7 +96,7 @@ std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
                 }
             }
         }
-        out.push_back(Start{job.spec.key, std::chrono::duration_cast<Duration>(now - job.nominal)});
+        out.push_back(Start{job.spec.key, std::max(Duration{0}, std::chrono::duration_cast<Duration>(now - job.nominal))});
         job.in_flight = true;
         advance();
     }
