@@ -3,6 +3,7 @@
 // Prints probes/s, CPU-µs per probe (user+sys from getrusage), RSS and RSS per target, the
 // RTT distribution, then runs fping on the same addresses and prints the CPU ratio.
 // Needs root (raw sockets) or ping sockets allowed; sends only to 127.0.0.0/8.
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,11 +64,10 @@ Figures run(std::size_t n, Duration interval, Duration measure, bool metrics) {
     scheduler.set_slack(std::chrono::milliseconds(5));  // as the daemon runs it
     std::vector<JobSpec> specs;
     std::vector<JobLabels> labels;
-    std::vector<ProbeRequest> requests;
-    std::unordered_map<std::string, std::size_t> index;
+    std::vector<ProbeRequest> requests(n);
     for (std::size_t i = 0; i < n; ++i) {
         std::string key = "t" + std::to_string(i) + "/icmp";
-        specs.push_back(JobSpec{key, "loopback", interval});
+        specs.push_back(JobSpec{key, "loopback", interval, &requests[i]});
         labels.push_back(JobLabels{key,
                                    {{"site", "bench"}, {"network", "loopback"}, {"target", "t" + std::to_string(i)},
                                     {"probe", "icmp"}, {"service", ""}},
@@ -76,12 +76,19 @@ Figures run(std::size_t n, Duration interval, Duration measure, bool metrics) {
         r.destination = *IpAddress::parse(address(i));
         r.timeout = 1s;
         r.icmp.packets = 1;
-        requests.push_back(r);
-        index[key] = i;
+        requests[i] = r;
     }
     PrometheusExporter exporter("bench");
-    if (metrics) exporter.sync_jobs(labels);
+    std::vector<PrometheusExporter::Series*> series(n, nullptr);
+    if (metrics) {
+        exporter.sync_jobs(labels);
+        for (std::size_t i = 0; i < n; ++i) series[i] = exporter.find(labels[i].key);
+    }
     scheduler.set_jobs(specs, loop.now());
+    // Set-up lists the daemon does not keep either: what remains is what a running daemon holds.
+    std::vector<JobSpec>().swap(specs);
+    std::vector<JobLabels>().swap(labels);
+    malloc_trim(0);
 
     bool measuring = false;
     std::size_t probes = 0, failed = 0;
@@ -91,10 +98,11 @@ Figures run(std::size_t n, Duration interval, Duration measure, bool metrics) {
     std::function<void()> tick = [&] {
         tick_timer = 0;
         for (const auto& s : scheduler.due(loop.now())) {
-            std::size_t i = index[s.key];
-            probe.start(requests[i], [&, key = s.key](ProbeResult r) {
-                scheduler.finished(key);
-                if (metrics) exporter.record(key, r, "");
+            auto* req = static_cast<ProbeRequest*>(s.user);
+            std::size_t i = static_cast<std::size_t>(req - requests.data());
+            probe.start(*req, [&, i, handle = s.handle](ProbeResult r) {
+                scheduler.finished(handle);
+                if (metrics) exporter.record(series[i], r, "");
                 if (!measuring) return;
                 ++probes;
                 if (r.outcome != Outcome::ok) ++failed;
@@ -131,23 +139,44 @@ Figures run(std::size_t n, Duration interval, Duration measure, bool metrics) {
                    rtts_us.empty() ? 0 : rtts_us.back()};
 }
 
-// fping over the first n addresses, count rounds each; returns CPU-µs per probe.
-double fping_cpu_us(std::size_t n, int count, std::size_t& lost) {
+struct FpingFigures {
+    double cpu_us_per_probe = 0, probes_per_s = 0;
+    std::size_t targets_with_loss = 0, targets_reported = 0;
+    std::string error;  // fping's own refusal, if any
+};
+
+// fping over the first n addresses, `count` rounds, as fast as it goes (-i 0) with each target
+// once a second (-p 1000): the same load as fedprobe's rows.
+FpingFigures fping(std::size_t n, int count) {
     char path[] = "/tmp/fedprobe-bench-XXXXXX";
     int fd = mkstemp(path);
     std::string list;
     for (std::size_t i = 0; i < n; ++i) list += address(i) + "\n";
-    if (write(fd, list.data(), list.size()) != static_cast<ssize_t>(list.size())) return -1;
+    if (write(fd, list.data(), list.size()) != static_cast<ssize_t>(list.size())) return {};
     close(fd);
     double before = cpu_seconds(RUSAGE_CHILDREN);
-    std::string cmd = "fping -q -i 0 -p 1000 -c " + std::to_string(count) + " -f " + path + " 2>&1 | grep -vc '/0%'";
-    FILE* p = popen(cmd.c_str(), "r");
-    char buf[64] = {};
-    if (p && std::fgets(buf, sizeof buf, p)) lost = std::strtoul(buf, nullptr, 10);
-    if (p) pclose(p);
+    auto t0 = std::chrono::steady_clock::now();
+    std::string cmd = "fping -q -i 0 -p 1000 -c " + std::to_string(count) + " -f " + path + " 2>&1";
+    FpingFigures f;
+    if (FILE* p = popen(cmd.c_str(), "r")) {
+        char line[512];
+        while (std::fgets(line, sizeof line, p)) {
+            std::string l(line);
+            if (l.find("xmt/rcv/%loss") != std::string::npos) {
+                ++f.targets_reported;
+                if (l.find("/0%") == std::string::npos) ++f.targets_with_loss;
+            } else if (l.find("error") != std::string::npos && f.error.empty()) {
+                f.error = l.substr(0, l.find('\n'));
+            }
+        }
+        pclose(p);
+    }
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     unlink(path);
-    double cpu = cpu_seconds(RUSAGE_CHILDREN) - before;
-    return cpu * 1e6 / static_cast<double>(n * static_cast<std::size_t>(count));
+    double probes = static_cast<double>(n) * count;
+    f.cpu_us_per_probe = (cpu_seconds(RUSAGE_CHILDREN) - before) * 1e6 / probes;
+    f.probes_per_s = probes / wall;
+    return f;
 }
 
 }  // namespace
@@ -181,24 +210,30 @@ int main(int argc, char** argv) {
                 seconds);
     std::printf("%9s %10s %9s %9s %9s %12s %8s %8s %8s %8s\n", "targets", "probes/s", "cpu-us/p", "failed", "RSS-MiB",
                 "RSS-B/target", "p50-us", "p99-us", "max-us", "probes");
-    double us_1000 = 0;
+    std::vector<double> ours;
     for (std::size_t n : sizes) {
         auto f = run(n, 1s, std::chrono::seconds(seconds), metrics);
-        if (n == 1000) us_1000 = f.cpu_us_per_probe;
+        ours.push_back(f.cpu_us_per_probe);
         std::printf("%9zu %10.0f %9.2f %9zu %9.1f %12.0f %8.1f %8.1f %8.1f %8zu\n", n, f.probes_per_s,
                     f.cpu_us_per_probe, f.failed, f.rss_mib, f.rss_per_target_b, f.p50_us, f.p99_us, f.max_us,
                     f.probes);
         std::fflush(stdout);
     }
-    if (system("command -v fping >/dev/null 2>&1") == 0) {
-        std::size_t n = 1000, lost = 0;
-        int count = 5;
-        double us = fping_cpu_us(n, count, lost);
-        std::printf("\nfping 5 rounds over the same 1000 addresses (-i 0 -p 1000): %.2f cpu-us/probe, %zu targets with loss\n",
-                    us, lost);
-        if (us_1000 > 0) std::printf("ratio fping / fedprobe CPU per probe at 1000 targets: %.1fx\n", us / us_1000);
-    } else {
+    if (system("command -v fping >/dev/null 2>&1") != 0) {
         std::printf("\nfping not installed: no comparison\n");
+        return 0;
+    }
+    std::printf("\nfping 5.1 on the same addresses, 3 rounds, -i 0 -p 1000 (as fast as it goes):\n");
+    std::printf("%9s %10s %9s %13s %20s\n", "targets", "probes/s", "cpu-us/p", "lossy-targets", "fping/fedprobe cpu");
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+        auto f = fping(sizes[i], 3);
+        if (!f.error.empty() || f.targets_reported != sizes[i]) {
+            std::printf("%9zu  fping did not run it: %s\n", sizes[i], f.error.empty() ? "incomplete output" : f.error.c_str());
+            continue;
+        }
+        std::printf("%9zu %10.0f %9.2f %13zu %19.1fx\n", sizes[i], f.probes_per_s, f.cpu_us_per_probe,
+                    f.targets_with_loss, ours[i] > 0 ? f.cpu_us_per_probe / ours[i] : 0);
+        std::fflush(stdout);
     }
     return 0;
 }

@@ -101,7 +101,7 @@ bool Daemon::start_exposer() {
         exposer_->RegisterAuth([this](const std::string& u, const std::string& p) { return auth_->check(u, p); },
                                "fedprobe", "/metrics");
     }
-    exposer_->RegisterCollectable(exporter_.registry(), "/metrics");
+    for (const auto& c : exporter_.collectables()) exposer_->RegisterCollectable(c, "/metrics");
     spdlog::info("metrics on http://{}/metrics{}", settings.listen.str(),
                  auth_ ? " (basic auth)" : "");
     return true;
@@ -139,18 +139,28 @@ int Daemon::run() {
 
 void Daemon::apply(std::shared_ptr<const Config> config) {
     auto jobs = build_jobs(*config);
-    std::unordered_map<std::string, LiveJob> live;
+    std::unordered_map<std::string, std::unique_ptr<LiveJob>> live;
     std::vector<JobSpec> specs;
     std::vector<JobLabels> labels;
     for (auto& job : jobs) {
-        specs.push_back(JobSpec{job.key, job.target->network, job.target->interval});
-        labels.push_back(JobLabels{job.key, job.labels, job.spec.kind == "icmp"});
-        LiveJob lj{std::move(job), std::nullopt, std::nullopt};
-        if (auto old = jobs_.find(lj.job.key); old != jobs_.end()) {
-            lj.last_outcome = old->second.last_outcome;
-            lj.last_reporter = old->second.last_reporter;
+        std::unique_ptr<LiveJob> lj;
+        if (auto old = jobs_.find(job.key); old != jobs_.end()) {
+            lj = std::move(old->second);  // kept: its last outcome and in-flight count carry over
+            jobs_.erase(old);
+        } else {
+            lj = std::make_unique<LiveJob>();
         }
-        live.emplace(lj.job.key, std::move(lj));
+        lj->job = std::move(job);
+        specs.push_back(JobSpec{lj->job.key, lj->job.target->network, lj->job.target->interval, lj.get()});
+        labels.push_back(JobLabels{lj->job.key, lj->job.labels, lj->job.spec.kind == "icmp"});
+        std::string key = lj->job.key;
+        live.emplace(std::move(key), std::move(lj));
+    }
+    for (auto& [key, lj] : jobs_) {  // what is left has departed
+        if (lj->in_flight > 0) {
+            lj->removed = true;
+            retired_.push_back(std::move(lj));
+        }
     }
     for (const auto& net : config->networks) {
         double rate = config->rate_limit_for(net.id);
@@ -162,6 +172,10 @@ void Daemon::apply(std::shared_ptr<const Config> config) {
 
     auto change = scheduler_.set_jobs(specs, loop_.now());
     exporter_.sync_jobs(labels);
+    for (auto& [key, lj] : live) {
+        lj->series = exporter_.find(key);
+        Labels().swap(lj->job.labels);  // the series hold them now; rebuilt from the config on reload
+    }
     jobs_ = std::move(live);
     network_index_ = std::move(index);
     config_ = std::move(config);  // the old config lives until here; jobs now point into the new one
@@ -223,7 +237,7 @@ void Daemon::arm_tick() {
 }
 
 void Daemon::tick() {
-    for (const auto& start : scheduler_.due(loop_.now())) start_job(start.key, start.lag);
+    for (const auto& start : scheduler_.due(loop_.now())) start_job(start);
     if (auto n = scheduler_.overruns(); n != overruns_seen_) {
         exporter_.add_overruns(n - overruns_seen_);
         overruns_seen_ = n;
@@ -237,46 +251,48 @@ void Daemon::tick() {
     arm_tick();
 }
 
-void Daemon::start_job(const std::string& key, Duration lag) {
-    auto it = jobs_.find(key);
-    if (it == jobs_.end()) return;
-    exporter_.observe_lag(lag);
+void Daemon::start_job(const Scheduler::Start& start) {
+    auto* lj = static_cast<LiveJob*>(start.user);
+    exporter_.observe_lag(start.lag);
     ++in_flight_;
-    Probe& probe = it->second.job.spec.kind == "icmp" ? static_cast<Probe&>(*icmp_) : static_cast<Probe&>(*tcp_);
-    probe.start(it->second.job.request, [this, key](ProbeResult result) { on_result(key, result); });
+    ++lj->in_flight;
+    Probe& probe = lj->job.spec.kind == "icmp" ? static_cast<Probe&>(*icmp_) : static_cast<Probe&>(*tcp_);
+    probe.start(lj->job.request, [this, lj, handle = start.handle](ProbeResult result) { on_result(lj, handle, result); });
 }
 
-void Daemon::on_result(const std::string& key, const ProbeResult& result) {
+void Daemon::on_result(LiveJob* lj, JobHandle handle, const ProbeResult& result) {
     --in_flight_;
-    scheduler_.finished(key);
-    auto it = jobs_.find(key);
-    if (it == jobs_.end()) return;  // left the config while it ran
-    const std::string& reporter_network =
-        result.reporter ? network_index_.lookup(*result.reporter) : std::string();
-    exporter_.record(key, result, reporter_network);
-    (result.outcome == Outcome::ok ? results_ok_ : results_failed_)++;
-    LiveJob& lj = it->second;
-    if (lj.last_outcome != result.outcome || lj.last_reporter != result.reporter) {
+    --lj->in_flight;
+    scheduler_.finished(handle);
+    if (lj->removed) {  // left the config while it ran
+        if (lj->in_flight == 0)
+            std::erase_if(retired_, [lj](const std::unique_ptr<LiveJob>& p) { return p.get() == lj; });
+        return;
+    }
+    static const std::string kNoReporter;
+    const std::string& reporter_network = result.reporter ? network_index_.lookup(*result.reporter) : kNoReporter;
+    exporter_.record(lj->series, result, reporter_network);
+    if (lj->last_outcome != result.outcome || lj->last_reporter != result.reporter) {
         // Logged on change only: an audit trail of what broke and who said so, not a flood.
         if (result.outcome == Outcome::ok) {
-            spdlog::info("{} {}: {} -> ok", lj.job.target->id, lj.job.spec.str(),
-                         lj.last_outcome ? to_string(*lj.last_outcome) : "new");
+            spdlog::info("{} {}: {} -> ok", lj->job.target->id, lj->job.spec.str(),
+                         lj->last_outcome ? to_string(*lj->last_outcome) : "new");
         } else {
-            spdlog::info("{} {}: {} -> {}{}{} ({})", lj.job.target->id, lj.job.spec.str(),
-                         lj.last_outcome ? to_string(*lj.last_outcome) : "new", to_string(result.outcome),
+            spdlog::info("{} {}: {} -> {}{}{} ({})", lj->job.target->id, lj->job.spec.str(),
+                         lj->last_outcome ? to_string(*lj->last_outcome) : "new", to_string(result.outcome),
                          result.reporter ? " reported by " + result.reporter->str() : "",
                          result.reporter ? " in network " + reporter_network : "", result.detail);
         }
-        lj.last_outcome = result.outcome;
-        lj.last_reporter = result.reporter;
+        lj->last_outcome = result.outcome;
+        lj->last_reporter = result.reporter;
     }
 }
 
 std::string Daemon::status_line() const {
     std::size_t failing = 0, pending = 0;
     for (const auto& [key, lj] : jobs_) {
-        if (!lj.last_outcome) ++pending;
-        else if (*lj.last_outcome != Outcome::ok) ++failing;
+        if (!lj->last_outcome) ++pending;
+        else if (*lj->last_outcome != Outcome::ok) ++failing;
     }
     return "site " + config_->settings.site + ": " + std::to_string(jobs_.size()) + " probes, " +
            std::to_string(jobs_.size() - failing - pending) + " ok, " + std::to_string(failing) + " failing";

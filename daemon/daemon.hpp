@@ -29,10 +29,15 @@ public:
     int run();  // the process exit code
 
 private:
+    // One per (target, probe). The same object lives across reloads while its key stays, so
+    // the scheduler and in-flight probes can hold a pointer instead of looking up a string.
     struct LiveJob {
         Job job;
         std::optional<Outcome> last_outcome;
         std::optional<IpAddress> last_reporter;
+        PrometheusExporter::Series* series = nullptr;
+        int in_flight = 0;
+        bool removed = false;  // left the config while a probe ran: dropped when it returns
     };
 
     std::string config_path_;
@@ -40,7 +45,8 @@ private:
     EventLoop loop_;
     Scheduler scheduler_;
     std::shared_ptr<const Config> config_;
-    std::unordered_map<std::string, LiveJob> jobs_;
+    std::unordered_map<std::string, std::unique_ptr<LiveJob>> jobs_;
+    std::vector<std::unique_ptr<LiveJob>> retired_;
     NetworkIndex network_index_;
     PrometheusExporter exporter_;
     std::unique_ptr<BasicAuth> auth_;
@@ -53,7 +59,6 @@ private:
     std::size_t in_flight_ = 0;
     std::uint64_t overruns_seen_ = 0;
     std::map<std::string, std::uint64_t> rate_limited_seen_;
-    std::uint64_t results_ok_ = 0, results_failed_ = 0;
 
     bool open_signals();
     bool start_exposer();
@@ -63,8 +68,8 @@ private:
     void on_signal();
     void arm_tick();
     void tick();
-    void start_job(const std::string& key, Duration lag);
-    void on_result(const std::string& key, const ProbeResult& result);
+    void start_job(const Scheduler::Start& start);
+    void on_result(LiveJob* job, JobHandle handle, const ProbeResult& result);
     void every_few_seconds();
     std::string status_line() const;
 };

@@ -52,7 +52,7 @@ Scheduler::Change Scheduler::set_jobs(const std::vector<JobSpec>& specs, TimePoi
             index = jobs_.size();
             jobs_.emplace_back();
         }
-        jobs_[index] = Job{s, now + offset, std::nullopt, false, 0};
+        jobs_[index] = Job{s, now + offset, std::nullopt, false, 0, next_id_++};
         by_key_[s.key] = index;
         push(index, now + offset);
         change.added.push_back(s.key);
@@ -96,11 +96,16 @@ std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
                 }
             }
         }
-        out.push_back(Start{job.spec.key, std::max(Duration{0}, std::chrono::duration_cast<Duration>(now - job.nominal))});
+        out.push_back(Start{job.spec.key, std::max(Duration{0}, std::chrono::duration_cast<Duration>(now - job.nominal)),
+                            job.spec.user, JobHandle{e.index, job.id}});
         job.in_flight = true;
         advance();
     }
     return out;
+}
+
+void Scheduler::finished(JobHandle h) {
+    if (h.index < jobs_.size() && jobs_[h.index] && jobs_[h.index]->id == h.id) jobs_[h.index]->in_flight = false;
 }
 
 void Scheduler::finished(const std::string& key) {

@@ -9,6 +9,7 @@
 #include <queue>
 #include <random>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -22,6 +23,13 @@ struct JobSpec {
     std::string key;      // stable identity across reloads: "target/probe"
     std::string network;  // destination network, for the rate limit
     Duration interval{};
+    void* user = nullptr;  // the caller's own record, handed back with each start
+};
+
+// Names one job for finished() without a string lookup; stale handles are ignored.
+struct JobHandle {
+    std::size_t index = 0;
+    std::uint64_t id = 0;
 };
 
 class Scheduler {
@@ -43,11 +51,14 @@ public:
     Change set_jobs(const std::vector<JobSpec>& jobs, TimePoint now);
 
     struct Start {
-        std::string key;
+        std::string_view key;  // valid until the next set_jobs()
         Duration lag{};  // how late against the job's nominal time (rate limit, loop delay)
+        void* user = nullptr;
+        JobHandle handle;
     };
-    // Jobs to start now; each is marked in flight until finished(key).
+    // Jobs to start now; each is marked in flight until finished().
     std::vector<Start> due(TimePoint now);
+    void finished(JobHandle handle);
     void finished(const std::string& key);
 
     std::optional<TimePoint> next_wakeup();
@@ -62,6 +73,7 @@ private:
         std::optional<TimePoint> slot;  // a rate-limit reservation for this round
         bool in_flight = false;
         std::uint64_t version = 0;  // invalidates stale heap entries
+        std::uint64_t id = 0;       // this job's identity for handles
     };
     struct Entry {
         TimePoint when;
@@ -79,6 +91,7 @@ private:
     std::uint64_t overruns_ = 0;
     std::map<std::string, std::uint64_t> rate_limited_;
     std::uint64_t next_version_ = 1;
+    std::uint64_t next_id_ = 1;
     Duration slack_{0};
 
     void push(std::size_t index, TimePoint when);

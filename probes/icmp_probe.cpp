@@ -122,8 +122,11 @@ IcmpProbe::Socket* IcmpProbe::socket_for(int family, bool df, std::string& error
         if (rc != 0) what = "IP_MTU_DISCOVER";
     }
     if (!what) {
-        int buf = 4 << 20;  // bursts of replies from many targets land at once
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+        // Bursts of replies from many targets land at once; SO_RCVBUF is capped by rmem_max
+        // (about 1,300 replies), so ask for more where CAP_NET_ADMIN allows.
+        int buf = 8 << 20;
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf) != 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
     }
     if (!what) {
         s.fd = fd;

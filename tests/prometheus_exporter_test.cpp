@@ -9,7 +9,7 @@ namespace {
 
 std::string scrape(const PrometheusExporter& e) {
     prometheus::TextSerializer s;
-    return s.Serialize(e.registry()->Collect());
+    return s.Serialize(e.collect());
 }
 
 bool has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }

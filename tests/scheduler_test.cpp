@@ -22,8 +22,8 @@ std::map<std::string, std::vector<TimePoint>> drive(Scheduler& s, TimePoint from
     std::map<std::string, std::vector<TimePoint>> starts;
     for (TimePoint now = from; now <= from + span; now += step) {
         for (const auto& st : s.due(now)) {
-            starts[st.key].push_back(now);
-            if (finish_immediately) s.finished(st.key);
+            starts[std::string(st.key)].push_back(now);
+            if (finish_immediately) s.finished(st.handle);
         }
     }
     return starts;
@@ -90,7 +90,7 @@ TEST_CASE("the rate limit holds per destination network, other networks are unaf
         for (const auto& st : s.due(now)) {
             if (st.key[0] == 's') slow_starts.push_back(now);
             else ++fast_count;
-            s.finished(st.key);
+            s.finished(st.handle);
         }
     }
     // 10/s for 5 s: at most 50 (+1 for rounding at the edge), evenly spaced by 100 ms.
@@ -156,8 +156,8 @@ TEST_CASE("with slack, jobs due close together start in one wake-up, never late,
         ++wakeups;
         for (const auto& st : s.due(*w)) {
             CHECK(st.lag == 0ns);
-            starts[st.key].push_back(*w);
-            s.finished(st.key);
+            starts[std::string(st.key)].push_back(*w);
+            s.finished(st.handle);
             ++started;
         }
     }
