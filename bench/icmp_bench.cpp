@@ -69,8 +69,11 @@ Figures run(std::size_t n, Duration interval, Duration measure, bool metrics) {
         std::string key = "t" + std::to_string(i) + "/icmp";
         specs.push_back(JobSpec{key, "loopback", interval, &requests[i]});
         labels.push_back(JobLabels{key,
-                                   {{"site", "bench"}, {"network", "loopback"}, {"target", "t" + std::to_string(i)},
-                                    {"probe", "icmp"}, {"service", ""}},
+                                   {{"site", "bench"},
+                                    {"network", "loopback"},
+                                    {"target", "t" + std::to_string(i)},
+                                    {"probe", "icmp"},
+                                    {"service", ""}},
                                    true});
         ProbeRequest r;
         r.destination = *IpAddress::parse(address(i));
@@ -82,7 +85,8 @@ Figures run(std::size_t n, Duration interval, Duration measure, bool metrics) {
     std::vector<PrometheusExporter::Series*> series(n, nullptr);
     if (metrics) {
         exporter.sync_jobs(labels);
-        for (std::size_t i = 0; i < n; ++i) series[i] = exporter.find(labels[i].key);
+        for (std::size_t i = 0; i < n; ++i)
+            series[i] = exporter.find(labels[i].key);
     }
     scheduler.set_jobs(specs, loop.now());
     // Set-up lists the daemon does not keep either: what remains is what a running daemon holds.
@@ -114,20 +118,25 @@ Figures run(std::size_t n, Duration interval, Duration measure, bool metrics) {
     };
     tick();
     auto warm_until = loop.now() + interval + 500ms;  // first runs are spread over one interval
-    while (loop.now() < warm_until) loop.run_once(50ms);
+    while (loop.now() < warm_until)
+        loop.run_once(50ms);
     long rss_loaded = rss_kib();
     measuring = true;
     double cpu0 = cpu_seconds(RUSAGE_SELF);
     auto t0 = loop.now();
-    while (loop.now() < t0 + measure) loop.run_once(50ms);
+    while (loop.now() < t0 + measure)
+        loop.run_once(50ms);
     double cpu = cpu_seconds(RUSAGE_SELF) - cpu0;
     double wall = to_seconds(loop.now() - t0);
     measuring = false;
     if (tick_timer) loop.cancel_timer(tick_timer);
-    while (probe.rounds_in_flight() > 0) loop.run_once(50ms);  // drain before the engine goes
+    while (probe.rounds_in_flight() > 0)
+        loop.run_once(50ms);  // drain before the engine goes
 
     std::sort(rtts_us.begin(), rtts_us.end());
-    auto pct = [&](double p) { return rtts_us.empty() ? 0 : rtts_us[static_cast<std::size_t>(p * (rtts_us.size() - 1))]; };
+    auto pct = [&](double p) {
+        return rtts_us.empty() ? 0 : rtts_us[static_cast<std::size_t>(p * (rtts_us.size() - 1))];
+    };
     return Figures{static_cast<double>(probes) / wall,
                    probes ? cpu * 1e6 / static_cast<double>(probes) : 0,
                    static_cast<double>(rss_loaded) / 1024,
@@ -151,7 +160,8 @@ FpingFigures fping(std::size_t n, int count) {
     char path[] = "/tmp/fedprobe-bench-XXXXXX";
     int fd = mkstemp(path);
     std::string list;
-    for (std::size_t i = 0; i < n; ++i) list += address(i) + "\n";
+    for (std::size_t i = 0; i < n; ++i)
+        list += address(i) + "\n";
     if (write(fd, list.data(), list.size()) != static_cast<ssize_t>(list.size())) return {};
     close(fd);
     double before = cpu_seconds(RUSAGE_CHILDREN);
@@ -187,8 +197,10 @@ int main(int argc, char** argv) {
     bool metrics = true;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
-        if (a == "--seconds" && i + 1 < argc) seconds = std::atoi(argv[++i]);
-        else if (a == "--no-metrics") metrics = false;
+        if (a == "--seconds" && i + 1 < argc)
+            seconds = std::atoi(argv[++i]);
+        else if (a == "--no-metrics")
+            metrics = false;
         else if (a == "--sizes" && i + 1 < argc) {
             sizes.clear();
             std::string s = argv[++i];
@@ -198,41 +210,49 @@ int main(int argc, char** argv) {
                 pos = comma == std::string::npos ? s.size() : comma + 1;
             }
         } else {
-            std::fprintf(stderr, "usage: icmp_bench [--sizes 1000,10000,100000] [--seconds S] [--no-metrics]\n");
+            std::fprintf(
+                stderr,
+                "usage: icmp_bench [--sizes 1000,10000,100000] [--seconds S] [--no-metrics]\n");
             return 2;
         }
     }
     char host[256] = {};
     gethostname(host, sizeof host);
-    std::printf("fedprobe ICMP engine benchmark: %ld cores, every target probed once per second, 1 echo per probe,\n"
-                "%s, measured for %d s after one interval of warm-up\n\n",
-                sysconf(_SC_NPROCESSORS_ONLN), metrics ? "with Prometheus series per target" : "engine only (no metrics)",
-                seconds);
-    std::printf("%9s %10s %9s %9s %9s %12s %8s %8s %8s %8s\n", "targets", "probes/s", "cpu-us/p", "failed", "RSS-MiB",
-                "RSS-B/target", "p50-us", "p99-us", "max-us", "probes");
+    std::printf(
+        "fedprobe ICMP engine benchmark: %ld cores, every target probed once per second, 1 echo "
+        "per probe,\n"
+        "%s, measured for %d s after one interval of warm-up\n\n",
+        sysconf(_SC_NPROCESSORS_ONLN),
+        metrics ? "with Prometheus series per target" : "engine only (no metrics)", seconds);
+    std::printf("%9s %10s %9s %9s %9s %12s %8s %8s %8s %8s\n", "targets", "probes/s", "cpu-us/p",
+                "failed", "RSS-MiB", "RSS-B/target", "p50-us", "p99-us", "max-us", "probes");
     std::vector<double> ours;
     for (std::size_t n : sizes) {
         auto f = run(n, 1s, std::chrono::seconds(seconds), metrics);
         ours.push_back(f.cpu_us_per_probe);
-        std::printf("%9zu %10.0f %9.2f %9zu %9.1f %12.0f %8.1f %8.1f %8.1f %8zu\n", n, f.probes_per_s,
-                    f.cpu_us_per_probe, f.failed, f.rss_mib, f.rss_per_target_b, f.p50_us, f.p99_us, f.max_us,
-                    f.probes);
+        std::printf("%9zu %10.0f %9.2f %9zu %9.1f %12.0f %8.1f %8.1f %8.1f %8zu\n", n,
+                    f.probes_per_s, f.cpu_us_per_probe, f.failed, f.rss_mib, f.rss_per_target_b,
+                    f.p50_us, f.p99_us, f.max_us, f.probes);
         std::fflush(stdout);
     }
     if (system("command -v fping >/dev/null 2>&1") != 0) {
         std::printf("\nfping not installed: no comparison\n");
         return 0;
     }
-    std::printf("\nfping 5.1 on the same addresses, 3 rounds, -i 0 -p 1000 (as fast as it goes):\n");
-    std::printf("%9s %10s %9s %13s %20s\n", "targets", "probes/s", "cpu-us/p", "lossy-targets", "fping/fedprobe cpu");
+    std::printf(
+        "\nfping 5.1 on the same addresses, 3 rounds, -i 0 -p 1000 (as fast as it goes):\n");
+    std::printf("%9s %10s %9s %13s %20s\n", "targets", "probes/s", "cpu-us/p", "lossy-targets",
+                "fping/fedprobe cpu");
     for (std::size_t i = 0; i < sizes.size(); ++i) {
         auto f = fping(sizes[i], 3);
         if (!f.error.empty() || f.targets_reported != sizes[i]) {
-            std::printf("%9zu  fping did not run it: %s\n", sizes[i], f.error.empty() ? "incomplete output" : f.error.c_str());
+            std::printf("%9zu  fping did not run it: %s\n", sizes[i],
+                        f.error.empty() ? "incomplete output" : f.error.c_str());
             continue;
         }
-        std::printf("%9zu %10.0f %9.2f %13zu %19.1fx\n", sizes[i], f.probes_per_s, f.cpu_us_per_probe,
-                    f.targets_with_loss, ours[i] > 0 ? f.cpu_us_per_probe / ours[i] : 0);
+        std::printf("%9zu %10.0f %9.2f %13zu %19.1fx\n", sizes[i], f.probes_per_s,
+                    f.cpu_us_per_probe, f.targets_with_loss,
+                    ours[i] > 0 ? f.cpu_us_per_probe / ours[i] : 0);
         std::fflush(stdout);
     }
     return 0;

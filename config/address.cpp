@@ -38,7 +38,8 @@ IpAddress IpAddress::from_in6(const in6_addr& in) {
 
 std::optional<IpAddress> IpAddress::from_sockaddr(const sockaddr* sa) {
     if (sa == nullptr) return std::nullopt;
-    if (sa->sa_family == AF_INET) return from_in(reinterpret_cast<const sockaddr_in*>(sa)->sin_addr);
+    if (sa->sa_family == AF_INET)
+        return from_in(reinterpret_cast<const sockaddr_in*>(sa)->sin_addr);
     if (sa->sa_family == AF_INET6)
         return from_in6(reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr);
     return std::nullopt;
@@ -68,10 +69,13 @@ socklen_t IpAddress::to_sockaddr(std::uint16_t port, sockaddr_storage& out) cons
 
 namespace {
 
-bool bit_at(const IpAddress& a, int i) { return (a.bytes[i / 8] >> (7 - i % 8)) & 1; }
+bool bit_at(const IpAddress& a, int i) {
+    return (a.bytes[i / 8] >> (7 - i % 8)) & 1;
+}
 
 IpAddress masked(IpAddress a, int length) {
-    for (int i = length; i < a.bits(); ++i) a.bytes[i / 8] &= static_cast<std::uint8_t>(~(0x80 >> (i % 8)));
+    for (int i = length; i < a.bits(); ++i)
+        a.bytes[i / 8] &= static_cast<std::uint8_t>(~(0x80 >> (i % 8)));
     return a;
 }
 
@@ -103,7 +107,9 @@ bool Prefix::overlaps(const Prefix& other) const {
     return length <= other.length ? contains(other.address) : other.contains(address);
 }
 
-std::string Prefix::str() const { return address.str() + "/" + std::to_string(length); }
+std::string Prefix::str() const {
+    return address.str() + "/" + std::to_string(length);
+}
 
 std::optional<Endpoint> Endpoint::parse(std::string_view text) {
     std::string_view host, port;

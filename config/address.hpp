@@ -13,7 +13,7 @@
 namespace fedprobe {
 
 struct IpAddress {
-    int family = AF_UNSPEC;            // AF_INET or AF_INET6
+    int family = AF_UNSPEC;                // AF_INET or AF_INET6
     std::array<std::uint8_t, 16> bytes{};  // v4 uses the first 4
 
     static std::optional<IpAddress> parse(std::string_view text);

@@ -1,4 +1,5 @@
-// The federation config: one file shared by every appliance; `site` says which network this one is in.
+// The federation config: one file shared by every appliance; `site` says which network this one is
+// in.
 #pragma once
 
 #include <cstdint>
@@ -40,7 +41,7 @@ struct IcmpOptions {
     int packets = 3;         // echo requests per round
     int payload_bytes = 56;  // ICMP data after the 8-byte header, like ping's default
     bool dont_fragment = false;
-    int ttl = 0;  // 0: the system default
+    int ttl = 0;                                       // 0: the system default
     Duration spacing = std::chrono::milliseconds(20);  // gap between packets of a round
     friend bool operator==(const IcmpOptions&, const IcmpOptions&) = default;
 };

@@ -13,8 +13,9 @@ std::string Diagnostic::format() const {
 }
 
 bool has_errors(const std::vector<Diagnostic>& diagnostics) {
-    return std::any_of(diagnostics.begin(), diagnostics.end(),
-                       [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::error; });
+    return std::any_of(diagnostics.begin(), diagnostics.end(), [](const Diagnostic& d) {
+        return d.severity == Diagnostic::Severity::error;
+    });
 }
 
 }  // namespace fedprobe

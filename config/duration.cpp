@@ -18,15 +18,22 @@ std::optional<Duration> parse_duration(std::string_view text) {
             ++i;
         }
         std::size_t unit_start = i;
-        while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+        while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i])))
+            ++i;
         auto unit = text.substr(unit_start, i - unit_start);
         std::int64_t scale = 0;
-        if (unit == "ms") scale = 1'000'000;
-        else if (unit == "s") scale = 1'000'000'000;
-        else if (unit == "m") scale = 60'000'000'000;
-        else if (unit == "h") scale = 3'600'000'000'000;
-        else if (unit == "d") scale = 86'400'000'000'000;
-        else return std::nullopt;
+        if (unit == "ms")
+            scale = 1'000'000;
+        else if (unit == "s")
+            scale = 1'000'000'000;
+        else if (unit == "m")
+            scale = 60'000'000'000;
+        else if (unit == "h")
+            scale = 3'600'000'000'000;
+        else if (unit == "d")
+            scale = 86'400'000'000'000;
+        else
+            return std::nullopt;
         constexpr std::int64_t kMax = 366 * 86'400'000'000'000;  // a year is plenty
         if (value > kMax / scale || total_ns + value * scale > kMax) return std::nullopt;
         total_ns += value * scale;
@@ -41,6 +48,8 @@ std::string format_duration(Duration d) {
     return std::to_string(ns) + "ns";
 }
 
-double to_seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+double to_seconds(Duration d) {
+    return std::chrono::duration<double>(d).count();
+}
 
 }  // namespace fedprobe

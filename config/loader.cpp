@@ -1,5 +1,6 @@
 #include "config/loader.hpp"
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -7,12 +8,12 @@
 #include <regex>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace fedprobe {
 
 bool Target::probed_from(const std::string& site) const {
-    return from_sites.empty() || std::find(from_sites.begin(), from_sites.end(), site) != from_sites.end();
+    return from_sites.empty() ||
+           std::find(from_sites.begin(), from_sites.end(), site) != from_sites.end();
 }
 
 const Network* Config::network(const std::string& id) const {
@@ -31,31 +32,40 @@ namespace {
 const std::regex kIdPattern("[a-z0-9][a-z0-9-]*");
 const std::regex kLabelPattern("[a-zA-Z_][a-zA-Z0-9_]*");
 // Labels fedprobe sets itself; a target label with one of these names would clash.
-const std::set<std::string> kReservedLabels = {"site", "network", "target", "probe", "service",
-                                               "outcome", "reporter", "reporter_network",
-                                               "flow", "job", "instance", "le", "phase", "state"};
+const std::set<std::string> kReservedLabels = {
+    "site", "network", "target",   "probe", "service", "outcome", "reporter", "reporter_network",
+    "flow", "job",     "instance", "le",    "phase",   "state"};
 
 std::string type_name(const toml::node& n) {
     switch (n.type()) {
-        case toml::node_type::table: return "a table";
-        case toml::node_type::array: return "an array";
-        case toml::node_type::string: return "a string";
-        case toml::node_type::integer: return "an integer";
-        case toml::node_type::floating_point: return "a number";
-        case toml::node_type::boolean: return "a boolean";
-        default: return "a date/time";
+        case toml::node_type::table:
+            return "a table";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a number";
+        case toml::node_type::boolean:
+            return "a boolean";
+        default:
+            return "a date/time";
     }
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
     for (std::size_t i = 1; i <= a.size(); ++i) {
         std::size_t diag = row[0];
         row[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j) {
             std::size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1] ? 1u : 0u)});
+            row[j] =
+                std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1] ? 1u : 0u)});
             diag = up;
         }
     }
@@ -63,7 +73,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 class Loader {
-public:
+  public:
     Loader(std::string path, std::optional<std::string> site_override)
         : path_(std::move(path)), site_override_(std::move(site_override)) {
         cfg_.path = path_;
@@ -77,7 +87,8 @@ public:
         read_targets(root);
         LoadResult result;
         result.diagnostics = std::move(diags_);
-        if (!has_errors(result.diagnostics)) result.config = std::make_shared<const Config>(std::move(cfg_));
+        if (!has_errors(result.diagnostics))
+            result.config = std::make_shared<const Config>(std::move(cfg_));
         return result;
     }
 
@@ -88,7 +99,7 @@ public:
 
     std::vector<Diagnostic> take() { return std::move(diags_); }
 
-private:
+  private:
     std::string path_;
     std::optional<std::string> site_override_;
     Config cfg_;
@@ -127,53 +138,63 @@ private:
         const toml::node* n = t.get(key);
         if (!n) return std::nullopt;
         if (auto v = n->value<std::string>(); v && n->is_string()) return v;
-        error(n->source(), "'" + std::string(key) + "' in " + where + " must be a string, not " + type_name(*n));
+        error(n->source(),
+              "'" + std::string(key) + "' in " + where + " must be a string, not " + type_name(*n));
         return std::nullopt;
     }
 
-    std::optional<std::int64_t> get_int(const toml::table& t, std::string_view key, const std::string& where,
-                                        std::int64_t lo, std::int64_t hi) {
+    std::optional<std::int64_t> get_int(const toml::table& t, std::string_view key,
+                                        const std::string& where, std::int64_t lo,
+                                        std::int64_t hi) {
         const toml::node* n = t.get(key);
         if (!n) return std::nullopt;
         if (!n->is_integer()) {
-            error(n->source(), "'" + std::string(key) + "' in " + where + " must be an integer, not " + type_name(*n));
+            error(n->source(), "'" + std::string(key) + "' in " + where +
+                                   " must be an integer, not " + type_name(*n));
             return std::nullopt;
         }
         auto v = *n->value<std::int64_t>();
         if (v < lo || v > hi) {
-            error(n->source(), "'" + std::string(key) + "' in " + where + " is " + std::to_string(v) +
-                                   ", outside " + std::to_string(lo) + ".." + std::to_string(hi));
+            error(n->source(), "'" + std::string(key) + "' in " + where + " is " +
+                                   std::to_string(v) + ", outside " + std::to_string(lo) + ".." +
+                                   std::to_string(hi));
             return std::nullopt;
         }
         return v;
     }
 
-    std::optional<double> get_positive_number(const toml::table& t, std::string_view key, const std::string& where) {
+    std::optional<double> get_positive_number(const toml::table& t, std::string_view key,
+                                              const std::string& where) {
         const toml::node* n = t.get(key);
         if (!n) return std::nullopt;
         if (!n->is_number()) {
-            error(n->source(), "'" + std::string(key) + "' in " + where + " must be a number, not " + type_name(*n));
+            error(n->source(), "'" + std::string(key) + "' in " + where +
+                                   " must be a number, not " + type_name(*n));
             return std::nullopt;
         }
         double v = *n->value<double>();
         if (!(v > 0) || !std::isfinite(v)) {
-            error(n->source(), "'" + std::string(key) + "' in " + where + " must be greater than 0");
+            error(n->source(),
+                  "'" + std::string(key) + "' in " + where + " must be greater than 0");
             return std::nullopt;
         }
         return v;
     }
 
-    std::optional<bool> get_bool(const toml::table& t, std::string_view key, const std::string& where) {
+    std::optional<bool> get_bool(const toml::table& t, std::string_view key,
+                                 const std::string& where) {
         const toml::node* n = t.get(key);
         if (!n) return std::nullopt;
         if (!n->is_boolean()) {
-            error(n->source(), "'" + std::string(key) + "' in " + where + " must be true or false, not " + type_name(*n));
+            error(n->source(), "'" + std::string(key) + "' in " + where +
+                                   " must be true or false, not " + type_name(*n));
             return std::nullopt;
         }
         return *n->value<bool>();
     }
 
-    std::optional<Duration> get_duration(const toml::table& t, std::string_view key, const std::string& where) {
+    std::optional<Duration> get_duration(const toml::table& t, std::string_view key,
+                                         const std::string& where) {
         auto s = get_string(t, key, where);
         if (!s) return std::nullopt;
         auto d = parse_duration(*s);
@@ -185,11 +206,13 @@ private:
         return d;
     }
 
-    const toml::table* get_table(const toml::table& t, std::string_view key, const std::string& where) {
+    const toml::table* get_table(const toml::table& t, std::string_view key,
+                                 const std::string& where) {
         const toml::node* n = t.get(key);
         if (!n) return nullptr;
         if (!n->is_table()) {
-            error(n->source(), "'" + std::string(key) + "' in " + where + " must be a table, not " + type_name(*n));
+            error(n->source(), "'" + std::string(key) + "' in " + where + " must be a table, not " +
+                                   type_name(*n));
             return nullptr;
         }
         return n->as_table();
@@ -202,43 +225,52 @@ private:
         if (!n) return out;
         const toml::array* arr = n->as_array();
         if (!arr) {
-            error(n->source(), "'" + std::string(key) + "' must be an array of tables ([[" + std::string(key) + "]])");
+            error(n->source(), "'" + std::string(key) + "' must be an array of tables ([[" +
+                                   std::string(key) + "]])");
             return out;
         }
         for (const auto& item : *arr) {
-            if (auto* t = item.as_table()) out.push_back(t);
-            else error(item.source(), "each entry of '" + std::string(key) + "' must be a table");
+            if (auto* t = item.as_table())
+                out.push_back(t);
+            else
+                error(item.source(), "each entry of '" + std::string(key) + "' must be a table");
         }
         return out;
     }
 
-    std::vector<std::pair<std::string, const toml::node*>> get_string_array(const toml::table& t, std::string_view key,
-                                                                           const std::string& where) {
+    std::vector<std::pair<std::string, const toml::node*>> get_string_array(
+        const toml::table& t, std::string_view key, const std::string& where) {
         std::vector<std::pair<std::string, const toml::node*>> out;
         const toml::node* n = t.get(key);
         if (!n) return out;
         const toml::array* arr = n->as_array();
         if (!arr) {
-            error(n->source(), "'" + std::string(key) + "' in " + where + " must be an array of strings, not " + type_name(*n));
+            error(n->source(), "'" + std::string(key) + "' in " + where +
+                                   " must be an array of strings, not " + type_name(*n));
             return out;
         }
         for (const auto& item : *arr) {
-            if (auto v = item.value<std::string>(); v && item.is_string()) out.emplace_back(*v, &item);
-            else error(item.source(), "'" + std::string(key) + "' in " + where + " must hold strings, not " + type_name(item));
+            if (auto v = item.value<std::string>(); v && item.is_string())
+                out.emplace_back(*v, &item);
+            else
+                error(item.source(), "'" + std::string(key) + "' in " + where +
+                                         " must hold strings, not " + type_name(item));
         }
         return out;
     }
 
     bool check_id(const toml::table& t, const std::string& id, const std::string& where) {
         if (std::regex_match(id, kIdPattern)) return true;
-        error(t.get("id")->source(), where + ": id '" + id + "' must match [a-z0-9-]+ (lower case, digits, dashes)");
+        error(t.get("id")->source(),
+              where + ": id '" + id + "' must match [a-z0-9-]+ (lower case, digits, dashes)");
         return false;
     }
 
     void read_networks(const toml::table& root) {
         auto tables = get_table_array(root, "networks");
         if (tables.empty() && !root.get("networks")) {
-            error(root.source(), "no [[networks]] declared: the federation needs at least this site's network");
+            error(root.source(),
+                  "no [[networks]] declared: the federation needs at least this site's network");
         }
         for (const toml::table* t : tables) {
             std::string where = "[[networks]]";
@@ -253,34 +285,43 @@ private:
             if (!check_id(*t, *id, where)) continue;
             if (network_nodes_.count(*id)) {
                 auto first = network_nodes_[*id]->source().begin;
-                error(t->get("id")->source(), "duplicate network id '" + *id + "' (first declared at line " +
+                error(t->get("id")->source(), "duplicate network id '" + *id +
+                                                  "' (first declared at line " +
                                                   std::to_string(first.line) + ")");
                 continue;
             }
             network_nodes_[*id] = t->get("id");
             net.id = *id;
             if (auto kind = get_string(*t, "kind", where)) {
-                if (*kind == "nhs") net.kind = NetworkKind::nhs;
-                else if (*kind == "psn") net.kind = NetworkKind::psn;
-                else if (*kind == "other") net.kind = NetworkKind::other;
-                else error(t->get("kind")->source(), where + ": kind '" + *kind + "' is not one of nhs, psn, other");
+                if (*kind == "nhs")
+                    net.kind = NetworkKind::nhs;
+                else if (*kind == "psn")
+                    net.kind = NetworkKind::psn;
+                else if (*kind == "other")
+                    net.kind = NetworkKind::other;
+                else
+                    error(t->get("kind")->source(),
+                          where + ": kind '" + *kind + "' is not one of nhs, psn, other");
             }
             net.name = get_string(*t, "name", where).value_or(net.id);
             for (auto& [text, node] : get_string_array(*t, "prefixes", where)) {
                 auto p = Prefix::parse(text);
                 if (!p) {
-                    error(node->source(), where + ": '" + text + "' is not an IPv4/IPv6 prefix (e.g. 10.31.0.0/16)");
+                    error(node->source(), where + ": '" + text +
+                                              "' is not an IPv4/IPv6 prefix (e.g. 10.31.0.0/16)");
                     continue;
                 }
                 if (p->address != Prefix::parse(text.substr(0, text.find('/')))->address)
-                    warning(node->source(), where + ": '" + text + "' has host bits set; using " + p->str());
+                    warning(node->source(),
+                            where + ": '" + text + "' has host bits set; using " + p->str());
                 for (const auto& other : cfg_.networks)
                     for (const auto& op : other.prefixes)
                         if (op.overlaps(*p))
-                            warning(node->source(), where + ": prefix " + p->str() + " overlaps " + op.str() +
-                                                        " of network '" + other.id +
-                                                        "' (targets are told apart by network; ICMP reporters in "
-                                                        "the overlap are attributed to the longer prefix)");
+                            warning(node->source(),
+                                    where + ": prefix " + p->str() + " overlaps " + op.str() +
+                                        " of network '" + other.id +
+                                        "' (targets are told apart by network; ICMP reporters in "
+                                        "the overlap are attributed to the longer prefix)");
                 net.prefixes.push_back(*p);
             }
             net.rate_limit = get_positive_number(*t, "rate_limit", where);
@@ -296,7 +337,8 @@ private:
             std::string where = "service '" + name + "'";
             const toml::table* t = node.as_table();
             if (!t) {
-                error(node.source(), where + " must be a table like { proto = \"tcp\", port = 443 }");
+                error(node.source(),
+                      where + " must be a table like { proto = \"tcp\", port = 443 }");
                 continue;
             }
             check_keys(*t, {"proto", "port"}, where);
@@ -307,10 +349,13 @@ private:
                 if (!t->get("proto")) error(t->source(), where + " has no 'proto' (tcp or udp)");
                 continue;
             }
-            if (*proto == "tcp") svc.transport = Transport::tcp;
-            else if (*proto == "udp") svc.transport = Transport::udp;
+            if (*proto == "tcp")
+                svc.transport = Transport::tcp;
+            else if (*proto == "udp")
+                svc.transport = Transport::udp;
             else {
-                error(t->get("proto")->source(), where + ": proto '" + *proto + "' is not tcp or udp");
+                error(t->get("proto")->source(),
+                      where + ": proto '" + *proto + "' is not tcp or udp");
                 continue;
             }
             auto port = get_int(*t, "port", where, 1, 65535);
@@ -331,18 +376,26 @@ private:
         check_keys(*f, {"site", "listen", "interval", "timeout", "rate_limit", "web"}, where);
         auto& s = cfg_.settings;
         auto site = get_string(*f, "site", where);
-        if (site_override_) s.site = *site_override_;
-        else if (site) s.site = *site;
+        if (site_override_)
+            s.site = *site_override_;
+        else if (site)
+            s.site = *site;
         if (s.site.empty()) {
             error(f->source(), "no site: set 'site' in [fedprobe] or pass --site");
         } else if (!cfg_.network(s.site)) {
             std::string msg = "site '" + s.site + "' is not a declared network";
-            if (site_override_) add(Diagnostic::Severity::error, 0, 0, "--site: " + msg);
-            else error(f->get("site")->source(), msg);
+            if (site_override_)
+                add(Diagnostic::Severity::error, 0, 0, "--site: " + msg);
+            else
+                error(f->get("site")->source(), msg);
         }
         if (auto listen = get_string(*f, "listen", where)) {
-            if (auto ep = Endpoint::parse(*listen); ep && ep->port != 0) s.listen = *ep;
-            else error(f->get("listen")->source(), "listen '" + *listen + "' is not ADDRESS:PORT (e.g. 127.0.0.1:9641 or [::1]:9641)");
+            if (auto ep = Endpoint::parse(*listen); ep && ep->port != 0)
+                s.listen = *ep;
+            else
+                error(f->get("listen")->source(),
+                      "listen '" + *listen +
+                          "' is not ADDRESS:PORT (e.g. 127.0.0.1:9641 or [::1]:9641)");
         }
         if (auto d = get_duration(*f, "interval", where)) s.interval = *d;
         if (auto d = get_duration(*f, "timeout", where)) s.timeout = *d;
@@ -353,9 +406,12 @@ private:
                 for (auto&& [user, hash] : *users) {
                     auto h = hash.value<std::string>();
                     if (!h || !hash.is_string() || h->size() < 60 ||
-                        !(h->starts_with("$2a$") || h->starts_with("$2b$") || h->starts_with("$2y$"))) {
-                        error(hash.source(), "basic_auth_users: the password of '" + std::string(user.str()) +
-                                                 "' must be a bcrypt hash ($2y$...), e.g. from htpasswd -nBC 10 USER");
+                        !(h->starts_with("$2a$") || h->starts_with("$2b$") ||
+                          h->starts_with("$2y$"))) {
+                        error(hash.source(), "basic_auth_users: the password of '" +
+                                                 std::string(user.str()) +
+                                                 "' must be a bcrypt hash ($2y$...), e.g. from "
+                                                 "htpasswd -nBC 10 USER");
                         continue;
                     }
                     s.web.basic_auth_users[std::string(user.str())] = *h;
@@ -379,7 +435,8 @@ private:
         check_keys(t, {"packets", "payload_bytes", "df", "ttl", "spacing"}, where);
         if (auto v = get_int(t, "packets", where, 1, 100)) icmp.packets = static_cast<int>(*v);
         // 16 bytes carry fedprobe's token; 1472 keeps a v4 packet within a 1500 MTU unless asked.
-        if (auto v = get_int(t, "payload_bytes", where, 16, 65000)) icmp.payload_bytes = static_cast<int>(*v);
+        if (auto v = get_int(t, "payload_bytes", where, 16, 65000))
+            icmp.payload_bytes = static_cast<int>(*v);
         if (auto v = get_bool(t, "df", where)) icmp.dont_fragment = *v;
         if (auto v = get_int(t, "ttl", where, 1, 255)) icmp.ttl = static_cast<int>(*v);
         if (auto v = get_duration(t, "spacing", where)) icmp.spacing = *v;
@@ -389,8 +446,9 @@ private:
         std::map<std::string, const toml::node*> seen;
         for (const toml::table* t : get_table_array(root, "targets")) {
             std::string where = "[[targets]]";
-            check_keys(*t, {"id", "network", "address", "addresses_from", "probes", "interval", "timeout",
-                            "labels", "from", "enabled", "source", "device", "dscp", "icmp"},
+            check_keys(*t,
+                       {"id", "network", "address", "addresses_from", "probes", "interval",
+                        "timeout", "labels", "from", "enabled", "source", "device", "dscp", "icmp"},
                        where);
             auto id = get_string(*t, "id", where);
             if (!id) {
@@ -400,8 +458,9 @@ private:
             where = "target '" + *id + "'";
             if (!check_id(*t, *id, where)) continue;
             if (seen.count(*id)) {
-                error(t->get("id")->source(), "duplicate target id '" + *id + "' (first declared at line " +
-                                                  std::to_string(seen[*id]->source().begin.line) + ")");
+                error(t->get("id")->source(),
+                      "duplicate target id '" + *id + "' (first declared at line " +
+                          std::to_string(seen[*id]->source().begin.line) + ")");
                 continue;
             }
             seen[*id] = t->get("id");
@@ -415,7 +474,8 @@ private:
                 if (!t->get("network")) error(t->source(), where + " has no 'network'");
                 ok = false;
             } else if (!(net = cfg_.network(*network))) {
-                error(t->get("network")->source(), where + ": network '" + *network + "' is not declared in [[networks]]");
+                error(t->get("network")->source(),
+                      where + ": network '" + *network + "' is not declared in [[networks]]");
                 ok = false;
             } else {
                 tg.network = *network;
@@ -427,8 +487,9 @@ private:
                     if (net && !net->prefixes.empty() &&
                         std::none_of(net->prefixes.begin(), net->prefixes.end(),
                                      [&](const Prefix& p) { return p.contains(*addr); }))
-                        warning(a->source(), where + ": address " + addr->str() + " is outside the prefixes of network '" +
-                                                 net->id + "'");
+                        warning(a->source(), where + ": address " + addr->str() +
+                                                 " is outside the prefixes of network '" + net->id +
+                                                 "'");
                 } else {
                     ok = false;
                 }
@@ -441,16 +502,19 @@ private:
                 for (auto&& [site, node] : *af) {
                     std::string s(site.str());
                     if (!cfg_.network(s))
-                        error(site.source(), where + ": addresses_from names '" + s + "', which is not a declared network");
+                        error(site.source(), where + ": addresses_from names '" + s +
+                                                 "', which is not a declared network");
                     if (auto addr = read_address(node, where + ": addresses_from." + s)) {
                         if (addr->family != tg.address.family && tg.address.valid())
-                            error(node.source(), where + ": addresses_from." + s + " is not the same IP version as 'address'");
+                            error(node.source(), where + ": addresses_from." + s +
+                                                     " is not the same IP version as 'address'");
                         tg.addresses_from[s] = *addr;
                     }
                 }
             }
 
-            if (!t->get("probes")) error(t->source(), where + " has no 'probes' (e.g. [\"icmp\", \"tcp:https\"])");
+            if (!t->get("probes"))
+                error(t->source(), where + " has no 'probes' (e.g. [\"icmp\", \"tcp:https\"])");
             for (auto& [text, node] : get_string_array(*t, "probes", where)) {
                 auto spec = parse_probe(text, *node, where);
                 if (!spec) continue;
@@ -466,31 +530,37 @@ private:
             if (tg.timeout >= tg.interval) {
                 const toml::node* at = t->get("timeout") ? t->get("timeout") : t->get("interval");
                 warning(at ? at->source() : t->source(),
-                        where + ": timeout " + format_duration(tg.timeout) + " is not shorter than interval " +
-                            format_duration(tg.interval) + "; rounds that time out will skip the next one");
+                        where + ": timeout " + format_duration(tg.timeout) +
+                            " is not shorter than interval " + format_duration(tg.interval) +
+                            "; rounds that time out will skip the next one");
             }
 
             if (const toml::table* labels = get_table(*t, "labels", where)) {
                 for (auto&& [k, v] : *labels) {
                     std::string name(k.str());
                     if (!std::regex_match(name, kLabelPattern) || name.starts_with("__")) {
-                        error(k.source(), where + ": label name '" + name + "' is not a valid Prometheus label name");
+                        error(k.source(), where + ": label name '" + name +
+                                              "' is not a valid Prometheus label name");
                     } else if (kReservedLabels.count(name)) {
-                        error(k.source(), where + ": label '" + name + "' is set by fedprobe itself; choose another name");
+                        error(k.source(), where + ": label '" + name +
+                                              "' is set by fedprobe itself; choose another name");
                     } else if (auto value = v.value<std::string>(); value && v.is_string()) {
                         tg.labels[name] = *value;
                     } else {
-                        error(v.source(), where + ": label '" + name + "' must be a string, not " + type_name(v));
+                        error(v.source(), where + ": label '" + name + "' must be a string, not " +
+                                              type_name(v));
                     }
                 }
                 if (tg.labels.size() > 8)
-                    warning(labels->source(), where + ": " + std::to_string(tg.labels.size()) +
-                                                  " labels; keep static labels few, every series carries them");
+                    warning(labels->source(),
+                            where + ": " + std::to_string(tg.labels.size()) +
+                                " labels; keep static labels few, every series carries them");
             }
 
             for (auto& [site, node] : get_string_array(*t, "from", where)) {
                 if (!cfg_.network(site))
-                    error(node->source(), where + ": from names '" + site + "', which is not a declared network");
+                    error(node->source(),
+                          where + ": from names '" + site + "', which is not a declared network");
                 tg.from_sites.push_back(site);
             }
             tg.enabled = get_bool(*t, "enabled", where).value_or(true);
@@ -498,25 +568,30 @@ private:
             if (const toml::node* src = t->get("source")) {
                 if (auto a = read_address(*src, where + ": source")) {
                     if (tg.address.valid() && a->family != tg.address.family)
-                        error(src->source(), where + ": source " + a->str() + " is not the same IP version as the address");
+                        error(src->source(), where + ": source " + a->str() +
+                                                 " is not the same IP version as the address");
                     tg.send.source = a;
                 }
             }
             if (auto dev = get_string(*t, "device", where)) {
                 if (dev->empty() || dev->size() >= 16 || dev->find('/') != std::string::npos)
-                    error(t->get("device")->source(), where + ": device '" + *dev + "' is not an interface name");
+                    error(t->get("device")->source(),
+                          where + ": device '" + *dev + "' is not an interface name");
                 tg.send.device = *dev;
             }
             if (auto v = get_int(*t, "dscp", where, 0, 63)) tg.send.dscp = static_cast<int>(*v);
-            if (const toml::table* icmp = get_table(*t, "icmp", where)) read_icmp(*icmp, tg.icmp, where + ": icmp");
+            if (const toml::table* icmp = get_table(*t, "icmp", where))
+                read_icmp(*icmp, tg.icmp, where + ": icmp");
 
             if (ok) cfg_.targets.push_back(std::move(tg));
         }
     }
 
-    std::optional<ProbeSpec> parse_probe(const std::string& text, const toml::node& node, const std::string& where) {
+    std::optional<ProbeSpec> parse_probe(const std::string& text, const toml::node& node,
+                                         const std::string& where) {
         auto colon = text.find(':');
-        ProbeSpec spec{text.substr(0, colon), colon == std::string::npos ? "" : text.substr(colon + 1)};
+        ProbeSpec spec{text.substr(0, colon),
+                       colon == std::string::npos ? "" : text.substr(colon + 1)};
         if (spec.kind == "icmp") {
             if (!spec.service.empty()) {
                 error(node.source(), where + ": probe '" + text + "': icmp takes no service");
@@ -526,7 +601,8 @@ private:
         }
         if (spec.kind == "tcp") {
             if (spec.service.empty()) {
-                error(node.source(), where + ": probe '" + text + "' needs a service, e.g. tcp:https");
+                error(node.source(),
+                      where + ": probe '" + text + "' needs a service, e.g. tcp:https");
                 return std::nullopt;
             }
             auto it = cfg_.services.find(spec.service);
@@ -536,7 +612,8 @@ private:
                 return std::nullopt;
             }
             if (it->second.transport != Transport::tcp) {
-                error(node.source(), where + ": probe '" + text + "': service '" + spec.service + "' is udp, not tcp");
+                error(node.source(), where + ": probe '" + text + "': service '" + spec.service +
+                                         "' is udp, not tcp");
                 return std::nullopt;
             }
             return spec;
@@ -560,11 +637,14 @@ LoadResult load_config_text(std::string_view text, const std::string& path,
     }
 }
 
-LoadResult load_config_file(const std::string& path, const std::optional<std::string>& site_override) {
+LoadResult load_config_file(const std::string& path,
+                            const std::optional<std::string>& site_override) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        return LoadResult{nullptr, {Diagnostic{Diagnostic::Severity::error, path, 0, 0,
-                                               std::string("cannot read the file: ") + std::strerror(errno)}}};
+        return LoadResult{
+            nullptr,
+            {Diagnostic{Diagnostic::Severity::error, path, 0, 0,
+                        std::string("cannot read the file: ") + std::strerror(errno)}}};
     }
     std::ostringstream buf;
     buf << in.rdbuf();

@@ -17,7 +17,8 @@ struct LoadResult {
     std::vector<Diagnostic> diagnostics;
 };
 
-LoadResult load_config_file(const std::string& path, const std::optional<std::string>& site_override);
+LoadResult load_config_file(const std::string& path,
+                            const std::optional<std::string>& site_override);
 LoadResult load_config_text(std::string_view text, const std::string& path,
                             const std::optional<std::string>& site_override);
 

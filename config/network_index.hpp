@@ -9,14 +9,14 @@
 namespace fedprobe {
 
 class NetworkIndex {
-public:
+  public:
     void add(const Prefix& prefix, const std::string& network_id);
     // Longest-prefix match over every network's prefixes; "unknown" when none contains it.
     // With overlapping space (two networks with the same 10.x range), the longer prefix wins
     // and a tie goes to the network declared first.
     const std::string& lookup(const IpAddress& address) const;
 
-private:
+  private:
     struct Entry {
         Prefix prefix;
         std::string network;

@@ -16,7 +16,8 @@ std::string help_text(const std::string& subcommand) {
         return "usage: fedprobe run --config FILE [--site ID] [--log-level LEVEL]\n\n"
                "Runs the monitoring daemon in the foreground (systemd Type=notify). It probes the\n"
                "targets of the federation file from this appliance's site and serves Prometheus\n"
-               "metrics on [fedprobe] listen. SIGHUP reloads the file; an invalid file is rejected\n"
+               "metrics on [fedprobe] listen. SIGHUP reloads the file; an invalid file is "
+               "rejected\n"
                "and the running config kept. SIGTERM or SIGINT stops it.\n\n"
                "  -c, --config FILE     the federation file (TOML)\n"
                "  -s, --site ID         this appliance's network; overrides FEDPROBE_SITE and\n"
@@ -56,8 +57,10 @@ CliParse parse_cli(const std::vector<std::string>& args) {
     }
     CliCommand cmd;
     cmd.subcommand = first;
-    if (first == "run") cmd.kind = CliCommand::Kind::run;
-    else if (first == "validate") cmd.kind = CliCommand::Kind::validate;
+    if (first == "run")
+        cmd.kind = CliCommand::Kind::run;
+    else if (first == "validate")
+        cmd.kind = CliCommand::Kind::validate;
     else {
         out.error = "unknown command '" + first + "'";
         return out;

@@ -9,8 +9,8 @@
 
 #include <atomic>
 #include <cerrno>
-#include <thread>
 #include <cstring>
+#include <thread>
 
 #include "daemon/sd_notify.hpp"
 
@@ -22,20 +22,25 @@ namespace {
 constexpr Duration kSchedulerSlack = std::chrono::milliseconds(5);
 
 double unix_now() {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 void log_diagnostics(const std::vector<Diagnostic>& diagnostics) {
     for (const auto& d : diagnostics) {
-        if (d.severity == Diagnostic::Severity::error) spdlog::error("{}", d.format());
-        else spdlog::warn("{}", d.format());
+        if (d.severity == Diagnostic::Severity::error)
+            spdlog::error("{}", d.format());
+        else
+            spdlog::warn("{}", d.format());
     }
 }
 
 }  // namespace
 
 Daemon::Daemon(std::string config_path, std::optional<std::string> site_override)
-    : config_path_(std::move(config_path)), site_override_(std::move(site_override)), exporter_(FEDPROBE_VERSION) {}
+    : config_path_(std::move(config_path)),
+      site_override_(std::move(site_override)),
+      exporter_(FEDPROBE_VERSION) {}
 
 Daemon::~Daemon() {
     // Probes first (they hold sockets and timers on the loop), then the HTTP threads.
@@ -90,18 +95,21 @@ bool Daemon::start_exposer() {
         // Short civetweb timeouts: a slow or stalled scraper must not hold a thread, nor delay
         // shutdown (SIGTERM must stop the daemon within a second).
         exposer_ = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
-            "listening_ports", settings.listen.str(), "num_threads", "2", "request_timeout_ms", "5000",
-            "enable_keep_alive", "no", "linger_timeout_ms", "0"});
+            "listening_ports", settings.listen.str(), "num_threads", "2", "request_timeout_ms",
+            "5000", "enable_keep_alive", "no", "linger_timeout_ms", "0"});
     } catch (const std::exception& e) {
         spdlog::error("cannot listen on {} for /metrics: {}", settings.listen.str(), e.what());
         return false;
     }
     if (!settings.web.basic_auth_users.empty()) {
-        auth_ = std::make_unique<BasicAuth>(settings.web.basic_auth_users, [this] { exporter_.auth_failed(); });
-        exposer_->RegisterAuth([this](const std::string& u, const std::string& p) { return auth_->check(u, p); },
-                               "fedprobe", "/metrics");
+        auth_ = std::make_unique<BasicAuth>(settings.web.basic_auth_users,
+                                            [this] { exporter_.auth_failed(); });
+        exposer_->RegisterAuth(
+            [this](const std::string& u, const std::string& p) { return auth_->check(u, p); },
+            "fedprobe", "/metrics");
     }
-    for (const auto& c : exporter_.collectables()) exposer_->RegisterCollectable(c, "/metrics");
+    for (const auto& c : exporter_.collectables())
+        exposer_->RegisterCollectable(c, "/metrics");
     spdlog::info("metrics on http://{}/metrics{}", settings.listen.str(),
                  auth_ ? " (basic auth)" : "");
     return true;
@@ -127,8 +135,8 @@ int Daemon::run() {
     apply(loaded.config);
     if (!start_exposer()) return 1;
     exporter_.config_reloaded(true, unix_now());
-    spdlog::info("fedprobe {} running as site '{}' with {} ({} probes)", FEDPROBE_VERSION, config_->settings.site,
-                 config_path_, jobs_.size());
+    spdlog::info("fedprobe {} running as site '{}' with {} ({} probes)", FEDPROBE_VERSION,
+                 config_->settings.site, config_path_, jobs_.size());
     systemd::ready(status_line());
     every_few_seconds();
     loop_.run();
@@ -151,7 +159,8 @@ void Daemon::apply(std::shared_ptr<const Config> config) {
             lj = std::make_unique<LiveJob>();
         }
         lj->job = std::move(job);
-        specs.push_back(JobSpec{lj->job.key, lj->job.target->network, lj->job.target->interval, lj.get()});
+        specs.push_back(
+            JobSpec{lj->job.key, lj->job.target->network, lj->job.target->interval, lj.get()});
         labels.push_back(JobLabels{lj->job.key, lj->job.labels, lj->job.spec.kind == "icmp"});
         std::string key = lj->job.key;
         live.emplace(std::move(key), std::move(lj));
@@ -168,22 +177,27 @@ void Daemon::apply(std::shared_ptr<const Config> config) {
     }
     NetworkIndex index;
     for (const auto& net : config->networks)
-        for (const auto& p : net.prefixes) index.add(p, net.id);
+        for (const auto& p : net.prefixes)
+            index.add(p, net.id);
 
     auto change = scheduler_.set_jobs(specs, loop_.now());
     exporter_.sync_jobs(labels);
     for (auto& [key, lj] : live) {
         lj->series = exporter_.find(key);
-        Labels().swap(lj->job.labels);  // the series hold them now; rebuilt from the config on reload
+        Labels().swap(
+            lj->job.labels);  // the series hold them now; rebuilt from the config on reload
     }
     jobs_ = std::move(live);
     network_index_ = std::move(index);
-    config_ = std::move(config);  // the old config lives until here; jobs now point into the new one
+    config_ =
+        std::move(config);  // the old config lives until here; jobs now point into the new one
     if (!change.added.empty() || !change.removed.empty())
-        spdlog::info("config: {} probes added, {} removed, {} kept", change.added.size(), change.removed.size(),
-                     change.kept.size());
-    for (const auto& k : change.added) spdlog::debug("config: + {}", k);
-    for (const auto& k : change.removed) spdlog::info("config: - {} (its series are removed)", k);
+        spdlog::info("config: {} probes added, {} removed, {} kept", change.added.size(),
+                     change.removed.size(), change.kept.size());
+    for (const auto& k : change.added)
+        spdlog::debug("config: + {}", k);
+    for (const auto& k : change.removed)
+        spdlog::info("config: - {} (its series are removed)", k);
     arm_tick();
 }
 
@@ -193,7 +207,8 @@ void Daemon::reload() {
     auto loaded = load_config_file(config_path_, site_override_);
     log_diagnostics(loaded.diagnostics);
     if (!loaded.config) {
-        spdlog::error("reload rejected: {} has errors; still running the previous config", config_path_);
+        spdlog::error("reload rejected: {} has errors; still running the previous config",
+                      config_path_);
         exporter_.config_reloaded(false, unix_now());
         systemd::ready(status_line() + "; last reload failed");
         return;
@@ -201,8 +216,8 @@ void Daemon::reload() {
     const auto& now = loaded.config->settings;
     const auto& was = config_->settings;
     if (now.listen.str() != was.listen.str())
-        spdlog::warn("reload: listen changed to {}; still serving on {} until restarted", now.listen.str(),
-                     was.listen.str());
+        spdlog::warn("reload: listen changed to {}; still serving on {} until restarted",
+                     now.listen.str(), was.listen.str());
     if (now.web.basic_auth_users != was.web.basic_auth_users)
         spdlog::warn("reload: basic_auth_users changed; restart fedprobe to apply it");
     apply(loaded.config);
@@ -237,7 +252,8 @@ void Daemon::arm_tick() {
 }
 
 void Daemon::tick() {
-    for (const auto& start : scheduler_.due(loop_.now())) start_job(start);
+    for (const auto& start : scheduler_.due(loop_.now()))
+        start_job(start);
     if (auto n = scheduler_.overruns(); n != overruns_seen_) {
         exporter_.add_overruns(n - overruns_seen_);
         overruns_seen_ = n;
@@ -256,8 +272,11 @@ void Daemon::start_job(const Scheduler::Start& start) {
     exporter_.observe_lag(start.lag);
     ++in_flight_;
     ++lj->in_flight;
-    Probe& probe = lj->job.spec.kind == "icmp" ? static_cast<Probe&>(*icmp_) : static_cast<Probe&>(*tcp_);
-    probe.start(lj->job.request, [this, lj, handle = start.handle](ProbeResult result) { on_result(lj, handle, result); });
+    Probe& probe =
+        lj->job.spec.kind == "icmp" ? static_cast<Probe&>(*icmp_) : static_cast<Probe&>(*tcp_);
+    probe.start(lj->job.request, [this, lj, handle = start.handle](ProbeResult result) {
+        on_result(lj, handle, result);
+    });
 }
 
 void Daemon::on_result(LiveJob* lj, JobHandle handle, const ProbeResult& result) {
@@ -266,11 +285,13 @@ void Daemon::on_result(LiveJob* lj, JobHandle handle, const ProbeResult& result)
     scheduler_.finished(handle);
     if (lj->removed) {  // left the config while it ran
         if (lj->in_flight == 0)
-            std::erase_if(retired_, [lj](const std::unique_ptr<LiveJob>& p) { return p.get() == lj; });
+            std::erase_if(retired_,
+                          [lj](const std::unique_ptr<LiveJob>& p) { return p.get() == lj; });
         return;
     }
     static const std::string kNoReporter;
-    const std::string& reporter_network = result.reporter ? network_index_.lookup(*result.reporter) : kNoReporter;
+    const std::string& reporter_network =
+        result.reporter ? network_index_.lookup(*result.reporter) : kNoReporter;
     exporter_.record(lj->series, result, reporter_network);
     if (lj->last_outcome != result.outcome || lj->last_reporter != result.reporter) {
         // Logged on change only: an audit trail of what broke and who said so, not a flood.
@@ -279,7 +300,8 @@ void Daemon::on_result(LiveJob* lj, JobHandle handle, const ProbeResult& result)
                          lj->last_outcome ? to_string(*lj->last_outcome) : "new");
         } else {
             spdlog::info("{} {}: {} -> {}{}{} ({})", lj->job.target->id, lj->job.spec.str(),
-                         lj->last_outcome ? to_string(*lj->last_outcome) : "new", to_string(result.outcome),
+                         lj->last_outcome ? to_string(*lj->last_outcome) : "new",
+                         to_string(result.outcome),
                          result.reporter ? " reported by " + result.reporter->str() : "",
                          result.reporter ? " in network " + reporter_network : "", result.detail);
         }
@@ -291,11 +313,14 @@ void Daemon::on_result(LiveJob* lj, JobHandle handle, const ProbeResult& result)
 std::string Daemon::status_line() const {
     std::size_t failing = 0, pending = 0;
     for (const auto& [key, lj] : jobs_) {
-        if (!lj->last_outcome) ++pending;
-        else if (*lj->last_outcome != Outcome::ok) ++failing;
+        if (!lj->last_outcome)
+            ++pending;
+        else if (*lj->last_outcome != Outcome::ok)
+            ++failing;
     }
     return "site " + config_->settings.site + ": " + std::to_string(jobs_.size()) + " probes, " +
-           std::to_string(jobs_.size() - failing - pending) + " ok, " + std::to_string(failing) + " failing";
+           std::to_string(jobs_.size() - failing - pending) + " ok, " + std::to_string(failing) +
+           " failing";
 }
 
 void Daemon::every_few_seconds() {

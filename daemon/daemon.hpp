@@ -23,12 +23,12 @@ class Exposer;
 namespace fedprobe {
 
 class Daemon {
-public:
+  public:
     Daemon(std::string config_path, std::optional<std::string> site_override);
     ~Daemon();
     int run();  // the process exit code
 
-private:
+  private:
     // One per (target, probe). The same object lives across reloads while its key stays, so
     // the scheduler and in-flight probes can hold a pointer instead of looking up a string.
     struct LiveJob {

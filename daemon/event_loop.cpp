@@ -62,18 +62,25 @@ EventLoop::TimerId EventLoop::add_timer(TimePoint when, std::function<void()> ca
     return id;
 }
 
-void EventLoop::cancel_timer(TimerId id) { timers_.erase(id); }  // its queue entry is skipped later
+void EventLoop::cancel_timer(TimerId id) {
+    timers_.erase(id);
+}  // its queue entry is skipped later
 
-void EventLoop::defer(std::function<void()> callback) { deferred_.push_back(std::move(callback)); }
+void EventLoop::defer(std::function<void()> callback) {
+    deferred_.push_back(std::move(callback));
+}
 
 void EventLoop::arm_timerfd() {
-    while (!timer_queue_.empty() && !timers_.count(timer_queue_.top().id)) timer_queue_.pop();
+    while (!timer_queue_.empty() && !timers_.count(timer_queue_.top().id))
+        timer_queue_.pop();
     itimerspec spec{};
     if (timer_queue_.empty()) {
         armed_for_ = TimePoint::max();
     } else {
         armed_for_ = timer_queue_.top().when;
-        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(armed_for_.time_since_epoch()).count();
+        auto ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(armed_for_.time_since_epoch())
+                .count();
         if (ns <= 0) ns = 1;  // zero would disarm
         spec.it_value.tv_sec = ns / 1'000'000'000;
         spec.it_value.tv_nsec = ns % 1'000'000'000;
@@ -101,7 +108,8 @@ void EventLoop::run_deferred() {
     while (!deferred_.empty()) {
         auto batch = std::move(deferred_);
         deferred_.clear();
-        for (auto& cb : batch) cb();
+        for (auto& cb : batch)
+            cb();
     }
 }
 
@@ -123,14 +131,16 @@ void EventLoop::run_once(std::chrono::milliseconds max_wait) {
         auto handler = it->second.handler;  // the handler may remove itself
         handler(events[i].events);
     }
-    if (timers_due || (!timer_queue_.empty() && timer_queue_.top().when <= Clock::now())) fire_due_timers();
+    if (timers_due || (!timer_queue_.empty() && timer_queue_.top().when <= Clock::now()))
+        fire_due_timers();
     run_deferred();
 }
 
 void EventLoop::run() {
     running_ = true;
     run_deferred();
-    while (running_) run_once(std::chrono::milliseconds(1000));
+    while (running_)
+        run_once(std::chrono::milliseconds(1000));
 }
 
 }  // namespace fedprobe

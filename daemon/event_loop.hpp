@@ -15,7 +15,7 @@ using Clock = std::chrono::steady_clock;  // CLOCK_MONOTONIC on Linux, as timerf
 using TimePoint = Clock::time_point;
 
 class EventLoop {
-public:
+  public:
     using FdHandler = std::function<void(std::uint32_t events)>;
     using TimerId = std::uint64_t;
 
@@ -37,7 +37,7 @@ public:
     // Runs after the current dispatch round, so callers never re-enter themselves.
     void defer(std::function<void()> callback);
 
-    void run();   // until stop()
+    void run();  // until stop()
     void stop() { running_ = false; }
     // One wait-and-dispatch round with a bound on the wait; for tests and benchmarks.
     void run_once(std::chrono::milliseconds max_wait);
@@ -45,7 +45,7 @@ public:
     TimePoint now() const { return Clock::now(); }
     std::size_t pending_timers() const { return timers_.size(); }
 
-private:
+  private:
     struct FdEntry {
         std::uint32_t generation;
         FdHandler handler;
@@ -53,7 +53,9 @@ private:
     struct TimerEntry {
         TimePoint when;
         TimerId id;
-        bool operator>(const TimerEntry& o) const { return when > o.when || (when == o.when && id > o.id); }
+        bool operator>(const TimerEntry& o) const {
+            return when > o.when || (when == o.when && id > o.id);
+        }
     };
 
     int epoll_fd_ = -1;

@@ -14,7 +14,8 @@ bool setup_logging(const std::string& level) {
     std::shared_ptr<spdlog::logger> logger;
     // systemd sets JOURNAL_STREAM when stderr goes to the journal; log there with priorities.
     if (std::getenv("JOURNAL_STREAM") != nullptr) {
-        logger = std::make_shared<spdlog::logger>("fedprobe", std::make_shared<spdlog::sinks::systemd_sink_mt>("fedprobe"));
+        logger = std::make_shared<spdlog::logger>(
+            "fedprobe", std::make_shared<spdlog::sinks::systemd_sink_mt>("fedprobe"));
     } else {
         logger = spdlog::stderr_color_mt("fedprobe");
         logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");

@@ -13,10 +13,12 @@ namespace {
 
 int validate(const fedprobe::CliCommand& cmd) {
     auto result = fedprobe::load_config_file(cmd.config, cmd.site);
-    for (const auto& d : result.diagnostics) std::cerr << d.format() << "\n";
+    for (const auto& d : result.diagnostics)
+        std::cerr << d.format() << "\n";
     if (!result.config) {
         std::size_t errors = 0;
-        for (const auto& d : result.diagnostics) errors += d.severity == fedprobe::Diagnostic::Severity::error;
+        for (const auto& d : result.diagnostics)
+            errors += d.severity == fedprobe::Diagnostic::Severity::error;
         std::cerr << cmd.config << ": " << errors << " error(s)\n";
         return 1;
     }
@@ -24,9 +26,9 @@ int validate(const fedprobe::CliCommand& cmd) {
     std::size_t probes = 0;
     for (const auto& t : c.targets)
         if (t.enabled && t.probed_from(c.settings.site)) probes += t.probes.size();
-    std::cout << cmd.config << ": valid: " << c.networks.size() << " networks, " << c.services.size()
-              << " services, " << c.targets.size() << " targets; site '" << c.settings.site << "' runs " << probes
-              << " probes\n";
+    std::cout << cmd.config << ": valid: " << c.networks.size() << " networks, "
+              << c.services.size() << " services, " << c.targets.size() << " targets; site '"
+              << c.settings.site << "' runs " << probes << " probes\n";
     return 0;
 }
 
@@ -37,12 +39,15 @@ int main(int argc, char** argv) {
     auto parsed = fedprobe::parse_cli(args);
     if (!parsed.command) {
         std::cerr << "fedprobe: " << parsed.error << "\n\n"
-                  << fedprobe::help_text(args.empty() ? "" : args[0] == "run" || args[0] == "validate" ? args[0] : "");
+                  << fedprobe::help_text(args.empty()                                ? ""
+                                         : args[0] == "run" || args[0] == "validate" ? args[0]
+                                                                                     : "");
         return 2;
     }
     auto cmd = *parsed.command;
     // One federation file serves every appliance; systemd drop-ins set the site this way.
-    if (const char* env_site = std::getenv("FEDPROBE_SITE"); !cmd.site && env_site && *env_site) cmd.site = env_site;
+    if (const char* env_site = std::getenv("FEDPROBE_SITE"); !cmd.site && env_site && *env_site)
+        cmd.site = env_site;
     switch (cmd.kind) {
         case fedprobe::CliCommand::Kind::help:
             std::cout << fedprobe::help_text(cmd.subcommand);

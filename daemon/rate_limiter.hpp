@@ -11,10 +11,11 @@
 namespace fedprobe {
 
 class RateLimiter {
-public:
+  public:
     // rate in probes/s; burst: how many may go back to back after a quiet spell.
     RateLimiter(double rate, double burst)
-        : spacing_(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate))),
+        : spacing_(std::chrono::duration_cast<Clock::duration>(
+              std::chrono::duration<double>(1.0 / rate))),
           tolerance_(spacing_ * static_cast<long>(std::max(0.0, burst - 1))) {}
 
     // Reserves a slot; returns when the probe may start (now, or later).
@@ -25,7 +26,7 @@ public:
     }
     Clock::duration spacing() const { return spacing_; }
 
-private:
+  private:
     Clock::duration spacing_;
     Clock::duration tolerance_;
     TimePoint tat_{};  // theoretical arrival time of the next conforming probe

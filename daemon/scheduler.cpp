@@ -17,7 +17,8 @@ void Scheduler::push(std::size_t index, TimePoint when) {
 Scheduler::Change Scheduler::set_jobs(const std::vector<JobSpec>& specs, TimePoint now) {
     Change change;
     std::unordered_map<std::string, const JobSpec*> wanted;
-    for (const auto& s : specs) wanted[s.key] = &s;
+    for (const auto& s : specs)
+        wanted[s.key] = &s;
 
     for (auto it = by_key_.begin(); it != by_key_.end();) {
         auto w = wanted.find(it->first);
@@ -66,13 +67,15 @@ std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
     while (!heap_.empty() && heap_.top().when <= horizon) {
         Entry e = heap_.top();
         heap_.pop();
-        if (e.index >= jobs_.size() || !jobs_[e.index] || jobs_[e.index]->version != e.version) continue;
+        if (e.index >= jobs_.size() || !jobs_[e.index] || jobs_[e.index]->version != e.version)
+            continue;
         Job& job = *jobs_[e.index];
         const auto interval = std::chrono::duration_cast<Clock::duration>(job.spec.interval);
         auto advance = [&] {
             job.slot.reset();
             job.nominal += interval;
-            // Far behind (a suspended machine, a long stall): skip the missed rounds, keep the phase.
+            // Far behind (a suspended machine, a long stall): skip the missed rounds, keep the
+            // phase.
             if (job.nominal <= horizon) {
                 auto missed = (horizon - job.nominal) / interval + 1;
                 job.nominal += interval * missed;
@@ -96,8 +99,10 @@ std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
                 }
             }
         }
-        out.push_back(Start{job.spec.key, std::max(Duration{0}, std::chrono::duration_cast<Duration>(now - job.nominal)),
-                            job.spec.user, JobHandle{e.index, job.id}});
+        out.push_back(
+            Start{job.spec.key,
+                  std::max(Duration{0}, std::chrono::duration_cast<Duration>(now - job.nominal)),
+                  job.spec.user, JobHandle{e.index, job.id}});
         job.in_flight = true;
         advance();
     }
@@ -105,7 +110,8 @@ std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
 }
 
 void Scheduler::finished(JobHandle h) {
-    if (h.index < jobs_.size() && jobs_[h.index] && jobs_[h.index]->id == h.id) jobs_[h.index]->in_flight = false;
+    if (h.index < jobs_.size() && jobs_[h.index] && jobs_[h.index]->id == h.id)
+        jobs_[h.index]->in_flight = false;
 }
 
 void Scheduler::finished(const std::string& key) {
@@ -116,7 +122,8 @@ void Scheduler::finished(const std::string& key) {
 std::optional<TimePoint> Scheduler::next_wakeup() {
     while (!heap_.empty()) {
         const Entry& e = heap_.top();
-        if (e.index < jobs_.size() && jobs_[e.index] && jobs_[e.index]->version == e.version) return e.when;
+        if (e.index < jobs_.size() && jobs_[e.index] && jobs_[e.index]->version == e.version)
+            return e.when;
         heap_.pop();
     }
     return std::nullopt;

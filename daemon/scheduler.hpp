@@ -33,7 +33,7 @@ struct JobHandle {
 };
 
 class Scheduler {
-public:
+  public:
     explicit Scheduler(std::uint64_t seed = std::random_device{}()) : rng_(seed) {}
 
     // Jobs due within `slack` of now start together, so one wake-up serves many probes
@@ -52,7 +52,7 @@ public:
 
     struct Start {
         std::string_view key;  // valid until the next set_jobs()
-        Duration lag{};  // how late against the job's nominal time (rate limit, loop delay)
+        Duration lag{};        // how late against the job's nominal time (rate limit, loop delay)
         void* user = nullptr;
         JobHandle handle;
     };
@@ -66,10 +66,10 @@ public:
     std::uint64_t overruns() const { return overruns_; }  // rounds skipped: the previous still ran
     const std::map<std::string, std::uint64_t>& rate_limited() const { return rate_limited_; }
 
-private:
+  private:
     struct Job {
         JobSpec spec;
-        TimePoint nominal{};           // when the next round should start
+        TimePoint nominal{};            // when the next round should start
         std::optional<TimePoint> slot;  // a rate-limit reservation for this round
         bool in_flight = false;
         std::uint64_t version = 0;  // invalidates stale heap entries

@@ -6,10 +6,14 @@
 namespace fedprobe::systemd {
 
 namespace {
-void send(const std::string& text) { sd_notify(0, text.c_str()); }
+void send(const std::string& text) {
+    sd_notify(0, text.c_str());
+}
 }  // namespace
 
-void ready(const std::string& status) { send("READY=1\nSTATUS=" + status); }
+void ready(const std::string& status) {
+    send("READY=1\nSTATUS=" + status);
+}
 
 void reloading() {
     timespec ts;
@@ -18,9 +22,15 @@ void reloading() {
     send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
 }
 
-void stopping() { send("STOPPING=1"); }
-void status(const std::string& s) { send("STATUS=" + s); }
-void watchdog() { send("WATCHDOG=1"); }
+void stopping() {
+    send("STOPPING=1");
+}
+void status(const std::string& s) {
+    send("STATUS=" + s);
+}
+void watchdog() {
+    send("WATCHDOG=1");
+}
 
 std::optional<std::chrono::microseconds> watchdog_interval() {
     uint64_t usec = 0;

@@ -14,7 +14,8 @@ bool verify_crypt_hash(const std::string& password, const std::string& hash) {
     std::size_t n = std::strlen(out);
     if (n != hash.size()) return false;
     unsigned char diff = 0;  // constant time over the hash
-    for (std::size_t i = 0; i < n; ++i) diff |= static_cast<unsigned char>(out[i] ^ hash[i]);
+    for (std::size_t i = 0; i < n; ++i)
+        diff |= static_cast<unsigned char>(out[i] ^ hash[i]);
     return diff == 0;
 }
 

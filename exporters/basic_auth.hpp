@@ -10,7 +10,7 @@
 namespace fedprobe {
 
 class BasicAuth {
-public:
+  public:
     // users: name -> bcrypt hash. on_failure runs (on the HTTP thread) for each rejected attempt.
     BasicAuth(std::map<std::string, std::string> users, std::function<void()> on_failure = {});
 
@@ -22,7 +22,7 @@ public:
     static constexpr int kMaxFailures = 10;
     static constexpr std::chrono::seconds kWindow{60};
 
-private:
+  private:
     std::map<std::string, std::string> users_;
     std::function<void()> on_failure_;
     std::mutex mutex_;

@@ -7,7 +7,8 @@ namespace fedprobe {
 
 void AtomicHistogram::observe(double seconds) {
     auto it = std::lower_bound(kDurationBuckets.begin(), kDurationBuckets.end(), seconds);
-    buckets_[static_cast<std::size_t>(it - kDurationBuckets.begin())].fetch_add(1, std::memory_order_relaxed);
+    buckets_[static_cast<std::size_t>(it - kDurationBuckets.begin())].fetch_add(
+        1, std::memory_order_relaxed);
     sum_.fetch_add(seconds, std::memory_order_relaxed);
 }
 
@@ -16,8 +17,9 @@ prometheus::ClientMetric::Histogram AtomicHistogram::snapshot() const {
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < buckets_.size(); ++i) {
         cumulative += buckets_[i].load(std::memory_order_relaxed);
-        h.bucket.push_back({cumulative, i < kDurationBuckets.size() ? kDurationBuckets[i]
-                                                                     : std::numeric_limits<double>::infinity()});
+        h.bucket.push_back({cumulative, i < kDurationBuckets.size()
+                                            ? kDurationBuckets[i]
+                                            : std::numeric_limits<double>::infinity()});
     }
     h.sample_count = cumulative;  // from the buckets, so count and +Inf always agree
     h.sample_sum = sum_.load(std::memory_order_relaxed);
@@ -31,7 +33,8 @@ void JobSeriesSet::sync(const std::vector<std::pair<std::string, std::pair<Label
     for (const auto& [key, spec] : jobs) {
         const auto& [labels, icmp] = spec;
         std::vector<prometheus::ClientMetric::Label> sorted;
-        for (const auto& [name, value] : labels) sorted.push_back({name, value});  // std::map: already sorted
+        for (const auto& [name, value] : labels)
+            sorted.push_back({name, value});  // std::map: already sorted
         auto old = series_.find(key);
         if (old != series_.end() && old->second->labels == sorted && old->second->icmp == icmp) {
             next.emplace(key, std::move(old->second));
@@ -68,12 +71,14 @@ void JobSeriesSet::record(Series* s, const ProbeResult& r, const std::string& re
         s->icmp_sent.fetch_add(r.packets_sent, std::memory_order_relaxed);
         s->icmp_received.fetch_add(r.packets_received, std::memory_order_relaxed);
         s->icmp_duplicates.fetch_add(r.duplicates, std::memory_order_relaxed);
-        for (auto rtt : r.rtts) s->icmp_rtt->observe(to_seconds(rtt));
+        for (auto rtt : r.rtts)
+            s->icmp_rtt->observe(to_seconds(rtt));
     }
     // The last-error series changes rarely; only then is a lock taken.
     const bool failing = r.outcome != Outcome::ok;
     const std::string reporter = failing && r.reporter ? r.reporter->str() : std::string();
-    if (failing == s->failing && (!failing || (r.outcome == s->error_outcome && reporter == s->reporter)))
+    if (failing == s->failing &&
+        (!failing || (r.outcome == s->error_outcome && reporter == s->reporter)))
         return;
     std::lock_guard lock(errors_mutex_);
     s->failing = failing;
@@ -93,8 +98,9 @@ prometheus::MetricFamily family(const char* name, const char* help, prometheus::
 }
 
 // Labels with extra ones merged in name order, as the exposition format expects.
-std::vector<prometheus::ClientMetric::Label> with(const std::vector<prometheus::ClientMetric::Label>& base,
-                                                  std::initializer_list<prometheus::ClientMetric::Label> extra) {
+std::vector<prometheus::ClientMetric::Label> with(
+    const std::vector<prometheus::ClientMetric::Label>& base,
+    std::initializer_list<prometheus::ClientMetric::Label> extra) {
     auto out = base;
     out.insert(out.end(), extra.begin(), extra.end());
     std::sort(out.begin(), out.end());
@@ -106,14 +112,31 @@ std::vector<prometheus::ClientMetric::Label> with(const std::vector<prometheus::
 std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
     using prometheus::ClientMetric;
     using prometheus::MetricType;
-    auto success = family("fedprobe_probe_success", "1 when the last probe of this target and kind succeeded, 0 when it failed, NaN before the first", MetricType::Gauge);
-    auto outcomes = family("fedprobe_probe_outcome_total", "Probes by outcome: ok, refused, filtered, prohibited, unreachable, error", MetricType::Counter);
-    auto duration = family("fedprobe_probe_duration_seconds", "Connect time or round-trip time, or time until the verdict when failed", MetricType::Histogram);
-    auto last_error = family("fedprobe_probe_last_error_info", "Why the last probe failed and which device said so; absent after success", MetricType::Gauge);
-    auto sent = family("fedprobe_icmp_packets_sent_total", "ICMP echo requests sent", MetricType::Counter);
-    auto received = family("fedprobe_icmp_packets_received_total", "ICMP echo replies matched to a request in time (duplicates excluded)", MetricType::Counter);
-    auto duplicates = family("fedprobe_icmp_duplicate_packets_total", "ICMP echo replies received more than once", MetricType::Counter);
-    auto rtt = family("fedprobe_icmp_rtt_seconds", "Round-trip time of each ICMP echo reply (kernel receive timestamps)", MetricType::Histogram);
+    auto success = family("fedprobe_probe_success",
+                          "1 when the last probe of this target and kind succeeded, 0 when it "
+                          "failed, NaN before the first",
+                          MetricType::Gauge);
+    auto outcomes =
+        family("fedprobe_probe_outcome_total",
+               "Probes by outcome: ok, refused, filtered, prohibited, unreachable, error",
+               MetricType::Counter);
+    auto duration = family("fedprobe_probe_duration_seconds",
+                           "Connect time or round-trip time, or time until the verdict when failed",
+                           MetricType::Histogram);
+    auto last_error =
+        family("fedprobe_probe_last_error_info",
+               "Why the last probe failed and which device said so; absent after success",
+               MetricType::Gauge);
+    auto sent =
+        family("fedprobe_icmp_packets_sent_total", "ICMP echo requests sent", MetricType::Counter);
+    auto received = family("fedprobe_icmp_packets_received_total",
+                           "ICMP echo replies matched to a request in time (duplicates excluded)",
+                           MetricType::Counter);
+    auto duplicates = family("fedprobe_icmp_duplicate_packets_total",
+                             "ICMP echo replies received more than once", MetricType::Counter);
+    auto rtt = family("fedprobe_icmp_rtt_seconds",
+                      "Round-trip time of each ICMP echo reply (kernel receive timestamps)",
+                      MetricType::Histogram);
 
     std::shared_lock lock(structure_mutex_);
     for (const auto& key : order_) {
@@ -160,7 +183,8 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
         }
     }
     std::vector<prometheus::MetricFamily> out;
-    for (auto* f : {&success, &outcomes, &duration, &last_error, &sent, &received, &duplicates, &rtt})
+    for (auto* f :
+         {&success, &outcomes, &duration, &last_error, &sent, &received, &duplicates, &rtt})
         if (!f->metric.empty()) out.push_back(std::move(*f));
     return out;
 }

@@ -23,22 +23,22 @@ namespace fedprobe {
 using Labels = std::map<std::string, std::string>;
 
 // One bucket layout for every duration: 100 µs (loopback, LAN) to 10 s (long timeouts).
-inline constexpr std::array<double, 16> kDurationBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                                            0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
-                                                            1,      2.5,     5,      10};
+inline constexpr std::array<double, 16> kDurationBuckets = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+    0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 
 class AtomicHistogram {
-public:
+  public:
     void observe(double seconds);
     prometheus::ClientMetric::Histogram snapshot() const;
 
-private:
+  private:
     std::array<std::atomic<std::uint64_t>, kDurationBuckets.size() + 1> buckets_{};  // last: +Inf
     std::atomic<double> sum_{0};
 };
 
 class JobSeriesSet : public prometheus::Collectable {
-public:
+  public:
     struct Series;
 
     // Adds new jobs, removes departed ones, replaces those whose labels changed. Returns nothing:
@@ -65,7 +65,7 @@ public:
         std::string reporter, reporter_network;
     };
 
-private:
+  private:
     mutable std::shared_mutex structure_mutex_;  // sync (unique) against Collect (shared)
     mutable std::mutex errors_mutex_;            // last-error fields
     std::unordered_map<std::string, std::unique_ptr<Series>> series_;

@@ -32,14 +32,16 @@ PrometheusExporter::PrometheusExporter(const std::string& version)
                      .Help("(target, probe) pairs this appliance runs")
                      .Register(*registry_)
                      .Add({})),
-      overruns_(prometheus::BuildCounter()
-                    .Name("fedprobe_scheduler_overruns_total")
-                    .Help("Rounds skipped because the previous round of the same probe had not finished")
-                    .Register(*registry_)
-                    .Add({})),
+      overruns_(
+          prometheus::BuildCounter()
+              .Name("fedprobe_scheduler_overruns_total")
+              .Help("Rounds skipped because the previous round of the same probe had not finished")
+              .Register(*registry_)
+              .Add({})),
       reload_ok_(prometheus::BuildGauge()
                      .Name("fedprobe_config_last_reload_successful")
-                     .Help("1 when the last config load succeeded, 0 when it was rejected and the old config kept")
+                     .Help("1 when the last config load succeeded, 0 when it was rejected and the "
+                           "old config kept")
                      .Register(*registry_)
                      .Add({})),
       reload_time_(prometheus::BuildGauge()
@@ -80,18 +82,22 @@ std::vector<prometheus::MetricFamily> PrometheusExporter::collect() const {
 void PrometheusExporter::sync_jobs(const std::vector<JobLabels>& jobs) {
     std::vector<std::pair<std::string, std::pair<Labels, bool>>> specs;
     specs.reserve(jobs.size());
-    for (const auto& j : jobs) specs.push_back({j.key, {j.labels, j.icmp}});
+    for (const auto& j : jobs)
+        specs.push_back({j.key, {j.labels, j.icmp}});
     jobs_->sync(specs);
     scheduled_.Set(static_cast<double>(jobs.size()));
 }
 
 void PrometheusExporter::set_icmp_stats(std::uint64_t late_total, std::uint64_t unmatched_total) {
-    if (late_total > icmp_late_.Value()) icmp_late_.Increment(static_cast<double>(late_total) - icmp_late_.Value());
+    if (late_total > icmp_late_.Value())
+        icmp_late_.Increment(static_cast<double>(late_total) - icmp_late_.Value());
     if (unmatched_total > icmp_unmatched_.Value())
         icmp_unmatched_.Increment(static_cast<double>(unmatched_total) - icmp_unmatched_.Value());
 }
 
-void PrometheusExporter::observe_lag(Duration lag) { lag_.Observe(to_seconds(lag)); }
+void PrometheusExporter::observe_lag(Duration lag) {
+    lag_.Observe(to_seconds(lag));
+}
 
 void PrometheusExporter::add_rate_limited(const std::string& network, std::uint64_t n) {
     rate_limited_family_.Add({{"network", network}}).Increment(static_cast<double>(n));

@@ -24,13 +24,15 @@ struct JobLabels {
 };
 
 class PrometheusExporter {
-public:
+  public:
     using Series = JobSeriesSet::Series;
 
     explicit PrometheusExporter(const std::string& version);
 
     // Everything to register with the HTTP exposer: the process's own metrics and the jobs'.
-    std::vector<std::weak_ptr<prometheus::Collectable>> collectables() const { return {registry_, jobs_}; }
+    std::vector<std::weak_ptr<prometheus::Collectable>> collectables() const {
+        return {registry_, jobs_};
+    }
     std::vector<prometheus::MetricFamily> collect() const;  // both, for tests and one-shot output
 
     // Makes the job series match `jobs`: adds new ones (every outcome counter at 0), removes the
@@ -42,8 +44,10 @@ public:
     void record(Series* series, const ProbeResult& result, const std::string& reporter_network) {
         jobs_->record(series, result, reporter_network);
     }
-    void record(const std::string& key, const ProbeResult& result, const std::string& reporter_network) {
-        record(find(key), result, reporter_network);  // null when the job left the config while it ran
+    void record(const std::string& key, const ProbeResult& result,
+                const std::string& reporter_network) {
+        record(find(key), result,
+               reporter_network);  // null when the job left the config while it ran
     }
 
     void observe_lag(Duration lag);
@@ -56,7 +60,7 @@ public:
     void set_icmp_stats(std::uint64_t late_total, std::uint64_t unmatched_total);
     std::size_t series_count() const { return jobs_->size(); }
 
-private:
+  private:
     std::shared_ptr<prometheus::Registry> registry_;
     std::shared_ptr<JobSeriesSet> jobs_;
     prometheus::Family<prometheus::Counter>& rate_limited_family_;

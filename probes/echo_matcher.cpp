@@ -7,7 +7,8 @@ std::uint32_t EchoMatcher::add(std::uint32_t round, std::uint32_t nonce, std::in
     if (ring_.empty()) ring_.resize(std::size_t{1} << kRingBits);  // only once ICMP is used
     std::uint32_t key = next_key_++;
     Slot& slot = ring_[key & kRingMask];
-    if (evicted_round) *evicted_round = slot.state == State::waiting ? std::int64_t{slot.round} : -1;
+    if (evicted_round)
+        *evicted_round = slot.state == State::waiting ? std::int64_t{slot.round} : -1;
     slot = Slot{key, round, nonce, State::waiting, sent_ns};
     return key;
 }
@@ -25,7 +26,8 @@ void EchoMatcher::answered(std::uint32_t key) {
 void EchoMatcher::expire(std::uint32_t key, std::uint32_t round) {
     if (ring_.empty()) return;
     Slot& slot = ring_[key & kRingMask];
-    if (slot.key == key && slot.round == round && slot.state != State::free) slot.state = State::expired;
+    if (slot.key == key && slot.round == round && slot.state != State::free)
+        slot.state = State::expired;
 }
 
 EchoMatcher::Lookup EchoMatcher::find(const IcmpMessage& m) const {
@@ -35,7 +37,8 @@ EchoMatcher::Lookup EchoMatcher::find(const IcmpMessage& m) const {
     if (m.has_token) {
         key = m.key;
     } else if (m.kind == IcmpMessage::Kind::error && raw_ids_) {
-        key = std::uint32_t{m.id} << 16 | m.seq;  // a quote cut after 8 bytes still names the request
+        key =
+            std::uint32_t{m.id} << 16 | m.seq;  // a quote cut after 8 bytes still names the request
     } else {
         return out;  // a reply without our marker: someone else's ping
     }
@@ -44,17 +47,25 @@ EchoMatcher::Lookup EchoMatcher::find(const IcmpMessage& m) const {
     if (ring_.empty()) return out;
     const Slot& slot = ring_[key & kRingMask];
     if (slot.key != key || slot.state == State::free) return out;
-    bool id_ok = raw_ids_ ? (m.id == static_cast<std::uint16_t>(key >> 16) && m.seq == static_cast<std::uint16_t>(key))
+    bool id_ok = raw_ids_ ? (m.id == static_cast<std::uint16_t>(key >> 16) &&
+                             m.seq == static_cast<std::uint16_t>(key))
                           : m.seq == static_cast<std::uint16_t>(key);
     if (!id_ok) return out;
     if (m.has_token && m.nonce != slot.nonce) return out;
     out.round = slot.round;
     out.sent_ns = slot.sent_ns;
     switch (slot.state) {
-        case State::waiting: out.verdict = Verdict::pending; break;
-        case State::answered: out.verdict = Verdict::duplicate; break;
-        case State::expired: out.verdict = Verdict::late; break;
-        case State::free: break;
+        case State::waiting:
+            out.verdict = Verdict::pending;
+            break;
+        case State::answered:
+            out.verdict = Verdict::duplicate;
+            break;
+        case State::expired:
+            out.verdict = Verdict::late;
+            break;
+        case State::free:
+            break;
     }
     return out;
 }

@@ -11,7 +11,7 @@
 namespace fedprobe {
 
 class EchoMatcher {
-public:
+  public:
     static constexpr std::size_t kRingBits = 18;  // 262,144 requests in flight at most
     static constexpr std::uint32_t kRingMask = (1u << kRingBits) - 1;
 
@@ -35,7 +35,8 @@ public:
 
     // Reserves the next key for a request of `round`. When the ring has wrapped onto a request
     // still waiting, evicted_round names its round (it can no longer be answered).
-    std::uint32_t add(std::uint32_t round, std::uint32_t nonce, std::int64_t sent_ns, std::int64_t* evicted_round);
+    std::uint32_t add(std::uint32_t round, std::uint32_t nonce, std::int64_t sent_ns,
+                      std::int64_t* evicted_round);
     void forget(std::uint32_t key);  // the send failed: nothing will answer
     void answered(std::uint32_t key);
     void expire(std::uint32_t key, std::uint32_t round);  // the round ended: later answers are late
@@ -44,7 +45,7 @@ public:
     void set_raw_ids(bool raw) { raw_ids_ = raw; }
     void seed(std::uint32_t first_key) { next_key_ = first_key; }
 
-private:
+  private:
     enum class State : std::uint8_t { free, waiting, answered, expired };
     struct Slot {
         std::uint32_t key = 0;

@@ -6,12 +6,18 @@ namespace fedprobe {
 
 namespace {
 
-std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+std::uint16_t be16(const std::uint8_t* p) {
+    return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+}
 std::uint32_t be32(const std::uint8_t* p) {
     return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
 }
-void put16(std::uint8_t* p, std::uint16_t v) { p[0] = v >> 8, p[1] = v & 0xff; }
-void put32(std::uint8_t* p, std::uint32_t v) { p[0] = v >> 24, p[1] = (v >> 16) & 0xff, p[2] = (v >> 8) & 0xff, p[3] = v & 0xff; }
+void put16(std::uint8_t* p, std::uint16_t v) {
+    p[0] = v >> 8, p[1] = v & 0xff;
+}
+void put32(std::uint8_t* p, std::uint32_t v) {
+    p[0] = v >> 24, p[1] = (v >> 16) & 0xff, p[2] = (v >> 8) & 0xff, p[3] = v & 0xff;
+}
 
 constexpr std::uint8_t kEcho4Request = 8, kEcho4Reply = 0;
 constexpr std::uint8_t kEcho6Request = 128, kEcho6Reply = 129;
@@ -33,14 +39,17 @@ void read_echo_fields(std::span<const std::uint8_t> echo, IcmpMessage& m) {
 std::uint16_t internet_checksum(std::span<const std::uint8_t> data) {
     std::uint32_t sum = 0;
     std::size_t i = 0;
-    for (; i + 1 < data.size(); i += 2) sum += be16(&data[i]);
+    for (; i + 1 < data.size(); i += 2)
+        sum += be16(&data[i]);
     if (i < data.size()) sum += std::uint32_t{data[i]} << 8;
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
     return static_cast<std::uint16_t>(~sum);
 }
 
-std::size_t build_echo_request(std::span<std::uint8_t> out, int family, std::uint16_t id, std::uint16_t seq,
-                               std::uint32_t key, std::uint32_t nonce, std::size_t payload_bytes) {
+std::size_t build_echo_request(std::span<std::uint8_t> out, int family, std::uint16_t id,
+                               std::uint16_t seq, std::uint32_t key, std::uint32_t nonce,
+                               std::size_t payload_bytes) {
     if (payload_bytes < kIcmpTokenBytes) payload_bytes = kIcmpTokenBytes;
     std::size_t len = kIcmpHeaderBytes + payload_bytes;
     if (len > out.size()) return 0;
@@ -54,7 +63,8 @@ std::size_t build_echo_request(std::span<std::uint8_t> out, int family, std::uin
     put32(p + 16, key);
     put32(p + 20, nonce);
     // The rest is a fixed pattern (like ping's), never anything from memory or the wire.
-    for (std::size_t i = kIcmpHeaderBytes + kIcmpTokenBytes; i < len; ++i) p[i] = static_cast<std::uint8_t>(i);
+    for (std::size_t i = kIcmpHeaderBytes + kIcmpTokenBytes; i < len; ++i)
+        p[i] = static_cast<std::uint8_t>(i);
     if (family == AF_INET) put16(p + 2, internet_checksum(out.first(len)));
     return len;
 }
@@ -71,7 +81,8 @@ std::optional<IcmpMessage> parse_icmp4(std::span<const std::uint8_t> data, bool 
     m.type = data[0];
     m.code = data[1];
     if (m.type == kEcho4Reply || m.type == kEcho4Request) {
-        m.kind = m.type == kEcho4Reply ? IcmpMessage::Kind::echo_reply : IcmpMessage::Kind::echo_request;
+        m.kind =
+            m.type == kEcho4Reply ? IcmpMessage::Kind::echo_reply : IcmpMessage::Kind::echo_request;
         read_echo_fields(data, m);
         return m;
     }
@@ -100,7 +111,8 @@ std::optional<IcmpMessage> parse_icmp6(std::span<const std::uint8_t> data) {
     m.type = data[0];
     m.code = data[1];
     if (m.type == kEcho6Reply || m.type == kEcho6Request) {
-        m.kind = m.type == kEcho6Reply ? IcmpMessage::Kind::echo_reply : IcmpMessage::Kind::echo_request;
+        m.kind =
+            m.type == kEcho6Reply ? IcmpMessage::Kind::echo_reply : IcmpMessage::Kind::echo_request;
         read_echo_fields(data, m);
         return m;
     }

@@ -21,14 +21,15 @@ std::uint16_t internet_checksum(std::span<const std::uint8_t> data);
 
 // Writes header + payload_bytes (>= kIcmpTokenBytes) into out; returns the length.
 // IPv4 gets its checksum here; for ICMPv6 the kernel fills it in (it needs the pseudo-header).
-std::size_t build_echo_request(std::span<std::uint8_t> out, int family, std::uint16_t id, std::uint16_t seq,
-                               std::uint32_t key, std::uint32_t nonce, std::size_t payload_bytes);
+std::size_t build_echo_request(std::span<std::uint8_t> out, int family, std::uint16_t id,
+                               std::uint16_t seq, std::uint32_t key, std::uint32_t nonce,
+                               std::size_t payload_bytes);
 
 struct IcmpMessage {
     enum class Kind { echo_reply, error, echo_request, other } kind = Kind::other;
     std::uint8_t type = 0;
     std::uint8_t code = 0;
-    std::uint16_t id = 0;   // of the reply, or of the quoted request for errors
+    std::uint16_t id = 0;  // of the reply, or of the quoted request for errors
     std::uint16_t seq = 0;
     bool has_token = false;  // key and nonce present (the quote may be cut after 8 bytes)
     std::uint32_t key = 0;

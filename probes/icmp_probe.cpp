@@ -44,8 +44,8 @@ int open_icmp_socket(int family, bool& raw, std::string& error) {
 int install_raw_filter(int fd, int family) {
     if (family == AF_INET) {
         icmp_filter filter{};
-        filter.data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH) | (1u << ICMP_TIME_EXCEEDED) |
-                        (1u << ICMP_PARAMETERPROB));
+        filter.data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH) |
+                        (1u << ICMP_TIME_EXCEEDED) | (1u << ICMP_PARAMETERPROB));
         return setsockopt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof filter);
     }
     icmp6_filter filter;
@@ -72,7 +72,8 @@ bool is_local_address(const IpAddress& a) {
 }  // namespace
 
 IcmpProbe::IcmpProbe(EventLoop& loop) : loop_(loop) {
-    rng_state_ = static_cast<std::uint64_t>(realtime_ns()) ^ (std::uint64_t(getpid()) << 32) ^ 0x9e3779b97f4a7c15ull;
+    rng_state_ = static_cast<std::uint64_t>(realtime_ns()) ^ (std::uint64_t(getpid()) << 32) ^
+                 0x9e3779b97f4a7c15ull;
     matcher_.seed(random32());
 }
 
@@ -86,7 +87,8 @@ IcmpProbe::~IcmpProbe() {
         if (r.active && r.timer) loop_.cancel_timer(r.timer);
 }
 
-std::uint32_t IcmpProbe::random32() {  // xorshift64*: nonces need to be unpredictable-ish, not secret
+std::uint32_t
+IcmpProbe::random32() {  // xorshift64*: nonces need to be unpredictable-ish, not secret
     rng_state_ ^= rng_state_ >> 12;
     rng_state_ ^= rng_state_ << 25;
     rng_state_ ^= rng_state_ >> 27;
@@ -113,7 +115,8 @@ IcmpProbe::Socket* IcmpProbe::socket_for(int family, bool df, std::string& error
     if (!what) {
         int rc;
         if (family == AF_INET) {
-            int pmtu = df ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT;  // PROBE: DF set, ignore the cached PMTU
+            int pmtu =
+                df ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT;  // PROBE: DF set, ignore the cached PMTU
             rc = setsockopt(fd, SOL_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
         } else {
             int dontfrag = df ? 1 : 0;
@@ -132,10 +135,11 @@ IcmpProbe::Socket* IcmpProbe::socket_for(int family, bool df, std::string& error
         s.fd = fd;
         s.family = family;
         matcher_.set_raw_ids(s.raw);  // ping_group_range covers both IP versions: all sockets alike
-        if (int e = loop_.add_fd(fd, EPOLLIN | EPOLLERR, [this, &s](std::uint32_t ev) {
-                if (ev & EPOLLERR) on_error_queue(s);
-                if (ev & EPOLLIN) on_readable(s);
-            });
+        if (int e = loop_.add_fd(fd, EPOLLIN | EPOLLERR,
+                                 [this, &s](std::uint32_t ev) {
+                                     if (ev & EPOLLERR) on_error_queue(s);
+                                     if (ev & EPOLLIN) on_readable(s);
+                                 });
             e != 0) {
             error = std::string("epoll: ") + std::strerror(e);
             close(fd);
@@ -270,7 +274,8 @@ void IcmpProbe::send_next(std::uint32_t index) {
             // this appliance's misconfiguration, not the network's verdict.
             if (req.send.source && !is_local_address(*req.send.source)) {
                 r.result.outcome = Outcome::error;
-                r.result.detail = "source address " + req.send.source->str() + " is not on this host";
+                r.result.detail =
+                    "source address " + req.send.source->str() + " is not on this host";
             }
             r.have_error = true;
         }
@@ -279,7 +284,8 @@ void IcmpProbe::send_next(std::uint32_t index) {
     const int total = req.icmp.packets;
     const int attempted = static_cast<int>(r.keys.size());
     if (attempted < total) {
-        r.timer = loop_.add_timer(r.started + req.icmp.spacing * attempted, [this, index] { send_next(index); });
+        r.timer = loop_.add_timer(r.started + req.icmp.spacing * attempted,
+                                  [this, index] { send_next(index); });
     } else if (r.resolved >= total) {
         loop_.defer([this, index, nonce = r.nonce] {
             if (rounds_[index].active && rounds_[index].nonce == nonce) finish(index);
@@ -299,7 +305,8 @@ void IcmpProbe::on_readable(Socket& s) {
     static sockaddr_storage names[kBatch];
     static iovec iovs[kBatch];
     static mmsghdr msgs[kBatch];
-    for (int rounds = 0; rounds < 64; ++rounds) {  // bounded, so one busy socket cannot starve the loop
+    for (int rounds = 0; rounds < 64;
+         ++rounds) {  // bounded, so one busy socket cannot starve the loop
         for (unsigned i = 0; i < kBatch; ++i) {
             iovs[i] = iovec{buffers[i], sizeof buffers[i]};
             msgs[i].msg_hdr = msghdr{};
@@ -314,7 +321,8 @@ void IcmpProbe::on_readable(Socket& s) {
         if (n <= 0) return;
         for (int i = 0; i < n; ++i) {
             std::int64_t rx_ns = 0;
-            for (cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+            for (cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c;
+                 c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
                 if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPNS) {
                     timespec ts;
                     std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
@@ -344,13 +352,20 @@ void IcmpProbe::on_error_queue(Socket& s) {
     }
 }
 
-void IcmpProbe::handle(int family, const IcmpMessage& m, const IpAddress& from, std::int64_t rx_ns) {
+void IcmpProbe::handle(int family, const IcmpMessage& m, const IpAddress& from,
+                       std::int64_t rx_ns) {
     auto found = matcher_.find(m);
     switch (found.verdict) {
-        case EchoMatcher::Verdict::foreign: return;
-        case EchoMatcher::Verdict::unmatched: ++stats_.unmatched; return;
-        case EchoMatcher::Verdict::late: ++stats_.late; return;  // counted, never mistaken for success
-        default: break;
+        case EchoMatcher::Verdict::foreign:
+            return;
+        case EchoMatcher::Verdict::unmatched:
+            ++stats_.unmatched;
+            return;
+        case EchoMatcher::Verdict::late:
+            ++stats_.late;
+            return;  // counted, never mistaken for success
+        default:
+            break;
     }
     Round& r = rounds_[found.round];
     if (!r.active) {
@@ -374,17 +389,20 @@ void IcmpProbe::handle(int family, const IcmpMessage& m, const IpAddress& from, 
             return;
         }
         if (found.verdict == EchoMatcher::Verdict::duplicate) return;
-        Outcome o = family == AF_INET ? outcome_from_icmp4(m.type, m.code) : outcome_from_icmp6(m.type, m.code);
+        Outcome o = family == AF_INET ? outcome_from_icmp4(m.type, m.code)
+                                      : outcome_from_icmp6(m.type, m.code);
         if (!r.have_error || r.result.outcome == Outcome::error) {
             r.result.outcome = o;
             r.result.reporter = from;
-            r.result.detail = "icmp type " + std::to_string(m.type) + " code " + std::to_string(m.code);
+            r.result.detail =
+                "icmp type " + std::to_string(m.type) + " code " + std::to_string(m.code);
             r.have_error = true;
         }
     }
     matcher_.answered(found.key);
     ++r.resolved;
-    if (r.resolved >= r.request.icmp.packets && static_cast<int>(r.keys.size()) >= r.request.icmp.packets)
+    if (r.resolved >= r.request.icmp.packets &&
+        static_cast<int>(r.keys.size()) >= r.request.icmp.packets)
         finish(found.round);
 }
 
@@ -393,12 +411,14 @@ void IcmpProbe::finish(std::uint32_t index) {
     if (!r.active) return;
     if (r.timer) loop_.cancel_timer(r.timer);
     r.timer = 0;
-    for (std::uint32_t key : r.keys) matcher_.expire(key, index);
+    for (std::uint32_t key : r.keys)
+        matcher_.expire(key, index);
     ProbeResult result = std::move(r.result);
     result.packets_sent = static_cast<std::uint32_t>(r.sent);
     if (result.packets_received > 0) {
         Duration sum{};
-        for (auto d : result.rtts) sum += d;
+        for (auto d : result.rtts)
+            sum += d;
         result.duration = sum / static_cast<long>(result.rtts.size());
         result.outcome = Outcome::ok;
         result.reporter.reset();

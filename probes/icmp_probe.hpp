@@ -17,21 +17,22 @@
 namespace fedprobe {
 
 class IcmpProbe : public Probe {
-public:
+  public:
     explicit IcmpProbe(EventLoop& loop);
     ~IcmpProbe() override;
     void start(const ProbeRequest& request, Done done) override;
 
     struct Stats {
-        std::uint64_t late = 0;       // replies after their round ended
-        std::uint64_t unmatched = 0;  // carried our marker but matched no request (wrong nonce, source)
+        std::uint64_t late = 0;  // replies after their round ended
+        std::uint64_t unmatched =
+            0;  // carried our marker but matched no request (wrong nonce, source)
     };
     const Stats& stats() const { return stats_; }
     std::size_t rounds_in_flight() const { return rounds_.size() - free_rounds_.size(); }
     // "ping" or "raw" once a socket of that family exists, else "".
     std::string socket_kind(int family) const;
 
-private:
+  private:
     struct Socket {
         int fd = -1;
         int family = AF_INET;

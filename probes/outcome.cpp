@@ -6,12 +6,18 @@ namespace fedprobe {
 
 std::string_view to_string(Outcome o) {
     switch (o) {
-        case Outcome::ok: return "ok";
-        case Outcome::refused: return "refused";
-        case Outcome::filtered: return "filtered";
-        case Outcome::prohibited: return "prohibited";
-        case Outcome::unreachable: return "unreachable";
-        case Outcome::error: return "error";
+        case Outcome::ok:
+            return "ok";
+        case Outcome::refused:
+            return "refused";
+        case Outcome::filtered:
+            return "filtered";
+        case Outcome::prohibited:
+            return "prohibited";
+        case Outcome::unreachable:
+            return "unreachable";
+        case Outcome::error:
+            return "error";
     }
     return "error";
 }
@@ -19,14 +25,25 @@ std::string_view to_string(Outcome o) {
 Outcome outcome_from_icmp4(std::uint8_t type, std::uint8_t code) {
     if (type == 3) {  // destination unreachable
         switch (code) {
-            case 0: case 1: case 5: case 6: case 7: case 8: case 11: case 12:
+            case 0:
+            case 1:
+            case 5:
+            case 6:
+            case 7:
+            case 8:
+            case 11:
+            case 12:
                 return Outcome::unreachable;  // net/host unreachable or unknown, no route for TOS
-            case 2: case 3:
+            case 2:
+            case 3:
                 return Outcome::refused;  // protocol/port unreachable: the target answered
-            case 9: case 10: case 13:
+            case 9:
+            case 10:
+            case 13:
                 return Outcome::prohibited;  // administratively prohibited / filtered
             default:
-                return Outcome::error;  // 4 (fragmentation needed) and the rest are not a verdict on the flow
+                return Outcome::error;  // 4 (fragmentation needed) and the rest are not a verdict
+                                        // on the flow
         }
     }
     if (type == 11) return Outcome::unreachable;  // TTL ran out: a loop or a too-small TTL
@@ -36,10 +53,18 @@ Outcome outcome_from_icmp4(std::uint8_t type, std::uint8_t code) {
 Outcome outcome_from_icmp6(std::uint8_t type, std::uint8_t code) {
     if (type == 1) {  // destination unreachable
         switch (code) {
-            case 0: case 2: case 3: return Outcome::unreachable;  // no route, beyond scope, address unreachable
-            case 1: case 5: case 6: return Outcome::prohibited;   // admin prohibited, policy, reject route
-            case 4: return Outcome::refused;                      // port unreachable
-            default: return Outcome::error;
+            case 0:
+            case 2:
+            case 3:
+                return Outcome::unreachable;  // no route, beyond scope, address unreachable
+            case 1:
+            case 5:
+            case 6:
+                return Outcome::prohibited;  // admin prohibited, policy, reject route
+            case 4:
+                return Outcome::refused;  // port unreachable
+            default:
+                return Outcome::error;
         }
     }
     if (type == 3) return Outcome::unreachable;  // time exceeded
@@ -48,16 +73,22 @@ Outcome outcome_from_icmp6(std::uint8_t type, std::uint8_t code) {
 
 Outcome outcome_from_errno(int err) {
     switch (err) {
-        case 0: return Outcome::ok;
-        case ECONNREFUSED: return Outcome::refused;
+        case 0:
+            return Outcome::ok;
+        case ECONNREFUSED:
+            return Outcome::refused;
         case ENETUNREACH:
         case EHOSTUNREACH:
         case ENETDOWN:
-        case EHOSTDOWN: return Outcome::unreachable;
+        case EHOSTDOWN:
+            return Outcome::unreachable;
         case EACCES:
-        case EPERM: return Outcome::prohibited;  // the local firewall (nftables reject/drop on output)
-        case ETIMEDOUT: return Outcome::filtered;
-        default: return Outcome::error;
+        case EPERM:
+            return Outcome::prohibited;  // the local firewall (nftables reject/drop on output)
+        case ETIMEDOUT:
+            return Outcome::filtered;
+        default:
+            return Outcome::error;
     }
 }
 

@@ -16,8 +16,9 @@ enum class Outcome : std::uint8_t {
     error,        // a local failure: no source address, socket error
 };
 
-inline constexpr std::array kAllOutcomes = {Outcome::ok,         Outcome::refused,     Outcome::filtered,
-                                            Outcome::prohibited, Outcome::unreachable, Outcome::error};
+inline constexpr std::array kAllOutcomes = {Outcome::ok,          Outcome::refused,
+                                            Outcome::filtered,    Outcome::prohibited,
+                                            Outcome::unreachable, Outcome::error};
 
 std::string_view to_string(Outcome o);
 

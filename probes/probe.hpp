@@ -25,9 +25,10 @@ struct ProbeRequest {
 
 struct ProbeResult {
     Outcome outcome = Outcome::error;
-    Duration duration{};                // connect time, RTT, or time until the verdict
-    std::optional<IpAddress> reporter;  // who said so: the target (RST) or the router that sent the ICMP
-    std::string detail;                 // for logs only, never a label
+    Duration duration{};  // connect time, RTT, or time until the verdict
+    std::optional<IpAddress>
+        reporter;        // who said so: the target (RST) or the router that sent the ICMP
+    std::string detail;  // for logs only, never a label
     // ICMP rounds: packet accounting and each reply's round-trip time.
     std::uint32_t packets_sent = 0;
     std::uint32_t packets_received = 0;
@@ -36,10 +37,11 @@ struct ProbeResult {
 };
 
 class Probe {
-public:
+  public:
     using Done = std::function<void(ProbeResult)>;
     virtual ~Probe() = default;
-    // Starts one probe; done runs exactly once, later, on the event loop thread (never inside start).
+    // Starts one probe; done runs exactly once, later, on the event loop thread (never inside
+    // start).
     virtual void start(const ProbeRequest& request, Done done) = 0;
 };
 

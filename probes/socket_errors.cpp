@@ -11,7 +11,9 @@
 
 namespace fedprobe {
 
-bool QueuedError::from_icmp() const { return origin == SO_EE_ORIGIN_ICMP || origin == SO_EE_ORIGIN_ICMP6; }
+bool QueuedError::from_icmp() const {
+    return origin == SO_EE_ORIGIN_ICMP || origin == SO_EE_ORIGIN_ICMP6;
+}
 
 Outcome QueuedError::outcome() const {
     if (origin == SO_EE_ORIGIN_ICMP) return outcome_from_icmp4(type, code);
@@ -52,7 +54,8 @@ std::optional<QueuedError> read_error_queue(int fd) {
         out.type = ee.ee_type;
         out.code = ee.ee_code;
         // SO_EE_OFFENDER: the sockaddr stored right after the sock_extended_err.
-        const auto* offender = reinterpret_cast<const sockaddr*>(CMSG_DATA(c) + sizeof(sock_extended_err));
+        const auto* offender =
+            reinterpret_cast<const sockaddr*>(CMSG_DATA(c) + sizeof(sock_extended_err));
         if (offender->sa_family != AF_UNSPEC) out.offender = IpAddress::from_sockaddr(offender);
         out.quoted.assign(data, data + (n > 0 ? n : 0));
         return out;

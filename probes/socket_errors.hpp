@@ -12,12 +12,13 @@
 namespace fedprobe {
 
 struct QueuedError {
-    int err = 0;             // the errno the kernel derived
+    int err = 0;              // the errno the kernel derived
     std::uint8_t origin = 0;  // SO_EE_ORIGIN_*
     std::uint8_t type = 0;
     std::uint8_t code = 0;
     std::optional<IpAddress> offender;  // the ICMP's source: the router or host that said so
-    std::vector<std::uint8_t> quoted;   // the original payload the error refers to (datagram sockets)
+    std::vector<std::uint8_t>
+        quoted;  // the original payload the error refers to (datagram sockets)
 
     bool from_icmp() const;
     Outcome outcome() const;

@@ -33,13 +33,16 @@ void TcpProbe::fail_later(Done done, Outcome outcome, std::string detail) {
 void TcpProbe::start(const ProbeRequest& req, Done done) {
     int family = req.destination.family;
     int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-    if (fd < 0) return fail_later(std::move(done), Outcome::error, std::string("socket: ") + std::strerror(errno));
+    if (fd < 0)
+        return fail_later(std::move(done), Outcome::error,
+                          std::string("socket: ") + std::strerror(errno));
     const char* what = "IP_RECVERR";
     int err = enable_error_queue(fd, family);
     if (err == 0) err = apply_send_options(fd, family, req.send, what);
     if (err != 0) {
         close(fd);
-        return fail_later(std::move(done), Outcome::error, std::string(what) + ": " + std::strerror(err));
+        return fail_later(std::move(done), Outcome::error,
+                          std::string(what) + ": " + std::strerror(err));
     }
     sockaddr_storage ss;
     socklen_t len = req.destination.to_sockaddr(req.port, ss);
@@ -52,9 +55,11 @@ void TcpProbe::start(const ProbeRequest& req, Done done) {
         loop_.defer([this, fd] { on_ready(fd); });
         return;
     }
-    if (int e = loop_.add_fd(fd, EPOLLOUT | EPOLLERR, [this, fd](std::uint32_t) { on_ready(fd); }); e != 0) {
+    if (int e = loop_.add_fd(fd, EPOLLOUT | EPOLLERR, [this, fd](std::uint32_t) { on_ready(fd); });
+        e != 0) {
         close(fd);
-        return fail_later(std::move(attempt.done), Outcome::error, std::string("epoll: ") + std::strerror(e));
+        return fail_later(std::move(attempt.done), Outcome::error,
+                          std::string("epoll: ") + std::strerror(e));
     }
     attempt.timer = loop_.add_timer(attempt.started + req.timeout, [this, fd] { on_timeout(fd); });
     attempts_.emplace(fd, std::move(attempt));

@@ -9,13 +9,13 @@
 namespace fedprobe {
 
 class TcpProbe : public Probe {
-public:
+  public:
     explicit TcpProbe(EventLoop& loop) : loop_(loop) {}
     ~TcpProbe() override;
     void start(const ProbeRequest& request, Done done) override;
     std::size_t in_flight() const { return attempts_.size(); }
 
-private:
+  private:
     struct Attempt {
         TimePoint started;
         EventLoop::TimerId timer = 0;

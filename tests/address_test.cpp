@@ -30,7 +30,8 @@ TEST_CASE("prefixes clear host bits and match addresses of their family only") {
 }
 
 TEST_CASE("prefix overlap is symmetric") {
-    auto a = *Prefix::parse("10.0.0.0/8"), b = *Prefix::parse("10.31.0.0/16"), c = *Prefix::parse("11.0.0.0/8");
+    auto a = *Prefix::parse("10.0.0.0/8"), b = *Prefix::parse("10.31.0.0/16"),
+         c = *Prefix::parse("11.0.0.0/8");
     CHECK(a.overlaps(b));
     CHECK(b.overlaps(a));
     CHECK_FALSE(a.overlaps(c));

@@ -8,7 +8,8 @@ using namespace fedprobe;
 namespace {
 std::string bcrypt(const std::string& password) {
     char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-    REQUIRE(crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof salt) != nullptr);  // cost 4: fast tests
+    REQUIRE(crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof salt) !=
+            nullptr);  // cost 4: fast tests
     crypt_data data{};
     return crypt_r(password.c_str(), salt, &data);
 }
@@ -33,6 +34,7 @@ TEST_CASE("unknown users and wrong passwords are refused and counted") {
 
 TEST_CASE("after ten failures even the right password waits out the window") {
     BasicAuth auth({{"prometheus", bcrypt("pw")}});
-    for (int i = 0; i < BasicAuth::kMaxFailures; ++i) CHECK_FALSE(auth.check("prometheus", "guess"));
+    for (int i = 0; i < BasicAuth::kMaxFailures; ++i)
+        CHECK_FALSE(auth.check("prometheus", "guess"));
     CHECK_FALSE(auth.check("prometheus", "pw"));
 }

@@ -22,7 +22,8 @@ TEST_CASE("mistakes are named") {
     CHECK(parse_cli({"probe"}).error == "unknown command 'probe'");
     CHECK(parse_cli({"run"}).error == "'run' needs --config FILE");
     CHECK(parse_cli({"run", "--config"}).error == "option --config needs a value");
-    CHECK(parse_cli({"run", "-c", "f", "--verbose"}).error == "unknown option '--verbose' for 'run'");
+    CHECK(parse_cli({"run", "-c", "f", "--verbose"}).error ==
+          "unknown option '--verbose' for 'run'");
     CHECK(parse_cli({"validate", "-c", "f", "--log-level", "info"}).error ==
           "unknown option '--log-level' for 'validate'");
 }

@@ -39,7 +39,7 @@ TEST_CASE("wrong id, wrong sequence, wrong nonce: unmatched") {
     m = reply(key, 99);
     m.seq ^= 1;
     CHECK(em.find(m).verdict == V::unmatched);
-    CHECK(em.find(reply(key, 98)).verdict == V::unmatched);  // a token from another round
+    CHECK(em.find(reply(key, 98)).verdict == V::unmatched);      // a token from another round
     CHECK(em.find(reply(key + 1, 99)).verdict == V::unmatched);  // never sent
 }
 
@@ -101,7 +101,8 @@ TEST_CASE("a failed send is forgotten; a wrapped ring reports whom it evicted") 
     std::int64_t evicted = -2;
     full.add(42, 1, 0, &evicted);
     CHECK(evicted == -1);
-    for (std::uint32_t i = 1; i < (1u << EchoMatcher::kRingBits); ++i) full.add(1, 1, 0, nullptr);
+    for (std::uint32_t i = 1; i < (1u << EchoMatcher::kRingBits); ++i)
+        full.add(1, 1, 0, nullptr);
     full.add(2, 1, 0, &evicted);  // lands on round 42's slot, still waiting
     CHECK(evicted == 42);
 }

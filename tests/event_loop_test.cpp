@@ -47,7 +47,10 @@ TEST_CASE("deferred work runs after the current round, not inside the caller") {
     REQUIRE(loop.init().empty());
     std::vector<int> order;
     loop.add_timer(loop.now(), [&] {
-        loop.defer([&] { order.push_back(2); loop.stop(); });
+        loop.defer([&] {
+            order.push_back(2);
+            loop.stop();
+        });
         order.push_back(1);
     });
     loop.run();

@@ -10,7 +10,8 @@ using namespace fedprobe;
 namespace {
 
 // An IPv4 header (20 bytes) in front of an ICMP message, as a raw socket returns it.
-std::vector<std::uint8_t> ip4(const std::string& src, const std::string& dst, std::vector<std::uint8_t> payload,
+std::vector<std::uint8_t> ip4(const std::string& src, const std::string& dst,
+                              std::vector<std::uint8_t> payload,
                               std::uint8_t proto = IPPROTO_ICMP) {
     std::vector<std::uint8_t> p(20);
     p[0] = 0x45;
@@ -22,7 +23,8 @@ std::vector<std::uint8_t> ip4(const std::string& src, const std::string& dst, st
     return p;
 }
 
-std::vector<std::uint8_t> request(int family, std::uint16_t id, std::uint16_t seq, std::uint32_t key, std::uint32_t nonce,
+std::vector<std::uint8_t> request(int family, std::uint16_t id, std::uint16_t seq,
+                                  std::uint32_t key, std::uint32_t nonce,
                                   std::size_t payload = 56) {
     std::vector<std::uint8_t> buf(1500);
     buf.resize(build_echo_request(buf, family, id, seq, key, nonce, payload));

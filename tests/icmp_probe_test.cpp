@@ -18,11 +18,14 @@ ProbeRequest ping(const std::string& addr, int packets = 3) {
     return r;
 }
 
-std::vector<ProbeResult> run_all(EventLoop& loop, IcmpProbe& probe, const std::vector<ProbeRequest>& reqs) {
+std::vector<ProbeResult> run_all(EventLoop& loop, IcmpProbe& probe,
+                                 const std::vector<ProbeRequest>& reqs) {
     std::vector<ProbeResult> results;
-    for (const auto& r : reqs) probe.start(r, [&](ProbeResult res) { results.push_back(res); });
+    for (const auto& r : reqs)
+        probe.start(r, [&](ProbeResult res) { results.push_back(res); });
     auto deadline = loop.now() + 10s;
-    while (results.size() < reqs.size() && loop.now() < deadline) loop.run_once(100ms);
+    while (results.size() < reqs.size() && loop.now() < deadline)
+        loop.run_once(100ms);
     REQUIRE(results.size() == reqs.size());
     return results;
 }
@@ -52,10 +55,13 @@ TEST_CASE("one shared socket serves a thousand targets, each matched to its own 
     REQUIRE(loop.init().empty());
     IcmpProbe probe(loop);
     std::vector<ProbeRequest> reqs;
-    for (int i = 1; i <= 1000; ++i) reqs.push_back(ping("127.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1), 1));
+    for (int i = 1; i <= 1000; ++i)
+        reqs.push_back(
+            ping("127.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1), 1));
     auto results = run_all(loop, probe, reqs);
     int ok = 0;
-    for (const auto& r : results) ok += r.outcome == Outcome::ok && r.packets_received == 1;
+    for (const auto& r : results)
+        ok += r.outcome == Outcome::ok && r.packets_received == 1;
     CHECK(ok == 1000);
     CHECK(probe.stats().unmatched == 0);
     CHECK(probe.stats().late == 0);

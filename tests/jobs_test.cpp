@@ -44,7 +44,8 @@ TEST_CASE("jobs: per-site addresses, from-site filters, disabled targets, static
     CHECK(jobs[0].key == "epr/icmp");
     CHECK(jobs[1].key == "epr/tcp:https");
     CHECK(jobs[1].request.port == 443);
-    CHECK(jobs[1].request.destination.str() == "10.10.0.10");  // the address behind NAT, as this site sees it
+    CHECK(jobs[1].request.destination.str() ==
+          "10.10.0.10");  // the address behind NAT, as this site sees it
     CHECK(jobs[1].labels.at("role") == "epr");
     CHECK(jobs[1].labels.at("service") == "https");
     CHECK(jobs[0].labels.at("service") == "");

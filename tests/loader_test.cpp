@@ -38,7 +38,8 @@ Diagnostic find(const LoadResult& r, const std::string& needle) {
     for (const auto& d : r.diagnostics)
         if (d.message.find(needle) != std::string::npos) return d;
     std::string all;
-    for (const auto& d : r.diagnostics) all += d.format() + "\n";
+    for (const auto& d : r.diagnostics)
+        all += d.format() + "\n";
     FAIL("no diagnostic contains '" << needle << "'; got:\n" << all);
     return {};
 }
@@ -48,8 +49,10 @@ Diagnostic find(const LoadResult& r, const std::string& needle) {
 TEST_CASE("the shipped example configs are valid") {
     for (const char* name : {"loopback.toml", "federation.toml"}) {
         CAPTURE(name);
-        auto r = load_config_file(std::string(FEDPROBE_SOURCE_ROOT) + "/config/examples/" + name, std::nullopt);
-        for (const auto& d : r.diagnostics) CHECK_MESSAGE(d.severity != Diagnostic::Severity::error, d.format());
+        auto r = load_config_file(std::string(FEDPROBE_SOURCE_ROOT) + "/config/examples/" + name,
+                                  std::nullopt);
+        for (const auto& d : r.diagnostics)
+            CHECK_MESSAGE(d.severity != Diagnostic::Severity::error, d.format());
         CHECK(r.config);
     }
 }
@@ -86,7 +89,9 @@ TEST_CASE("syntax errors carry toml++'s position") {
 }
 
 TEST_CASE("unknown keys are errors with a suggestion") {
-    auto r = load(kBase + "\n[[targets]]\nid = \"x\"\nnetwork = \"surrey-psn\"\naddress = \"198.51.100.1\"\nprobes = [\"icmp\"]\nintervall = \"5s\"\n");
+    auto r = load(kBase +
+                  "\n[[targets]]\nid = \"x\"\nnetwork = \"surrey-psn\"\naddress = "
+                  "\"198.51.100.1\"\nprobes = [\"icmp\"]\nintervall = \"5s\"\n");
     CHECK_FALSE(r.config);
     auto d = find(r, "unknown key 'intervall'");
     CHECK(d.message.find("did you mean 'interval'") != std::string::npos);
@@ -95,7 +100,9 @@ TEST_CASE("unknown keys are errors with a suggestion") {
 }
 
 TEST_CASE("wrong types name what was expected and what was found") {
-    auto r = load(kBase + "\n[[targets]]\nid = \"x\"\nnetwork = \"surrey-psn\"\naddress = \"198.51.100.1\"\nprobes = \"icmp\"\n");
+    auto r = load(kBase +
+                  "\n[[targets]]\nid = \"x\"\nnetwork = \"surrey-psn\"\naddress = "
+                  "\"198.51.100.1\"\nprobes = \"icmp\"\n");
     auto d = find(r, "'probes' in target 'x' must be an array of strings, not a string");
     CHECK(d.line == 23);
     CHECK(d.column == 10);
@@ -159,7 +166,9 @@ probes = ["icmp"]
 }
 
 TEST_CASE("an address outside its network's prefixes is a warning, not an error") {
-    auto r = load(kBase + "\n[[targets]]\nid = \"a\"\nnetwork = \"surrey-psn\"\naddress = \"203.0.113.5\"\nprobes = [\"icmp\"]\n");
+    auto r = load(kBase +
+                  "\n[[targets]]\nid = \"a\"\nnetwork = \"surrey-psn\"\naddress = "
+                  "\"203.0.113.5\"\nprobes = [\"icmp\"]\n");
     CHECK(r.config);
     auto d = find(r, "address 203.0.113.5 is outside the prefixes of network 'surrey-psn'");
     CHECK(d.severity == Diagnostic::Severity::warning);
@@ -209,7 +218,10 @@ kind = "hospital"
 }
 
 TEST_CASE("labels must be valid and not clash with fedprobe's own") {
-    auto r = load(kBase + "\n[[targets]]\nid = \"a\"\nnetwork = \"surrey-psn\"\naddress = \"198.51.100.1\"\nprobes = [\"icmp\"]\nlabels = { site = \"x\", \"bad-name\" = \"y\" }\n");
+    auto r = load(
+        kBase +
+        "\n[[targets]]\nid = \"a\"\nnetwork = \"surrey-psn\"\naddress = \"198.51.100.1\"\nprobes = "
+        "[\"icmp\"]\nlabels = { site = \"x\", \"bad-name\" = \"y\" }\n");
     find(r, "label 'site' is set by fedprobe itself");
     find(r, "label name 'bad-name' is not a valid Prometheus label name");
 }

@@ -6,8 +6,8 @@ using namespace fedprobe;
 
 TEST_CASE("reporters are attributed by longest prefix, overlaps included") {
     NetworkIndex idx;
-    idx.add(*Prefix::parse("10.0.0.0/8"), "kent-nhs");       // all of 10/8, as N3 used
-    idx.add(*Prefix::parse("10.52.0.0/16"), "surrey-psn");   // a council inside the same space
+    idx.add(*Prefix::parse("10.0.0.0/8"), "kent-nhs");      // all of 10/8, as N3 used
+    idx.add(*Prefix::parse("10.52.0.0/16"), "surrey-psn");  // a council inside the same space
     idx.add(*Prefix::parse("198.51.100.0/24"), "psn-core");
     idx.add(*Prefix::parse("2001:db8:5::/48"), "brighton-psn");
     CHECK(idx.lookup(*IpAddress::parse("10.52.1.1")) == "surrey-psn");

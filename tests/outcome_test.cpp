@@ -11,13 +11,15 @@ TEST_CASE("ICMPv4 destination unreachable codes") {
     CHECK(outcome_from_icmp4(3, 1) == Outcome::unreachable);  // host
     CHECK(outcome_from_icmp4(3, 2) == Outcome::refused);      // protocol
     CHECK(outcome_from_icmp4(3, 3) == Outcome::refused);      // port
-    CHECK(outcome_from_icmp4(3, 4) == Outcome::error);        // fragmentation needed: no verdict on the flow
+    CHECK(outcome_from_icmp4(3, 4) ==
+          Outcome::error);  // fragmentation needed: no verdict on the flow
     CHECK(outcome_from_icmp4(3, 6) == Outcome::unreachable);  // net unknown
     CHECK(outcome_from_icmp4(3, 9) == Outcome::prohibited);   // net admin prohibited
     CHECK(outcome_from_icmp4(3, 10) == Outcome::prohibited);  // host admin prohibited
-    CHECK(outcome_from_icmp4(3, 13) == Outcome::prohibited);  // communication administratively prohibited
-    CHECK(outcome_from_icmp4(11, 0) == Outcome::unreachable); // TTL exceeded in transit
-    CHECK(outcome_from_icmp4(5, 0) == Outcome::error);        // redirect: not a verdict
+    CHECK(outcome_from_icmp4(3, 13) ==
+          Outcome::prohibited);  // communication administratively prohibited
+    CHECK(outcome_from_icmp4(11, 0) == Outcome::unreachable);  // TTL exceeded in transit
+    CHECK(outcome_from_icmp4(5, 0) == Outcome::error);         // redirect: not a verdict
 }
 
 TEST_CASE("ICMPv6 destination unreachable codes") {

@@ -12,11 +12,17 @@ std::string scrape(const PrometheusExporter& e) {
     return s.Serialize(e.collect());
 }
 
-bool has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+bool has(const std::string& text, const std::string& needle) {
+    return text.find(needle) != std::string::npos;
+}
 
-JobLabels job(const std::string& target, const std::string& probe, const std::string& service, bool icmp = false) {
+JobLabels job(const std::string& target, const std::string& probe, const std::string& service,
+              bool icmp = false) {
     return JobLabels{target + "/" + probe,
-                     {{"site", "kent-nhs"}, {"network", "surrey-psn"}, {"target", target}, {"probe", probe},
+                     {{"site", "kent-nhs"},
+                      {"network", "surrey-psn"},
+                      {"target", target},
+                      {"probe", probe},
                       {"service", service}},
                      icmp};
 }
@@ -28,7 +34,9 @@ TEST_CASE("every job gets success, every outcome counter at zero, and a duration
     e.sync_jobs({job("epr", "tcp", "https")});
     auto text = scrape(e);
     CHECK(has(text, "fedprobe_build_info{version=\"1.2.3\"} 1"));
-    CHECK(has(text, "fedprobe_probe_success{network=\"surrey-psn\",probe=\"tcp\",service=\"https\",site=\"kent-nhs\",target=\"epr\"} Nan"));
+    CHECK(has(text,
+              "fedprobe_probe_success{network=\"surrey-psn\",probe=\"tcp\",service=\"https\",site="
+              "\"kent-nhs\",target=\"epr\"} Nan"));
     for (auto o : kAllOutcomes)
         CHECK(has(text, "outcome=\"" + std::string(to_string(o)) + "\",probe=\"tcp\""));
     CHECK(has(text, "fedprobe_probe_duration_seconds_bucket{"));
@@ -44,8 +52,12 @@ TEST_CASE("a failure sets last_error_info with the reporter; success removes it"
     r.reporter = IpAddress::parse("198.51.100.1");
     e.record("epr/tcp", r, "psn-core");
     auto text = scrape(e);
-    CHECK(has(text, "fedprobe_probe_last_error_info{network=\"surrey-psn\",outcome=\"prohibited\",probe=\"tcp\",reporter=\"198.51.100.1\",reporter_network=\"psn-core\""));
-    CHECK(has(text, "outcome=\"prohibited\",probe=\"tcp\",service=\"https\",site=\"kent-nhs\",target=\"epr\"} 1"));
+    CHECK(has(text,
+              "fedprobe_probe_last_error_info{network=\"surrey-psn\",outcome=\"prohibited\",probe="
+              "\"tcp\",reporter=\"198.51.100.1\",reporter_network=\"psn-core\""));
+    CHECK(has(text,
+              "outcome=\"prohibited\",probe=\"tcp\",service=\"https\",site=\"kent-nhs\",target="
+              "\"epr\"} 1"));
 
     r.outcome = Outcome::filtered;  // a new verdict replaces the series, never adds one
     r.reporter.reset();
@@ -58,7 +70,9 @@ TEST_CASE("a failure sets last_error_info with the reporter; success removes it"
     e.record("epr/tcp", r, "");
     text = scrape(e);
     CHECK_FALSE(has(text, "fedprobe_probe_last_error_info{"));
-    CHECK(has(text, "fedprobe_probe_success{network=\"surrey-psn\",probe=\"tcp\",service=\"https\",site=\"kent-nhs\",target=\"epr\"} 1"));
+    CHECK(has(text,
+              "fedprobe_probe_success{network=\"surrey-psn\",probe=\"tcp\",service=\"https\",site="
+              "\"kent-nhs\",target=\"epr\"} 1"));
 }
 
 TEST_CASE("jobs that leave the config take all their series with them") {
@@ -89,10 +103,18 @@ TEST_CASE("ICMP rounds feed the packet counters and the RTT histogram") {
     r.rtts = {std::chrono::microseconds(300), std::chrono::microseconds(400)};
     e.record("pacs/icmp", r, "");
     auto text = scrape(e);
-    CHECK(has(text, "fedprobe_icmp_packets_sent_total{network=\"surrey-psn\",probe=\"icmp\",service=\"\",site=\"kent-nhs\",target=\"pacs\"} 3"));
-    CHECK(has(text, "fedprobe_icmp_packets_received_total{network=\"surrey-psn\",probe=\"icmp\",service=\"\",site=\"kent-nhs\",target=\"pacs\"} 2"));
-    CHECK(has(text, "fedprobe_icmp_duplicate_packets_total{network=\"surrey-psn\",probe=\"icmp\",service=\"\",site=\"kent-nhs\",target=\"pacs\"} 1"));
-    CHECK(has(text, "fedprobe_icmp_rtt_seconds_count{network=\"surrey-psn\",probe=\"icmp\",service=\"\",site=\"kent-nhs\",target=\"pacs\"} 2"));
+    CHECK(has(text,
+              "fedprobe_icmp_packets_sent_total{network=\"surrey-psn\",probe=\"icmp\",service=\"\","
+              "site=\"kent-nhs\",target=\"pacs\"} 3"));
+    CHECK(has(text,
+              "fedprobe_icmp_packets_received_total{network=\"surrey-psn\",probe=\"icmp\",service="
+              "\"\",site=\"kent-nhs\",target=\"pacs\"} 2"));
+    CHECK(has(text,
+              "fedprobe_icmp_duplicate_packets_total{network=\"surrey-psn\",probe=\"icmp\",service="
+              "\"\",site=\"kent-nhs\",target=\"pacs\"} 1"));
+    CHECK(has(text,
+              "fedprobe_icmp_rtt_seconds_count{network=\"surrey-psn\",probe=\"icmp\",service=\"\","
+              "site=\"kent-nhs\",target=\"pacs\"} 2"));
 }
 
 TEST_CASE("reload metrics follow Prometheus' own") {

@@ -10,15 +10,17 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::vector<JobSpec> jobs(int n, const std::string& network, Duration interval, const std::string& prefix = "t") {
+std::vector<JobSpec> jobs(int n, const std::string& network, Duration interval,
+                          const std::string& prefix = "t") {
     std::vector<JobSpec> out;
-    for (int i = 0; i < n; ++i) out.push_back(JobSpec{prefix + std::to_string(i), network, interval});
+    for (int i = 0; i < n; ++i)
+        out.push_back(JobSpec{prefix + std::to_string(i), network, interval});
     return out;
 }
 
 // Drives the scheduler with an injected clock in fixed steps; returns each job's start times.
-std::map<std::string, std::vector<TimePoint>> drive(Scheduler& s, TimePoint from, Duration span, Duration step,
-                                                    bool finish_immediately = true) {
+std::map<std::string, std::vector<TimePoint>> drive(Scheduler& s, TimePoint from, Duration span,
+                                                    Duration step, bool finish_immediately = true) {
     std::map<std::string, std::vector<TimePoint>> starts;
     for (TimePoint now = from; now <= from + span; now += step) {
         for (const auto& st : s.due(now)) {
@@ -52,7 +54,8 @@ TEST_CASE("jitter differs between seeds, the spread does not") {
     b.set_jobs(jobs(10, "net", 10s), TimePoint{});
     auto sa = drive(a, TimePoint{}, 10s, 1ms), sb = drive(b, TimePoint{}, 10s, 1ms);
     int same = 0;
-    for (int i = 0; i < 10; ++i) same += sa["t" + std::to_string(i)][0] == sb["t" + std::to_string(i)][0];
+    for (int i = 0; i < 10; ++i)
+        same += sa["t" + std::to_string(i)][0] == sb["t" + std::to_string(i)][0];
     CHECK(same < 10);
 }
 
@@ -62,7 +65,8 @@ TEST_CASE("each job keeps its phase: one start per interval") {
     auto starts = drive(s, TimePoint{}, 10s - 1ms, 1ms);
     for (auto& [key, times] : starts) {
         CHECK(times.size() == 10);
-        for (std::size_t i = 1; i < times.size(); ++i) CHECK(times[i] - times[i - 1] == 1s);
+        for (std::size_t i = 1; i < times.size(); ++i)
+            CHECK(times[i] - times[i - 1] == 1s);
     }
 }
 
@@ -88,15 +92,18 @@ TEST_CASE("the rate limit holds per destination network, other networks are unaf
     std::size_t fast_count = 0;
     for (TimePoint now{}; now < TimePoint{} + 5s; now += 1ms) {
         for (const auto& st : s.due(now)) {
-            if (st.key[0] == 's') slow_starts.push_back(now);
-            else ++fast_count;
+            if (st.key[0] == 's')
+                slow_starts.push_back(now);
+            else
+                ++fast_count;
             s.finished(st.handle);
         }
     }
     // 10/s for 5 s: at most 50 (+1 for rounding at the edge), evenly spaced by 100 ms.
     CHECK(slow_starts.size() <= 51);
     CHECK(slow_starts.size() >= 49);
-    for (std::size_t i = 1; i < slow_starts.size(); ++i) CHECK(slow_starts[i] - slow_starts[i - 1] >= 100ms - 1ms);
+    for (std::size_t i = 1; i < slow_starts.size(); ++i)
+        CHECK(slow_starts[i] - slow_starts[i - 1] >= 100ms - 1ms);
     CHECK(fast_count == 500);  // 100 jobs at 1/s for 5 s
     CHECK(s.rate_limited().at("slow") > 0);
     CHECK(s.rate_limited().count("fast") == 0);
@@ -106,7 +113,8 @@ TEST_CASE("the rate limit allows its burst after a quiet spell") {
     RateLimiter r(10, 5);
     TimePoint t{};
     t += 10s;
-    for (int i = 0; i < 5; ++i) CHECK(r.reserve(t) == t);
+    for (int i = 0; i < 5; ++i)
+        CHECK(r.reserve(t) == t);
     CHECK(r.reserve(t) == t + 100ms);
 }
 
@@ -115,8 +123,8 @@ TEST_CASE("a reload keeps unchanged jobs' phase and spreads only new ones") {
     s.set_jobs(jobs(4, "net", 1s), TimePoint{});
     auto before = drive(s, TimePoint{}, 2s - 1ms, 1ms);
     auto specs = jobs(4, "net", 1s);
-    specs.erase(specs.begin());                         // t0 leaves
-    specs.push_back(JobSpec{"new", "net", 1s});         // a new one arrives
+    specs.erase(specs.begin());                  // t0 leaves
+    specs.push_back(JobSpec{"new", "net", 1s});  // a new one arrives
     auto change = s.set_jobs(specs, TimePoint{} + 2s);
     CHECK(change.removed == std::vector<std::string>{"t0"});
     CHECK(change.added == std::vector<std::string>{"new"});
@@ -124,7 +132,8 @@ TEST_CASE("a reload keeps unchanged jobs' phase and spreads only new ones") {
     auto after = drive(s, TimePoint{} + 2s, 1s - 1ms, 1ms);
     CHECK(after.count("t0") == 0);
     CHECK(after["new"].size() == 1);
-    for (const char* k : {"t1", "t2", "t3"}) CHECK(after[k].at(0) == before[k].at(1) + 1s);
+    for (const char* k : {"t1", "t2", "t3"})
+        CHECK(after[k].at(0) == before[k].at(1) + 1s);
 }
 
 TEST_CASE("lag is reported against the nominal time") {
@@ -165,7 +174,8 @@ TEST_CASE("with slack, jobs due close together start in one wake-up, never late,
     CHECK(wakeups <= 3 * 1000 / 5 + 3);  // about one wake-up per 5 ms, not one per job
     for (auto& [key, times] : starts)
         for (std::size_t k = 1; k < times.size(); ++k) {
-            auto drift = (times[k] - times[0]) - static_cast<long>(k) * 1s;  // early by at most the slack, never drifting
+            auto drift = (times[k] - times[0]) -
+                         static_cast<long>(k) * 1s;  // early by at most the slack, never drifting
             CHECK(drift > -5ms);
             CHECK(drift < 5ms);
         }

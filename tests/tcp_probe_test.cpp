@@ -34,7 +34,8 @@ ProbeResult run_probe(EventLoop& loop, TcpProbe& probe, ProbeRequest req) {
     std::optional<ProbeResult> got;
     probe.start(req, [&](ProbeResult r) { got = r; });
     auto deadline = loop.now() + 5s;
-    while (!got && loop.now() < deadline) loop.run_once(100ms);
+    while (!got && loop.now() < deadline)
+        loop.run_once(100ms);
     REQUIRE(got);
     return *got;
 }
@@ -85,7 +86,8 @@ TEST_CASE("the source address option binds the probe; an absent one is a local e
     auto req = to("127.0.0.1", l.port);
     req.send.source = IpAddress::parse("127.0.0.9");
     CHECK(run_probe(loop, probe, req).outcome == Outcome::ok);
-    req.send.source = IpAddress::parse("192.0.2.1");  // not on this host: bind fails before any packet
+    req.send.source =
+        IpAddress::parse("192.0.2.1");  // not on this host: bind fails before any packet
     auto r = run_probe(loop, probe, req);
     CHECK(r.outcome == Outcome::error);
     CHECK(r.detail.find("bind(source)") != std::string::npos);
@@ -117,7 +119,8 @@ TEST_CASE("many probes in flight at once share the loop") {
             ok += r.outcome == Outcome::ok;
         });
     auto deadline = loop.now() + 5s;
-    while (done < 50 && loop.now() < deadline) loop.run_once(100ms);
+    while (done < 50 && loop.now() < deadline)
+        loop.run_once(100ms);
     CHECK(done == 50);
     CHECK(ok == 50);
 }
