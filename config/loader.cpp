@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -29,8 +28,23 @@ double Config::rate_limit_for(const std::string& network_id) const {
 
 namespace {
 
-const std::regex kIdPattern("[a-z0-9][a-z0-9-]*");
-const std::regex kLabelPattern("[a-zA-Z_][a-zA-Z0-9_]*");
+// [a-z0-9][a-z0-9-]*
+bool is_id(const std::string& s) {
+    if (s.empty() || s[0] == '-') return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    });
+}
+
+// [a-zA-Z_][a-zA-Z0-9_]*, Prometheus' label names
+bool is_label_name(const std::string& s) {
+    auto alpha = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    };
+    if (s.empty() || !alpha(s[0])) return false;
+    return std::all_of(s.begin(), s.end(),
+                       [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); });
+}
 // Labels fedprobe sets itself; a target label with one of these names would clash.
 const std::set<std::string> kReservedLabels = {
     "site", "network", "target",   "probe", "service", "outcome", "reporter", "reporter_network",
@@ -260,7 +274,7 @@ class Loader {
     }
 
     bool check_id(const toml::table& t, const std::string& id, const std::string& where) {
-        if (std::regex_match(id, kIdPattern)) return true;
+        if (is_id(id)) return true;
         error(t.get("id")->source(),
               where + ": id '" + id + "' must match [a-z0-9-]+ (lower case, digits, dashes)");
         return false;
@@ -538,7 +552,7 @@ class Loader {
             if (const toml::table* labels = get_table(*t, "labels", where)) {
                 for (auto&& [k, v] : *labels) {
                     std::string name(k.str());
-                    if (!std::regex_match(name, kLabelPattern) || name.starts_with("__")) {
+                    if (!is_label_name(name) || name.starts_with("__")) {
                         error(k.source(), where + ": label name '" + name +
                                               "' is not a valid Prometheus label name");
                     } else if (kReservedLabels.count(name)) {
