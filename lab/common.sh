@@ -1,0 +1,40 @@
+# Shared by lab/federation and lab/fault: names, addresses and helpers of the lab federation.
+# Every namespace is named "$LAB-..." (LAB defaults to "fpl"), so two labs never collide.
+set -euo pipefail
+LAB="${FEDPROBE_LAB:-fpl}"
+STATE="/run/fedprobe-lab/$LAB"
+LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# code id kind app-ip svc-ip lan-prefix fw-uplink core core-side-ip published-prefix(app svc)
+# NHS trusts hang off the HSCN exchange, councils off the PSN core. surrey-nhs and sussex-nhs
+# both use 10.10.0.0/16 inside and are reached only through NAT at their borders.
+ORGS=(kn sn xn kp sp bp)
+declare -A ID=([kn]=kent-nhs [sn]=surrey-nhs [xn]=sussex-nhs [kp]=kent-psn [sp]=surrey-psn [bp]=brighton-psn)
+declare -A CORE=([kn]=hscn [sn]=hscn [xn]=hscn [kp]=psn [sp]=psn [bp]=psn)
+declare -A APP_NET=([kn]=10.31.1 [sn]=10.10.1 [xn]=10.10.1 [kp]=198.51.100.0 [sp]=198.51.100.128 [bp]=203.0.113.0)
+declare -A SVC_NET=([kn]=10.31.2 [sn]=10.10.2 [xn]=10.10.2 [kp]=198.51.100.16 [sp]=198.51.100.144 [bp]=203.0.113.16)
+# Addresses inside each organisation
+declare -A APP_IP=([kn]=10.31.1.10 [sn]=10.10.1.10 [xn]=10.10.1.10 [kp]=198.51.100.10 [sp]=198.51.100.138 [bp]=203.0.113.10)
+declare -A SVC_IP=([kn]=10.31.2.10 [sn]=10.10.2.10 [xn]=10.10.2.10 [kp]=198.51.100.20 [sp]=198.51.100.148 [bp]=203.0.113.20)
+declare -A APP_GW=([kn]=10.31.1.1 [sn]=10.10.1.1 [xn]=10.10.1.1 [kp]=198.51.100.1 [sp]=198.51.100.129 [bp]=203.0.113.1)
+declare -A SVC_GW=([kn]=10.31.2.1 [sn]=10.10.2.1 [xn]=10.10.2.1 [kp]=198.51.100.17 [sp]=198.51.100.145 [bp]=203.0.113.17)
+declare -A LAN_LEN=([kn]=24 [sn]=24 [xn]=24 [kp]=28 [sp]=28 [bp]=28)
+declare -A INSIDE=([kn]=10.31.0.0/16 [sn]=10.10.0.0/16 [xn]=10.10.0.0/16 [kp]=198.51.100.0/25 [sp]=198.51.100.128/25 [bp]=203.0.113.0/24)
+# Addresses the rest of the federation uses (NAT for the two overlapping trusts)
+declare -A PUB_APP=([kn]=10.31.1.10 [sn]=10.211.1.10 [xn]=10.212.1.10 [kp]=198.51.100.10 [sp]=198.51.100.138 [bp]=203.0.113.10)
+declare -A PUB_SVC=([kn]=10.31.2.10 [sn]=10.211.2.10 [xn]=10.212.2.10 [kp]=198.51.100.20 [sp]=198.51.100.148 [bp]=203.0.113.20)
+declare -A PUBLISHED=([kn]=10.31.0.0/16 [sn]=10.211.0.0/16 [xn]=10.212.0.0/16 [kp]=198.51.100.0/25 [sp]=198.51.100.128/25 [bp]=203.0.113.0/24)
+# Uplinks: border firewall <-> its core
+declare -A FW_UP=([kn]=172.20.1.2 [sn]=172.20.2.2 [xn]=172.20.3.2 [kp]=192.0.2.2 [sp]=192.0.2.6 [bp]=192.0.2.10)
+declare -A CORE_UP=([kn]=172.20.1.1 [sn]=172.20.2.1 [xn]=172.20.3.1 [kp]=192.0.2.1 [sp]=192.0.2.5 [bp]=192.0.2.9)
+declare -A UP_LEN=([kn]=24 [sn]=24 [xn]=24 [kp]=30 [sp]=30 [bp]=30)
+# The interconnect between HSCN and PSN, and a second one used only by the asymmetric fault
+IX_HSCN=172.20.100.2 HSCN_IX=172.20.100.1 IX_PSN=192.0.2.101 PSN_IX=192.0.2.102
+IX2_HSCN=172.20.101.2 HSCN_IX2=172.20.101.1 IX2_PSN=192.0.2.105 PSN_IX2=192.0.2.106
+NHS_PUBLISHED="10.31.0.0/16, 10.211.0.0/16, 10.212.0.0/16"
+PSN_PUBLISHED="198.51.100.0/24, 203.0.113.0/24"
+
+ns() { echo "$LAB-$1"; }  # ns kn-fw -> fpl-kn-fw
+in_ns() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
+all_namespaces() { ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$LAB-" || true; }
+need_root() { [ "$(id -u)" -eq 0 ] || { echo "$(basename "$0"): needs root (network namespaces)" >&2; exit 1; }; }
