@@ -92,11 +92,11 @@ bool Daemon::start_exposer() {
     const auto& settings = config_->settings;
     try {
         // The HTTP threads only read the registry; all probing stays on this thread.
-        // Short civetweb timeouts: a slow or stalled scraper must not hold a thread, nor delay
-        // shutdown (SIGTERM must stop the daemon within a second).
+        // A stalled scraper must not hold one of the two threads for long. (No linger option:
+        // an abortive close would cut large expositions short.)
         exposer_ = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
             "listening_ports", settings.listen.str(), "num_threads", "2", "request_timeout_ms",
-            "5000", "enable_keep_alive", "no", "linger_timeout_ms", "0"});
+            "5000"});
     } catch (const std::exception& e) {
         spdlog::error("cannot listen on {} for /metrics: {}", settings.listen.str(), e.what());
         return false;
