@@ -94,9 +94,9 @@ bool Daemon::start_exposer() {
         // The HTTP threads only read the registry; all probing stays on this thread.
         // A stalled scraper must not hold one of the two threads for long. (No linger option:
         // an abortive close would cut large expositions short.)
-        exposer_ = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
-            "listening_ports", settings.listen.str(), "num_threads", "2", "request_timeout_ms",
-            "5000"});
+        exposer_ = std::make_unique<prometheus::Exposer>(
+            std::vector<std::string>{"listening_ports", settings.listen.str(), "num_threads", "2",
+                                     "request_timeout_ms", "5000"});
     } catch (const std::exception& e) {
         spdlog::error("cannot listen on {} for /metrics: {}", settings.listen.str(), e.what());
         return false;

@@ -42,7 +42,9 @@ scrape() { in_ns curl -sf --max-time 2 "http://${LISTEN:-127.0.0.1:9641}/metrics
 wait_for_metric() {  # regex seconds
     local deadline=$((SECONDS + $2))
     while [ $SECONDS -lt $deadline ]; do
-        if scrape 2>/dev/null | grep -Eq "$1"; then return 0; fi
+        local m
+        m=$(scrape 2>/dev/null) || true  # not piped: grep -q would SIGPIPE curl on a large body
+        if grep -Eq "$1" <<<"$m"; then return 0; fi
         alive "$DAEMON_PID" || fail "daemon exited while waiting for /$1/"
         sleep 0.2
     done
