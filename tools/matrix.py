@@ -48,6 +48,38 @@ def parse(text):
     return cells
 
 
+SHORT = {"ok": "ok", "refused": "RST", "filtered": "drop", "prohibited": "PROHIB", "unreachable": "UNREACH",
+         "error": "err", "…": "…", "?": "?"}
+
+
+def render_by_network(sources, colour):
+    """One block per probe column: sites down, target networks across, as in a federation's
+    reachability matrix; a cell is the worst outcome over that network's targets."""
+    rank = {"ok": 0, "…": 1, "refused": 2, "filtered": 3, "prohibited": 3, "unreachable": 3, "error": 4, "?": 5}
+    data = {}
+    for site, url, netns in sources:
+        data[site] = parse(scrape(url, netns))
+    cols = sorted({c for cells in data.values() for (_, c) in cells})
+    nets = sorted({k[0] for cells in data.values() for (k, _) in cells})
+    out = [time.strftime("fedprobe reachability matrix  %H:%M:%S  (Ctrl-C to stop)"),
+           "rows: the site probing; columns: the network probed; RST refused, drop filtered, PROHIB rejected by a firewall", ""]
+    width = max([len(s) for s, _, _ in sources] + [4])
+    for col in cols:
+        out.append(col.ljust(width + 3) + "".join(n[:13].ljust(14) for n in nets))
+        for site, _, _ in sources:
+            line = "  " + site.ljust(width + 1)
+            for net in nets:
+                states = [st for (k, c), (st, _) in data[site].items() if c == col and k[0] == net]
+                state = max(states, key=lambda x: rank.get(x, 5)) if states else ""
+                cell = SHORT.get(state, state).ljust(14)
+                if colour and state in COLOURS:
+                    cell = f"\033[{COLOURS[state]}m{cell}\033[0m"
+                line += cell
+            out.append(line)
+        out.append("")
+    return "\n".join(out)
+
+
 def render(sources, colour):
     out = [time.strftime("fedprobe reachability  %H:%M:%S  (Ctrl-C to stop)"), ""]
     for site, url, netns in sources:
@@ -84,6 +116,7 @@ def main():
     ap.add_argument("sources", nargs="+", help="SITE=URL or SITE=URL@NETNS")
     ap.add_argument("--once", action="store_true", help="print one matrix and exit")
     ap.add_argument("--interval", type=float, default=2.0)
+    ap.add_argument("--by-network", action="store_true", help="sites x networks, one block per probe")
     args = ap.parse_args()
     sources = []
     for s in args.sources:
@@ -93,12 +126,13 @@ def main():
             ap.error(f"'{s}' is not SITE=URL[@NETNS]")
         sources.append((site, url, netns))
     colour = sys.stdout.isatty()
+    draw = render_by_network if args.by_network else render
     if args.once:
-        print(render(sources, colour))
+        print(draw(sources, colour))
         return
     try:
         while True:
-            frame = render(sources, colour)
+            frame = draw(sources, colour)
             sys.stdout.write("\033[H\033[2J" + frame + "\n" if colour else frame + "\n\n")
             sys.stdout.flush()
             time.sleep(args.interval)
