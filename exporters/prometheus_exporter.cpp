@@ -51,7 +51,7 @@ PrometheusExporter::PrometheusExporter(const std::string& version)
                        .Add({})),
       auth_failures_(prometheus::BuildCounter()
                          .Name("fedprobe_web_auth_failures_total")
-                         .Help("Rejected basic-auth attempts on the metrics endpoint")
+                         .Help("Basic-auth attempts on the metrics endpoint rejected for a wrong user or password")
                          .Register(*registry_)
                          .Add({})),
       icmp_late_(prometheus::BuildCounter()

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# What systemd would see (READY, STATUS, RELOADING, WATCHDOG, STOPPING on a fake notify socket)
+# and basic auth on /metrics, with the real daemon in a private namespace.
+source "$(dirname "$0")/lib.sh"
+make_ns
+
+HASH=$(/usr/bin/python3 -W ignore -c "import crypt; print(crypt.crypt('s3cret', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))")
+cat >"$WORK/fed.toml" <<TOML
+[fedprobe]
+site = "a"
+interval = "1s"
+timeout = "300ms"
+[fedprobe.web]
+basic_auth_users = { prometheus = "$HASH" }
+[[networks]]
+id = "a"
+prefixes = ["127.0.0.0/8"]
+[[targets]]
+id = "self"
+network = "a"
+address = "127.0.0.2"
+probes = ["icmp"]
+TOML
+
+# systemd's side of the notify protocol: a datagram socket that logs every message.
+ip netns exec "$NS" /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as log:
+    while True:
+        log.write(s.recv(4096).decode().replace("\n", " ") + "\n")
+' "$WORK/notify.sock" "$WORK/notify.log" &
+LISTENER=$!
+trap 'kill $LISTENER 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 1 50); do [ -S "$WORK/notify.sock" ] && break; sleep 0.05; done
+
+NOTIFY_SOCKET="$WORK/notify.sock" WATCHDOG_USEC=600000 \
+    ip netns exec "$NS" "$FEDPROBE" run --config "$WORK/fed.toml" >"$WORK/daemon.log" 2>&1 &
+DAEMON_PID=$!
+wait_notify() {  # regex seconds
+    for _ in $(seq 1 $(($2 * 10))); do grep -Eq "$1" "$WORK/notify.log" 2>/dev/null && return 0; sleep 0.1; done
+    cat "$WORK/notify.log" >&2 || true
+    fail "no notify message matching /$1/"
+}
+wait_notify "^READY=1 STATUS=site a: 1 probes" 5
+pass "READY=1 with a STATUS line once the config is live"
+sleep 1
+[ "$(grep -c '^WATCHDOG=1' "$WORK/notify.log")" -ge 3 ] || fail "WATCHDOG=1 at a third of WatchdogSec from the loop"
+pass "WATCHDOG=1 sent from the event loop"
+kill -HUP "$DAEMON_PID"
+wait_notify "^RELOADING=1 MONOTONIC_USEC=[0-9]+" 5
+grep -A3 "^RELOADING=1" "$WORK/notify.log" | grep -q "^READY=1" || wait_notify "RELOADING=1[^\n]*" 1
+pass "RELOADING=1 then READY=1 around a reload"
+
+code() { in_ns curl -s -o /dev/null -w '%{http_code}' "$@" http://127.0.0.1:9641/metrics; }
+[ "$(code)" = 401 ] || fail "no credentials must get 401"
+[ "$(code -u prometheus:wrong)" = 401 ] || fail "a wrong password must get 401"
+[ "$(code -u prometheus:s3cret)" = 200 ] || fail "the right password gets the metrics"
+in_ns curl -s -u prometheus:s3cret http://127.0.0.1:9641/metrics | grep -q '^fedprobe_web_auth_failures_total 1' \
+    || fail "the wrong password counted (a request without credentials is not an attempt)"
+pass "basic auth with a bcrypt hash: 401 without, 200 with, failures counted"
+
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID" || fail "non-zero exit after SIGTERM"
+DAEMON_PID=""
+wait_notify "^STOPPING=1" 2
+pass "STOPPING=1 on SIGTERM"
