@@ -57,7 +57,8 @@ code() { in_ns curl -s -o /dev/null -w '%{http_code}' "$@" http://127.0.0.1:9641
 [ "$(code)" = 401 ] || fail "no credentials must get 401"
 [ "$(code -u prometheus:wrong)" = 401 ] || fail "a wrong password must get 401"
 [ "$(code -u prometheus:s3cret)" = 200 ] || fail "the right password gets the metrics"
-in_ns curl -s -u prometheus:s3cret http://127.0.0.1:9641/metrics | grep -q '^fedprobe_web_auth_failures_total 1' \
+metrics=$(in_ns curl -s -u prometheus:s3cret http://127.0.0.1:9641/metrics)
+grep -q '^fedprobe_web_auth_failures_total 1' <<<"$metrics" \
     || fail "the wrong password counted (a request without credentials is not an attempt)"
 pass "basic auth with a bcrypt hash: 401 without, 200 with, failures counted"
 
