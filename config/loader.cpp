@@ -613,10 +613,10 @@ class Loader {
             }
             return spec;
         }
-        if (spec.kind == "tcp") {
+        if (spec.kind == "tcp" || spec.kind == "udp") {
             if (spec.service.empty()) {
-                error(node.source(),
-                      where + ": probe '" + text + "' needs a service, e.g. tcp:https");
+                error(node.source(), where + ": probe '" + text + "' needs a service, e.g. " +
+                                         spec.kind + ":https");
                 return std::nullopt;
             }
             auto it = cfg_.services.find(spec.service);
@@ -625,14 +625,18 @@ class Loader {
                                          "' is not declared in [services]");
                 return std::nullopt;
             }
-            if (it->second.transport != Transport::tcp) {
+            const char* want = spec.kind == "tcp" ? "tcp" : "udp";
+            if ((it->second.transport == Transport::tcp) != (spec.kind == "tcp")) {
                 error(node.source(), where + ": probe '" + text + "': service '" + spec.service +
-                                         "' is udp, not tcp");
+                                         "' is " +
+                                         (it->second.transport == Transport::tcp ? "tcp" : "udp") +
+                                         ", not " + want);
                 return std::nullopt;
             }
             return spec;
         }
-        error(node.source(), where + ": probe kind '" + spec.kind + "' is not one of icmp, tcp");
+        error(node.source(),
+              where + ": probe kind '" + spec.kind + "' is not one of icmp, tcp, udp");
         return std::nullopt;
     }
 };

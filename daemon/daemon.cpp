@@ -45,6 +45,7 @@ Daemon::Daemon(std::string config_path, std::optional<std::string> site_override
 Daemon::~Daemon() {
     // Probes first (they hold sockets and timers on the loop), then the HTTP threads.
     icmp_.reset();
+    udp_.reset();
     tcp_.reset();
     stop_exposer();
     if (signal_fd_ >= 0) close(signal_fd_);
@@ -132,6 +133,7 @@ int Daemon::run() {
     }
     tcp_ = std::make_unique<TcpProbe>(loop_);
     icmp_ = std::make_unique<IcmpProbe>(loop_);
+    udp_ = std::make_unique<UdpProbe>(loop_);
     apply(loaded.config);
     if (!start_exposer()) return 1;
     exporter_.config_reloaded(true, unix_now());
@@ -273,13 +275,18 @@ void Daemon::tick() {
     arm_tick();
 }
 
+Probe& Daemon::probe_for(const std::string& kind) {
+    if (kind == "icmp") return *icmp_;
+    if (kind == "udp") return *udp_;
+    return *tcp_;
+}
+
 void Daemon::start_job(const Scheduler::Start& start) {
     auto* lj = static_cast<LiveJob*>(start.user);
     exporter_.observe_lag(start.lag);
     ++in_flight_;
     ++lj->in_flight;
-    Probe& probe =
-        lj->job.spec.kind == "icmp" ? static_cast<Probe&>(*icmp_) : static_cast<Probe&>(*tcp_);
+    Probe& probe = probe_for(lj->job.spec.kind);
     probe.start(lj->job.request, [this, lj, handle = start.handle](ProbeResult result) {
         on_result(lj, handle, result);
     });

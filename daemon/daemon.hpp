@@ -15,6 +15,7 @@
 #include "exporters/prometheus_exporter.hpp"
 #include "probes/icmp_probe.hpp"
 #include "probes/tcp_probe.hpp"
+#include "probes/udp_probe.hpp"
 
 namespace prometheus {
 class Exposer;
@@ -53,6 +54,7 @@ class Daemon {
     std::unique_ptr<prometheus::Exposer> exposer_;
     std::unique_ptr<TcpProbe> tcp_;
     std::unique_ptr<IcmpProbe> icmp_;
+    std::unique_ptr<UdpProbe> udp_;
     int signal_fd_ = -1;
     EventLoop::TimerId tick_timer_ = 0;
     TimePoint tick_at_ = TimePoint::max();
@@ -69,6 +71,7 @@ class Daemon {
     void arm_tick();
     void tick();
     void start_job(const Scheduler::Start& start);
+    Probe& probe_for(const std::string& kind);
     void on_result(LiveJob* job, JobHandle handle, const ProbeResult& result);
     void every_few_seconds();
     std::string status_line() const;

@@ -23,6 +23,7 @@ std::vector<Job> build_jobs(const Config& config) {
             job.request.send = t.send;
             job.request.icmp = t.icmp;
             if (!spec.service.empty()) job.request.port = config.services.at(spec.service).port;
+            if (spec.kind == "udp") job.request.payload = "fedprobe probe from " + site;
             jobs.push_back(std::move(job));
         }
     }

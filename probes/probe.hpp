@@ -21,6 +21,7 @@ struct ProbeRequest {
     Duration timeout{};
     SendOptions send;
     IcmpOptions icmp;
+    std::string payload;  // udp: the datagram to send (empty: a fedprobe-identifying default)
 };
 
 struct ProbeResult {

@@ -56,6 +56,8 @@ expect kp surrey-nhs-svc icmp "" filtered
 expect kp surrey-nhs-svc tcp https ok
 expect kn sussex-nhs-svc tcp mllp ok
 expect kn sussex-nhs-pmtu icmp "" ok
+expect kp brighton-psn-svc udp echo ok
+expect kn kent-psn-svc udp echo ok
 pass "baseline: policy, NAT, ICMP blocked while TCP passes, reporters attributed"
 
 scrape kp >"$WORK/metrics.txt" || fail "a full scrape (curl -f fails on a truncated body)"
