@@ -75,6 +75,21 @@ struct Target {
     bool probed_from(const std::string& site) const;
 };
 
+enum class Expectation { allow, deny };
+
+// A declared flow of the federation's policy: from these sites, to a target (or every target
+// of a network), on a service, the firewalls must allow it or must stop it.
+struct Flow {
+    std::string id;
+    std::vector<std::string> from;  // sites (network ids)
+    std::string to;                 // a target id or a network id
+    bool to_network = false;
+    std::string service;
+    Expectation expect = Expectation::allow;
+    std::string note;
+    int line = 0;  // where it is declared, for messages
+};
+
 struct WebConfig {
     std::map<std::string, std::string> basic_auth_users;  // user -> bcrypt hash
 };
@@ -94,7 +109,9 @@ struct Config {
     std::vector<Network> networks;
     std::map<std::string, Service> services;
     std::vector<Target> targets;
+    std::vector<Flow> flows;
 
+    const Target* target(const std::string& id) const;
     const Network* network(const std::string& id) const;
     double rate_limit_for(const std::string& network_id) const;
 };

@@ -7,12 +7,19 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 namespace fedprobe {
 
 bool Target::probed_from(const std::string& site) const {
     return from_sites.empty() ||
            std::find(from_sites.begin(), from_sites.end(), site) != from_sites.end();
+}
+
+const Target* Config::target(const std::string& id) const {
+    for (const auto& t : targets)
+        if (t.id == id) return &t;
+    return nullptr;
 }
 
 const Network* Config::network(const std::string& id) const {
@@ -94,11 +101,12 @@ class Loader {
     }
 
     LoadResult load(const toml::table& root) {
-        check_keys(root, {"fedprobe", "networks", "services", "targets"}, "the top level");
+        check_keys(root, {"fedprobe", "networks", "services", "targets", "flows"}, "the top level");
         read_networks(root);
         read_services(root);
         read_settings(root);
         read_targets(root);
+        read_flows(root);
         LoadResult result;
         result.diagnostics = std::move(diags_);
         if (!has_errors(result.diagnostics))
@@ -598,6 +606,118 @@ class Loader {
                 read_icmp(*icmp, tg.icmp, where + ": icmp");
 
             if (ok) cfg_.targets.push_back(std::move(tg));
+        }
+    }
+
+    void read_flows(const toml::table& root) {
+        std::map<std::string, int> ids;  // id -> line
+        // (site, target, service) -> (expectation, line): two flows may not disagree
+        std::map<std::tuple<std::string, std::string, std::string>, std::pair<Expectation, int>>
+            claims;
+        for (const toml::table* t : get_table_array(root, "flows")) {
+            std::string where = "[[flows]]";
+            check_keys(*t, {"id", "from", "to", "service", "expect", "note"}, where);
+            Flow f;
+            f.line = static_cast<int>(t->source().begin.line);
+            bool ok = true;
+            if (const toml::node* from = t->get("from")) {
+                if (auto one = from->value<std::string>(); one && from->is_string()) {
+                    f.from.push_back(*one);
+                    if (!cfg_.network(*one)) {
+                        error(from->source(),
+                              "flow: from names '" + *one + "', which is not a declared network");
+                        ok = false;
+                    }
+                } else {
+                    for (auto& [site, node] : get_string_array(*t, "from", where)) {
+                        if (!cfg_.network(site)) {
+                            error(node->source(), "flow: from names '" + site +
+                                                      "', which is not a declared network");
+                            ok = false;
+                        }
+                        f.from.push_back(site);
+                    }
+                }
+            }
+            if (f.from.empty()) {
+                error(t->source(),
+                      "flow has no site in 'from': name the network(s) it starts from");
+                ok = false;
+            }
+            auto to = get_string(*t, "to", where);
+            if (!to) {
+                if (!t->get("to"))
+                    error(t->source(), "flow has no 'to' (a target id or a network id)");
+                ok = false;
+            } else if (cfg_.target(*to)) {
+                f.to = *to;
+            } else if (cfg_.network(*to)) {
+                f.to = *to;
+                f.to_network = true;
+            } else {
+                error(t->get("to")->source(),
+                      "flow: to '" + *to + "' is neither a target nor a network");
+                ok = false;
+            }
+            auto service = get_string(*t, "service", where);
+            if (!service) {
+                if (!t->get("service")) error(t->source(), "flow has no 'service'");
+                ok = false;
+            } else if (!cfg_.services.count(*service)) {
+                error(t->get("service")->source(),
+                      "flow: service '" + *service + "' is not declared in [services]");
+                ok = false;
+            } else {
+                f.service = *service;
+            }
+            if (auto expect = get_string(*t, "expect", where)) {
+                if (*expect == "allow")
+                    f.expect = Expectation::allow;
+                else if (*expect == "deny")
+                    f.expect = Expectation::deny;
+                else {
+                    error(t->get("expect")->source(),
+                          "flow: expect '" + *expect + "' is not allow or deny");
+                    ok = false;
+                }
+            } else if (!t->get("expect")) {
+                error(t->source(), "flow has no 'expect' (allow or deny)");
+                ok = false;
+            }
+            f.note = get_string(*t, "note", where).value_or("");
+            if (auto id = get_string(*t, "id", where)) {
+                if (!check_id(*t, *id, "flow")) ok = false;
+                f.id = *id;
+            } else if (ok) {  // derived: stable as long as the flow says the same thing
+                f.id = f.to + "-" + f.service + "-from";
+                for (const auto& site : f.from)
+                    f.id += "-" + site;
+            }
+            if (!ok) continue;
+            if (auto seen = ids.find(f.id); seen != ids.end()) {
+                error(t->get("id") ? t->get("id")->source() : t->source(),
+                      "duplicate flow id '" + f.id + "' (first declared at line " +
+                          std::to_string(seen->second) + ")");
+                continue;
+            }
+            ids[f.id] = f.line;
+            for (const auto& site : f.from) {
+                for (const auto& target : cfg_.targets) {
+                    if (f.to_network ? target.network != f.to : target.id != f.to) continue;
+                    auto key = std::make_tuple(site, target.id, f.service);
+                    auto [it, inserted] = claims.emplace(key, std::make_pair(f.expect, f.line));
+                    if (!inserted && it->second.first != f.expect) {
+                        error(t->source(), "flow '" + f.id + "' expects " +
+                                               (f.expect == Expectation::allow ? "allow" : "deny") +
+                                               " for " + site + " -> " + target.id + " " +
+                                               f.service + ", but the flow at line " +
+                                               std::to_string(it->second.second) +
+                                               " expects the opposite");
+                        ok = false;
+                    }
+                }
+            }
+            if (ok) cfg_.flows.push_back(std::move(f));
         }
     }
 

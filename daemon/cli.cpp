@@ -29,13 +29,32 @@ std::string help_text(const std::string& subcommand) {
                "Exits 0 when valid (warnings allowed), 1 when not, 2 on a wrong command line.\n\n"
                "  -c, --config FILE     the federation file (TOML)\n"
                "  -s, --site ID         check as this site; overrides [fedprobe] site\n";
+    if (subcommand == "check")
+        return "usage: fedprobe check --config FILE [--site ID] [--flow PATTERN] [--format "
+               "table|json|junit]\n"
+               "                      [--save FILE] [--baseline FILE]\n\n"
+               "Runs the policy's flows that start from this site once, in parallel within the "
+               "rate\n"
+               "limit, and reports each flow's expectation, outcome, verdict and the device that\n"
+               "answered. Exits 0 when every flow complies, 1 when one does not, 2 on a usage or\n"
+               "config error. With --baseline, compares with a saved run and exits 1 only for "
+               "flows\n"
+               "that are newly non-compliant: run it before and after a change window.\n\n"
+               "  -c, --config FILE     the federation file (TOML)\n"
+               "  -s, --site ID         this appliance's network; overrides FEDPROBE_SITE and\n"
+               "                        [fedprobe] site\n"
+               "  -f, --flow PATTERN    only flows whose id contains PATTERN\n"
+               "      --format FMT      table (default), json (schema version 1) or junit\n"
+               "      --save FILE       also write the JSON result to FILE\n"
+               "      --baseline FILE   compare with a JSON result saved earlier\n";
     return "usage: fedprobe COMMAND [OPTIONS]\n\n"
            "fedprobe probes the other networks of a federation for reachability and firewall\n"
            "behaviour, says why a flow failed and which device stopped it, and exports it all to\n"
            "Prometheus.\n\n"
            "commands:\n"
            "  run        run the monitoring daemon\n"
-           "  validate   check a federation file\n\n"
+           "  validate   check a federation file\n"
+           "  check      verify the firewall policy's flows once (before/after a change)\n\n"
            "  --help     this text; 'fedprobe COMMAND --help' for a command's options\n"
            "  --version  print the version\n";
 }
@@ -61,6 +80,8 @@ CliParse parse_cli(const std::vector<std::string>& args) {
         cmd.kind = CliCommand::Kind::run;
     else if (first == "validate")
         cmd.kind = CliCommand::Kind::validate;
+    else if (first == "check")
+        cmd.kind = CliCommand::Kind::check;
     else {
         out.error = "unknown command '" + first + "'";
         return out;
@@ -99,6 +120,18 @@ CliParse parse_cli(const std::vector<std::string>& args) {
             cmd.site = site;
         } else if ((arg == "--log-level" || arg == "-l") && cmd.kind == CliCommand::Kind::run) {
             if (!value(cmd.log_level)) return out;
+        } else if ((arg == "--flow" || arg == "-f") && cmd.kind == CliCommand::Kind::check) {
+            if (!value(cmd.flow_pattern)) return out;
+        } else if (arg == "--format" && cmd.kind == CliCommand::Kind::check) {
+            if (!value(cmd.format)) return out;
+            if (cmd.format != "table" && cmd.format != "json" && cmd.format != "junit") {
+                out.error = "--format must be table, json or junit, not '" + cmd.format + "'";
+                return out;
+            }
+        } else if (arg == "--save" && cmd.kind == CliCommand::Kind::check) {
+            if (!value(cmd.save)) return out;
+        } else if (arg == "--baseline" && cmd.kind == CliCommand::Kind::check) {
+            if (!value(cmd.baseline)) return out;
         } else {
             out.error = "unknown option '" + args[i] + "' for '" + first + "'";
             return out;

@@ -8,11 +8,13 @@
 namespace fedprobe {
 
 struct CliCommand {
-    enum class Kind { run, validate, help, version } kind = Kind::help;
+    enum class Kind { run, validate, check, help, version } kind = Kind::help;
     std::string subcommand;  // for help: which one ("" for the overview)
     std::string config;
     std::optional<std::string> site;
     std::string log_level = "info";
+    // check
+    std::string flow_pattern, format = "table", save, baseline;
 };
 
 struct CliParse {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "daemon/sd_notify.hpp"
+#include "policy/verdict.hpp"
 
 namespace fedprobe {
 
@@ -151,7 +152,7 @@ void Daemon::apply(std::shared_ptr<const Config> config) {
     auto jobs = build_jobs(*config);
     std::unordered_map<std::string, std::unique_ptr<LiveJob>> live;
     std::vector<JobSpec> specs;
-    std::vector<JobLabels> labels;
+    std::vector<JobLabels> labels, flow_labels;
     for (auto& job : jobs) {
         std::unique_ptr<LiveJob> lj;
         if (auto old = jobs_.find(job.key); old != jobs_.end()) {
@@ -163,7 +164,8 @@ void Daemon::apply(std::shared_ptr<const Config> config) {
         lj->job = std::move(job);
         specs.push_back(
             JobSpec{lj->job.key, lj->job.target->network, lj->job.target->interval, lj.get()});
-        labels.push_back(JobLabels{lj->job.key, lj->job.labels, lj->job.spec.kind == "icmp"});
+        (lj->job.flow ? flow_labels : labels)
+            .push_back(JobLabels{lj->job.key, lj->job.labels, lj->job.spec.kind == "icmp"});
         std::string key = lj->job.key;
         live.emplace(std::move(key), std::move(lj));
     }
@@ -190,8 +192,10 @@ void Daemon::apply(std::shared_ptr<const Config> config) {
 
     auto change = scheduler_.set_jobs(specs, loop_.now());
     exporter_.sync_jobs(labels);
+    exporter_.sync_flows(flow_labels);
     for (auto& [key, lj] : live) {
-        lj->series = exporter_.find(key);
+        lj->series = lj->job.flow ? nullptr : exporter_.find(key);
+        lj->flow_series = lj->job.flow ? exporter_.find_flow(key) : nullptr;
         Labels().swap(
             lj->job.labels);  // the series hold them now; rebuilt from the config on reload
     }
@@ -305,6 +309,7 @@ void Daemon::on_result(LiveJob* lj, JobHandle handle, const ProbeResult& result)
     static const std::string kNoReporter;
     const std::string& reporter_network =
         result.reporter ? network_index_.lookup(*result.reporter) : kNoReporter;
+    if (lj->job.flow) return on_flow_result(*lj, result, reporter_network);
     exporter_.record(lj->series, result, reporter_network);
     if (lj->last_outcome != result.outcome || lj->last_reporter != result.reporter) {
         // Logged on change only: an audit trail of what broke and who said so, not a flood.
@@ -321,6 +326,26 @@ void Daemon::on_result(LiveJob* lj, JobHandle handle, const ProbeResult& result)
         lj->last_outcome = result.outcome;
         lj->last_reporter = result.reporter;
     }
+}
+
+void Daemon::on_flow_result(LiveJob& lj, const ProbeResult& result,
+                            const std::string& reporter_network) {
+    const Flow& flow = *lj.job.flow;
+    Verdict verdict = judge(flow.expect, result.outcome);
+    exporter_.record_flow(lj.flow_series, result.outcome, is_compliant(verdict),
+                          result.reporter ? result.reporter->str() : "", reporter_network,
+                          unix_now());
+    if (lj.last_outcome == result.outcome && lj.last_reporter == result.reporter) return;
+    // A deny flow that connects is the alert that matters most: warn, not inform.
+    auto level = verdict == Verdict::violation ? spdlog::level::warn : spdlog::level::info;
+    spdlog::log(
+        level, "flow {} to {} ({} {}): {} -> {}{}, {}", flow.id, lj.job.target->id,
+        to_string(flow.expect), flow.service, lj.last_outcome ? to_string(*lj.last_outcome) : "new",
+        to_string(result.outcome),
+        result.reporter ? " reported by " + result.reporter->str() + " in " + reporter_network : "",
+        to_string(verdict));
+    lj.last_outcome = result.outcome;
+    lj.last_reporter = result.reporter;
 }
 
 std::string Daemon::status_line() const {

@@ -37,6 +37,7 @@ class Daemon {
         std::optional<Outcome> last_outcome;
         std::optional<IpAddress> last_reporter;
         PrometheusExporter::Series* series = nullptr;
+        FlowSeriesSet::Series* flow_series = nullptr;
         int in_flight = 0;
         bool removed = false;  // left the config while a probe ran: dropped when it returns
     };
@@ -73,6 +74,8 @@ class Daemon {
     void start_job(const Scheduler::Start& start);
     Probe& probe_for(const std::string& kind);
     void on_result(LiveJob* job, JobHandle handle, const ProbeResult& result);
+    void on_flow_result(LiveJob& job, const ProbeResult& result,
+                        const std::string& reporter_network);
     void every_few_seconds();
     std::string status_line() const;
 };

@@ -1,5 +1,7 @@
 #include "daemon/jobs.hpp"
 
+#include <algorithm>
+
 namespace fedprobe {
 
 std::vector<Job> build_jobs(const Config& config) {
@@ -24,6 +26,42 @@ std::vector<Job> build_jobs(const Config& config) {
             job.request.icmp = t.icmp;
             if (!spec.service.empty()) job.request.port = config.services.at(spec.service).port;
             if (spec.kind == "udp") job.request.payload = "fedprobe probe from " + site;
+            jobs.push_back(std::move(job));
+        }
+    }
+    auto flows = build_flow_jobs(config);
+    for (auto& f : flows)
+        jobs.push_back(std::move(f));
+    return jobs;
+}
+
+std::vector<Job> build_flow_jobs(const Config& config, const std::string& pattern) {
+    std::vector<Job> jobs;
+    const std::string& site = config.settings.site;
+    for (const Flow& flow : config.flows) {
+        if (std::find(flow.from.begin(), flow.from.end(), site) == flow.from.end()) continue;
+        if (!pattern.empty() && flow.id.find(pattern) == std::string::npos) continue;
+        const Service& service = config.services.at(flow.service);
+        for (const Target& t : config.targets) {
+            if (flow.to_network ? t.network != flow.to : t.id != flow.to) continue;
+            Job job;
+            job.key = "flow:" + flow.id + "/" + t.id;
+            job.target = &t;
+            job.flow = &flow;
+            job.spec = ProbeSpec{service.transport == Transport::tcp ? "tcp" : "udp", flow.service};
+            job.labels = {{"site", site},
+                          {"flow", flow.id},
+                          {"from", site},
+                          {"to", t.id},
+                          {"network", t.network},
+                          {"service", flow.service},
+                          {"expect", flow.expect == Expectation::allow ? "allow" : "deny"}};
+            job.request.destination = t.address_for(site);
+            job.request.port = service.port;
+            job.request.timeout = t.timeout;
+            job.request.send = t.send;
+            if (service.transport == Transport::udp)
+                job.request.payload = "fedprobe probe from " + site;
             jobs.push_back(std::move(job));
         }
     }

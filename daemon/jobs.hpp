@@ -11,14 +11,18 @@
 namespace fedprobe {
 
 struct Job {
-    std::string key;  // "target/probe", stable across reloads
+    std::string key;  // "target/probe" or "flow:FLOW/target", stable across reloads
     const Target* target = nullptr;
+    const Flow* flow = nullptr;  // set for the flows of the policy
     ProbeSpec spec;
     Labels labels;
     ProbeRequest request;  // what to send, with the address as seen from this site
 };
 
-// Jobs for config.settings.site, in config order. Pointers refer into config.
+// Jobs for config.settings.site, in config order: every (target, probe), then every flow of the
+// policy that starts from this site, one per target it reaches. Pointers refer into config.
 std::vector<Job> build_jobs(const Config& config);
+// Only the flows (fedprobe check), optionally those whose id contains `pattern`.
+std::vector<Job> build_flow_jobs(const Config& config, const std::string& pattern = "");
 
 }  // namespace fedprobe

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "config/loader.hpp"
+#include "daemon/check.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/logging.hpp"
@@ -39,9 +40,8 @@ int main(int argc, char** argv) {
     auto parsed = fedprobe::parse_cli(args);
     if (!parsed.command) {
         std::cerr << "fedprobe: " << parsed.error << "\n\n"
-                  << fedprobe::help_text(args.empty()                                ? ""
-                                         : args[0] == "run" || args[0] == "validate" ? args[0]
-                                                                                     : "");
+                  << fedprobe::help_text(
+                         args.empty() ? "" : args[0]);  // unknown names give the overview
         return 2;
     }
     auto cmd = *parsed.command;
@@ -57,6 +57,9 @@ int main(int argc, char** argv) {
             return 0;
         case fedprobe::CliCommand::Kind::validate:
             return validate(cmd);
+        case fedprobe::CliCommand::Kind::check:
+            return fedprobe::run_check(
+                {cmd.config, cmd.site, cmd.flow_pattern, cmd.format, cmd.save, cmd.baseline});
         case fedprobe::CliCommand::Kind::run: {
             if (!fedprobe::setup_logging(cmd.log_level)) {
                 std::cerr << "fedprobe: unknown log level '" << cmd.log_level << "'\n";

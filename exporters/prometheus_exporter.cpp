@@ -13,6 +13,7 @@ prometheus::Histogram::BucketBoundaries duration_buckets() {
 PrometheusExporter::PrometheusExporter(const std::string& version)
     : registry_(std::make_shared<prometheus::Registry>()),
       jobs_(std::make_shared<JobSeriesSet>()),
+      flows_(std::make_shared<FlowSeriesSet>()),
       rate_limited_family_(prometheus::BuildCounter()
                                .Name("fedprobe_scheduler_rate_limited_total")
                                .Help("Probes delayed by the per-destination-network rate limit")
@@ -51,7 +52,8 @@ PrometheusExporter::PrometheusExporter(const std::string& version)
                        .Add({})),
       auth_failures_(prometheus::BuildCounter()
                          .Name("fedprobe_web_auth_failures_total")
-                         .Help("Basic-auth attempts on the metrics endpoint rejected for a wrong user or password")
+                         .Help("Basic-auth attempts on the metrics endpoint rejected for a wrong "
+                               "user or password")
                          .Register(*registry_)
                          .Add({})),
       icmp_late_(prometheus::BuildCounter()
@@ -74,6 +76,8 @@ PrometheusExporter::PrometheusExporter(const std::string& version)
 
 std::vector<prometheus::MetricFamily> PrometheusExporter::collect() const {
     auto out = jobs_->Collect();
+    auto flows = flows_->Collect();
+    out.insert(out.end(), flows.begin(), flows.end());
     auto self = registry_->Collect();
     out.insert(out.end(), self.begin(), self.end());
     return out;
@@ -86,6 +90,13 @@ void PrometheusExporter::sync_jobs(const std::vector<JobLabels>& jobs) {
         specs.push_back({j.key, {j.labels, j.icmp}});
     jobs_->sync(specs);
     scheduled_.Set(static_cast<double>(jobs.size()));
+}
+
+void PrometheusExporter::sync_flows(const std::vector<JobLabels>& flows) {
+    std::vector<std::pair<std::string, Labels>> specs;
+    for (const auto& f : flows)
+        specs.push_back({f.key, f.labels});
+    flows_->sync(specs);
 }
 
 void PrometheusExporter::set_icmp_stats(std::uint64_t late_total, std::uint64_t unmatched_total) {

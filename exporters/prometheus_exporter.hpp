@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "exporters/flow_series.hpp"
 #include "exporters/job_series.hpp"
 #include "probes/probe.hpp"
 
@@ -38,6 +39,14 @@ class PrometheusExporter {
     // Makes the job series match `jobs`: adds new ones (every outcome counter at 0), removes the
     // series of jobs that left the config, keeps the rest untouched.
     void sync_jobs(const std::vector<JobLabels>& jobs);
+    // The policy's flows (labels: site, flow, from, to, network, service, expect).
+    void sync_flows(const std::vector<JobLabels>& flows);
+    FlowSeriesSet::Series* find_flow(const std::string& key) { return flows_->find(key); }
+    void record_flow(FlowSeriesSet::Series* s, Outcome outcome, bool compliant,
+                     const std::string& reporter, const std::string& reporter_network,
+                     double unix_now) {
+        flows_->record(s, outcome, compliant, reporter, reporter_network, unix_now);
+    }
     // The hot path: a job keeps its series' handle instead of looking it up by key per probe.
     // Handles stay valid until the next sync_jobs().
     Series* find(const std::string& key) { return jobs_->find(key); }
@@ -63,6 +72,7 @@ class PrometheusExporter {
   private:
     std::shared_ptr<prometheus::Registry> registry_;
     std::shared_ptr<JobSeriesSet> jobs_;
+    std::shared_ptr<FlowSeriesSet> flows_;
     prometheus::Family<prometheus::Counter>& rate_limited_family_;
     prometheus::Histogram& lag_;
     prometheus::Gauge& in_flight_;

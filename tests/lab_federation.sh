@@ -150,6 +150,11 @@ open_tcp sn 198.51.100.20 443 || fail "asymmetric: other sites unaffected"
 fault asymmetric off; open_tcp kn 198.51.100.20 443 || fail "asymmetric off"
 pass "asymmetric"
 
+fault rdp-opened on
+open_tcp kp 10.31.2.10 3389 || fail "rdp-opened: RDP from a council connects"
+fault rdp-opened off; ! open_tcp kp 10.31.2.10 3389 || fail "rdp-opened off"
+pass "rdp-opened"
+
 fault dns-split on
 [ "$(in_ns bp-app dig +short @198.51.100.20 epr.kent-psn.lab)" = 198.51.100.99 ] || fail "dns-split: stale answer to brighton-psn"
 [ "$(in_ns sp-app dig +short @198.51.100.20 epr.kent-psn.lab)" = 198.51.100.20 ] || fail "dns-split: others unchanged"

@@ -1,0 +1,43 @@
+// The policy's flows as Prometheus series: compliance, the current state as a state set, when
+// it last changed, and the device that stopped it. Flows are few and change rarely: one mutex.
+#pragma once
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "probes/outcome.hpp"
+
+namespace fedprobe {
+
+class FlowSeriesSet : public prometheus::Collectable {
+  public:
+    struct Series {
+        std::vector<prometheus::ClientMetric::Label>
+            labels;          // site, flow, from, to, network, service, expect
+        bool known = false;  // probed at least once
+        Outcome state = Outcome::error;
+        bool compliant = false;
+        double last_change = 0;  // unix seconds
+        std::string reporter, reporter_network;
+    };
+
+    void sync(const std::vector<std::pair<std::string, std::map<std::string, std::string>>>& flows);
+    Series* find(const std::string& key);
+    void record(Series* s, Outcome outcome, bool compliant, const std::string& reporter,
+                const std::string& reporter_network, double unix_now);
+    std::vector<prometheus::MetricFamily> Collect() const override;
+
+  private:
+    mutable std::mutex mutex_;
+    std::unordered_map<std::string, std::unique_ptr<Series>> series_;
+    std::vector<std::string> order_;
+};
+
+}  // namespace fedprobe

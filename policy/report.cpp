@@ -1,0 +1,241 @@
+#include "policy/report.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace fedprobe {
+
+std::size_t CheckRun::non_compliant() const {
+    return static_cast<std::size_t>(std::count_if(
+        flows.begin(), flows.end(), [](const FlowRecord& f) { return !f.compliant; }));
+}
+
+std::string to_json(const CheckRun& run) {
+    nlohmann::ordered_json j;
+    j["version"] = CheckRun::kSchemaVersion;
+    j["site"] = run.site;
+    j["config"] = run.config;
+    j["started"] = run.started;
+    j["duration_seconds"] = run.duration_seconds;
+    j["summary"] = {{"flows", run.flows.size()},
+                    {"compliant", run.flows.size() - run.non_compliant()},
+                    {"non_compliant", run.non_compliant()}};
+    j["flows"] = nlohmann::ordered_json::array();
+    for (const auto& f : run.flows) {
+        j["flows"].push_back({{"flow", f.flow},
+                              {"from", f.from},
+                              {"to", f.to},
+                              {"network", f.network},
+                              {"address", f.address},
+                              {"service", f.service},
+                              {"proto", f.proto},
+                              {"port", f.port},
+                              {"expect", f.expect},
+                              {"outcome", f.outcome},
+                              {"verdict", f.verdict},
+                              {"compliant", f.compliant},
+                              {"reporter", f.reporter},
+                              {"reporter_network", f.reporter_network},
+                              {"duration_seconds", f.duration_seconds},
+                              {"note", f.note}});
+    }
+    return j.dump(2) + "\n";
+}
+
+std::optional<CheckRun> check_run_from_json(const std::string& text, std::string& error) {
+    try {
+        auto j = nlohmann::json::parse(text);
+        if (!j.is_object() || !j.contains("version")) {
+            error = "not a fedprobe check result (no 'version')";
+            return std::nullopt;
+        }
+        if (j.at("version").get<int>() != CheckRun::kSchemaVersion) {
+            error = "schema version " + j.at("version").dump() + " is not " +
+                    std::to_string(CheckRun::kSchemaVersion);
+            return std::nullopt;
+        }
+        CheckRun run;
+        run.site = j.value("site", "");
+        run.config = j.value("config", "");
+        run.started = j.value("started", "");
+        run.duration_seconds = j.value("duration_seconds", 0.0);
+        for (const auto& f : j.at("flows")) {
+            FlowRecord r;
+            r.flow = f.at("flow").get<std::string>();
+            r.from = f.value("from", "");
+            r.to = f.at("to").get<std::string>();
+            r.network = f.value("network", "");
+            r.address = f.value("address", "");
+            r.service = f.value("service", "");
+            r.proto = f.value("proto", "");
+            r.port = f.value("port", 0);
+            r.expect = f.value("expect", "");
+            r.outcome = f.value("outcome", "");
+            r.verdict = f.value("verdict", "");
+            r.compliant = f.at("compliant").get<bool>();
+            r.reporter = f.value("reporter", "");
+            r.reporter_network = f.value("reporter_network", "");
+            r.duration_seconds = f.value("duration_seconds", 0.0);
+            r.note = f.value("note", "");
+            run.flows.push_back(std::move(r));
+        }
+        return run;
+    } catch (const nlohmann::json::exception& e) {
+        error = e.what();
+        return std::nullopt;
+    }
+}
+
+namespace {
+
+std::string xml_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        switch (c) {
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&apos;";
+                break;
+            default:
+                if (static_cast<unsigned char>(c) >= 0x20 || c == '\n' || c == '\t') out += c;
+        }
+    }
+    return out;
+}
+
+std::string evidence(const FlowRecord& f) {
+    std::string s = "expected " + f.expect + ", got " + f.outcome + " (" + f.verdict + ")";
+    if (!f.reporter.empty()) s += ", reported by " + f.reporter + " in " + f.reporter_network;
+    return s;
+}
+
+std::string fixed(double v, int precision) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.*f", precision, v);
+    return buf;
+}
+
+}  // namespace
+
+std::string to_junit(const CheckRun& run) {
+    std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    out += "<testsuites tests=\"" + std::to_string(run.flows.size()) + "\" failures=\"" +
+           std::to_string(run.non_compliant()) + "\" time=\"" + fixed(run.duration_seconds, 3) +
+           "\">\n";
+    out += "  <testsuite name=\"fedprobe check from " + xml_escape(run.site) + "\" tests=\"" +
+           std::to_string(run.flows.size()) + "\" failures=\"" +
+           std::to_string(run.non_compliant()) + "\" errors=\"0\" time=\"" +
+           fixed(run.duration_seconds, 3) + "\" timestamp=\"" + xml_escape(run.started) + "\">\n";
+    for (const auto& f : run.flows) {
+        out += "    <testcase classname=\"" + xml_escape("flow." + f.flow) + "\" name=\"" +
+               xml_escape(f.from + " -> " + f.to + " " + f.service + " " + f.expect) +
+               "\" time=\"" + fixed(f.duration_seconds, 3) + "\">\n";
+        if (!f.compliant)
+            out += "      <failure type=\"" + xml_escape(f.verdict) + "\" message=\"" +
+                   xml_escape(evidence(f)) + "\"/>\n";
+        if (!f.note.empty()) out += "      <system-out>" + xml_escape(f.note) + "</system-out>\n";
+        out += "    </testcase>\n";
+    }
+    out += "  </testsuite>\n</testsuites>\n";
+    return out;
+}
+
+std::string to_table(const CheckRun& run, bool colour) {
+    const char* headers[] = {"FLOW",    "TO",      "SERVICE",  "EXPECT",
+                             "OUTCOME", "VERDICT", "REPORTER", "TIME"};
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& f : run.flows)
+        rows.push_back({f.flow, f.to, f.service, f.expect, f.outcome, f.verdict,
+                        f.reporter.empty() ? "-" : f.reporter + " (" + f.reporter_network + ")",
+                        fixed(f.duration_seconds * 1000, 1) + "ms"});
+    std::vector<std::size_t> width(8);
+    for (int c = 0; c < 8; ++c)
+        width[c] = std::string(headers[c]).size();
+    for (const auto& r : rows)
+        for (int c = 0; c < 8; ++c)
+            width[c] = std::max(width[c], r[c].size());
+    auto line = [&](const std::vector<std::string>& cells, const char* paint) {
+        std::string out;
+        for (int c = 0; c < 8; ++c) {
+            std::string cell = cells[c];
+            cell.resize(width[c], ' ');
+            if (paint && c == 5) cell = std::string(paint) + cell + "\033[0m";
+            out += cell + (c < 7 ? "  " : "");
+        }
+        while (!out.empty() && out.back() == ' ')
+            out.pop_back();
+        return out + "\n";
+    };
+    std::string out = line({headers, headers + 8}, nullptr);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const char* paint = nullptr;
+        if (colour)
+            paint = run.flows[i].compliant
+                        ? "\033[32m"
+                        : (run.flows[i].verdict == "violation" ? "\033[1;31m" : "\033[31m");
+        out += line(rows[i], paint);
+    }
+    out += "\n" + std::to_string(run.flows.size()) + " flows from " + run.site + ": " +
+           std::to_string(run.flows.size() - run.non_compliant()) + " compliant, " +
+           std::to_string(run.non_compliant()) + " not compliant (" +
+           fixed(run.duration_seconds, 2) + " s)\n";
+    return out;
+}
+
+BaselineDiff diff_against(const CheckRun& baseline, const CheckRun& now) {
+    std::map<std::string, const FlowRecord*> before;
+    for (const auto& f : baseline.flows)
+        before[f.key()] = &f;
+    BaselineDiff d;
+    for (const auto& f : now.flows) {
+        auto it = before.find(f.key());
+        bool was = it != before.end() && it->second->compliant;
+        if (f.compliant)
+            (it != before.end() && !was ? d.newly_fixed : d.still_ok).push_back(&f);
+        else
+            (was || it == before.end() ? d.newly_broken : d.still_broken).push_back(&f);
+        if (it != before.end()) before.erase(it);
+    }
+    for (const auto& [key, f] : before)
+        d.gone.push_back(key);
+    return d;
+}
+
+std::string to_text(const BaselineDiff& d, bool colour) {
+    std::string out;
+    auto section = [&](const char* title, const std::vector<const FlowRecord*>& flows,
+                       const char* paint) {
+        if (flows.empty()) return;
+        out += (colour ? std::string(paint) : "") + title + (colour ? "\033[0m" : "") + "\n";
+        for (const auto* f : flows)
+            out += "  " + f->flow + " -> " + f->to + " " + f->service + ": " + evidence(*f) + "\n";
+    };
+    section("newly broken:", d.newly_broken, "\033[1;31m");
+    section("newly fixed:", d.newly_fixed, "\033[32m");
+    section("still broken:", d.still_broken, "\033[33m");
+    if (!d.gone.empty()) {
+        out += "no longer in the policy:\n";
+        for (const auto& k : d.gone)
+            out += "  " + k + "\n";
+    }
+    out += "against the baseline: " + std::to_string(d.newly_broken.size()) + " newly broken, " +
+           std::to_string(d.newly_fixed.size()) + " newly fixed, " +
+           std::to_string(d.still_broken.size()) + " still broken, " +
+           std::to_string(d.still_ok.size()) + " unchanged and compliant\n";
+    return out;
+}
+
+}  // namespace fedprobe

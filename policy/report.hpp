@@ -1,0 +1,51 @@
+// The result of `fedprobe check`: one record per (flow, target), in a form that is written as
+// JSON (schema version 1), JUnit XML or a table, and read back as a baseline.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fedprobe {
+
+struct FlowRecord {
+    std::string flow, from, to, network, address, service, proto;
+    int port = 0;
+    std::string expect;   // allow | deny
+    std::string outcome;  // ok, refused, filtered, prohibited, unreachable, error
+    std::string
+        verdict;  // compliant, violation, blocked, service_down, open_path, not_verified, error
+    bool compliant = false;
+    std::string reporter, reporter_network;  // empty when nothing answered
+    double duration_seconds = 0;
+    std::string note;
+
+    std::string key() const { return flow + "/" + to; }  // identity across runs
+};
+
+struct CheckRun {
+    static constexpr int kSchemaVersion = 1;
+    std::string site, config;
+    std::string started;  // RFC 3339, UTC
+    double duration_seconds = 0;
+    std::vector<FlowRecord> flows;
+
+    std::size_t non_compliant() const;
+};
+
+std::string to_json(const CheckRun& run);
+// Parses a saved run; nullopt with `error` set when the text is not one.
+std::optional<CheckRun> check_run_from_json(const std::string& text, std::string& error);
+std::string to_junit(const CheckRun& run);
+std::string to_table(const CheckRun& run, bool colour);
+
+struct BaselineDiff {
+    std::vector<const FlowRecord*> newly_broken;  // compliant before (or new), not now
+    std::vector<const FlowRecord*> newly_fixed;   // not compliant before, compliant now
+    std::vector<const FlowRecord*> still_broken, still_ok;
+    std::vector<std::string> gone;  // in the baseline, no longer in the policy
+};
+BaselineDiff diff_against(const CheckRun& baseline, const CheckRun& now);
+std::string to_text(const BaselineDiff& d, bool colour);
+
+}  // namespace fedprobe
