@@ -60,3 +60,60 @@ TEST_CASE("the same file run as another site gives that site's jobs") {
     CHECK(jobs[2].key == "only-from-surrey/icmp");
     CHECK(jobs[2].labels.at("site") == "surrey-psn");
 }
+
+namespace {
+const char* kFlows = R"([fedprobe]
+site = "kent-psn"
+[[networks]]
+id = "kent-psn"
+[[networks]]
+id = "brighton-psn"
+[[networks]]
+id = "kent-nhs"
+[services]
+https = { proto = "tcp", port = 443 }
+echo = { proto = "udp", port = 7 }
+[[targets]]
+id = "epr"
+network = "kent-nhs"
+address = "10.31.2.10"
+probes = ["icmp"]
+[[targets]]
+id = "pacs"
+network = "kent-nhs"
+address = "10.31.2.20"
+probes = ["icmp"]
+[[flows]]
+from = ["kent-psn", "brighton-psn"]
+to = "kent-nhs"
+service = "https"
+expect = "allow"
+[[flows]]
+id = "echo-from-brighton"
+from = "brighton-psn"
+to = "epr"
+service = "echo"
+expect = "deny"
+)";
+}  // namespace
+
+TEST_CASE("flows expand to every target of a network, only from their own sites") {
+    auto r = load_config_text(kFlows, "t.toml", std::nullopt);
+    REQUIRE(r.config);
+    auto flows = build_flow_jobs(*r.config);
+    REQUIRE(flows.size() == 2);  // kent-psn's flow to both kent-nhs targets; not brighton's
+    CHECK(flows[0].key == "flow:kent-nhs-https-from-kent-psn-brighton-psn/epr");
+    CHECK(flows[1].target->id == "pacs");
+    CHECK(flows[0].labels.at("expect") == "allow");
+    CHECK(flows[0].labels.at("from") == "kent-psn");
+    CHECK(flows[0].request.port == 443);
+
+    auto b = load_config_text(kFlows, "t.toml", std::string("brighton-psn"));
+    REQUIRE(b.config);
+    auto from_brighton = build_flow_jobs(*b.config);
+    REQUIRE(from_brighton.size() == 3);
+    CHECK(from_brighton[2].key == "flow:echo-from-brighton/epr");
+    CHECK(from_brighton[2].spec.kind == "udp");
+    CHECK(build_flow_jobs(*b.config, "echo").size() == 1);  // --flow PATTERN
+    CHECK(build_jobs(*b.config).size() == 2 + 3);  // two icmp probes and three flows
+}

@@ -236,3 +236,47 @@ TEST_CASE("a missing file is an error, not a crash") {
     CHECK_FALSE(r.config);
     CHECK(r.diagnostics.at(0).message.find("cannot read the file") != std::string::npos);
 }
+
+TEST_CASE("flows: unknown references, no site, bad expectations, contradictions") {
+    auto r = load(kBase + R"(
+[[targets]]
+id = "epr"
+network = "surrey-psn"
+address = "198.51.100.10"
+probes = ["icmp"]
+
+[[flows]]
+from = []
+to = "epr"
+service = "https"
+expect = "allow"
+
+[[flows]]
+from = ["atlantis"]
+to = "nowhere"
+service = "gopher"
+expect = "maybe"
+
+[[flows]]
+id = "epr-web"
+from = ["kent-nhs"]
+to = "surrey-psn"
+service = "https"
+expect = "allow"
+
+[[flows]]
+id = "epr-web-closed"
+from = "kent-nhs"
+to = "epr"
+service = "https"
+expect = "deny"
+)");
+    CHECK_FALSE(r.config);
+    CHECK(find(r, "flow has no site in 'from'").line == 25);
+    CHECK(find(r, "from names 'atlantis', which is not a declared network").line == 32);
+    CHECK(find(r, "to 'nowhere' is neither a target nor a network").line == 33);
+    CHECK(find(r, "service 'gopher' is not declared").line == 34);
+    CHECK(find(r, "expect 'maybe' is not allow or deny").line == 35);
+    auto clash = find(r, "flow 'epr-web-closed' expects deny for kent-nhs -> epr https, but the flow at line 37");
+    CHECK(clash.line == 44);
+}

@@ -1,0 +1,98 @@
+#include <doctest/doctest.h>
+
+#include "policy/report.hpp"
+
+using namespace fedprobe;
+
+namespace {
+
+FlowRecord rec(const std::string& flow, const std::string& to, bool compliant, const std::string& verdict = "") {
+    FlowRecord f;
+    f.flow = flow;
+    f.from = "kent-psn";
+    f.to = to;
+    f.network = "kent-nhs";
+    f.address = "10.31.2.10";
+    f.service = "https";
+    f.proto = "tcp";
+    f.port = 443;
+    f.expect = "allow";
+    f.outcome = compliant ? "ok" : "filtered";
+    f.verdict = verdict.empty() ? (compliant ? "compliant" : "blocked") : verdict;
+    f.compliant = compliant;
+    f.note = "a <note> & \"quotes\"";
+    return f;
+}
+
+}  // namespace
+
+TEST_CASE("JSON round trip keeps every field, with the schema version") {
+    CheckRun run;
+    run.site = "kent-psn";
+    run.config = "fed.toml";
+    run.started = "2026-11-22T05:00:00Z";
+    run.duration_seconds = 1.5;
+    run.flows = {rec("a", "epr", true), rec("b", "pacs", false)};
+    run.flows[1].reporter = "192.0.2.6";
+    run.flows[1].reporter_network = "surrey-psn";
+    std::string text = to_json(run);
+    CHECK(text.find("\"version\": 1") != std::string::npos);
+    std::string error;
+    auto back = check_run_from_json(text, error);
+    REQUIRE(back);
+    CHECK(back->site == "kent-psn");
+    REQUIRE(back->flows.size() == 2);
+    CHECK(back->flows[1].reporter == "192.0.2.6");
+    CHECK(back->flows[1].note == "a <note> & \"quotes\"");
+    CHECK(back->flows[1].port == 443);
+    CHECK_FALSE(back->flows[1].compliant);
+    CHECK(to_json(*back) == text);
+}
+
+TEST_CASE("a file that is not a saved run is refused with a reason") {
+    std::string error;
+    CHECK_FALSE(check_run_from_json("{\"flows\": []}", error));
+    CHECK(error.find("version") != std::string::npos);
+    CHECK_FALSE(check_run_from_json("{\"version\": 2, \"flows\": []}", error));
+    CHECK(error.find("schema version 2") != std::string::npos);
+    CHECK_FALSE(check_run_from_json("not json", error));
+}
+
+TEST_CASE("baseline diff: newly broken, newly fixed, unchanged, gone") {
+    CheckRun before, now;
+    before.flows = {rec("a", "epr", true), rec("b", "epr", false), rec("c", "epr", true), rec("old", "epr", true)};
+    now.flows = {rec("a", "epr", false), rec("b", "epr", true), rec("c", "epr", true), rec("new", "epr", false)};
+    auto d = diff_against(before, now);
+    REQUIRE(d.newly_broken.size() == 2);  // a broke; new is non-compliant and was not there
+    CHECK(d.newly_broken[0]->flow == "a");
+    CHECK(d.newly_broken[1]->flow == "new");
+    REQUIRE(d.newly_fixed.size() == 1);
+    CHECK(d.newly_fixed[0]->flow == "b");
+    CHECK(d.still_ok.size() == 1);
+    CHECK(d.gone == std::vector<std::string>{"old/epr"});
+    CHECK(to_text(d, false).find("2 newly broken, 1 newly fixed") != std::string::npos);
+}
+
+TEST_CASE("JUnit: one testcase per flow, failures carry the evidence, XML escaped") {
+    CheckRun run;
+    run.site = "kent-psn";
+    run.flows = {rec("a", "epr", true), rec("b", "pacs", false, "violation")};
+    run.flows[1].expect = "deny";
+    run.flows[1].outcome = "ok";
+    std::string x = to_junit(run);
+    CHECK(x.find("<testsuites tests=\"2\" failures=\"1\"") != std::string::npos);
+    CHECK(x.find("<failure type=\"violation\" message=\"expected deny, got ok (violation)\"/>") != std::string::npos);
+    CHECK(x.find("a &lt;note&gt; &amp; &quot;quotes&quot;") != std::string::npos);
+    CHECK(x.find("<note>") == std::string::npos);
+}
+
+TEST_CASE("the table aligns its columns and ends with a summary") {
+    CheckRun run;
+    run.site = "kent-psn";
+    run.flows = {rec("short", "epr", true), rec("a-much-longer-flow-id", "pacs", false)};
+    std::string t = to_table(run, false);
+    auto first = t.substr(0, t.find('\n'));
+    CHECK(first.find("TO") == std::string("a-much-longer-flow-id  ").size());
+    CHECK(t.find("2 flows from kent-psn: 1 compliant, 1 not compliant") != std::string::npos);
+    CHECK(t.find("\033[") == std::string::npos);  // plain when not on a terminal
+}
