@@ -30,9 +30,10 @@ class PrometheusExporter {
 
     explicit PrometheusExporter(const std::string& version);
 
-    // Everything to register with the HTTP exposer: the process's own metrics and the jobs'.
+    // Everything to register with the HTTP exposer: the process's own metrics, the probes' and
+    // the policy's flows'.
     std::vector<std::weak_ptr<prometheus::Collectable>> collectables() const {
-        return {registry_, jobs_};
+        return {registry_, jobs_, flows_};
     }
     std::vector<prometheus::MetricFamily> collect() const;  // both, for tests and one-shot output
 

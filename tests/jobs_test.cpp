@@ -115,5 +115,5 @@ TEST_CASE("flows expand to every target of a network, only from their own sites"
     CHECK(from_brighton[2].key == "flow:echo-from-brighton/epr");
     CHECK(from_brighton[2].spec.kind == "udp");
     CHECK(build_flow_jobs(*b.config, "echo").size() == 1);  // --flow PATTERN
-    CHECK(build_jobs(*b.config).size() == 2 + 3);  // two icmp probes and three flows
+    CHECK(build_jobs(*b.config).size() == 2 + 3);           // two icmp probes and three flows
 }

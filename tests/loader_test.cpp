@@ -277,6 +277,7 @@ expect = "deny"
     CHECK(find(r, "to 'nowhere' is neither a target nor a network").line == 33);
     CHECK(find(r, "service 'gopher' is not declared").line == 34);
     CHECK(find(r, "expect 'maybe' is not allow or deny").line == 35);
-    auto clash = find(r, "flow 'epr-web-closed' expects deny for kent-nhs -> epr https, but the flow at line 37");
+    auto clash = find(
+        r, "flow 'epr-web-closed' expects deny for kent-nhs -> epr https, but the flow at line 37");
     CHECK(clash.line == 44);
 }

@@ -125,3 +125,58 @@ TEST_CASE("reload metrics follow Prometheus' own") {
     CHECK(has(text, "fedprobe_config_last_reload_successful 0"));
     CHECK(has(text, "fedprobe_config_last_reload_success_timestamp_seconds 1700000000"));
 }
+
+namespace {
+// What the HTTP exposer serves: every collectable the daemon registers.
+std::string serve(const PrometheusExporter& e) {
+    std::vector<prometheus::MetricFamily> all;
+    for (const auto& weak : e.collectables()) {
+        auto c = weak.lock();
+        REQUIRE(c);
+        auto families = c->Collect();
+        all.insert(all.end(), families.begin(), families.end());
+    }
+    return prometheus::TextSerializer().Serialize(all);
+}
+}  // namespace
+
+TEST_CASE("flows: compliance, a state set, the last change and the reporter, all served") {
+    PrometheusExporter e("1");
+    JobLabels flow{"flow:no-rdp/epr",
+                   {{"site", "kent-psn"},
+                    {"flow", "no-rdp"},
+                    {"from", "kent-psn"},
+                    {"to", "epr"},
+                    {"network", "kent-nhs"},
+                    {"service", "rdp"},
+                    {"expect", "deny"}},
+                   false};
+    e.sync_flows({flow});
+    auto text = serve(e);
+    CHECK(has(text,
+              "fedprobe_flow_compliant{expect=\"deny\",flow=\"no-rdp\",from=\"kent-psn\",network="
+              "\"kent-nhs\",service=\"rdp\",site=\"kent-psn\",to=\"epr\"} Nan"));
+    e.record_flow(e.find_flow("flow:no-rdp/epr"), Outcome::prohibited, true, "192.0.2.6",
+                  "surrey-psn", 1700000000);
+    text = serve(e);
+    CHECK(has(text,
+              "fedprobe_flow_compliant{expect=\"deny\",flow=\"no-rdp\",from=\"kent-psn\",network="
+              "\"kent-nhs\",service=\"rdp\",site=\"kent-psn\",to=\"epr\"} 1"));
+    CHECK(has(text, "service=\"rdp\",site=\"kent-psn\",state=\"prohibited\",to=\"epr\"} 1"));
+    CHECK(has(text, "service=\"rdp\",site=\"kent-psn\",state=\"ok\",to=\"epr\"} 0"));
+    CHECK(has(
+        text,
+        "fedprobe_flow_last_change_timestamp_seconds{expect=\"deny\",flow=\"no-rdp\",from=\"kent-"
+        "psn\",network=\"kent-nhs\",service=\"rdp\",site=\"kent-psn\",to=\"epr\"} 1700000000"));
+    CHECK(has(text, "reporter=\"192.0.2.6\",reporter_network=\"surrey-psn\""));
+    e.record_flow(e.find_flow("flow:no-rdp/epr"), Outcome::prohibited, true, "192.0.2.6",
+                  "surrey-psn", 1700000100);
+    CHECK(has(serve(e), "} 1700000000"));  // unchanged state: the last change stays
+    e.record_flow(e.find_flow("flow:no-rdp/epr"), Outcome::ok, false, "", "", 1700000200);
+    text = serve(e);
+    CHECK(has(text, "to=\"epr\"} 0\n"));
+    CHECK(has(text, "} 1700000200"));
+    CHECK_FALSE(has(text, "fedprobe_flow_reporter_info{"));
+    e.sync_flows({});
+    CHECK_FALSE(has(serve(e), "no-rdp"));
+}

@@ -6,7 +6,8 @@ using namespace fedprobe;
 
 namespace {
 
-FlowRecord rec(const std::string& flow, const std::string& to, bool compliant, const std::string& verdict = "") {
+FlowRecord rec(const std::string& flow, const std::string& to, bool compliant,
+               const std::string& verdict = "") {
     FlowRecord f;
     f.flow = flow;
     f.from = "kent-psn";
@@ -60,8 +61,10 @@ TEST_CASE("a file that is not a saved run is refused with a reason") {
 
 TEST_CASE("baseline diff: newly broken, newly fixed, unchanged, gone") {
     CheckRun before, now;
-    before.flows = {rec("a", "epr", true), rec("b", "epr", false), rec("c", "epr", true), rec("old", "epr", true)};
-    now.flows = {rec("a", "epr", false), rec("b", "epr", true), rec("c", "epr", true), rec("new", "epr", false)};
+    before.flows = {rec("a", "epr", true), rec("b", "epr", false), rec("c", "epr", true),
+                    rec("old", "epr", true)};
+    now.flows = {rec("a", "epr", false), rec("b", "epr", true), rec("c", "epr", true),
+                 rec("new", "epr", false)};
     auto d = diff_against(before, now);
     REQUIRE(d.newly_broken.size() == 2);  // a broke; new is non-compliant and was not there
     CHECK(d.newly_broken[0]->flow == "a");
@@ -81,7 +84,8 @@ TEST_CASE("JUnit: one testcase per flow, failures carry the evidence, XML escape
     run.flows[1].outcome = "ok";
     std::string x = to_junit(run);
     CHECK(x.find("<testsuites tests=\"2\" failures=\"1\"") != std::string::npos);
-    CHECK(x.find("<failure type=\"violation\" message=\"expected deny, got ok (violation)\"/>") != std::string::npos);
+    CHECK(x.find("<failure type=\"violation\" message=\"expected deny, got ok (violation)\"/>") !=
+          std::string::npos);
     CHECK(x.find("a &lt;note&gt; &amp; &quot;quotes&quot;") != std::string::npos);
     CHECK(x.find("<note>") == std::string::npos);
 }

@@ -12,7 +12,8 @@ TEST_CASE("the verdict for every (expectation, outcome) pair") {
     };
     const Row table[] = {
         {Expectation::allow, Outcome::ok, Verdict::compliant},
-        {Expectation::allow, Outcome::refused, Verdict::service_down},  // path open, nothing listens
+        {Expectation::allow, Outcome::refused,
+         Verdict::service_down},  // path open, nothing listens
         {Expectation::allow, Outcome::filtered, Verdict::blocked},
         {Expectation::allow, Outcome::prohibited, Verdict::blocked},
         {Expectation::allow, Outcome::unreachable, Verdict::blocked},

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The partnership's policy in the lab: every flow complies at baseline, in the daemons'
+# metrics and in `fedprobe check`; faults turn exactly the expected flows non-compliant, with
+# the right state; --baseline reports exactly those as newly broken.
+set -euo pipefail
+: "${FEDPROBE:?}" "${SOURCE_ROOT:?}"
+export FEDPROBE_LAB="fpy$$"
+LABD="$SOURCE_ROOT/lab"
+source "$LABD/common.sh"
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    "$LABD/federation" down >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; for f in "$WORK"/*.log "$WORK"/*.out; do [ -f "$f" ] && { echo "--- $f" >&2; tail -30 "$f" >&2; }; done; exit 1; }
+pass() { echo "ok: $*"; }
+
+"$LABD/federation" up
+sed -e 's/^interval = "5s"/interval = "1s"/' -e 's/^timeout = "1s"/timeout = "700ms"/' "$LABD/federation.toml" >"$WORK/fed.toml"
+for o in kn kp; do
+    ip netns exec "$(ns "$o-app")" "$FEDPROBE" run --config "$WORK/fed.toml" --site "${ID[$o]}" >"$WORK/$o.log" 2>&1 &
+    PIDS+=($!)
+done
+scrape() { in_ns "$1-app" curl -sf --max-time 3 http://127.0.0.1:9641/metrics || true; }
+check() {  # site-code out-file [args] -> exit code
+    local rc=0
+    in_ns "$1-app" "$FEDPROBE" check --config "$WORK/fed.toml" --site "${ID[$1]}" "${@:3}" >"$WORK/$2" 2>"$WORK/$2.err" || rc=$?
+    return $rc
+}
+# Waits until the site's metrics show every flow in `want` (flow=value pairs) and no other
+# flow at 0.
+wait_compliance() {  # site-code "flow=0 flow=0 ..." (every flow not listed must be 1)
+    local o=$1 want=$2 m zero="" expected=""
+    for _ in $(seq 1 60); do
+        m=$(scrape "$o" | grep '^fedprobe_flow_compliant{' || true)
+        if [ -n "$m" ] && ! grep -q ' NaN$' <<<"$m"; then
+            local zero ok=1
+            zero=$(sed -n 's/.*flow="\([^"]*\)".*} 0$/\1/p' <<<"$m" | sort -u | tr '\n' ' ')
+            local expected
+            expected=$(tr ' ' '\n' <<<"$want" | sed -n 's/=0$//p' | sort -u | tr '\n' ' ')
+            [ "$zero" = "$expected" ] && return 0
+        fi
+        sleep 0.25
+    done
+    fail "from ${ID[$o]}: non-compliant flows are '$zero', expected '$expected'"
+}
+
+wait_compliance kp ""
+wait_compliance kn ""
+pass "baseline: every flow compliant in the daemons' metrics"
+check kp before.json --format json --save "$WORK/kp-before.json" || fail "check from kent-psn at baseline"
+check kn before.json --save "$WORK/kn-before.json" || fail "check from kent-nhs at baseline"
+python3 -c "import json,sys; d=json.load(open('$WORK/kp-before.json')); assert d['version']==1 and d['summary']['non_compliant']==0 and d['summary']['flows']==7, d['summary']"
+pass "fedprobe check at baseline: exit 0, 7 flows from kent-psn all compliant"
+
+"$LABD/fault" drop-mllp on >/dev/null
+"$LABD/fault" rdp-opened on >/dev/null
+wait_compliance kp "councils-to-kent-nhs-mllp=0 no-rdp-from-councils=0"
+m=$(scrape kp)
+grep -Eq '^fedprobe_flow_state\{[^}]*flow="councils-to-kent-nhs-mllp"[^}]*state="filtered"[^}]*\} 1' <<<"$m" || fail "mllp flow state filtered"
+grep -Eq '^fedprobe_flow_state\{[^}]*flow="no-rdp-from-councils"[^}]*state="ok"[^}]*\} 1' <<<"$m" || fail "rdp flow state ok (a violation)"
+grep -q "flow no-rdp-from-councils .*violation" "$WORK/kp.log" || fail "the violation is logged"
+pass "daemon: drop-mllp and rdp-opened make exactly their two flows non-compliant, with states"
+
+rc=0; check kp after.txt --baseline "$WORK/kp-before.json" || rc=$?
+[ $rc -eq 1 ] || fail "check --baseline must exit 1 for newly broken flows (got $rc)"
+broken=$(sed -n '/^newly broken:/,/^[a-z]/p' "$WORK/after.txt" | sed -n 's/^  \([^ ]*\) -> .*/\1/p' | sort | tr '\n' ' ')
+[ "$broken" = "councils-to-kent-nhs-mllp no-rdp-from-councils " ] || fail "newly broken: '$broken'"
+grep -q "no-rdp-from-councils -> kent-nhs-svc rdp: expected deny, got ok (violation)" "$WORK/after.txt" || fail "violation evidence"
+check kp junit.xml --format junit || true
+python3 -c "
+import xml.etree.ElementTree as ET
+root = ET.parse('$WORK/junit.xml').getroot()
+cases = root.findall('.//testcase')
+failed = sorted(c.get('classname') for c in cases if c.find('failure') is not None)
+assert len(cases) == 7 and failed == ['flow.councils-to-kent-nhs-mllp', 'flow.no-rdp-from-councils'], failed
+" || fail "JUnit parses as XML with the two failures"
+pass "fedprobe check --baseline: exit 1, exactly the two flows newly broken; JUnit agrees"
+"$LABD/fault" drop-mllp off >/dev/null
+"$LABD/fault" rdp-opened off >/dev/null
+
+"$LABD/fault" asymmetric on >/dev/null
+wait_compliance kn "trusts-to-councils-smtp=0 trusts-to-kent-psn-echo=0"
+rc=0; check kn asym.txt --baseline "$WORK/kn-before.json" || rc=$?
+[ $rc -eq 1 ] || fail "asymmetric: exit 1 (got $rc)"
+broken=$(sed -n '/^newly broken:/,/^[a-z]/p' "$WORK/asym.txt" | sed -n 's/^  \([^ ]*\) -> .*/\1/p' | sort | tr '\n' ' ')
+[ "$broken" = "trusts-to-councils-smtp trusts-to-kent-psn-echo " ] || fail "asymmetric newly broken: '$broken'"
+"$LABD/fault" asymmetric off >/dev/null
+pass "asymmetric: kent-nhs's two flows into PSN newly broken (filtered), and only those"
+
+wait_compliance kn ""
+rc=0; check kn fixed.txt --baseline "$WORK/kn-before.json" || rc=$?
+[ $rc -eq 0 ] || fail "after the change window: exit 0 (got $rc)"
+grep -q "0 newly broken" "$WORK/fixed.txt" || fail "nothing newly broken after the faults are off"
+pass "faults off: compliant again, check --baseline exits 0"
