@@ -17,4 +17,16 @@ const std::string& NetworkIndex::lookup(const IpAddress& address) const {
     return unknown;
 }
 
+NetworkIndex network_index_for_site(const Config& config) {
+    NetworkIndex index;
+    if (const Network* own = config.network(config.settings.site))
+        for (const auto& p : own->prefixes)
+            index.add(p, own->id);
+    for (const auto& net : config.networks)
+        if (net.id != config.settings.site)
+            for (const auto& p : net.prefixes)
+                index.add(p, net.id);
+    return index;
+}
+
 }  // namespace fedprobe

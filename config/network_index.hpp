@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "config/address.hpp"
+#include "config/config.hpp"
 
 namespace fedprobe {
 
@@ -23,5 +24,9 @@ class NetworkIndex {
     };
     std::vector<Entry> entries_;  // sorted by descending length, stable
 };
+
+// Every network's prefixes, this site's own first: where two networks declare the same space
+// (10/8 behind NAT), an address in it seen from here is one of this site's own devices.
+NetworkIndex network_index_for_site(const Config& config);
 
 }  // namespace fedprobe

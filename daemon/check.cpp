@@ -68,14 +68,7 @@ int run_check(const CheckOptions& opt) {
     }
 
     auto jobs = build_flow_jobs(config, opt.flow_pattern);
-    NetworkIndex index;
-    if (const Network* own = config.network(config.settings.site))
-        for (const auto& p : own->prefixes)
-            index.add(p, own->id);
-    for (const auto& net : config.networks)
-        if (net.id != config.settings.site)
-            for (const auto& p : net.prefixes)
-                index.add(p, net.id);
+    NetworkIndex index = network_index_for_site(config);
 
     EventLoop loop;
     if (auto err = loop.init(); !err.empty()) {

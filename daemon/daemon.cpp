@@ -179,16 +179,7 @@ void Daemon::apply(std::shared_ptr<const Config> config) {
         double rate = config->rate_limit_for(net.id);
         scheduler_.set_rate_limit(net.id, rate, std::max(1.0, rate / 5));
     }
-    // This site's own prefixes go in first: where two networks declare the same space (10/8
-    // behind NAT), an address in it seen from here is one of this site's own devices.
-    NetworkIndex index;
-    if (const Network* own = config->network(config->settings.site))
-        for (const auto& p : own->prefixes)
-            index.add(p, own->id);
-    for (const auto& net : config->networks)
-        if (net.id != config->settings.site)
-            for (const auto& p : net.prefixes)
-                index.add(p, net.id);
+    NetworkIndex index = network_index_for_site(*config);
 
     auto change = scheduler_.set_jobs(specs, loop_.now());
     exporter_.sync_jobs(labels);

@@ -1,31 +1,9 @@
 #!/usr/bin/env bash
 # fedprobe in the lab federation: daemons in the kent-nhs and kent-psn appliances, reading
 # their /metrics while the lab's faults come and go. Each fault must show as lab/README.md says.
-set -euo pipefail
-: "${FEDPROBE:?}" "${SOURCE_ROOT:?}"
 export FEDPROBE_LAB="fpp$$"
-LABD="$SOURCE_ROOT/lab"
-source "$LABD/common.sh"
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    "$LABD/federation" down >/dev/null 2>&1 || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; for f in "$WORK"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done; exit 1; }
-pass() { echo "ok: $*"; }
-
-"$LABD/federation" up
-# The lab's own file, probing faster so the test is short.
-sed -e 's/^interval = "5s"/interval = "1s"/' -e 's/^timeout = "1s"/timeout = "700ms"/' "$LABD/federation.toml" >"$WORK/fed.toml"
-for o in kn kp; do
-    ip netns exec "$(ns "$o-app")" "$FEDPROBE" run --config "$WORK/fed.toml" --site "${ID[$o]}" >"$WORK/$o.log" 2>&1 &
-    PIDS+=($!)
-done
-
-scrape() { in_ns "$1-app" curl -sf --max-time 3 http://127.0.0.1:9641/metrics; }
+source "$(dirname "$0")/lab_lib.sh"
+start_lab_daemons kn kp
 # expect SITE TARGET PROBE SERVICE OUTCOME [REPORTER REPORTER_NETWORK]
 expect() {
     local o=$1 target=$2 probe=$3 service=$4 outcome=$5 reporter=${6:-} rnet=${7:-} re

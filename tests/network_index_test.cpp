@@ -23,3 +23,15 @@ TEST_CASE("equal prefixes in two networks: the first declared wins") {
     idx.add(*Prefix::parse("10.10.0.0/16"), "west-sussex-nhs");
     CHECK(idx.lookup(*IpAddress::parse("10.10.3.4")) == "east-sussex-nhs");
 }
+
+TEST_CASE("from inside an overlapping network, its own prefixes win the tie") {
+    Config c;
+    c.settings.site = "sussex-nhs";
+    c.networks = {
+        Network{"surrey-nhs", NetworkKind::nhs, "", {*Prefix::parse("10.10.0.0/16")}, std::nullopt},
+        Network{
+            "sussex-nhs", NetworkKind::nhs, "", {*Prefix::parse("10.10.0.0/16")}, std::nullopt}};
+    CHECK(network_index_for_site(c).lookup(*IpAddress::parse("10.10.1.1")) == "sussex-nhs");
+    c.settings.site = "surrey-nhs";
+    CHECK(network_index_for_site(c).lookup(*IpAddress::parse("10.10.1.1")) == "surrey-nhs");
+}

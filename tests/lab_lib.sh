@@ -1,0 +1,26 @@
+# Shared by the tests that run fedprobe in the lab federation: a private lab (FEDPROBE_LAB set
+# by the caller), the lab's config made faster, daemons in chosen appliances, and cleanup.
+set -euo pipefail
+: "${FEDPROBE:?}" "${SOURCE_ROOT:?}" "${FEDPROBE_LAB:?}"
+LABD="$SOURCE_ROOT/lab"
+source "$LABD/common.sh"
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    "$LABD/federation" down >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done; exit 1; }
+pass() { echo "ok: $*"; }
+
+start_lab_daemons() {  # org codes...: the lab up, a daemon per appliance, probing every second
+    "$LABD/federation" up
+    sed -e 's/^interval = "5s"/interval = "1s"/' -e 's/^timeout = "1s"/timeout = "700ms"/' "$LABD/federation.toml" >"$WORK/fed.toml"
+    for o in "$@"; do
+        ip netns exec "$(ns "$o-app")" "$FEDPROBE" run --config "$WORK/fed.toml" --site "${ID[$o]}" >"$WORK/$o.log" 2>&1 &
+        PIDS+=($!)
+    done
+}
+scrape() { in_ns "$1-app" curl -sf --max-time 3 http://127.0.0.1:9641/metrics; }
