@@ -3,31 +3,22 @@
 // with the reporter), or silence (filtered: for UDP that means open or filtered).
 #pragma once
 
-#include <unordered_map>
-
-#include "daemon/event_loop.hpp"
-#include "probes/probe.hpp"
+#include "probes/socket_attempts.hpp"
 
 namespace fedprobe {
 
 class UdpProbe : public Probe {
   public:
-    explicit UdpProbe(EventLoop& loop) : loop_(loop) {}
-    ~UdpProbe() override;
+    explicit UdpProbe(EventLoop& loop) : loop_(loop), attempts_(loop) {}
     void start(const ProbeRequest& request, Done done) override;
     std::size_t in_flight() const { return attempts_.size(); }
 
   private:
-    struct Attempt {
-        TimePoint started;
-        EventLoop::TimerId timer = 0;
-        Done done;
-    };
     EventLoop& loop_;
-    std::unordered_map<int, Attempt> attempts_;  // by socket
+    SocketAttempts attempts_;
 
     void on_event(int fd, std::uint32_t events);
-    void finish(int fd, ProbeResult result);
+    void on_timeout(int fd);
 };
 
 }  // namespace fedprobe

@@ -124,3 +124,14 @@ TEST_CASE("many probes in flight at once share the loop") {
     CHECK(done == 50);
     CHECK(ok == 50);
 }
+
+TEST_CASE("a connect that fails at once keeps its error (here: no route from a local table)") {
+    EventLoop loop;
+    REQUIRE(loop.init().empty());
+    TcpProbe probe(loop);
+    // 0.0.0.0 as a destination on a namespace-free loopback is refused or unreachable at once,
+    // never ok: the errno of the failed connect() must reach the verdict.
+    auto r = run_probe(loop, probe, to("0.0.0.0", 1));
+    CHECK(r.outcome != Outcome::ok);
+    CHECK(r.outcome != Outcome::filtered);
+}
