@@ -14,6 +14,7 @@ Verdict judge(Expectation expect, Outcome outcome) {
             case Outcome::unreachable:
                 return Verdict::blocked;
             case Outcome::error:
+            case Outcome::mismatch:  // flows use tcp/udp: there is no answer to compare
                 return Verdict::error;
         }
     }
@@ -27,6 +28,7 @@ Verdict judge(Expectation expect, Outcome outcome) {
             return Verdict::open_path;
         case Outcome::unreachable:
         case Outcome::error:
+        case Outcome::mismatch:
             return Verdict::not_verified;
     }
     return Verdict::error;

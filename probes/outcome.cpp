@@ -18,6 +18,8 @@ std::string_view to_string(Outcome o) {
             return "unreachable";
         case Outcome::error:
             return "error";
+        case Outcome::mismatch:
+            return "mismatch";
     }
     return "error";
 }
