@@ -54,6 +54,23 @@ struct SendOptions {
     friend bool operator==(const SendOptions&, const SendOptions&) = default;
 };
 
+// What a dns probe asks and what this site should get back. Split-horizon DNS answers
+// differently per network, so the expected answers can be given per site.
+struct DnsQuery {
+    std::string name;
+    std::string type = "A";  // A, AAAA, CNAME, MX, SRV, PTR, TXT
+    std::string rcode = "NOERROR";
+    std::vector<std::string> answers;  // the exact set expected; empty: any answer will do
+    std::map<std::string, std::vector<std::string>> answers_from;  // site -> the set that site gets
+    std::string answer_regex;  // POSIX extended; every answer must match
+    friend bool operator==(const DnsQuery&, const DnsQuery&) = default;
+
+    const std::vector<std::string>& answers_for(const std::string& site) const {
+        auto it = answers_from.find(site);
+        return it == answers_from.end() ? answers : it->second;
+    }
+};
+
 struct Target {
     std::string id;
     std::string network;
@@ -67,6 +84,7 @@ struct Target {
     bool enabled = true;
     SendOptions send;
     IcmpOptions icmp;
+    std::optional<DnsQuery> dns;
 
     const IpAddress& address_for(const std::string& site) const {
         auto it = addresses_from.find(site);

@@ -1,5 +1,6 @@
 #include "config/loader.hpp"
 
+#include <regex.h>
 #include <toml++/toml.h>
 #include <algorithm>
 #include <cmath>
@@ -7,6 +8,8 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include <set>
 #include <tuple>
 
 namespace fedprobe {
@@ -464,14 +467,82 @@ class Loader {
         if (auto v = get_duration(t, "spacing", where)) icmp.spacing = *v;
     }
 
+    DnsQuery read_dns(const toml::table& t, const std::string& where) {
+        check_keys(t, {"name", "type", "rcode", "answers", "answers_from", "answer_regex"}, where);
+        DnsQuery q;
+        if (auto name = get_string(t, "name", where))
+            q.name = *name;
+        else if (!t.get("name"))
+            error(t.source(), where + " has no 'name' to ask for");
+        if (auto type = get_string(t, "type", where)) {
+            static const std::set<std::string> types = {"A",   "AAAA", "CNAME", "MX",
+                                                        "SRV", "PTR",  "TXT"};
+            if (types.count(*type))
+                q.type = *type;
+            else
+                error(t.get("type")->source(),
+                      where + ": type '" + *type +
+                          "' is not one of A, AAAA, CNAME, MX, SRV, PTR, TXT");
+        }
+        if (auto rcode = get_string(t, "rcode", where)) {
+            static const std::set<std::string> rcodes = {"NOERROR", "NXDOMAIN", "SERVFAIL",
+                                                         "REFUSED"};
+            if (rcodes.count(*rcode))
+                q.rcode = *rcode;
+            else
+                error(t.get("rcode")->source(),
+                      where + ": rcode '" + *rcode +
+                          "' is not one of NOERROR, NXDOMAIN, SERVFAIL, REFUSED");
+        }
+        for (auto& [a, node] : get_string_array(t, "answers", where))
+            q.answers.push_back(a);
+        if (const toml::table* from = get_table(t, "answers_from", where)) {
+            for (auto&& [site, node] : *from) {
+                std::string s(site.str());
+                if (!cfg_.network(s))
+                    error(site.source(), where + ": answers_from names '" + s +
+                                             "', which is not a declared network");
+                std::vector<std::string> set;
+                if (const toml::array* arr = node.as_array()) {
+                    for (const auto& item : *arr) {
+                        if (auto v = item.value<std::string>(); v && item.is_string())
+                            set.push_back(*v);
+                        else
+                            error(item.source(),
+                                  where + ": answers_from." + s + " must hold strings");
+                    }
+                } else {
+                    error(node.source(),
+                          where + ": answers_from." + s + " must be an array of strings");
+                }
+                q.answers_from[s] = std::move(set);
+            }
+        }
+        if (auto re = get_string(t, "answer_regex", where)) {
+            regex_t compiled;
+            int rc = regcomp(&compiled, re->c_str(), REG_EXTENDED | REG_NOSUB);
+            if (rc != 0) {
+                char buf[256];
+                regerror(rc, &compiled, buf, sizeof buf);
+                error(t.get("answer_regex")->source(),
+                      where + ": answer_regex '" + *re + "' is not a regular expression: " + buf);
+            } else {
+                regfree(&compiled);
+                q.answer_regex = *re;
+            }
+        }
+        return q;
+    }
+
     void read_targets(const toml::table& root) {
         std::map<std::string, const toml::node*> seen;
         for (const toml::table* t : get_table_array(root, "targets")) {
             std::string where = "[[targets]]";
-            check_keys(*t,
-                       {"id", "network", "address", "addresses_from", "probes", "interval",
-                        "timeout", "labels", "from", "enabled", "source", "device", "dscp", "icmp"},
-                       where);
+            check_keys(
+                *t,
+                {"id", "network", "address", "addresses_from", "probes", "interval", "timeout",
+                 "labels", "from", "enabled", "source", "device", "dscp", "icmp", "dns"},
+                where);
             auto id = get_string(*t, "id", where);
             if (!id) {
                 if (!t->get("id")) error(t->source(), "[[targets]] entry has no 'id'");
@@ -604,6 +675,14 @@ class Loader {
             if (auto v = get_int(*t, "dscp", where, 0, 63)) tg.send.dscp = static_cast<int>(*v);
             if (const toml::table* icmp = get_table(*t, "icmp", where))
                 read_icmp(*icmp, tg.icmp, where + ": icmp");
+            if (const toml::table* dns = get_table(*t, "dns", where))
+                tg.dns = read_dns(*dns, where + ": dns");
+            for (const auto& p : tg.probes)
+                if (p.kind == "dns" && !tg.dns) {
+                    error(t->source(), where + ": probe '" + p.str() +
+                                           "' needs a [targets.dns] table with at least 'name'");
+                    ok = false;
+                }
 
             if (ok) cfg_.targets.push_back(std::move(tg));
         }
@@ -726,6 +805,15 @@ class Loader {
         auto colon = text.find(':');
         ProbeSpec spec{text.substr(0, colon),
                        colon == std::string::npos ? "" : text.substr(colon + 1)};
+        if (spec.kind ==
+            "dns") {  // "dns" alone: udp/53; "dns:SERVICE": that service's transport and port
+            if (!spec.service.empty() && !cfg_.services.count(spec.service)) {
+                error(node.source(), where + ": probe '" + text + "': service '" + spec.service +
+                                         "' is not declared in [services]");
+                return std::nullopt;
+            }
+            return spec;
+        }
         if (spec.kind == "icmp") {
             if (!spec.service.empty()) {
                 error(node.source(), where + ": probe '" + text + "': icmp takes no service");
@@ -756,7 +844,7 @@ class Loader {
             return spec;
         }
         error(node.source(),
-              where + ": probe kind '" + spec.kind + "' is not one of icmp, tcp, udp");
+              where + ": probe kind '" + spec.kind + "' is not one of icmp, tcp, udp, dns");
         return std::nullopt;
     }
 };

@@ -46,6 +46,7 @@ Daemon::Daemon(std::string config_path, std::optional<std::string> site_override
 Daemon::~Daemon() {
     // Probes first (they hold sockets and timers on the loop), then the HTTP threads.
     icmp_.reset();
+    dns_.reset();
     udp_.reset();
     tcp_.reset();
     stop_exposer();
@@ -135,6 +136,7 @@ int Daemon::run() {
     tcp_ = std::make_unique<TcpProbe>(loop_);
     icmp_ = std::make_unique<IcmpProbe>(loop_);
     udp_ = std::make_unique<UdpProbe>(loop_);
+    dns_ = std::make_unique<DnsProbe>(loop_);
     apply(loaded.config);
     if (!start_exposer()) return 1;
     exporter_.config_reloaded(true, unix_now());
@@ -273,6 +275,7 @@ void Daemon::tick() {
 Probe& Daemon::probe_for(const std::string& kind) {
     if (kind == "icmp") return *icmp_;
     if (kind == "udp") return *udp_;
+    if (kind == "dns") return *dns_;
     return *tcp_;
 }
 

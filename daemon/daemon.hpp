@@ -13,6 +13,7 @@
 #include "daemon/scheduler.hpp"
 #include "exporters/basic_auth.hpp"
 #include "exporters/prometheus_exporter.hpp"
+#include "probes/dns_probe.hpp"
 #include "probes/icmp_probe.hpp"
 #include "probes/tcp_probe.hpp"
 #include "probes/udp_probe.hpp"
@@ -56,6 +57,7 @@ class Daemon {
     std::unique_ptr<TcpProbe> tcp_;
     std::unique_ptr<IcmpProbe> icmp_;
     std::unique_ptr<UdpProbe> udp_;
+    std::unique_ptr<DnsProbe> dns_;
     int signal_fd_ = -1;
     EventLoop::TimerId tick_timer_ = 0;
     TimePoint tick_at_ = TimePoint::max();

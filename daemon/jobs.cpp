@@ -25,6 +25,15 @@ std::vector<Job> build_jobs(const Config& config) {
             job.request.send = t.send;
             job.request.icmp = t.icmp;
             if (!spec.service.empty()) job.request.port = config.services.at(spec.service).port;
+            if (spec.kind == "dns") {
+                if (spec.service.empty())
+                    job.request.port = 53;
+                else
+                    job.request.dns_tcp =
+                        config.services.at(spec.service).transport == Transport::tcp;
+                job.request.dns_query = *t.dns;
+                job.request.dns_expected = t.dns->answers_for(site);
+            }
             if (spec.kind == "udp") job.request.payload = "fedprobe probe from " + site;
             jobs.push_back(std::move(job));
         }

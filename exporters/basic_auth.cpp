@@ -9,8 +9,11 @@ namespace fedprobe {
 
 bool verify_crypt_hash(const std::string& password, const std::string& hash) {
     auto data = std::make_unique<crypt_data>();  // large; keep it off the stack
-    const char* out = crypt_r(password.c_str(), hash.c_str(), data.get());
-    if (out == nullptr || out[0] == '*') return false;  // libxcrypt's failure token starts with '*'
+    // crypt_rn (libxcrypt) rather than crypt_r: the same hashing, and sanitizer runtimes that
+    // intercept crypt_r without finding libcrypt's would crash on it.
+    const char* out = crypt_rn(password.c_str(), hash.c_str(), data.get(), sizeof(crypt_data));
+    if (out == nullptr || out[0] == '*')
+        return false;  // failure: null, or a token starting with '*'
     std::size_t n = std::strlen(out);
     if (n != hash.size()) return false;
     unsigned char diff = 0;  // constant time over the hash

@@ -44,6 +44,8 @@ void JobSeriesSet::sync(const std::vector<std::pair<std::string, std::pair<Label
             s->icmp = icmp;
             s->success.store(std::numeric_limits<double>::quiet_NaN());  // not probed yet
             if (icmp) s->icmp_rtt = std::make_unique<AtomicHistogram>();
+            for (const auto& l : s->labels)
+                s->dns = s->dns || (l.name == "probe" && l.value == "dns");
             next.emplace(key, std::move(s));
         }
         order_.push_back(key);
@@ -73,6 +75,10 @@ void JobSeriesSet::record(Series* s, const ProbeResult& r, const std::string& re
         s->icmp_duplicates.fetch_add(r.duplicates, std::memory_order_relaxed);
         for (auto rtt : r.rtts)
             s->icmp_rtt->observe(to_seconds(rtt));
+    }
+    if (s->dns) {
+        s->dns_rcode.store(r.dns_rcode, std::memory_order_relaxed);
+        s->dns_answers.store(r.dns_answers, std::memory_order_relaxed);
     }
     // The last-error series changes rarely; only then is a lock taken.
     const bool failing = r.outcome != Outcome::ok;
@@ -137,6 +143,13 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
     auto rtt = family("fedprobe_icmp_rtt_seconds",
                       "Round-trip time of each ICMP echo reply (kernel receive timestamps)",
                       MetricType::Histogram);
+    auto rcode = family("fedprobe_dns_rcode",
+                        "The DNS response code of the last answer (0 NOERROR, 2 SERVFAIL, 3 "
+                        "NXDOMAIN, 5 REFUSED; -1 none)",
+                        MetricType::Gauge);
+    auto answers =
+        family("fedprobe_dns_answers",
+               "How many answers the last DNS response held (-1: no response)", MetricType::Gauge);
 
     std::shared_lock lock(structure_mutex_);
     for (const auto& key : order_) {
@@ -166,6 +179,14 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
                 last_error.metric.push_back(std::move(e));
             }
         }
+        if (s.dns) {
+            ClientMetric c;
+            c.label = s.labels;
+            c.gauge.value = s.dns_rcode.load(std::memory_order_relaxed);
+            rcode.metric.push_back(c);
+            c.gauge.value = s.dns_answers.load(std::memory_order_relaxed);
+            answers.metric.push_back(std::move(c));
+        }
         if (s.icmp) {
             auto counter = [&](prometheus::MetricFamily& f, const std::atomic<std::uint64_t>& v) {
                 ClientMetric c;
@@ -183,8 +204,8 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
         }
     }
     std::vector<prometheus::MetricFamily> out;
-    for (auto* f :
-         {&success, &outcomes, &duration, &last_error, &sent, &received, &duplicates, &rtt})
+    for (auto* f : {&success, &outcomes, &duration, &last_error, &sent, &received, &duplicates,
+                    &rtt, &rcode, &answers})
         if (!f->metric.empty()) out.push_back(std::move(*f));
     return out;
 }

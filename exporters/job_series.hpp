@@ -59,6 +59,8 @@ class JobSeriesSet : public prometheus::Collectable {
         AtomicHistogram duration;
         std::atomic<std::uint64_t> icmp_sent{0}, icmp_received{0}, icmp_duplicates{0};
         std::unique_ptr<AtomicHistogram> icmp_rtt;  // icmp jobs only
+        bool dns = false;
+        std::atomic<int> dns_rcode{-1}, dns_answers{-1};
         // The last failure and who reported it; guarded by errors_mutex_.
         bool failing = false;
         Outcome error_outcome = Outcome::ok;

@@ -17,9 +17,9 @@ enum class Outcome : std::uint8_t {
     mismatch,     // the service answered, but not what this site should see (DNS answers)
 };
 
-inline constexpr std::array kAllOutcomes = {Outcome::ok,          Outcome::refused,  Outcome::filtered,
-                                            Outcome::prohibited,  Outcome::unreachable, Outcome::error,
-                                            Outcome::mismatch};
+inline constexpr std::array kAllOutcomes = {
+    Outcome::ok,          Outcome::refused, Outcome::filtered, Outcome::prohibited,
+    Outcome::unreachable, Outcome::error,   Outcome::mismatch};
 
 std::string_view to_string(Outcome o);
 

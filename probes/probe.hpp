@@ -22,6 +22,9 @@ struct ProbeRequest {
     SendOptions send;
     IcmpOptions icmp;
     std::string payload;  // udp: the datagram to send (empty: a fedprobe-identifying default)
+    DnsQuery dns_query;   // dns: what to ask
+    std::vector<std::string> dns_expected;  // dns: the answers this site should get
+    bool dns_tcp = false;
 };
 
 struct ProbeResult {
@@ -35,6 +38,9 @@ struct ProbeResult {
     std::uint32_t packets_received = 0;
     std::uint32_t duplicates = 0;
     std::vector<Duration> rtts;
+    // DNS: the response code and how many answers came (-1: no response).
+    int dns_rcode = -1;
+    int dns_answers = -1;
 };
 
 class Probe {

@@ -11,7 +11,9 @@ std::string bcrypt(const std::string& password) {
     REQUIRE(crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof salt) !=
             nullptr);  // cost 4: fast tests
     crypt_data data{};
-    return crypt_r(password.c_str(), salt, &data);
+    const char* hash = crypt_rn(password.c_str(), salt, &data, sizeof data);
+    REQUIRE(hash != nullptr);
+    return hash;
 }
 }  // namespace
 
