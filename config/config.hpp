@@ -71,6 +71,13 @@ struct DnsQuery {
     }
 };
 
+// udp:SERVICE probes: what to send and, optionally, what the reply must contain.
+struct UdpOptions {
+    std::string payload;  // empty: "fedprobe probe from SITE"
+    std::string expect;   // POSIX extended pattern the reply (as text) must match; empty: any reply
+    friend bool operator==(const UdpOptions&, const UdpOptions&) = default;
+};
+
 struct Target {
     std::string id;
     std::string network;
@@ -85,6 +92,7 @@ struct Target {
     SendOptions send;
     IcmpOptions icmp;
     std::optional<DnsQuery> dns;
+    UdpOptions udp;
 
     const IpAddress& address_for(const std::string& site) const {
         auto it = addresses_from.find(site);

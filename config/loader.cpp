@@ -541,7 +541,7 @@ class Loader {
             check_keys(
                 *t,
                 {"id", "network", "address", "addresses_from", "probes", "interval", "timeout",
-                 "labels", "from", "enabled", "source", "device", "dscp", "icmp", "dns"},
+                 "labels", "from", "enabled", "source", "device", "dscp", "icmp", "dns", "udp"},
                 where);
             auto id = get_string(*t, "id", where);
             if (!id) {
@@ -677,6 +677,24 @@ class Loader {
                 read_icmp(*icmp, tg.icmp, where + ": icmp");
             if (const toml::table* dns = get_table(*t, "dns", where))
                 tg.dns = read_dns(*dns, where + ": dns");
+            if (const toml::table* udp = get_table(*t, "udp", where)) {
+                const std::string uw = where + ": udp";
+                check_keys(*udp, {"payload", "expect"}, uw);
+                tg.udp.payload = get_string(*udp, "payload", uw).value_or("");
+                if (auto re = get_string(*udp, "expect", uw)) {
+                    regex_t compiled;
+                    if (int rc = regcomp(&compiled, re->c_str(), REG_EXTENDED | REG_NOSUB);
+                        rc != 0) {
+                        char buf[256];
+                        regerror(rc, &compiled, buf, sizeof buf);
+                        error(udp->get("expect")->source(),
+                              uw + ": expect '" + *re + "' is not a regular expression: " + buf);
+                    } else {
+                        regfree(&compiled);
+                        tg.udp.expect = *re;
+                    }
+                }
+            }
             for (const auto& p : tg.probes)
                 if (p.kind == "dns" && !tg.dns) {
                     error(t->source(), where + ": probe '" + p.str() +

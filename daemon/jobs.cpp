@@ -34,7 +34,11 @@ std::vector<Job> build_jobs(const Config& config) {
                 job.request.dns_query = *t.dns;
                 job.request.dns_expected = t.dns->answers_for(site);
             }
-            if (spec.kind == "udp") job.request.payload = "fedprobe probe from " + site;
+            if (spec.kind == "udp") {
+                job.request.payload =
+                    t.udp.payload.empty() ? "fedprobe probe from " + site : t.udp.payload;
+                job.request.udp_expect = t.udp.expect;
+            }
             jobs.push_back(std::move(job));
         }
     }

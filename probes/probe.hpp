@@ -21,8 +21,9 @@ struct ProbeRequest {
     Duration timeout{};
     SendOptions send;
     IcmpOptions icmp;
-    std::string payload;  // udp: the datagram to send (empty: a fedprobe-identifying default)
-    DnsQuery dns_query;   // dns: what to ask
+    std::string payload;     // udp: the datagram to send (empty: a fedprobe-identifying default)
+    std::string udp_expect;  // udp: a POSIX extended pattern the reply must match (empty: any)
+    DnsQuery dns_query;      // dns: what to ask
     std::vector<std::string> dns_expected;  // dns: the answers this site should get
     bool dns_tcp = false;
 };

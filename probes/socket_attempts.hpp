@@ -23,6 +23,7 @@ class SocketAttempts {
         EventLoop::TimerId timer = 0;
         IpAddress destination;
         Probe::Done done;
+        std::string expect;  // udp: the pattern a reply must match
     };
 
     // Watches fd for `events` (on_event) until `timeout` (on_timeout). 0, or an errno after

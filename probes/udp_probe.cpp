@@ -1,5 +1,6 @@
 #include "probes/udp_probe.hpp"
 
+#include <regex.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -30,7 +31,8 @@ void UdpProbe::start(const ProbeRequest& req, Done done) {
         close(fd);
         return attempts_.fail_later(std::move(done), std::string(what) + ": " + std::strerror(err));
     }
-    SocketAttempts::Attempt attempt{loop_.now(), 0, req.destination, std::move(done)};
+    SocketAttempts::Attempt attempt{loop_.now(), 0, req.destination, std::move(done),
+                                    req.udp_expect};
     // A payload that names fedprobe, so the far end's admin can tell what it is.
     const std::string payload =
         req.payload.empty() ? std::string("fedprobe udp probe") : req.payload;
@@ -66,6 +68,20 @@ void UdpProbe::on_event(int fd, std::uint32_t events) {
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n >= 0) {
         r.outcome = Outcome::ok;
+        if (!a->expect.empty()) {  // the service answered; is it the answer this service gives?
+            regex_t re;
+            std::string reply(buf, static_cast<std::size_t>(n));
+            if (regcomp(&re, a->expect.c_str(), REG_EXTENDED | REG_NOSUB) != 0) {
+                r.outcome = Outcome::error;
+                r.detail = "expect does not compile";
+            } else {
+                if (regexec(&re, reply.c_str(), 0, nullptr, 0) != 0) {
+                    r.outcome = Outcome::mismatch;
+                    r.detail = "the reply does not match /" + a->expect + "/";
+                }
+                regfree(&re);
+            }
+        }
     } else if (errno == EAGAIN) {
         return;  // spurious wake-up
     } else {

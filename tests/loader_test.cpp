@@ -281,3 +281,13 @@ expect = "deny"
         r, "flow 'epr-web-closed' expects deny for kent-nhs -> epr https, but the flow at line 37");
     CHECK(clash.line == 44);
 }
+
+TEST_CASE("udp payload and expected reply; a broken pattern is located") {
+    auto r = load(kBase + "\n[[targets]]\nid = \"echo\"\nnetwork = \"surrey-psn\"\naddress = \"198.51.100.7\"\nprobes = [\"udp:dns\"]\nudp = { payload = \"PING\", expect = \"^PONG(\" }\n");
+    auto d = find(r, "udp: expect '^PONG(' is not a regular expression");
+    CHECK(d.line == 24);
+    auto ok = load(kBase + "\n[[targets]]\nid = \"echo\"\nnetwork = \"surrey-psn\"\naddress = \"198.51.100.7\"\nprobes = [\"udp:dns\"]\nudp = { payload = \"PING\", expect = \"^PONG\" }\n");
+    REQUIRE(ok.config);
+    CHECK(ok.config->targets[0].udp.payload == "PING");
+    CHECK(ok.config->targets[0].udp.expect == "^PONG");
+}

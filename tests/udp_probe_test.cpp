@@ -89,3 +89,38 @@ TEST_CASE("silence is filtered (open or filtered, for UDP)") {
     CHECK(r.outcome == Outcome::filtered);
     CHECK(r.duration >= 300ms);
 }
+
+TEST_CASE("a reply that does not match the expected pattern is a mismatch") {
+    UdpSocket echo;
+    std::thread responder([&] {
+        char buf[256];
+        sockaddr_storage from{};
+        socklen_t len = sizeof from;
+        for (int i = 0; i < 2; ++i) {
+            ssize_t n = recvfrom(echo.fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+            if (n > 0) sendto(echo.fd, "PONG v2", 7, 0, reinterpret_cast<sockaddr*>(&from), len);
+        }
+    });
+    EventLoop loop;
+    REQUIRE(loop.init().empty());
+    UdpProbe probe(loop);
+    auto run = [&](std::string expect) {
+        ProbeRequest req;
+        req.destination = *IpAddress::parse("127.0.0.1");
+        req.port = echo.port;
+        req.timeout = 1s;
+        req.payload = "PING";
+        req.udp_expect = std::move(expect);
+        std::optional<ProbeResult> got;
+        probe.start(req, [&](ProbeResult r) { got = r; });
+        auto deadline = loop.now() + 5s;
+        while (!got && loop.now() < deadline) loop.run_once(50ms);
+        REQUIRE(got);
+        return *got;
+    };
+    CHECK(run("^PONG v[0-9]+$").outcome == Outcome::ok);
+    auto r = run("^PONG v1$");
+    CHECK(r.outcome == Outcome::mismatch);
+    CHECK(r.detail == "the reply does not match /^PONG v1$/");
+    responder.join();
+}
