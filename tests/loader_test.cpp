@@ -283,10 +283,16 @@ expect = "deny"
 }
 
 TEST_CASE("udp payload and expected reply; a broken pattern is located") {
-    auto r = load(kBase + "\n[[targets]]\nid = \"echo\"\nnetwork = \"surrey-psn\"\naddress = \"198.51.100.7\"\nprobes = [\"udp:dns\"]\nudp = { payload = \"PING\", expect = \"^PONG(\" }\n");
+    auto r = load(kBase +
+                  "\n[[targets]]\nid = \"echo\"\nnetwork = \"surrey-psn\"\naddress = "
+                  "\"198.51.100.7\"\nprobes = [\"udp:dns\"]\nudp = { payload = \"PING\", expect = "
+                  "\"^PONG(\" }\n");
     auto d = find(r, "udp: expect '^PONG(' is not a regular expression");
     CHECK(d.line == 24);
-    auto ok = load(kBase + "\n[[targets]]\nid = \"echo\"\nnetwork = \"surrey-psn\"\naddress = \"198.51.100.7\"\nprobes = [\"udp:dns\"]\nudp = { payload = \"PING\", expect = \"^PONG\" }\n");
+    auto ok = load(kBase +
+                   "\n[[targets]]\nid = \"echo\"\nnetwork = \"surrey-psn\"\naddress = "
+                   "\"198.51.100.7\"\nprobes = [\"udp:dns\"]\nudp = { payload = \"PING\", expect = "
+                   "\"^PONG\" }\n");
     REQUIRE(ok.config);
     CHECK(ok.config->targets[0].udp.payload == "PING");
     CHECK(ok.config->targets[0].udp.expect == "^PONG");

@@ -97,7 +97,8 @@ TEST_CASE("a reply that does not match the expected pattern is a mismatch") {
         sockaddr_storage from{};
         socklen_t len = sizeof from;
         for (int i = 0; i < 2; ++i) {
-            ssize_t n = recvfrom(echo.fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+            ssize_t n =
+                recvfrom(echo.fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
             if (n > 0) sendto(echo.fd, "PONG v2", 7, 0, reinterpret_cast<sockaddr*>(&from), len);
         }
     });
@@ -114,7 +115,8 @@ TEST_CASE("a reply that does not match the expected pattern is a mismatch") {
         std::optional<ProbeResult> got;
         probe.start(req, [&](ProbeResult r) { got = r; });
         auto deadline = loop.now() + 5s;
-        while (!got && loop.now() < deadline) loop.run_once(50ms);
+        while (!got && loop.now() < deadline)
+            loop.run_once(50ms);
         REQUIRE(got);
         return *got;
     };
