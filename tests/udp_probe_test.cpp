@@ -30,7 +30,7 @@ struct UdpSocket {
     ~UdpSocket() { close(fd); }
 };
 
-ProbeResult run_probe(std::uint16_t port, std::string payload = {}) {
+ProbeResult run_probe(std::uint16_t port, std::string payload = {}, std::string expect = {}) {
     EventLoop loop;
     REQUIRE(loop.init().empty());
     UdpProbe probe(loop);
@@ -39,6 +39,7 @@ ProbeResult run_probe(std::uint16_t port, std::string payload = {}) {
     req.port = port;
     req.timeout = 300ms;
     req.payload = std::move(payload);
+    req.udp_expect = std::move(expect);
     std::optional<ProbeResult> got;
     probe.start(req, [&](ProbeResult r) { got = r; });
     auto deadline = loop.now() + 5s;
@@ -102,26 +103,8 @@ TEST_CASE("a reply that does not match the expected pattern is a mismatch") {
             if (n > 0) sendto(echo.fd, "PONG v2", 7, 0, reinterpret_cast<sockaddr*>(&from), len);
         }
     });
-    EventLoop loop;
-    REQUIRE(loop.init().empty());
-    UdpProbe probe(loop);
-    auto run = [&](std::string expect) {
-        ProbeRequest req;
-        req.destination = *IpAddress::parse("127.0.0.1");
-        req.port = echo.port;
-        req.timeout = 1s;
-        req.payload = "PING";
-        req.udp_expect = std::move(expect);
-        std::optional<ProbeResult> got;
-        probe.start(req, [&](ProbeResult r) { got = r; });
-        auto deadline = loop.now() + 5s;
-        while (!got && loop.now() < deadline)
-            loop.run_once(50ms);
-        REQUIRE(got);
-        return *got;
-    };
-    CHECK(run("^PONG v[0-9]+$").outcome == Outcome::ok);
-    auto r = run("^PONG v1$");
+    CHECK(run_probe(echo.port, "PING", "^PONG v[0-9]+$").outcome == Outcome::ok);
+    auto r = run_probe(echo.port, "PING", "^PONG v1$");
     CHECK(r.outcome == Outcome::mismatch);
     CHECK(r.detail == "the reply does not match /^PONG v1$/");
     responder.join();
