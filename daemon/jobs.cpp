@@ -4,6 +4,30 @@
 
 namespace fedprobe {
 
+ProbeRequest request_for(const Config& config, const Target& t, const ProbeSpec& spec) {
+    const std::string& site = config.settings.site;
+    ProbeRequest r;
+    r.destination = t.address_for(site);
+    r.timeout = t.timeout;
+    r.send = t.send;
+    r.icmp = t.icmp;
+    const Service* service = spec.service.empty() ? nullptr : &config.services.at(spec.service);
+    if (service) r.port = service->port;
+    if (spec.kind == "dns") {
+        if (!service)
+            r.port = 53;
+        else
+            r.dns_tcp = service->transport == Transport::tcp;
+        r.dns_query = *t.dns;
+        r.dns_expected = t.dns->answers_for(site);
+    }
+    if (spec.kind == "udp") {
+        r.payload = t.udp.payload.empty() ? "fedprobe probe from " + site : t.udp.payload;
+        r.udp_expect = t.udp.expect;
+    }
+    return r;
+}
+
 std::vector<Job> build_jobs(const Config& config) {
     std::vector<Job> jobs;
     const std::string& site = config.settings.site;
@@ -20,25 +44,7 @@ std::vector<Job> build_jobs(const Config& config) {
             job.labels["target"] = t.id;
             job.labels["probe"] = spec.kind;
             job.labels["service"] = spec.service;
-            job.request.destination = t.address_for(site);
-            job.request.timeout = t.timeout;
-            job.request.send = t.send;
-            job.request.icmp = t.icmp;
-            if (!spec.service.empty()) job.request.port = config.services.at(spec.service).port;
-            if (spec.kind == "dns") {
-                if (spec.service.empty())
-                    job.request.port = 53;
-                else
-                    job.request.dns_tcp =
-                        config.services.at(spec.service).transport == Transport::tcp;
-                job.request.dns_query = *t.dns;
-                job.request.dns_expected = t.dns->answers_for(site);
-            }
-            if (spec.kind == "udp") {
-                job.request.payload =
-                    t.udp.payload.empty() ? "fedprobe probe from " + site : t.udp.payload;
-                job.request.udp_expect = t.udp.expect;
-            }
+            job.request = request_for(config, t, spec);
             jobs.push_back(std::move(job));
         }
     }
@@ -69,12 +75,10 @@ std::vector<Job> build_flow_jobs(const Config& config, const std::string& patter
                           {"network", t.network},
                           {"service", flow.service},
                           {"expect", flow.expect == Expectation::allow ? "allow" : "deny"}};
-            job.request.destination = t.address_for(site);
-            job.request.port = service.port;
-            job.request.timeout = t.timeout;
-            job.request.send = t.send;
-            if (service.transport == Transport::udp)
-                job.request.payload = "fedprobe probe from " + site;
+            job.request = request_for(config, t, job.spec);
+            // A flow asks whether the path is open: any reply will do, whatever the target's
+            // udp.expect says about the answer its own service gives.
+            job.request.udp_expect.clear();
             jobs.push_back(std::move(job));
         }
     }

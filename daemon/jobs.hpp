@@ -19,6 +19,10 @@ struct Job {
     ProbeRequest request;  // what to send, with the address as seen from this site
 };
 
+// What to send to target `t` for `spec`, as config.settings.site sees it (its address behind
+// NAT, its DNS answers, the udp payload): one place for probe jobs and flows alike.
+ProbeRequest request_for(const Config& config, const Target& t, const ProbeSpec& spec);
+
 // Jobs for config.settings.site, in config order: every (target, probe), then every flow of the
 // policy that starts from this site, one per target it reaches. Pointers refer into config.
 std::vector<Job> build_jobs(const Config& config);

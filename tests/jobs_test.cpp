@@ -117,3 +117,36 @@ TEST_CASE("flows expand to every target of a network, only from their own sites"
     CHECK(build_flow_jobs(*b.config, "echo").size() == 1);  // --flow PATTERN
     CHECK(build_jobs(*b.config).size() == 2 + 3);           // two icmp probes and three flows
 }
+
+TEST_CASE("a udp flow sends the target's payload, but any reply will do") {
+    auto r = load_config_text(R"([fedprobe]
+site = "a"
+[[networks]]
+id = "a"
+[[networks]]
+id = "b"
+[services]
+echo = { proto = "udp", port = 7 }
+[[targets]]
+id = "echo"
+network = "b"
+address = "192.0.2.7"
+probes = ["udp:echo"]
+udp = { payload = "PING", expect = "^PONG" }
+[[flows]]
+from = "a"
+to = "echo"
+service = "echo"
+expect = "allow"
+)",
+                              "t.toml", std::nullopt);
+    REQUIRE(r.config);
+    auto jobs = build_jobs(*r.config);
+    REQUIRE(jobs.size() == 2);
+    CHECK(jobs[0].request.payload == "PING");  // the probe checks the answer
+    CHECK(jobs[0].request.udp_expect == "^PONG");
+    CHECK(jobs[1].flow != nullptr);  // the flow only asks whether the path is open
+    CHECK(jobs[1].request.payload == "PING");
+    CHECK(jobs[1].request.udp_expect.empty());
+    CHECK(jobs[1].request.port == 7);
+}
