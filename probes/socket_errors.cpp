@@ -4,6 +4,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -84,6 +86,24 @@ int apply_send_options(int fd, int family, const SendOptions& send, const char*&
         if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) return errno;
     }
     return 0;
+}
+
+int open_probe_socket(int family, int type, int protocol, const SendOptions& send,
+                      std::string& error) {
+    int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    if (fd < 0) {
+        error = std::string("socket: ") + std::strerror(errno);
+        return -1;
+    }
+    const char* what = "IP_RECVERR";
+    int err = enable_error_queue(fd, family);
+    if (err == 0) err = apply_send_options(fd, family, send, what);
+    if (err != 0) {
+        close(fd);
+        error = std::string(what) + ": " + std::strerror(err);
+        return -1;
+    }
+    return fd;
 }
 
 }  // namespace fedprobe

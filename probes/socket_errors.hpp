@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "config/address.hpp"
@@ -30,5 +31,9 @@ int enable_error_queue(int fd, int family);
 std::optional<QueuedError> read_error_queue(int fd);
 // Applies DSCP, device and source address from SendOptions; 0 or errno, with what failed in `what`.
 int apply_send_options(int fd, int family, const struct SendOptions& send, const char*& what);
+// A non-blocking socket for one probe, with the error queue on and SendOptions applied.
+// The socket, or -1 with `error` saying what failed.
+int open_probe_socket(int family, int type, int protocol, const struct SendOptions& send,
+                      std::string& error);
 
 }  // namespace fedprobe

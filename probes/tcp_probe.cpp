@@ -14,18 +14,9 @@
 namespace fedprobe {
 
 void TcpProbe::start(const ProbeRequest& req, Done done) {
-    int family = req.destination.family;
-    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-    if (fd < 0)
-        return attempts_.fail_later(std::move(done),
-                                    std::string("socket: ") + std::strerror(errno));
-    const char* what = "IP_RECVERR";
-    int err = enable_error_queue(fd, family);
-    if (err == 0) err = apply_send_options(fd, family, req.send, what);
-    if (err != 0) {
-        close(fd);
-        return attempts_.fail_later(std::move(done), std::string(what) + ": " + std::strerror(err));
-    }
+    std::string error;
+    int fd = open_probe_socket(req.destination.family, SOCK_STREAM, IPPROTO_TCP, req.send, error);
+    if (fd < 0) return attempts_.fail_later(std::move(done), error);
     sockaddr_storage ss;
     socklen_t len = req.destination.to_sockaddr(req.port, ss);
     SocketAttempts::Attempt attempt{loop_.now(), 0, req.destination, std::move(done), {}};

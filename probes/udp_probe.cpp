@@ -13,23 +13,17 @@
 namespace fedprobe {
 
 void UdpProbe::start(const ProbeRequest& req, Done done) {
-    const int family = req.destination.family;
-    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-    if (fd < 0)
-        return attempts_.fail_later(std::move(done),
-                                    std::string("socket: ") + std::strerror(errno));
-    const char* what = "IP_RECVERR";
-    int err = enable_error_queue(fd, family);
-    if (err == 0) err = apply_send_options(fd, family, req.send, what);
+    std::string error;
+    int fd = open_probe_socket(req.destination.family, SOCK_DGRAM, IPPROTO_UDP, req.send, error);
+    if (fd < 0) return attempts_.fail_later(std::move(done), error);
     sockaddr_storage ss;
     socklen_t len = req.destination.to_sockaddr(req.port, ss);
     // Connected: the kernel hands this socket only the target's replies and the ICMP errors
     // about its datagrams.
-    if (err == 0 && connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0)
-        what = "connect", err = errno;
-    if (err != 0) {
+    if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+        int e = errno;
         close(fd);
-        return attempts_.fail_later(std::move(done), std::string(what) + ": " + std::strerror(err));
+        return attempts_.fail_later(std::move(done), std::string("connect: ") + std::strerror(e));
     }
     SocketAttempts::Attempt attempt{loop_.now(), 0, req.destination, std::move(done),
                                     req.udp_expect};
