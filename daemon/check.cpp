@@ -89,7 +89,7 @@ int run_check(const CheckOptions& opt) {
         auto it = limits.find(net);
         if (it == limits.end()) {
             double rate = config.rate_limit_for(net);
-            it = limits.emplace(net, RateLimiter(rate, std::max(1.0, rate / 5))).first;
+            it = limits.emplace(net, RateLimiter(rate, RateLimiter::default_burst(rate))).first;
         }
         TimePoint at = it->second.reserve(started);
         loop.add_timer(at, [&, i] {

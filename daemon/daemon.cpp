@@ -179,7 +179,7 @@ void Daemon::apply(std::shared_ptr<const Config> config) {
     }
     for (const auto& net : config->networks) {
         double rate = config->rate_limit_for(net.id);
-        scheduler_.set_rate_limit(net.id, rate, std::max(1.0, rate / 5));
+        scheduler_.set_rate_limit(net.id, rate, RateLimiter::default_burst(rate));
     }
     NetworkIndex index = network_index_for_site(*config);
 

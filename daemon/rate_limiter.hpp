@@ -12,6 +12,9 @@ namespace fedprobe {
 
 class RateLimiter {
   public:
+    // The burst fedprobe allows at `rate`: a fifth of a second's worth, at least one probe.
+    static double default_burst(double rate) { return std::max(1.0, rate / 5); }
+
     // rate in probes/s; burst: how many may go back to back after a quiet spell.
     RateLimiter(double rate, double burst)
         : spacing_(std::chrono::duration_cast<Clock::duration>(
