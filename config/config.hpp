@@ -78,6 +78,24 @@ struct UdpOptions {
     friend bool operator==(const UdpOptions&, const UdpOptions&) = default;
 };
 
+// http / http:SERVICE probes. "http" fetches `url`; "http:SERVICE" builds
+// SCHEME://HOST:PORT/PATH from the service. Either way the URL's host is pinned to the target's
+// address, so a probe never asks the appliance's resolver unless `system_resolver` says so.
+struct HttpOptions {
+    std::string url;               // for "http"
+    std::string host;              // for "http:SERVICE": the name for SNI, Host and the
+                                   // certificate check; empty: the target's address
+    std::string path = "/";        // for "http:SERVICE"
+    std::optional<bool> tls;       // for "http:SERVICE": https unless the port is 80 or 8080
+    std::vector<int> status;       // expected status codes; empty: any 2xx
+    std::string body_regex;        // POSIX extended; the body must match
+    std::string ca_file;           // empty: [fedprobe] ca_file, else the system's CA bundle
+    bool verify = true;            // false: report the certificate, never fail on it
+    std::string method = "GET";    // GET or HEAD
+    bool system_resolver = false;  // resolve the URL's host with the appliance's resolver
+    friend bool operator==(const HttpOptions&, const HttpOptions&) = default;
+};
+
 struct Target {
     std::string id;
     std::string network;
@@ -93,6 +111,7 @@ struct Target {
     IcmpOptions icmp;
     std::optional<DnsQuery> dns;
     UdpOptions udp;
+    HttpOptions http;
 
     const IpAddress& address_for(const std::string& site) const {
         auto it = addresses_from.find(site);
@@ -126,6 +145,7 @@ struct Settings {
     Duration interval = std::chrono::seconds(15);
     Duration timeout = std::chrono::seconds(2);
     double rate_limit = 50;  // probes/s per destination network
+    std::string ca_file;     // CA bundle for https probes; empty: the system's
     WebConfig web;
 };
 

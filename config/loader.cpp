@@ -2,14 +2,14 @@
 
 #include <regex.h>
 #include <toml++/toml.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
-
-#include <set>
 #include <tuple>
 
 namespace fedprobe {
@@ -58,7 +58,7 @@ bool is_label_name(const std::string& s) {
 // Labels fedprobe sets itself; a target label with one of these names would clash.
 const std::set<std::string> kReservedLabels = {
     "site", "network", "target",   "probe", "service", "outcome", "reporter", "reporter_network",
-    "flow", "job",     "instance", "le",    "phase",   "state"};
+    "flow", "job",     "instance", "le",    "phase",   "state",   "version",  "cert"};
 
 std::string type_name(const toml::node& n) {
     switch (n.type()) {
@@ -398,7 +398,8 @@ class Loader {
         static const toml::table empty;
         if (!f) f = &empty;
         const std::string where = "[fedprobe]";
-        check_keys(*f, {"site", "listen", "interval", "timeout", "rate_limit", "web"}, where);
+        check_keys(*f, {"site", "listen", "interval", "timeout", "rate_limit", "ca_file", "web"},
+                   where);
         auto& s = cfg_.settings;
         auto site = get_string(*f, "site", where);
         if (site_override_)
@@ -425,6 +426,10 @@ class Loader {
         if (auto d = get_duration(*f, "interval", where)) s.interval = *d;
         if (auto d = get_duration(*f, "timeout", where)) s.timeout = *d;
         if (auto r = get_positive_number(*f, "rate_limit", where)) s.rate_limit = *r;
+        if (auto ca = get_string(*f, "ca_file", where)) {
+            check_readable(*f->get("ca_file"), *ca, where + ": ca_file");
+            s.ca_file = *ca;
+        }
         if (const toml::table* web = get_table(*f, "web", where)) {
             check_keys(*web, {"basic_auth_users"}, "[fedprobe.web]");
             if (const toml::table* users = get_table(*web, "basic_auth_users", "[fedprobe.web]")) {
@@ -518,31 +523,130 @@ class Loader {
                 q.answers_from[s] = std::move(set);
             }
         }
-        if (auto re = get_string(t, "answer_regex", where)) {
-            regex_t compiled;
-            int rc = regcomp(&compiled, re->c_str(), REG_EXTENDED | REG_NOSUB);
-            if (rc != 0) {
-                char buf[256];
-                regerror(rc, &compiled, buf, sizeof buf);
-                error(t.get("answer_regex")->source(),
-                      where + ": answer_regex '" + *re + "' is not a regular expression: " + buf);
-            } else {
-                regfree(&compiled);
-                q.answer_regex = *re;
+        if (auto re = get_string(t, "answer_regex", where);
+            re && check_regex(t, "answer_regex", *re, where))
+            q.answer_regex = *re;
+        return q;
+    }
+
+    // A missing CA file is only a warning: the config may be checked away from the appliance.
+    void check_readable(const toml::node& at, const std::string& path, const std::string& what) {
+        if (access(path.c_str(), R_OK) != 0)
+            warning(at.source(), what + " '" + path + "' cannot be read here: " +
+                                     std::strerror(errno) + " (https probes will report error)");
+    }
+
+    bool check_regex(const toml::table& t, std::string_view key, const std::string& re,
+                     const std::string& where) {
+        regex_t compiled;
+        int rc = regcomp(&compiled, re.c_str(), REG_EXTENDED | REG_NOSUB);
+        if (rc == 0) {
+            regfree(&compiled);
+            return true;
+        }
+        char buf[256];
+        regerror(rc, &compiled, buf, sizeof buf);
+        error(t.get(key)->source(), where + ": " + std::string(key) + " '" + re +
+                                        "' is not a regular expression: " + buf);
+        return false;
+    }
+
+    HttpOptions read_http(const toml::table& t, const std::string& where) {
+        check_keys(t,
+                   {"url", "host", "path", "tls", "status", "body_regex", "ca_file", "verify",
+                    "method", "system_resolver"},
+                   where);
+        HttpOptions h;
+        if (auto url = get_string(t, "url", where)) {
+            if (auto why = check_url(*url); !why.empty())
+                error(t.get("url")->source(), where + ": url '" + *url + "' " + why);
+            h.url = *url;
+        }
+        if (auto host = get_string(t, "host", where)) {
+            if (host->empty() || host->find_first_of("/:@ ") != std::string::npos)
+                error(
+                    t.get("host")->source(),
+                    where + ": host '" + *host + "' is not a host name (e.g. epr.example.nhs.uk)");
+            h.host = *host;
+        }
+        if (auto path = get_string(t, "path", where)) {
+            if (!path->starts_with("/"))
+                error(t.get("path")->source(), where + ": path '" + *path + "' must start with /");
+            h.path = *path;
+        }
+        h.tls = get_bool(t, "tls", where);
+        if (const toml::node* n = t.get("status")) {
+            const toml::array* arr = n->as_array();
+            if (!arr) error(n->source(), where + ": status must be an array of status codes");
+            for (std::size_t i = 0; arr && i < arr->size(); ++i) {
+                const toml::node& item = *arr->get(i);
+                auto v = item.value<std::int64_t>();
+                if (!item.is_integer() || *v < 100 || *v > 599)
+                    error(item.source(), where + ": status holds HTTP status codes (100..599)");
+                else
+                    h.status.push_back(static_cast<int>(*v));
             }
         }
-        return q;
+        if (auto re = get_string(t, "body_regex", where);
+            re && check_regex(t, "body_regex", *re, where))
+            h.body_regex = *re;
+        if (auto ca = get_string(t, "ca_file", where)) {
+            check_readable(*t.get("ca_file"), *ca, where + ": ca_file");
+            h.ca_file = *ca;
+        }
+        h.verify = get_bool(t, "verify", where).value_or(true);
+        if (auto m = get_string(t, "method", where)) {
+            if (*m == "GET" || *m == "HEAD")
+                h.method = *m;
+            else
+                error(t.get("method")->source(),
+                      where + ": method '" + *m + "' is not GET or HEAD");
+        }
+        h.system_resolver = get_bool(t, "system_resolver", where).value_or(false);
+        return h;
+    }
+
+    // Empty when `url` is an http(s) URL with a host; else why not.
+    static std::string check_url(const std::string& url) {
+        auto sep = url.find("://");
+        if (sep == std::string::npos) return "is not a URL (e.g. https://epr.example.nhs.uk/)";
+        std::string scheme = url.substr(0, sep);
+        if (scheme != "http" && scheme != "https") return "must be http:// or https://";
+        std::string rest = url.substr(sep + 3);
+        std::string authority = rest.substr(0, rest.find_first_of("/?#"));
+        if (authority.find('@') != std::string::npos)
+            return "must not carry credentials (they would be sent to every site's probe)";
+        std::string host = authority;
+        std::string port;
+        if (host.starts_with("[")) {
+            auto close = host.find(']');
+            if (close == std::string::npos) return "has an unclosed [ in its host";
+            port = host.substr(close + 1);
+            host = host.substr(1, close - 1);
+        } else if (auto colon = host.rfind(':'); colon != std::string::npos) {
+            port = host.substr(colon);
+            host = host.substr(0, colon);
+        }
+        if (host.empty()) return "has no host";
+        if (!port.empty()) {
+            if (port[0] != ':' || port.size() < 2 || port.size() > 6 ||
+                !std::all_of(port.begin() + 1, port.end(),
+                             [](char c) { return c >= '0' && c <= '9'; }) ||
+                std::stoi(port.substr(1)) == 0 || std::stoi(port.substr(1)) > 65535)
+                return "has a port that is not 1..65535";
+        }
+        return "";
     }
 
     void read_targets(const toml::table& root) {
         std::map<std::string, const toml::node*> seen;
         for (const toml::table* t : get_table_array(root, "targets")) {
             std::string where = "[[targets]]";
-            check_keys(
-                *t,
-                {"id", "network", "address", "addresses_from", "probes", "interval", "timeout",
-                 "labels", "from", "enabled", "source", "device", "dscp", "icmp", "dns", "udp"},
-                where);
+            check_keys(*t,
+                       {"id", "network", "address", "addresses_from", "probes", "interval",
+                        "timeout", "labels", "from", "enabled", "source", "device", "dscp", "icmp",
+                        "dns", "udp", "http"},
+                       where);
             auto id = get_string(*t, "id", where);
             if (!id) {
                 if (!t->get("id")) error(t->source(), "[[targets]] entry has no 'id'");
@@ -681,26 +785,25 @@ class Loader {
                 const std::string uw = where + ": udp";
                 check_keys(*udp, {"payload", "expect"}, uw);
                 tg.udp.payload = get_string(*udp, "payload", uw).value_or("");
-                if (auto re = get_string(*udp, "expect", uw)) {
-                    regex_t compiled;
-                    if (int rc = regcomp(&compiled, re->c_str(), REG_EXTENDED | REG_NOSUB);
-                        rc != 0) {
-                        char buf[256];
-                        regerror(rc, &compiled, buf, sizeof buf);
-                        error(udp->get("expect")->source(),
-                              uw + ": expect '" + *re + "' is not a regular expression: " + buf);
-                    } else {
-                        regfree(&compiled);
-                        tg.udp.expect = *re;
-                    }
-                }
+                if (auto re = get_string(*udp, "expect", uw);
+                    re && check_regex(*udp, "expect", *re, uw))
+                    tg.udp.expect = *re;
             }
-            for (const auto& p : tg.probes)
+            if (const toml::table* http = get_table(*t, "http", where))
+                tg.http = read_http(*http, where + ": http");
+            for (const auto& p : tg.probes) {
+                if (p.kind == "http" && p.service.empty() && tg.http.url.empty()) {
+                    error(t->source(), where +
+                                           ": probe 'http' needs a url in [targets.http] (or use "
+                                           "http:SERVICE to build it from the address)");
+                    ok = false;
+                }
                 if (p.kind == "dns" && !tg.dns) {
                     error(t->source(), where + ": probe '" + p.str() +
                                            "' needs a [targets.dns] table with at least 'name'");
                     ok = false;
                 }
+            }
 
             if (ok) cfg_.targets.push_back(std::move(tg));
         }
@@ -839,6 +942,21 @@ class Loader {
             }
             return spec;
         }
+        if (spec.kind == "http") {  // "http": the url; "http:SERVICE": built from the address
+            if (spec.service.empty()) return spec;
+            auto it = cfg_.services.find(spec.service);
+            if (it == cfg_.services.end()) {
+                error(node.source(), where + ": probe '" + text + "': service '" + spec.service +
+                                         "' is not declared in [services]");
+                return std::nullopt;
+            }
+            if (it->second.transport != Transport::tcp) {
+                error(node.source(), where + ": probe '" + text + "': service '" + spec.service +
+                                         "' is udp; http runs over tcp");
+                return std::nullopt;
+            }
+            return spec;
+        }
         if (spec.kind == "tcp" || spec.kind == "udp") {
             if (spec.service.empty()) {
                 error(node.source(), where + ": probe '" + text + "' needs a service, e.g. " +
@@ -862,7 +980,7 @@ class Loader {
             return spec;
         }
         error(node.source(),
-              where + ": probe kind '" + spec.kind + "' is not one of icmp, tcp, udp, dns");
+              where + ": probe kind '" + spec.kind + "' is not one of icmp, tcp, udp, dns, http");
         return std::nullopt;
     }
 };

@@ -46,6 +46,7 @@ Daemon::Daemon(std::string config_path, std::optional<std::string> site_override
 Daemon::~Daemon() {
     // Probes first (they hold sockets and timers on the loop), then the HTTP threads.
     icmp_.reset();
+    http_.reset();
     dns_.reset();
     udp_.reset();
     tcp_.reset();
@@ -137,6 +138,7 @@ int Daemon::run() {
     icmp_ = std::make_unique<IcmpProbe>(loop_);
     udp_ = std::make_unique<UdpProbe>(loop_);
     dns_ = std::make_unique<DnsProbe>(loop_);
+    http_ = std::make_unique<HttpProbe>(loop_);
     apply(loaded.config);
     if (!start_exposer()) return 1;
     exporter_.config_reloaded(true, unix_now());
@@ -276,6 +278,7 @@ Probe& Daemon::probe_for(const std::string& kind) {
     if (kind == "icmp") return *icmp_;
     if (kind == "udp") return *udp_;
     if (kind == "dns") return *dns_;
+    if (kind == "http") return *http_;
     return *tcp_;
 }
 

@@ -14,6 +14,7 @@
 #include "exporters/basic_auth.hpp"
 #include "exporters/prometheus_exporter.hpp"
 #include "probes/dns_probe.hpp"
+#include "probes/http_probe.hpp"
 #include "probes/icmp_probe.hpp"
 #include "probes/tcp_probe.hpp"
 #include "probes/udp_probe.hpp"
@@ -58,6 +59,7 @@ class Daemon {
     std::unique_ptr<IcmpProbe> icmp_;
     std::unique_ptr<UdpProbe> udp_;
     std::unique_ptr<DnsProbe> dns_;
+    std::unique_ptr<HttpProbe> http_;
     int signal_fd_ = -1;
     EventLoop::TimerId tick_timer_ = 0;
     TimePoint tick_at_ = TimePoint::max();

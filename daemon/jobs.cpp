@@ -25,7 +25,24 @@ ProbeRequest request_for(const Config& config, const Target& t, const ProbeSpec&
         r.payload = t.udp.payload.empty() ? "fedprobe probe from " + site : t.udp.payload;
         r.udp_expect = t.udp.expect;
     }
+    if (spec.kind == "http") {
+        r.http = t.http;
+        r.ca_file = t.http.ca_file.empty() ? config.settings.ca_file : t.http.ca_file;
+        r.user_agent = std::string("fedprobe/") + FEDPROBE_VERSION + " (site " + site + ")";
+        r.url = http_url_for(t.http, r.destination, service);
+    }
     return r;
+}
+
+std::string http_url_for(const HttpOptions& http, const IpAddress& address,
+                         const Service* service) {
+    if (!service) return http.url;
+    bool tls = http.tls.value_or(service->port != 80 && service->port != 8080);
+    std::string host = !http.host.empty()           ? http.host
+                       : address.family == AF_INET6 ? "[" + address.str() + "]"
+                                                    : address.str();
+    return std::string(tls ? "https" : "http") + "://" + host + ":" +
+           std::to_string(service->port) + http.path;
 }
 
 std::vector<Job> build_jobs(const Config& config) {

@@ -23,6 +23,10 @@ struct Job {
 // NAT, its DNS answers, the udp payload): one place for probe jobs and flows alike.
 ProbeRequest request_for(const Config& config, const Target& t, const ProbeSpec& spec);
 
+// The URL an http probe fetches: `http.url` for "http", or for "http:SERVICE"
+// SCHEME://HOST:PORT/PATH (https unless the port is 80 or 8080; HOST is http.host or the address).
+std::string http_url_for(const HttpOptions& http, const IpAddress& address, const Service* service);
+
 // Jobs for config.settings.site, in config order: every (target, probe), then every flow of the
 // policy that starts from this site, one per target it reaches. Pointers refer into config.
 std::vector<Job> build_jobs(const Config& config);

@@ -44,8 +44,11 @@ void JobSeriesSet::sync(const std::vector<std::pair<std::string, std::pair<Label
             s->icmp = icmp;
             s->success.store(std::numeric_limits<double>::quiet_NaN());  // not probed yet
             if (icmp) s->icmp_rtt = std::make_unique<AtomicHistogram>();
-            for (const auto& l : s->labels)
+            for (const auto& l : s->labels) {
                 s->dns = s->dns || (l.name == "probe" && l.value == "dns");
+                if (l.name == "probe" && l.value == "http")
+                    s->http = std::make_unique<HttpSeries>();
+            }
             next.emplace(key, std::move(s));
         }
         order_.push_back(key);
@@ -64,6 +67,27 @@ std::size_t JobSeriesSet::size() const {
     return series_.size();
 }
 
+void JobSeriesSet::record_http(HttpSeries& h, const HttpResult& r) {
+    h.status.store(r.status, std::memory_order_relaxed);
+    const double phases[] = {r.phases.resolve, r.phases.connect, r.phases.tls, r.phases.processing,
+                             r.phases.transfer};
+    for (std::size_t i = 0; i < h.phases.size(); ++i)
+        h.phases[i].store(phases[i], std::memory_order_relaxed);
+    if (!r.tls_used) return;
+    if (r.verified) h.verified.store(*r.verified ? 1 : 0, std::memory_order_relaxed);
+    if (r.leaf_not_after) {
+        h.leaf_not_after.store(*r.leaf_not_after, std::memory_order_relaxed);
+        h.chain_not_after.store(r.chain_not_after.value_or(*r.leaf_not_after),
+                                std::memory_order_relaxed);
+        h.dates_seen.store(true, std::memory_order_release);
+    }
+    if (!h.tls_seen.load(std::memory_order_relaxed) || h.tls_version != r.tls_version) {
+        std::lock_guard lock(errors_mutex_);
+        h.tls_version = r.tls_version;
+    }
+    h.tls_seen.store(true, std::memory_order_release);
+}
+
 void JobSeriesSet::record(Series* s, const ProbeResult& r, const std::string& reporter_network) {
     if (!s) return;
     s->success.store(r.outcome == Outcome::ok ? 1 : 0, std::memory_order_relaxed);
@@ -80,6 +104,7 @@ void JobSeriesSet::record(Series* s, const ProbeResult& r, const std::string& re
         s->dns_rcode.store(r.dns_rcode, std::memory_order_relaxed);
         s->dns_answers.store(r.dns_answers, std::memory_order_relaxed);
     }
+    if (s->http && r.http) record_http(*s->http, *r.http);
     // The last-error series changes rarely; only then is a lock taken.
     const bool failing = r.outcome != Outcome::ok;
     const std::string reporter = failing && r.reporter ? r.reporter->str() : std::string();
@@ -122,10 +147,11 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
                           "1 when the last probe of this target and kind succeeded, 0 when it "
                           "failed, NaN before the first",
                           MetricType::Gauge);
-    auto outcomes =
-        family("fedprobe_probe_outcome_total",
-               "Probes by outcome: ok, refused, filtered, prohibited, unreachable, error",
-               MetricType::Counter);
+    auto outcomes = family(
+        "fedprobe_probe_outcome_total",
+        "Probes by outcome: ok, refused, filtered, prohibited, unreachable, error, mismatch, "
+        "tls_error",
+        MetricType::Counter);
     auto duration = family("fedprobe_probe_duration_seconds",
                            "Connect time or round-trip time, or time until the verdict when failed",
                            MetricType::Histogram);
@@ -150,6 +176,22 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
     auto answers =
         family("fedprobe_dns_answers",
                "How many answers the last DNS response held (-1: no response)", MetricType::Gauge);
+
+    auto status = family("fedprobe_http_status_code",
+                         "HTTP status code of the last probe (0: no response)", MetricType::Gauge);
+    auto phases = family("fedprobe_http_duration_seconds",
+                         "Seconds the last http probe spent in each phase (0: not reached)",
+                         MetricType::Gauge);
+    auto tls_version = family("fedprobe_http_tls_version_info", "TLS version of the last handshake",
+                              MetricType::Gauge);
+    auto verified = family("fedprobe_tls_cert_verified",
+                           "1 when the last certificate verified against the CA bundle and the "
+                           "URL's host, 0 when not",
+                           MetricType::Gauge);
+    auto not_after = family("fedprobe_tls_cert_not_after_timestamp_seconds",
+                            "When the server's certificate expires: cert=leaf, or cert=earliest "
+                            "for the earliest in the chain it presented",
+                            MetricType::Gauge);
 
     std::shared_lock lock(structure_mutex_);
     for (const auto& key : order_) {
@@ -187,6 +229,40 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
             c.gauge.value = s.dns_answers.load(std::memory_order_relaxed);
             answers.metric.push_back(std::move(c));
         }
+        if (s.http) {
+            const HttpSeries& hs = *s.http;
+            ClientMetric c;
+            c.label = s.labels;
+            c.gauge.value = hs.status.load(std::memory_order_relaxed);
+            status.metric.push_back(c);
+            static const char* kPhases[] = {"resolve", "connect", "tls", "processing", "transfer"};
+            for (std::size_t i = 0; i < hs.phases.size(); ++i) {
+                ClientMetric p;
+                p.label = with(s.labels, {{"phase", kPhases[i]}});
+                p.gauge.value = hs.phases[i].load(std::memory_order_relaxed);
+                phases.metric.push_back(std::move(p));
+            }
+            if (hs.tls_seen.load(std::memory_order_acquire)) {
+                ClientMetric v;
+                {
+                    std::lock_guard errors(errors_mutex_);
+                    v.label = with(s.labels, {{"version", hs.tls_version}});
+                }
+                v.gauge.value = 1;
+                tls_version.metric.push_back(std::move(v));
+                c.gauge.value = hs.verified.load(std::memory_order_relaxed);
+                verified.metric.push_back(c);
+            }
+            if (hs.dates_seen.load(std::memory_order_acquire)) {
+                ClientMetric d;
+                d.label = with(s.labels, {{"cert", "leaf"}});
+                d.gauge.value = hs.leaf_not_after.load(std::memory_order_relaxed);
+                not_after.metric.push_back(d);
+                d.label = with(s.labels, {{"cert", "earliest"}});
+                d.gauge.value = hs.chain_not_after.load(std::memory_order_relaxed);
+                not_after.metric.push_back(std::move(d));
+            }
+        }
         if (s.icmp) {
             auto counter = [&](prometheus::MetricFamily& f, const std::atomic<std::uint64_t>& v) {
                 ClientMetric c;
@@ -205,7 +281,7 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
     }
     std::vector<prometheus::MetricFamily> out;
     for (auto* f : {&success, &outcomes, &duration, &last_error, &sent, &received, &duplicates,
-                    &rtt, &rcode, &answers})
+                    &rtt, &rcode, &answers, &status, &phases, &tls_version, &verified, &not_after})
         if (!f->metric.empty()) out.push_back(std::move(*f));
     return out;
 }

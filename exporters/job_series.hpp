@@ -37,6 +37,18 @@ class AtomicHistogram {
     std::atomic<double> sum_{0};
 };
 
+// What an http job exports beyond the common series. The phases and status are the last
+// probe's; the TLS facts are from the last handshake that got that far, so an unreachable
+// server keeps showing when its certificate expires.
+struct HttpSeries {
+    std::atomic<int> status{0};
+    std::array<std::atomic<double>, 5> phases{};  // resolve, connect, tls, processing, transfer
+    std::atomic<bool> tls_seen{false};
+    std::atomic<double> verified{0}, leaf_not_after{0}, chain_not_after{0};
+    std::atomic<bool> dates_seen{false};
+    std::string tls_version;  // guarded by JobSeriesSet's errors_mutex_
+};
+
 class JobSeriesSet : public prometheus::Collectable {
   public:
     struct Series;
@@ -61,6 +73,7 @@ class JobSeriesSet : public prometheus::Collectable {
         std::unique_ptr<AtomicHistogram> icmp_rtt;  // icmp jobs only
         bool dns = false;
         std::atomic<int> dns_rcode{-1}, dns_answers{-1};
+        std::unique_ptr<HttpSeries> http;  // http jobs only
         // The last failure and who reported it; guarded by errors_mutex_.
         bool failing = false;
         Outcome error_outcome = Outcome::ok;
@@ -72,6 +85,8 @@ class JobSeriesSet : public prometheus::Collectable {
     mutable std::mutex errors_mutex_;            // last-error fields
     std::unordered_map<std::string, std::unique_ptr<Series>> series_;
     std::vector<std::string> order_;  // exposition order: config order
+
+    void record_http(HttpSeries& h, const HttpResult& r);
 };
 
 }  // namespace fedprobe

@@ -12,7 +12,7 @@ struct FlowRecord {
     std::string flow, from, to, network, address, service, proto;
     int port = 0;
     std::string expect;   // allow | deny
-    std::string outcome;  // ok, refused, filtered, prohibited, unreachable, error
+    std::string outcome;  // an Outcome's name: ok, refused, filtered, ...
     std::string
         verdict;  // compliant, violation, blocked, service_down, open_path, not_verified, error
     bool compliant = false;

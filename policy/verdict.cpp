@@ -15,6 +15,7 @@ Verdict judge(Expectation expect, Outcome outcome) {
                 return Verdict::blocked;
             case Outcome::error:
             case Outcome::mismatch:  // flows use tcp/udp: there is no answer to compare
+            case Outcome::tls_error:
                 return Verdict::error;
         }
     }
@@ -29,6 +30,7 @@ Verdict judge(Expectation expect, Outcome outcome) {
         case Outcome::unreachable:
         case Outcome::error:
         case Outcome::mismatch:
+        case Outcome::tls_error:
             return Verdict::not_verified;
     }
     return Verdict::error;

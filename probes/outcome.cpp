@@ -20,6 +20,8 @@ std::string_view to_string(Outcome o) {
             return "error";
         case Outcome::mismatch:
             return "mismatch";
+        case Outcome::tls_error:
+            return "tls_error";
     }
     return "error";
 }

@@ -14,12 +14,13 @@ enum class Outcome : std::uint8_t {
     prohibited,   // a firewall rejected it: ICMP 3/9, 3/10, 3/13, ICMPv6 1/1
     unreachable,  // no route: ICMP 3/0, 3/1, ICMPv6 1/0, 1/3, time exceeded, local ENETUNREACH
     error,        // a local failure: no source address, socket error
-    mismatch,     // the service answered, but not what this site should see (DNS answers)
+    mismatch,     // the service answered, but not what this site should see (DNS, HTTP, UDP)
+    tls_error,    // TCP connected, but the TLS handshake or certificate verification failed
 };
 
 inline constexpr std::array kAllOutcomes = {
     Outcome::ok,          Outcome::refused, Outcome::filtered, Outcome::prohibited,
-    Outcome::unreachable, Outcome::error,   Outcome::mismatch};
+    Outcome::unreachable, Outcome::error,   Outcome::mismatch, Outcome::tls_error};
 
 std::string_view to_string(Outcome o);
 

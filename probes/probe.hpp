@@ -26,6 +26,28 @@ struct ProbeRequest {
     DnsQuery dns_query;      // dns: what to ask
     std::vector<std::string> dns_expected;  // dns: the answers this site should get
     bool dns_tcp = false;
+    // http: the URL to fetch (its host is pinned to `destination`), what the answer must be,
+    // the CA bundle (empty: the system's) and who is asking.
+    std::string url;
+    HttpOptions http;
+    std::string ca_file;
+    std::string user_agent;
+};
+
+// Seconds an http probe spent in each phase (see http_timing.hpp); 0 for a phase not reached.
+struct HttpPhases {
+    double resolve = 0, connect = 0, tls = 0, processing = 0, transfer = 0;
+};
+
+// What an http probe saw beyond the outcome; exported as its own series.
+struct HttpResult {
+    int status = 0;  // 0: no response
+    HttpPhases phases;
+    bool tls_used = false;
+    std::string tls_version;                // "TLSv1.3"; empty without a handshake
+    std::optional<bool> verified;           // the certificate against the CA bundle and host
+    std::optional<double> leaf_not_after;   // unix seconds
+    std::optional<double> chain_not_after;  // the earliest in the presented chain
 };
 
 struct ProbeResult {
@@ -42,6 +64,7 @@ struct ProbeResult {
     // DNS: the response code and how many answers came (-1: no response).
     int dns_rcode = -1;
     int dns_answers = -1;
+    std::optional<HttpResult> http;  // http probes only
 };
 
 class Probe {

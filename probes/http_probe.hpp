@@ -1,0 +1,61 @@
+// http / http:SERVICE — one GET (or HEAD) on a fresh connection, with libcurl's multi socket
+// interface driven by the daemon's own epoll loop and timerfd: no thread per probe. The URL's
+// host is pinned to the target's address. Certificates are checked by fedprobe itself against
+// a cached CA store, so an expired or unknown certificate still yields its dates before the
+// probe reports tls_error, and no request is ever sent over an unverified connection.
+#pragma once
+
+#include <curl/curl.h>
+#include <regex.h>
+
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "daemon/event_loop.hpp"
+#include "probes/ca_store.hpp"
+#include "probes/probe.hpp"
+#include "probes/socket_errors.hpp"
+
+namespace fedprobe {
+
+class HttpProbe : public Probe {
+  public:
+    explicit HttpProbe(EventLoop& loop);
+    ~HttpProbe() override;
+    HttpProbe(const HttpProbe&) = delete;
+    HttpProbe& operator=(const HttpProbe&) = delete;
+
+    void start(const ProbeRequest& request, Done done) override;
+    std::size_t in_flight() const { return transfers_.size(); }
+
+  private:
+    struct Transfer;
+
+    EventLoop& loop_;
+    CURLM* multi_ = nullptr;
+    EventLoop::TimerId timer_ = 0;
+    std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
+    std::unordered_map<int, Transfer*> sockets_;  // sockets we opened, for ICMP errors at close
+    std::unordered_set<int> watched_;             // sockets on the epoll set
+    std::map<std::string, std::unique_ptr<regex_t, void (*)(regex_t*)>> patterns_;
+    CaStores ca_stores_;
+
+    const regex_t* pattern(const std::string& re);
+    void action(int fd, int mask);
+    void finish(CURL* easy, CURLcode code);
+
+    // libcurl's callbacks
+    static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* socketp);
+    static int on_timer(CURLM* multi, long timeout_ms, void* self);
+    static curl_socket_t open_socket(void* transfer, curlsocktype purpose,
+                                     struct curl_sockaddr* address);
+    static int close_socket(void* self, curl_socket_t fd);
+    static CURLcode on_ssl_ctx(CURL* easy, void* ssl_ctx, void* transfer);
+    static int on_connected(void* transfer, char* primary_ip, char* local_ip, int primary_port,
+                            int local_port);
+    static size_t on_body(char* data, size_t size, size_t count, void* transfer);
+};
+
+}  // namespace fedprobe
