@@ -150,3 +150,43 @@ expect = "allow"
     CHECK(jobs[1].request.udp_expect.empty());
     CHECK(jobs[1].request.port == 7);
 }
+
+TEST_CASE("http: the URL from the service or the url, pinned to the site's address") {
+    auto r = load_config_text(std::string(kConfig) + R"(
+[[targets]]
+id = "portal"
+network = "surrey-psn"
+address = "198.51.100.20"
+addresses_from = { kent-nhs = "10.10.0.20" }
+probes = ["http:https", "http"]
+http = { url = "https://portal.surrey.gov.uk/login", host = "portal.surrey.gov.uk", path = "/health", ca_file = "/etc/ssl/federation.pem" }
+)",
+                              "t.toml", std::nullopt);
+    REQUIRE(r.config);
+    auto jobs = build_jobs(*r.config);
+    REQUIRE(jobs.size() == 4);
+    const ProbeRequest& built = jobs[2].request;
+    CHECK(jobs[2].key == "portal/http:https");
+    CHECK(built.url == "https://portal.surrey.gov.uk:443/health");
+    CHECK(built.destination.str() == "10.10.0.20");  // behind NAT, as kent-nhs sees it
+    CHECK(built.ca_file == "/etc/ssl/federation.pem");
+    CHECK(built.user_agent == std::string("fedprobe/") + FEDPROBE_VERSION + " (site kent-nhs)");
+    CHECK(jobs[3].request.url == "https://portal.surrey.gov.uk/login");
+    CHECK(jobs[3].labels.at("probe") == "http");
+    CHECK(jobs[3].labels.at("service") == "");
+}
+
+TEST_CASE("http: the scheme follows the port unless told, the host defaults to the address") {
+    HttpOptions h;
+    Service https{"https", Transport::tcp, 443}, web{"web", Transport::tcp, 80},
+        alt{"alt", Transport::tcp, 8080};
+    auto v4 = *IpAddress::parse("198.51.100.20");
+    auto v6 = *IpAddress::parse("2001:db8::20");
+    CHECK(http_url_for(h, v4, &https) == "https://198.51.100.20:443/");
+    CHECK(http_url_for(h, v4, &web) == "http://198.51.100.20:80/");
+    CHECK(http_url_for(h, v6, &alt) == "http://[2001:db8::20]:8080/");
+    h.tls = true;
+    CHECK(http_url_for(h, v4, &web) == "https://198.51.100.20:80/");
+    h.url = "https://named.example/";
+    CHECK(http_url_for(h, v4, nullptr) == "https://named.example/");
+}

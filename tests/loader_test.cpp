@@ -297,3 +297,54 @@ TEST_CASE("udp payload and expected reply; a broken pattern is located") {
     CHECK(ok.config->targets[0].udp.payload == "PING");
     CHECK(ok.config->targets[0].udp.expect == "^PONG");
 }
+
+TEST_CASE("http: a url for 'http', options checked and located") {
+    const std::string target =
+        "\n[[targets]]\nid = \"epr\"\nnetwork = \"surrey-psn\"\naddress = \"198.51.100.7\"\n";
+    auto ok = load(kBase + target +
+                   "probes = [\"http\", \"http:https\"]\nhttp = { url = "
+                   "\"https://epr.surrey.gov.uk/health\", status = [200, 204], body_regex = "
+                   "\"^ok\", method = \"HEAD\", verify = false }\n");
+    REQUIRE(ok.config);
+    const HttpOptions& h = ok.config->targets[0].http;
+    CHECK(h.url == "https://epr.surrey.gov.uk/health");
+    CHECK(h.status == std::vector<int>{200, 204});
+    CHECK(h.body_regex == "^ok");
+    CHECK(h.method == "HEAD");
+    CHECK_FALSE(h.verify);
+    CHECK(ok.config->targets[0].probes[1].str() == "http:https");
+
+    auto no_url = load(kBase + target + "probes = [\"http\"]\n");
+    CHECK(find(no_url, "probe 'http' needs a url").line == 19);
+
+    auto bad = load(kBase + target +
+                    "probes = [\"http:https\"]\nhttp = { url = \"ftp://x/\", status = [200, 999], "
+                    "body_regex = \"(\", method = \"POST\", path = \"health\" }\n");
+    CHECK_FALSE(bad.config);
+    CHECK(find(bad, "url 'ftp://x/' must be http:// or https://").line == 24);
+    CHECK(find(bad, "status holds HTTP status codes").column > 1);
+    find(bad, "body_regex '(' is not a regular expression");
+    find(bad, "method 'POST' is not GET or HEAD");
+    find(bad, "path 'health' must start with /");
+
+    auto creds = load(kBase + target +
+                      "probes = [\"http\"]\nhttp = { url = \"https://user:pw@epr.lab:99999/\" }\n");
+    find(creds, "must not carry credentials");
+    auto port =
+        load(kBase + target + "probes = [\"http\"]\nhttp = { url = \"https://epr.lab:99999/\" }\n");
+    find(port, "has a port that is not 1..65535");
+
+    auto udp = load(kBase + target + "probes = [\"http:dns\"]\n");
+    find(udp, "service 'dns' is udp; http runs over tcp");
+}
+
+TEST_CASE("http: a CA file that cannot be read is a warning where it is named") {
+    auto r = load(kBase +
+                  "\n[[targets]]\nid = \"epr\"\nnetwork = \"surrey-psn\"\naddress = "
+                  "\"198.51.100.7\"\nprobes = [\"http:https\"]\nhttp = { ca_file = "
+                  "\"/nonexistent/ca.pem\" }\n");
+    REQUIRE(r.config);
+    auto d = find(r, "ca_file '/nonexistent/ca.pem' cannot be read here");
+    CHECK(d.severity == Diagnostic::Severity::warning);
+    CHECK(d.line == 24);
+}

@@ -180,3 +180,51 @@ TEST_CASE("flows: compliance, a state set, the last change and the reporter, all
     e.sync_flows({});
     CHECK_FALSE(has(serve(e), "no-rdp"));
 }
+
+TEST_CASE("http probes: phases, status, TLS version, verification and certificate dates") {
+    PrometheusExporter e("1");
+    e.sync_jobs({job("portal", "http", "https")});
+    const std::string labels =
+        "network=\"surrey-psn\",probe=\"http\",service=\"https\",site=\"kent-nhs\",target="
+        "\"portal\"";
+    ProbeResult r;
+    r.outcome = Outcome::filtered;
+    r.http = HttpResult{};
+    e.record("portal/http", r, "");
+    auto text = scrape(e);
+    CHECK(has(text, "fedprobe_http_status_code{" + labels + "} 0"));
+    CHECK(
+        has(text, "fedprobe_http_duration_seconds{" + labels.substr(0, 21) + "phase=\"connect\","));
+    CHECK_FALSE(has(text, "fedprobe_tls_cert_not_after_timestamp_seconds"));  // no handshake yet
+    CHECK_FALSE(has(text, "fedprobe_http_tls_version_info"));
+
+    r.outcome = Outcome::tls_error;
+    r.http->tls_used = true;
+    r.http->tls_version = "TLSv1.3";
+    r.http->verified = false;
+    r.http->leaf_not_after = 1700000000;
+    r.http->chain_not_after = 1690000000;
+    r.http->phases.tls = 0.004;
+    e.record("portal/http", r, "");
+    text = scrape(e);
+    CHECK(has(text, "fedprobe_tls_cert_verified{" + labels + "} 0"));
+    CHECK(has(text, "fedprobe_http_tls_version_info{" + labels + ",version=\"TLSv1.3\"} 1"));
+    CHECK(has(text, "fedprobe_tls_cert_not_after_timestamp_seconds{cert=\"leaf\"," + labels +
+                        "} 1700000000"));
+    CHECK(has(text, "fedprobe_tls_cert_not_after_timestamp_seconds{cert=\"earliest\"," + labels +
+                        "} 1690000000"));
+    CHECK(has(text,
+              "phase=\"tls\",probe=\"http\",service=\"https\",site=\"kent-nhs\",target=\"portal\"} "
+              "0.004"));
+    CHECK(has(text, "fedprobe_probe_outcome_total{network=\"surrey-psn\",outcome=\"tls_error\""));
+
+    // The server becomes unreachable: the certificate's dates stay, the status goes to 0.
+    ProbeResult gone;
+    gone.outcome = Outcome::filtered;
+    gone.http = HttpResult{};
+    e.record("portal/http", gone, "");
+    text = scrape(e);
+    CHECK(has(text, "fedprobe_tls_cert_not_after_timestamp_seconds{cert=\"leaf\"," + labels +
+                        "} 1700000000"));
+    CHECK(has(text, "fedprobe_http_status_code{" + labels + "} 0"));
+}
