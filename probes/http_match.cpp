@@ -67,6 +67,9 @@ HttpCheck classify_http_failure(const HttpFailure& f, bool& reporter_is_target) 
                 return {Outcome::tls_error,
                         with_curl("the connection closed during the TLS handshake")};
             return {Outcome::refused, with_curl("the connection closed before a response")};
+        case CURLE_UNSUPPORTED_PROTOCOL:  // only http(s) URLs load: this is an HTTP/0.9 answer
+            if (!f.connected) return {Outcome::error, with_curl("unsupported protocol")};
+            [[fallthrough]];
         case CURLE_WEIRD_SERVER_REPLY:
         case CURLE_HTTP2:
         case CURLE_HTTP2_STREAM:

@@ -81,7 +81,8 @@ const regex_t* HttpProbe::pattern(const std::string& re) {
         regfree(r);
         delete r;
     });
-    if (regcomp(compiled.get(), re.c_str(), REG_EXTENDED | REG_NOSUB) != 0) {
+    // REG_NEWLINE: ^ and $ match at each line of the body, as people reading HTML expect.
+    if (regcomp(compiled.get(), re.c_str(), REG_EXTENDED | REG_NOSUB | REG_NEWLINE) != 0) {
         delete compiled.release();  // never compiled: nothing to regfree
         return nullptr;
     }

@@ -1,0 +1,200 @@
+// The http probe against a small HTTP server on loopback, driven by the same event loop the
+// daemon uses. TLS cases run in the lab (tests/lab_probes.sh), against nginx.
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "daemon/event_loop.hpp"
+#include "probes/http_probe.hpp"
+
+using namespace fedprobe;
+using namespace std::chrono_literals;
+
+namespace {
+
+int listen_on_loopback(std::uint16_t& port, int backlog = 64) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    REQUIRE(listen(fd, backlog) == 0);
+    socklen_t len = sizeof sa;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+    port = ntohs(sa.sin_port);
+    return fd;
+}
+
+// Answers every connection with `response` after reading the request head.
+struct HttpServer {
+    int fd = -1;
+    std::uint16_t port = 0;
+    std::string response;
+    std::thread thread;
+    std::atomic<bool> stop{false};
+    std::mutex mutex;
+    std::vector<std::string> requests;
+
+    explicit HttpServer(std::string r) : response(std::move(r)) {
+        fd = listen_on_loopback(port, 256);
+        thread = std::thread([this] { serve(); });
+    }
+    ~HttpServer() {
+        stop = true;
+        shutdown(fd, SHUT_RDWR);
+        thread.join();
+        close(fd);
+    }
+    void serve() {
+        while (!stop) {
+            int c = accept(fd, nullptr, nullptr);
+            if (c < 0) return;
+            std::string req;
+            char buf[4096];
+            while (req.find("\r\n\r\n") == std::string::npos) {
+                ssize_t n = read(c, buf, sizeof buf);
+                if (n <= 0) break;
+                req.append(buf, static_cast<size_t>(n));
+            }
+            {
+                std::lock_guard lock(mutex);
+                requests.push_back(req);
+            }
+            if (write(c, response.data(), response.size()) < 0) {
+            }
+            close(c);
+        }
+    }
+};
+
+std::string reply(int status, const std::string& body) {
+    return "HTTP/1.1 " + std::to_string(status) +
+           " X\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\nConnection: close\r\n\r\n" + body;
+}
+
+ProbeRequest request(const std::string& url) {
+    ProbeRequest req;
+    req.destination = *IpAddress::parse("127.0.0.1");
+    req.timeout = 500ms;
+    req.url = url;
+    req.user_agent = "fedprobe/test (site lo)";
+    return req;
+}
+
+std::vector<ProbeResult> run(const std::vector<ProbeRequest>& reqs) {
+    EventLoop loop;
+    REQUIRE(loop.init().empty());
+    HttpProbe probe(loop);
+    std::vector<ProbeResult> got;
+    for (const auto& r : reqs)
+        probe.start(r, [&](ProbeResult res) { got.push_back(std::move(res)); });
+    CHECK(got.empty());  // never inside start()
+    auto deadline = loop.now() + 10s;
+    while (got.size() < reqs.size() && loop.now() < deadline)
+        loop.run_once(50ms);
+    REQUIRE(got.size() == reqs.size());
+    CHECK(probe.in_flight() == 0);
+    return got;
+}
+
+ProbeResult run(const ProbeRequest& req) {
+    return run(std::vector<ProbeRequest>{req})[0];
+}
+
+}  // namespace
+
+TEST_CASE("a 200 is ok, with the phases measured, the URL's host pinned to the address") {
+    HttpServer server(reply(200, "epr kent-nhs\n"));
+    // portal.invalid resolves nowhere: the probe must connect to the target's address anyway.
+    auto req = request("http://portal.invalid:" + std::to_string(server.port) + "/health");
+    req.http.body_regex = "^epr [a-z-]+$";
+    auto r = run(req);
+    CHECK(r.outcome == Outcome::ok);
+    REQUIRE(r.http);
+    CHECK(r.http->status == 200);
+    CHECK(r.http->phases.connect > 0);
+    CHECK(r.http->phases.processing > 0);
+    CHECK(r.http->phases.tls == 0);
+    CHECK_FALSE(r.http->tls_used);
+    CHECK(r.duration > 0us);
+    std::lock_guard lock(server.mutex);
+    REQUIRE(server.requests.size() == 1);
+    const std::string& head = server.requests[0];
+    CHECK(head.starts_with("GET /health HTTP/1.1\r\n"));
+    CHECK(head.find("Host: portal.invalid:" + std::to_string(server.port) + "\r\n") !=
+          std::string::npos);
+    CHECK(head.find("User-Agent: fedprobe/test (site lo)\r\n") != std::string::npos);
+}
+
+TEST_CASE("a 500, or a body that does not match, is a mismatch") {
+    HttpServer broken(reply(500, "broken\n"));
+    auto r = run(request("http://127.0.0.1:" + std::to_string(broken.port) + "/error"));
+    CHECK(r.outcome == Outcome::mismatch);
+    CHECK(r.detail == "status 500, expected 2xx");
+    CHECK(r.http->status == 500);
+
+    HttpServer login(reply(200, "please log in"));
+    auto req = request("http://127.0.0.1:" + std::to_string(login.port) + "/");
+    req.http.body_regex = "epr";
+    CHECK(run(req).outcome == Outcome::mismatch);
+    req.http.status = {302};
+    CHECK(run(req).detail == "status 200, expected 302");
+}
+
+TEST_CASE("HEAD sends no body request, and a listed status is ok") {
+    HttpServer server("HTTP/1.1 401 X\r\nContent-Length: 0\r\n\r\n");
+    auto req = request("http://127.0.0.1:" + std::to_string(server.port) + "/");
+    req.http.method = "HEAD";
+    req.http.status = {401};
+    CHECK(run(req).outcome == Outcome::ok);
+    std::lock_guard lock(server.mutex);
+    CHECK(server.requests.at(0).starts_with("HEAD / HTTP/1.1"));
+}
+
+TEST_CASE("a closed port is refused by the target; a server that never answers is filtered") {
+    std::uint16_t port = 0;
+    close(listen_on_loopback(port));
+    auto refused = run(request("http://127.0.0.1:" + std::to_string(port) + "/"));
+    CHECK(refused.outcome == Outcome::refused);
+    REQUIRE(refused.reporter);
+    CHECK(refused.reporter->str() == "127.0.0.1");
+
+    int silent = listen_on_loopback(port);  // the kernel completes the handshake; no one reads
+    auto r = run(request("http://127.0.0.1:" + std::to_string(port) + "/"));
+    close(silent);
+    CHECK(r.outcome == Outcome::filtered);
+    CHECK(r.detail == "connected, but no complete response before the timeout");
+    CHECK(r.duration >= 450ms);
+}
+
+TEST_CASE("an answer that is not HTTP is a mismatch") {
+    HttpServer server("SSH-2.0-OpenSSH_9.2\r\n");
+    CHECK(run(request("http://127.0.0.1:" + std::to_string(server.port) + "/")).outcome ==
+          Outcome::mismatch);
+}
+
+TEST_CASE("an https probe whose CA bundle cannot be read is a local error, reported later") {
+    auto req = request("https://127.0.0.1:1/");
+    req.ca_file = "/nonexistent/ca.pem";
+    auto r = run(req);
+    CHECK(r.outcome == Outcome::error);
+    CHECK(r.detail.find("cannot read the CA bundle /nonexistent/ca.pem") != std::string::npos);
+}
+
+TEST_CASE("many probes in flight at once share the one loop") {
+    HttpServer server(reply(200, "ok"));
+    std::vector<ProbeRequest> reqs(
+        100, request("http://127.0.0.1:" + std::to_string(server.port) + "/"));
+    auto results = run(reqs);
+    std::size_t ok = 0;
+    for (const auto& r : results)
+        ok += r.outcome == Outcome::ok;
+    CHECK(ok == reqs.size());
+}
