@@ -56,7 +56,8 @@ TEST_CASE("the body pattern, on bodies with NULs and without a terminator") {
     auto wrong = check_http_response(200, {}, "login page", &epr.re);
     CHECK(wrong.outcome == Outcome::mismatch);
     CHECK(wrong.detail == "status 200, but the body does not match");
-    std::string with_nul("\0\0epr surrey-nhs", 18);
+    const char raw[] = "\0\0epr surrey-nhs";
+    std::string with_nul(raw, sizeof raw - 1);
     CHECK(check_http_response(200, {}, with_nul, &epr.re).outcome == Outcome::ok);
     std::string_view cut("epr kent-nhs trailing", 7);  // "epr ken": must not read past it
     CHECK(check_http_response(200, {}, cut, &epr.re).outcome == Outcome::mismatch);
