@@ -14,6 +14,11 @@ CA="$STATE/pki/ca.pem"
 open_tcp() { in_ns "$1-app" nc -z -w 2 "$2" "$3" 2>/dev/null; }
 tcp_error() { in_ns "$1-app" nc -v -w 2 "$2" "$3" </dev/null 2>&1 || true; }
 https_body() { in_ns "$1-app" curl -s --max-time 3 --cacert "$CA" --resolve "epr.$3.lab:443:$2" "https://epr.$3.lab/" || true; }
+https_rc() {  # site address name path: curl's exit code (or the HTTP status with -f off)
+    local rc=0
+    in_ns "$1-app" curl -sf -o /dev/null --max-time 3 --cacert "$CA" --resolve "$3:443:$2" "https://$3$4" 2>/dev/null || rc=$?
+    echo $rc
+}
 pings() { in_ns "$1-app" ping -c "${3:-1}" -W 1 "${@:4}" "$2" >/dev/null 2>&1; }
 
 start=$(date +%s%N)
@@ -40,6 +45,13 @@ baseline() {
     [ "$(in_ns kp-app bash -c 'echo lab | nc -u -w 1 203.0.113.20 7')" = lab ] || fail "UDP echo"
     [ "$(in_ns bp-app dig +short @198.51.100.20 epr.kent-psn.lab)" = 198.51.100.20 ] || fail "kent-psn DNS from brighton-psn"
     open_tcp kn 198.51.100.20 443 || fail "kent-nhs -> kent-psn HTTPS"
+    [ "$(https_rc kn 198.51.100.20 epr.kent-psn.lab /)" = 0 ] || fail "kent-psn's portal verifies with the lab CA"
+    [ "$(https_rc kn 198.51.100.20 epr.kent-psn.lab /error)" = 22 ] || fail "kent-psn's /error is an HTTP error"
+    [ "$(in_ns kn-app curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" --resolve epr.kent-psn.lab:443:198.51.100.20 https://epr.kent-psn.lab/error)" = 500 ] || fail "/error is a 500"
+    [ "$(https_rc kn 198.51.100.20 expired.kent-psn.lab /)" = 60 ] || fail "expired.kent-psn.lab fails verification"
+    in_ns kn-app openssl s_client -connect 198.51.100.20:443 -servername expired.kent-psn.lab -CAfile "$CA" </dev/null 2>/dev/null |
+        grep -q "Verify return code: 10 (certificate has expired)" || fail "expired.kent-psn.lab: the lab CA's certificate, expired"
+    [ "$(https_rc kn 198.51.100.20 selfsigned.kent-psn.lab /)" = 60 ] || fail "selfsigned.kent-psn.lab fails verification"
 }
 baseline
 pass "baseline policy holds"
@@ -75,6 +87,12 @@ fault icmp-blocked on
 open_tcp kn 198.51.100.20 443 || fail "icmp-blocked: TCP must pass"
 fault icmp-blocked off; pings kn 198.51.100.20 || fail "icmp-blocked off"
 pass "icmp-blocked"
+
+fault drop-https on
+[ "$(https_rc kn 198.51.100.20 epr.kent-psn.lab /)" = 28 ] || fail "drop-https: HTTPS must time out"
+[ "$(https_rc kp 198.51.100.20 epr.kent-psn.lab /)" = 0 ] || fail "drop-https: kent-psn's own site is inside the border"
+fault drop-https off; [ "$(https_rc kn 198.51.100.20 epr.kent-psn.lab /)" = 0 ] || fail "drop-https off"
+pass "drop-https"
 
 fault loss on
 loss=$(in_ns kp-app ping -q -c 100 -i 0.01 -W 1 10.31.2.10 | sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p')

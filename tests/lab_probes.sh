@@ -59,6 +59,24 @@ grep -Eq '^fedprobe_dns_rcode\{[^}]*target="kent-psn-nxdomain"\} 3' <<<"$m" || f
 grep -Eq '^fedprobe_dns_answers\{[^}]*target="surrey-nhs-resolver"\} 1' <<<"$m" || fail "answer count exported"
 pass "dns: split horizon answers inside and outside as configured, over UDP and TCP; NXDOMAIN told apart"
 
+expect kn kent-psn-portal http https ok
+expect kp kent-psn-portal http https ok
+expect kn surrey-nhs-portal http https ok
+expect sn surrey-nhs-portal http https ok
+expect kn kent-psn-portal-error http https mismatch
+expect kn kent-psn-expired http "" tls_error
+expect bp kent-psn-selfsigned http "" tls_error
+m=$(scrape kn 2>/dev/null) || true
+grep -Eq '^fedprobe_http_status_code\{[^}]*target="kent-psn-portal-error"\} 500' <<<"$m" || fail "the 500 is exported"
+grep -Eq '^fedprobe_tls_cert_not_after_timestamp_seconds\{cert="leaf",[^}]*target="kent-psn-expired"\} 1738368000$' <<<"$m" ||
+    fail "the expired certificate's not-after (2025-02-01) is exported although verification failed"
+grep -Eq '^fedprobe_tls_cert_verified\{[^}]*target="kent-psn-expired"\} 0' <<<"$m" || fail "expired: verified 0"
+grep -Eq '^fedprobe_tls_cert_verified\{[^}]*target="kent-psn-portal"\} 1' <<<"$m" || fail "the lab CA's certificate verifies"
+grep -Eq '^fedprobe_http_tls_version_info\{[^}]*target="kent-psn-portal",version="TLSv1\.[23]"\} 1' <<<"$m" || fail "TLS version exported"
+grep -Eq '^fedprobe_http_duration_seconds\{[^}]*phase="tls",[^}]*target="kent-psn-portal"\} [0-9.e-]+$' <<<"$m" || fail "TLS phase exported"
+grep -q 'tls_error (certificate not trusted: certificate has expired)' "$WORK/kn.log" || fail "the log says why"
+pass "https: lab CA ok from inside and outside (and through NAT), a 500 is a mismatch, expired and self-signed are tls_error with their dates"
+
 scrape kp >"$WORK/metrics.txt" || fail "a full scrape (curl -f fails on a truncated body)"
 promtool check metrics <"$WORK/metrics.txt" >/dev/null 2>&1 || fail "promtool check metrics"
 pass "a site's whole exposition ($(wc -c <"$WORK/metrics.txt") bytes) arrives complete and passes promtool"
@@ -67,9 +85,14 @@ fault() { "$LABD/fault" "$1" "$2" >/dev/null; }
 fault dns-split on; expect bp kent-psn-resolver dns "" mismatch; expect kp kent-psn-resolver dns "" ok; fault dns-split off
 expect bp kent-psn-resolver dns "" ok
 pass "dns-split: brighton-psn's stale answer is a mismatch, other sites ok"
+fault drop-https on; expect kn kent-psn-portal http https filtered; expect kp kent-psn-portal http https ok; fault drop-https off
+expect kn kent-psn-portal http https ok
+pass "drop-https: filtered from outside, no reporter; kent-psn's own site unaffected"
 fault drop-mllp on;    expect kp kent-nhs-svc tcp mllp filtered;  fault drop-mllp off;    expect kp kent-nhs-svc tcp mllp ok
 pass "drop-mllp: filtered, no reporter"
-fault reject-https on; expect kn surrey-psn-svc tcp https prohibited 192.0.2.6 surrey-psn; fault reject-https off
+fault reject-https on; expect kn surrey-psn-svc tcp https prohibited 192.0.2.6 surrey-psn
+expect kn surrey-psn-svc http https prohibited 192.0.2.6 surrey-psn; fault reject-https off
+expect kn surrey-psn-svc http https ok
 pass "reject-https: prohibited by surrey-psn's border"
 fault reset-smtp on;   expect kp sussex-nhs-svc tcp smtp refused 10.212.2.10 sussex-nhs; fault reset-smtp off
 pass "reset-smtp: refused"

@@ -13,7 +13,8 @@ import time
 
 LINE = re.compile(r'^(\w+)\{(.*)\} (\S+)$')
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-COLOURS = {"ok": "32", "refused": "33", "filtered": "31", "prohibited": "35", "unreachable": "31", "error": "36"}
+COLOURS = {"ok": "32", "refused": "33", "filtered": "31", "prohibited": "35", "unreachable": "31", "error": "36",
+           "mismatch": "33", "tls_error": "35"}
 
 
 def scrape(url, netns):
@@ -49,20 +50,20 @@ def parse(text):
 
 
 SHORT = {"ok": "ok", "refused": "RST", "filtered": "drop", "prohibited": "PROHIB", "unreachable": "UNREACH",
-         "error": "err", "…": "…", "?": "?"}
+         "error": "err", "mismatch": "WRONG", "tls_error": "TLS", "…": "…", "?": "?"}
 
 
 def render_by_network(sources, colour):
     """One block per probe column: sites down, target networks across, as in a federation's
     reachability matrix; a cell is the worst outcome over that network's targets."""
-    rank = {"ok": 0, "…": 1, "refused": 2, "filtered": 3, "prohibited": 3, "unreachable": 3, "error": 4, "?": 5}
+    rank = {"ok": 0, "…": 1, "refused": 2, "filtered": 3, "prohibited": 3, "unreachable": 3, "mismatch": 3, "tls_error": 3, "error": 4, "?": 5}
     data = {}
     for site, url, netns in sources:
         data[site] = parse(scrape(url, netns))
     cols = sorted({c for cells in data.values() for (_, c) in cells})
     nets = sorted({k[0] for cells in data.values() for (k, _) in cells})
     out = [time.strftime("fedprobe reachability matrix  %H:%M:%S  (Ctrl-C to stop)"),
-           "rows: the site probing; columns: the network probed; RST refused, drop filtered, PROHIB rejected by a firewall", ""]
+           "rows: the site probing; columns: the network probed; RST refused, drop filtered, PROHIB rejected by a firewall, WRONG unexpected answer, TLS certificate or handshake failed", ""]
     width = max([len(s) for s, _, _ in sources] + [4])
     for col in cols:
         out.append(col.ljust(width + 3) + "".join(n[:13].ljust(14) for n in nets))
