@@ -48,15 +48,16 @@ int main(int argc, char** argv) {
     curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
-    const auto end = start + std::chrono::duration_cast<Clock::duration>(
-                                 std::chrono::duration<double>(seconds));
+    const auto end =
+        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
     std::uint64_t sent = 0, completed = 0, success = 0, failed = 0;
     std::vector<CURL*> idle;
     int running = 0;
     while (true) {
         auto now = Clock::now();
         // Every request due by now, in order: the schedule never drifts with the load.
-        auto due = static_cast<std::uint64_t>(std::chrono::duration<double>(now - start).count() * rate);
+        auto due =
+            static_cast<std::uint64_t>(std::chrono::duration<double>(now - start).count() * rate);
         while (now < end && sent < due) {
             CURL* e;
             if (!idle.empty()) {
