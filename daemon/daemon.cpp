@@ -367,6 +367,7 @@ void Daemon::every_few_seconds() {
     }
     systemd::status(status_line());
     exporter_.set_icmp_stats(icmp_->stats().late, icmp_->stats().unmatched);
+    exporter_.set_http_overloaded(http_->overloaded());
     loop_.add_timer(loop_.now() + period, [this] { every_few_seconds(); });
 }
 

@@ -65,7 +65,13 @@ PrometheusExporter::PrometheusExporter(const std::string& version)
                           .Name("fedprobe_icmp_unmatched_replies_total")
                           .Help("ICMP messages with fedprobe's marker that matched no request")
                           .Register(*registry_)
-                          .Add({})) {
+                          .Add({})),
+      http_overloaded_(prometheus::BuildCounter()
+                           .Name("fedprobe_http_overloaded_total")
+                           .Help("http probes never started: too many were in flight for them to "
+                                 "start within their timeout (each reported as error)")
+                           .Register(*registry_)
+                           .Add({})) {
     prometheus::BuildGauge()
         .Name("fedprobe_build_info")
         .Help("fedprobe's version; always 1")
@@ -97,6 +103,11 @@ void PrometheusExporter::sync_flows(const std::vector<JobLabels>& flows) {
     for (const auto& f : flows)
         specs.push_back({f.key, f.labels});
     flows_->sync(specs);
+}
+
+void PrometheusExporter::set_http_overloaded(std::uint64_t total) {
+    if (total > http_overloaded_.Value())
+        http_overloaded_.Increment(static_cast<double>(total) - http_overloaded_.Value());
 }
 
 void PrometheusExporter::set_icmp_stats(std::uint64_t late_total, std::uint64_t unmatched_total) {

@@ -68,6 +68,7 @@ class PrometheusExporter {
     void auth_failed() { auth_failures_.Increment(); }
     // Engine-wide ICMP counters, given as running totals.
     void set_icmp_stats(std::uint64_t late_total, std::uint64_t unmatched_total);
+    void set_http_overloaded(std::uint64_t total);  // a running total
     std::size_t series_count() const { return jobs_->size(); }
 
   private:
@@ -84,6 +85,7 @@ class PrometheusExporter {
     prometheus::Counter& auth_failures_;
     prometheus::Counter& icmp_late_;
     prometheus::Counter& icmp_unmatched_;
+    prometheus::Counter& http_overloaded_;
 };
 
 }  // namespace fedprobe

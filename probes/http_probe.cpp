@@ -51,7 +51,8 @@ struct HttpProbe::Transfer {
     ~Transfer() { curl_slist_free_all(connect_to); }
 };
 
-HttpProbe::HttpProbe(EventLoop& loop) : loop_(loop) {
+HttpProbe::HttpProbe(EventLoop& loop, std::size_t max_in_flight)
+    : loop_(loop), max_in_flight_(std::max<std::size_t>(1, max_in_flight)) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &HttpProbe::on_socket);
@@ -90,6 +91,39 @@ const regex_t* HttpProbe::pattern(const std::string& re) {
 }
 
 void HttpProbe::start(const ProbeRequest& req, Done done) {
+    if (transfers_.size() >= max_in_flight_ || !queue_.empty()) {
+        queue_.push_back(Queued{req, std::move(done), loop_.now()});
+        return;
+    }
+    launch(req, std::move(done));
+}
+
+void HttpProbe::fail_later(Done done, std::string detail, Duration duration) {
+    loop_.defer([done = std::move(done), detail = std::move(detail), duration] {
+        ProbeResult r;
+        r.outcome = Outcome::error;
+        r.duration = duration;
+        r.detail = detail;
+        done(std::move(r));
+    });
+}
+
+void HttpProbe::start_queued() {
+    while (!queue_.empty() && transfers_.size() < max_in_flight_) {
+        Queued q = std::move(queue_.front());
+        queue_.pop_front();
+        if (loop_.now() - q.queued < q.request.timeout) {
+            launch(q.request, std::move(q.done));
+            continue;
+        }
+        ++overloaded_;
+        fail_later(std::move(q.done),
+                   "not started: the prober was overloaded (too many https probes at once)",
+                   q.request.timeout);
+    }
+}
+
+void HttpProbe::launch(const ProbeRequest& req, Done done) {
     auto t = std::make_unique<Transfer>();
     t->self = this;
     t->started = loop_.now();
@@ -134,15 +168,7 @@ void HttpProbe::start(const ProbeRequest& req, Done done) {
         t->easy = curl_easy_init();
         if (!t->easy) error = "curl_easy_init failed";
     }
-    if (!error.empty()) {
-        loop_.defer([done = std::move(t->done), error] {
-            ProbeResult r;
-            r.outcome = Outcome::error;
-            r.detail = error;
-            done(std::move(r));
-        });
-        return;
-    }
+    if (!error.empty()) return fail_later(std::move(t->done), error);
     CURL* e = t->easy;
     Transfer* raw = t.get();
     long timeout_ms = static_cast<long>(
@@ -179,12 +205,7 @@ void HttpProbe::start(const ProbeRequest& req, Done done) {
         Done d = std::move(raw->done);
         curl_easy_cleanup(e);
         transfers_.erase(e);
-        loop_.defer([d = std::move(d), rc] {
-            ProbeResult r;
-            r.outcome = Outcome::error;
-            r.detail = std::string("curl: ") + curl_multi_strerror(rc);
-            d(std::move(r));
-        });
+        fail_later(std::move(d), std::string("curl: ") + curl_multi_strerror(rc));
     }
 }
 
@@ -350,6 +371,7 @@ void HttpProbe::finish(CURL* easy, CURLcode code) {
     curl_easy_cleanup(easy);
     transfers_.erase(it);
     done(std::move(r));
+    start_queued();
 }
 
 }  // namespace fedprobe

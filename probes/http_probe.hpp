@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <regex.h>
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -22,18 +23,34 @@ namespace fedprobe {
 
 class HttpProbe : public Probe {
   public:
-    explicit HttpProbe(EventLoop& loop);
+    // A TLS handshake costs about 2 ms of CPU here (OpenSSL 3.0): more at once than the one
+    // probing thread can serve within a timeout would turn its own slowness into false
+    // "filtered" verdicts. Beyond the cap probes queue; one that cannot start within its
+    // timeout ends as `error` (the prober is overloaded), never as a network verdict.
+    static constexpr std::size_t kDefaultMaxInFlight = 128;
+
+    explicit HttpProbe(EventLoop& loop, std::size_t max_in_flight = kDefaultMaxInFlight);
     ~HttpProbe() override;
     HttpProbe(const HttpProbe&) = delete;
     HttpProbe& operator=(const HttpProbe&) = delete;
 
     void start(const ProbeRequest& request, Done done) override;
-    std::size_t in_flight() const { return transfers_.size(); }
+    std::size_t in_flight() const { return transfers_.size() + queue_.size(); }
+    std::uint64_t overloaded() const { return overloaded_; }  // probes never started, in total
 
   private:
     struct Transfer;
 
+    struct Queued {
+        ProbeRequest request;
+        Done done;
+        TimePoint queued;
+    };
+
     EventLoop& loop_;
+    std::size_t max_in_flight_;
+    std::deque<Queued> queue_;
+    std::uint64_t overloaded_ = 0;
     CURLM* multi_ = nullptr;
     EventLoop::TimerId timer_ = 0;
     std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
@@ -43,6 +60,9 @@ class HttpProbe : public Probe {
     CaStores ca_stores_;
 
     const regex_t* pattern(const std::string& re);
+    void launch(const ProbeRequest& request, Done done);
+    void start_queued();
+    void fail_later(Done done, std::string detail, Duration duration = {});
     void action(int fd, int mask);
     void finish(CURL* easy, CURLcode code);
 

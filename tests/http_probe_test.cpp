@@ -198,3 +198,47 @@ TEST_CASE("many probes in flight at once share the one loop") {
         ok += r.outcome == Outcome::ok;
     CHECK(ok == reqs.size());
 }
+
+TEST_CASE("beyond the in-flight cap probes queue; one that cannot start in time is an error") {
+    std::uint16_t port = 0;
+    int silent = listen_on_loopback(port);  // every probe waits for its whole timeout
+    EventLoop loop;
+    REQUIRE(loop.init().empty());
+    HttpProbe probe(loop, 2);
+    auto req = request("http://127.0.0.1:" + std::to_string(port) + "/");
+    req.timeout = 300ms;
+    std::vector<ProbeResult> got;
+    for (int i = 0; i < 5; ++i)
+        probe.start(req, [&](ProbeResult r) { got.push_back(std::move(r)); });
+    CHECK(probe.in_flight() == 5);
+    auto deadline = loop.now() + 5s;
+    while (got.size() < 5 && loop.now() < deadline)
+        loop.run_once(50ms);
+    close(silent);
+    REQUIRE(got.size() == 5);
+    // The first two ran and met silence; the other three waited longer than their timeout.
+    CHECK(got[0].outcome == Outcome::filtered);
+    CHECK(got[1].outcome == Outcome::filtered);
+    for (int i = 2; i < 5; ++i) {
+        CHECK(got[i].outcome == Outcome::error);
+        CHECK(got[i].detail.find("overloaded") != std::string::npos);
+    }
+    CHECK(probe.overloaded() == 3);
+    CHECK(probe.in_flight() == 0);
+}
+
+TEST_CASE("queued probes start as soon as a slot frees, and succeed") {
+    HttpServer server(reply(200, "ok"));
+    EventLoop loop;
+    REQUIRE(loop.init().empty());
+    HttpProbe probe(loop, 3);
+    std::size_t ok = 0, done = 0;
+    for (int i = 0; i < 20; ++i)
+        probe.start(request("http://127.0.0.1:" + std::to_string(server.port) + "/"),
+                    [&](ProbeResult r) { ++done, ok += r.outcome == Outcome::ok; });
+    auto deadline = loop.now() + 10s;
+    while (done < 20 && loop.now() < deadline)
+        loop.run_once(50ms);
+    CHECK(ok == 20);
+    CHECK(probe.overloaded() == 0);
+}
