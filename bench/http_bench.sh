@@ -106,9 +106,10 @@ for i in $(seq 0 $((N - 1))); do
     echo "http://127.0.0.1:9115/probe?module=bench&target=$SCHEME://$(addr "$i"):$PORT/"
 done >"$WORK/urls.txt"
 
-probes_done() {  # fedprobe's probe count so far, and how many were ok
+probes_done() {  # fedprobe's probe count so far, how many were ok, and each outcome's count
     in_ns curl -sf http://127.0.0.1:9641/metrics |
-        awk '/^fedprobe_probe_outcome_total\{/ {n += $NF; if ($0 ~ /outcome="ok"/) ok += $NF} END {printf "%d %d\n", n, ok}'
+        awk '/^fedprobe_probe_outcome_total\{/ {n += $NF; match($0, /outcome="[a-z_]+"/); o = substr($0, RSTART + 9, RLENGTH - 10); by[o] += $NF}
+             END {printf "%d %d", n, by["ok"]; for (o in by) if (by[o] > 0) printf " %s=%d", o, by[o]; printf "\n"}'
 }
 
 echo "fedprobe http probe: $N $SCHEME targets at 1 s, ${MEASURE}s measured after ${WARMUP}s"
@@ -116,13 +117,13 @@ ip netns exec "$NS" "$FEDPROBE" run --config "$WORK/fedprobe.toml" >"$WORK/fedpr
 FP=$!
 PIDS+=("$FP")
 sleep "$WARMUP"
-read -r n0 ok0 < <(probes_done)
+read -r n0 ok0 outcomes0 < <(probes_done)
 fp_c0=$(ticks "$FP")
 fp_t0=$(date +%s%N)
 sleep "$MEASURE"
 fp_c1=$(ticks "$FP")
 fp_t1=$(date +%s%N)
-read -r n1 ok1 < <(probes_done)
+read -r n1 ok1 outcomes1 < <(probes_done)
 fp_rss=$(rss_mib "$FP")
 kill "$FP"
 wait "$FP" 2>/dev/null || true
@@ -148,12 +149,14 @@ rows = [
     ("blackbox_exporter", $bb_done, $bb_failed, ($bb_c1 - $bb_c0) / hz, ($bb_t1 - $bb_t0) / 1e9, $bb_rss),
 ]
 print()
-print(f"{'':18} {'probes':>8} {'probes/s':>9} {'failed':>7} {'CPU s':>7} {'CPU-us/probe':>13} {'RSS MiB':>8}")
+print(f"{'':18} {'probes':>8} {'probes/s':>9} {'failed':>7} {'CPU s':>7} {'CPU-us/probe':>13} {'CPU-us/ok':>10} {'RSS MiB':>8}")
 per = []
 for name, n, failed, cpu, secs, rss in rows:
     us = cpu * 1e6 / max(n, 1)
     per.append(us)
-    print(f"{name:18} {n:8d} {n / secs:9.0f} {failed:7d} {cpu:7.2f} {us:13.1f} {rss:8.1f}")
+    ok_us = cpu * 1e6 / max(n - failed, 1)
+    print(f"{name:18} {n:8d} {n / secs:9.0f} {failed:7d} {cpu:7.2f} {us:13.1f} {ok_us:10.1f} {rss:8.1f}")
 print()
+print("fedprobe's outcomes, in total: $outcomes1")
 print(f"blackbox_exporter uses {per[1] / per[0]:.1f}x fedprobe's CPU per $SCHEME probe (goal for https: at least 5x)")
 PY
