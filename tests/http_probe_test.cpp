@@ -40,6 +40,7 @@ struct HttpServer {
     std::atomic<bool> stop{false};
     std::mutex mutex;
     std::vector<std::string> requests;
+    std::vector<std::string> peers;  // each connection's source address
 
     explicit HttpServer(std::string r) : response(std::move(r)) {
         fd = listen_on_loopback(port, 256);
@@ -53,7 +54,9 @@ struct HttpServer {
     }
     void serve() {
         while (!stop) {
-            int c = accept(fd, nullptr, nullptr);
+            sockaddr_storage from{};
+            socklen_t from_len = sizeof from;
+            int c = accept(fd, reinterpret_cast<sockaddr*>(&from), &from_len);
             if (c < 0) return;
             std::string req;
             char buf[4096];
@@ -65,6 +68,8 @@ struct HttpServer {
             {
                 std::lock_guard lock(mutex);
                 requests.push_back(req);
+                peers.push_back(
+                    IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&from))->str());
             }
             if (write(c, response.data(), response.size()) < 0) {
             }
@@ -131,6 +136,20 @@ TEST_CASE("a 200 is ok, with the phases measured, the URL's host pinned to the a
     CHECK(head.find("Host: portal.invalid:" + std::to_string(server.port) + "\r\n") !=
           std::string::npos);
     CHECK(head.find("User-Agent: fedprobe/test (site lo)\r\n") != std::string::npos);
+}
+
+TEST_CASE("probes leave from the configured source address") {
+    HttpServer server(reply(200, "ok"));
+    auto req = request("http://127.0.0.1:" + std::to_string(server.port) + "/");
+    req.send.source = IpAddress::parse("127.0.0.2");
+    CHECK(run(req).outcome == Outcome::ok);
+    req.send.source = IpAddress::parse("192.0.2.99");  // not on this machine: a local error
+    auto bad = run(req);
+    CHECK(bad.outcome == Outcome::error);
+    CHECK(bad.detail.find("bind") != std::string::npos);
+    std::lock_guard lock(server.mutex);
+    REQUIRE(server.peers.size() == 1);
+    CHECK(server.peers[0] == "127.0.0.2");
 }
 
 TEST_CASE("a 500, or a body that does not match, is a mismatch") {
