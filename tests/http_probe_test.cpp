@@ -17,17 +17,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int listen_on_loopback(std::uint16_t& port, int backlog = 64) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+int listen_on_loopback(std::uint16_t& port, int backlog = 64, int family = AF_INET) {
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     REQUIRE(fd >= 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    sockaddr_storage ss;
+    socklen_t len = IpAddress::parse(family == AF_INET ? "127.0.0.1" : "::1")->to_sockaddr(0, ss);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0);
     REQUIRE(listen(fd, backlog) == 0);
-    socklen_t len = sizeof sa;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-    port = ntohs(sa.sin_port);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    port = family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
+                             : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
     return fd;
 }
 
@@ -42,8 +41,8 @@ struct HttpServer {
     std::vector<std::string> requests;
     std::vector<std::string> peers;  // each connection's source address
 
-    explicit HttpServer(std::string r) : response(std::move(r)) {
-        fd = listen_on_loopback(port, 256);
+    explicit HttpServer(std::string r, int family = AF_INET) : response(std::move(r)) {
+        fd = listen_on_loopback(port, 256, family);
         thread = std::thread([this] { serve(); });
     }
     ~HttpServer() {
@@ -136,6 +135,19 @@ TEST_CASE("a 200 is ok, with the phases measured, the URL's host pinned to the a
     CHECK(head.find("Host: portal.invalid:" + std::to_string(server.port) + "\r\n") !=
           std::string::npos);
     CHECK(head.find("User-Agent: fedprobe/test (site lo)\r\n") != std::string::npos);
+}
+
+TEST_CASE("IPv6: a named URL pinned to a v6 address, and a URL with the address in it") {
+    HttpServer server(reply(200, "v6"), AF_INET6);
+    auto named = request("http://portal.invalid:" + std::to_string(server.port) + "/");
+    named.destination = *IpAddress::parse("::1");
+    CHECK(run(named).outcome == Outcome::ok);
+    auto literal = request("http://[::1]:" + std::to_string(server.port) + "/");
+    literal.destination = *IpAddress::parse("::1");
+    CHECK(run(literal).outcome == Outcome::ok);
+    std::lock_guard lock(server.mutex);
+    REQUIRE(server.requests.size() == 2);
+    CHECK(server.requests[1].find("Host: [::1]:") != std::string::npos);
 }
 
 TEST_CASE("probes leave from the configured source address") {
