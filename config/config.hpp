@@ -91,6 +91,8 @@ struct HttpOptions {
     std::string body_regex;        // POSIX extended; the body must match
     std::string ca_file;           // empty: [fedprobe] ca_file, else the system's CA bundle
     bool verify = true;            // false: report the certificate, never fail on it
+    std::string client_cert;       // PEM: a client certificate for mutual TLS (as NHS Spine wants)
+    std::string client_key;        // PEM: its key; empty: in client_cert
     std::string method = "GET";    // GET or HEAD
     bool system_resolver = false;  // resolve the URL's host with the appliance's resolver
     friend bool operator==(const HttpOptions&, const HttpOptions&) = default;

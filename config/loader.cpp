@@ -554,7 +554,7 @@ class Loader {
     HttpOptions read_http(const toml::table& t, const std::string& where) {
         check_keys(t,
                    {"url", "host", "path", "tls", "status", "body_regex", "ca_file", "verify",
-                    "method", "system_resolver"},
+                    "method", "system_resolver", "client_cert", "client_key"},
                    where);
         HttpOptions h;
         if (auto url = get_string(t, "url", where)) {
@@ -595,6 +595,15 @@ class Loader {
             h.ca_file = *ca;
         }
         h.verify = get_bool(t, "verify", where).value_or(true);
+        for (auto [key, field] :
+             {std::pair{"client_cert", &h.client_cert}, std::pair{"client_key", &h.client_key}}) {
+            if (auto path = get_string(t, key, where)) {
+                check_readable(*t.get(key), *path, where + ": " + key);
+                *field = *path;
+            }
+        }
+        if (!h.client_key.empty() && h.client_cert.empty())
+            error(t.get("client_key")->source(), where + ": client_key without client_cert");
         if (auto m = get_string(t, "method", where)) {
             if (*m == "GET" || *m == "HEAD")
                 h.method = *m;

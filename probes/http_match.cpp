@@ -50,6 +50,8 @@ HttpCheck classify_http_failure(const HttpFailure& f, bool& reporter_is_target) 
                 return {Outcome::filtered,
                         "connected, but the TLS handshake did not finish before the timeout"};
             return {Outcome::filtered, "connected, but no complete response before the timeout"};
+        case CURLE_SSL_CERTPROBLEM:  // the client certificate or key cannot be used
+            return {Outcome::error, with_curl("the client certificate cannot be used")};
         case CURLE_SSL_CONNECT_ERROR:
         case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CIPHER:
@@ -61,6 +63,10 @@ HttpCheck classify_http_failure(const HttpFailure& f, bool& reporter_is_target) 
         case CURLE_GOT_NOTHING:
         case CURLE_RECV_ERROR:
         case CURLE_SEND_ERROR:
+            // A TLS alert after the handshake: TLS 1.3 servers refuse a missing or unknown
+            // client certificate only once the client thinks the handshake is done.
+            if (f.tls && f.curl_error.find(" alert ") != std::string::npos)
+                return {Outcome::tls_error, with_curl("the server ended TLS with an alert")};
             // A reset or close after connect: the far end (or a device posing as it) said no.
             reporter_is_target = true;
             if (f.tls && !f.tls_done)

@@ -185,6 +185,12 @@ void HttpProbe::launch(const ProbeRequest& req, Done done) {
     if (raw->connect_to) curl_easy_setopt(e, CURLOPT_CONNECT_TO, raw->connect_to);
     curl_easy_setopt(e, CURLOPT_USERAGENT, req.user_agent.c_str());
     if (req.http.method == "HEAD") curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    if (!req.http.client_cert.empty()) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, req.http.client_cert.c_str());
+        curl_easy_setopt(
+            e, CURLOPT_SSLKEY,
+            (req.http.client_key.empty() ? req.http.client_cert : req.http.client_key).c_str());
+    }
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, raw->curl_error);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &HttpProbe::on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, raw);

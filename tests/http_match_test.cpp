@@ -25,6 +25,7 @@ struct F {
     F& tls(bool b) { return f.tls = b, *this; }
     F& tls_done(bool b) { return f.tls_done = b, *this; }
     F& abort_detail(std::string d) { return f.abort_detail = std::move(d), *this; }
+    F& curl_error(std::string e) { return f.curl_error = std::move(e), *this; }
     F& icmp(QueuedError q) { return f.icmp = std::move(q), *this; }
     operator HttpFailure() const { return f; }
 };
@@ -124,4 +125,16 @@ TEST_CASE("answers that are not HTTP, resets after the request, local errors") {
     CHECK(target);
     CHECK(classify(F().code(CURLE_COULDNT_RESOLVE_HOST)).outcome == Outcome::error);
     CHECK(classify(F().code(CURLE_OUT_OF_MEMORY)).outcome == Outcome::error);
+}
+
+TEST_CASE("a TLS alert after the handshake (TLS 1.3 client certificate refused) is tls_error") {
+    auto c = classify(F().code(CURLE_RECV_ERROR)
+                          .connected(true)
+                          .tls(true)
+                          .tls_done(true)
+                          .curl_error("OpenSSL SSL_read: error:0A00045C:SSL routines::tlsv13 "
+                                      "alert certificate required, errno 0"));
+    CHECK(c.outcome == Outcome::tls_error);
+    CHECK(classify(F().code(CURLE_SSL_CERTPROBLEM).connected(true).tls(true)).outcome ==
+          Outcome::error);  // our own certificate file: a local problem
 }

@@ -52,6 +52,9 @@ baseline() {
     in_ns kn-app openssl s_client -connect 198.51.100.20:443 -servername expired.kent-psn.lab -CAfile "$CA" </dev/null 2>/dev/null |
         grep -q "Verify return code: 10 (certificate has expired)" || fail "expired.kent-psn.lab: the lab CA's certificate, expired"
     [ "$(https_rc kn 198.51.100.20 selfsigned.kent-psn.lab /)" = 60 ] || fail "selfsigned.kent-psn.lab fails verification"
+    [ "$(https_rc kn 198.51.100.20 mtls.kent-psn.lab /)" != 0 ] || fail "mtls.kent-psn.lab must refuse a client without a certificate"
+    [ "$(in_ns kn-app curl -s --max-time 3 --cacert "$CA" --cert "$STATE/pki/fedprobe-client.pem" --key "$STATE/pki/fedprobe-client.key" \
+        --resolve mtls.kent-psn.lab:443:198.51.100.20 https://mtls.kent-psn.lab/)" = "mtls kent-psn" ] || fail "mtls.kent-psn.lab with the lab's client certificate"
 }
 baseline
 pass "baseline policy holds"

@@ -18,7 +18,7 @@ pass() { echo "ok: $*"; }
 start_lab_daemons() {  # org codes...: the lab up, a daemon per appliance, probing every second
     "$LABD/federation" up
     sed -e 's/^interval = "5s"/interval = "1s"/' -e 's/^timeout = "1s"/timeout = "700ms"/' \
-        -e "s|/run/fedprobe-lab/fpl/|$STATE/|" "$LABD/federation.toml" >"$WORK/fed.toml"
+        -e "s|/run/fedprobe-lab/fpl/|$STATE/|g" "$LABD/federation.toml" >"$WORK/fed.toml"
     for o in "$@"; do
         ip netns exec "$(ns "$o-app")" "$FEDPROBE" run --config "$WORK/fed.toml" --site "${ID[$o]}" >"$WORK/$o.log" 2>&1 &
         PIDS+=($!)

@@ -64,6 +64,8 @@ expect kp kent-psn-portal http https ok
 expect kn surrey-nhs-portal http https ok
 expect sn surrey-nhs-portal http https ok
 expect kn kent-psn-portal-error http https mismatch
+expect kn kent-psn-mtls http "" ok
+expect kn kent-psn-mtls-nocert http "" mismatch  # nginx answers 400 "No required SSL certificate"
 expect kn kent-psn-expired http "" tls_error
 expect bp kent-psn-selfsigned http "" tls_error
 m=$(scrape kn 2>/dev/null) || true
@@ -75,7 +77,7 @@ grep -Eq '^fedprobe_tls_cert_verified\{[^}]*target="kent-psn-portal"\} 1' <<<"$m
 grep -Eq '^fedprobe_http_tls_version_info\{[^}]*target="kent-psn-portal",version="TLSv1\.[23]"\} 1' <<<"$m" || fail "TLS version exported"
 grep -Eq '^fedprobe_http_duration_seconds\{[^}]*phase="tls",[^}]*target="kent-psn-portal"\} [0-9.e-]+$' <<<"$m" || fail "TLS phase exported"
 grep -q 'tls_error (certificate not trusted: certificate has expired)' "$WORK/kn.log" || fail "the log says why"
-pass "https: lab CA ok from inside and outside (and through NAT), a 500 is a mismatch, expired and self-signed are tls_error with their dates"
+pass "https: lab CA ok from inside and outside (and through NAT), mutual TLS ok with the client certificate and a 400 mismatch without, a 500 is a mismatch, expired and self-signed are tls_error with their dates"
 
 scrape kp >"$WORK/metrics.txt" || fail "a full scrape (curl -f fails on a truncated body)"
 promtool check metrics <"$WORK/metrics.txt" >/dev/null 2>&1 || fail "promtool check metrics"

@@ -334,6 +334,10 @@ TEST_CASE("http: a url for 'http', options checked and located") {
         load(kBase + target + "probes = [\"http\"]\nhttp = { url = \"https://epr.lab:99999/\" }\n");
     find(port, "has a port that is not 1..65535");
 
+    auto key_only =
+        load(kBase + target + "probes = [\"http:https\"]\nhttp = { client_key = \"/k.pem\" }\n");
+    find(key_only, "client_key without client_cert");
+
     auto udp = load(kBase + target + "probes = [\"http:dns\"]\n");
     find(udp, "service 'dns' is udp; http runs over tcp");
 }
