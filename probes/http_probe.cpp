@@ -38,7 +38,7 @@ struct HttpProbe::Transfer {
     std::string host;  // the URL's host, for the certificate check
     bool tls = false;
     bool verify = true;
-    X509_STORE* store = nullptr;
+    X509_STORE* store = nullptr;  // a reference of our own: a reload may drop the cache's
     std::vector<int> expected_status;
     const regex_t* body_regex = nullptr;
     std::string body;
@@ -48,7 +48,10 @@ struct HttpProbe::Transfer {
     std::optional<QueuedError> icmp;
     HttpResult http;
 
-    ~Transfer() { curl_slist_free_all(connect_to); }
+    ~Transfer() {
+        curl_slist_free_all(connect_to);
+        X509_STORE_free(store);
+    }
 };
 
 HttpProbe::HttpProbe(EventLoop& loop, std::size_t max_in_flight)
@@ -154,7 +157,10 @@ void HttpProbe::launch(const ProbeRequest& req, Done done) {
     }
     if (error.empty() && !req.http.body_regex.empty() && !t->body_regex)
         error = "body_regex is not a regular expression";
-    if (error.empty() && t->tls) t->store = ca_stores_.get(req.ca_file, t->started, error);
+    if (error.empty() && t->tls) {
+        t->store = ca_stores_.get(req.ca_file, t->started, error);
+        if (t->store) X509_STORE_up_ref(t->store);
+    }
     if (error.empty()) {
         std::string pin;
         if (!req.http.system_resolver) {
@@ -226,6 +232,7 @@ curl_socket_t HttpProbe::open_socket(void* data, curlsocktype, curl_sockaddr* ad
 
 int HttpProbe::close_socket(void* data, curl_socket_t fd) {
     auto* self = static_cast<HttpProbe*>(data);
+    if (self->watched_.erase(fd)) self->loop_.remove_fd(fd);  // should libcurl not have said so
     if (auto it = self->sockets_.find(fd); it != self->sockets_.end()) {
         // The kernel keeps the ICMP error that made a connect fail on the socket's queue.
         if (auto q = read_error_queue(fd); q && q->from_icmp() && !it->second->icmp)
