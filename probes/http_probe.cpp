@@ -274,6 +274,11 @@ int HttpProbe::on_connected(void* data, char*, char*, int, int) {
     if (result != X509_V_OK && t->verify) {
         t->abort_detail =
             std::string("certificate not trusted: ") + X509_verify_cert_error_string(result);
+        if (result == X509_V_ERR_HOSTNAME_MISMATCH || result == X509_V_ERR_IP_ADDRESS_MISMATCH)
+            t->abort_detail +=
+                " (it does not name " + t->host +
+                (is_ip_literal(t->host) ? "; give the name it carries in http.host or the url)"
+                                        : ")");
         return CURL_PREREQFUNC_ABORT;
     }
     return CURL_PREREQFUNC_OK;
