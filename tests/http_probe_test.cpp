@@ -150,6 +150,17 @@ TEST_CASE("IPv6: a named URL pinned to a v6 address, and a URL with the address 
     CHECK(server.requests[1].find("Host: [::1]:") != std::string::npos);
 }
 
+TEST_CASE("system_resolver: the URL's host is resolved by the system, not pinned") {
+    HttpServer server(reply(200, "ok"));
+    // Nothing listens on 127.0.0.2: were the URL pinned to it, the probe would be refused.
+    auto req = request("http://localhost:" + std::to_string(server.port) + "/");
+    req.destination = *IpAddress::parse("127.0.0.2");
+    req.http.system_resolver = true;
+    CHECK(run(req).outcome == Outcome::ok);
+    req.http.system_resolver = false;
+    CHECK(run(req).outcome == Outcome::refused);
+}
+
 TEST_CASE("probes leave from the configured source address") {
     HttpServer server(reply(200, "ok"));
     auto req = request("http://127.0.0.1:" + std::to_string(server.port) + "/");

@@ -74,6 +74,8 @@ grep -Eq '^fedprobe_tls_cert_not_after_timestamp_seconds\{cert="leaf",[^}]*targe
     fail "the expired certificate's not-after (2025-02-01) is exported although verification failed"
 grep -Eq '^fedprobe_tls_cert_verified\{[^}]*target="kent-psn-expired"\} 0' <<<"$m" || fail "expired: verified 0"
 grep -Eq '^fedprobe_tls_cert_verified\{[^}]*target="kent-psn-portal"\} 1' <<<"$m" || fail "the lab CA's certificate verifies"
+grep -Eq '^fedprobe_probe_success\{[^}]*target="kent-psn-selfsigned-known"\} 1' <<<"$m" || fail "verify = false: ok"
+grep -Eq '^fedprobe_tls_cert_verified\{[^}]*target="kent-psn-selfsigned-known"\} 0' <<<"$m" || fail "verify = false: still reported unverified"
 grep -Eq '^fedprobe_http_tls_version_info\{[^}]*target="kent-psn-portal",version="TLSv1\.[23]"\} 1' <<<"$m" || fail "TLS version exported"
 grep -Eq '^fedprobe_http_duration_seconds\{[^}]*phase="tls",[^}]*target="kent-psn-portal"\} [0-9.e-]+$' <<<"$m" || fail "TLS phase exported"
 grep -q 'tls_error (certificate not trusted: certificate has expired)' "$WORK/kn.log" || fail "the log says why"
