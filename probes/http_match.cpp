@@ -10,14 +10,12 @@ HttpCheck check_http_response(int status, const std::vector<int>& expected, std:
     bool status_ok = expected.empty()
                          ? status >= 200 && status <= 299
                          : std::find(expected.begin(), expected.end(), status) != expected.end();
-    if (!status_ok)
-        return {Outcome::mismatch, "status " + std::to_string(status) + ", expected " +
-                                       (expected.empty() ? std::string("2xx") : [&] {
-                                           std::string s;
-                                           for (int c : expected)
-                                               s += (s.empty() ? "" : " or ") + std::to_string(c);
-                                           return s;
-                                       }())};
+    if (!status_ok) {
+        std::string wanted = expected.empty() ? "2xx" : "";
+        for (int code : expected)
+            wanted += (wanted.empty() ? "" : " or ") + std::to_string(code);
+        return {Outcome::mismatch, "status " + std::to_string(status) + ", expected " + wanted};
+    }
     if (body_regex) {
         // REG_STARTEND: the body is not NUL-terminated and may hold NULs.
         regmatch_t m{0, static_cast<regoff_t>(body.size())};
