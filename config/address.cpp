@@ -136,8 +136,7 @@ std::optional<Endpoint> Endpoint::parse(std::string_view text) {
 }
 
 std::string Endpoint::str() const {
-    return address.family == AF_INET6 ? "[" + address.str() + "]:" + std::to_string(port)
-                                      : address.str() + ":" + std::to_string(port);
+    return address.host_str() + ":" + std::to_string(port);
 }
 
 }  // namespace fedprobe

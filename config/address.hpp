@@ -24,6 +24,8 @@ struct IpAddress {
     bool valid() const { return family == AF_INET || family == AF_INET6; }
     int bits() const { return family == AF_INET ? 32 : 128; }
     std::string str() const;
+    // As a host in a URL or "host:port": v6 in brackets ("[2001:db8::1]"), v4 as it is.
+    std::string host_str() const { return family == AF_INET6 ? "[" + str() + "]" : str(); }
     // Fills storage with this address and port; returns the length to pass to connect/sendto.
     socklen_t to_sockaddr(std::uint16_t port, sockaddr_storage& out) const;
 

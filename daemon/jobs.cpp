@@ -38,9 +38,7 @@ std::string http_url_for(const HttpOptions& http, const IpAddress& address,
                          const Service* service) {
     if (!service) return http.url;
     bool tls = http.tls.value_or(service->port != 80 && service->port != 8080);
-    std::string host = !http.host.empty()           ? http.host
-                       : address.family == AF_INET6 ? "[" + address.str() + "]"
-                                                    : address.str();
+    std::string host = http.host.empty() ? address.host_str() : http.host;
     return std::string(tls ? "https" : "http") + "://" + host + ":" +
            std::to_string(service->port) + http.path;
 }

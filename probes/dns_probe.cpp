@@ -116,9 +116,8 @@ void DnsProbe::start(const ProbeRequest& req, Done done) {
         error = std::string("c-ares: ") + ares_strerror(rc);
     } else {
         // The target's own address is the server: never the appliance's resolver.
-        std::string server = req.destination.family == AF_INET6 ? "[" + req.destination.str() + "]"
-                                                                : req.destination.str();
-        server += ":" + std::to_string(req.port ? req.port : 53);
+        std::string server =
+            Endpoint{req.destination, req.port ? req.port : std::uint16_t{53}}.str();
         if (int rc2 = ares_set_servers_ports_csv(q->channel, server.c_str()); rc2 != ARES_SUCCESS)
             error = std::string("c-ares servers: ") + ares_strerror(rc2);
         if (req.send.source) {

@@ -1,6 +1,5 @@
 #include "probes/http_probe.hpp"
 
-#include <arpa/inet.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/epoll.h>
@@ -18,12 +17,6 @@ namespace {
 
 // Enough for any body a pattern is meant to find; a probe is not a download.
 constexpr std::size_t kMaxBody = 1 << 20;
-
-bool is_ip_literal(const std::string& host) {
-    unsigned char buf[16];
-    return inet_pton(AF_INET, host.c_str(), buf) == 1 ||
-           inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
 
 }  // namespace
 
@@ -165,10 +158,7 @@ void HttpProbe::launch(const ProbeRequest& req, Done done) {
         std::string pin;
         if (!req.http.system_resolver) {
             // Any host, any port: connect to the target's address at the URL's port.
-            pin = "::" +
-                  (req.destination.family == AF_INET6 ? "[" + req.destination.str() + "]"
-                                                      : req.destination.str()) +
-                  ":";
+            pin = "::" + req.destination.host_str() + ":";
             t->connect_to = curl_slist_append(nullptr, pin.c_str());
         }
         t->easy = curl_easy_init();
@@ -248,8 +238,8 @@ CURLcode HttpProbe::on_ssl_ctx(CURL*, void* ssl_ctx, void* data) {
     SSL_CTX_set1_cert_store(ctx, t->store);
     X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
     X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    int ok = is_ip_literal(t->host) ? X509_VERIFY_PARAM_set1_ip_asc(param, t->host.c_str())
-                                    : X509_VERIFY_PARAM_set1_host(param, t->host.c_str(), 0);
+    int ok = IpAddress::parse(t->host) ? X509_VERIFY_PARAM_set1_ip_asc(param, t->host.c_str())
+                                       : X509_VERIFY_PARAM_set1_host(param, t->host.c_str(), 0);
     return ok == 1 ? CURLE_OK : CURLE_SSL_CONNECT_ERROR;
 }
 
@@ -277,8 +267,8 @@ int HttpProbe::on_connected(void* data, char*, char*, int, int) {
         if (result == X509_V_ERR_HOSTNAME_MISMATCH || result == X509_V_ERR_IP_ADDRESS_MISMATCH)
             t->abort_detail +=
                 " (it does not name " + t->host +
-                (is_ip_literal(t->host) ? "; give the name it carries in http.host or the url)"
-                                        : ")");
+                (IpAddress::parse(t->host) ? "; give the name it carries in http.host or the url)"
+                                           : ")");
         return CURL_PREREQFUNC_ABORT;
     }
     return CURL_PREREQFUNC_OK;

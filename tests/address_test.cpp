@@ -53,3 +53,9 @@ TEST_CASE("sockaddr round trip") {
     CHECK(*IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss)) == a);
     CHECK(ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port) == 443);
 }
+
+TEST_CASE("host_str: the form a URL or host:port needs") {
+    CHECK(IpAddress::parse("198.51.100.20")->host_str() == "198.51.100.20");
+    CHECK(IpAddress::parse("2001:db8::20")->host_str() == "[2001:db8::20]");
+    CHECK((Endpoint{*IpAddress::parse("::1"), 53}.str()) == "[::1]:53");
+}
