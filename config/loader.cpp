@@ -1,5 +1,7 @@
 #include "config/loader.hpp"
 
+#include "config/http_url.hpp"
+
 #include <regex.h>
 #include <toml++/toml.h>
 #include <unistd.h>
@@ -558,7 +560,7 @@ class Loader {
                    where);
         HttpOptions h;
         if (auto url = get_string(t, "url", where)) {
-            if (auto why = check_url(*url); !why.empty())
+            if (std::string why; !parse_http_url(*url, why))
                 error(t.get("url")->source(), where + ": url '" + *url + "' " + why);
             h.url = *url;
         }
@@ -613,38 +615,6 @@ class Loader {
         }
         h.system_resolver = get_bool(t, "system_resolver", where).value_or(false);
         return h;
-    }
-
-    // Empty when `url` is an http(s) URL with a host; else why not.
-    static std::string check_url(const std::string& url) {
-        auto sep = url.find("://");
-        if (sep == std::string::npos) return "is not a URL (e.g. https://epr.example.nhs.uk/)";
-        std::string scheme = url.substr(0, sep);
-        if (scheme != "http" && scheme != "https") return "must be http:// or https://";
-        std::string rest = url.substr(sep + 3);
-        std::string authority = rest.substr(0, rest.find_first_of("/?#"));
-        if (authority.find('@') != std::string::npos)
-            return "must not carry credentials (they would be sent to every site's probe)";
-        std::string host = authority;
-        std::string port;
-        if (host.starts_with("[")) {
-            auto close = host.find(']');
-            if (close == std::string::npos) return "has an unclosed [ in its host";
-            port = host.substr(close + 1);
-            host = host.substr(1, close - 1);
-        } else if (auto colon = host.rfind(':'); colon != std::string::npos) {
-            port = host.substr(colon);
-            host = host.substr(0, colon);
-        }
-        if (host.empty()) return "has no host";
-        if (!port.empty()) {
-            if (port[0] != ':' || port.size() < 2 || port.size() > 6 ||
-                !std::all_of(port.begin() + 1, port.end(),
-                             [](char c) { return c >= '0' && c <= '9'; }) ||
-                std::stoi(port.substr(1)) == 0 || std::stoi(port.substr(1)) > 65535)
-                return "has a port that is not 1..65535";
-        }
-        return "";
     }
 
     void read_targets(const toml::table& root) {

@@ -30,6 +30,8 @@ ProbeRequest request_for(const Config& config, const Target& t, const ProbeSpec&
         r.ca_file = t.http.ca_file.empty() ? config.settings.ca_file : t.http.ca_file;
         r.user_agent = std::string("fedprobe/") + FEDPROBE_VERSION + " (site " + site + ")";
         r.url = http_url_for(t.http, r.destination, service);
+        std::string why;  // the loader has reported a url that does not parse
+        r.url_parts = parse_http_url(r.url, why).value_or(HttpUrl{});
     }
     return r;
 }

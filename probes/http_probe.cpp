@@ -130,24 +130,10 @@ void HttpProbe::launch(const ProbeRequest& req, Done done) {
     t->expected_status = req.http.status;
     t->body_regex = pattern(req.http.body_regex);
 
+    t->host = req.url_parts.host;
+    t->tls = req.url_parts.tls;
     std::string error;
-    if (CURLU* u = curl_url(); u) {
-        char* host = nullptr;
-        char* scheme = nullptr;
-        if (curl_url_set(u, CURLUPART_URL, req.url.c_str(), 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK) {
-            t->host = host;
-            if (t->host.size() > 2 && t->host.front() == '[')
-                t->host = t->host.substr(1, t->host.size() - 2);
-            t->tls = std::strcmp(scheme, "https") == 0;
-        } else {
-            error = "cannot parse the URL " + req.url;
-        }
-        curl_free(host);
-        curl_free(scheme);
-        curl_url_cleanup(u);
-    }
+    if (t->host.empty()) error = "cannot parse the URL " + req.url;
     if (error.empty() && !req.http.body_regex.empty() && !t->body_regex)
         error = "body_regex is not a regular expression";
     if (error.empty() && t->tls) {

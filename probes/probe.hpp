@@ -11,6 +11,7 @@
 
 #include "config/address.hpp"
 #include "config/config.hpp"
+#include "config/http_url.hpp"
 #include "probes/outcome.hpp"
 
 namespace fedprobe {
@@ -29,6 +30,7 @@ struct ProbeRequest {
     // http: the URL to fetch (its host is pinned to `destination`), what the answer must be,
     // the CA bundle (empty: the system's) and who is asking.
     std::string url;
+    HttpUrl url_parts;  // parsed once when the job is built; host empty: the URL did not parse
     HttpOptions http;
     std::string ca_file;
     std::string user_agent;

@@ -88,6 +88,8 @@ ProbeRequest request(const std::string& url) {
     req.destination = *IpAddress::parse("127.0.0.1");
     req.timeout = 500ms;
     req.url = url;
+    std::string why;
+    req.url_parts = parse_http_url(url, why).value_or(HttpUrl{});  // as request_for() does
     req.user_agent = "fedprobe/test (site lo)";
     return req;
 }

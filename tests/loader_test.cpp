@@ -328,7 +328,7 @@ TEST_CASE("http: a url for 'http', options checked and located") {
     find(bad, "path 'health' must start with /");
 
     auto creds = load(kBase + target +
-                      "probes = [\"http\"]\nhttp = { url = \"https://user:pw@epr.lab:99999/\" }\n");
+                      "probes = [\"http\"]\nhttp = { url = \"https://user:pw@epr.lab:8443/\" }\n");
     find(creds, "must not carry credentials");
     auto port =
         load(kBase + target + "probes = [\"http\"]\nhttp = { url = \"https://epr.lab:99999/\" }\n");
