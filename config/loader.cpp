@@ -617,6 +617,34 @@ class Loader {
         return h;
     }
 
+    // Options for a probe the target does not run are ignored; almost always that is a mistake
+    // (a typo in `probes`, or `url` given to an http:SERVICE probe), so say so where they are.
+    void warn_unused_options(const toml::table& t, const Target& tg, const std::string& where) {
+        auto runs = [&](std::string_view kind, int with_service) {  // -1: either form
+            return std::any_of(tg.probes.begin(), tg.probes.end(), [&](const ProbeSpec& p) {
+                return p.kind == kind &&
+                       (with_service < 0 || p.service.empty() == (with_service == 0));
+            });
+        };
+        for (std::string_view kind : {"icmp", "udp", "dns", "http"})
+            if (const toml::node* n = t.get(kind); n && !runs(kind, -1))
+                warning(n->source(), where + ": '" + std::string(kind) +
+                                         "' options are set, but no " + std::string(kind) +
+                                         " probe runs; they are ignored");
+        const toml::table* http = t.get("http") ? t.get("http")->as_table() : nullptr;
+        if (!http || !runs("http", -1)) return;
+        if (http->get("url") && !runs("http", 0))
+            warning(http->get("url")->source(),
+                    where +
+                        ": http.url is fetched only by the probe \"http\"; \"http:SERVICE\" "
+                        "builds its URL from http.host, http.path and http.tls");
+        for (std::string_view key : {"host", "path", "tls"})
+            if (http->get(key) && !runs("http", 1))
+                warning(http->get(key)->source(),
+                        where + ": http." + std::string(key) +
+                            " is used only by \"http:SERVICE\" probes; \"http\" fetches http.url");
+    }
+
     void read_targets(const toml::table& root) {
         std::map<std::string, const toml::node*> seen;
         for (const toml::table* t : get_table_array(root, "targets")) {
@@ -770,6 +798,7 @@ class Loader {
             }
             if (const toml::table* http = get_table(*t, "http", where))
                 tg.http = read_http(*http, where + ": http");
+            warn_unused_options(*t, tg, where);
             for (const auto& p : tg.probes) {
                 if (p.kind == "http" && p.service.empty() && tg.http.url.empty()) {
                     error(t->source(), where +

@@ -352,3 +352,26 @@ TEST_CASE("http: a CA file that cannot be read is a warning where it is named") 
     CHECK(d.severity == Diagnostic::Severity::warning);
     CHECK(d.line == 24);
 }
+
+TEST_CASE("options for a probe the target does not run are warned about where they are") {
+    const std::string target =
+        "\n[[targets]]\nid = \"epr\"\nnetwork = \"surrey-psn\"\naddress = \"198.51.100.7\"\n";
+    auto r = load(kBase + target +
+                  "probes = [\"tcp:https\"]\ndns = { name = \"epr.lab\" }\n"
+                  "http = { url = \"https://epr.lab/\" }\n");
+    REQUIRE(r.config);
+    auto dns = find(r, "'dns' options are set, but no dns probe runs");
+    CHECK(dns.severity == Diagnostic::Severity::warning);
+    CHECK(dns.line == 24);
+    CHECK(find(r, "'http' options are set, but no http probe runs").line == 25);
+
+    auto url = load(kBase + target +
+                    "probes = [\"http:https\"]\nhttp = { url = \"https://epr.lab/\", path = "
+                    "\"/health\" }\n");
+    REQUIRE(url.config);
+    find(url, "http.url is fetched only by the probe \"http\"");
+    auto host =
+        load(kBase + target +
+             "probes = [\"http\"]\nhttp = { url = \"https://epr.lab/\", host = \"x.lab\" }\n");
+    find(host, "http.host is used only by \"http:SERVICE\" probes");
+}
