@@ -73,8 +73,7 @@ Figures run(std::size_t n, Duration interval, Duration measure, bool metrics) {
                                     {"network", "loopback"},
                                     {"target", "t" + std::to_string(i)},
                                     {"probe", "icmp"},
-                                    {"service", ""}},
-                                   true});
+                                    {"service", ""}}});
         ProbeRequest r;
         r.destination = *IpAddress::parse(address(i));
         r.timeout = 1s;

@@ -168,8 +168,7 @@ void Daemon::apply(std::shared_ptr<const Config> config) {
         lj->job = std::move(job);
         specs.push_back(
             JobSpec{lj->job.key, lj->job.target->network, lj->job.target->interval, lj.get()});
-        (lj->job.flow ? flow_labels : labels)
-            .push_back(JobLabels{lj->job.key, lj->job.labels, lj->job.spec.kind == "icmp"});
+        (lj->job.flow ? flow_labels : labels).push_back(JobLabels{lj->job.key, lj->job.labels});
         std::string key = lj->job.key;
         live.emplace(std::move(key), std::move(lj));
     }

@@ -26,29 +26,28 @@ prometheus::ClientMetric::Histogram AtomicHistogram::snapshot() const {
     return h;
 }
 
-void JobSeriesSet::sync(const std::vector<std::pair<std::string, std::pair<Labels, bool>>>& jobs) {
+void JobSeriesSet::sync(const std::vector<std::pair<std::string, Labels>>& jobs) {
     std::unique_lock lock(structure_mutex_);
     std::unordered_map<std::string, std::unique_ptr<Series>> next;
     order_.clear();
-    for (const auto& [key, spec] : jobs) {
-        const auto& [labels, icmp] = spec;
+    for (const auto& [key, labels] : jobs) {
         std::vector<prometheus::ClientMetric::Label> sorted;
         for (const auto& [name, value] : labels)
             sorted.push_back({name, value});  // std::map: already sorted
         auto old = series_.find(key);
-        if (old != series_.end() && old->second->labels == sorted && old->second->icmp == icmp) {
+        if (old != series_.end() && old->second->labels == sorted) {
             next.emplace(key, std::move(old->second));
         } else {
+            // The probe kind's own series follow from the "probe" label.
+            auto probe = labels.find("probe");
+            const std::string kind = probe == labels.end() ? "" : probe->second;
             auto s = std::make_unique<Series>();
             s->labels = std::move(sorted);
-            s->icmp = icmp;
             s->success.store(std::numeric_limits<double>::quiet_NaN());  // not probed yet
-            if (icmp) s->icmp_rtt = std::make_unique<AtomicHistogram>();
-            for (const auto& l : s->labels) {
-                s->dns = s->dns || (l.name == "probe" && l.value == "dns");
-                if (l.name == "probe" && l.value == "http")
-                    s->http = std::make_unique<HttpSeries>();
-            }
+            s->icmp = kind == "icmp";
+            s->dns = kind == "dns";
+            if (s->icmp) s->icmp_rtt = std::make_unique<AtomicHistogram>();
+            if (kind == "http") s->http = std::make_unique<HttpSeries>();
             next.emplace(key, std::move(s));
         }
         order_.push_back(key);

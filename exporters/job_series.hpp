@@ -55,7 +55,7 @@ class JobSeriesSet : public prometheus::Collectable {
 
     // Adds new jobs, removes departed ones, replaces those whose labels changed. Returns nothing:
     // find() gives the handles, valid until the next sync.
-    void sync(const std::vector<std::pair<std::string, std::pair<Labels, bool>>>& jobs);
+    void sync(const std::vector<std::pair<std::string, Labels>>& jobs);
     Series* find(const std::string& key);
     // Probe thread only; lock-free except when the last error changes.
     void record(Series* s, const ProbeResult& result, const std::string& reporter_network);

@@ -90,10 +90,10 @@ std::vector<prometheus::MetricFamily> PrometheusExporter::collect() const {
 }
 
 void PrometheusExporter::sync_jobs(const std::vector<JobLabels>& jobs) {
-    std::vector<std::pair<std::string, std::pair<Labels, bool>>> specs;
+    std::vector<std::pair<std::string, Labels>> specs;
     specs.reserve(jobs.size());
     for (const auto& j : jobs)
-        specs.push_back({j.key, {j.labels, j.icmp}});
+        specs.emplace_back(j.key, j.labels);
     jobs_->sync(specs);
     scheduled_.Set(static_cast<double>(jobs.size()));
 }

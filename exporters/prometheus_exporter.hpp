@@ -21,7 +21,6 @@ namespace fedprobe {
 struct JobLabels {
     std::string key;
     Labels labels;  // site, network, target, probe, service + the target's static labels
-    bool icmp = false;
 };
 
 class PrometheusExporter {

@@ -16,15 +16,13 @@ bool has(const std::string& text, const std::string& needle) {
     return text.find(needle) != std::string::npos;
 }
 
-JobLabels job(const std::string& target, const std::string& probe, const std::string& service,
-              bool icmp = false) {
+JobLabels job(const std::string& target, const std::string& probe, const std::string& service) {
     return JobLabels{target + "/" + probe,
                      {{"site", "kent-nhs"},
                       {"network", "surrey-psn"},
                       {"target", target},
                       {"probe", probe},
-                      {"service", service}},
-                     icmp};
+                      {"service", service}}};
 }
 
 }  // namespace
@@ -77,7 +75,7 @@ TEST_CASE("a failure sets last_error_info with the reporter; success removes it"
 
 TEST_CASE("jobs that leave the config take all their series with them") {
     PrometheusExporter e("1");
-    e.sync_jobs({job("epr", "tcp", "https"), job("pacs", "icmp", "", true)});
+    e.sync_jobs({job("epr", "tcp", "https"), job("pacs", "icmp", "")});
     ProbeResult r;
     r.outcome = Outcome::refused;
     r.reporter = IpAddress::parse("198.51.100.9");
@@ -94,7 +92,7 @@ TEST_CASE("jobs that leave the config take all their series with them") {
 
 TEST_CASE("ICMP rounds feed the packet counters and the RTT histogram") {
     PrometheusExporter e("1");
-    e.sync_jobs({job("pacs", "icmp", "", true)});
+    e.sync_jobs({job("pacs", "icmp", "")});
     ProbeResult r;
     r.outcome = Outcome::ok;
     r.packets_sent = 3;
@@ -149,8 +147,7 @@ TEST_CASE("flows: compliance, a state set, the last change and the reporter, all
                     {"to", "epr"},
                     {"network", "kent-nhs"},
                     {"service", "rdp"},
-                    {"expect", "deny"}},
-                   false};
+                    {"expect", "deny"}}};
     e.sync_flows({flow});
     auto text = serve(e);
     CHECK(has(text,
