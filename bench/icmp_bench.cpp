@@ -1,5 +1,5 @@
-// Benchmark of the ICMP engine as the daemon runs it: scheduler -> IcmpProbe -> exporter,
-// over N loopback addresses (every address in 127/8 answers ping), one echo per probe.
+// Benchmark of the ICMP engine as the daemon runs it: the same Engine object, with the daemon's
+// EngineSettings and its metrics sink, over N loopback addresses (every address in 127/8 answers ping), one echo per probe.
 // Prints probes/s, CPU-µs per probe (user+sys from getrusage), RSS and RSS per target, the
 // RTT distribution, then runs fping on the same addresses and prints the CPU ratio.
 // Needs root (raw sockets) or ping sockets allowed; sends only to 127.0.0.0/8.
@@ -15,10 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "daemon/event_loop.hpp"
-#include "daemon/scheduler.hpp"
+#include "core/event_loop.hpp"
+#include "engine/engine.hpp"
 #include "exporters/prometheus_exporter.hpp"
-#include "probes/icmp_probe.hpp"
 
 using namespace fedprobe;
 using namespace std::chrono_literals;
@@ -48,100 +47,100 @@ std::string address(std::size_t i) {  // 127.1.0.1 upwards, never the 127.0.0.0/
 
 struct Figures {
     double probes_per_s, cpu_us_per_probe, rss_mib, rss_per_target_b;
-    std::size_t probes, failed;
+    std::size_t probes, failed, overloaded;
     double p50_us, p99_us, max_us;
 };
+
+// Counts what the daemon's sinks would see, while measuring.
+class Counter : public ResultSink {
+  public:
+    bool measuring = false;
+    std::size_t probes = 0, failed = 0, overloaded = 0;
+    std::vector<double> rtts_us;
+    void jobs_changed(std::span<LiveJob* const>) override {}
+    void finished(LiveJob&, const RoundReport& round) override {
+        if (!measuring) return;
+        const ProbeResult& r = round.result;
+        ++probes;
+        if (r.overload)
+            ++overloaded;
+        else if (r.outcome != Outcome::ok)
+            ++failed;
+        if (const IcmpResult* icmp = r.as<IcmpKind>())
+            for (auto d : icmp->rtts)
+                if (rtts_us.size() < rtts_us.capacity()) rtts_us.push_back(to_seconds(d) * 1e6);
+    }
+};
+
+// The federation the bench probes: one network on loopback, N icmp targets, as a config file
+// would give them, with no rate limit to speak of.
+std::shared_ptr<const Config> bench_config(std::size_t n, Duration interval) {
+    auto c = std::make_shared<Config>();
+    c->settings.site = "bench";
+    c->settings.rate_limit = 1e9;
+    c->networks.push_back(Network{"bench", NetworkKind::other, "bench", {}, std::nullopt});
+    c->networks.push_back(
+        Network{"loopback", NetworkKind::other, "loopback", {*Prefix::parse("127.0.0.0/8")}, {}});
+    IcmpOptions icmp;
+    icmp.packets = 1;
+    for (std::size_t i = 0; i < n; ++i) {
+        Target t;
+        t.id = "t" + std::to_string(i);
+        t.network = "loopback";
+        t.address = *IpAddress::parse(address(i));
+        t.probes = {ProbeSpec{kind_index_of<IcmpKind>(), ""}};
+        t.interval = interval;
+        t.timeout = 1s;
+        std::get<std::optional<IcmpOptions>>(t.options) = icmp;
+        c->targets.push_back(std::move(t));
+    }
+    return c;
+}
 
 Figures run(std::size_t n, Duration interval, Duration measure, bool metrics) {
     long rss_base = rss_kib();
     EventLoop loop;
-    if (auto e = loop.init(); !e.empty()) {
-        std::fprintf(stderr, "%s\n", e.c_str());
+    if (Status st = loop.init(); !st.ok()) {
+        std::fprintf(stderr, "%s\n", st.message().c_str());
         std::exit(1);
     }
-    IcmpProbe probe(loop);
-    Scheduler scheduler(1);
-    scheduler.set_slack(std::chrono::milliseconds(5));  // as the daemon runs it
-    std::vector<JobSpec> specs;
-    std::vector<JobLabels> labels;
-    std::vector<ProbeRequest> requests(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        std::string key = "t" + std::to_string(i) + "/icmp";
-        specs.push_back(JobSpec{key, "loopback", interval, &requests[i]});
-        labels.push_back(JobLabels{key,
-                                   {{"site", "bench"},
-                                    {"network", "loopback"},
-                                    {"target", "t" + std::to_string(i)},
-                                    {"probe", "icmp"},
-                                    {"service", ""}}});
-        ProbeRequest r;
-        r.destination = *IpAddress::parse(address(i));
-        r.timeout = 1s;
-        r.icmp.packets = 1;
-        requests[i] = r;
-    }
+    // The very engine and settings `fedprobe run` uses, with its metrics sink.
+    auto engine = std::make_unique<Engine>(loop, EngineSettings::daemon());
     PrometheusExporter exporter("bench");
-    std::vector<PrometheusExporter::Series*> series(n, nullptr);
-    if (metrics) {
-        exporter.sync_jobs(labels);
-        for (std::size_t i = 0; i < n; ++i)
-            series[i] = exporter.find(labels[i].key);
-    }
-    scheduler.set_jobs(specs, loop.now());
-    // Set-up lists the daemon does not keep either: what remains is what a running daemon holds.
-    std::vector<JobSpec>().swap(specs);
-    std::vector<JobLabels>().swap(labels);
+    Counter counter;
+    counter.rtts_us.reserve(1 << 20);
+    if (metrics) engine->add_sink(exporter);
+    engine->add_sink(counter);
+    engine->apply(bench_config(n, interval));
     malloc_trim(0);
 
-    bool measuring = false;
-    std::size_t probes = 0, failed = 0;
-    std::vector<double> rtts_us;
-    rtts_us.reserve(1 << 20);
-    EventLoop::TimerId tick_timer = 0;
-    std::function<void()> tick = [&] {
-        tick_timer = 0;
-        for (const auto& s : scheduler.due(loop.now())) {
-            auto* req = static_cast<ProbeRequest*>(s.user);
-            std::size_t i = static_cast<std::size_t>(req - requests.data());
-            probe.start(*req, [&, i, handle = s.handle](ProbeResult r) {
-                scheduler.finished(handle);
-                if (metrics) exporter.record(series[i], r, "");
-                if (!measuring) return;
-                ++probes;
-                if (r.outcome != Outcome::ok) ++failed;
-                for (auto d : r.rtts)
-                    if (rtts_us.size() < rtts_us.capacity()) rtts_us.push_back(to_seconds(d) * 1e6);
-            });
-        }
-        if (auto next = scheduler.next_wakeup()) tick_timer = loop.add_timer(*next, tick);
-    };
-    tick();
     auto warm_until = loop.now() + interval + 500ms;  // first runs are spread over one interval
     while (loop.now() < warm_until)
         loop.run_once(50ms);
     long rss_loaded = rss_kib();
-    measuring = true;
+    counter.measuring = true;
     double cpu0 = cpu_seconds(RUSAGE_SELF);
     auto t0 = loop.now();
     while (loop.now() < t0 + measure)
         loop.run_once(50ms);
     double cpu = cpu_seconds(RUSAGE_SELF) - cpu0;
     double wall = to_seconds(loop.now() - t0);
-    measuring = false;
-    if (tick_timer) loop.cancel_timer(tick_timer);
-    while (probe.rounds_in_flight() > 0)
-        loop.run_once(50ms);  // drain before the engine goes
+    counter.measuring = false;
+    engine.reset();  // its probes go first: nothing calls back into the sinks after this
 
+    auto& rtts_us = counter.rtts_us;
     std::sort(rtts_us.begin(), rtts_us.end());
     auto pct = [&](double p) {
         return rtts_us.empty() ? 0 : rtts_us[static_cast<std::size_t>(p * (rtts_us.size() - 1))];
     };
+    const std::size_t probes = counter.probes;
     return Figures{static_cast<double>(probes) / wall,
                    probes ? cpu * 1e6 / static_cast<double>(probes) : 0,
                    static_cast<double>(rss_loaded) / 1024,
                    static_cast<double>(rss_loaded - rss_base) * 1024 / static_cast<double>(n),
                    probes,
-                   failed,
+                   counter.failed,
+                   counter.overloaded,
                    pct(0.5),
                    pct(0.99),
                    rtts_us.empty() ? 0 : rtts_us.back()};
@@ -223,15 +222,16 @@ int main(int argc, char** argv) {
         "%s, measured for %d s after one interval of warm-up\n\n",
         sysconf(_SC_NPROCESSORS_ONLN),
         metrics ? "with Prometheus series per target" : "engine only (no metrics)", seconds);
-    std::printf("%9s %10s %9s %9s %9s %12s %8s %8s %8s %8s\n", "targets", "probes/s", "cpu-us/p",
-                "failed", "RSS-MiB", "RSS-B/target", "p50-us", "p99-us", "max-us", "probes");
+    std::printf("%9s %10s %9s %9s %10s %9s %12s %8s %8s %8s %8s\n", "targets", "probes/s",
+                "cpu-us/p", "failed", "overloaded", "RSS-MiB", "RSS-B/target", "p50-us", "p99-us",
+                "max-us", "probes");
     std::vector<double> ours;
     for (std::size_t n : sizes) {
         auto f = run(n, 1s, std::chrono::seconds(seconds), metrics);
         ours.push_back(f.cpu_us_per_probe);
-        std::printf("%9zu %10.0f %9.2f %9zu %9.1f %12.0f %8.1f %8.1f %8.1f %8zu\n", n,
-                    f.probes_per_s, f.cpu_us_per_probe, f.failed, f.rss_mib, f.rss_per_target_b,
-                    f.p50_us, f.p99_us, f.max_us, f.probes);
+        std::printf("%9zu %10.0f %9.2f %9zu %10zu %9.1f %12.0f %8.1f %8.1f %8.1f %8zu\n", n,
+                    f.probes_per_s, f.cpu_us_per_probe, f.failed, f.overloaded, f.rss_mib,
+                    f.rss_per_target_b, f.p50_us, f.p99_us, f.max_us, f.probes);
         std::fflush(stdout);
     }
     if (system("command -v fping >/dev/null 2>&1") != 0) {

@@ -9,15 +9,12 @@
 #include <map>
 #include <sstream>
 
-#include "config/loader.hpp"
-#include "config/network_index.hpp"
-#include "daemon/event_loop.hpp"
-#include "daemon/jobs.hpp"
-#include "daemon/rate_limiter.hpp"
+#include "core/event_loop.hpp"
+#include "engine/engine.hpp"
+#include "federation/loader.hpp"
+#include "federation/network_index.hpp"
 #include "policy/report.hpp"
 #include "policy/verdict.hpp"
-#include "probes/tcp_probe.hpp"
-#include "probes/udp_probe.hpp"
 
 namespace fedprobe {
 
@@ -38,6 +35,36 @@ bool read_file(const std::string& path, std::string& out) {
     out = s.str();
     return true;
 }
+
+// Keeps each flow's first result and stops the loop once every flow has one.
+class Collector : public ResultSink {
+  public:
+    Collector(EventLoop& loop, std::size_t total) : loop_(loop), results_(total) {}
+    void jobs_changed(std::span<LiveJob* const> jobs) override {
+        index_.clear();
+        for (std::size_t i = 0; i < jobs.size(); ++i)
+            index_[jobs[i]->job.key] = i;
+    }
+    void finished(LiveJob& job, const RoundReport& round) override {
+        auto& slot = results_[index_.at(job.job.key)];
+        if (slot) return;
+        slot = round.result;
+        reporter_networks_[job.job.key] = round.reporter_network;
+        ++done_;
+        if (isatty(STDERR_FILENO))
+            std::cerr << "\rchecking " << done_ << "/" << results_.size() << " flows" << std::flush;
+        if (done_ == results_.size()) loop_.stop();
+    }
+    const std::optional<ProbeResult>& result(std::size_t i) const { return results_[i]; }
+    const std::string& reporter_network(const std::string& key) { return reporter_networks_[key]; }
+
+  private:
+    EventLoop& loop_;
+    std::vector<std::optional<ProbeResult>> results_;
+    std::map<std::string, std::size_t> index_;
+    std::map<std::string, std::string> reporter_networks_;
+    std::size_t done_ = 0;
+};
 
 }  // namespace
 
@@ -68,45 +95,25 @@ int run_check(const CheckOptions& opt) {
     }
 
     auto jobs = build_flow_jobs(config, opt.flow_pattern);
-    NetworkIndex index = network_index_for_site(config);
+    const std::size_t total = jobs.size();
 
     EventLoop loop;
-    if (auto err = loop.init(); !err.empty()) {
-        std::cerr << "fedprobe check: " << err << "\n";
+    if (Status st = loop.init(); !st.ok()) {
+        std::cerr << "fedprobe check: " << st.message() << "\n";
         return 2;
     }
-    TcpProbe tcp(loop);
-    UdpProbe udp(loop);
-    std::map<std::string, RateLimiter> limits;
-    std::vector<std::optional<ProbeResult>> results(jobs.size());
-    std::size_t done = 0;
-    const bool progress = isatty(STDERR_FILENO);
+    // The daemon's engine, with every flow due at once: only a network's rate limit spaces them
+    // out, so a policy of mostly-filtered flows takes about one timeout, not one per flow.
+    Engine engine(loop, EngineSettings::check());
+    Collector collector(loop, total);
+    engine.add_sink(collector);
     const auto started = loop.now();
-    // Every flow is started at once, except where a network's rate limit spaces them out: a
-    // policy of mostly-filtered flows takes about one timeout, not one timeout per flow.
-    for (std::size_t i = 0; i < jobs.size(); ++i) {
-        const std::string& net = jobs[i].target->network;
-        auto it = limits.find(net);
-        if (it == limits.end()) {
-            double rate = config.rate_limit_for(net);
-            it = limits.emplace(net, RateLimiter(rate, RateLimiter::default_burst(rate))).first;
-        }
-        TimePoint at = it->second.reserve(started);
-        loop.add_timer(at, [&, i] {
-            Probe& probe =
-                jobs[i].spec.kind == "udp" ? static_cast<Probe&>(udp) : static_cast<Probe&>(tcp);
-            probe.start(jobs[i].request, [&, i](ProbeResult r) {
-                results[i] = std::move(r);
-                ++done;
-                if (progress)
-                    std::cerr << "\rchecking " << done << "/" << jobs.size() << " flows"
-                              << std::flush;
-                if (done == jobs.size()) loop.stop();
-            });
-        });
-    }
-    if (!jobs.empty()) loop.run();
-    if (progress) std::cerr << "\r\033[K" << std::flush;
+    engine.apply(loaded.config, jobs);
+    if (total > 0) loop.run();
+    if (isatty(STDERR_FILENO)) std::cerr << "\r\033[K" << std::flush;
+    jobs = std::vector<Job>();
+    for (const LiveJob* lj : engine.jobs())
+        jobs.push_back(lj->job);
 
     CheckRun run;
     run.site = config.settings.site;
@@ -115,7 +122,7 @@ int run_check(const CheckOptions& opt) {
     run.duration_seconds = std::chrono::duration<double>(loop.now() - started).count();
     for (std::size_t i = 0; i < jobs.size(); ++i) {
         const Job& j = jobs[i];
-        const ProbeResult& r = *results[i];
+        const ProbeResult& r = *collector.result(i);
         Verdict v = judge(j.flow->expect, r.outcome);
         FlowRecord f;
         f.flow = j.flow->id;
@@ -124,7 +131,7 @@ int run_check(const CheckOptions& opt) {
         f.network = j.target->network;
         f.address = j.request.destination.str();
         f.service = j.flow->service;
-        f.proto = j.spec.kind;
+        f.proto = std::string(j.spec.name());
         f.port = j.request.port;
         f.expect = std::string(to_string(j.flow->expect));
         f.outcome = std::string(to_string(r.outcome));
@@ -132,7 +139,7 @@ int run_check(const CheckOptions& opt) {
         f.compliant = is_compliant(v);
         if (r.reporter) {
             f.reporter = r.reporter->str();
-            f.reporter_network = index.lookup(*r.reporter);
+            f.reporter_network = collector.reporter_network(j.key);
         }
         f.duration_seconds = to_seconds(r.duration);
         f.note = j.flow->note;

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "config/loader.hpp"
+#include "federation/loader.hpp"
 #include "daemon/check.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/daemon.hpp"

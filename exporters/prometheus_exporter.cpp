@@ -1,5 +1,7 @@
 #include "exporters/prometheus_exporter.hpp"
 
+#include "policy/verdict.hpp"
+
 namespace fedprobe {
 
 namespace {
@@ -18,6 +20,12 @@ PrometheusExporter::PrometheusExporter(const std::string& version)
                                .Name("fedprobe_scheduler_rate_limited_total")
                                .Help("Probes delayed by the per-destination-network rate limit")
                                .Register(*registry_)),
+      overloaded_family_(prometheus::BuildCounter()
+                             .Name("fedprobe_probe_overloaded_total")
+                             .Help("Rounds that measured the prober, not the network: it fell "
+                                   "behind (reason: late_start, dropped_replies, queued); no "
+                                   "outcome is recorded for them")
+                             .Register(*registry_)),
       lag_(prometheus::BuildHistogram()
                .Name("fedprobe_scheduler_lag_seconds")
                .Help("How late probes start against their schedule")
@@ -66,6 +74,17 @@ PrometheusExporter::PrometheusExporter(const std::string& version)
                           .Help("ICMP messages with fedprobe's marker that matched no request")
                           .Register(*registry_)
                           .Add({})),
+      icmp_duplicates_(prometheus::BuildCounter()
+                           .Name("fedprobe_icmp_duplicate_replies_total")
+                           .Help("ICMP echo replies received more than once, every target")
+                           .Register(*registry_)
+                           .Add({})),
+      rx_dropped_(prometheus::BuildCounter()
+                      .Name("fedprobe_socket_receive_dropped_total")
+                      .Help("Packets the kernel dropped on fedprobe's shared sockets because the "
+                            "prober did not read them in time (SO_RXQ_OVFL)")
+                      .Register(*registry_)
+                      .Add({})),
       http_overloaded_(prometheus::BuildCounter()
                            .Name("fedprobe_http_overloaded_total")
                            .Help("http probes never started: too many were in flight for them to "
@@ -78,6 +97,47 @@ PrometheusExporter::PrometheusExporter(const std::string& version)
         .Register(*registry_)
         .Add({{"version", version}})
         .Set(1);
+    for (std::size_t k = 0; k < kKindCount; ++k)
+        for (std::size_t r = 0; r < kAllOverloads.size(); ++r)
+            overloaded_[k][r] =
+                &overloaded_family_.Add({{"probe", std::string(kind_name(k))},
+                                         {"reason", std::string(to_string(kAllOverloads[r]))}});
+}
+
+void PrometheusExporter::jobs_changed(std::span<LiveJob* const> jobs) {
+    std::vector<JobLabels> probes, flows;
+    for (const LiveJob* lj : jobs)
+        (lj->job.flow ? flows : probes).push_back(JobLabels{lj->job.key, lj->job.labels});
+    sync_jobs(probes);
+    sync_flows(flows);
+    for (LiveJob* lj : jobs)
+        lj->sink_data[slot] = lj->job.flow ? static_cast<void*>(find_flow(lj->job.key))
+                                           : static_cast<void*>(find(lj->job.key));
+}
+
+void PrometheusExporter::finished(LiveJob& lj, const RoundReport& round) {
+    const ProbeResult& r = round.result;
+    if (r.overload) {
+        overloaded_[lj.job.spec.kind][static_cast<std::size_t>(*r.overload)]->Increment();
+        return;
+    }
+    if (lj.job.flow) {
+        record_flow(static_cast<FlowSeriesSet::Series*>(lj.sink_data[slot]), r.outcome,
+                    is_compliant(judge(lj.job.flow->expect, r.outcome)),
+                    r.reporter ? r.reporter->str() : "", round.reporter_network, round.unix_time);
+        return;
+    }
+    record(static_cast<Series*>(lj.sink_data[slot]), r, round.reporter_network);
+}
+
+void PrometheusExporter::update_engine_stats(const Engine::Stats& stats) {
+    in_flight_.Set(static_cast<double>(stats.in_flight));
+    if (stats.overruns > overruns_.Value())
+        overruns_.Increment(static_cast<double>(stats.overruns) - overruns_.Value());
+    for (const auto& [network, n] : stats.rate_limited) {
+        auto& c = rate_limited_family_.Add({{"network", network}});
+        if (static_cast<double>(n) > c.Value()) c.Increment(static_cast<double>(n) - c.Value());
+    }
 }
 
 std::vector<prometheus::MetricFamily> PrometheusExporter::collect() const {
@@ -110,20 +170,25 @@ void PrometheusExporter::set_http_overloaded(std::uint64_t total) {
         http_overloaded_.Increment(static_cast<double>(total) - http_overloaded_.Value());
 }
 
-void PrometheusExporter::set_icmp_stats(std::uint64_t late_total, std::uint64_t unmatched_total) {
-    if (late_total > icmp_late_.Value())
-        icmp_late_.Increment(static_cast<double>(late_total) - icmp_late_.Value());
-    if (unmatched_total > icmp_unmatched_.Value())
-        icmp_unmatched_.Increment(static_cast<double>(unmatched_total) - icmp_unmatched_.Value());
+namespace {
+void raise_to(prometheus::Counter& c, std::uint64_t total) {
+    if (static_cast<double>(total) > c.Value()) c.Increment(static_cast<double>(total) - c.Value());
+}
+}  // namespace
+
+void PrometheusExporter::set_icmp_stats(std::uint64_t late_total, std::uint64_t unmatched_total,
+                                        std::uint64_t duplicates_total,
+                                        std::uint64_t rx_dropped_total) {
+    raise_to(icmp_late_, late_total);
+    raise_to(icmp_unmatched_, unmatched_total);
+    raise_to(icmp_duplicates_, duplicates_total);
+    raise_to(rx_dropped_, rx_dropped_total);
 }
 
 void PrometheusExporter::observe_lag(Duration lag) {
     lag_.Observe(to_seconds(lag));
 }
 
-void PrometheusExporter::add_rate_limited(const std::string& network, std::uint64_t n) {
-    rate_limited_family_.Add({{"network", network}}).Increment(static_cast<double>(n));
-}
 
 void PrometheusExporter::config_reloaded(bool ok, double unix_time) {
     reload_ok_.Set(ok ? 1 : 0);

@@ -1,5 +1,8 @@
-// Turns probe results into Prometheus series. The only place that knows about Prometheus:
-// probes hand results to the daemon, the daemon hands them here.
+// Turns probe results into Prometheus series: the metrics sink of the engine. The only place
+// that knows about Prometheus: probes hand results to the engine, the engine hands them here.
+//
+// Threads: the ResultSink calls and the setters run on the engine's thread; collect() and the
+// collectables are read by scrape threads at the same time.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -12,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/engine.hpp"
+#include "engine/sink.hpp"
 #include "exporters/flow_series.hpp"
 #include "exporters/job_series.hpp"
 #include "probes/probe.hpp"
@@ -23,11 +28,18 @@ struct JobLabels {
     Labels labels;  // site, network, target, probe, service + the target's static labels
 };
 
-class PrometheusExporter {
+class PrometheusExporter : public ResultSink {
   public:
     using Series = JobSeriesSet::Series;
 
     explicit PrometheusExporter(const std::string& version);
+
+    // ResultSink: each job's series live as long as the job; flows get the policy's series.
+    void jobs_changed(std::span<LiveJob* const> jobs) override;
+    void started(const LiveJob&, Duration lag) override { observe_lag(lag); }
+    void finished(LiveJob& job, const RoundReport& round) override;
+    // The engine's own counters, as running totals (called every few seconds).
+    void update_engine_stats(const Engine::Stats& stats);
 
     // Everything to register with the HTTP exposer: the process's own metrics, the probes' and
     // the policy's flows'.
@@ -60,13 +72,11 @@ class PrometheusExporter {
     }
 
     void observe_lag(Duration lag);
-    void set_in_flight(std::size_t n) { in_flight_.Set(static_cast<double>(n)); }
-    void add_overruns(std::uint64_t n) { overruns_.Increment(static_cast<double>(n)); }
-    void add_rate_limited(const std::string& network, std::uint64_t n);
     void config_reloaded(bool ok, double unix_time);
     void auth_failed() { auth_failures_.Increment(); }
     // Engine-wide ICMP counters, given as running totals.
-    void set_icmp_stats(std::uint64_t late_total, std::uint64_t unmatched_total);
+    void set_icmp_stats(std::uint64_t late_total, std::uint64_t unmatched_total,
+                        std::uint64_t duplicates_total, std::uint64_t rx_dropped_total);
     void set_http_overloaded(std::uint64_t total);  // a running total
     std::size_t series_count() const { return jobs_->size(); }
 
@@ -75,6 +85,9 @@ class PrometheusExporter {
     std::shared_ptr<JobSeriesSet> jobs_;
     std::shared_ptr<FlowSeriesSet> flows_;
     prometheus::Family<prometheus::Counter>& rate_limited_family_;
+    prometheus::Family<prometheus::Counter>& overloaded_family_;
+    // [kind][reason]: made up front so increase() sees them from zero.
+    std::array<std::array<prometheus::Counter*, kAllOverloads.size()>, kKindCount> overloaded_{};
     prometheus::Histogram& lag_;
     prometheus::Gauge& in_flight_;
     prometheus::Gauge& scheduled_;
@@ -84,6 +97,8 @@ class PrometheusExporter {
     prometheus::Counter& auth_failures_;
     prometheus::Counter& icmp_late_;
     prometheus::Counter& icmp_unmatched_;
+    prometheus::Counter& icmp_duplicates_;
+    prometheus::Counter& rx_dropped_;
     prometheus::Counter& http_overloaded_;
 };
 

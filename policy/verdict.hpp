@@ -3,7 +3,7 @@
 
 #include <string_view>
 
-#include "config/config.hpp"
+#include "federation/config.hpp"
 #include "probes/outcome.hpp"
 
 namespace fedprobe {

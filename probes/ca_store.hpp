@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "daemon/event_loop.hpp"
+#include "core/event_loop.hpp"
 
 namespace fedprobe {
 

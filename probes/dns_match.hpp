@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "config/config.hpp"
+#include "probes/dns_kind.hpp"
 #include "probes/outcome.hpp"
 
 namespace fedprobe {

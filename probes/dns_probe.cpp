@@ -83,18 +83,26 @@ void DnsProbe::on_socket_state(void* data, ares_socket_t fd, int readable, int w
     }
     std::uint32_t events = (readable ? EPOLLIN : 0u) | (writable ? EPOLLOUT : 0u);
     if (q->fds.count(fd)) {
-        loop.modify_fd(fd, events);
+        // Cannot fail for a descriptor on the set; were it to, the query's own timer ends it.
+        (void)loop.modify_fd(fd, events);
         return;
     }
     ares_channel channel = q->channel;
-    loop.add_fd(fd, events, [channel, fd](std::uint32_t ev) {
-        ares_process_fd(channel, (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) ? fd : ARES_SOCKET_BAD,
-                        (ev & EPOLLOUT) ? fd : ARES_SOCKET_BAD);
-    });
+    if (!loop.add_fd(fd, events, [channel, fd](std::uint32_t ev) {
+                 ares_process_fd(channel,
+                                 (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) ? fd : ARES_SOCKET_BAD,
+                                 (ev & EPOLLOUT) ? fd : ARES_SOCKET_BAD);
+             }).ok())
+        return;  // unwatched: the query's timer cancels it, reported as no answer
     q->fds.insert(fd);
 }
 
+std::unique_ptr<Probe> DnsKind::make_probe(EventLoop& loop) {
+    return std::make_unique<DnsProbe>(loop);
+}
+
 void DnsProbe::start(const ProbeRequest& req, Done done) {
+    const DnsParams& dns = req.as<DnsKind>();
     auto q = std::make_unique<Query>();
     q->self = this;
     q->id = next_id_++;
@@ -109,7 +117,7 @@ void DnsProbe::start(const ProbeRequest& req, Done done) {
     opts.tries = 1;
     // NOCHECKRESP: a SERVFAIL or REFUSED is an answer to report, not one to retry elsewhere.
     opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP |
-                 (req.dns_tcp ? ARES_FLAG_USEVC : 0);
+                 (dns.tcp ? ARES_FLAG_USEVC : 0);
     int optmask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS;
     std::string error;
     if (int rc = ares_init_options(&q->channel, &opts, optmask); rc != ARES_SUCCESS) {
@@ -138,6 +146,7 @@ void DnsProbe::start(const ProbeRequest& req, Done done) {
             ProbeResult r;
             r.outcome = Outcome::error;
             r.detail = error;
+            r.kind = DnsResult{};
             complete(*raw, std::move(r));
         });
         return;
@@ -145,25 +154,30 @@ void DnsProbe::start(const ProbeRequest& req, Done done) {
     raw->timer =
         loop_.add_timer(raw->started + req.timeout + std::chrono::milliseconds(50), [this, raw] {
             raw->timer = 0;
+            // An answer that already waits on a socket counts, however busy the loop was.
+            for (int fd : std::set<int>(raw->fds))
+                ares_process_fd(raw->channel, fd, ARES_SOCKET_BAD);
+            if (raw->answered) return;
             ares_cancel(raw->channel);  // calls back with ARES_ECANCELLED: no answer in time
         });
-    ares_query(raw->channel, req.dns_query.name.c_str(), 1 /* C_IN */,
-               dns_type_from_name(req.dns_query.type), &DnsProbe::on_answer, raw);
+    ares_query(raw->channel, dns.query.name.c_str(), 1 /* C_IN */,
+               dns_type_from_name(dns.query.type), &DnsProbe::on_answer, raw);
 }
 
 void DnsProbe::on_answer(void* arg, int status, int, unsigned char* abuf, int alen) {
     auto* q = static_cast<Query*>(arg);
     if (q->answered || status == ARES_EDESTRUCTION) return;
     DnsProbe& self = *q->self;
+    const DnsParams& dns = q->request.as<DnsKind>();
     ProbeResult r;
+    DnsResult result;
     r.duration = self.loop_.now() - q->started;
     if (abuf && alen >= 12) {
-        r.dns_rcode = abuf[3] & 0x0f;
+        result.rcode = abuf[3] & 0x0f;
         std::vector<std::string> answers;
-        if (status == ARES_SUCCESS) answers = parse_answers(q->request.dns_query.type, abuf, alen);
-        r.dns_answers = static_cast<int>(answers.size());
-        auto check =
-            check_dns_answer(r.dns_rcode, answers, q->request.dns_query, q->request.dns_expected);
+        if (status == ARES_SUCCESS) answers = parse_answers(dns.query.type, abuf, alen);
+        result.answers = static_cast<int>(answers.size());
+        auto check = check_dns_answer(result.rcode, answers, dns.query, dns.expected);
         r.outcome = check.outcome;
         r.detail = check.detail;
     } else if (status == ARES_ETIMEOUT || status == ARES_ECANCELLED) {
@@ -177,6 +191,7 @@ void DnsProbe::on_answer(void* arg, int status, int, unsigned char* abuf, int al
         r.outcome = Outcome::error;
         r.detail = std::string("c-ares: ") + ares_strerror(status);
     }
+    r.kind = result;
     self.complete(*q, std::move(r));
 }
 

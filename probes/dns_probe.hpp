@@ -9,7 +9,7 @@
 #include <set>
 #include <unordered_map>
 
-#include "daemon/event_loop.hpp"
+#include "core/event_loop.hpp"
 #include "probes/probe.hpp"
 
 namespace fedprobe {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "probes/outcome.hpp"
-#include "probes/socket_errors.hpp"
+#include "core/socket.hpp"
 
 namespace fedprobe {
 

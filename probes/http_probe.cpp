@@ -47,6 +47,10 @@ struct HttpProbe::Transfer {
     }
 };
 
+std::unique_ptr<Probe> HttpKind::make_probe(EventLoop& loop) {
+    return std::make_unique<HttpProbe>(loop);
+}
+
 HttpProbe::HttpProbe(EventLoop& loop, std::size_t max_in_flight)
     : loop_(loop), max_in_flight_(std::max<std::size_t>(1, max_in_flight)) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -94,12 +98,14 @@ void HttpProbe::start(const ProbeRequest& req, Done done) {
     launch(req, std::move(done));
 }
 
-void HttpProbe::fail_later(Done done, std::string detail, Duration duration) {
-    loop_.defer([done = std::move(done), detail = std::move(detail), duration] {
+void HttpProbe::fail_later(Done done, std::string detail, Duration duration, bool overloaded) {
+    loop_.defer([done = std::move(done), detail = std::move(detail), duration, overloaded] {
         ProbeResult r;
         r.outcome = Outcome::error;
         r.duration = duration;
         r.detail = detail;
+        if (overloaded) r.overload = Overload::queued;
+        r.kind = HttpResult{};
         done(std::move(r));
     });
 }
@@ -115,16 +121,17 @@ void HttpProbe::start_queued() {
         ++overloaded_;
         fail_later(std::move(q.done),
                    "not started: the prober was overloaded (too many https probes at once)",
-                   q.request.timeout);
+                   q.request.timeout, true);
     }
 }
 
-void HttpProbe::launch(const ProbeRequest& req, Done done) {
+void HttpProbe::launch(const ProbeRequest& request, Done done) {
+    const HttpParams& req = request.as<HttpKind>();
     auto t = std::make_unique<Transfer>();
     t->self = this;
     t->started = loop_.now();
-    t->destination = req.destination;
-    t->send = req.send;
+    t->destination = request.destination;
+    t->send = request.send;
     t->done = std::move(done);
     t->verify = req.http.verify;
     t->expected_status = req.http.status;
@@ -144,7 +151,7 @@ void HttpProbe::launch(const ProbeRequest& req, Done done) {
         std::string pin;
         if (!req.http.system_resolver) {
             // Any host, any port: connect to the target's address at the URL's port.
-            pin = "::" + req.destination.host_str() + ":";
+            pin = "::" + request.destination.host_str() + ":";
             t->connect_to = curl_slist_append(nullptr, pin.c_str());
         }
         t->easy = curl_easy_init();
@@ -154,7 +161,7 @@ void HttpProbe::launch(const ProbeRequest& req, Done done) {
     CURL* e = t->easy;
     Transfer* raw = t.get();
     long timeout_ms = static_cast<long>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(req.timeout).count());
+        std::chrono::duration_cast<std::chrono::milliseconds>(request.timeout).count());
     curl_easy_setopt(e, CURLOPT_URL, req.url.c_str());
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -199,9 +206,12 @@ void HttpProbe::launch(const ProbeRequest& req, Done done) {
 
 curl_socket_t HttpProbe::open_socket(void* data, curlsocktype, curl_sockaddr* address) {
     auto* t = static_cast<Transfer*>(data);
-    int fd = open_probe_socket(address->family, address->socktype, address->protocol, t->send,
-                               t->local_error);
-    if (fd < 0) return CURL_SOCKET_BAD;
+    auto opened = open_probe_socket(address->family, address->socktype, address->protocol, t->send);
+    if (!opened.ok()) {
+        t->local_error = opened.status().message();
+        return CURL_SOCKET_BAD;
+    }
+    int fd = *opened;
     t->self->sockets_[fd] = t;
     return fd;
 }
@@ -276,14 +286,14 @@ int HttpProbe::on_socket(CURL*, curl_socket_t fd, int what, void* data, void*) {
     }
     std::uint32_t events =
         ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
-    if (self->watched_.count(fd)) return self->loop_.modify_fd(fd, events) == 0 ? 0 : -1;
-    int rc = self->loop_.add_fd(fd, events, [self, fd](std::uint32_t ev) {
+    if (self->watched_.count(fd)) return self->loop_.modify_fd(fd, events).ok() ? 0 : -1;
+    Status st = self->loop_.add_fd(fd, events, [self, fd](std::uint32_t ev) {
         int mask = ((ev & EPOLLIN) ? CURL_CSELECT_IN : 0) |
                    ((ev & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
                    ((ev & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
         self->action(fd, mask);
     });
-    if (rc != 0) return -1;
+    if (!st.ok()) return -1;
     self->watched_.insert(fd);
     return 0;
 }
@@ -359,7 +369,7 @@ void HttpProbe::finish(CURL* easy, CURLcode code) {
         else if (f.icmp && !f.connected && f.icmp->from_icmp())
             r.reporter = f.icmp->offender;
     }
-    r.http = std::move(t.http);
+    r.kind = std::move(t.http);
     Done done = std::move(t.done);
     curl_multi_remove_handle(multi_, easy);
     curl_easy_cleanup(easy);

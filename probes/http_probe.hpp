@@ -14,10 +14,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "daemon/event_loop.hpp"
+#include "core/event_loop.hpp"
 #include "probes/ca_store.hpp"
 #include "probes/probe.hpp"
-#include "probes/socket_errors.hpp"
+#include "core/socket.hpp"
+#include "probes/http_kind.hpp"
 
 namespace fedprobe {
 
@@ -62,7 +63,8 @@ class HttpProbe : public Probe {
     const regex_t* pattern(const std::string& re);
     void launch(const ProbeRequest& request, Done done);
     void start_queued();
-    void fail_later(Done done, std::string detail, Duration duration = {});
+    void fail_later(Done done, std::string detail, Duration duration = {},
+                    bool overloaded = false);
     void action(int fd, int mask);
     void finish(CURL* easy, CURLcode code);
 

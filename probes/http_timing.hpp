@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "probes/probe.hpp"
+#include "probes/http_kind.hpp"
 
 namespace fedprobe {
 

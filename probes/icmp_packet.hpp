@@ -7,7 +7,7 @@
 #include <optional>
 #include <span>
 
-#include "config/address.hpp"
+#include "core/address.hpp"
 
 namespace fedprobe {
 

@@ -13,19 +13,13 @@
 #include <cerrno>
 #include <cstring>
 
-#include "probes/socket_errors.hpp"
+#include "core/socket.hpp"
 
 namespace fedprobe {
 
 namespace {
 
-std::int64_t realtime_ns() {
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-int open_icmp_socket(int family, bool& raw, std::string& error) {
+Result<int> open_icmp_socket(int family, bool& raw) {
     int proto = family == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
     int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
     raw = false;
@@ -33,20 +27,22 @@ int open_icmp_socket(int family, bool& raw, std::string& error) {
         fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
         raw = true;
     }
-    if (fd < 0) {
-        error = std::string("cannot open an ICMP socket (") + std::strerror(errno) +
-                "): allow ping sockets with sysctl net.ipv4.ping_group_range or grant CAP_NET_RAW";
-    }
+    if (fd < 0)
+        return Status::error(
+            std::string("cannot open an ICMP socket (") + std::strerror(errno) +
+            "): allow ping sockets with sysctl net.ipv4.ping_group_range or grant CAP_NET_RAW");
     return fd;
 }
 
 // Raw sockets see every ICMP message on the host: let through only what concerns echoes.
-int install_raw_filter(int fd, int family) {
+Status install_raw_filter(int fd, int family) {
     if (family == AF_INET) {
         icmp_filter filter{};
         filter.data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH) |
                         (1u << ICMP_TIME_EXCEEDED) | (1u << ICMP_PARAMETERPROB));
-        return setsockopt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof filter);
+        if (setsockopt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof filter) != 0)
+            return Status::from_errno("ICMP_FILTER", errno);
+        return {};
     }
     icmp6_filter filter;
     ICMP6_FILTER_SETBLOCKALL(&filter);
@@ -55,7 +51,9 @@ int install_raw_filter(int fd, int family) {
     ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &filter);
     ICMP6_FILTER_SETPASS(ICMP6_TIME_EXCEEDED, &filter);
     ICMP6_FILTER_SETPASS(ICMP6_PARAM_PROB, &filter);
-    return setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter);
+    if (setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter) != 0)
+        return Status::from_errno("ICMP6_FILTER", errno);
+    return {};
 }
 
 // Checked only after a failed send, so it costs nothing on the hot path.
@@ -71,13 +69,23 @@ bool is_local_address(const IpAddress& a) {
 
 }  // namespace
 
+std::unique_ptr<Probe> IcmpKind::make_probe(EventLoop& loop) {
+    return std::make_unique<IcmpProbe>(loop);
+}
+
 IcmpProbe::IcmpProbe(EventLoop& loop) : loop_(loop) {
     rng_state_ = static_cast<std::uint64_t>(realtime_ns()) ^ (std::uint64_t(getpid()) << 32) ^
                  0x9e3779b97f4a7c15ull;
     matcher_.seed(random32());
+    // Before any round's timeout is judged, everything the kernel has received is read.
+    drain_id_ = loop_.add_drain([this] {
+        for (auto& s : sockets_)
+            if (s.fd >= 0) on_readable(s, 0);
+    });
 }
 
 IcmpProbe::~IcmpProbe() {
+    loop_.remove_drain(drain_id_);
     for (auto& s : sockets_) {
         if (s.fd < 0) continue;
         loop_.remove_fd(s.fd);
@@ -104,58 +112,44 @@ std::string IcmpProbe::socket_kind(int family) const {
 IcmpProbe::Socket* IcmpProbe::socket_for(int family, bool df, std::string& error) {
     Socket& s = sockets_[(family == AF_INET6 ? 2 : 0) + (df ? 1 : 0)];
     if (s.fd >= 0) return &s;
-    int fd = open_icmp_socket(family, s.raw, error);
-    if (fd < 0) return nullptr;
-    int on = 1;
-    const char* what = nullptr;
-    if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) != 0) what = "SO_TIMESTAMPNS";
-    // Ping sockets learn of ICMP errors through the error queue; raw sockets read them directly.
-    if (!what && !s.raw && enable_error_queue(fd, family) != 0) what = "IP_RECVERR";
-    if (!what && s.raw && install_raw_filter(fd, family) != 0) what = "ICMP_FILTER";
-    if (!what) {
-        int rc;
-        if (family == AF_INET) {
-            int pmtu =
-                df ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT;  // PROBE: DF set, ignore the cached PMTU
-            rc = setsockopt(fd, SOL_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
-        } else {
-            int dontfrag = df ? 1 : 0;
-            rc = setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &dontfrag, sizeof dontfrag);
-        }
-        if (rc != 0) what = "IP_MTU_DISCOVER";
+    bool raw = false;
+    auto opened = open_icmp_socket(family, raw);
+    if (!opened.ok()) {
+        error = opened.status().message();
+        return nullptr;
     }
-    if (!what) {
+    int fd = *opened;
+    Status st = enable_rx_timestamps(fd);
+    if (st.ok()) st = enable_rx_overflow_count(fd);
+    // Ping sockets learn of ICMP errors through the error queue; raw sockets read them directly.
+    if (st.ok()) st = raw ? install_raw_filter(fd, family) : enable_error_queue(fd, family);
+    if (st.ok()) st = set_dont_fragment(fd, family, df);
+    if (st.ok()) {
         // Bursts of replies from many targets land at once; SO_RCVBUF is capped by rmem_max
         // (about 1,300 replies), so ask for more where CAP_NET_ADMIN allows.
-        int buf = 8 << 20;
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf) != 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+        grow_receive_buffer(fd, 8 << 20);
+        st = loop_.add_fd(fd, EPOLLIN | EPOLLERR, [this, &s](std::uint32_t ev) {
+            if (ev & EPOLLERR) on_error_queue(s);
+            // Bounded, so one busy socket cannot starve the loop; the drain reads the rest
+            // before any timeout.
+            if (ev & EPOLLIN) on_readable(s, 64);
+        });
     }
-    if (!what) {
-        s.fd = fd;
-        s.family = family;
-        matcher_.set_raw_ids(s.raw);  // ping_group_range covers both IP versions: all sockets alike
-        if (int e = loop_.add_fd(fd, EPOLLIN | EPOLLERR,
-                                 [this, &s](std::uint32_t ev) {
-                                     if (ev & EPOLLERR) on_error_queue(s);
-                                     if (ev & EPOLLIN) on_readable(s);
-                                 });
-            e != 0) {
-            error = std::string("epoll: ") + std::strerror(e);
-            close(fd);
-            s.fd = -1;
-            return nullptr;
-        }
-        return &s;
+    if (!st.ok()) {
+        error = st.message();
+        close(fd);
+        return nullptr;
     }
-    error = std::string(what) + ": " + std::strerror(errno);
-    close(fd);
-    return nullptr;
+    s.fd = fd;
+    s.family = family;
+    s.raw = raw;
+    matcher_.set_raw_ids(raw);  // ping_group_range covers both IP versions: all sockets alike
+    return &s;
 }
 
 void IcmpProbe::start(const ProbeRequest& req, Done done) {
     std::string error;
-    Socket* sock = socket_for(req.destination.family, req.icmp.dont_fragment, error);
+    Socket* sock = socket_for(req.destination.family, req.as<IcmpKind>().dont_fragment, error);
     unsigned ifindex = 0;
     if (sock && !req.send.device.empty()) {
         ifindex = if_nametoindex(req.send.device.c_str());
@@ -166,6 +160,7 @@ void IcmpProbe::start(const ProbeRequest& req, Done done) {
             ProbeResult r;
             r.outcome = Outcome::error;
             r.detail = error;
+            r.kind = IcmpResult{};
             done(std::move(r));
         });
         return;
@@ -185,9 +180,11 @@ void IcmpProbe::start(const ProbeRequest& req, Done done) {
     r.ifindex = ifindex;
     r.nonce = random32();
     r.started = loop_.now();
+    r.deadline_ns = 0;
     r.timer = 0;
     r.sent = r.resolved = 0;
     r.result = ProbeResult{};
+    r.icmp = IcmpResult{};
     r.have_error = false;
     r.socket = sock;
     r.keys.clear();
@@ -198,6 +195,7 @@ void IcmpProbe::send_next(std::uint32_t index) {
     Round& r = rounds_[index];
     r.timer = 0;
     const ProbeRequest& req = r.request;
+    const IcmpParams& icmp = req.as<IcmpKind>();
     const int family = req.destination.family;
 
     std::int64_t evicted = -1;
@@ -212,56 +210,17 @@ void IcmpProbe::send_next(std::uint32_t index) {
     std::uint16_t id = static_cast<std::uint16_t>(key >> 16), seq = static_cast<std::uint16_t>(key);
     std::uint8_t packet[65536];
     std::size_t len = build_echo_request(packet, family, id, seq, key, r.nonce,
-                                         static_cast<std::size_t>(req.icmp.payload_bytes));
-
-    sockaddr_storage dst;
-    socklen_t dst_len = req.destination.to_sockaddr(0, dst);
-    iovec iov{packet, len};
-    msghdr msg{};
-    msg.msg_name = &dst;
-    msg.msg_namelen = dst_len;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) std::uint8_t control[256] = {};
-    std::size_t control_len = 0;
-    auto add_cmsg = [&](int level, int type, const void* data, std::size_t n) {
-        cmsghdr* c = reinterpret_cast<cmsghdr*>(control + control_len);
-        c->cmsg_level = level;
-        c->cmsg_type = type;
-        c->cmsg_len = CMSG_LEN(n);
-        std::memcpy(CMSG_DATA(c), data, n);
-        control_len += CMSG_SPACE(n);
-    };
+                                         static_cast<std::size_t>(icmp.payload_bytes));
     // Per-packet TTL, DSCP, source and interface: one shared socket serves targets that differ.
-    int tos = req.send.dscp >= 0 ? req.send.dscp << 2 : -1;
-    if (family == AF_INET) {
-        if (req.icmp.ttl > 0) add_cmsg(SOL_IP, IP_TTL, &req.icmp.ttl, sizeof(int));
-        if (tos >= 0) add_cmsg(SOL_IP, IP_TOS, &tos, sizeof(int));
-        if (req.send.source || r.ifindex) {
-            in_pktinfo pi{};
-            pi.ipi_ifindex = static_cast<int>(r.ifindex);
-            if (req.send.source) std::memcpy(&pi.ipi_spec_dst, req.send.source->bytes.data(), 4);
-            add_cmsg(SOL_IP, IP_PKTINFO, &pi, sizeof pi);
-        }
-    } else {
-        if (req.icmp.ttl > 0) add_cmsg(SOL_IPV6, IPV6_HOPLIMIT, &req.icmp.ttl, sizeof(int));
-        if (tos >= 0) add_cmsg(SOL_IPV6, IPV6_TCLASS, &tos, sizeof(int));
-        if (req.send.source || r.ifindex) {
-            in6_pktinfo pi{};
-            pi.ipi6_ifindex = r.ifindex;
-            if (req.send.source) std::memcpy(&pi.ipi6_addr, req.send.source->bytes.data(), 16);
-            add_cmsg(SOL_IPV6, IPV6_PKTINFO, &pi, sizeof pi);
-        }
-    }
-    if (control_len) {
-        msg.msg_control = control;
-        msg.msg_controllen = control_len;
-    }
+    PacketOptions options;
+    options.ttl = icmp.ttl;
+    options.tos = req.send.dscp >= 0 ? req.send.dscp << 2 : -1;
+    options.source = req.send.source;
+    options.ifindex = r.ifindex;
 
     r.keys.push_back(key);
     ++r.sent;
-    if (sendmsg(r.socket->fd, &msg, 0) < 0) {
-        int err = errno;
+    if (int err = send_packet(r.socket->fd, req.destination, 0, {packet, len}, options); err) {
         matcher_.forget(key);
         --r.sent;  // never left this host: not a packet on the wire
         ++r.resolved;
@@ -281,16 +240,17 @@ void IcmpProbe::send_next(std::uint32_t index) {
         }
     }
 
-    const int total = req.icmp.packets;
+    const int total = icmp.packets;
     const int attempted = static_cast<int>(r.keys.size());
     if (attempted < total) {
-        r.timer = loop_.add_timer(r.started + req.icmp.spacing * attempted,
+        r.timer = loop_.add_timer(r.started + icmp.spacing * attempted,
                                   [this, index] { send_next(index); });
     } else if (r.resolved >= total) {
         loop_.defer([this, index, nonce = r.nonce] {
             if (rounds_[index].active && rounds_[index].nonce == nonce) finish(index);
         });
     } else {
+        r.deadline_ns = realtime_ns() + req.timeout.count();
         r.timer = loop_.add_timer(loop_.now() + req.timeout, [this, index] {
             rounds_[index].timer = 0;
             finish(index);
@@ -298,45 +258,23 @@ void IcmpProbe::send_next(std::uint32_t index) {
     }
 }
 
-void IcmpProbe::on_readable(Socket& s) {
-    constexpr unsigned kBatch = 64;
-    static std::uint8_t buffers[kBatch][2048];
-    alignas(cmsghdr) static std::uint8_t controls[kBatch][128];
-    static sockaddr_storage names[kBatch];
-    static iovec iovs[kBatch];
-    static mmsghdr msgs[kBatch];
-    for (int rounds = 0; rounds < 64;
-         ++rounds) {  // bounded, so one busy socket cannot starve the loop
-        for (unsigned i = 0; i < kBatch; ++i) {
-            iovs[i] = iovec{buffers[i], sizeof buffers[i]};
-            msgs[i].msg_hdr = msghdr{};
-            msgs[i].msg_hdr.msg_name = &names[i];
-            msgs[i].msg_hdr.msg_namelen = sizeof names[i];
-            msgs[i].msg_hdr.msg_iov = &iovs[i];
-            msgs[i].msg_hdr.msg_iovlen = 1;
-            msgs[i].msg_hdr.msg_control = controls[i];
-            msgs[i].msg_hdr.msg_controllen = sizeof controls[i];
+void IcmpProbe::on_readable(Socket& s, unsigned max_batches) {
+    for (unsigned batch = 0; max_batches == 0 || batch < max_batches; ++batch) {
+        std::size_t n = receiver_.receive(s.fd);
+        if (receiver_.drops() != s.drops_seen) {
+            // The kernel dropped packets on this socket since we last looked: the loop fell
+            // behind. Rounds still waiting may have lost their replies here, not on the wire.
+            stats_.rx_dropped += receiver_.drops() - s.drops_seen;
+            s.drops_seen = receiver_.drops();
+            s.last_overflow = loop_.now();
         }
-        int n = recvmmsg(s.fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
-        if (n <= 0) return;
-        for (int i = 0; i < n; ++i) {
-            std::int64_t rx_ns = 0;
-            for (cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c;
-                 c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPNS) {
-                    timespec ts;
-                    std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
-                    rx_ns = std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-                }
-            }
-            if (rx_ns == 0) rx_ns = realtime_ns();
-            auto from = IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&names[i]));
-            if (!from) continue;
-            std::span<const std::uint8_t> data(buffers[i], msgs[i].msg_len);
-            auto m = s.family == AF_INET ? parse_icmp4(data, s.raw) : parse_icmp6(data);
-            if (m) handle(s.family, *m, *from, rx_ns);
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto& p = receiver_.packet(i);
+            if (!p.from) continue;
+            auto m = s.family == AF_INET ? parse_icmp4(p.data, s.raw) : parse_icmp6(p.data);
+            if (m) handle(s.family, *m, *p.from, p.rx_ns ? p.rx_ns : realtime_ns());
         }
-        if (static_cast<unsigned>(n) < kBatch) return;
+        if (n < PacketReceiver::kBatch) return;
     }
 }
 
@@ -378,11 +316,16 @@ void IcmpProbe::handle(int family, const IcmpMessage& m, const IpAddress& from,
             return;
         }
         if (found.verdict == EchoMatcher::Verdict::duplicate) {
-            ++r.result.duplicates;
+            ++r.icmp.duplicates;
+            ++stats_.duplicates;
             return;
         }
-        ++r.result.packets_received;
-        r.result.rtts.push_back(Duration(std::max<std::int64_t>(0, rx_ns - found.sent_ns)));
+        if (r.deadline_ns && rx_ns > r.deadline_ns) {
+            ++stats_.late;  // the kernel got it after the deadline: late, not a reply in time
+            return;
+        }
+        ++r.icmp.packets_received;
+        r.icmp.rtts.push_back(Duration(std::max<std::int64_t>(0, rx_ns - found.sent_ns)));
     } else {
         if (m.quoted_destination && *m.quoted_destination != r.request.destination) {
             ++stats_.unmatched;
@@ -401,8 +344,8 @@ void IcmpProbe::handle(int family, const IcmpMessage& m, const IpAddress& from,
     }
     matcher_.answered(found.key);
     ++r.resolved;
-    if (r.resolved >= r.request.icmp.packets &&
-        static_cast<int>(r.keys.size()) >= r.request.icmp.packets)
+    const int packets = r.request.as<IcmpKind>().packets;
+    if (r.resolved >= packets && static_cast<int>(r.keys.size()) >= packets)
         finish(found.round);
 }
 
@@ -414,12 +357,12 @@ void IcmpProbe::finish(std::uint32_t index) {
     for (std::uint32_t key : r.keys)
         matcher_.expire(key, index);
     ProbeResult result = std::move(r.result);
-    result.packets_sent = static_cast<std::uint32_t>(r.sent);
-    if (result.packets_received > 0) {
+    r.icmp.packets_sent = static_cast<std::uint32_t>(r.sent);
+    if (r.icmp.packets_received > 0) {
         Duration sum{};
-        for (auto d : result.rtts)
+        for (auto d : r.icmp.rtts)
             sum += d;
-        result.duration = sum / static_cast<long>(result.rtts.size());
+        result.duration = sum / static_cast<long>(r.icmp.rtts.size());
         result.outcome = Outcome::ok;
         result.reporter.reset();
         result.detail.clear();
@@ -430,6 +373,14 @@ void IcmpProbe::finish(std::uint32_t index) {
             result.detail = "no reply before the timeout";
         }
     }
+    // Unanswered requests while this socket was dropping packets: the replies may be among the
+    // drops, so the round measures the prober, not the network.
+    if (r.icmp.packets_received + r.icmp.duplicates < r.icmp.packets_sent &&
+        r.socket->last_overflow >= r.started) {
+        result.overload = Overload::dropped_replies;
+        result.detail = "the prober fell behind: the kernel dropped replies it could not read";
+    }
+    result.kind = std::move(r.icmp);
     Done done = std::move(r.done);
     r.active = false;
     r.done = nullptr;

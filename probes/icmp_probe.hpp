@@ -2,6 +2,10 @@
 // Unprivileged ping sockets where net.ipv4.ping_group_range allows, raw sockets (CAP_NET_RAW)
 // otherwise. Replies are matched by the key and nonce each request carries, never by a
 // socket per probe, so the cost of a target is one slot in a ring while its round runs.
+// A reply counts when the kernel received it before the round's deadline, however late the
+// loop reads it: the sockets are drained before any timeout fires. Replies the kernel dropped
+// because the loop fell behind (SO_RXQ_OVFL) make the rounds they may belong to `overloaded`,
+// never lost. Runs on the event loop's thread only.
 #pragma once
 
 #include <array>
@@ -9,7 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "daemon/event_loop.hpp"
+#include "core/event_loop.hpp"
+#include "core/socket.hpp"
 #include "probes/echo_matcher.hpp"
 #include "probes/icmp_packet.hpp"
 #include "probes/probe.hpp"
@@ -24,8 +29,9 @@ class IcmpProbe : public Probe {
 
     struct Stats {
         std::uint64_t late = 0;  // replies after their round ended
-        std::uint64_t unmatched =
-            0;  // carried our marker but matched no request (wrong nonce, source)
+        std::uint64_t unmatched = 0;   // our marker, but no request (wrong nonce, source)
+        std::uint64_t duplicates = 0;  // replies to a request already answered
+        std::uint64_t rx_dropped = 0;  // packets the kernel dropped: the socket's buffer was full
     };
     const Stats& stats() const { return stats_; }
     std::size_t rounds_in_flight() const { return rounds_.size() - free_rounds_.size(); }
@@ -37,6 +43,8 @@ class IcmpProbe : public Probe {
         int fd = -1;
         int family = AF_INET;
         bool raw = false;
+        std::uint32_t drops_seen = 0;     // SO_RXQ_OVFL's running total, last read
+        TimePoint last_overflow = TimePoint::min();  // when drops were last noticed
     };
     struct Round {
         bool active = false;
@@ -45,10 +53,12 @@ class IcmpProbe : public Probe {
         unsigned ifindex = 0;
         std::uint32_t nonce = 0;
         TimePoint started{};
+        std::int64_t deadline_ns = 0;  // kernel time after which a reply is late; 0: not yet set
         EventLoop::TimerId timer = 0;
         int sent = 0;
         int resolved = 0;  // answered or errored
         ProbeResult result;
+        IcmpResult icmp;
         bool have_error = false;
         Socket* socket = nullptr;
         std::vector<std::uint32_t> keys;
@@ -60,11 +70,14 @@ class IcmpProbe : public Probe {
     EchoMatcher matcher_;
     std::uint64_t rng_state_;
     Stats stats_;
+    PacketReceiver receiver_;
+    std::uint64_t drain_id_ = 0;
 
     Socket* socket_for(int family, bool df, std::string& error);
     std::uint32_t random32();
     void send_next(std::uint32_t round_index);
-    void on_readable(Socket& s);
+    // Reads what waits on s: at most max_batches batches (0: until it is empty).
+    void on_readable(Socket& s, unsigned max_batches);
     void on_error_queue(Socket& s);
     void handle(int family, const IcmpMessage& m, const IpAddress& from, std::int64_t rx_ns);
     void finish(std::uint32_t round_index);

@@ -1,4 +1,5 @@
 #include "probes/outcome.hpp"
+#include "probes/probe.hpp"
 
 #include <cerrno>
 
@@ -94,6 +95,23 @@ Outcome outcome_from_errno(int err) {
         default:
             return Outcome::error;
     }
+}
+
+std::string_view to_string(Overload o) {
+    switch (o) {
+        case Overload::late_start:
+            return "late_start";
+        case Overload::dropped_replies:
+            return "dropped_replies";
+        case Overload::queued:
+            return "queued";
+    }
+    return "queued";
+}
+
+Outcome outcome_of(const QueuedError& e) {
+    if (!e.from_icmp()) return outcome_from_errno(e.err);
+    return e.icmp_v6() ? outcome_from_icmp6(e.type, e.code) : outcome_from_icmp4(e.type, e.code);
 }
 
 }  // namespace fedprobe

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/socket.hpp"
+
 namespace fedprobe {
 
 enum class Outcome : std::uint8_t {
@@ -29,5 +31,7 @@ Outcome outcome_from_icmp4(std::uint8_t type, std::uint8_t code);
 Outcome outcome_from_icmp6(std::uint8_t type, std::uint8_t code);
 // A failed connect()/send() with no ICMP error attached: the local stack's own verdict.
 Outcome outcome_from_errno(int err);
+// An error the kernel queued on a socket: from its ICMP type and code, or its errno.
+Outcome outcome_of(const QueuedError& e);
 
 }  // namespace fedprobe

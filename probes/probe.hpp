@@ -1,5 +1,7 @@
-// The one small interface every probe kind implements. Probes know nothing of Prometheus:
-// they take a request, run on the event loop, and hand back a ProbeResult.
+// The one small interface every probe kind implements, and the values it takes and gives: a
+// common header plus a per-kind part (a variant over the table in kinds.hpp), as cloudprober's
+// `oneof probe` does. Probes know nothing of Prometheus, the engine or the policy: they take a
+// request, run on the event loop's thread, and hand back a ProbeResult on that thread.
 #pragma once
 
 #include <chrono>
@@ -7,49 +9,36 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <vector>
 
-#include "config/address.hpp"
-#include "config/config.hpp"
-#include "config/http_url.hpp"
+#include "core/address.hpp"
+#include "core/duration.hpp"
+#include "core/socket.hpp"
+#include "probes/kinds.hpp"
 #include "probes/outcome.hpp"
 
 namespace fedprobe {
 
+// Why a round said nothing about the network: the prober fell behind.
+enum class Overload : std::uint8_t {
+    late_start,       // it started later than the engine's bound after its slot
+    dropped_replies,  // the kernel dropped packets the loop did not read in time (SO_RXQ_OVFL)
+    queued,           // it waited for a free place (an in-flight cap) until its timeout
+};
+inline constexpr std::array kAllOverloads = {Overload::late_start, Overload::dropped_replies,
+                                             Overload::queued};
+std::string_view to_string(Overload o);
+
 struct ProbeRequest {
     IpAddress destination;
-    std::uint16_t port = 0;  // 0 for icmp
+    std::uint16_t port = 0;  // 0 where the kind has none (icmp)
     Duration timeout{};
     SendOptions send;
-    IcmpOptions icmp;
-    std::string payload;     // udp: the datagram to send (empty: a fedprobe-identifying default)
-    std::string udp_expect;  // udp: a POSIX extended pattern the reply must match (empty: any)
-    DnsQuery dns_query;      // dns: what to ask
-    std::vector<std::string> dns_expected;  // dns: the answers this site should get
-    bool dns_tcp = false;
-    // http: the URL to fetch (its host is pinned to `destination`), what the answer must be,
-    // the CA bundle (empty: the system's) and who is asking.
-    std::string url;
-    HttpUrl url_parts;  // parsed once when the job is built; host empty: the URL did not parse
-    HttpOptions http;
-    std::string ca_file;
-    std::string user_agent;
-};
+    ProbeParams params;  // the kind's own; its alternative names the kind
 
-// Seconds an http probe spent in each phase (see http_timing.hpp); 0 for a phase not reached.
-struct HttpPhases {
-    double resolve = 0, connect = 0, tls = 0, processing = 0, transfer = 0;
-};
-
-// What an http probe saw beyond the outcome; exported as its own series.
-struct HttpResult {
-    int status = 0;  // 0: no response
-    HttpPhases phases;
-    bool tls_used = false;
-    std::string tls_version;                // "TLSv1.3"; empty without a handshake
-    std::optional<bool> verified;           // the certificate against the CA bundle and host
-    std::optional<double> leaf_not_after;   // unix seconds
-    std::optional<double> chain_not_after;  // the earliest in the presented chain
+    template <typename K>
+    const typename K::Params& as() const {
+        return std::get<typename K::Params>(params);
+    }
 };
 
 struct ProbeResult {
@@ -58,15 +47,15 @@ struct ProbeResult {
     std::optional<IpAddress>
         reporter;        // who said so: the target (RST) or the router that sent the ICMP
     std::string detail;  // for logs only, never a label
-    // ICMP rounds: packet accounting and each reply's round-trip time.
-    std::uint32_t packets_sent = 0;
-    std::uint32_t packets_received = 0;
-    std::uint32_t duplicates = 0;
-    std::vector<Duration> rtts;
-    // DNS: the response code and how many answers came (-1: no response).
-    int dns_rcode = -1;
-    int dns_answers = -1;
-    std::optional<HttpResult> http;  // http probes only
+    // Set when the prober fell behind: this round says nothing about the network and is
+    // counted as overload instead of as an outcome.
+    std::optional<Overload> overload;
+    KindResult kind;  // the kind's own; monostate when a failure came before the kind had its say
+
+    template <typename K>
+    const typename K::Result* as() const {
+        return std::get_if<typename K::Result>(&kind);
+    }
 };
 
 class Probe {

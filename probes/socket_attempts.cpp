@@ -14,17 +14,18 @@ SocketAttempts::~SocketAttempts() {
     }
 }
 
-int SocketAttempts::watch(int fd, Attempt attempt, std::uint32_t events, Duration timeout,
-                          std::function<void(int, std::uint32_t)> on_event,
-                          std::function<void(int)> on_timeout) {
-    if (int e = loop_.add_fd(
+void SocketAttempts::watch(int fd, Attempt attempt, std::uint32_t events, Duration timeout,
+                             std::function<void(int, std::uint32_t)> on_event,
+                             std::function<void(int)> on_timeout) {
+    if (Status st = loop_.add_fd(
             fd, events,
             [fd, on_event = std::move(on_event)](std::uint32_t ev) { on_event(fd, ev); });
-        e != 0) {
+        !st.ok()) {
         close(fd);
-        fail_later(std::move(attempt.done), std::string("epoll: ") + std::strerror(e));
-        return e;
+        fail_later(std::move(attempt.done), st.message());
+        return;
     }
+    attempt.timeout = timeout;
     attempt.timer =
         loop_.add_timer(attempt.started + timeout, [this, fd, on_timeout = std::move(on_timeout)] {
             auto it = attempts_.find(fd);
@@ -33,7 +34,6 @@ int SocketAttempts::watch(int fd, Attempt attempt, std::uint32_t events, Duratio
             on_timeout(fd);
         });
     attempts_.emplace(fd, std::move(attempt));
-    return 0;
 }
 
 void SocketAttempts::decide_later(int fd, Attempt attempt, std::function<void(int)> decide) {

@@ -1,12 +1,12 @@
 // Probes that use a socket each (tcp, udp): the socket, its deadline and its completion,
-// kept on the event loop and closed and reported exactly once.
+// kept on the event loop and closed and reported exactly once. Event loop thread only.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <unordered_map>
 
-#include "daemon/event_loop.hpp"
+#include "core/event_loop.hpp"
 #include "probes/probe.hpp"
 
 namespace fedprobe {
@@ -24,11 +24,12 @@ class SocketAttempts {
         IpAddress destination;
         Probe::Done done;
         std::string expect;  // udp: the pattern a reply must match
+        Duration timeout{};
     };
 
-    // Watches fd for `events` (on_event) until `timeout` (on_timeout). 0, or an errno after
-    // which fd is closed and `done` has been scheduled with an error result.
-    int watch(int fd, Attempt attempt, std::uint32_t events, Duration timeout,
+    // Watches fd for `events` (on_event) until `timeout` (on_timeout). Should the loop refuse
+    // the socket, fd is closed and `done` is scheduled with that error as the result.
+    void watch(int fd, Attempt attempt, std::uint32_t events, Duration timeout,
               std::function<void(int fd, std::uint32_t events)> on_event,
               std::function<void(int fd)> on_timeout);
     // An attempt that already has its verdict (a connect or send that failed at once): `decide`

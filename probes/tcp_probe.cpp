@@ -6,20 +6,27 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <poll.h>
+
 #include <cerrno>
 #include <cstring>
 
-#include "probes/socket_errors.hpp"
+#include "core/socket.hpp"
 
 namespace fedprobe {
 
+std::unique_ptr<Probe> TcpKind::make_probe(EventLoop& loop) {
+    return std::make_unique<TcpProbe>(loop);
+}
+
 void TcpProbe::start(const ProbeRequest& req, Done done) {
-    std::string error;
-    int fd = open_probe_socket(req.destination.family, SOCK_STREAM, IPPROTO_TCP, req.send, error);
-    if (fd < 0) return attempts_.fail_later(std::move(done), error);
+    auto opened = open_probe_socket(req.destination.family, SOCK_STREAM, IPPROTO_TCP, req.send);
+    if (!opened.ok()) return attempts_.fail_later(std::move(done), opened.status().message());
+    int fd = *opened;
     sockaddr_storage ss;
     socklen_t len = req.destination.to_sockaddr(req.port, ss);
-    SocketAttempts::Attempt attempt{loop_.now(), 0, req.destination, std::move(done), {}};
+    SocketAttempts::Attempt attempt{loop_.now(), 0, req.destination, std::move(done), {},
+                                    req.timeout};
     if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS) {
         // Refused or unroutable at once (a local route or an ICMP already cached): still a verdict.
         int e = errno;  // consumed: SO_ERROR would read 0 afterwards
@@ -34,6 +41,7 @@ void TcpProbe::on_ready(int fd, int connect_error) {
     auto* a = attempts_.find(fd);
     if (!a) return;
     ProbeResult r;
+    r.kind = TcpResult{};
     r.duration = loop_.now() - a->started;
     int so_error = connect_error;
     socklen_t len = sizeof so_error;
@@ -49,7 +57,7 @@ void TcpProbe::on_ready(int fd, int connect_error) {
             info.tcpi_total_retrans == 0)
             r.duration = std::chrono::microseconds(info.tcpi_rtt);
     } else if (auto q = read_error_queue(fd); q && q->from_icmp()) {
-        r.outcome = q->outcome();
+        r.outcome = outcome_of(*q);
         r.reporter = q->offender;
         r.detail = "icmp type " + std::to_string(q->type) + " code " + std::to_string(q->code);
     } else {
@@ -63,11 +71,25 @@ void TcpProbe::on_ready(int fd, int connect_error) {
 void TcpProbe::on_timeout(int fd) {
     auto* a = attempts_.find(fd);
     if (!a) return;
+    // A busy loop may reach this deadline before the socket's readiness: ask the socket itself.
+    // A connect the kernel completed before the deadline is an answer in time, however late
+    // the loop notices it.
+    pollfd pfd{fd, POLLOUT, 0};
+    if (poll(&pfd, 1, 0) == 1) {
+        tcp_info info{};
+        socklen_t ilen = sizeof info;
+        const auto late_by = loop_.now() - (a->started + a->timeout);
+        if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &ilen) != 0 ||
+            info.tcpi_state != TCP_ESTABLISHED ||
+            std::chrono::milliseconds(info.tcpi_last_ack_recv) >= late_by)
+            return on_ready(fd);
+    }
     ProbeResult r;
+    r.kind = TcpResult{};
     r.duration = loop_.now() - a->started;
     // An ICMP error may have arrived for a retransmitted SYN without failing the connect.
     if (auto q = read_error_queue(fd); q && q->from_icmp()) {
-        r.outcome = q->outcome();
+        r.outcome = outcome_of(*q);
         r.reporter = q->offender;
     } else {
         r.outcome = Outcome::filtered;

@@ -8,14 +8,19 @@
 #include <cerrno>
 #include <cstring>
 
-#include "probes/socket_errors.hpp"
+#include "core/socket.hpp"
 
 namespace fedprobe {
 
+std::unique_ptr<Probe> UdpKind::make_probe(EventLoop& loop) {
+    return std::make_unique<UdpProbe>(loop);
+}
+
 void UdpProbe::start(const ProbeRequest& req, Done done) {
-    std::string error;
-    int fd = open_probe_socket(req.destination.family, SOCK_DGRAM, IPPROTO_UDP, req.send, error);
-    if (fd < 0) return attempts_.fail_later(std::move(done), error);
+    const UdpParams& udp = req.as<UdpKind>();
+    auto opened = open_probe_socket(req.destination.family, SOCK_DGRAM, IPPROTO_UDP, req.send);
+    if (!opened.ok()) return attempts_.fail_later(std::move(done), opened.status().message());
+    int fd = *opened;
     sockaddr_storage ss;
     socklen_t len = req.destination.to_sockaddr(req.port, ss);
     // Connected: the kernel hands this socket only the target's replies and the ICMP errors
@@ -25,15 +30,16 @@ void UdpProbe::start(const ProbeRequest& req, Done done) {
         close(fd);
         return attempts_.fail_later(std::move(done), std::string("connect: ") + std::strerror(e));
     }
-    SocketAttempts::Attempt attempt{loop_.now(), 0, req.destination, std::move(done),
-                                    req.udp_expect};
+    SocketAttempts::Attempt attempt{loop_.now(), 0, req.destination, std::move(done), udp.expect,
+                                    req.timeout};
     // A payload that names fedprobe, so the far end's admin can tell what it is.
     const std::string payload =
-        req.payload.empty() ? std::string("fedprobe udp probe") : req.payload;
+        udp.payload.empty() ? std::string("fedprobe udp probe") : udp.payload;
     if (send(fd, payload.data(), payload.size(), 0) < 0) {
         int e = errno;
         return attempts_.decide_later(fd, std::move(attempt), [this, e](int s) {
             ProbeResult r;
+            r.kind = UdpResult{};
             r.outcome =
                 outcome_from_errno(e) == Outcome::ok ? Outcome::error : outcome_from_errno(e);
             r.detail = std::string("send: ") + std::strerror(e);
@@ -49,10 +55,11 @@ void UdpProbe::on_event(int fd, std::uint32_t events) {
     auto* a = attempts_.find(fd);
     if (!a) return;
     ProbeResult r;
+    r.kind = UdpResult{};
     r.duration = loop_.now() - a->started;
     if (events & EPOLLERR) {
         if (auto q = read_error_queue(fd); q && q->from_icmp()) {
-            r.outcome = q->outcome();
+            r.outcome = outcome_of(*q);
             r.reporter = q->offender;
             r.detail = "icmp type " + std::to_string(q->type) + " code " + std::to_string(q->code);
             return attempts_.finish(fd, std::move(r));
@@ -86,9 +93,13 @@ void UdpProbe::on_event(int fd, std::uint32_t events) {
 }
 
 void UdpProbe::on_timeout(int fd) {
+    // A busy loop may reach this deadline before the socket's readiness: what already waits on
+    // the socket (a reply or an ICMP error) is the answer.
+    on_event(fd, EPOLLIN | EPOLLERR);
     auto* a = attempts_.find(fd);
     if (!a) return;
     ProbeResult r;
+    r.kind = UdpResult{};
     r.outcome = Outcome::filtered;  // open|filtered: UDP cannot tell silence apart
     r.detail = "no answer before the timeout (open or filtered)";
     r.duration = loop_.now() - a->started;

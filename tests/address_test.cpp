@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "config/address.hpp"
+#include "core/address.hpp"
 
 using namespace fedprobe;
 

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "config/duration.hpp"
+#include "core/duration.hpp"
 
 using namespace fedprobe;
 using namespace std::chrono_literals;

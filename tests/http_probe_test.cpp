@@ -9,7 +9,7 @@
 #include <mutex>
 #include <thread>
 
-#include "daemon/event_loop.hpp"
+#include "core/event_loop.hpp"
 #include "probes/http_probe.hpp"
 
 using namespace fedprobe;
@@ -83,20 +83,24 @@ std::string reply(int status, const std::string& body) {
            "\r\nConnection: close\r\n\r\n" + body;
 }
 
+HttpParams& http_of(ProbeRequest& r) { return std::get<HttpParams>(r.params); }
+
 ProbeRequest request(const std::string& url) {
     ProbeRequest req;
     req.destination = *IpAddress::parse("127.0.0.1");
     req.timeout = 500ms;
-    req.url = url;
+    HttpParams p;
+    p.url = url;
     std::string why;
-    req.url_parts = parse_http_url(url, why).value_or(HttpUrl{});  // as request_for() does
-    req.user_agent = "fedprobe/test (site lo)";
+    p.url_parts = parse_http_url(url, why).value_or(HttpUrl{});  // as the kind's params() does
+    p.user_agent = "fedprobe/test (site lo)";
+    req.params = p;
     return req;
 }
 
 std::vector<ProbeResult> run(const std::vector<ProbeRequest>& reqs) {
     EventLoop loop;
-    REQUIRE(loop.init().empty());
+    REQUIRE(loop.init().ok());
     HttpProbe probe(loop);
     std::vector<ProbeResult> got;
     for (const auto& r : reqs)
@@ -120,15 +124,15 @@ TEST_CASE("a 200 is ok, with the phases measured, the URL's host pinned to the a
     HttpServer server(reply(200, "epr kent-nhs\n"));
     // portal.invalid resolves nowhere: the probe must connect to the target's address anyway.
     auto req = request("http://portal.invalid:" + std::to_string(server.port) + "/health");
-    req.http.body_regex = "^epr [a-z-]+$";
+    http_of(req).http.body_regex = "^epr [a-z-]+$";
     auto r = run(req);
     CHECK(r.outcome == Outcome::ok);
-    REQUIRE(r.http);
-    CHECK(r.http->status == 200);
-    CHECK(r.http->phases.connect > 0);
-    CHECK(r.http->phases.processing > 0);
-    CHECK(r.http->phases.tls == 0);
-    CHECK_FALSE(r.http->tls_used);
+    REQUIRE(r.as<HttpKind>());
+    CHECK(r.as<HttpKind>()->status == 200);
+    CHECK(r.as<HttpKind>()->phases.connect > 0);
+    CHECK(r.as<HttpKind>()->phases.processing > 0);
+    CHECK(r.as<HttpKind>()->phases.tls == 0);
+    CHECK_FALSE(r.as<HttpKind>()->tls_used);
     CHECK(r.duration > 0us);
     std::lock_guard lock(server.mutex);
     REQUIRE(server.requests.size() == 1);
@@ -157,9 +161,9 @@ TEST_CASE("system_resolver: the URL's host is resolved by the system, not pinned
     // Nothing listens on 127.0.0.2: were the URL pinned to it, the probe would be refused.
     auto req = request("http://localhost:" + std::to_string(server.port) + "/");
     req.destination = *IpAddress::parse("127.0.0.2");
-    req.http.system_resolver = true;
+    http_of(req).http.system_resolver = true;
     CHECK(run(req).outcome == Outcome::ok);
-    req.http.system_resolver = false;
+    http_of(req).http.system_resolver = false;
     CHECK(run(req).outcome == Outcome::refused);
 }
 
@@ -182,21 +186,21 @@ TEST_CASE("a 500, or a body that does not match, is a mismatch") {
     auto r = run(request("http://127.0.0.1:" + std::to_string(broken.port) + "/error"));
     CHECK(r.outcome == Outcome::mismatch);
     CHECK(r.detail == "status 500, expected 2xx");
-    CHECK(r.http->status == 500);
+    CHECK(r.as<HttpKind>()->status == 500);
 
     HttpServer login(reply(200, "please log in"));
     auto req = request("http://127.0.0.1:" + std::to_string(login.port) + "/");
-    req.http.body_regex = "epr";
+    http_of(req).http.body_regex = "epr";
     CHECK(run(req).outcome == Outcome::mismatch);
-    req.http.status = {302};
+    http_of(req).http.status = {302};
     CHECK(run(req).detail == "status 200, expected 302");
 }
 
 TEST_CASE("HEAD sends no body request, and a listed status is ok") {
     HttpServer server("HTTP/1.1 401 X\r\nContent-Length: 0\r\n\r\n");
     auto req = request("http://127.0.0.1:" + std::to_string(server.port) + "/");
-    req.http.method = "HEAD";
-    req.http.status = {401};
+    http_of(req).http.method = "HEAD";
+    http_of(req).http.status = {401};
     CHECK(run(req).outcome == Outcome::ok);
     std::lock_guard lock(server.mutex);
     CHECK(server.requests.at(0).starts_with("HEAD / HTTP/1.1"));
@@ -226,7 +230,7 @@ TEST_CASE("an answer that is not HTTP is a mismatch") {
 
 TEST_CASE("an https probe whose CA bundle cannot be read is a local error, reported later") {
     auto req = request("https://127.0.0.1:1/");
-    req.ca_file = "/nonexistent/ca.pem";
+    http_of(req).ca_file = "/nonexistent/ca.pem";
     auto r = run(req);
     CHECK(r.outcome == Outcome::error);
     CHECK(r.detail.find("cannot read the CA bundle /nonexistent/ca.pem") != std::string::npos);
@@ -247,7 +251,7 @@ TEST_CASE("beyond the in-flight cap probes queue; one that cannot start in time 
     std::uint16_t port = 0;
     int silent = listen_on_loopback(port);  // every probe waits for its whole timeout
     EventLoop loop;
-    REQUIRE(loop.init().empty());
+    REQUIRE(loop.init().ok());
     HttpProbe probe(loop, 2);
     auto req = request("http://127.0.0.1:" + std::to_string(port) + "/");
     req.timeout = 300ms;
@@ -274,7 +278,7 @@ TEST_CASE("beyond the in-flight cap probes queue; one that cannot start in time 
 TEST_CASE("queued probes start as soon as a slot frees, and succeed") {
     HttpServer server(reply(200, "ok"));
     EventLoop loop;
-    REQUIRE(loop.init().empty());
+    REQUIRE(loop.init().ok());
     HttpProbe probe(loop, 3);
     std::size_t ok = 0, done = 0;
     for (int i = 0; i < 20; ++i)

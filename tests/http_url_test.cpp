@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "config/http_url.hpp"
+#include "probes/http_url.hpp"
 
 using namespace fedprobe;
 

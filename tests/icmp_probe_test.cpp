@@ -1,7 +1,7 @@
 // The ICMP engine against loopback, where every 127/8 address answers ping.
 #include <doctest/doctest.h>
 
-#include "daemon/event_loop.hpp"
+#include "core/event_loop.hpp"
 #include "probes/icmp_probe.hpp"
 
 using namespace fedprobe;
@@ -13,8 +13,10 @@ ProbeRequest ping(const std::string& addr, int packets = 3) {
     ProbeRequest r;
     r.destination = *IpAddress::parse(addr);
     r.timeout = 1s;
-    r.icmp.packets = packets;
-    r.icmp.spacing = 1ms;
+    IcmpParams icmp;
+    icmp.packets = packets;
+    icmp.spacing = 1ms;
+    r.params = icmp;
     return r;
 }
 
@@ -30,19 +32,24 @@ std::vector<ProbeResult> run_all(EventLoop& loop, IcmpProbe& probe,
     return results;
 }
 
+const IcmpResult& icmp_of(const ProbeResult& r) {
+    REQUIRE(r.as<IcmpKind>());
+    return *r.as<IcmpKind>();
+}
+
 }  // namespace
 
 TEST_CASE("a round to a loopback address: every packet answered, kernel-stamped RTTs") {
     EventLoop loop;
-    REQUIRE(loop.init().empty());
+    REQUIRE(loop.init().ok());
     IcmpProbe probe(loop);
     auto r = run_all(loop, probe, {ping("127.0.0.1", 5)}).at(0);
     CHECK(r.outcome == Outcome::ok);
-    CHECK(r.packets_sent == 5);
-    CHECK(r.packets_received == 5);
-    CHECK(r.duplicates == 0);
-    REQUIRE(r.rtts.size() == 5);
-    for (auto rtt : r.rtts) {
+    CHECK(icmp_of(r).packets_sent == 5);
+    CHECK(icmp_of(r).packets_received == 5);
+    CHECK(icmp_of(r).duplicates == 0);
+    REQUIRE(icmp_of(r).rtts.size() == 5);
+    for (auto rtt : icmp_of(r).rtts) {
         CHECK(rtt > 0ns);
         CHECK(rtt < 100ms);
     }
@@ -52,7 +59,7 @@ TEST_CASE("a round to a loopback address: every packet answered, kernel-stamped 
 
 TEST_CASE("one shared socket serves a thousand targets, each matched to its own round") {
     EventLoop loop;
-    REQUIRE(loop.init().empty());
+    REQUIRE(loop.init().ok());
     IcmpProbe probe(loop);
     std::vector<ProbeRequest> reqs;
     for (int i = 1; i <= 1000; ++i)
@@ -61,7 +68,7 @@ TEST_CASE("one shared socket serves a thousand targets, each matched to its own 
     auto results = run_all(loop, probe, reqs);
     int ok = 0;
     for (const auto& r : results)
-        ok += r.outcome == Outcome::ok && r.packets_received == 1;
+        ok += r.outcome == Outcome::ok && icmp_of(r).packets_received == 1;
     CHECK(ok == 1000);
     CHECK(probe.stats().unmatched == 0);
     CHECK(probe.stats().late == 0);
@@ -69,34 +76,36 @@ TEST_CASE("one shared socket serves a thousand targets, each matched to its own 
 
 TEST_CASE("DF, TTL, DSCP and a big payload still get answers") {
     EventLoop loop;
-    REQUIRE(loop.init().empty());
+    REQUIRE(loop.init().ok());
     IcmpProbe probe(loop);
     auto req = ping("127.0.0.2", 2);
-    req.icmp.dont_fragment = true;
-    req.icmp.ttl = 5;
-    req.icmp.payload_bytes = 1400;
+    IcmpParams icmp = req.as<IcmpKind>();
+    icmp.dont_fragment = true;
+    icmp.ttl = 5;
+    icmp.payload_bytes = 1400;
+    req.params = icmp;
     req.send.dscp = 46;
     auto r = run_all(loop, probe, {req}).at(0);
     CHECK(r.outcome == Outcome::ok);
-    CHECK(r.packets_received == 2);
+    CHECK(icmp_of(r).packets_received == 2);
 }
 
 TEST_CASE("IPv6 loopback") {
     EventLoop loop;
-    REQUIRE(loop.init().empty());
+    REQUIRE(loop.init().ok());
     IcmpProbe probe(loop);
     auto r = run_all(loop, probe, {ping("::1", 2)}).at(0);
     CHECK(r.outcome == Outcome::ok);
-    CHECK(r.packets_received == 2);
+    CHECK(icmp_of(r).packets_received == 2);
 }
 
 TEST_CASE("a source address that is not ours is a local error, not loss") {
     EventLoop loop;
-    REQUIRE(loop.init().empty());
+    REQUIRE(loop.init().ok());
     IcmpProbe probe(loop);
     auto req = ping("127.0.0.1", 1);
     req.send.source = IpAddress::parse("192.0.2.55");
     auto r = run_all(loop, probe, {req}).at(0);
     CHECK(r.outcome == Outcome::error);
-    CHECK(r.packets_sent == 0);
+    CHECK(icmp_of(r).packets_sent == 0);
 }

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "config/loader.hpp"
-#include "daemon/jobs.hpp"
+#include "federation/loader.hpp"
+#include "engine/jobs.hpp"
 
 using namespace fedprobe;
 
@@ -113,7 +113,7 @@ TEST_CASE("flows expand to every target of a network, only from their own sites"
     auto from_brighton = build_flow_jobs(*b.config);
     REQUIRE(from_brighton.size() == 3);
     CHECK(from_brighton[2].key == "flow:echo-from-brighton/epr");
-    CHECK(from_brighton[2].spec.kind == "udp");
+    CHECK(from_brighton[2].spec.name() == "udp");
     CHECK(build_flow_jobs(*b.config, "echo").size() == 1);  // --flow PATTERN
     CHECK(build_jobs(*b.config).size() == 2 + 3);           // two icmp probes and three flows
 }
@@ -143,11 +143,11 @@ expect = "allow"
     REQUIRE(r.config);
     auto jobs = build_jobs(*r.config);
     REQUIRE(jobs.size() == 2);
-    CHECK(jobs[0].request.payload == "PING");  // the probe checks the answer
-    CHECK(jobs[0].request.udp_expect == "^PONG");
+    CHECK(jobs[0].request.as<UdpKind>().payload == "PING");  // the probe checks the answer
+    CHECK(jobs[0].request.as<UdpKind>().expect == "^PONG");
     CHECK(jobs[1].flow != nullptr);  // the flow only asks whether the path is open
-    CHECK(jobs[1].request.payload == "PING");
-    CHECK(jobs[1].request.udp_expect.empty());
+    CHECK(jobs[1].request.as<UdpKind>().payload == "PING");
+    CHECK(jobs[1].request.as<UdpKind>().expect.empty());
     CHECK(jobs[1].request.port == 7);
 }
 
@@ -165,13 +165,13 @@ http = { url = "https://portal.surrey.gov.uk/login", host = "portal.surrey.gov.u
     REQUIRE(r.config);
     auto jobs = build_jobs(*r.config);
     REQUIRE(jobs.size() == 4);
-    const ProbeRequest& built = jobs[2].request;
+    const HttpParams& built = jobs[2].request.as<HttpKind>();
     CHECK(jobs[2].key == "portal/http:https");
     CHECK(built.url == "https://portal.surrey.gov.uk:443/health");
-    CHECK(built.destination.str() == "10.10.0.20");  // behind NAT, as kent-nhs sees it
+    CHECK(jobs[2].request.destination.str() == "10.10.0.20");  // behind NAT, as kent-nhs sees it
     CHECK(built.ca_file == "/etc/ssl/federation.pem");
     CHECK(built.user_agent == std::string("fedprobe/") + FEDPROBE_VERSION + " (site kent-nhs)");
-    CHECK(jobs[3].request.url == "https://portal.surrey.gov.uk/login");
+    CHECK(jobs[3].request.as<HttpKind>().url == "https://portal.surrey.gov.uk/login");
     CHECK(jobs[3].labels.at("probe") == "http");
     CHECK(jobs[3].labels.at("service") == "");
 }

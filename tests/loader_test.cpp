@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "config/loader.hpp"
+#include "federation/loader.hpp"
 
 using namespace fedprobe;
 using namespace std::chrono_literals;
@@ -294,8 +294,9 @@ TEST_CASE("udp payload and expected reply; a broken pattern is located") {
                    "\"198.51.100.7\"\nprobes = [\"udp:dns\"]\nudp = { payload = \"PING\", expect = "
                    "\"^PONG\" }\n");
     REQUIRE(ok.config);
-    CHECK(ok.config->targets[0].udp.payload == "PING");
-    CHECK(ok.config->targets[0].udp.expect == "^PONG");
+    REQUIRE(ok.config->targets[0].options_for<UdpKind>());
+    CHECK(ok.config->targets[0].options_for<UdpKind>()->payload == "PING");
+    CHECK(ok.config->targets[0].options_for<UdpKind>()->expect == "^PONG");
 }
 
 TEST_CASE("http: a url for 'http', options checked and located") {
@@ -306,7 +307,8 @@ TEST_CASE("http: a url for 'http', options checked and located") {
                    "\"https://epr.surrey.gov.uk/health\", status = [200, 204], body_regex = "
                    "\"^ok\", method = \"HEAD\", verify = false }\n");
     REQUIRE(ok.config);
-    const HttpOptions& h = ok.config->targets[0].http;
+    REQUIRE(ok.config->targets[0].options_for<HttpKind>());
+    const HttpOptions& h = *ok.config->targets[0].options_for<HttpKind>();
     CHECK(h.url == "https://epr.surrey.gov.uk/health");
     CHECK(h.status == std::vector<int>{200, 204});
     CHECK(h.body_regex == "^ok");
@@ -339,7 +341,7 @@ TEST_CASE("http: a url for 'http', options checked and located") {
     find(key_only, "client_key without client_cert");
 
     auto udp = load(kBase + target + "probes = [\"http:dns\"]\n");
-    find(udp, "service 'dns' is udp; http runs over tcp");
+    find(udp, "service 'dns' is udp, not tcp");
 }
 
 TEST_CASE("http: a CA file that cannot be read is a warning where it is named") {

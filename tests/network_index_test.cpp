@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "config/network_index.hpp"
+#include "federation/network_index.hpp"
 
 using namespace fedprobe;
 

@@ -35,8 +35,10 @@ TEST_CASE("every job gets success, every outcome counter at zero, and a duration
     CHECK(has(text,
               "fedprobe_probe_success{network=\"surrey-psn\",probe=\"tcp\",service=\"https\",site="
               "\"kent-nhs\",target=\"epr\"} Nan"));
-    for (auto o : kAllOutcomes)
+    // The outcomes a tcp probe can report, from the start; the others never appear for it.
+    for (auto o : TcpKind::kOutcomes)
         CHECK(has(text, "outcome=\"" + std::string(to_string(o)) + "\",probe=\"tcp\""));
+    CHECK_FALSE(has(text, "outcome=\"tls_error\",probe=\"tcp\""));
     CHECK(has(text, "fedprobe_probe_duration_seconds_bucket{"));
     CHECK_FALSE(has(text, "fedprobe_icmp_packets_sent_total{"));
     CHECK(has(text, "fedprobe_scheduled_probes 1"));
@@ -95,24 +97,74 @@ TEST_CASE("ICMP rounds feed the packet counters and the RTT histogram") {
     e.sync_jobs({job("pacs", "icmp", "")});
     ProbeResult r;
     r.outcome = Outcome::ok;
-    r.packets_sent = 3;
-    r.packets_received = 2;
-    r.duplicates = 1;
-    r.rtts = {std::chrono::microseconds(300), std::chrono::microseconds(400)};
+    IcmpResult icmp;
+    icmp.packets_sent = 3;
+    icmp.packets_received = 2;
+    icmp.duplicates = 1;
+    icmp.rtts = {std::chrono::microseconds(300), std::chrono::microseconds(1500)};
+    r.kind = icmp;
     e.record("pacs/icmp", r, "");
     auto text = scrape(e);
-    CHECK(has(text,
-              "fedprobe_icmp_packets_sent_total{network=\"surrey-psn\",probe=\"icmp\",service=\"\","
-              "site=\"kent-nhs\",target=\"pacs\"} 3"));
-    CHECK(has(text,
-              "fedprobe_icmp_packets_received_total{network=\"surrey-psn\",probe=\"icmp\",service="
-              "\"\",site=\"kent-nhs\",target=\"pacs\"} 2"));
-    CHECK(has(text,
-              "fedprobe_icmp_duplicate_packets_total{network=\"surrey-psn\",probe=\"icmp\",service="
-              "\"\",site=\"kent-nhs\",target=\"pacs\"} 1"));
-    CHECK(has(text,
-              "fedprobe_icmp_rtt_seconds_count{network=\"surrey-psn\",probe=\"icmp\",service=\"\","
-              "site=\"kent-nhs\",target=\"pacs\"} 2"));
+    // An empty label (service) is left out: Prometheus reads it as absent either way.
+    const std::string labels = "network=\"surrey-psn\",probe=\"icmp\",site=\"kent-nhs\",target=\"pacs\"";
+    CHECK(has(text, "fedprobe_icmp_packets_sent_total{" + labels + "} 3"));
+    CHECK(has(text, "fedprobe_icmp_packets_received_total{" + labels + "} 2"));
+    CHECK(has(text, "fedprobe_icmp_rtt_seconds_count{" + labels + "} 2"));
+    CHECK(has(text, "fedprobe_icmp_rtt_seconds_bucket{" + labels + ",le=\"0.001\"} 1"));
+    CHECK(has(text, "fedprobe_icmp_rtt_seconds_bucket{" + labels + ",le=\"0.005\"} 2"));
+    // One RTT histogram per icmp target: the common duration would measure the same thing.
+    CHECK_FALSE(has(text, "fedprobe_probe_duration_seconds_count{" + labels));
+    CHECK_FALSE(has(text, "service=\"\""));
+    // Failing outcomes of an icmp target are listed once they have happened.
+    CHECK(has(text, "outcome=\"ok\",probe=\"icmp\""));
+    CHECK_FALSE(has(text, "outcome=\"filtered\",probe=\"icmp\""));
+    r.outcome = Outcome::filtered;
+    e.record("pacs/icmp", r, "");
+    CHECK(has(scrape(e), "outcome=\"filtered\",probe=\"icmp\""));
+}
+
+TEST_CASE("an icmp target stays within 25 series and 2 KB of exposition, failing or not") {
+    PrometheusExporter e("1");
+    // Labels as the lab's federation gives them.
+    e.sync_jobs({JobLabels{"surrey-psn-gateway/icmp",
+                           {{"site", "sussex-nhs"},
+                            {"network", "surrey-psn"},
+                            {"target", "surrey-psn-gateway"},
+                            {"probe", "icmp"},
+                            {"service", ""}}}});
+    ProbeResult r;
+    r.outcome = Outcome::prohibited;
+    r.reporter = IpAddress::parse("192.0.2.6");
+    IcmpResult icmp;
+    icmp.packets_sent = 3;
+    r.kind = icmp;
+    e.record("surrey-psn-gateway/icmp", r, "surrey-psn");  // a failure: its outcome, last error
+    r.outcome = Outcome::ok;
+    r.reporter.reset();
+    icmp.packets_received = 3;
+    icmp.rtts = {std::chrono::milliseconds(12)};
+    r.kind = icmp;
+    e.record("surrey-psn-gateway/icmp", r, "");
+    r.outcome = Outcome::filtered;  // and failing again
+    e.record("surrey-psn-gateway/icmp", r, "");
+    prometheus::TextSerializer s;
+    std::size_t series = 0, bytes = 0;
+    for (const auto& f : e.collect()) {
+        auto text = s.Serialize({f});
+        for (std::size_t at = 0; (at = text.find("target=\"surrey-psn-gateway\"", at)) !=
+                                 std::string::npos;
+             ++at)
+            ++series;
+        if (text.find("surrey-psn-gateway") == std::string::npos) continue;
+        // The series' own lines; HELP and TYPE are shared by every target.
+        for (std::size_t start = 0, end; start < text.size(); start = end + 1) {
+            end = text.find('\n', start);
+            if (text[start] != '#') bytes += end - start + 1;
+        }
+    }
+    MESSAGE(series << " series, " << bytes << " bytes");
+    CHECK(series <= 25);
+    CHECK(bytes <= 2048);
 }
 
 TEST_CASE("reload metrics follow Prometheus' own") {
@@ -186,7 +238,7 @@ TEST_CASE("http probes: phases, status, TLS version, verification and certificat
         "\"portal\"";
     ProbeResult r;
     r.outcome = Outcome::filtered;
-    r.http = HttpResult{};
+    r.kind = HttpResult{};
     e.record("portal/http", r, "");
     auto text = scrape(e);
     CHECK(has(text, "fedprobe_http_status_code{" + labels + "} 0"));
@@ -196,12 +248,14 @@ TEST_CASE("http probes: phases, status, TLS version, verification and certificat
     CHECK_FALSE(has(text, "fedprobe_http_tls_version_info"));
 
     r.outcome = Outcome::tls_error;
-    r.http->tls_used = true;
-    r.http->tls_version = "TLSv1.3";
-    r.http->verified = false;
-    r.http->leaf_not_after = 1700000000;
-    r.http->chain_not_after = 1690000000;
-    r.http->phases.tls = 0.004;
+    HttpResult h;
+    h.tls_used = true;
+    h.tls_version = "TLSv1.3";
+    h.verified = false;
+    h.leaf_not_after = 1700000000;
+    h.chain_not_after = 1690000000;
+    h.phases.tls = 0.004;
+    r.kind = h;
     e.record("portal/http", r, "");
     text = scrape(e);
     CHECK(has(text, "fedprobe_tls_cert_verified{" + labels + "} 0"));
@@ -218,7 +272,7 @@ TEST_CASE("http probes: phases, status, TLS version, verification and certificat
     // The server becomes unreachable: the certificate's dates stay, the status goes to 0.
     ProbeResult gone;
     gone.outcome = Outcome::filtered;
-    gone.http = HttpResult{};
+    gone.kind = HttpResult{};
     e.record("portal/http", gone, "");
     text = scrape(e);
     CHECK(has(text, "fedprobe_tls_cert_not_after_timestamp_seconds{cert=\"leaf\"," + labels +

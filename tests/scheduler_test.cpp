@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-#include "daemon/scheduler.hpp"
+#include "engine/scheduler.hpp"
 
 using namespace fedprobe;
 using namespace std::chrono_literals;

@@ -6,7 +6,7 @@
 
 #include <thread>
 
-#include "daemon/event_loop.hpp"
+#include "core/event_loop.hpp"
 #include "probes/udp_probe.hpp"
 
 using namespace fedprobe;
@@ -32,14 +32,13 @@ struct UdpSocket {
 
 ProbeResult run_probe(std::uint16_t port, std::string payload = {}, std::string expect = {}) {
     EventLoop loop;
-    REQUIRE(loop.init().empty());
+    REQUIRE(loop.init().ok());
     UdpProbe probe(loop);
     ProbeRequest req;
     req.destination = *IpAddress::parse("127.0.0.1");
     req.port = port;
     req.timeout = 300ms;
-    req.payload = std::move(payload);
-    req.udp_expect = std::move(expect);
+    req.params = UdpParams{std::move(payload), std::move(expect)};
     std::optional<ProbeResult> got;
     probe.start(req, [&](ProbeResult r) { got = r; });
     auto deadline = loop.now() + 5s;

@@ -1,0 +1,211 @@
+#include "core/socket.hpp"
+
+#include <linux/errqueue.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace fedprobe {
+
+bool QueuedError::from_icmp() const {
+    return origin == SO_EE_ORIGIN_ICMP || origin == SO_EE_ORIGIN_ICMP6;
+}
+
+bool QueuedError::icmp_v6() const { return origin == SO_EE_ORIGIN_ICMP6; }
+
+Status enable_error_queue(int fd, int family) {
+    int on = 1;
+    int rc = family == AF_INET ? setsockopt(fd, SOL_IP, IP_RECVERR, &on, sizeof on)
+                               : setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &on, sizeof on);
+    return rc == 0 ? Status() : Status::from_errno(family == AF_INET ? "IP_RECVERR" : "IPV6_RECVERR", errno);
+}
+
+std::optional<QueuedError> read_error_queue(int fd) {
+    std::uint8_t data[576];
+    alignas(cmsghdr) std::uint8_t control[512];
+    sockaddr_storage from{};
+    iovec iov{data, sizeof data};
+    msghdr msg{};
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof from;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+    if (n < 0) return std::nullopt;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        bool v4 = c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR;
+        bool v6 = c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR;
+        if (!v4 && !v6) continue;
+        sock_extended_err ee;
+        std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
+        QueuedError out;
+        out.err = static_cast<int>(ee.ee_errno);
+        out.origin = ee.ee_origin;
+        out.type = ee.ee_type;
+        out.code = ee.ee_code;
+        out.info = ee.ee_info;
+        // SO_EE_OFFENDER: the sockaddr stored right after the sock_extended_err.
+        sockaddr_storage offender{};
+        std::size_t room = c->cmsg_len - CMSG_LEN(sizeof ee);
+        std::memcpy(&offender, CMSG_DATA(c) + sizeof ee, std::min(room, sizeof offender));
+        if (offender.ss_family != AF_UNSPEC)
+            out.offender = IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&offender));
+        out.quoted.assign(data, data + n);
+        return out;
+    }
+    return std::nullopt;
+}
+
+Status enable_rx_timestamps(int fd) {
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) != 0)
+        return Status::from_errno("SO_TIMESTAMPNS", errno);
+    return {};
+}
+
+Status enable_rx_overflow_count(int fd) {
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) != 0)
+        return Status::from_errno("SO_RXQ_OVFL", errno);
+    return {};
+}
+
+Status set_dont_fragment(int fd, int family, bool on) {
+    if (family == AF_INET) {
+        int pmtu = on ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT;
+        if (setsockopt(fd, SOL_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu) != 0)
+            return Status::from_errno("IP_MTU_DISCOVER", errno);
+        return {};
+    }
+    int dontfrag = on ? 1 : 0;
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &dontfrag, sizeof dontfrag) != 0)
+        return Status::from_errno("IPV6_DONTFRAG", errno);
+    return {};
+}
+
+void grow_receive_buffer(int fd, int bytes) {
+    // Best effort: a smaller buffer only means drops show up sooner, counted by SO_RXQ_OVFL.
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+}
+
+Status apply_send_options(int fd, int family, const SendOptions& send) {
+    if (!send.device.empty() &&
+        setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, send.device.c_str(),
+                   static_cast<socklen_t>(send.device.size())) != 0)
+        return Status::from_errno("SO_BINDTODEVICE", errno);
+    if (send.dscp >= 0) {
+        int tos = send.dscp << 2;
+        int rc = family == AF_INET ? setsockopt(fd, SOL_IP, IP_TOS, &tos, sizeof tos)
+                                   : setsockopt(fd, SOL_IPV6, IPV6_TCLASS, &tos, sizeof tos);
+        if (rc != 0) return Status::from_errno(family == AF_INET ? "IP_TOS" : "IPV6_TCLASS", errno);
+    }
+    if (send.source) {
+        sockaddr_storage ss;
+        socklen_t len = send.source->to_sockaddr(0, ss);
+        if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0)
+            return Status::from_errno("bind(source)", errno);
+    }
+    return {};
+}
+
+Result<int> open_probe_socket(int family, int type, int protocol, const SendOptions& send) {
+    int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    if (fd < 0) return Status::from_errno("socket", errno);
+    Status s = enable_error_queue(fd, family);
+    if (s.ok()) s = apply_send_options(fd, family, send);
+    if (!s.ok()) {
+        close(fd);
+        return s;
+    }
+    return fd;
+}
+
+int send_packet(int fd, const IpAddress& destination, std::uint16_t port,
+                std::span<const std::uint8_t> packet, const PacketOptions& o) {
+    sockaddr_storage dst;
+    socklen_t dst_len = destination.to_sockaddr(port, dst);
+    iovec iov{const_cast<std::uint8_t*>(packet.data()), packet.size()};
+    msghdr msg{};
+    msg.msg_name = &dst;
+    msg.msg_namelen = dst_len;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) std::uint8_t control[256] = {};
+    std::size_t control_len = 0;
+    auto add = [&](int level, int type, const void* data, std::size_t n) {
+        cmsghdr* c = reinterpret_cast<cmsghdr*>(control + control_len);
+        c->cmsg_level = level;
+        c->cmsg_type = type;
+        c->cmsg_len = CMSG_LEN(n);
+        std::memcpy(CMSG_DATA(c), data, n);
+        control_len += CMSG_SPACE(n);
+    };
+    if (destination.family == AF_INET) {
+        if (o.ttl > 0) add(SOL_IP, IP_TTL, &o.ttl, sizeof(int));
+        if (o.tos >= 0) add(SOL_IP, IP_TOS, &o.tos, sizeof(int));
+        if (o.source || o.ifindex) {
+            in_pktinfo pi{};
+            pi.ipi_ifindex = static_cast<int>(o.ifindex);
+            if (o.source) std::memcpy(&pi.ipi_spec_dst, o.source->bytes.data(), 4);
+            add(SOL_IP, IP_PKTINFO, &pi, sizeof pi);
+        }
+    } else {
+        if (o.ttl > 0) add(SOL_IPV6, IPV6_HOPLIMIT, &o.ttl, sizeof(int));
+        if (o.tos >= 0) add(SOL_IPV6, IPV6_TCLASS, &o.tos, sizeof(int));
+        if (o.source || o.ifindex) {
+            in6_pktinfo pi{};
+            pi.ipi6_ifindex = o.ifindex;
+            if (o.source) std::memcpy(&pi.ipi6_addr, o.source->bytes.data(), 16);
+            add(SOL_IPV6, IPV6_PKTINFO, &pi, sizeof pi);
+        }
+    }
+    if (control_len) {
+        msg.msg_control = control;
+        msg.msg_controllen = control_len;
+    }
+    return sendmsg(fd, &msg, 0) < 0 ? errno : 0;
+}
+
+std::size_t PacketReceiver::receive(int fd) {
+    iovec iovs[kBatch];
+    mmsghdr msgs[kBatch];
+    for (unsigned i = 0; i < kBatch; ++i) {
+        iovs[i] = iovec{buffers_[i], sizeof buffers_[i]};
+        msgs[i].msg_hdr = msghdr{};
+        msgs[i].msg_hdr.msg_name = &names_[i];
+        msgs[i].msg_hdr.msg_namelen = sizeof names_[i];
+        msgs[i].msg_hdr.msg_iov = &iovs[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_hdr.msg_control = controls_[i];
+        msgs[i].msg_hdr.msg_controllen = sizeof controls_[i];
+    }
+    int n = recvmmsg(fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
+    if (n <= 0) return 0;
+    for (int i = 0; i < n; ++i) {
+        Packet& p = packets_[i];
+        p.rx_ns = 0;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c;
+             c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+            if (c->cmsg_level != SOL_SOCKET) continue;
+            if (c->cmsg_type == SO_TIMESTAMPNS) {
+                timespec ts;
+                std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+                p.rx_ns = std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+            } else if (c->cmsg_type == SO_RXQ_OVFL) {
+                std::memcpy(&drops_, CMSG_DATA(c), sizeof drops_);
+            }
+        }
+        p.from = IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&names_[i]));
+        p.data = std::span<const std::uint8_t>(buffers_[i], msgs[i].msg_len);
+    }
+    return static_cast<std::size_t>(n);
+}
+
+}  // namespace fedprobe

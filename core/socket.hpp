@@ -1,0 +1,95 @@
+// The message-level socket layer every probe sends and receives through: per-socket options
+// (device, DSCP, source, DF, error queue, kernel timestamps, receive-overflow counting) and
+// per-packet ones (TTL/hop limit, TOS/traffic class, source, interface) on sendmsg; batched
+// receives with each packet's kernel timestamp; and the error queue, which hands back the ICMP
+// error's type, code, sender and the packet it quotes. Plain functions on file descriptors:
+// call them from the thread that owns the socket (the probing thread).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/address.hpp"
+#include "core/status.hpp"
+
+namespace fedprobe {
+
+// Where and how probes leave this appliance; per target, defaults in [fedprobe].
+struct SendOptions {
+    std::optional<IpAddress> source;
+    std::string device;  // SO_BINDTODEVICE: an interface or VRF
+    int dscp = -1;       // -1: leave the system default
+    friend bool operator==(const SendOptions&, const SendOptions&) = default;
+};
+
+// An ICMP (or local) error the kernel queued on a socket (IP_RECVERR / IPV6_RECVERR).
+struct QueuedError {
+    int err = 0;              // the errno the kernel derived
+    std::uint8_t origin = 0;  // SO_EE_ORIGIN_*
+    std::uint8_t type = 0;
+    std::uint8_t code = 0;
+    std::uint32_t info = 0;             // ee_info: the next-hop MTU of a packet-too-big
+    std::optional<IpAddress> offender;  // the ICMP's source: the router or host that said so
+    std::vector<std::uint8_t> quoted;   // the payload of ours it refers to (datagram sockets)
+
+    bool from_icmp() const;
+    bool icmp_v6() const;
+};
+
+Status enable_error_queue(int fd, int family);
+// Pops one queued error; nullopt when the queue is empty.
+std::optional<QueuedError> read_error_queue(int fd);
+// SO_TIMESTAMPNS: every received packet carries the kernel's wall-clock arrival time.
+Status enable_rx_timestamps(int fd);
+// SO_RXQ_OVFL: every received packet carries how many the socket has dropped for want of room,
+// which is how a prober that fell behind learns it lost replies rather than the network.
+Status enable_rx_overflow_count(int fd);
+// DF on (IP_PMTUDISC_PROBE: set DF, ignore the cached path MTU) or off.
+Status set_dont_fragment(int fd, int family, bool on);
+// A larger receive buffer (SO_RCVBUFFORCE where CAP_NET_ADMIN allows, else up to rmem_max).
+void grow_receive_buffer(int fd, int bytes);
+// DSCP, device and source address, for a socket whose packets all leave alike.
+Status apply_send_options(int fd, int family, const SendOptions& send);
+// A non-blocking socket for one probe, with the error queue on and SendOptions applied.
+Result<int> open_probe_socket(int family, int type, int protocol, const SendOptions& send);
+
+// Per-packet options for a socket shared by many probes.
+struct PacketOptions {
+    int ttl = 0;   // 0: the socket's default
+    int tos = -1;  // the whole TOS / traffic-class byte; -1: the socket's default
+    std::optional<IpAddress> source;
+    unsigned ifindex = 0;
+};
+// One sendmsg with the options as control messages. The errno of a failed send, or 0.
+int send_packet(int fd, const IpAddress& destination, std::uint16_t port,
+                std::span<const std::uint8_t> packet, const PacketOptions& options);
+
+// Batched reception (recvmmsg) into buffers kept by the receiver: one per socket kind and thread.
+class PacketReceiver {
+  public:
+    static constexpr unsigned kBatch = 64;
+    struct Packet {
+        std::span<const std::uint8_t> data;
+        std::optional<IpAddress> from;
+        std::int64_t rx_ns = 0;  // the kernel's arrival time (CLOCK_REALTIME), 0 if absent
+    };
+    // Reads up to kBatch packets without blocking; the spans stay valid until the next call.
+    // 0 when nothing is waiting.
+    std::size_t receive(int fd);
+    const Packet& packet(std::size_t i) const { return packets_[i]; }
+    // The socket's running total of packets dropped for want of buffer room (SO_RXQ_OVFL), as
+    // last reported by the kernel.
+    std::uint32_t drops() const { return drops_; }
+
+  private:
+    std::uint8_t buffers_[kBatch][2048];
+    alignas(8) std::uint8_t controls_[kBatch][128];
+    struct sockaddr_storage names_[kBatch];
+    Packet packets_[kBatch];
+    std::uint32_t drops_ = 0;
+};
+
+}  // namespace fedprobe

@@ -1,0 +1,37 @@
+#include "daemon/change_log.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "policy/verdict.hpp"
+
+namespace fedprobe {
+
+void ChangeLog::finished(LiveJob& lj, const RoundReport& round) {
+    const ProbeResult& result = round.result;
+    if (result.overload) return;  // counted by the metrics; says nothing about the network
+    if (lj.last_outcome == result.outcome && lj.last_reporter == result.reporter) return;
+    const std::string was = lj.last_outcome ? std::string(to_string(*lj.last_outcome)) : "new";
+    const std::string& reporter_network = round.reporter_network;
+    if (const Flow* flow = lj.job.flow) {
+        Verdict verdict = judge(flow->expect, result.outcome);
+        // A deny flow that connects is the alert that matters most: warn, not inform.
+        auto level = verdict == Verdict::violation ? spdlog::level::warn : spdlog::level::info;
+        spdlog::log(level, "flow {} to {} ({} {}): {} -> {}{}, {}", flow->id, lj.job.target->id,
+                    to_string(flow->expect), flow->service, was, to_string(result.outcome),
+                    result.reporter
+                        ? " reported by " + result.reporter->str() + " in " + reporter_network
+                        : "",
+                    to_string(verdict));
+        return;
+    }
+    if (result.outcome == Outcome::ok) {
+        spdlog::info("{} {}: {} -> ok", lj.job.target->id, lj.job.spec.str(), was);
+        return;
+    }
+    spdlog::info("{} {}: {} -> {}{}{} ({})", lj.job.target->id, lj.job.spec.str(), was,
+                 to_string(result.outcome),
+                 result.reporter ? " reported by " + result.reporter->str() : "",
+                 result.reporter ? " in network " + reporter_network : "", result.detail);
+}
+
+}  // namespace fedprobe

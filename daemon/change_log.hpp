@@ -1,0 +1,16 @@
+// The change log: one log line whenever a job's outcome or reporter changes, and a warning when
+// a flow the policy denies gets through. An audit trail of what broke and who said so, never a
+// line per probe. A ResultSink on the engine's thread.
+#pragma once
+
+#include "engine/sink.hpp"
+
+namespace fedprobe {
+
+class ChangeLog : public ResultSink {
+  public:
+    void jobs_changed(std::span<LiveJob* const>) override {}
+    void finished(LiveJob& job, const RoundReport& round) override;
+};
+
+}  // namespace fedprobe

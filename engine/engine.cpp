@@ -1,0 +1,156 @@
+#include "engine/engine.hpp"
+
+#include <algorithm>
+
+namespace fedprobe {
+
+namespace {
+
+double unix_now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+std::unique_ptr<Probe> Engine::real_probe(std::size_t kind, EventLoop& loop) {
+    return visit_kind(kind, [&]<typename K>() { return K::make_probe(loop); });
+}
+
+Engine::Engine(EventLoop& loop, EngineSettings settings, ProbeFactory probes, Now now)
+    : loop_(loop), settings_(settings), factory_(std::move(probes)), now_(std::move(now)) {
+    scheduler_.set_slack(settings_.scheduler_slack);
+}
+
+Engine::~Engine() {
+    if (tick_timer_) loop_.cancel_timer(tick_timer_);
+    // Probes first: they hold sockets and timers on the loop, and callbacks into the jobs.
+    for (auto& p : probes_)
+        p.reset();
+}
+
+void Engine::add_sink(ResultSink& sink) {
+    sink.slot = sinks_.size();
+    sinks_.push_back(&sink);
+    if (!order_.empty()) sink.jobs_changed(order_);
+}
+
+Probe& Engine::probe(std::size_t kind) {
+    if (!probes_[kind]) probes_[kind] = factory_(kind, loop_);
+    return *probes_[kind];
+}
+
+Scheduler::Change Engine::apply(std::shared_ptr<const Config> config) {
+    auto jobs = build_jobs(*config);
+    return apply(std::move(config), std::move(jobs));
+}
+
+Scheduler::Change Engine::apply(std::shared_ptr<const Config> config, std::vector<Job> jobs) {
+    std::unordered_map<std::string, std::unique_ptr<LiveJob>> live;
+    std::vector<LiveJob*> order;
+    std::vector<JobSpec> specs;
+    for (auto& job : jobs) {
+        std::unique_ptr<LiveJob> lj;
+        if (auto old = jobs_.find(job.key); old != jobs_.end()) {
+            lj = std::move(old->second);  // kept: its last outcome and sinks' state carry over
+            jobs_.erase(old);
+        } else {
+            lj = std::make_unique<LiveJob>();
+        }
+        lj->job = std::move(job);
+        specs.push_back(
+            JobSpec{lj->job.key, lj->job.target->network, lj->job.target->interval, lj.get()});
+        order.push_back(lj.get());
+        std::string key = lj->job.key;
+        live.emplace(std::move(key), std::move(lj));
+    }
+    for (auto& [key, lj] : jobs_) {  // what is left has departed
+        if (lj->in_flight > 0) {
+            lj->removed = true;
+            retired_.push_back(std::move(lj));
+        }
+    }
+    for (const auto& net : config->networks) {
+        double rate = config->rate_limit_for(net.id);
+        scheduler_.set_rate_limit(net.id, rate, RateLimiter::default_burst(rate));
+    }
+    auto change = scheduler_.set_jobs(specs, now(), settings_.spread_first_runs);
+    jobs_ = std::move(live);
+    order_ = std::move(order);
+    network_index_ = network_index_for_site(*config);
+    for (auto* sink : sinks_)
+        sink->jobs_changed(order_);
+    config_ = std::move(config);  // the old config lives until here; jobs point into the new one
+    arm_tick();
+    return change;
+}
+
+void Engine::arm_tick() {
+    auto next = scheduler_.next_wakeup();
+    if (!next) return;
+    if (tick_timer_ && *next >= tick_at_) return;  // an earlier wake-up is already set
+    if (tick_timer_) loop_.cancel_timer(tick_timer_);
+    tick_at_ = *next;
+    tick_timer_ = loop_.add_timer(*next, [this] {
+        tick_timer_ = 0;
+        tick_at_ = TimePoint::max();
+        run_due(now());
+    });
+}
+
+void Engine::run_due(TimePoint at) {
+    for (const auto& s : scheduler_.due(at))
+        start(s);
+    arm_tick();
+}
+
+void Engine::start(const Scheduler::Start& s) {
+    auto* lj = static_cast<LiveJob*>(s.user);
+    for (auto* sink : sinks_)
+        sink->started(*lj, s.lag);
+    std::optional<Overload> late;
+    if (s.late > settings_.late_start_bound) late = Overload::late_start;
+    ++in_flight_;
+    ++lj->in_flight;
+    probe(lj->job.spec.kind)
+        .start(lj->job.request, [this, lj, handle = s.handle, late](ProbeResult result) {
+            on_result(lj, handle, late, std::move(result));
+        });
+}
+
+void Engine::on_result(LiveJob* lj, JobHandle handle, std::optional<Overload> late,
+                       ProbeResult result) {
+    --in_flight_;
+    --lj->in_flight;
+    scheduler_.finished(handle);
+    if (lj->removed) {  // left the config while it ran
+        if (lj->in_flight == 0)
+            std::erase_if(retired_,
+                          [lj](const std::unique_ptr<LiveJob>& p) { return p.get() == lj; });
+        return;
+    }
+    if (!result.overload) result.overload = late;
+    const std::optional<Overload> overload = result.overload;
+    if (overload) ++overloaded_[lj->job.spec.kind][static_cast<std::size_t>(*overload)];
+    static const std::string kNoReporter;
+    const std::string& reporter_network =
+        result.reporter ? network_index_.lookup(*result.reporter) : kNoReporter;
+    RoundReport round{result, reporter_network, unix_now()};
+    for (auto* sink : sinks_)
+        sink->finished(*lj, round);
+    if (!overload) {
+        lj->last_outcome = result.outcome;
+        lj->last_reporter = result.reporter;
+    }
+}
+
+Engine::Stats Engine::stats() const {
+    Stats s;
+    s.in_flight = in_flight_;
+    s.overruns = scheduler_.overruns();
+    s.rate_limited = scheduler_.rate_limited();
+    s.overloaded = overloaded_;
+    return s;
+}
+
+}  // namespace fedprobe

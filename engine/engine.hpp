@@ -1,0 +1,116 @@
+// The engine: the event loop's one probing thread, the scheduler, one probe per kind of the
+// table, the live jobs and the reload diff, with every finished round fanned out to sinks.
+// `fedprobe run`, `fedprobe check`, the benchmarks and the tests all drive this same object;
+// tests give it fake probes and call run_due() with a time of their own, without root.
+//
+// Threads: everything runs on the thread that runs the loop. Nothing here is thread-safe.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/event_loop.hpp"
+#include "engine/jobs.hpp"
+#include "engine/scheduler.hpp"
+#include "engine/sink.hpp"
+#include "federation/config.hpp"
+#include "federation/network_index.hpp"
+
+namespace fedprobe {
+
+struct EngineSettings {
+    // Probes due within this of each other start in one wake-up of the loop (a few ms early is
+    // nothing against intervals of seconds, and it saves a wake-up per probe).
+    Duration scheduler_slack = std::chrono::milliseconds(5);
+    // First runs spread over the interval (the daemon) or all at once within the rate limit
+    // (check).
+    bool spread_first_runs = true;
+    // A round that starts later than this after its slot says more about the prober than the
+    // network: it is counted as overload, not as a verdict.
+    Duration late_start_bound = std::chrono::seconds(1);
+
+    // What `fedprobe run` uses; benchmarks use the same.
+    static EngineSettings daemon() { return {}; }
+    static EngineSettings check() {
+        EngineSettings s;
+        s.spread_first_runs = false;
+        return s;
+    }
+};
+
+class Engine {
+  public:
+    using ProbeFactory = std::function<std::unique_ptr<Probe>(std::size_t kind, EventLoop& loop)>;
+    using Now = std::function<TimePoint()>;
+
+    // The table's own probes (each kind's make_probe).
+    static std::unique_ptr<Probe> real_probe(std::size_t kind, EventLoop& loop);
+
+    // `now` defaults to the loop's clock. Probes are made on first use.
+    Engine(EventLoop& loop, EngineSettings settings, ProbeFactory probes = &Engine::real_probe,
+           Now now = {});
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // Sinks see every job change and result from now on; they must outlive the engine.
+    void add_sink(ResultSink& sink);
+
+    // Runs `jobs` (built from `config`) from now on: kept jobs (same key and interval) keep
+    // their phase, state and series; new ones are spread over their interval; departed ones
+    // stop (a probe still running is dropped when it returns). `config` is kept alive.
+    Scheduler::Change apply(std::shared_ptr<const Config> config, std::vector<Job> jobs);
+    // The jobs config.settings.site runs (build_jobs).
+    Scheduler::Change apply(std::shared_ptr<const Config> config);
+
+    // Starts every job due at `now`. The loop's timer calls it; tests call it directly.
+    void run_due(TimePoint now);
+
+    struct Stats {
+        std::size_t in_flight = 0;
+        std::uint64_t overruns = 0;  // rounds skipped: the previous round still ran
+        std::map<std::string, std::uint64_t> rate_limited;  // by destination network
+        // Rounds that measured the prober, by kind and reason (kAllOverloads order).
+        std::array<std::array<std::uint64_t, kAllOverloads.size()>, kKindCount> overloaded{};
+    };
+    Stats stats() const;
+    const Config& config() const { return *config_; }
+    std::size_t size() const { return jobs_.size(); }
+    // Jobs in config order (valid until the next apply).
+    const std::vector<LiveJob*>& jobs() const { return order_; }
+    // The probe of a kind, made if need be (for its own statistics).
+    Probe& probe(std::size_t kind);
+    // The probe of a kind if one was made, else null.
+    Probe* probe_if_made(std::size_t kind) const { return probes_[kind].get(); }
+
+  private:
+    EventLoop& loop_;
+    EngineSettings settings_;
+    ProbeFactory factory_;
+    Now now_;
+    Scheduler scheduler_;
+    std::array<std::unique_ptr<Probe>, kKindCount> probes_;
+    std::shared_ptr<const Config> config_;
+    NetworkIndex network_index_;
+    std::unordered_map<std::string, std::unique_ptr<LiveJob>> jobs_;
+    std::vector<LiveJob*> order_;
+    std::vector<std::unique_ptr<LiveJob>> retired_;
+    std::vector<ResultSink*> sinks_;
+    EventLoop::TimerId tick_timer_ = 0;
+    TimePoint tick_at_ = TimePoint::max();
+    std::size_t in_flight_ = 0;
+    std::array<std::array<std::uint64_t, kAllOverloads.size()>, kKindCount> overloaded_{};
+
+    TimePoint now() const { return now_ ? now_() : loop_.now(); }
+    void arm_tick();
+    void start(const Scheduler::Start& start);
+    void on_result(LiveJob* job, JobHandle handle, std::optional<Overload> late, ProbeResult result);
+};
+
+}  // namespace fedprobe

@@ -1,0 +1,84 @@
+#include "engine/jobs.hpp"
+
+#include <algorithm>
+
+namespace fedprobe {
+
+ProbeRequest request_for(const Config& config, const Target& t, const ProbeSpec& spec,
+                         bool for_flow) {
+    ProbeRequest r;
+    r.destination = t.address_for(config.settings.site);
+    r.timeout = t.timeout;
+    r.send = t.send;
+    const Service* service = spec.service.empty() ? nullptr : &config.services.at(spec.service);
+    JobContext context;
+    context.site = config.settings.site;
+    context.destination = r.destination;
+    context.service = service;
+    context.port = service ? service->port : 0;
+    context.default_ca_file = config.settings.ca_file;
+    context.for_flow = for_flow;
+    visit_kind(spec.kind, [&]<typename K>() {
+        r.params = K::params(t.options_for<K>(), context);
+    });
+    r.port = context.port;
+    return r;
+}
+
+std::vector<Job> build_jobs(const Config& config) {
+    std::vector<Job> jobs;
+    const std::string& site = config.settings.site;
+    for (const Target& t : config.targets) {
+        if (!t.enabled || !t.probed_from(site)) continue;
+        for (const ProbeSpec& spec : t.probes) {
+            Job job;
+            job.key = t.id + "/" + spec.str();
+            job.target = &t;
+            job.spec = spec;
+            job.labels = t.labels;
+            job.labels["site"] = site;
+            job.labels["network"] = t.network;
+            job.labels["target"] = t.id;
+            job.labels["probe"] = std::string(spec.name());
+            job.labels["service"] = spec.service;
+            job.request = request_for(config, t, spec);
+            jobs.push_back(std::move(job));
+        }
+    }
+    auto flows = build_flow_jobs(config);
+    for (auto& f : flows)
+        jobs.push_back(std::move(f));
+    return jobs;
+}
+
+std::vector<Job> build_flow_jobs(const Config& config, const std::string& pattern) {
+    std::vector<Job> jobs;
+    const std::string& site = config.settings.site;
+    for (const Flow& flow : config.flows) {
+        if (std::find(flow.from.begin(), flow.from.end(), site) == flow.from.end()) continue;
+        if (!pattern.empty() && flow.id.find(pattern) == std::string::npos) continue;
+        const Service& service = config.services.at(flow.service);
+        for (const Target& t : config.targets) {
+            if (flow.to_network ? t.network != flow.to : t.id != flow.to) continue;
+            Job job;
+            job.key = "flow:" + flow.id + "/" + t.id;
+            job.target = &t;
+            job.flow = &flow;
+            job.spec = ProbeSpec{service.transport == Transport::tcp ? kind_index_of<TcpKind>()
+                                                                     : kind_index_of<UdpKind>(),
+                                 flow.service};
+            job.labels = {{"site", site},
+                          {"flow", flow.id},
+                          {"from", site},
+                          {"to", t.id},
+                          {"network", t.network},
+                          {"service", flow.service},
+                          {"expect", flow.expect == Expectation::allow ? "allow" : "deny"}};
+            job.request = request_for(config, t, job.spec, true);
+            jobs.push_back(std::move(job));
+        }
+    }
+    return jobs;
+}
+
+}  // namespace fedprobe

@@ -1,0 +1,38 @@
+// What this appliance probes: every (target, probe) pair the config gives its site, and every
+// flow of the policy that starts from it, each with the request as this site sees the target.
+// Pure functions of a Config; any thread.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "federation/config.hpp"
+#include "probes/probe.hpp"
+
+namespace fedprobe {
+
+using Labels = std::map<std::string, std::string>;
+
+struct Job {
+    std::string key;  // "target/probe" or "flow:FLOW/target", stable across reloads
+    const Target* target = nullptr;
+    const Flow* flow = nullptr;  // set for the flows of the policy
+    ProbeSpec spec;
+    Labels labels;
+    ProbeRequest request;  // what to send, with the address as seen from this site
+};
+
+// What to send to target `t` for `spec`, as config.settings.site sees it (its address behind
+// NAT, its DNS answers, the udp payload), built by the kind's own params(): one place for
+// probe jobs and flows alike.
+ProbeRequest request_for(const Config& config, const Target& t, const ProbeSpec& spec,
+                         bool for_flow = false);
+
+// Jobs for config.settings.site, in config order: every (target, probe), then every flow of the
+// policy that starts from this site, one per target it reaches. Pointers refer into config.
+std::vector<Job> build_jobs(const Config& config);
+// Only the flows (fedprobe check), optionally those whose id contains `pattern`.
+std::vector<Job> build_flow_jobs(const Config& config, const std::string& pattern = "");
+
+}  // namespace fedprobe

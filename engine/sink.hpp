@@ -1,0 +1,49 @@
+// Where results go: the engine hands every finished round to each sink (metrics, the policy's
+// verdicts, the change log, a check's report). Sinks are called on the engine's thread, in the
+// order they were added; a sink must not call back into the engine.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "engine/jobs.hpp"
+#include "probes/probe.hpp"
+
+namespace fedprobe {
+
+// One (target, probe) or flow job as the engine runs it. The same object lives across reloads
+// while its key stays, so sinks may keep a pointer to their own per-job state in `sink_data`.
+struct LiveJob {
+    static constexpr std::size_t kMaxSinks = 4;
+    Job job;
+    std::optional<Outcome> last_outcome;  // updated after every sink has seen the result
+    std::optional<IpAddress> last_reporter;
+    std::array<void*, kMaxSinks> sink_data{};  // each sink's own slot (see ResultSink::slot)
+    int in_flight = 0;
+    bool removed = false;  // left the config while a probe ran: dropped when it returns
+};
+
+// A round as the sinks see it.
+struct RoundReport {
+    const ProbeResult& result;
+    const std::string& reporter_network;  // the reporter's network, "" without a reporter
+    double unix_time;                     // when it finished
+    // result.overload set: the round measured the prober, not the network; sinks count it and
+    // record no verdict.
+};
+
+class ResultSink {
+  public:
+    virtual ~ResultSink() = default;
+    // The job set after a load or reload, in config order: make state for new jobs, drop it
+    // for departed ones, keep it for the rest. `config` outlives the jobs' pointers into it.
+    virtual void jobs_changed(std::span<LiveJob* const> jobs) = 0;
+    virtual void started(const LiveJob&, Duration /*lag*/) {}
+    virtual void finished(LiveJob& job, const RoundReport& round) = 0;
+
+    std::size_t slot = 0;  // this sink's index into LiveJob::sink_data, set by the engine
+};
+
+}  // namespace fedprobe

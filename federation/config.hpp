@@ -1,0 +1,111 @@
+// The federation config: one file shared by every appliance; `site` says which network this one
+// is in. Plain values, built by the loader (loader.hpp) and then read-only: a loaded Config is
+// shared between threads as a shared_ptr<const Config>.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "core/address.hpp"
+#include "core/duration.hpp"
+#include "core/socket.hpp"
+#include "probes/kinds.hpp"
+#include "probes/service.hpp"
+
+namespace fedprobe {
+
+enum class NetworkKind { nhs, psn, other };
+
+struct Network {
+    std::string id;
+    NetworkKind kind = NetworkKind::other;
+    std::string name;
+    std::vector<Prefix> prefixes;
+    std::optional<double> rate_limit;  // probes/s towards this network; default from [fedprobe]
+};
+
+// One entry of a target's `probes`: a kind of the table (kinds.hpp) and maybe a service.
+struct ProbeSpec {
+    std::size_t kind = 0;  // index into Kinds
+    std::string service;   // services key; empty for "KIND" alone
+    std::string_view name() const { return kind_name(kind); }
+    std::string str() const {
+        return service.empty() ? std::string(name()) : std::string(name()) + ":" + service;
+    }
+    friend bool operator==(const ProbeSpec&, const ProbeSpec&) = default;
+};
+
+struct Target {
+    std::string id;
+    std::string network;
+    IpAddress address;
+    std::map<std::string, IpAddress> addresses_from;  // site -> address seen from that site (NAT)
+    std::vector<ProbeSpec> probes;
+    Duration interval{};
+    Duration timeout{};
+    std::map<std::string, std::string> labels;
+    std::vector<std::string> from_sites;  // empty: every site probes it
+    bool enabled = true;
+    SendOptions send;
+    KindOptions options;  // [targets.KIND] tables, one optional per kind of the table
+
+    template <typename K>
+    const typename K::Options* options_for() const {
+        const auto& o = std::get<std::optional<typename K::Options>>(options);
+        return o ? &*o : nullptr;
+    }
+
+    const IpAddress& address_for(const std::string& site) const {
+        auto it = addresses_from.find(site);
+        return it == addresses_from.end() ? address : it->second;
+    }
+    bool probed_from(const std::string& site) const;
+};
+
+enum class Expectation { allow, deny };
+
+// A declared flow of the federation's policy: from these sites, to a target (or every target
+// of a network), on a service, the firewalls must allow it or must stop it.
+struct Flow {
+    std::string id;
+    std::vector<std::string> from;  // sites (network ids)
+    std::string to;                 // a target id or a network id
+    bool to_network = false;
+    std::string service;
+    Expectation expect = Expectation::allow;
+    std::string note;
+    int line = 0;  // where it is declared, for messages
+};
+
+struct WebConfig {
+    std::map<std::string, std::string> basic_auth_users;  // user -> bcrypt hash
+};
+
+struct Settings {
+    std::string site;
+    Endpoint listen{*IpAddress::parse("127.0.0.1"), 9641};
+    Duration interval = std::chrono::seconds(15);
+    Duration timeout = std::chrono::seconds(2);
+    double rate_limit = 50;  // probes/s per destination network
+    std::string ca_file;     // CA bundle for https probes; empty: the system's
+    WebConfig web;
+};
+
+struct Config {
+    std::string path;
+    Settings settings;
+    std::vector<Network> networks;
+    std::map<std::string, Service> services;
+    std::vector<Target> targets;
+    std::vector<Flow> flows;
+
+    const Target* target(const std::string& id) const;
+    const Network* network(const std::string& id) const;
+    double rate_limit_for(const std::string& network_id) const;
+};
+
+}  // namespace fedprobe

@@ -1,0 +1,74 @@
+// Reading a federation file: the parts are read_networks.cpp ([[networks]], [services],
+// [fedprobe]), read_targets.cpp (with each probe kind's own parser) and read_flows.cpp.
+#include "federation/loader.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "federation/load_context.hpp"
+
+namespace fedprobe {
+
+bool Target::probed_from(const std::string& site) const {
+    return from_sites.empty() ||
+           std::find(from_sites.begin(), from_sites.end(), site) != from_sites.end();
+}
+
+const Target* Config::target(const std::string& id) const {
+    for (const auto& t : targets)
+        if (t.id == id) return &t;
+    return nullptr;
+}
+
+const Network* Config::network(const std::string& id) const {
+    for (const auto& n : networks)
+        if (n.id == id) return &n;
+    return nullptr;
+}
+
+double Config::rate_limit_for(const std::string& network_id) const {
+    const Network* n = network(network_id);
+    return n && n->rate_limit ? *n->rate_limit : settings.rate_limit;
+}
+
+LoadResult load_config_text(std::string_view text, const std::string& path,
+                            const std::optional<std::string>& site_override) {
+    TomlReader reader(path);
+    Config cfg;
+    cfg.path = path;
+    try {
+        toml::table root = toml::parse(text, path);
+        LoadContext c{reader, cfg, site_override, {}};
+        reader.check_keys(root, {"fedprobe", "networks", "services", "targets", "flows"},
+                          "the top level");
+        read_networks(c, root);
+        read_services(c, root);
+        read_settings(c, root);
+        read_targets(c, root);
+        read_flows(c, root);
+    } catch (const toml::parse_error& e) {
+        reader.error(e.source(), std::string(e.description()));
+    }
+    LoadResult result;
+    result.diagnostics = reader.take();
+    if (!has_errors(result.diagnostics)) result.config = std::make_shared<const Config>(std::move(cfg));
+    return result;
+}
+LoadResult load_config_file(const std::string& path,
+                            const std::optional<std::string>& site_override) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return LoadResult{
+            nullptr,
+            {Diagnostic{Diagnostic::Severity::error, path, 0, 0,
+                        std::string("cannot read the file: ") + std::strerror(errno)}}};
+    }
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    return load_config_text(buf.str(), path, site_override);
+}
+
+}  // namespace fedprobe

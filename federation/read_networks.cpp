@@ -1,0 +1,188 @@
+// [[networks]], [services] and [fedprobe]: what the federation is made of and how this
+// appliance runs.
+#include <algorithm>
+
+#include "federation/load_context.hpp"
+
+namespace fedprobe {
+
+bool is_id(const std::string& s) {
+    if (s.empty() || s[0] == '-') return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    });
+}
+
+bool check_id(LoadContext& c, const toml::table& t, const std::string& id,
+              const std::string& where) {
+    TomlReader& r = c.r;
+    if (is_id(id)) return true;
+    r.error(t.get("id")->source(),
+          where + ": id '" + id + "' must match [a-z0-9-]+ (lower case, digits, dashes)");
+    return false;
+}
+
+void read_networks(LoadContext& c, const toml::table& root) {
+    TomlReader& r = c.r;
+    auto tables = r.get_table_array(root, "networks");
+    if (tables.empty() && !root.get("networks")) {
+        r.error(root.source(),
+              "no [[networks]] declared: the federation needs at least this site's network");
+    }
+    for (const toml::table* t : tables) {
+        std::string where = "[[networks]]";
+        r.check_keys(*t, {"id", "kind", "name", "prefixes", "rate_limit"}, where);
+        Network net;
+        auto id = r.get_string(*t, "id", where);
+        if (!id) {
+            if (!t->get("id")) r.error(t->source(), "[[networks]] entry has no 'id'");
+            continue;
+        }
+        where = "network '" + *id + "'";
+        if (!check_id(c, *t, *id, where)) continue;
+        if (c.network_nodes.count(*id)) {
+            auto first = c.network_nodes[*id]->source().begin;
+            r.error(t->get("id")->source(), "duplicate network id '" + *id +
+                                              "' (first declared at line " +
+                                              std::to_string(first.line) + ")");
+            continue;
+        }
+        c.network_nodes[*id] = t->get("id");
+        net.id = *id;
+        if (auto kind = r.get_string(*t, "kind", where)) {
+            if (*kind == "nhs")
+                net.kind = NetworkKind::nhs;
+            else if (*kind == "psn")
+                net.kind = NetworkKind::psn;
+            else if (*kind == "other")
+                net.kind = NetworkKind::other;
+            else
+                r.error(t->get("kind")->source(),
+                      where + ": kind '" + *kind + "' is not one of nhs, psn, other");
+        }
+        net.name = r.get_string(*t, "name", where).value_or(net.id);
+        for (auto& [text, node] : r.get_string_array(*t, "prefixes", where)) {
+            auto p = Prefix::parse(text);
+            if (!p) {
+                r.error(node->source(), where + ": '" + text +
+                                          "' is not an IPv4/IPv6 prefix (e.g. 10.31.0.0/16)");
+                continue;
+            }
+            if (p->address != Prefix::parse(text.substr(0, text.find('/')))->address)
+                r.warning(node->source(),
+                        where + ": '" + text + "' has host bits set; using " + p->str());
+            for (const auto& other : c.cfg.networks)
+                for (const auto& op : other.prefixes)
+                    if (op.overlaps(*p))
+                        r.warning(node->source(),
+                                where + ": prefix " + p->str() + " overlaps " + op.str() +
+                                    " of network '" + other.id +
+                                    "' (targets are told apart by network; ICMP reporters in "
+                                    "the overlap are attributed to the longer prefix)");
+            net.prefixes.push_back(*p);
+        }
+        net.rate_limit = r.get_positive_number(*t, "rate_limit", where);
+        c.cfg.networks.push_back(std::move(net));
+    }
+}
+
+void read_services(LoadContext& c, const toml::table& root) {
+    TomlReader& r = c.r;
+    const toml::table* services = r.get_table(root, "services", "the top level");
+    if (!services) return;
+    for (auto&& [key, node] : *services) {
+        std::string name(key.str());
+        std::string where = "service '" + name + "'";
+        const toml::table* t = node.as_table();
+        if (!t) {
+            r.error(node.source(),
+                  where + " must be a table like { proto = \"tcp\", port = 443 }");
+            continue;
+        }
+        r.check_keys(*t, {"proto", "port"}, where);
+        Service svc;
+        svc.name = name;
+        auto proto = r.get_string(*t, "proto", where);
+        if (!proto) {
+            if (!t->get("proto")) r.error(t->source(), where + " has no 'proto' (tcp or udp)");
+            continue;
+        }
+        if (*proto == "tcp")
+            svc.transport = Transport::tcp;
+        else if (*proto == "udp")
+            svc.transport = Transport::udp;
+        else {
+            r.error(t->get("proto")->source(),
+                  where + ": proto '" + *proto + "' is not tcp or udp");
+            continue;
+        }
+        auto port = r.get_int(*t, "port", where, 1, 65535);
+        if (!port) {
+            if (!t->get("port")) r.error(t->source(), where + " has no 'port'");
+            continue;
+        }
+        svc.port = static_cast<std::uint16_t>(*port);
+        c.cfg.services[name] = svc;
+    }
+}
+
+void read_settings(LoadContext& c, const toml::table& root) {
+    TomlReader& r = c.r;
+    const toml::table* f = r.get_table(root, "fedprobe", "the top level");
+    static const toml::table empty;
+    if (!f) f = &empty;
+    const std::string where = "[fedprobe]";
+    r.check_keys(*f, {"site", "listen", "interval", "timeout", "rate_limit", "ca_file", "web"},
+               where);
+    auto& s = c.cfg.settings;
+    auto site = r.get_string(*f, "site", where);
+    if (c.site_override)
+        s.site = *c.site_override;
+    else if (site)
+        s.site = *site;
+    if (s.site.empty()) {
+        r.error(f->source(), "no site: set 'site' in [fedprobe] or pass --site");
+    } else if (!c.cfg.network(s.site)) {
+        std::string msg = "site '" + s.site + "' is not a declared network";
+        if (c.site_override)
+            r.error_unlocated("--site: " + msg);
+        else
+            r.error(f->get("site")->source(), msg);
+    }
+    if (auto listen = r.get_string(*f, "listen", where)) {
+        if (auto ep = Endpoint::parse(*listen); ep && ep->port != 0)
+            s.listen = *ep;
+        else
+            r.error(f->get("listen")->source(),
+                  "listen '" + *listen +
+                      "' is not ADDRESS:PORT (e.g. 127.0.0.1:9641 or [::1]:9641)");
+    }
+    if (auto d = r.get_duration(*f, "interval", where)) s.interval = *d;
+    if (auto d = r.get_duration(*f, "timeout", where)) s.timeout = *d;
+    if (auto rate = r.get_positive_number(*f, "rate_limit", where)) s.rate_limit = *rate;
+    if (auto ca = r.get_string(*f, "ca_file", where)) {
+        r.check_readable(*f->get("ca_file"), *ca, where + ": ca_file");
+        s.ca_file = *ca;
+    }
+    if (const toml::table* web = r.get_table(*f, "web", where)) {
+        r.check_keys(*web, {"basic_auth_users"}, "[fedprobe.web]");
+        if (const toml::table* users = r.get_table(*web, "basic_auth_users", "[fedprobe.web]")) {
+            for (auto&& [user, hash] : *users) {
+                auto h = hash.value<std::string>();
+                if (!h || !hash.is_string() || h->size() < 60 ||
+                    !(h->starts_with("$2a$") || h->starts_with("$2b$") ||
+                      h->starts_with("$2y$"))) {
+                    r.error(hash.source(), "basic_auth_users: the password of '" +
+                                             std::string(user.str()) +
+                                             "' must be a bcrypt hash ($2y$...), e.g. from "
+                                             "htpasswd -nBC 10 USER");
+                    continue;
+                }
+                s.web.basic_auth_users[std::string(user.str())] = *h;
+            }
+        }
+    }
+}
+
+
+}  // namespace fedprobe

@@ -1,0 +1,267 @@
+// [[targets]]: what this federation probes, with each probe kind's own option table read by
+// that kind's parser (kinds.hpp).
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "federation/load_context.hpp"
+
+namespace fedprobe {
+
+namespace {
+
+// [a-zA-Z_][a-zA-Z0-9_]*, Prometheus' label names
+bool is_label_name(const std::string& s) {
+    auto alpha = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    };
+    if (s.empty() || !alpha(s[0])) return false;
+    return std::all_of(s.begin(), s.end(),
+                       [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); });
+}
+
+// Labels fedprobe sets itself; a target label with one of these names would clash.
+const std::set<std::string> kReservedLabels = {
+    "site", "network", "target",   "probe", "service", "outcome", "reporter", "reporter_network",
+    "flow", "job",     "instance", "le",    "phase",   "state",   "version",  "cert", "reason"};
+
+// "KIND" or "KIND:SERVICE", checked against the kind's rules for services (kinds.hpp).
+std::optional<ProbeSpec> parse_probe(LoadContext& c, const std::string& text,
+                                     const toml::node& node, const std::string& where) {
+    TomlReader& r = c.r;
+    auto colon = text.find(':');
+    const std::string name = text.substr(0, colon);
+    const std::string service = colon == std::string::npos ? "" : text.substr(colon + 1);
+    auto kind = kind_index(name);
+    if (!kind) {
+        r.error(node.source(), where + ": probe kind '" + name + "' is not one of " + kind_names());
+        return std::nullopt;
+    }
+    std::string problem;
+    visit_kind(*kind, [&]<typename K>() {
+        if (K::kServices == ServiceUse::none) {
+            if (!service.empty()) problem = std::string(K::kName) + " takes no service";
+            return;
+        }
+        if (service.empty()) {
+            if (K::kServices == ServiceUse::required)
+                problem = "needs a service, e.g. " + std::string(K::kName) + ":https";
+            return;
+        }
+        auto it = c.cfg.services.find(service);
+        if (it == c.cfg.services.end()) {
+            problem = "service '" + service + "' is not declared in [services]";
+            return;
+        }
+        const auto& allowed = K::kTransports;
+        if (std::find(allowed.begin(), allowed.end(), it->second.transport) == allowed.end()) {
+            const char* is = it->second.transport == Transport::tcp ? "tcp" : "udp";
+            problem = "service '" + service + "' is " + is + ", not " +
+                      (it->second.transport == Transport::tcp ? "udp" : "tcp");
+        }
+    });
+    if (!problem.empty()) {
+        // "needs a service" reads better without the colon: "probe 'tcp' needs a service".
+        r.error(node.source(), where + ": probe '" + text + "'" +
+                                   (problem.starts_with("needs") ? " " : ": ") + problem);
+        return std::nullopt;
+    }
+    return ProbeSpec{*kind, service};
+}
+
+}  // namespace
+
+// Every kind's [targets.KIND] table, read by that kind's own parser, and every probe checked
+// against the options it has. False when a probe cannot run as configured.
+bool read_kind_options(LoadContext& c, const toml::table& t, Target& tg, const std::string& where) {
+    TomlReader& r = c.r;
+    bool ok = true;
+    for_each_kind([&]<typename K>() {
+        constexpr std::size_t index = kind_index_of<K>();
+        KindUse use;
+        for (const auto& p : tg.probes)
+            if (p.kind == index) (p.service.empty() ? use.plain : use.with_service) = true;
+        const std::string key(K::kName);
+        auto& slot = std::get<std::optional<typename K::Options>>(tg.options);
+        if (const toml::table* table = r.get_table(t, key, where)) {
+            if (!use.any())
+                r.warning(t.get(key)->source(), where + ": '" + key + "' options are set, but no " +
+                                                    key + " probe runs; they are ignored");
+            OptionReader options(r, *table, where + ": " + key,
+                                 [&c](const std::string& id) { return c.cfg.network(id) != nullptr; });
+            slot = K::parse(options, use);
+        }
+        if (!use.any()) return;
+        for (const auto& p : tg.probes) {
+            if (p.kind != index) continue;
+            KindUse one;
+            (p.service.empty() ? one.plain : one.with_service) = true;
+            if (std::string why = K::check(one, slot ? &*slot : nullptr); !why.empty()) {
+                r.error(t.source(), where + ": probe '" + p.str() + "' " + why);
+                ok = false;
+            }
+        }
+    });
+    return ok;
+}
+
+std::optional<IpAddress> read_address(LoadContext& c, const toml::node& n, const std::string& what) {
+    TomlReader& r = c.r;
+    auto text = n.value<std::string>();
+    if (!text || !n.is_string()) {
+        r.error(n.source(), what + " must be a string, not " + type_name(n));
+        return std::nullopt;
+    }
+    auto a = IpAddress::parse(*text);
+    if (!a) r.error(n.source(), what + ": '" + *text + "' is not a literal IPv4/IPv6 address");
+    return a;
+}
+
+void read_targets(LoadContext& c, const toml::table& root) {
+    TomlReader& r = c.r;
+    std::map<std::string, const toml::node*> seen;
+    for (const toml::table* t : r.get_table_array(root, "targets")) {
+        std::string where = "[[targets]]";
+        std::vector<std::string_view> keys = {
+            "id",     "network", "address", "addresses_from", "probes", "interval", "timeout",
+            "labels", "from",    "enabled", "source",         "device", "dscp"};
+        keys.insert(keys.end(), Kinds::names.begin(), Kinds::names.end());  // [targets.KIND]
+        r.check_keys(*t, keys, where);
+        auto id = r.get_string(*t, "id", where);
+        if (!id) {
+            if (!t->get("id")) r.error(t->source(), "[[targets]] entry has no 'id'");
+            continue;
+        }
+        where = "target '" + *id + "'";
+        if (!check_id(c, *t, *id, where)) continue;
+        if (seen.count(*id)) {
+            r.error(t->get("id")->source(),
+                  "duplicate target id '" + *id + "' (first declared at line " +
+                      std::to_string(seen[*id]->source().begin.line) + ")");
+            continue;
+        }
+        seen[*id] = t->get("id");
+        Target tg;
+        tg.id = *id;
+        bool ok = true;
+
+        auto network = r.get_string(*t, "network", where);
+        const Network* net = nullptr;
+        if (!network) {
+            if (!t->get("network")) r.error(t->source(), where + " has no 'network'");
+            ok = false;
+        } else if (!(net = c.cfg.network(*network))) {
+            r.error(t->get("network")->source(),
+                  where + ": network '" + *network + "' is not declared in [[networks]]");
+            ok = false;
+        } else {
+            tg.network = *network;
+        }
+
+        if (const toml::node* a = t->get("address")) {
+            if (auto addr = read_address(c, *a, where + ": address")) {
+                tg.address = *addr;
+                if (net && !net->prefixes.empty() &&
+                    std::none_of(net->prefixes.begin(), net->prefixes.end(),
+                                 [&](const Prefix& p) { return p.contains(*addr); }))
+                    r.warning(a->source(), where + ": address " + addr->str() +
+                                             " is outside the prefixes of network '" + net->id +
+                                             "'");
+            } else {
+                ok = false;
+            }
+        } else {
+            r.error(t->source(), where + " has no 'address'");
+            ok = false;
+        }
+
+        if (const toml::table* af = r.get_table(*t, "addresses_from", where)) {
+            for (auto&& [site, node] : *af) {
+                std::string s(site.str());
+                if (!c.cfg.network(s))
+                    r.error(site.source(), where + ": addresses_from names '" + s +
+                                             "', which is not a declared network");
+                if (auto addr = read_address(c, node, where + ": addresses_from." + s)) {
+                    if (addr->family != tg.address.family && tg.address.valid())
+                        r.error(node.source(), where + ": addresses_from." + s +
+                                                 " is not the same IP version as 'address'");
+                    tg.addresses_from[s] = *addr;
+                }
+            }
+        }
+
+        if (!t->get("probes"))
+            r.error(t->source(), where + " has no 'probes' (e.g. [\"icmp\", \"tcp:https\"])");
+        for (auto& [text, node] : r.get_string_array(*t, "probes", where)) {
+            auto spec = parse_probe(c, text, *node, where);
+            if (!spec) continue;
+            if (std::find(tg.probes.begin(), tg.probes.end(), *spec) != tg.probes.end()) {
+                r.error(node->source(), where + ": probe '" + text + "' is listed twice");
+                continue;
+            }
+            tg.probes.push_back(*spec);
+        }
+
+        tg.interval = r.get_duration(*t, "interval", where).value_or(c.cfg.settings.interval);
+        tg.timeout = r.get_duration(*t, "timeout", where).value_or(c.cfg.settings.timeout);
+        if (tg.timeout >= tg.interval) {
+            const toml::node* at = t->get("timeout") ? t->get("timeout") : t->get("interval");
+            r.warning(at ? at->source() : t->source(),
+                    where + ": timeout " + format_duration(tg.timeout) +
+                        " is not shorter than interval " + format_duration(tg.interval) +
+                        "; rounds that time out will skip the next one");
+        }
+
+        if (const toml::table* labels = r.get_table(*t, "labels", where)) {
+            for (auto&& [k, v] : *labels) {
+                std::string name(k.str());
+                if (!is_label_name(name) || name.starts_with("__")) {
+                    r.error(k.source(), where + ": label name '" + name +
+                                          "' is not a valid Prometheus label name");
+                } else if (kReservedLabels.count(name)) {
+                    r.error(k.source(), where + ": label '" + name +
+                                          "' is set by fedprobe itself; choose another name");
+                } else if (auto value = v.value<std::string>(); value && v.is_string()) {
+                    tg.labels[name] = *value;
+                } else {
+                    r.error(v.source(), where + ": label '" + name + "' must be a string, not " +
+                                          type_name(v));
+                }
+            }
+            if (tg.labels.size() > 8)
+                r.warning(labels->source(),
+                        where + ": " + std::to_string(tg.labels.size()) +
+                            " labels; keep static labels few, every series carries them");
+        }
+
+        for (auto& [site, node] : r.get_string_array(*t, "from", where)) {
+            if (!c.cfg.network(site))
+                r.error(node->source(),
+                      where + ": from names '" + site + "', which is not a declared network");
+            tg.from_sites.push_back(site);
+        }
+        tg.enabled = r.get_bool(*t, "enabled", where).value_or(true);
+
+        if (const toml::node* src = t->get("source")) {
+            if (auto a = read_address(c, *src, where + ": source")) {
+                if (tg.address.valid() && a->family != tg.address.family)
+                    r.error(src->source(), where + ": source " + a->str() +
+                                             " is not the same IP version as the address");
+                tg.send.source = a;
+            }
+        }
+        if (auto dev = r.get_string(*t, "device", where)) {
+            if (dev->empty() || dev->size() >= 16 || dev->find('/') != std::string::npos)
+                r.error(t->get("device")->source(),
+                      where + ": device '" + *dev + "' is not an interface name");
+            tg.send.device = *dev;
+        }
+        if (auto v = r.get_int(*t, "dscp", where, 0, 63)) tg.send.dscp = static_cast<int>(*v);
+        if (!read_kind_options(c, *t, tg, where)) ok = false;
+
+        if (ok) c.cfg.targets.push_back(std::move(tg));
+    }
+}
+
+
+}  // namespace fedprobe

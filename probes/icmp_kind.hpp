@@ -1,0 +1,59 @@
+// icmp — echo rounds: the kind's declaration (see kind.hpp). The probe is icmp_probe.hpp.
+#pragma once
+
+#include <chrono>
+#include <vector>
+
+#include "core/duration.hpp"
+#include "probes/kind.hpp"
+
+namespace fedprobe {
+
+struct IcmpOptions {
+    int packets = 3;         // echo requests per round
+    int payload_bytes = 56;  // ICMP data after the 8-byte header, like ping's default
+    bool dont_fragment = false;
+    int ttl = 0;                                       // 0: the system default
+    Duration spacing = std::chrono::milliseconds(20);  // gap between packets of a round
+    friend bool operator==(const IcmpOptions&, const IcmpOptions&) = default;
+};
+using IcmpParams = IcmpOptions;
+
+struct IcmpResult {
+    std::uint32_t packets_sent = 0;
+    std::uint32_t packets_received = 0;  // duplicates excluded
+    std::uint32_t duplicates = 0;
+    std::vector<Duration> rtts;  // each reply's, from kernel receive timestamps
+};
+
+struct IcmpKind {
+    static constexpr std::string_view kName = "icmp";
+    static constexpr ServiceUse kServices = ServiceUse::none;
+    static constexpr std::array<Transport, 0> kTransports{};
+    // Only `ok` from the start: an icmp target's series are kept within 2 KB of exposition, and
+    // loss is in the packet counters; a failing outcome's counter appears when it first happens.
+    static constexpr std::array kOutcomes = {Outcome::ok};
+    // Each reply's RTT is its own histogram; a round's mean would measure the same thing twice.
+    static constexpr bool kCommonDuration = false;
+    static constexpr std::array kFamilies = {
+        FamilyInfo{"fedprobe_icmp_packets_sent_total", "ICMP echo requests sent",
+                   SeriesType::counter},
+        FamilyInfo{"fedprobe_icmp_packets_received_total",
+                   "ICMP echo replies matched to a request in time (duplicates excluded)",
+                   SeriesType::counter},
+        FamilyInfo{"fedprobe_icmp_rtt_seconds",
+                   "Round-trip time of each ICMP echo reply (kernel receive timestamps)",
+                   SeriesType::histogram},
+    };
+    using Options = IcmpOptions;
+    using Params = IcmpParams;
+    using Result = IcmpResult;
+
+    static Options parse(OptionReader& r, const KindUse& use);
+    static std::string check(const KindUse&, const Options*) { return {}; }
+    static Params params(const Options* o, JobContext&) { return o ? *o : Options{}; }
+    static std::unique_ptr<Probe> make_probe(EventLoop& loop);
+    static std::unique_ptr<KindSeries> make_series();
+};
+
+}  // namespace fedprobe

@@ -1,0 +1,77 @@
+// What every probe kind declares, in one place, and the compiler's check that it did.
+//
+// A kind is a struct of static members (see icmp_kind.hpp for a whole one):
+//   kName, kServices, kTransports   its name in `probes = [...]` and the services it accepts
+//   kOutcomes                       the outcomes it reports (their counters always exist)
+//   kCommonDuration                 whether fedprobe_probe_duration_seconds suits it
+//   kFamilies                       the series families it renders beyond the common ones
+//   Options                         its [targets.KIND] table, as parse() reads it
+//   Params                          what one job asks of the probe, as this site sees the target
+//   Result                          what the probe saw beyond the common result
+//   parse, check, params            config keys -> Options -> Params
+//   make_probe, make_series         its probe on the engine's loop, one job's series
+// The table of kinds is probes/kinds.hpp; adding a kind is its own files plus one line there.
+// Declarations only: any thread.
+#pragma once
+
+#include <array>
+#include <concepts>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/address.hpp"
+#include "probes/outcome.hpp"
+#include "probes/series.hpp"
+#include "probes/service.hpp"
+
+namespace fedprobe {
+
+class EventLoop;
+class OptionReader;
+class Probe;
+
+enum class ServiceUse { none, optional, required };
+
+// Which forms of a kind a target runs: "KIND" and/or "KIND:SERVICE".
+struct KindUse {
+    bool plain = false;
+    bool with_service = false;
+    bool any() const { return plain || with_service; }
+};
+
+// What a kind knows when it builds one job's Params.
+struct JobContext {
+    std::string site;  // the appliance's own network
+    IpAddress destination;
+    const Service* service = nullptr;  // null for "KIND" without a service
+    std::uint16_t port = 0;            // the service's; a kind may set its own default
+    std::string default_ca_file;       // [fedprobe] ca_file
+    bool for_flow = false;             // a flow of the policy only asks whether the path is open
+};
+
+template <typename K>
+concept ProbeKind = requires(OptionReader& reader, const KindUse& use,
+                             const typename K::Options* options, JobContext& context,
+                             EventLoop& loop) {
+    { K::kName } -> std::convertible_to<std::string_view>;
+    { K::kServices } -> std::convertible_to<ServiceUse>;
+    { std::span<const Transport>(K::kTransports) };
+    { std::span<const Outcome>(K::kOutcomes) };
+    { std::span<const FamilyInfo>(K::kFamilies) };
+    { K::kCommonDuration } -> std::convertible_to<bool>;
+    requires std::copyable<typename K::Options>;
+    requires std::copyable<typename K::Params>;
+    requires std::copyable<typename K::Result>;
+    // Reads [targets.KIND]; problems go to the reader, located.
+    { K::parse(reader, use) } -> std::same_as<typename K::Options>;
+    // "" when a probe of this form can run with these options (null: no table), else why not.
+    { K::check(use, options) } -> std::same_as<std::string>;
+    { K::params(options, context) } -> std::same_as<typename K::Params>;
+    { K::make_probe(loop) } -> std::same_as<std::unique_ptr<Probe>>;
+    { K::make_series() } -> std::same_as<std::unique_ptr<KindSeries>>;
+};
+
+}  // namespace fedprobe

@@ -1,0 +1,98 @@
+// THE table of probe kinds. Adding a kind: its own files (KIND_kind.hpp declaring it, its
+// parser, probe and series) and one line in `Kinds` below. Everything else — the config's
+// option tables, `probes = [...]` validation, the request and result variants, the probes the
+// engine starts, the series the exporter renders, the README's list — follows from here, and a
+// kind that lacks a member fails ProbeKind at compile time.
+// Declarations only: any thread.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "probes/dns_kind.hpp"
+#include "probes/http_kind.hpp"
+#include "probes/icmp_kind.hpp"
+#include "probes/tcp_kind.hpp"
+#include "probes/udp_kind.hpp"
+
+namespace fedprobe {
+
+template <ProbeKind... K>
+struct KindList {
+    static constexpr std::size_t size = sizeof...(K);
+    using Params = std::variant<typename K::Params...>;
+    // monostate: a result no kind has filled in (a failure before the kind had its say).
+    using Results = std::variant<std::monostate, typename K::Result...>;
+    using Options = std::tuple<std::optional<typename K::Options>...>;
+    using Tuple = std::tuple<K...>;
+    static constexpr std::array<std::string_view, size> names = {K::kName...};
+};
+
+// ---- the table --------------------------------------------------------------------------
+using Kinds = KindList<IcmpKind, TcpKind, UdpKind, DnsKind, HttpKind>;
+// -----------------------------------------------------------------------------------------
+
+inline constexpr std::size_t kKindCount = Kinds::size;
+using ProbeParams = Kinds::Params;  // the per-kind part of a request
+using KindResult = Kinds::Results;  // the per-kind part of a result
+using KindOptions = Kinds::Options; // a target's option tables, one optional per kind
+
+template <std::size_t I>
+using KindAt = std::tuple_element_t<I, Kinds::Tuple>;
+
+// The index of kind K in the table.
+template <typename K>
+constexpr std::size_t kind_index_of() {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+        std::size_t out = kKindCount;
+        ((std::is_same_v<K, KindAt<I>> ? (out = I) : 0), ...);
+        return out;
+    }(std::make_index_sequence<kKindCount>{});
+}
+
+// Names are unique: `probes = ["NAME"]` must name exactly one kind.
+static_assert([] {
+    for (std::size_t i = 0; i < kKindCount; ++i)
+        for (std::size_t j = i + 1; j < kKindCount; ++j)
+            if (Kinds::names[i] == Kinds::names[j]) return false;
+    return true;
+}(), "two probe kinds share a name");
+
+inline std::optional<std::size_t> kind_index(std::string_view name) {
+    for (std::size_t i = 0; i < kKindCount; ++i)
+        if (Kinds::names[i] == name) return i;
+    return std::nullopt;
+}
+inline std::string_view kind_name(std::size_t index) { return Kinds::names[index]; }
+// "icmp, tcp, udp, dns, http": for messages.
+std::string kind_names();
+
+// Calls f.template operator()<K>() for the kind at a runtime index (< kKindCount); every kind
+// must be handled, and each returns the same type.
+template <typename F>
+decltype(auto) visit_kind(std::size_t index, F&& f) {
+    using G = std::remove_reference_t<F>;
+    using R = decltype(f.template operator()<KindAt<0>>());
+    return [&]<std::size_t... I>(std::index_sequence<I...>) -> R {
+        using Fn = R (*)(G&);
+        static constexpr Fn table[] = {
+            [](G& g) -> R { return g.template operator()<KindAt<I>>(); }...};
+        return table[index](f);
+    }(std::make_index_sequence<kKindCount>{});
+}
+
+// Calls f.template operator()<K>() for every kind, in table order.
+template <typename F>
+void for_each_kind(F&& f) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (f.template operator()<KindAt<I>>(), ...);
+    }(std::make_index_sequence<kKindCount>{});
+}
+
+}  // namespace fedprobe

@@ -1,0 +1,240 @@
+// The engine with fake probes and a time of the test's own: no sockets, no root.
+#include <doctest/doctest.h>
+#include <prometheus/text_serializer.h>
+
+#include <map>
+#include <set>
+
+#include "engine/engine.hpp"
+#include "exporters/prometheus_exporter.hpp"
+#include "federation/loader.hpp"
+
+using namespace fedprobe;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Holds every started probe until the test finishes it.
+struct FakeProbes {
+    struct Started {
+        std::string destination;
+        std::size_t kind;
+        Probe::Done done;
+    };
+    std::vector<Started> started;
+
+    class Fake : public Probe {
+      public:
+        Fake(FakeProbes& owner, std::size_t kind) : owner_(owner), kind_(kind) {}
+        void start(const ProbeRequest& r, Done done) override {
+            owner_.started.push_back({r.destination.str(), kind_, std::move(done)});
+        }
+
+      private:
+        FakeProbes& owner_;
+        std::size_t kind_;
+    };
+    Engine::ProbeFactory factory() {
+        return [this](std::size_t kind, EventLoop&) { return std::make_unique<Fake>(*this, kind); };
+    }
+    // Finishes every started probe with `outcome` (or as overloaded).
+    void finish_all(Outcome outcome, std::optional<Overload> overload = {}) {
+        auto all = std::move(started);
+        started.clear();
+        for (auto& s : all) {
+            ProbeResult r;
+            r.outcome = outcome;
+            r.overload = overload;
+            s.done(r);
+        }
+    }
+};
+
+struct Recorder : public ResultSink {
+    std::vector<std::string> keys;
+    std::size_t changes = 0;
+    void jobs_changed(std::span<LiveJob* const>) override { ++changes; }
+    void finished(LiveJob& job, const RoundReport&) override { keys.push_back(job.job.key); }
+};
+
+std::shared_ptr<const Config> config(const std::string& targets) {
+    auto r = load_config_text(R"([fedprobe]
+site = "kent-nhs"
+interval = "10s"
+timeout = "1s"
+rate_limit = 1000
+[[networks]]
+id = "kent-nhs"
+[[networks]]
+id = "surrey-psn"
+prefixes = ["192.0.2.0/24"]
+[services]
+https = { proto = "tcp", port = 443 }
+)" + targets,
+                              "t.toml", std::nullopt);
+    for (const auto& d : r.diagnostics)
+        MESSAGE(d.format());
+    REQUIRE(r.config);
+    return r.config;
+}
+
+std::string target(const std::string& id, int host) {
+    return "[[targets]]\nid = \"" + id + "\"\nnetwork = \"surrey-psn\"\naddress = \"192.0.2." +
+           std::to_string(host) + "\"\nprobes = [\"icmp\", \"tcp:https\"]\n";
+}
+
+std::string scrape(const PrometheusExporter& e) {
+    prometheus::TextSerializer s;
+    return s.Serialize(e.collect());
+}
+
+struct Fixture {
+    EventLoop loop;
+    FakeProbes probes;
+    TimePoint now = TimePoint{} + 1000h;
+    std::unique_ptr<Engine> engine;
+    Fixture() {
+        REQUIRE(loop.init().ok());
+        engine = std::make_unique<Engine>(loop, EngineSettings::daemon(), probes.factory(),
+                                          [this] { return now; });
+    }
+    // Advances the test's clock in steps, starting whatever falls due.
+    void advance(Duration by, Duration step = 100ms) {
+        for (auto end = now + by; now < end; now += step)
+            engine->run_due(now);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("first runs spread over the interval, each job once per interval") {
+    Fixture f;
+    std::string targets;
+    for (int i = 1; i <= 20; ++i)
+        targets += target("t" + std::to_string(i), i);
+    f.engine->apply(config(targets));
+    CHECK(f.engine->size() == 40);
+    std::map<int, int> per_second;  // second of the interval -> probes started in it
+    std::size_t before = 0;
+    for (int s = 0; s < 10; ++s) {
+        f.advance(1s);
+        per_second[s] = static_cast<int>(f.probes.started.size() - before);
+        before = f.probes.started.size();
+    }
+    CHECK(f.probes.started.size() == 40);  // every job exactly once in its first interval
+    for (const auto& [second, n] : per_second)
+        CHECK(n <= 8);  // 40 over 10 s: about 4 a second, never a burst
+    f.probes.finish_all(Outcome::ok);
+    f.advance(10s);
+    CHECK(f.probes.started.size() == 40);  // and once in the next
+}
+
+TEST_CASE("every result reaches every sink, in order") {
+    Fixture f;
+    Recorder a, b;
+    f.engine->add_sink(a);
+    f.engine->add_sink(b);
+    f.engine->apply(config(target("epr", 10)));
+    CHECK(a.changes == 1);
+    f.advance(10s);
+    REQUIRE(f.probes.started.size() == 2);
+    f.probes.finish_all(Outcome::filtered);
+    CHECK(a.keys.size() == 2);
+    CHECK(a.keys == b.keys);
+    CHECK(std::set<std::string>(a.keys.begin(), a.keys.end()) ==
+          std::set<std::string>{"epr/icmp", "epr/tcp:https"});
+    for (const LiveJob* lj : f.engine->jobs())
+        CHECK(lj->last_outcome == Outcome::filtered);
+}
+
+TEST_CASE("a reload keeps the series of unchanged jobs and drops those that left") {
+    Fixture f;
+    PrometheusExporter exporter("test");
+    f.engine->add_sink(exporter);
+    f.engine->apply(config(target("stays", 1) + target("leaves", 2)));
+    f.advance(10s);
+    REQUIRE(f.probes.started.size() == 4);
+    f.probes.finish_all(Outcome::ok);
+    auto before = scrape(exporter);
+    CHECK(before.find("target=\"leaves\"") != std::string::npos);
+
+    auto change = f.engine->apply(config(target("stays", 1) + target("arrives", 3)));
+    CHECK(change.kept.size() == 2);
+    CHECK(change.removed.size() == 2);
+    CHECK(change.added.size() == 2);
+    auto after = scrape(exporter);
+    CHECK(after.find("target=\"leaves\"") == std::string::npos);
+    CHECK(after.find("target=\"arrives\"") != std::string::npos);
+    // The kept job's counter carried over: its round before the reload still counts.
+    CHECK(after.find("fedprobe_probe_outcome_total{network=\"surrey-psn\",outcome=\"ok\","
+                     "probe=\"tcp\",service=\"https\",site=\"kent-nhs\",target=\"stays\"} 1") !=
+          std::string::npos);
+    // A kept job keeps its phase: nothing of "stays" is started at once by the reload.
+    f.engine->run_due(f.now);
+    for (const auto& s : f.probes.started)
+        CHECK(s.destination != "192.0.2.1");
+}
+
+TEST_CASE("a probe that returns after its job left is dropped, not recorded") {
+    Fixture f;
+    Recorder r;
+    f.engine->add_sink(r);
+    f.engine->apply(config(target("gone", 1)));
+    f.advance(10s);
+    REQUIRE(f.probes.started.size() == 2);
+    f.engine->apply(config(target("other", 2)));
+    f.probes.finish_all(Outcome::ok);
+    CHECK(r.keys.empty());
+}
+
+TEST_CASE("overload is accounted as overload, never as an outcome") {
+    Fixture f;
+    PrometheusExporter exporter("test");
+    Recorder r;
+    f.engine->add_sink(exporter);
+    f.engine->add_sink(r);
+    f.engine->apply(config(target("epr", 1)));
+    f.advance(10s);
+    REQUIRE(f.probes.started.size() == 2);
+    f.probes.finish_all(Outcome::filtered, Overload::dropped_replies);
+    CHECK(r.keys.size() == 2);  // sinks see it, marked
+    auto stats = f.engine->stats();
+    CHECK(stats.overloaded[kind_index_of<IcmpKind>()][static_cast<std::size_t>(
+              Overload::dropped_replies)] == 1);
+    auto text = scrape(exporter);
+    CHECK(text.find("fedprobe_probe_overloaded_total{probe=\"icmp\",reason=\"dropped_replies\"} 1") !=
+          std::string::npos);
+    // No verdict: success is still unknown and no outcome was counted.
+    CHECK(text.find("fedprobe_probe_success{network=\"surrey-psn\",probe=\"icmp\",site=\"kent-"
+                    "nhs\",target=\"epr\"} Nan") != std::string::npos);
+    CHECK(text.find("outcome=\"filtered\",probe=\"tcp\",service=\"https\",site=\"kent-nhs\","
+                    "target=\"epr\"} 0") != std::string::npos);
+    for (const LiveJob* lj : f.engine->jobs())
+        CHECK_FALSE(lj->last_outcome.has_value());
+
+    // A loop that fell far behind: rounds that start long after their slot are overload too.
+    f.now += 25s;  // nothing ran for 25 s
+    f.engine->run_due(f.now);
+    REQUIRE(f.probes.started.size() == 2);
+    f.probes.finish_all(Outcome::ok);
+    stats = f.engine->stats();
+    for (std::size_t kind : {kind_index_of<TcpKind>(), kind_index_of<IcmpKind>()})
+        CHECK(stats.overloaded[kind][static_cast<std::size_t>(Overload::late_start)] == 1);
+    text = scrape(exporter);
+    CHECK(text.find("fedprobe_probe_overloaded_total{probe=\"tcp\",reason=\"late_start\"} 1") !=
+          std::string::npos);
+}
+
+TEST_CASE("check's settings start every job at once, within the rate limit") {
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    FakeProbes probes;
+    TimePoint now = TimePoint{} + 1000h;
+    Engine engine(loop, EngineSettings::check(), probes.factory(), [&] { return now; });
+    std::string targets;
+    for (int i = 1; i <= 5; ++i)
+        targets += target("t" + std::to_string(i), i);
+    engine.apply(config(targets));
+    engine.run_due(now);
+    CHECK(probes.started.size() == 10);
+}
