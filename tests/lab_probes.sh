@@ -7,10 +7,12 @@ start_lab_daemons kn kp bp sn
 # expect SITE TARGET PROBE SERVICE OUTCOME [REPORTER REPORTER_NETWORK]
 expect() {
     local o=$1 target=$2 probe=$3 service=$4 outcome=$5 reporter=${6:-} rnet=${7:-} re
+    # Labels with an empty value are not written (Prometheus reads them as absent).
+    local svc=${service:+service=\"$service\",} rep=${reporter:+reporter=\"$reporter\",reporter_network=\"$rnet\",}
     if [ "$outcome" = ok ]; then
-        re="^fedprobe_probe_success\{[^}]*probe=\"$probe\",service=\"$service\",site=\"${ID[$o]}\",target=\"$target\"\} 1"
+        re="^fedprobe_probe_success\{[^}]*probe=\"$probe\",${svc}site=\"${ID[$o]}\",target=\"$target\"\} 1"
     else
-        re="^fedprobe_probe_last_error_info\{[^}]*outcome=\"$outcome\",probe=\"$probe\",reporter=\"$reporter\",reporter_network=\"$rnet\",service=\"$service\",site=\"${ID[$o]}\",target=\"$target\"\} 1"
+        re="^fedprobe_probe_last_error_info\{[^}]*outcome=\"$outcome\",probe=\"$probe\",${rep}${svc}site=\"${ID[$o]}\",target=\"$target\"\} 1"
     fi
     for _ in $(seq 1 40); do
         # Captured first: grep -q stops reading early and curl's SIGPIPE would fail the pipe.
