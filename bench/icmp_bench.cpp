@@ -1,8 +1,8 @@
 // Benchmark of the ICMP engine as the daemon runs it: the same Engine object, with the daemon's
-// EngineSettings and its metrics sink, over N loopback addresses (every address in 127/8 answers ping), one echo per probe.
-// Prints probes/s, CPU-µs per probe (user+sys from getrusage), RSS and RSS per target, the
-// RTT distribution, then runs fping on the same addresses and prints the CPU ratio.
-// Needs root (raw sockets) or ping sockets allowed; sends only to 127.0.0.0/8.
+// EngineSettings and its metrics sink, over N loopback addresses (every address in 127/8 answers
+// ping), one echo per probe. Prints probes/s, CPU-µs per probe (user+sys from getrusage), RSS and
+// RSS per target, the RTT distribution, then runs fping on the same addresses and prints the CPU
+// ratio. Needs root (raw sockets) or ping sockets allowed; sends only to 127.0.0.0/8.
 #include <malloc.h>
 #include <sys/resource.h>
 #include <sys/wait.h>

@@ -67,7 +67,9 @@ void TomlReader::error_unlocated(std::string msg) {
     diags_.push_back(Diagnostic{Diagnostic::Severity::error, path_, 0, 0, std::move(msg)});
 }
 
-bool TomlReader::has_errors() const { return fedprobe::has_errors(diags_); }
+bool TomlReader::has_errors() const {
+    return fedprobe::has_errors(diags_);
+}
 
 void TomlReader::check_keys(const toml::table& t, std::initializer_list<std::string_view> allowed,
                             const std::string& where) {
@@ -124,8 +126,8 @@ std::optional<double> TomlReader::get_positive_number(const toml::table& t, std:
     const toml::node* n = t.get(key);
     if (!n) return std::nullopt;
     if (!n->is_number()) {
-        error(n->source(), "'" + std::string(key) + "' in " + where + " must be a number, not " +
-                               type_name(*n));
+        error(n->source(),
+              "'" + std::string(key) + "' in " + where + " must be a number, not " + type_name(*n));
         return std::nullopt;
     }
     double v = *n->value<double>();
@@ -166,8 +168,8 @@ const toml::table* TomlReader::get_table(const toml::table& t, std::string_view 
     const toml::node* n = t.get(key);
     if (!n) return nullptr;
     if (!n->is_table()) {
-        error(n->source(), "'" + std::string(key) + "' in " + where + " must be a table, not " +
-                               type_name(*n));
+        error(n->source(),
+              "'" + std::string(key) + "' in " + where + " must be a table, not " + type_name(*n));
         return nullptr;
     }
     return n->as_table();
@@ -224,16 +226,16 @@ bool TomlReader::check_regex(const toml::table& t, std::string_view key, const s
     }
     char buf[256];
     regerror(rc, &compiled, buf, sizeof buf);
-    error(t.get(key)->source(), where + ": " + std::string(key) + " '" + re +
-                                    "' is not a regular expression: " + buf);
+    error(t.get(key)->source(),
+          where + ": " + std::string(key) + " '" + re + "' is not a regular expression: " + buf);
     return false;
 }
 
 void TomlReader::check_readable(const toml::node& at, const std::string& file,
                                 const std::string& what) {
     if (access(file.c_str(), R_OK) != 0)
-        warning(at.source(), what + " '" + file + "' cannot be read here: " +
-                                 std::strerror(errno) + " (https probes will report error)");
+        warning(at.source(), what + " '" + file + "' cannot be read here: " + std::strerror(errno) +
+                                 " (https probes will report error)");
 }
 
 std::optional<std::string> OptionReader::regex(std::string_view key) {

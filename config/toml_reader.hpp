@@ -41,8 +41,7 @@ class TomlReader {
     std::optional<std::string> get_string(const toml::table& t, std::string_view key,
                                           const std::string& where);
     std::optional<std::int64_t> get_int(const toml::table& t, std::string_view key,
-                                        const std::string& where, std::int64_t lo,
-                                        std::int64_t hi);
+                                        const std::string& where, std::int64_t lo, std::int64_t hi);
     std::optional<double> get_positive_number(const toml::table& t, std::string_view key,
                                               const std::string& where);
     std::optional<bool> get_bool(const toml::table& t, std::string_view key,

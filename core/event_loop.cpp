@@ -36,7 +36,8 @@ Status EventLoop::add_fd(int fd, std::uint32_t events, FdHandler handler) {
     epoll_event ev{};
     ev.events = events;
     ev.data.u64 = (std::uint64_t{gen} << 32) | static_cast<std::uint32_t>(fd);
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return Status::from_errno("epoll_ctl", errno);
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0)
+        return Status::from_errno("epoll_ctl", errno);
     fds_[fd] = FdEntry{gen, std::move(handler)};
     return {};
 }
@@ -47,7 +48,8 @@ Status EventLoop::modify_fd(int fd, std::uint32_t events) {
     epoll_event ev{};
     ev.events = events;
     ev.data.u64 = (std::uint64_t{it->second.generation} << 32) | static_cast<std::uint32_t>(fd);
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0) return Status::from_errno("epoll_ctl", errno);
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0)
+        return Status::from_errno("epoll_ctl", errno);
     return {};
 }
 

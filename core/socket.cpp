@@ -15,13 +15,16 @@ bool QueuedError::from_icmp() const {
     return origin == SO_EE_ORIGIN_ICMP || origin == SO_EE_ORIGIN_ICMP6;
 }
 
-bool QueuedError::icmp_v6() const { return origin == SO_EE_ORIGIN_ICMP6; }
+bool QueuedError::icmp_v6() const {
+    return origin == SO_EE_ORIGIN_ICMP6;
+}
 
 Status enable_error_queue(int fd, int family) {
     int on = 1;
     int rc = family == AF_INET ? setsockopt(fd, SOL_IP, IP_RECVERR, &on, sizeof on)
                                : setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &on, sizeof on);
-    return rc == 0 ? Status() : Status::from_errno(family == AF_INET ? "IP_RECVERR" : "IPV6_RECVERR", errno);
+    return rc == 0 ? Status()
+                   : Status::from_errno(family == AF_INET ? "IP_RECVERR" : "IPV6_RECVERR", errno);
 }
 
 std::optional<QueuedError> read_error_queue(int fd) {
@@ -96,9 +99,8 @@ void grow_receive_buffer(int fd, int bytes) {
 }
 
 Status apply_send_options(int fd, int family, const SendOptions& send) {
-    if (!send.device.empty() &&
-        setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, send.device.c_str(),
-                   static_cast<socklen_t>(send.device.size())) != 0)
+    if (!send.device.empty() && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, send.device.c_str(),
+                                           static_cast<socklen_t>(send.device.size())) != 0)
         return Status::from_errno("SO_BINDTODEVICE", errno);
     if (send.dscp >= 0) {
         int tos = send.dscp << 2;

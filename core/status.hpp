@@ -36,8 +36,8 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
   public:
-    Result(T value) : v_(std::move(value)) {}                                  // NOLINT
-    Result(Status status) : v_(std::move(status)) {}                           // NOLINT
+    Result(T value) : v_(std::move(value)) {}         // NOLINT
+    Result(Status status) : v_(std::move(status)) {}  // NOLINT
 
     bool ok() const { return v_.index() == 0; }
     T& value() { return std::get<0>(v_); }

@@ -4,11 +4,11 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "federation/loader.hpp"
 #include "daemon/check.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/logging.hpp"
+#include "federation/loader.hpp"
 
 namespace {
 

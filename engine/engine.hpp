@@ -110,7 +110,8 @@ class Engine {
     TimePoint now() const { return now_ ? now_() : loop_.now(); }
     void arm_tick();
     void start(const Scheduler::Start& start);
-    void on_result(LiveJob* job, JobHandle handle, std::optional<Overload> late, ProbeResult result);
+    void on_result(LiveJob* job, JobHandle handle, std::optional<Overload> late,
+                   ProbeResult result);
 };
 
 }  // namespace fedprobe

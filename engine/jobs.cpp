@@ -18,9 +18,7 @@ ProbeRequest request_for(const Config& config, const Target& t, const ProbeSpec&
     context.port = service ? service->port : 0;
     context.default_ca_file = config.settings.ca_file;
     context.for_flow = for_flow;
-    visit_kind(spec.kind, [&]<typename K>() {
-        r.params = K::params(t.options_for<K>(), context);
-    });
+    visit_kind(spec.kind, [&]<typename K>() { r.params = K::params(t.options_for<K>(), context); });
     r.port = context.port;
     return r;
 }

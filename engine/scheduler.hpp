@@ -14,8 +14,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/duration.hpp"
 #include "core/clock.hpp"
+#include "core/duration.hpp"
 #include "engine/rate_limiter.hpp"
 
 namespace fedprobe {

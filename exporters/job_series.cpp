@@ -110,7 +110,8 @@ void JobSeriesSet::sync(const std::vector<std::pair<std::string, Labels>>& jobs)
         s->kind = *kind;
         s->success.store(std::numeric_limits<double>::quiet_NaN());  // not probed yet
         if (has_common_duration(*kind))
-            s->duration = std::make_unique<AtomicHistogram<kDurationBuckets.size()>>(kDurationBuckets);
+            s->duration =
+                std::make_unique<AtomicHistogram<kDurationBuckets.size()>>(kDurationBuckets);
         s->own = visit_kind(*kind, []<typename K>() { return K::make_series(); });
         order_.push_back(s.get());
         next.emplace(key, std::move(s));

@@ -189,7 +189,6 @@ void PrometheusExporter::observe_lag(Duration lag) {
     lag_.Observe(to_seconds(lag));
 }
 
-
 void PrometheusExporter::config_reloaded(bool ok, double unix_time) {
     reload_ok_.Set(ok ? 1 : 0);
     if (ok) reload_time_.Set(unix_time);

@@ -22,8 +22,7 @@ struct LoadContext {
 bool is_id(const std::string& s);
 bool check_id(LoadContext& c, const toml::table& t, const std::string& id,
               const std::string& where);
-std::optional<IpAddress> read_address(LoadContext& c, const toml::node& n,
-                                      const std::string& what);
+std::optional<IpAddress> read_address(LoadContext& c, const toml::node& n, const std::string& what);
 
 void read_networks(LoadContext& c, const toml::table& root);
 void read_services(LoadContext& c, const toml::table& root);

@@ -54,7 +54,8 @@ LoadResult load_config_text(std::string_view text, const std::string& path,
     }
     LoadResult result;
     result.diagnostics = reader.take();
-    if (!has_errors(result.diagnostics)) result.config = std::make_shared<const Config>(std::move(cfg));
+    if (!has_errors(result.diagnostics))
+        result.config = std::make_shared<const Config>(std::move(cfg));
     return result;
 }
 LoadResult load_config_file(const std::string& path,

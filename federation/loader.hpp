@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "federation/config.hpp"
 #include "config/diagnostic.hpp"
+#include "federation/config.hpp"
 
 namespace fedprobe {
 

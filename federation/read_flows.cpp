@@ -11,8 +11,7 @@ void read_flows(LoadContext& c, const toml::table& root) {
     TomlReader& r = c.r;
     std::map<std::string, int> ids;  // id -> line
     // (site, target, service) -> (expectation, line): two flows may not disagree
-    std::map<std::tuple<std::string, std::string, std::string>, std::pair<Expectation, int>>
-        claims;
+    std::map<std::tuple<std::string, std::string, std::string>, std::pair<Expectation, int>> claims;
     for (const toml::table* t : r.get_table_array(root, "flows")) {
         std::string where = "[[flows]]";
         r.check_keys(*t, {"id", "from", "to", "service", "expect", "note"}, where);
@@ -24,14 +23,14 @@ void read_flows(LoadContext& c, const toml::table& root) {
                 f.from.push_back(*one);
                 if (!c.cfg.network(*one)) {
                     r.error(from->source(),
-                          "flow: from names '" + *one + "', which is not a declared network");
+                            "flow: from names '" + *one + "', which is not a declared network");
                     ok = false;
                 }
             } else {
                 for (auto& [site, node] : r.get_string_array(*t, "from", where)) {
                     if (!c.cfg.network(site)) {
-                        r.error(node->source(), "flow: from names '" + site +
-                                                  "', which is not a declared network");
+                        r.error(node->source(),
+                                "flow: from names '" + site + "', which is not a declared network");
                         ok = false;
                     }
                     f.from.push_back(site);
@@ -39,8 +38,7 @@ void read_flows(LoadContext& c, const toml::table& root) {
             }
         }
         if (f.from.empty()) {
-            r.error(t->source(),
-                  "flow has no site in 'from': name the network(s) it starts from");
+            r.error(t->source(), "flow has no site in 'from': name the network(s) it starts from");
             ok = false;
         }
         auto to = r.get_string(*t, "to", where);
@@ -55,7 +53,7 @@ void read_flows(LoadContext& c, const toml::table& root) {
             f.to_network = true;
         } else {
             r.error(t->get("to")->source(),
-                  "flow: to '" + *to + "' is neither a target nor a network");
+                    "flow: to '" + *to + "' is neither a target nor a network");
             ok = false;
         }
         auto service = r.get_string(*t, "service", where);
@@ -64,7 +62,7 @@ void read_flows(LoadContext& c, const toml::table& root) {
             ok = false;
         } else if (!c.cfg.services.count(*service)) {
             r.error(t->get("service")->source(),
-                  "flow: service '" + *service + "' is not declared in [services]");
+                    "flow: service '" + *service + "' is not declared in [services]");
             ok = false;
         } else {
             f.service = *service;
@@ -76,7 +74,7 @@ void read_flows(LoadContext& c, const toml::table& root) {
                 f.expect = Expectation::deny;
             else {
                 r.error(t->get("expect")->source(),
-                      "flow: expect '" + *expect + "' is not allow or deny");
+                        "flow: expect '" + *expect + "' is not allow or deny");
                 ok = false;
             }
         } else if (!t->get("expect")) {
@@ -95,8 +93,8 @@ void read_flows(LoadContext& c, const toml::table& root) {
         if (!ok) continue;
         if (auto seen = ids.find(f.id); seen != ids.end()) {
             r.error(t->get("id") ? t->get("id")->source() : t->source(),
-                  "duplicate flow id '" + f.id + "' (first declared at line " +
-                      std::to_string(seen->second) + ")");
+                    "duplicate flow id '" + f.id + "' (first declared at line " +
+                        std::to_string(seen->second) + ")");
             continue;
         }
         ids[f.id] = f.line;
@@ -107,11 +105,11 @@ void read_flows(LoadContext& c, const toml::table& root) {
                 auto [it, inserted] = claims.emplace(key, std::make_pair(f.expect, f.line));
                 if (!inserted && it->second.first != f.expect) {
                     r.error(t->source(), "flow '" + f.id + "' expects " +
-                                           (f.expect == Expectation::allow ? "allow" : "deny") +
-                                           " for " + site + " -> " + target.id + " " +
-                                           f.service + ", but the flow at line " +
-                                           std::to_string(it->second.second) +
-                                           " expects the opposite");
+                                             (f.expect == Expectation::allow ? "allow" : "deny") +
+                                             " for " + site + " -> " + target.id + " " + f.service +
+                                             ", but the flow at line " +
+                                             std::to_string(it->second.second) +
+                                             " expects the opposite");
                     ok = false;
                 }
             }
@@ -119,6 +117,5 @@ void read_flows(LoadContext& c, const toml::table& root) {
         if (ok) c.cfg.flows.push_back(std::move(f));
     }
 }
-
 
 }  // namespace fedprobe

@@ -18,7 +18,7 @@ bool check_id(LoadContext& c, const toml::table& t, const std::string& id,
     TomlReader& r = c.r;
     if (is_id(id)) return true;
     r.error(t.get("id")->source(),
-          where + ": id '" + id + "' must match [a-z0-9-]+ (lower case, digits, dashes)");
+            where + ": id '" + id + "' must match [a-z0-9-]+ (lower case, digits, dashes)");
     return false;
 }
 
@@ -27,7 +27,7 @@ void read_networks(LoadContext& c, const toml::table& root) {
     auto tables = r.get_table_array(root, "networks");
     if (tables.empty() && !root.get("networks")) {
         r.error(root.source(),
-              "no [[networks]] declared: the federation needs at least this site's network");
+                "no [[networks]] declared: the federation needs at least this site's network");
     }
     for (const toml::table* t : tables) {
         std::string where = "[[networks]]";
@@ -43,8 +43,8 @@ void read_networks(LoadContext& c, const toml::table& root) {
         if (c.network_nodes.count(*id)) {
             auto first = c.network_nodes[*id]->source().begin;
             r.error(t->get("id")->source(), "duplicate network id '" + *id +
-                                              "' (first declared at line " +
-                                              std::to_string(first.line) + ")");
+                                                "' (first declared at line " +
+                                                std::to_string(first.line) + ")");
             continue;
         }
         c.network_nodes[*id] = t->get("id");
@@ -58,27 +58,27 @@ void read_networks(LoadContext& c, const toml::table& root) {
                 net.kind = NetworkKind::other;
             else
                 r.error(t->get("kind")->source(),
-                      where + ": kind '" + *kind + "' is not one of nhs, psn, other");
+                        where + ": kind '" + *kind + "' is not one of nhs, psn, other");
         }
         net.name = r.get_string(*t, "name", where).value_or(net.id);
         for (auto& [text, node] : r.get_string_array(*t, "prefixes", where)) {
             auto p = Prefix::parse(text);
             if (!p) {
-                r.error(node->source(), where + ": '" + text +
-                                          "' is not an IPv4/IPv6 prefix (e.g. 10.31.0.0/16)");
+                r.error(node->source(),
+                        where + ": '" + text + "' is not an IPv4/IPv6 prefix (e.g. 10.31.0.0/16)");
                 continue;
             }
             if (p->address != Prefix::parse(text.substr(0, text.find('/')))->address)
                 r.warning(node->source(),
-                        where + ": '" + text + "' has host bits set; using " + p->str());
+                          where + ": '" + text + "' has host bits set; using " + p->str());
             for (const auto& other : c.cfg.networks)
                 for (const auto& op : other.prefixes)
                     if (op.overlaps(*p))
                         r.warning(node->source(),
-                                where + ": prefix " + p->str() + " overlaps " + op.str() +
-                                    " of network '" + other.id +
-                                    "' (targets are told apart by network; ICMP reporters in "
-                                    "the overlap are attributed to the longer prefix)");
+                                  where + ": prefix " + p->str() + " overlaps " + op.str() +
+                                      " of network '" + other.id +
+                                      "' (targets are told apart by network; ICMP reporters in "
+                                      "the overlap are attributed to the longer prefix)");
             net.prefixes.push_back(*p);
         }
         net.rate_limit = r.get_positive_number(*t, "rate_limit", where);
@@ -95,8 +95,7 @@ void read_services(LoadContext& c, const toml::table& root) {
         std::string where = "service '" + name + "'";
         const toml::table* t = node.as_table();
         if (!t) {
-            r.error(node.source(),
-                  where + " must be a table like { proto = \"tcp\", port = 443 }");
+            r.error(node.source(), where + " must be a table like { proto = \"tcp\", port = 443 }");
             continue;
         }
         r.check_keys(*t, {"proto", "port"}, where);
@@ -113,7 +112,7 @@ void read_services(LoadContext& c, const toml::table& root) {
             svc.transport = Transport::udp;
         else {
             r.error(t->get("proto")->source(),
-                  where + ": proto '" + *proto + "' is not tcp or udp");
+                    where + ": proto '" + *proto + "' is not tcp or udp");
             continue;
         }
         auto port = r.get_int(*t, "port", where, 1, 65535);
@@ -133,7 +132,7 @@ void read_settings(LoadContext& c, const toml::table& root) {
     if (!f) f = &empty;
     const std::string where = "[fedprobe]";
     r.check_keys(*f, {"site", "listen", "interval", "timeout", "rate_limit", "ca_file", "web"},
-               where);
+                 where);
     auto& s = c.cfg.settings;
     auto site = r.get_string(*f, "site", where);
     if (c.site_override)
@@ -153,9 +152,9 @@ void read_settings(LoadContext& c, const toml::table& root) {
         if (auto ep = Endpoint::parse(*listen); ep && ep->port != 0)
             s.listen = *ep;
         else
-            r.error(f->get("listen")->source(),
-                  "listen '" + *listen +
-                      "' is not ADDRESS:PORT (e.g. 127.0.0.1:9641 or [::1]:9641)");
+            r.error(
+                f->get("listen")->source(),
+                "listen '" + *listen + "' is not ADDRESS:PORT (e.g. 127.0.0.1:9641 or [::1]:9641)");
     }
     if (auto d = r.get_duration(*f, "interval", where)) s.interval = *d;
     if (auto d = r.get_duration(*f, "timeout", where)) s.timeout = *d;
@@ -170,12 +169,11 @@ void read_settings(LoadContext& c, const toml::table& root) {
             for (auto&& [user, hash] : *users) {
                 auto h = hash.value<std::string>();
                 if (!h || !hash.is_string() || h->size() < 60 ||
-                    !(h->starts_with("$2a$") || h->starts_with("$2b$") ||
-                      h->starts_with("$2y$"))) {
+                    !(h->starts_with("$2a$") || h->starts_with("$2b$") || h->starts_with("$2y$"))) {
                     r.error(hash.source(), "basic_auth_users: the password of '" +
-                                             std::string(user.str()) +
-                                             "' must be a bcrypt hash ($2y$...), e.g. from "
-                                             "htpasswd -nBC 10 USER");
+                                               std::string(user.str()) +
+                                               "' must be a bcrypt hash ($2y$...), e.g. from "
+                                               "htpasswd -nBC 10 USER");
                     continue;
                 }
                 s.web.basic_auth_users[std::string(user.str())] = *h;
@@ -183,6 +181,5 @@ void read_settings(LoadContext& c, const toml::table& root) {
         }
     }
 }
-
 
 }  // namespace fedprobe

@@ -22,8 +22,9 @@ bool is_label_name(const std::string& s) {
 
 // Labels fedprobe sets itself; a target label with one of these names would clash.
 const std::set<std::string> kReservedLabels = {
-    "site", "network", "target",   "probe", "service", "outcome", "reporter", "reporter_network",
-    "flow", "job",     "instance", "le",    "phase",   "state",   "version",  "cert", "reason"};
+    "site",  "network", "target",   "probe", "service", "outcome", "reporter", "reporter_network",
+    "flow",  "job",     "instance", "le",    "phase",   "state",   "version",  "cert",
+    "reason"};
 
 // "KIND" or "KIND:SERVICE", checked against the kind's rules for services (kinds.hpp).
 std::optional<ProbeSpec> parse_probe(LoadContext& c, const std::string& text,
@@ -87,8 +88,9 @@ bool read_kind_options(LoadContext& c, const toml::table& t, Target& tg, const s
             if (!use.any())
                 r.warning(t.get(key)->source(), where + ": '" + key + "' options are set, but no " +
                                                     key + " probe runs; they are ignored");
-            OptionReader options(r, *table, where + ": " + key,
-                                 [&c](const std::string& id) { return c.cfg.network(id) != nullptr; });
+            OptionReader options(r, *table, where + ": " + key, [&c](const std::string& id) {
+                return c.cfg.network(id) != nullptr;
+            });
             slot = K::parse(options, use);
         }
         if (!use.any()) return;
@@ -105,7 +107,8 @@ bool read_kind_options(LoadContext& c, const toml::table& t, Target& tg, const s
     return ok;
 }
 
-std::optional<IpAddress> read_address(LoadContext& c, const toml::node& n, const std::string& what) {
+std::optional<IpAddress> read_address(LoadContext& c, const toml::node& n,
+                                      const std::string& what) {
     TomlReader& r = c.r;
     auto text = n.value<std::string>();
     if (!text || !n.is_string()) {
@@ -136,8 +139,8 @@ void read_targets(LoadContext& c, const toml::table& root) {
         if (!check_id(c, *t, *id, where)) continue;
         if (seen.count(*id)) {
             r.error(t->get("id")->source(),
-                  "duplicate target id '" + *id + "' (first declared at line " +
-                      std::to_string(seen[*id]->source().begin.line) + ")");
+                    "duplicate target id '" + *id + "' (first declared at line " +
+                        std::to_string(seen[*id]->source().begin.line) + ")");
             continue;
         }
         seen[*id] = t->get("id");
@@ -152,7 +155,7 @@ void read_targets(LoadContext& c, const toml::table& root) {
             ok = false;
         } else if (!(net = c.cfg.network(*network))) {
             r.error(t->get("network")->source(),
-                  where + ": network '" + *network + "' is not declared in [[networks]]");
+                    where + ": network '" + *network + "' is not declared in [[networks]]");
             ok = false;
         } else {
             tg.network = *network;
@@ -165,8 +168,8 @@ void read_targets(LoadContext& c, const toml::table& root) {
                     std::none_of(net->prefixes.begin(), net->prefixes.end(),
                                  [&](const Prefix& p) { return p.contains(*addr); }))
                     r.warning(a->source(), where + ": address " + addr->str() +
-                                             " is outside the prefixes of network '" + net->id +
-                                             "'");
+                                               " is outside the prefixes of network '" + net->id +
+                                               "'");
             } else {
                 ok = false;
             }
@@ -180,11 +183,11 @@ void read_targets(LoadContext& c, const toml::table& root) {
                 std::string s(site.str());
                 if (!c.cfg.network(s))
                     r.error(site.source(), where + ": addresses_from names '" + s +
-                                             "', which is not a declared network");
+                                               "', which is not a declared network");
                 if (auto addr = read_address(c, node, where + ": addresses_from." + s)) {
                     if (addr->family != tg.address.family && tg.address.valid())
                         r.error(node.source(), where + ": addresses_from." + s +
-                                                 " is not the same IP version as 'address'");
+                                                   " is not the same IP version as 'address'");
                     tg.addresses_from[s] = *addr;
                 }
             }
@@ -207,9 +210,9 @@ void read_targets(LoadContext& c, const toml::table& root) {
         if (tg.timeout >= tg.interval) {
             const toml::node* at = t->get("timeout") ? t->get("timeout") : t->get("interval");
             r.warning(at ? at->source() : t->source(),
-                    where + ": timeout " + format_duration(tg.timeout) +
-                        " is not shorter than interval " + format_duration(tg.interval) +
-                        "; rounds that time out will skip the next one");
+                      where + ": timeout " + format_duration(tg.timeout) +
+                          " is not shorter than interval " + format_duration(tg.interval) +
+                          "; rounds that time out will skip the next one");
         }
 
         if (const toml::table* labels = r.get_table(*t, "labels", where)) {
@@ -217,27 +220,27 @@ void read_targets(LoadContext& c, const toml::table& root) {
                 std::string name(k.str());
                 if (!is_label_name(name) || name.starts_with("__")) {
                     r.error(k.source(), where + ": label name '" + name +
-                                          "' is not a valid Prometheus label name");
+                                            "' is not a valid Prometheus label name");
                 } else if (kReservedLabels.count(name)) {
                     r.error(k.source(), where + ": label '" + name +
-                                          "' is set by fedprobe itself; choose another name");
+                                            "' is set by fedprobe itself; choose another name");
                 } else if (auto value = v.value<std::string>(); value && v.is_string()) {
                     tg.labels[name] = *value;
                 } else {
-                    r.error(v.source(), where + ": label '" + name + "' must be a string, not " +
-                                          type_name(v));
+                    r.error(v.source(),
+                            where + ": label '" + name + "' must be a string, not " + type_name(v));
                 }
             }
             if (tg.labels.size() > 8)
                 r.warning(labels->source(),
-                        where + ": " + std::to_string(tg.labels.size()) +
-                            " labels; keep static labels few, every series carries them");
+                          where + ": " + std::to_string(tg.labels.size()) +
+                              " labels; keep static labels few, every series carries them");
         }
 
         for (auto& [site, node] : r.get_string_array(*t, "from", where)) {
             if (!c.cfg.network(site))
                 r.error(node->source(),
-                      where + ": from names '" + site + "', which is not a declared network");
+                        where + ": from names '" + site + "', which is not a declared network");
             tg.from_sites.push_back(site);
         }
         tg.enabled = r.get_bool(*t, "enabled", where).value_or(true);
@@ -246,14 +249,14 @@ void read_targets(LoadContext& c, const toml::table& root) {
             if (auto a = read_address(c, *src, where + ": source")) {
                 if (tg.address.valid() && a->family != tg.address.family)
                     r.error(src->source(), where + ": source " + a->str() +
-                                             " is not the same IP version as the address");
+                                               " is not the same IP version as the address");
                 tg.send.source = a;
             }
         }
         if (auto dev = r.get_string(*t, "device", where)) {
             if (dev->empty() || dev->size() >= 16 || dev->find('/') != std::string::npos)
                 r.error(t->get("device")->source(),
-                      where + ": device '" + *dev + "' is not an interface name");
+                        where + ": device '" + *dev + "' is not an interface name");
             tg.send.device = *dev;
         }
         if (auto v = r.get_int(*t, "dscp", where, 0, 63)) tg.send.dscp = static_cast<int>(*v);
@@ -262,6 +265,5 @@ void read_targets(LoadContext& c, const toml::table& root) {
         if (ok) c.cfg.targets.push_back(std::move(tg));
     }
 }
-
 
 }  // namespace fedprobe

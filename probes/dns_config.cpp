@@ -15,7 +15,8 @@ DnsQuery DnsKind::parse(OptionReader& r, const KindUse&) {
     else if (!r.table().get("name"))
         r.error("name", where + " has no 'name' to ask for");
     if (auto type = r.string("type")) {
-        static const std::set<std::string> types = {"A", "AAAA", "CNAME", "MX", "SRV", "PTR", "TXT"};
+        static const std::set<std::string> types = {"A",   "AAAA", "CNAME", "MX",
+                                                    "SRV", "PTR",  "TXT"};
         if (types.count(*type))
             q.type = *type;
         else

@@ -88,11 +88,13 @@ void DnsProbe::on_socket_state(void* data, ares_socket_t fd, int readable, int w
         return;
     }
     ares_channel channel = q->channel;
-    if (!loop.add_fd(fd, events, [channel, fd](std::uint32_t ev) {
-                 ares_process_fd(channel,
-                                 (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) ? fd : ARES_SOCKET_BAD,
-                                 (ev & EPOLLOUT) ? fd : ARES_SOCKET_BAD);
-             }).ok())
+    if (!loop.add_fd(fd, events,
+                     [channel, fd](std::uint32_t ev) {
+                         ares_process_fd(
+                             channel, (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) ? fd : ARES_SOCKET_BAD,
+                             (ev & EPOLLOUT) ? fd : ARES_SOCKET_BAD);
+                     })
+             .ok())
         return;  // unwatched: the query's timer cancels it, reported as no answer
     q->fds.insert(fd);
 }

@@ -23,6 +23,8 @@ class DnsSeries : public KindSeries {
 
 }  // namespace
 
-std::unique_ptr<KindSeries> DnsKind::make_series() { return std::make_unique<DnsSeries>(); }
+std::unique_ptr<KindSeries> DnsKind::make_series() {
+    return std::make_unique<DnsSeries>();
+}
 
 }  // namespace fedprobe

@@ -22,7 +22,8 @@ HttpOptions HttpKind::parse(OptionReader& r, const KindUse& use) {
         h.host = *host;
     }
     if (auto path = r.string("path")) {
-        if (!path->starts_with("/")) r.error("path", where + ": path '" + *path + "' must start with /");
+        if (!path->starts_with("/"))
+            r.error("path", where + ": path '" + *path + "' must start with /");
         h.path = *path;
     }
     h.tls = r.boolean("tls");

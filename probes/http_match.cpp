@@ -34,7 +34,7 @@ HttpCheck classify_http_failure(const HttpFailure& f, bool& reporter_is_target) 
     if (!f.abort_detail.empty()) return {Outcome::tls_error, f.abort_detail};
     if (!f.connected && f.icmp && f.icmp->from_icmp())
         return {outcome_of(*f.icmp), "icmp type " + std::to_string(f.icmp->type) + " code " +
-                                       std::to_string(f.icmp->code)};
+                                         std::to_string(f.icmp->code)};
     switch (f.code) {
         case CURLE_COULDNT_CONNECT: {
             if (f.os_errno == 0) return {Outcome::error, with_curl("cannot connect")};

@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "probes/outcome.hpp"
 #include "core/socket.hpp"
+#include "probes/outcome.hpp"
 
 namespace fedprobe {
 

@@ -15,10 +15,10 @@
 #include <unordered_set>
 
 #include "core/event_loop.hpp"
-#include "probes/ca_store.hpp"
-#include "probes/probe.hpp"
 #include "core/socket.hpp"
+#include "probes/ca_store.hpp"
 #include "probes/http_kind.hpp"
+#include "probes/probe.hpp"
 
 namespace fedprobe {
 
@@ -63,8 +63,7 @@ class HttpProbe : public Probe {
     const regex_t* pattern(const std::string& re);
     void launch(const ProbeRequest& request, Done done);
     void start_queued();
-    void fail_later(Done done, std::string detail, Duration duration = {},
-                    bool overloaded = false);
+    void fail_later(Done done, std::string detail, Duration duration = {}, bool overloaded = false);
     void action(int fd, int mask);
     void finish(CURL* easy, CURLcode code);
 

@@ -76,6 +76,8 @@ class HttpSeries : public KindSeries {
 
 }  // namespace
 
-std::unique_ptr<KindSeries> HttpKind::make_series() { return std::make_unique<HttpSeries>(); }
+std::unique_ptr<KindSeries> HttpKind::make_series() {
+    return std::make_unique<HttpSeries>();
+}
 
 }  // namespace fedprobe

@@ -345,8 +345,7 @@ void IcmpProbe::handle(int family, const IcmpMessage& m, const IpAddress& from,
     matcher_.answered(found.key);
     ++r.resolved;
     const int packets = r.request.as<IcmpKind>().packets;
-    if (r.resolved >= packets && static_cast<int>(r.keys.size()) >= packets)
-        finish(found.round);
+    if (r.resolved >= packets && static_cast<int>(r.keys.size()) >= packets) finish(found.round);
 }
 
 void IcmpProbe::finish(std::uint32_t index) {

@@ -28,7 +28,7 @@ class IcmpProbe : public Probe {
     void start(const ProbeRequest& request, Done done) override;
 
     struct Stats {
-        std::uint64_t late = 0;  // replies after their round ended
+        std::uint64_t late = 0;        // replies after their round ended
         std::uint64_t unmatched = 0;   // our marker, but no request (wrong nonce, source)
         std::uint64_t duplicates = 0;  // replies to a request already answered
         std::uint64_t rx_dropped = 0;  // packets the kernel dropped: the socket's buffer was full
@@ -43,7 +43,7 @@ class IcmpProbe : public Probe {
         int fd = -1;
         int family = AF_INET;
         bool raw = false;
-        std::uint32_t drops_seen = 0;     // SO_RXQ_OVFL's running total, last read
+        std::uint32_t drops_seen = 0;                // SO_RXQ_OVFL's running total, last read
         TimePoint last_overflow = TimePoint::min();  // when drops were last noticed
     };
     struct Round {

@@ -40,6 +40,8 @@ class IcmpSeries : public KindSeries {
 
 }  // namespace
 
-std::unique_ptr<KindSeries> IcmpKind::make_series() { return std::make_unique<IcmpSeries>(); }
+std::unique_ptr<KindSeries> IcmpKind::make_series() {
+    return std::make_unique<IcmpSeries>();
+}
 
 }  // namespace fedprobe

@@ -58,9 +58,9 @@ concept ProbeKind = requires(OptionReader& reader, const KindUse& use,
                              EventLoop& loop) {
     { K::kName } -> std::convertible_to<std::string_view>;
     { K::kServices } -> std::convertible_to<ServiceUse>;
-    { std::span<const Transport>(K::kTransports) };
-    { std::span<const Outcome>(K::kOutcomes) };
-    { std::span<const FamilyInfo>(K::kFamilies) };
+    {std::span<const Transport>(K::kTransports)};
+    {std::span<const Outcome>(K::kOutcomes)};
+    {std::span<const FamilyInfo>(K::kFamilies)};
     { K::kCommonDuration } -> std::convertible_to<bool>;
     requires std::copyable<typename K::Options>;
     requires std::copyable<typename K::Params>;

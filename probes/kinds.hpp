@@ -39,9 +39,9 @@ using Kinds = KindList<IcmpKind, TcpKind, UdpKind, DnsKind, HttpKind>;
 // -----------------------------------------------------------------------------------------
 
 inline constexpr std::size_t kKindCount = Kinds::size;
-using ProbeParams = Kinds::Params;  // the per-kind part of a request
-using KindResult = Kinds::Results;  // the per-kind part of a result
-using KindOptions = Kinds::Options; // a target's option tables, one optional per kind
+using ProbeParams = Kinds::Params;   // the per-kind part of a request
+using KindResult = Kinds::Results;   // the per-kind part of a result
+using KindOptions = Kinds::Options;  // a target's option tables, one optional per kind
 
 template <std::size_t I>
 using KindAt = std::tuple_element_t<I, Kinds::Tuple>;
@@ -53,23 +53,28 @@ constexpr std::size_t kind_index_of() {
         std::size_t out = kKindCount;
         ((std::is_same_v<K, KindAt<I>> ? (out = I) : 0), ...);
         return out;
-    }(std::make_index_sequence<kKindCount>{});
+    }
+    (std::make_index_sequence<kKindCount>{});
 }
 
 // Names are unique: `probes = ["NAME"]` must name exactly one kind.
-static_assert([] {
-    for (std::size_t i = 0; i < kKindCount; ++i)
-        for (std::size_t j = i + 1; j < kKindCount; ++j)
-            if (Kinds::names[i] == Kinds::names[j]) return false;
-    return true;
-}(), "two probe kinds share a name");
+static_assert(
+    [] {
+        for (std::size_t i = 0; i < kKindCount; ++i)
+            for (std::size_t j = i + 1; j < kKindCount; ++j)
+                if (Kinds::names[i] == Kinds::names[j]) return false;
+        return true;
+    }(),
+    "two probe kinds share a name");
 
 inline std::optional<std::size_t> kind_index(std::string_view name) {
     for (std::size_t i = 0; i < kKindCount; ++i)
         if (Kinds::names[i] == name) return i;
     return std::nullopt;
 }
-inline std::string_view kind_name(std::size_t index) { return Kinds::names[index]; }
+inline std::string_view kind_name(std::size_t index) {
+    return Kinds::names[index];
+}
 // "icmp, tcp, udp, dns, http": for messages.
 std::string kind_names();
 
@@ -79,12 +84,13 @@ template <typename F>
 decltype(auto) visit_kind(std::size_t index, F&& f) {
     using G = std::remove_reference_t<F>;
     using R = decltype(f.template operator()<KindAt<0>>());
-    return [&]<std::size_t... I>(std::index_sequence<I...>) -> R {
+    return [&]<std::size_t... I>(std::index_sequence<I...>)->R {
         using Fn = R (*)(G&);
         static constexpr Fn table[] = {
             [](G& g) -> R { return g.template operator()<KindAt<I>>(); }...};
         return table[index](f);
-    }(std::make_index_sequence<kKindCount>{});
+    }
+    (std::make_index_sequence<kKindCount>{});
 }
 
 // Calls f.template operator()<K>() for every kind, in table order.
@@ -92,7 +98,8 @@ template <typename F>
 void for_each_kind(F&& f) {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
         (f.template operator()<KindAt<I>>(), ...);
-    }(std::make_index_sequence<kKindCount>{});
+    }
+    (std::make_index_sequence<kKindCount>{});
 }
 
 }  // namespace fedprobe

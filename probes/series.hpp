@@ -40,8 +40,7 @@ class SeriesWriter {
   public:
     virtual ~SeriesWriter() = default;
     virtual void value(std::initializer_list<ExtraLabel> extra, double v) = 0;
-    virtual void histogram(std::initializer_list<ExtraLabel> extra,
-                           const HistogramSnapshot& h) = 0;
+    virtual void histogram(std::initializer_list<ExtraLabel> extra, const HistogramSnapshot& h) = 0;
 };
 
 // A histogram whose observe() is lock-free, so a scrape never blocks the probing thread.

@@ -15,8 +15,8 @@ SocketAttempts::~SocketAttempts() {
 }
 
 void SocketAttempts::watch(int fd, Attempt attempt, std::uint32_t events, Duration timeout,
-                             std::function<void(int, std::uint32_t)> on_event,
-                             std::function<void(int)> on_timeout) {
+                           std::function<void(int, std::uint32_t)> on_event,
+                           std::function<void(int)> on_timeout) {
     if (Status st = loop_.add_fd(
             fd, events,
             [fd, on_event = std::move(on_event)](std::uint32_t ev) { on_event(fd, ev); });

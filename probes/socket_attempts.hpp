@@ -30,8 +30,8 @@ class SocketAttempts {
     // Watches fd for `events` (on_event) until `timeout` (on_timeout). Should the loop refuse
     // the socket, fd is closed and `done` is scheduled with that error as the result.
     void watch(int fd, Attempt attempt, std::uint32_t events, Duration timeout,
-              std::function<void(int fd, std::uint32_t events)> on_event,
-              std::function<void(int fd)> on_timeout);
+               std::function<void(int fd, std::uint32_t events)> on_event,
+               std::function<void(int fd)> on_timeout);
     // An attempt that already has its verdict (a connect or send that failed at once): `decide`
     // runs on the next loop round, never inside start().
     void decide_later(int fd, Attempt attempt, std::function<void(int fd)> decide);

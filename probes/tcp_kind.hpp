@@ -15,8 +15,8 @@ struct TcpKind {
     static constexpr std::string_view kName = "tcp";
     static constexpr ServiceUse kServices = ServiceUse::required;
     static constexpr std::array kTransports = {Transport::tcp};
-    static constexpr std::array kOutcomes = {Outcome::ok,         Outcome::refused,
-                                             Outcome::filtered,   Outcome::prohibited,
+    static constexpr std::array kOutcomes = {Outcome::ok,          Outcome::refused,
+                                             Outcome::filtered,    Outcome::prohibited,
                                              Outcome::unreachable, Outcome::error};
     static constexpr bool kCommonDuration = true;
     static constexpr std::array<FamilyInfo, 0> kFamilies{};

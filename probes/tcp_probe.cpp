@@ -25,8 +25,8 @@ void TcpProbe::start(const ProbeRequest& req, Done done) {
     int fd = *opened;
     sockaddr_storage ss;
     socklen_t len = req.destination.to_sockaddr(req.port, ss);
-    SocketAttempts::Attempt attempt{loop_.now(), 0, req.destination, std::move(done), {},
-                                    req.timeout};
+    SocketAttempts::Attempt attempt{loop_.now(),     0,  req.destination,
+                                    std::move(done), {}, req.timeout};
     if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS) {
         // Refused or unroutable at once (a local route or an ICMP already cached): still a verdict.
         int e = errno;  // consumed: SO_ERROR would read 0 afterwards

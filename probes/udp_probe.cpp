@@ -30,8 +30,8 @@ void UdpProbe::start(const ProbeRequest& req, Done done) {
         close(fd);
         return attempts_.fail_later(std::move(done), std::string("connect: ") + std::strerror(e));
     }
-    SocketAttempts::Attempt attempt{loop_.now(), 0, req.destination, std::move(done), udp.expect,
-                                    req.timeout};
+    SocketAttempts::Attempt attempt{loop_.now(),     0,          req.destination,
+                                    std::move(done), udp.expect, req.timeout};
     // A payload that names fedprobe, so the far end's admin can tell what it is.
     const std::string payload =
         udp.payload.empty() ? std::string("fedprobe udp probe") : udp.payload;

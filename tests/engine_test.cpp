@@ -195,11 +195,12 @@ TEST_CASE("overload is accounted as overload, never as an outcome") {
     f.probes.finish_all(Outcome::filtered, Overload::dropped_replies);
     CHECK(r.keys.size() == 2);  // sinks see it, marked
     auto stats = f.engine->stats();
-    CHECK(stats.overloaded[kind_index_of<IcmpKind>()][static_cast<std::size_t>(
-              Overload::dropped_replies)] == 1);
+    CHECK(stats.overloaded[kind_index_of<IcmpKind>()]
+                          [static_cast<std::size_t>(Overload::dropped_replies)] == 1);
     auto text = scrape(exporter);
-    CHECK(text.find("fedprobe_probe_overloaded_total{probe=\"icmp\",reason=\"dropped_replies\"} 1") !=
-          std::string::npos);
+    CHECK(
+        text.find("fedprobe_probe_overloaded_total{probe=\"icmp\",reason=\"dropped_replies\"} 1") !=
+        std::string::npos);
     // No verdict: success is still unknown and no outcome was counted.
     CHECK(text.find("fedprobe_probe_success{network=\"surrey-psn\",probe=\"icmp\",site=\"kent-"
                     "nhs\",target=\"epr\"} Nan") != std::string::npos);

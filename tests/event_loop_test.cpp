@@ -28,12 +28,14 @@ TEST_CASE("fd handlers run on readiness and may remove themselves") {
     int p[2];
     REQUIRE(pipe(p) == 0);
     int calls = 0;
-    REQUIRE(loop.add_fd(p[0], EPOLLIN, [&](std::uint32_t ev) {
-        CHECK((ev & EPOLLIN) != 0);
-        ++calls;
-        loop.remove_fd(p[0]);
-        loop.stop();
-    }).ok());
+    REQUIRE(loop.add_fd(p[0], EPOLLIN,
+                        [&](std::uint32_t ev) {
+                            CHECK((ev & EPOLLIN) != 0);
+                            ++calls;
+                            loop.remove_fd(p[0]);
+                            loop.stop();
+                        })
+                .ok());
     REQUIRE(write(p[1], "x", 1) == 1);
     loop.add_timer(loop.now() + 2s, [&] { loop.stop(); });  // a bound, should the handler never run
     loop.run();

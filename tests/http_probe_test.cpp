@@ -83,7 +83,9 @@ std::string reply(int status, const std::string& body) {
            "\r\nConnection: close\r\n\r\n" + body;
 }
 
-HttpParams& http_of(ProbeRequest& r) { return std::get<HttpParams>(r.params); }
+HttpParams& http_of(ProbeRequest& r) {
+    return std::get<HttpParams>(r.params);
+}
 
 ProbeRequest request(const std::string& url) {
     ProbeRequest req;

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "federation/loader.hpp"
 #include "engine/jobs.hpp"
+#include "federation/loader.hpp"
 
 using namespace fedprobe;
 

@@ -17,15 +17,25 @@ struct TestKind {
     using Params = Options;
     struct Result {};
 #if DROP != 2
-    static Options parse(OptionReader&, const KindUse&) { return {}; }
+    static Options parse(OptionReader&, const KindUse&) {
+        return {};
+    }
 #endif
-    static std::string check(const KindUse&, const Options*) { return {}; }
-    static Params params(const Options*, JobContext&) { return {}; }
+    static std::string check(const KindUse&, const Options*) {
+        return {};
+    }
+    static Params params(const Options*, JobContext&) {
+        return {};
+    }
 #if DROP != 3
-    static std::unique_ptr<Probe> make_probe(EventLoop&) { return nullptr; }
+    static std::unique_ptr<Probe> make_probe(EventLoop&) {
+        return nullptr;
+    }
 #endif
 #if DROP != 4
-    static std::unique_ptr<KindSeries> make_series() { return nullptr; }
+    static std::unique_ptr<KindSeries> make_series() {
+        return nullptr;
+    }
 #endif
 };
 

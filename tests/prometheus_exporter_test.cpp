@@ -106,7 +106,8 @@ TEST_CASE("ICMP rounds feed the packet counters and the RTT histogram") {
     e.record("pacs/icmp", r, "");
     auto text = scrape(e);
     // An empty label (service) is left out: Prometheus reads it as absent either way.
-    const std::string labels = "network=\"surrey-psn\",probe=\"icmp\",site=\"kent-nhs\",target=\"pacs\"";
+    const std::string labels =
+        "network=\"surrey-psn\",probe=\"icmp\",site=\"kent-nhs\",target=\"pacs\"";
     CHECK(has(text, "fedprobe_icmp_packets_sent_total{" + labels + "} 3"));
     CHECK(has(text, "fedprobe_icmp_packets_received_total{" + labels + "} 2"));
     CHECK(has(text, "fedprobe_icmp_rtt_seconds_count{" + labels + "} 2"));
@@ -151,9 +152,8 @@ TEST_CASE("an icmp target stays within 25 series and 2 KB of exposition, failing
     std::size_t series = 0, bytes = 0;
     for (const auto& f : e.collect()) {
         auto text = s.Serialize({f});
-        for (std::size_t at = 0; (at = text.find("target=\"surrey-psn-gateway\"", at)) !=
-                                 std::string::npos;
-             ++at)
+        for (std::size_t at = 0;
+             (at = text.find("target=\"surrey-psn-gateway\"", at)) != std::string::npos; ++at)
             ++series;
         if (text.find("surrey-psn-gateway") == std::string::npos) continue;
         // The series' own lines; HELP and TYPE are shared by every target.

@@ -1,10 +1,10 @@
 // The TCP probe against real sockets on loopback.
 #include <doctest/doctest.h>
 
-#include <memory>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <memory>
 
 #include "core/event_loop.hpp"
 #include "probes/tcp_probe.hpp"
