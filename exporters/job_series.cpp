@@ -7,15 +7,22 @@ namespace fedprobe {
 
 namespace {
 
-bool declared(std::size_t kind, Outcome o) {
-    return visit_kind(kind, [&]<typename K>() {
-        return std::find(K::kOutcomes.begin(), K::kOutcomes.end(), o) != K::kOutcomes.end();
+// Per kind, from the table once at compile time rather than per series on every scrape: which
+// outcomes it declares, and whether it has the common duration histogram.
+struct KindFacts {
+    std::array<bool, kAllOutcomes.size()> declared{};
+    bool common_duration = false;
+};
+constexpr std::array<KindFacts, kKindCount> kKindFacts = [] {
+    std::array<KindFacts, kKindCount> out{};
+    for_each_kind([&]<typename K>() {
+        KindFacts& f = out[kind_index_of<K>()];
+        for (Outcome o : K::kOutcomes)
+            f.declared[static_cast<std::size_t>(o)] = true;
+        f.common_duration = K::kCommonDuration;
     });
-}
-
-bool has_common_duration(std::size_t kind) {
-    return visit_kind(kind, [&]<typename K>() { return K::kCommonDuration; });
-}
+    return out;
+}();
 
 prometheus::MetricFamily family(std::string_view name, std::string_view help,
                                 prometheus::MetricType type) {
@@ -109,7 +116,7 @@ void JobSeriesSet::sync(const std::vector<std::pair<std::string, Labels>>& jobs)
         s->labels = std::move(sorted);
         s->kind = *kind;
         s->success.store(std::numeric_limits<double>::quiet_NaN());  // not probed yet
-        if (has_common_duration(*kind))
+        if (kKindFacts[*kind].common_duration)
             s->duration =
                 std::make_unique<AtomicHistogram<kDurationBuckets.size()>>(kDurationBuckets);
         s->own = visit_kind(*kind, []<typename K>() { return K::make_series(); });
@@ -178,7 +185,7 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
         success.metric.push_back(std::move(m));
         for (std::size_t i = 0; i < kAllOutcomes.size(); ++i) {
             auto n = s.outcomes[i].load(std::memory_order_relaxed);
-            if (n == 0 && !declared(s.kind, kAllOutcomes[i])) continue;
+            if (n == 0 && !kKindFacts[s.kind].declared[i]) continue;
             ClientMetric c;
             c.label = with(s.labels, {{"outcome", to_string(kAllOutcomes[i])}});
             c.counter.value = static_cast<double>(n);

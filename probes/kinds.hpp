@@ -95,7 +95,7 @@ decltype(auto) visit_kind(std::size_t index, F&& f) {
 
 // Calls f.template operator()<K>() for every kind, in table order.
 template <typename F>
-void for_each_kind(F&& f) {
+constexpr void for_each_kind(F&& f) {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
         (f.template operator()<KindAt<I>>(), ...);
     }
