@@ -98,6 +98,13 @@ void grow_receive_buffer(int fd, int bytes) {
         (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
 }
 
+Status enable_rx_hop_limit(int fd) {
+    int on = 1;
+    if (setsockopt(fd, SOL_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on) != 0)
+        return Status::from_errno("IPV6_RECVHOPLIMIT", errno);
+    return {};
+}
+
 Status apply_send_options(int fd, int family, const SendOptions& send) {
     if (!send.device.empty() && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, send.device.c_str(),
                                            static_cast<socklen_t>(send.device.size())) != 0)
@@ -193,8 +200,13 @@ std::size_t PacketReceiver::receive(int fd) {
     for (int i = 0; i < n; ++i) {
         Packet& p = packets_[i];
         p.rx_ns = 0;
+        p.hop_limit = -1;
         for (cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c;
              c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+            if (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) {
+                std::memcpy(&p.hop_limit, CMSG_DATA(c), sizeof p.hop_limit);
+                continue;
+            }
             if (c->cmsg_level != SOL_SOCKET) continue;
             if (c->cmsg_type == SO_TIMESTAMPNS) {
                 timespec ts;

@@ -47,6 +47,9 @@ Status enable_rx_timestamps(int fd);
 // SO_RXQ_OVFL: every received packet carries how many the socket has dropped for want of room,
 // which is how a prober that fell behind learns it lost replies rather than the network.
 Status enable_rx_overflow_count(int fd);
+// IPV6_RECVHOPLIMIT: every received IPv6 packet carries the hop limit it arrived with (an IPv4
+// raw socket sees the TTL in the header it returns).
+Status enable_rx_hop_limit(int fd);
 // DF on (IP_PMTUDISC_PROBE: set DF, ignore the cached path MTU) or off.
 Status set_dont_fragment(int fd, int family, bool on);
 // A larger receive buffer (SO_RCVBUFFORCE where CAP_NET_ADMIN allows, else up to rmem_max).
@@ -75,6 +78,7 @@ class PacketReceiver {
         std::span<const std::uint8_t> data;
         std::optional<IpAddress> from;
         std::int64_t rx_ns = 0;  // the kernel's arrival time (CLOCK_REALTIME), 0 if absent
+        int hop_limit = -1;      // IPv6 with enable_rx_hop_limit(): the packet's hop limit
     };
     // Reads up to kBatch packets without blocking; the spans stay valid until the next call.
     // 0 when nothing is waiting.

@@ -46,7 +46,25 @@ std::string help_text(const std::string& subcommand) {
                "  -f, --flow PATTERN    only flows whose id contains PATTERN\n"
                "      --format FMT      table (default), json (schema version 1) or junit\n"
                "      --save FILE       also write the JSON result to FILE\n"
-               "      --baseline FILE   compare with a JSON result saved earlier\n";
+               "      --baseline FILE   compare with a JSON result saved earlier\n"
+               "      --no-trace        do not trace filtered allow flows to find where they die\n";
+    if (subcommand == "trace")
+        return "usage: fedprobe trace --config FILE [--site ID] TARGET [--service NAME]\n"
+               "                      [--method udp|icmp|tcp] [--flows N] [--format table|json]\n\n"
+               "Runs one Paris traceroute round from this appliance and prints every hop with the\n"
+               "network it belongs to, and why the trace stopped. TARGET is a target id (traced "
+               "at\n"
+               "its address as seen from this site, with its [targets.path] options) or an "
+               "address.\n"
+               "Needs CAP_NET_RAW. Exits 0 when the destination was reached, 1 when not, 2 on a\n"
+               "usage or config error.\n\n"
+               "  -c, --config FILE     the federation file (TOML): networks attribute the hops\n"
+               "  -s, --site ID         this appliance's network; overrides FEDPROBE_SITE and\n"
+               "                        [fedprobe] site\n"
+               "      --service NAME    trace with that service's transport and port (path:NAME)\n"
+               "      --method M        udp (default), icmp or tcp, without --service\n"
+               "      --flows N         trace N flows (1-16) and count the distinct paths (ECMP)\n"
+               "      --format FMT      table (default) or json (every attempt)\n";
     return "usage: fedprobe COMMAND [OPTIONS]\n\n"
            "fedprobe probes the other networks of a federation for reachability and firewall\n"
            "behaviour, says why a flow failed and which device stopped it, and exports it all to\n"
@@ -54,7 +72,8 @@ std::string help_text(const std::string& subcommand) {
            "commands:\n"
            "  run        run the monitoring daemon\n"
            "  validate   check a federation file\n"
-           "  check      verify the firewall policy's flows once (before/after a change)\n\n"
+           "  check      verify the firewall policy's flows once (before/after a change)\n"
+           "  trace      trace the path to a target once, hop by hop\n\n"
            "  --help     this text; 'fedprobe COMMAND --help' for a command's options\n"
            "  --version  print the version\n";
 }
@@ -82,6 +101,8 @@ CliParse parse_cli(const std::vector<std::string>& args) {
         cmd.kind = CliCommand::Kind::validate;
     else if (first == "check")
         cmd.kind = CliCommand::Kind::check;
+    else if (first == "trace")
+        cmd.kind = CliCommand::Kind::trace;
     else {
         out.error = "unknown command '" + first + "'";
         return out;
@@ -128,6 +149,34 @@ CliParse parse_cli(const std::vector<std::string>& args) {
                 out.error = "--format must be table, json or junit, not '" + cmd.format + "'";
                 return out;
             }
+        } else if (arg == "--no-trace" && cmd.kind == CliCommand::Kind::check) {
+            cmd.no_trace = true;
+        } else if (arg == "--format" && cmd.kind == CliCommand::Kind::trace) {
+            if (!value(cmd.format)) return out;
+            if (cmd.format != "table" && cmd.format != "json") {
+                out.error = "--format must be table or json, not '" + cmd.format + "'";
+                return out;
+            }
+        } else if (arg == "--service" && cmd.kind == CliCommand::Kind::trace) {
+            if (!value(cmd.service)) return out;
+        } else if (arg == "--method" && cmd.kind == CliCommand::Kind::trace) {
+            if (!value(cmd.method)) return out;
+            if (cmd.method != "udp" && cmd.method != "icmp" && cmd.method != "tcp") {
+                out.error = "--method must be udp, icmp or tcp, not '" + cmd.method + "'";
+                return out;
+            }
+        } else if (arg == "--flows" && cmd.kind == CliCommand::Kind::trace) {
+            std::string n;
+            if (!value(n)) return out;
+            if (n.find_first_not_of("0123456789") != std::string::npos || n.size() > 2 ||
+                std::stoi(n) < 1 || std::stoi(n) > 16) {
+                out.error = "--flows must be a number from 1 to 16, not '" + n + "'";
+                return out;
+            }
+            cmd.flows = std::stoi(n);
+        } else if (cmd.kind == CliCommand::Kind::trace && !arg.starts_with("-") &&
+                   cmd.target.empty()) {
+            cmd.target = arg;
         } else if (arg == "--save" && cmd.kind == CliCommand::Kind::check) {
             if (!value(cmd.save)) return out;
         } else if (arg == "--baseline" && cmd.kind == CliCommand::Kind::check) {
@@ -139,6 +188,14 @@ CliParse parse_cli(const std::vector<std::string>& args) {
     }
     if (cmd.config.empty()) {
         out.error = "'" + first + "' needs --config FILE";
+        return out;
+    }
+    if (cmd.kind == CliCommand::Kind::trace && cmd.target.empty()) {
+        out.error = "'trace' needs a TARGET: a target id or an address";
+        return out;
+    }
+    if (cmd.kind == CliCommand::Kind::trace && !cmd.service.empty() && !cmd.method.empty()) {
+        out.error = "--service and --method exclude each other: a service sets the method";
         return out;
     }
     out.command = cmd;

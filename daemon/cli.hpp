@@ -8,13 +8,17 @@
 namespace fedprobe {
 
 struct CliCommand {
-    enum class Kind { run, validate, check, help, version } kind = Kind::help;
+    enum class Kind { run, validate, check, trace, help, version } kind = Kind::help;
     std::string subcommand;  // for help: which one ("" for the overview)
     std::string config;
     std::optional<std::string> site;
     std::string log_level = "info";
     // check
     std::string flow_pattern, format = "table", save, baseline;
+    bool no_trace = false;
+    // trace
+    std::string target, service, method;
+    int flows = 0;  // 0: the target's path.flows
 };
 
 struct CliParse {

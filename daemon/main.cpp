@@ -8,6 +8,7 @@
 #include "daemon/cli.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/trace.hpp"
 #include "federation/loader.hpp"
 
 namespace {
@@ -60,6 +61,9 @@ int main(int argc, char** argv) {
         case fedprobe::CliCommand::Kind::check:
             return fedprobe::run_check(
                 {cmd.config, cmd.site, cmd.flow_pattern, cmd.format, cmd.save, cmd.baseline});
+        case fedprobe::CliCommand::Kind::trace:
+            return fedprobe::run_trace(
+                {cmd.config, cmd.site, cmd.target, cmd.service, cmd.method, cmd.flows, cmd.format});
         case fedprobe::CliCommand::Kind::run: {
             if (!fedprobe::setup_logging(cmd.log_level)) {
                 std::cerr << "fedprobe: unknown log level '" << cmd.log_level << "'\n";

@@ -58,8 +58,7 @@ Scheduler::Change Engine::apply(std::shared_ptr<const Config> config, std::vecto
             lj = std::make_unique<LiveJob>();
         }
         lj->job = std::move(job);
-        specs.push_back(
-            JobSpec{lj->job.key, lj->job.target->network, lj->job.target->interval, lj.get()});
+        specs.push_back(JobSpec{lj->job.key, lj->job.target->network, lj->job.interval, lj.get()});
         order.push_back(lj.get());
         std::string key = lj->job.key;
         live.emplace(std::move(key), std::move(lj));
@@ -74,10 +73,14 @@ Scheduler::Change Engine::apply(std::shared_ptr<const Config> config, std::vecto
         double rate = config->rate_limit_for(net.id);
         scheduler_.set_rate_limit(net.id, rate, RateLimiter::default_burst(rate));
     }
+    network_index_ = std::make_shared<NetworkIndex>(network_index_for_site(*config));
+    for (auto* lj : order) {
+        lj->job.request.pacer = scheduler_.limiter(lj->job.target->network);
+        lj->job.request.networks = network_index_;
+    }
     auto change = scheduler_.set_jobs(specs, now(), settings_.spread_first_runs);
     jobs_ = std::move(live);
     order_ = std::move(order);
-    network_index_ = network_index_for_site(*config);
     for (auto* sink : sinks_)
         sink->jobs_changed(order_);
     config_ = std::move(config);  // the old config lives until here; jobs point into the new one
@@ -134,7 +137,7 @@ void Engine::on_result(LiveJob* lj, JobHandle handle, std::optional<Overload> la
     if (overload) ++overloaded_[lj->job.spec.kind][static_cast<std::size_t>(*overload)];
     static const std::string kNoReporter;
     const std::string& reporter_network =
-        result.reporter ? network_index_.lookup(*result.reporter) : kNoReporter;
+        result.reporter ? network_index_->lookup(*result.reporter) : kNoReporter;
     RoundReport round{result, reporter_network, unix_now()};
     for (auto* sink : sinks_)
         sink->finished(*lj, round);

@@ -97,7 +97,7 @@ class Engine {
     Scheduler scheduler_;
     std::array<std::unique_ptr<Probe>, kKindCount> probes_;
     std::shared_ptr<const Config> config_;
-    NetworkIndex network_index_;
+    std::shared_ptr<const NetworkIndex> network_index_ = std::make_shared<NetworkIndex>();
     std::unordered_map<std::string, std::unique_ptr<LiveJob>> jobs_;
     std::vector<LiveJob*> order_;
     std::vector<std::unique_ptr<LiveJob>> retired_;

@@ -5,7 +5,7 @@
 namespace fedprobe {
 
 ProbeRequest request_for(const Config& config, const Target& t, const ProbeSpec& spec,
-                         bool for_flow) {
+                         bool for_flow, Duration* interval) {
     ProbeRequest r;
     r.destination = t.address_for(config.settings.site);
     r.timeout = t.timeout;
@@ -18,8 +18,10 @@ ProbeRequest request_for(const Config& config, const Target& t, const ProbeSpec&
     context.port = service ? service->port : 0;
     context.default_ca_file = config.settings.ca_file;
     context.for_flow = for_flow;
+    context.interval = t.interval;
     visit_kind(spec.kind, [&]<typename K>() { r.params = K::params(t.options_for<K>(), context); });
     r.port = context.port;
+    if (interval) *interval = context.interval;
     return r;
 }
 
@@ -39,7 +41,7 @@ std::vector<Job> build_jobs(const Config& config) {
             job.labels["target"] = t.id;
             job.labels["probe"] = std::string(spec.name());
             job.labels["service"] = spec.service;
-            job.request = request_for(config, t, spec);
+            job.request = request_for(config, t, spec, false, &job.interval);
             jobs.push_back(std::move(job));
         }
     }
@@ -72,7 +74,7 @@ std::vector<Job> build_flow_jobs(const Config& config, const std::string& patter
                           {"network", t.network},
                           {"service", flow.service},
                           {"expect", flow.expect == Expectation::allow ? "allow" : "deny"}};
-            job.request = request_for(config, t, job.spec, true);
+            job.request = request_for(config, t, job.spec, true, &job.interval);
             jobs.push_back(std::move(job));
         }
     }

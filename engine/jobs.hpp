@@ -21,13 +21,15 @@ struct Job {
     ProbeSpec spec;
     Labels labels;
     ProbeRequest request;  // what to send, with the address as seen from this site
+    Duration interval{};   // the target's, unless the kind sets its own (path: 60 s)
 };
 
 // What to send to target `t` for `spec`, as config.settings.site sees it (its address behind
 // NAT, its DNS answers, the udp payload), built by the kind's own params(): one place for
 // probe jobs and flows alike.
+// `interval`, when given, receives the job's interval: the target's unless the kind sets its own.
 ProbeRequest request_for(const Config& config, const Target& t, const ProbeSpec& spec,
-                         bool for_flow = false);
+                         bool for_flow = false, Duration* interval = nullptr);
 
 // Jobs for config.settings.site, in config order: every (target, probe), then every flow of the
 // policy that starts from this site, one per target it reaches. Pointers refer into config.

@@ -5,7 +5,18 @@
 namespace fedprobe {
 
 void Scheduler::set_rate_limit(const std::string& network, double per_second, double burst) {
-    limits_.insert_or_assign(network, RateLimiter(per_second, burst));
+    RateLimiter fresh(per_second, burst);
+    auto& slot = limits_[network];
+    // An unchanged limit keeps its state across a reload, and its users (path probes pace
+    // every packet with it) keep sharing it.
+    if (slot && slot->spacing() == fresh.spacing() && slot->tolerance() == fresh.tolerance())
+        return;
+    slot = std::make_shared<RateLimiter>(fresh);
+}
+
+std::shared_ptr<RateLimiter> Scheduler::limiter(const std::string& network) const {
+    auto it = limits_.find(network);
+    return it == limits_.end() ? nullptr : it->second;
 }
 
 void Scheduler::push(std::size_t index, TimePoint when) {
@@ -91,7 +102,7 @@ std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
         if (!job.slot) {
             auto limit = limits_.find(job.spec.network);
             if (limit != limits_.end()) {
-                TimePoint eligible = limit->second.reserve(now);
+                TimePoint eligible = limit->second->reserve(now);
                 if (eligible > now) {
                     ++rate_limited_[job.spec.network];
                     job.slot = eligible;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <queue>
 #include <random>
@@ -16,7 +17,7 @@
 
 #include "core/clock.hpp"
 #include "core/duration.hpp"
-#include "engine/rate_limiter.hpp"
+#include "core/rate_limiter.hpp"
 
 namespace fedprobe {
 
@@ -43,6 +44,9 @@ class Scheduler {
 
     // Rate for a destination network (probes/s); networks without one are unlimited.
     void set_rate_limit(const std::string& network, double per_second, double burst);
+    // The limiter of a destination network (null: unlimited), shared with probes that send
+    // more than one packet per round, so each of their packets counts against the same limit.
+    std::shared_ptr<RateLimiter> limiter(const std::string& network) const;
 
     struct Change {
         std::vector<std::string> added, removed, kept;
@@ -90,7 +94,7 @@ class Scheduler {
     std::vector<std::size_t> free_slots_;
     std::unordered_map<std::string, std::size_t> by_key_;
     std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap_;
-    std::map<std::string, RateLimiter> limits_;
+    std::map<std::string, std::shared_ptr<RateLimiter>> limits_;
     std::uint64_t overruns_ = 0;
     std::map<std::string, std::uint64_t> rate_limited_;
     std::uint64_t next_version_ = 1;

@@ -6,16 +6,17 @@
 
 #include "core/address.hpp"
 #include "federation/config.hpp"
+#include "probes/probe.hpp"
 
 namespace fedprobe {
 
-class NetworkIndex {
+class NetworkIndex : public NetworkNamer {
   public:
     void add(const Prefix& prefix, const std::string& network_id);
     // Longest-prefix match over every network's prefixes; "unknown" when none contains it.
     // With overlapping space (two networks with the same 10.x range), the longer prefix wins
     // and a tie goes to the network declared first.
-    const std::string& lookup(const IpAddress& address) const;
+    const std::string& lookup(const IpAddress& address) const override;
 
   private:
     struct Entry {

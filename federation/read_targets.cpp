@@ -24,7 +24,7 @@ bool is_label_name(const std::string& s) {
 const std::set<std::string> kReservedLabels = {
     "site",  "network", "target",   "probe", "service", "outcome", "reporter", "reporter_network",
     "flow",  "job",     "instance", "le",    "phase",   "state",   "version",  "cert",
-    "reason"};
+    "reason", "ttl",     "hop",      "hop_network"};
 
 // "KIND" or "KIND:SERVICE", checked against the kind's rules for services (kinds.hpp).
 std::optional<ProbeSpec> parse_probe(LoadContext& c, const std::string& text,

@@ -2,22 +2,11 @@
 
 #include <cstring>
 
+#include "core/bytes.hpp"
+
 namespace fedprobe {
 
 namespace {
-
-std::uint16_t be16(const std::uint8_t* p) {
-    return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
-}
-std::uint32_t be32(const std::uint8_t* p) {
-    return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
-}
-void put16(std::uint8_t* p, std::uint16_t v) {
-    p[0] = v >> 8, p[1] = v & 0xff;
-}
-void put32(std::uint8_t* p, std::uint32_t v) {
-    p[0] = v >> 24, p[1] = (v >> 16) & 0xff, p[2] = (v >> 8) & 0xff, p[3] = v & 0xff;
-}
 
 constexpr std::uint8_t kEcho4Request = 8, kEcho4Reply = 0;
 constexpr std::uint8_t kEcho6Request = 128, kEcho6Reply = 129;

@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "core/address.hpp"
+#include "core/duration.hpp"
 #include "probes/outcome.hpp"
 #include "probes/series.hpp"
 #include "probes/service.hpp"
@@ -50,6 +51,7 @@ struct JobContext {
     std::uint16_t port = 0;            // the service's; a kind may set its own default
     std::string default_ca_file;       // [fedprobe] ca_file
     bool for_flow = false;             // a flow of the policy only asks whether the path is open
+    Duration interval{};               // the target's; a kind may set its own (path: 60 s)
 };
 
 template <typename K>

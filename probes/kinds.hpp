@@ -18,6 +18,7 @@
 #include "probes/dns_kind.hpp"
 #include "probes/http_kind.hpp"
 #include "probes/icmp_kind.hpp"
+#include "probes/path_kind.hpp"
 #include "probes/tcp_kind.hpp"
 #include "probes/udp_kind.hpp"
 
@@ -35,7 +36,7 @@ struct KindList {
 };
 
 // ---- the table --------------------------------------------------------------------------
-using Kinds = KindList<IcmpKind, TcpKind, UdpKind, DnsKind, HttpKind>;
+using Kinds = KindList<IcmpKind, TcpKind, UdpKind, DnsKind, HttpKind, PathKind>;
 // -----------------------------------------------------------------------------------------
 
 inline constexpr std::size_t kKindCount = Kinds::size;

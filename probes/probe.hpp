@@ -7,11 +7,13 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "core/address.hpp"
 #include "core/duration.hpp"
+#include "core/rate_limiter.hpp"
 #include "core/socket.hpp"
 #include "probes/kinds.hpp"
 #include "probes/outcome.hpp"
@@ -28,12 +30,25 @@ inline constexpr std::array kAllOverloads = {Overload::late_start, Overload::dro
                                              Overload::queued};
 std::string_view to_string(Overload o);
 
+// Names the configured network an address belongs to ("unknown" when none does), so a probe
+// can attribute the routers it meets without knowing the config. Immutable: any thread.
+class NetworkNamer {
+  public:
+    virtual ~NetworkNamer() = default;
+    virtual const std::string& lookup(const IpAddress& address) const = 0;
+};
+
 struct ProbeRequest {
     IpAddress destination;
     std::uint16_t port = 0;  // 0 where the kind has none (icmp)
     Duration timeout{};
     SendOptions send;
     ProbeParams params;  // the kind's own; its alternative names the kind
+    // Set by the engine. A probe that sends more than one packet per round reserves a slot for
+    // each packet after the first here: the destination network's limit (null: none).
+    std::shared_ptr<RateLimiter> pacer;
+    // Attributes addresses met on the way (null: leave them unattributed).
+    std::shared_ptr<const NetworkNamer> networks;
 
     template <typename K>
     const typename K::Params& as() const {

@@ -1,6 +1,8 @@
 // Per-destination-network rate limit, so one appliance can never flood another organisation.
 // GCRA (virtual scheduling): each probe reserves a slot in time, which keeps the order of
-// waiting probes fair and costs O(1) however many are waiting. Not thread-safe.
+// waiting probes fair and costs O(1) however many are waiting. The scheduler reserves one slot
+// per round; probes that send many packets per round (path) reserve one per further packet.
+// Not thread-safe: the probing thread only.
 #pragma once
 
 #include <algorithm>
@@ -28,6 +30,7 @@ class RateLimiter {
         return eligible;
     }
     Clock::duration spacing() const { return spacing_; }
+    Clock::duration tolerance() const { return tolerance_; }
 
   private:
     Clock::duration spacing_;

@@ -1,0 +1,703 @@
+#include "probes/path_probe.hpp"
+
+// net/if.h must precede linux headers that pull in linux/if.h.
+#include <net/if.h>
+
+#include <linux/filter.h>
+#include <linux/icmp.h>
+#include <netinet/icmp6.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "probes/path_trace.hpp"
+
+namespace fedprobe {
+
+namespace {
+
+constexpr int kFirstWindow = 8;  // TTLs sent at once when a flow has no history yet
+// Memory of a flow (its source port, window and last hops) outlives a reload for this long.
+constexpr auto kForgetAfter = std::chrono::hours(1);
+
+// Raw TCP sockets see every segment the host receives: keep only SYN or RST ones (answers to
+// SYN probes), in the kernel. IPv4 raw sockets start at the IP header, IPv6 ones at TCP's.
+Status filter_syn_or_rst(int fd, int family) {
+    std::vector<sock_filter> code;
+    if (family == AF_INET) {
+        code = {
+            BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),  // x = IP header length
+            BPF_STMT(BPF_LD | BPF_B | BPF_IND, 13),  // a = TCP flags
+            BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x06, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, 0xffff),
+            BPF_STMT(BPF_RET | BPF_K, 0),
+        };
+    } else {
+        code = {
+            BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+            BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x06, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, 0xffff),
+            BPF_STMT(BPF_RET | BPF_K, 0),
+        };
+    }
+    sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0)
+        return Status::from_errno("SO_ATTACH_FILTER", errno);
+    return {};
+}
+
+// A socket that only holds a port or sends: whatever reaches it is dropped in the kernel.
+Status filter_all(int fd) {
+    sock_filter code[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+    sock_fprog prog{1, code};
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0)
+        return Status::from_errno("SO_ATTACH_FILTER", errno);
+    return {};
+}
+
+Status filter_icmp(int fd, int family) {
+    if (family == AF_INET) {
+        icmp_filter filter{};
+        filter.data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH) |
+                        (1u << ICMP_TIME_EXCEEDED) | (1u << ICMP_PARAMETERPROB));
+        if (setsockopt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof filter) != 0)
+            return Status::from_errno("ICMP_FILTER", errno);
+        return {};
+    }
+    icmp6_filter filter;
+    ICMP6_FILTER_SETBLOCKALL(&filter);
+    ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filter);
+    ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &filter);
+    ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &filter);
+    ICMP6_FILTER_SETPASS(ICMP6_TIME_EXCEEDED, &filter);
+    ICMP6_FILTER_SETPASS(ICMP6_PARAM_PROB, &filter);
+    if (setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter) != 0)
+        return Status::from_errno("ICMP6_FILTER", errno);
+    return {};
+}
+
+Result<int> raw_socket(int family, int protocol) {
+    int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    if (fd < 0)
+        return Status::error(std::string("cannot open a raw socket for path probes (") +
+                             std::strerror(errno) + "): they need CAP_NET_RAW");
+    return fd;
+}
+
+// The source address the kernel would use towards `destination` (a connected UDP socket's).
+Result<IpAddress> route_source(const IpAddress& destination, const std::string& device) {
+    int fd = socket(destination.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return Status::from_errno("socket", errno);
+    if (!device.empty() && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device.c_str(),
+                                      static_cast<socklen_t>(device.size())) != 0) {
+        int e = errno;
+        close(fd);
+        return Status::from_errno("SO_BINDTODEVICE " + device, e);
+    }
+    sockaddr_storage ss;
+    socklen_t len = destination.to_sockaddr(33434, ss);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+        int e = errno;
+        close(fd);
+        return Status::from_errno("no route to " + destination.str(), e);
+    }
+    len = sizeof ss;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+        int e = errno;
+        close(fd);
+        return Status::from_errno("getsockname", e);
+    }
+    close(fd);
+    auto a = IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+    if (!a) return Status::error("no source address towards " + destination.str());
+    return *a;
+}
+
+// Binds a socket of `type` to an ephemeral port on every address, so the port is ours.
+Result<std::pair<int, std::uint16_t>> hold_port(int family, int type) {
+    int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return Status::from_errno("socket", errno);
+    sockaddr_storage ss{};
+    ss.ss_family = static_cast<sa_family_t>(family);
+    socklen_t len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    Status st;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0)
+        st = Status::from_errno("bind(source port)", errno);
+    if (st.ok() && type == SOCK_DGRAM) st = filter_all(fd);
+    if (st.ok() && getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+        st = Status::from_errno("getsockname", errno);
+    if (!st.ok()) {
+        close(fd);
+        return st;
+    }
+    std::uint16_t port = family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
+                                           : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+    return std::make_pair(fd, port);
+}
+
+bool is_stop(const PathReply& reply, const IpAddress& destination) {
+    if (reply.kind != PathReply::Kind::icmp_error) return true;  // the destination answered
+    if (reply.from == destination) return true;
+    const bool v4 = destination.family == AF_INET;
+    const bool time_exceeded = v4 ? reply.type == 11 : reply.type == 3;
+    const bool too_big = !v4 && reply.type == 2;
+    return !time_exceeded && !too_big;
+}
+
+}  // namespace
+
+std::unique_ptr<Probe> PathKind::make_probe(EventLoop& loop) {
+    return std::make_unique<PathProbe>(loop);
+}
+
+std::size_t PathProbe::FlowKeyHash::operator()(const FlowKey& k) const {
+    std::uint64_t h = static_cast<std::uint64_t>(k.protocol) * 0x9e3779b97f4a7c15ull;
+    for (auto b : k.destination.bytes)
+        h = (h ^ b) * 0x100000001b3ull;
+    h ^= std::uint64_t{k.ident} << 16 | k.port;
+    return static_cast<std::size_t>(h * 0x9e3779b97f4a7c15ull);
+}
+
+PathProbe::PathProbe(EventLoop& loop) : loop_(loop) {
+    // Answers that reached the host are read before any attempt's timeout is judged.
+    drain_id_ = loop_.add_drain([this] { drain(); });
+}
+
+PathProbe::~PathProbe() {
+    loop_.remove_drain(drain_id_);
+    for (auto& [id, r] : rounds_) {
+        if (r->send_timer) loop_.cancel_timer(r->send_timer);
+        if (r->check_timer) loop_.cancel_timer(r->check_timer);
+    }
+    for (auto& rx : receivers_) {
+        loop_.remove_fd(rx.fd);
+        close(rx.fd);
+    }
+    for (auto& [key, fd] : send_sockets_)
+        if (std::none_of(receivers_.begin(), receivers_.end(),
+                         [fd = fd](const Receiver& r) { return r.fd == fd; }))
+            close(fd);
+    for (auto& [key, m] : memory_)
+        if (m.fd >= 0) close(m.fd);
+}
+
+Status PathProbe::open_receivers(int family, PathMethod method) {
+    const int icmp = family == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
+    const int wanted = method == PathMethod::tcp   ? int{IPPROTO_TCP}
+                       : method == PathMethod::udp ? int{IPPROTO_UDP}
+                                                   : icmp;
+    for (int protocol : {icmp, wanted}) {
+        if (std::any_of(receivers_.begin(), receivers_.end(), [&](const Receiver& r) {
+                return r.family == family && r.protocol == protocol;
+            }))
+            continue;
+        auto fd = raw_socket(family, protocol);
+        if (!fd.ok()) return fd.status();
+        Status st = enable_rx_timestamps(*fd);
+        if (st.ok()) st = enable_rx_overflow_count(*fd);
+        if (st.ok() && family == AF_INET6) st = enable_rx_hop_limit(*fd);
+        if (st.ok() && protocol == icmp) st = filter_icmp(*fd, family);
+        if (st.ok() && protocol == IPPROTO_TCP) st = filter_syn_or_rst(*fd, family);
+        if (!st.ok()) {
+            close(*fd);
+            return st;
+        }
+        grow_receive_buffer(*fd, 4 << 20);
+        receivers_.push_back(Receiver{*fd, family, protocol, 0});
+        const std::size_t index = receivers_.size() - 1;
+        st = loop_.add_fd(*fd, EPOLLIN, [this, index](std::uint32_t) { read(receivers_[index]); });
+        if (!st.ok()) return st;
+        // IPv6 sends through the same sockets (the kernel writes the IPv6 header).
+        if (family == AF_INET6) send_sockets_[{protocol, ""}] = *fd;
+    }
+    return {};
+}
+
+Result<int> PathProbe::send_socket(int family, int protocol, const std::string& device) {
+    const int key = family == AF_INET ? -1 : protocol;  // IPv4: one IPPROTO_RAW for all
+    if (auto it = send_sockets_.find({key, device}); it != send_sockets_.end()) return it->second;
+    auto fd = raw_socket(family, family == AF_INET ? int{IPPROTO_RAW} : protocol);
+    if (!fd.ok()) return fd;
+    Status st = filter_all(*fd);
+    if (st.ok() && !device.empty() &&
+        setsockopt(*fd, SOL_SOCKET, SO_BINDTODEVICE, device.c_str(),
+                   static_cast<socklen_t>(device.size())) != 0)
+        st = Status::from_errno("SO_BINDTODEVICE " + device, errno);
+    if (!st.ok()) {
+        close(*fd);
+        return st;
+    }
+    send_sockets_[{key, device}] = *fd;
+    return *fd;
+}
+
+Result<PathProbe::Memory*> PathProbe::memory_for(const PathFlow& flow, int index,
+                                                 const IpAddress&) {
+    const int protocol = flow.protocol();
+    auto key = std::make_tuple(protocol, flow.destination.bytes, flow.port, index);
+    auto [it, fresh] = memory_.try_emplace(key);
+    Memory& m = it->second;
+    if (fresh) {
+        if (flow.method == PathMethod::icmp) {
+            // An identifier of the flow's own; the generation in each sequence number tells
+            // this flow's rounds apart, the destination tells flows apart.
+            m.ident = static_cast<std::uint16_t>(
+                FlowKeyHash{}(FlowKey{protocol, flow.destination, 0, flow.port}) +
+                static_cast<std::size_t>(index) * 0x3b1);
+        } else {
+            auto held = hold_port(flow.destination.family,
+                                  flow.method == PathMethod::tcp ? SOCK_STREAM : SOCK_DGRAM);
+            if (!held.ok()) {
+                memory_.erase(it);
+                return held.status();
+            }
+            m.fd = held->first;
+            m.ident = held->second;
+        }
+    }
+    m.last_used = loop_.now();
+    return &m;
+}
+
+void PathProbe::fail(const ProbeRequest& request, Done done, Outcome outcome, std::string detail) {
+    PathResult path;
+    path.method = request.as<PathKind>().method;
+    path.port = request.port;
+    loop_.defer([done = std::move(done), outcome, detail = std::move(detail), path] {
+        ProbeResult r;
+        r.outcome = outcome;
+        r.detail = detail;
+        r.kind = path;
+        done(std::move(r));
+    });
+}
+
+void PathProbe::start(const ProbeRequest& request, Done done) {
+    const PathParams& params = request.as<PathKind>();
+    const int family = request.destination.family;
+    const TimePoint now = loop_.now();
+    // Forget flows no job has used for a while (a target that left the config).
+    for (auto it = memory_.begin(); now >= next_gc_ && it != memory_.end();) {
+        Memory& m = it->second;
+        const bool in_use = now - m.last_used < kForgetAfter ||
+                            std::any_of(active_.begin(), active_.end(),
+                                        [&](const auto& a) { return a.first.ident == m.ident; });
+        if (in_use) {
+            ++it;
+            continue;
+        }
+        if (m.fd >= 0) close(m.fd);
+        it = memory_.erase(it);
+    }
+    if (now >= next_gc_) next_gc_ = now + std::chrono::minutes(1);
+
+    if (Status st = open_receivers(family, params.method); !st.ok())
+        return fail(request, std::move(done), Outcome::error, st.message());
+    const int protocol =
+        PathFlow{params.method, {}, request.destination, 0, 0, 0, false}.protocol();
+    auto fd = send_socket(family, protocol, request.send.device);
+    if (!fd.ok()) return fail(request, std::move(done), Outcome::error, fd.status().message());
+    IpAddress source;
+    if (request.send.source) {
+        source = *request.send.source;
+    } else {
+        auto s = route_source(request.destination, request.send.device);
+        if (!s.ok())
+            return fail(request, std::move(done), Outcome::unreachable, s.status().message());
+        source = *s;
+    }
+
+    auto round = std::make_unique<Round>();
+    Round& r = *round;
+    r.id = next_round_++;
+    r.request = request;
+    r.params = params;
+    r.done = std::move(done);
+    r.started = now;
+    r.send_fd = *fd;
+    r.drops_at_start = drops_total_;
+    if (!request.send.device.empty()) r.ifindex = if_nametoindex(request.send.device.c_str());
+    for (int i = 0; i < params.flows; ++i) {
+        FlowRun run;
+        run.flow.method = params.method;
+        run.flow.source = source;
+        run.flow.destination = request.destination;
+        run.flow.port = request.port;
+        run.flow.tos =
+            static_cast<std::uint8_t>(request.send.dscp >= 0 ? request.send.dscp << 2 : 0);
+        auto m = memory_for(run.flow, i, source);
+        if (!m.ok()) return fail(request, std::move(r.done), Outcome::error, m.status().message());
+        run.memory = *m;
+        run.flow.ident = run.memory->ident;
+        run.key = FlowKey{protocol, request.destination, run.flow.ident, run.flow.port};
+        if (active_.count(run.key))  // the same flow of another job is still tracing
+            return fail(request, std::move(r.done), Outcome::error,
+                        "another path round to " + request.destination.str() +
+                            " with the same flow is still running");
+        // Generation 0 never goes out: an IPv4 ID of 0 would be replaced by the kernel.
+        run.memory->generation = static_cast<std::uint8_t>(run.memory->generation % 255 + 1);
+        run.generation = run.memory->generation;
+        run.ttls.resize(static_cast<std::size_t>(params.max_ttl));
+        for (int t = 0; t < params.max_ttl; ++t)
+            run.ttls[static_cast<std::size_t>(t)].hop.ttl = t + 1;
+        r.flows.push_back(std::move(run));
+    }
+    for (std::uint32_t i = 0; i < r.flows.size(); ++i)
+        active_[r.flows[i].key] = {r.id, i};
+    rounds_[r.id] = std::move(round);
+    for (std::uint32_t i = 0; i < r.flows.size(); ++i) {
+        FlowRun& f = r.flows[i];
+        const int window = f.memory->window > 0 ? f.memory->window : kFirstWindow;
+        for (int ttl = 1; ttl <= std::min(window, params.max_ttl); ++ttl)
+            enqueue(r, i, ttl, 0, now);
+    }
+    const std::uint64_t id = r.id;
+    loop_.defer([this, id] { pump(id); });
+}
+
+void PathProbe::enqueue(Round& r, std::uint32_t flow, int ttl, int attempt, TimePoint now) {
+    FlowRun& f = r.flows[flow];
+    TtlState& t = f.ttls[static_cast<std::size_t>(ttl - 1)];
+    t.queued = true;
+    f.window = std::max(f.window, ttl);
+    TimePoint when = now;
+    const auto& hops = f.memory->hops;
+    const Duration spacing = r.params.router_spacing;
+    if (spacing > Duration::zero() && static_cast<std::size_t>(ttl) <= hops.size() &&
+        hops[static_cast<std::size_t>(ttl - 1)] &&
+        !(*hops[static_cast<std::size_t>(ttl - 1)] == r.request.destination)) {
+        TimePoint& next = router_next_[hops[static_cast<std::size_t>(ttl - 1)]->bytes];
+        when = std::max(when, next);
+        next = when + std::chrono::duration_cast<Clock::duration>(spacing);
+    }
+    r.queue.push(Pending{when, flow, ttl, attempt, false});
+}
+
+void PathProbe::arm_send(Round& r) {
+    if (r.queue.empty()) return;
+    const TimePoint when = r.queue.top().when;
+    if (r.send_timer && when >= r.send_at) return;
+    if (r.send_timer) loop_.cancel_timer(r.send_timer);
+    r.send_at = when;
+    const std::uint64_t id = r.id;
+    r.send_timer = loop_.add_timer(when, [this, id] {
+        auto it = rounds_.find(id);
+        if (it == rounds_.end()) return;
+        it->second->send_timer = 0;
+        it->second->send_at = TimePoint::max();
+        pump(id);
+    });
+}
+
+void PathProbe::arm_check(Round& r) {
+    TimePoint earliest = TimePoint::max();
+    for (const auto& f : r.flows)
+        for (const auto& t : f.ttls)
+            if (!t.answered && static_cast<std::size_t>(t.expired) < t.deadline.size())
+                earliest = std::min(earliest, t.deadline[static_cast<std::size_t>(t.expired)]);
+    if (earliest == TimePoint::max() || (r.check_timer && earliest == r.check_at)) return;
+    if (r.check_timer) loop_.cancel_timer(r.check_timer);
+    r.check_at = earliest;
+    const std::uint64_t id = r.id;
+    r.check_timer = loop_.add_timer(earliest, [this, id] {
+        auto it = rounds_.find(id);
+        if (it == rounds_.end()) return;
+        it->second->check_timer = 0;
+        it->second->check_at = TimePoint::max();
+        check(id);
+    });
+}
+
+void PathProbe::pump(std::uint64_t id) {
+    auto it = rounds_.find(id);
+    if (it == rounds_.end()) return;
+    Round& r = *it->second;
+    const TimePoint now = loop_.now();
+    while (!r.queue.empty() && r.queue.top().when <= now) {
+        Pending p = r.queue.top();
+        r.queue.pop();
+        const FlowRun& f = r.flows[p.flow];
+        const TtlState& t = f.ttls[static_cast<std::size_t>(p.ttl - 1)];
+        // Nothing to learn past the end of the path, or from a TTL that has answered meanwhile.
+        if (t.answered || (f.stop_ttl && p.ttl > f.stop_ttl)) continue;
+        // Each packet after the round's first (the scheduler's slot) counts against the
+        // destination network's rate limit, when it is about to go.
+        if (r.request.pacer && r.packets > 0 && !p.paced) {
+            p.paced = true;
+            p.when = r.request.pacer->reserve(now);
+            if (p.when > now) {
+                r.queue.push(p);
+                continue;
+            }
+        }
+        if (!send_one(r, p, now)) break;
+    }
+    if (!r.error.empty()) {
+        finish(id);
+        return;
+    }
+    arm_send(r);
+    arm_check(r);
+}
+
+bool PathProbe::send_one(Round& r, const Pending& p, TimePoint now) {
+    FlowRun& f = r.flows[p.flow];
+    TtlState& t = f.ttls[static_cast<std::size_t>(p.ttl - 1)];
+    std::uint8_t packet[kPathMaxPacket];
+    const std::uint16_t number = ProbeNumber{p.ttl, p.attempt, f.generation}.encode();
+    const std::size_t len = build_path_probe(packet, f.flow, p.ttl, number);
+    int err = 0;
+    const std::int64_t sent_ns = realtime_ns();
+    if (f.flow.destination.family == AF_INET) {
+        sockaddr_storage ss;
+        socklen_t sl = f.flow.destination.to_sockaddr(0, ss);
+        if (sendto(r.send_fd, packet, len, 0, reinterpret_cast<sockaddr*>(&ss), sl) < 0)
+            err = errno;
+    } else {
+        PacketOptions o;
+        o.ttl = p.ttl;
+        o.tos = r.request.send.dscp >= 0 ? r.request.send.dscp << 2 : -1;
+        o.source = f.flow.source;
+        o.ifindex = r.ifindex;
+        err = send_packet(r.send_fd, f.flow.destination, 0, {packet, len}, o);
+    }
+    if (err != 0 && err != EAGAIN && err != ENOBUFS) {
+        r.error = std::string("sending a probe: ") + std::strerror(err);
+        return false;
+    }
+    ++r.packets;
+    ++stats_.packets_sent;
+    t.sent_ns.push_back(err == 0 ? sent_ns : 0);
+    t.deadline.push_back(now + std::chrono::duration_cast<Clock::duration>(r.request.timeout));
+    PathAttempt attempt;
+    t.hop.attempts.push_back(attempt);
+    return true;
+}
+
+void PathProbe::check(std::uint64_t id) {
+    auto it = rounds_.find(id);
+    if (it == rounds_.end()) return;
+    Round& r = *it->second;
+    const TimePoint now = loop_.now();
+    for (std::uint32_t i = 0; i < r.flows.size(); ++i) {
+        FlowRun& f = r.flows[i];
+        for (auto& t : f.ttls) {
+            while (!t.answered && static_cast<std::size_t>(t.expired) < t.deadline.size() &&
+                   t.deadline[static_cast<std::size_t>(t.expired)] <= now)
+                ++t.expired;
+            const int ttl = t.hop.ttl;
+            const bool needed = !f.stop_ttl || ttl < f.stop_ttl;
+            if (!t.answered && needed && t.expired == static_cast<int>(t.deadline.size()) &&
+                t.expired > 0 && t.expired < r.params.attempts)
+                enqueue(r, i, ttl, t.expired, now);
+        }
+        extend(r, i, now);
+    }
+    arm_send(r);
+    arm_check(r);
+    maybe_finish(id);
+}
+
+// More TTLs while the end is not in sight: up to gap_limit past the farthest router that
+// answered, once the farthest TTL sent has answered as a router or given up.
+void PathProbe::extend(Round& r, std::uint32_t flow, TimePoint now) {
+    FlowRun& f = r.flows[flow];
+    if (f.stop_ttl || f.window >= r.params.max_ttl) return;
+    const TtlState& frontier = f.ttls[static_cast<std::size_t>(f.window - 1)];
+    const bool settled = frontier.answered || frontier.expired >= r.params.attempts;
+    if (!settled) return;
+    const int want = std::min(r.params.max_ttl, f.router_ttl + r.params.gap_limit);
+    for (int ttl = f.window + 1; ttl <= want; ++ttl)
+        enqueue(r, flow, ttl, 0, now);
+}
+
+void PathProbe::drain() {
+    for (auto& rx : receivers_)
+        read(rx);
+}
+
+void PathProbe::read(Receiver& rx) {
+    for (;;) {
+        const std::size_t n = receiver_.receive(rx.fd);
+        if (n == 0) return;
+        if (receiver_.drops() != rx.drops_seen) {
+            drops_total_ += receiver_.drops() - rx.drops_seen;
+            rx.drops_seen = receiver_.drops();
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto& p = receiver_.packet(i);
+            std::optional<PathReply> reply;
+            if (rx.family == AF_INET)
+                reply = parse_path_reply4(p.data);
+            else if (p.from)
+                reply = parse_path_reply6(p.data, rx.protocol, *p.from, p.hop_limit);
+            if (reply) handle(rx, *reply, p.rx_ns);
+        }
+        if (n < PacketReceiver::kBatch) return;
+    }
+}
+
+void PathProbe::handle(const Receiver&, const PathReply& reply, std::int64_t rx_ns) {
+    auto where = active_.find(FlowKey{reply.protocol, reply.destination, reply.ident, reply.port});
+    if (where == active_.end()) return;  // not ours, or a round already over
+    Round& r = *rounds_.at(where->second.first);
+    FlowRun& f = r.flows[where->second.second];
+    if (reply.kind == PathReply::Kind::tcp && (reply.tcp_flags & 0x02)) {
+        // A SYN-ACK: the port is open. Reset it, so the target holds no half-open connection.
+        std::uint8_t packet[kPathMaxPacket];
+        std::size_t len = build_path_reset(packet, f.flow, reply.tcp_ack);
+        int err;
+        if (f.flow.destination.family == AF_INET) {
+            sockaddr_storage ss;
+            socklen_t sl = f.flow.destination.to_sockaddr(0, ss);
+            err = sendto(r.send_fd, packet, len, 0, reinterpret_cast<sockaddr*>(&ss), sl) < 0
+                      ? errno
+                      : 0;
+        } else {
+            PacketOptions o;
+            o.source = f.flow.source;
+            o.ifindex = r.ifindex;
+            err = send_packet(r.send_fd, f.flow.destination, 0, {packet, len}, o);
+        }
+        if (err == 0) ++stats_.resets_sent;
+    }
+    // Which probe it answers: by its number, or for a UDP answer without one (a service that
+    // does not echo), the nearest TTL past the routers that has not answered.
+    int ttl = 0, attempt = 0;
+    if (reply.number) {
+        const ProbeNumber n = ProbeNumber::decode(*reply.number);
+        if (n.generation != f.generation) {
+            ++stats_.late;
+            return;
+        }
+        ttl = n.ttl;
+        attempt = n.attempt;
+    } else {
+        for (auto& t : f.ttls)
+            if (t.hop.ttl > f.router_ttl && !t.sent_ns.empty() && !t.answered) {
+                ttl = t.hop.ttl;
+                attempt = static_cast<int>(t.sent_ns.size()) - 1;
+                break;
+            }
+    }
+    if (ttl < 1 || ttl > static_cast<int>(f.ttls.size())) return;
+    TtlState& t = f.ttls[static_cast<std::size_t>(ttl - 1)];
+    if (attempt >= static_cast<int>(t.sent_ns.size())) return;
+    PathAttempt& a = t.hop.attempts[static_cast<std::size_t>(attempt)];
+    if (a.answered) return;  // a duplicate
+    ++stats_.answers;
+    a.answered = true;
+    a.from = reply.from;
+    const std::int64_t sent = t.sent_ns[static_cast<std::size_t>(attempt)];
+    const std::int64_t arrived = rx_ns ? rx_ns : realtime_ns();
+    a.rtt = sent && arrived > sent ? std::chrono::nanoseconds(arrived - sent) : Duration{};
+    a.icmp = reply.kind == PathReply::Kind::icmp_error || reply.kind == PathReply::Kind::echo_reply;
+    a.icmp_type = reply.type;
+    a.icmp_code = reply.code;
+    a.reply_ttl = reply.reply_ttl;
+    a.quoted_ttl = reply.quoted_ttl;
+    a.next_hop_mtu = reply.next_hop_mtu;
+    t.answered = true;
+    const TimePoint now = loop_.now();
+    if (is_stop(reply, r.request.destination)) {
+        if (!f.stop_ttl || ttl < f.stop_ttl) f.stop_ttl = ttl;
+    } else {
+        f.router_ttl = std::max(f.router_ttl, ttl);
+    }
+    extend(r, where->second.second, now);
+    arm_send(r);
+    const std::uint64_t id = r.id;
+    // Not from inside the read loop: finishing hands the result on, which may start rounds.
+    loop_.defer([this, id] { maybe_finish(id); });
+}
+
+void PathProbe::maybe_finish(std::uint64_t id) {
+    auto it = rounds_.find(id);
+    if (it == rounds_.end()) return;
+    Round& r = *it->second;
+    for (auto& f : r.flows) {
+        for (auto& t : f.ttls) {
+            if (t.hop.ttl > f.window) break;
+            if (f.stop_ttl && t.hop.ttl > f.stop_ttl) break;
+            if (t.answered) continue;
+            const bool retry_due = t.expired < r.params.attempts &&
+                                   t.expired == static_cast<int>(t.deadline.size()) &&
+                                   t.expired > 0;
+            if (t.deadline.empty() || t.expired < static_cast<int>(t.deadline.size()) || retry_due)
+                return;  // not sent yet, waiting for an answer, or a retry to go
+        }
+        if (!f.stop_ttl && f.window < r.params.max_ttl &&
+            f.window < f.router_ttl + r.params.gap_limit)
+            return;  // more TTLs to send
+    }
+    finish(id);
+}
+
+void PathProbe::finish(std::uint64_t id) {
+    auto it = rounds_.find(id);
+    if (it == rounds_.end()) return;
+    std::unique_ptr<Round> round = std::move(it->second);
+    rounds_.erase(it);
+    Round& r = *round;
+    if (r.send_timer) loop_.cancel_timer(r.send_timer);
+    if (r.check_timer) loop_.cancel_timer(r.check_timer);
+    for (auto& f : r.flows)
+        active_.erase(f.key);
+
+    PathResult path;
+    path.method = r.params.method;
+    path.port = r.request.port;
+    path.packets_sent = r.packets;
+    for (auto& f : r.flows) {
+        FlowTrace trace;
+        trace.flow_id = f.flow.ident;
+        for (auto& t : f.ttls) {
+            if (t.hop.ttl > f.window || t.sent_ns.empty()) break;
+            trace.hops.push_back(std::move(t.hop));
+        }
+        conclude_trace(trace, r.request.destination, r.params.gap_limit, r.params.max_ttl);
+        if (r.request.networks) {
+            for (auto& h : trace.hops)
+                if (h.address) h.network = r.request.networks->lookup(*h.address);
+            if (trace.stop_hop) trace.stop_network = r.request.networks->lookup(*trace.stop_hop);
+        }
+        // Next round: the TTLs up to this one's end, sent at once.
+        Memory& m = *f.memory;
+        const bool ended = trace.stop == PathStop::reached || trace.stop == PathStop::unreachable ||
+                           trace.stop == PathStop::prohibited;
+        m.window = ended ? trace.stop_ttl
+                         : std::min(r.params.max_ttl,
+                                    std::max(trace.last_answer_ttl + r.params.gap_limit, 1));
+        m.hops = hop_list(trace);
+        path.flows.push_back(std::move(trace));
+    }
+    path.distinct_paths = distinct_paths(path.flows);
+
+    ProbeResult result;
+    const TimePoint now = loop_.now();
+    result.duration = now - r.started;
+    if (!r.error.empty()) {
+        result.outcome = Outcome::error;
+        result.detail = r.error;
+    } else if (!path.flows.empty()) {
+        const FlowTrace& t = path.flows.front();
+        result.outcome = outcome_of(t);
+        if (t.stop == PathStop::reached && !t.hops.empty()) result.duration = t.hops.back().rtt;
+        if (t.stop == PathStop::unreachable || t.stop == PathStop::prohibited)
+            result.reporter = t.stop_hop;
+        result.detail = std::string(to_string(t.stop)) + " at TTL " + std::to_string(t.stop_ttl) +
+                        (t.stop_hop ? " (" + t.stop_hop->str() + ")" : std::string());
+        // Answers the kernel dropped for want of room say nothing about the network.
+        if (t.stop != PathStop::reached && drops_total_ != r.drops_at_start)
+            result.overload = Overload::dropped_replies;
+    }
+    result.kind = std::move(path);
+    Done done = std::move(r.done);
+    done(std::move(result));
+}
+
+}  // namespace fedprobe

@@ -1,0 +1,157 @@
+// path — Paris traceroute rounds over shared raw sockets (CAP_NET_RAW).
+//
+// A round sends every TTL of a flow at once rather than hop after hop, so it lasts about one
+// timeout: TTLs 1 to the previous round's stop (or 8 on the first round), extended by
+// `gap_limit` TTLs whenever the farthest TTL sent answers as a router or goes silent. A TTL
+// without an answer after the timeout gets another attempt, up to `attempts`. Every packet after
+// the round's first takes a slot from the destination network's rate limit (ProbeRequest::pacer),
+// and packets expected at the same router (from the last round's answers) are `router_spacing`
+// apart, since routers rate-limit their time-exceeded messages.
+//
+// Each flow keeps its identifier (source port, or ICMP identifier) from round to round, so under
+// ECMP it keeps its path. Source ports are held by an ordinary bound socket, so no other program
+// gets them and the kernel resets a SYN-ACK nobody asked for (the probe sends its own reset too).
+//
+// Sockets: IPv4 sends through one IPPROTO_RAW socket (its own header: the IP ID carries the probe
+// number) and reads ICMP, TCP (SYN or RST only, filtered in the kernel) and UDP through raw
+// sockets of those protocols; IPv6 sends and reads through raw ICMPv6, TCP and UDP sockets.
+// Everything runs on the event loop's thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/event_loop.hpp"
+#include "core/socket.hpp"
+#include "probes/path_packet.hpp"
+#include "probes/probe.hpp"
+
+namespace fedprobe {
+
+class PathProbe : public Probe {
+  public:
+    explicit PathProbe(EventLoop& loop);
+    ~PathProbe() override;
+    void start(const ProbeRequest& request, Done done) override;
+
+    struct Stats {
+        std::uint64_t packets_sent = 0;
+        std::uint64_t answers = 0;
+        std::uint64_t late = 0;  // answers to a round that had already ended
+        std::uint64_t resets_sent = 0;
+    };
+    const Stats& stats() const { return stats_; }
+    std::size_t rounds_in_flight() const { return rounds_.size(); }
+
+  private:
+    struct FlowKey {
+        int protocol = 0;
+        IpAddress destination;
+        std::uint16_t ident = 0;
+        std::uint16_t port = 0;
+        friend bool operator==(const FlowKey&, const FlowKey&) = default;
+    };
+    struct FlowKeyHash {
+        std::size_t operator()(const FlowKey& k) const;
+    };
+    // What a flow remembers between rounds.
+    struct Memory {
+        int fd = -1;  // holds the source port (udp, tcp)
+        std::uint16_t ident = 0;
+        std::uint8_t generation = 0;
+        int window = 0;                              // TTLs to send at once; 0: not yet known
+        std::vector<std::optional<IpAddress>> hops;  // last round's answer per TTL
+        TimePoint last_used{};
+    };
+    struct TtlState {
+        std::vector<std::int64_t> sent_ns;  // per attempt sent
+        std::vector<TimePoint> deadline;
+        int expired = 0;  // attempts whose deadline has passed unanswered
+        bool queued = false;
+        bool answered = false;
+        PathHop hop;
+    };
+    struct FlowRun {
+        PathFlow flow;
+        FlowKey key;
+        Memory* memory = nullptr;
+        std::uint8_t generation = 0;
+        std::vector<TtlState> ttls;  // index ttl-1, max_ttl of them
+        int window = 0;              // highest TTL queued
+        int stop_ttl = 0;            // lowest TTL that answered as the end (destination, reject)
+        int router_ttl = 0;          // highest TTL that answered as a router
+    };
+    struct Pending {
+        TimePoint when;
+        std::uint32_t flow;
+        int ttl;
+        int attempt;
+        bool paced;  // has its rate-limit slot
+        bool operator>(const Pending& o) const { return when > o.when; }
+    };
+    struct Round {
+        std::uint64_t id = 0;
+        ProbeRequest request;
+        PathParams params;
+        Done done;
+        std::vector<FlowRun> flows;
+        TimePoint started{};
+        std::priority_queue<Pending, std::vector<Pending>, std::greater<>> queue;
+        EventLoop::TimerId send_timer = 0;
+        TimePoint send_at = TimePoint::max();
+        EventLoop::TimerId check_timer = 0;
+        TimePoint check_at = TimePoint::max();
+        std::uint32_t packets = 0;
+        int send_fd = -1;
+        unsigned ifindex = 0;
+        std::uint64_t drops_at_start = 0;
+        std::string error;
+    };
+    struct Receiver {
+        int fd = -1;
+        int family = AF_INET;
+        int protocol = 0;
+        std::uint32_t drops_seen = 0;
+    };
+
+    EventLoop& loop_;
+    std::uint64_t next_round_ = 1;
+    std::map<std::uint64_t, std::unique_ptr<Round>> rounds_;
+    std::unordered_map<FlowKey, std::pair<std::uint64_t, std::uint32_t>, FlowKeyHash> active_;
+    // Keyed by (protocol, destination, port, flow index): the flow's identity across rounds.
+    std::map<std::tuple<int, std::array<std::uint8_t, 16>, std::uint16_t, int>, Memory> memory_;
+    std::map<std::array<std::uint8_t, 16>, TimePoint> router_next_;
+    std::vector<Receiver> receivers_;
+    std::map<std::pair<int, std::string>, int> send_sockets_;  // (family or protocol, device)
+    PacketReceiver receiver_;
+    std::uint64_t drops_total_ = 0;
+    std::uint64_t drain_id_ = 0;
+    TimePoint next_gc_{};
+    Stats stats_;
+
+    Status open_receivers(int family, PathMethod method);
+    Result<int> send_socket(int family, int protocol, const std::string& device);
+    Result<Memory*> memory_for(const PathFlow& flow, int index, const IpAddress& source);
+    void enqueue(Round& r, std::uint32_t flow, int ttl, int attempt, TimePoint now);
+    void pump(std::uint64_t id);
+    void arm_send(Round& r);
+    void arm_check(Round& r);
+    void check(std::uint64_t id);
+    void extend(Round& r, std::uint32_t flow, TimePoint now);
+    bool send_one(Round& r, const Pending& p, TimePoint now);
+    void drain();
+    void read(Receiver& rx);
+    void handle(const Receiver& rx, const PathReply& reply, std::int64_t rx_ns);
+    void maybe_finish(std::uint64_t id);
+    void finish(std::uint64_t id);
+    void fail(const ProbeRequest& request, Done done, Outcome outcome, std::string detail);
+};
+
+}  // namespace fedprobe

@@ -1,0 +1,87 @@
+// A path job's own series: flow 0's current path (one series per TTL, replaced when the path
+// changes, so an address from the wire is a label only within max_ttl), where and why the last
+// round stopped, path changes confirmed over two rounds, the ECMP width and forwarding loss.
+#include <mutex>
+
+#include "probes/path_kind.hpp"
+#include "probes/path_trace.hpp"
+#include "probes/probe.hpp"
+
+namespace fedprobe {
+
+namespace {
+
+class PathSeries : public KindSeries {
+  public:
+    void record(const ProbeResult& r) override {
+        const PathResult* path = r.as<PathKind>();
+        if (!path || path->flows.empty()) return;
+        const FlowTrace& t = path->flows.front();
+        std::lock_guard lock(mutex_);
+        const HopList hops = hop_list(t);
+        if (changes_tracker_.observe(hops)) {
+            ++changes_;
+            loss_.reset();  // rates of another path say nothing about this one
+        }
+        loss_.add(t);
+        last_ = t;
+        have_ = true;
+        distinct_ = path->distinct_paths;
+    }
+
+    void render(std::size_t family, SeriesWriter& out) const override {
+        std::lock_guard lock(mutex_);
+        if (family == 5) return out.value({}, static_cast<double>(changes_));
+        if (!have_) return;
+        const FlowTrace& t = last_;
+        switch (family) {
+            case 0:
+                return out.value({}, t.stop == PathStop::reached ? 1 : 0);
+            case 1:
+                return out.value({}, t.stop == PathStop::reached ? t.stop_ttl : t.last_answer_ttl);
+            case 2:
+                for (const auto& h : t.hops) {
+                    const std::string ttl = std::to_string(h.ttl);
+                    const std::string hop = h.address ? h.address->str() : std::string();
+                    out.value({{"ttl", ttl}, {"hop", hop}, {"hop_network", h.network}}, 1);
+                }
+                return;
+            case 3: {
+                const std::string ttl = std::to_string(t.stop_ttl);
+                const std::string hop = t.stop_hop ? t.stop_hop->str() : std::string();
+                return out.value({{"reason", to_string(t.stop)},
+                                  {"ttl", ttl},
+                                  {"hop", hop},
+                                  {"hop_network", t.stop_network}},
+                                 1);
+            }
+            case 4:
+                return out.value({}, static_cast<double>(t.hash));
+            case 6:
+                return out.value({}, distinct_);
+            case 7:
+                for (const auto& h : t.hops)
+                    if (h.address) out.value({{"ttl", std::to_string(h.ttl)}}, to_seconds(h.rtt));
+                return;
+            case 8:
+                return out.value({}, loss_.loss_from());
+        }
+    }
+
+  private:
+    mutable std::mutex mutex_;  // record() on the probing thread, render() on scrapes
+    FlowTrace last_;
+    bool have_ = false;
+    int distinct_ = 0;
+    std::uint64_t changes_ = 0;
+    PathChangeTracker changes_tracker_;
+    LossWindow loss_;
+};
+
+}  // namespace
+
+std::unique_ptr<KindSeries> PathKind::make_series() {
+    return std::make_unique<PathSeries>();
+}
+
+}  // namespace fedprobe

@@ -1,0 +1,77 @@
+// The rules that read traces, apart from the sockets that make them: where and why a trace
+// stopped, whether two traces are the same path, when a path change counts, how many distinct
+// paths a round's flows took, and where forwarding loss (not ICMP rate limiting) begins.
+// Pure functions and small value types; any thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "core/address.hpp"
+#include "probes/path_kind.hpp"
+
+namespace fedprobe {
+
+// Fills in t's stop reason, stop TTL and hop, last answer and hash from its hops, and drops the
+// hops after the stop. `destination` is the address probed; answers from it mean "reached".
+void conclude_trace(FlowTrace& t, const IpAddress& destination, int gap_limit, int max_ttl);
+
+// Outcome and reporter of a round, from flow 0's trace.
+Outcome outcome_of(const FlowTrace& t);
+
+// The ordered hop list of a trace: an address per TTL, empty for a silent one.
+using HopList = std::vector<std::optional<IpAddress>>;
+HopList hop_list(const FlowTrace& t);
+// Two traces are the same path unless some TTL answered in both, from different addresses.
+// A TTL silent in one of them (a lost reply, a rate-limited router) is no difference.
+bool same_path(const HopList& a, const HopList& b);
+// How many distinct paths the flows took (grouping those that are the same path).
+int distinct_paths(std::span<const FlowTrace> flows);
+
+// Counts changes of one flow's path: a new path counts once it is seen in two consecutive
+// rounds, so one lost or odd reply is never a change.
+class PathChangeTracker {
+  public:
+    // True when this round confirms a change.
+    bool observe(const HopList& path);
+    const HopList& current() const { return current_; }
+
+  private:
+    HopList current_;
+    std::optional<HopList> candidate_;
+    bool have_current_ = false;
+};
+
+// Forwarding loss as fbtracert reads it: hop by hop answer rates over recent rounds. A hop that
+// answers less than the one before it while a later hop answers more is rate-limiting its ICMP;
+// loss starts at TTL i only when every TTL from i to the destination answers less than i-1.
+struct HopTally {
+    std::uint32_t sent = 0;
+    std::uint32_t answered = 0;
+};
+// `tallies[ttl-1]` up to the destination's TTL; -1 when there is no such TTL or the
+// destination was not reached.
+int forwarding_loss_from(std::span<const HopTally> tallies, bool reached);
+
+// The last rounds' tallies of one flow, reset when its path changes.
+class LossWindow {
+  public:
+    static constexpr std::size_t kRounds = 10;
+    static constexpr std::size_t kMinRounds = 3;  // fewer say nothing either way
+    void reset() { rounds_.clear(); }
+    void add(const FlowTrace& t);
+    // -1 for no forwarding loss (or too few rounds).
+    int loss_from() const;
+
+  private:
+    struct Round {
+        std::vector<HopTally> tallies;
+        bool reached = false;
+    };
+    std::deque<Round> rounds_;
+};
+
+}  // namespace fedprobe

@@ -1,0 +1,138 @@
+// The path probe against real raw sockets on loopback (CI runs as root): every method on both
+// IP versions, a flow that keeps its identifier, the learned window, the rate limit, and the
+// reset that answers a SYN-ACK. Routers and ECMP are in tests/lab_path.sh.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+
+#include "core/event_loop.hpp"
+#include "probes/path_probe.hpp"
+
+using namespace fedprobe;
+using namespace std::chrono_literals;
+
+namespace {
+
+ProbeResult run(EventLoop& loop, Probe& probe, const ProbeRequest& req) {
+    std::unique_ptr<ProbeResult> got;
+    probe.start(req, [&](ProbeResult r) { got = std::make_unique<ProbeResult>(std::move(r)); });
+    auto deadline = loop.now() + 10s;
+    while (!got && loop.now() < deadline)
+        loop.run_once(100ms);
+    REQUIRE(got);
+    return *got;
+}
+
+ProbeRequest to(const std::string& addr, PathMethod m, std::uint16_t port = 33434) {
+    ProbeRequest r;
+    PathParams p;
+    p.method = m;
+    r.params = p;
+    r.destination = *IpAddress::parse(addr);
+    r.port = m == PathMethod::icmp ? 0 : port;
+    r.timeout = 1s;
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("every method reaches loopback at TTL 1, on both IP versions") {
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    PathProbe probe(loop);
+    for (const char* addr : {"127.0.0.1", "::1"})
+        for (PathMethod m : {PathMethod::udp, PathMethod::icmp, PathMethod::tcp}) {
+            CAPTURE(addr);
+            CAPTURE(to_string(m));
+            auto r = run(loop, probe, to(addr, m, m == PathMethod::tcp ? 9 : 33434));
+            CHECK(r.outcome == Outcome::ok);
+            const PathResult* path = r.as<PathKind>();
+            REQUIRE(path != nullptr);
+            REQUIRE(path->flows.size() == 1);
+            const FlowTrace& t = path->flows[0];
+            CHECK(t.stop == PathStop::reached);
+            CHECK(t.stop_ttl == 1);
+            REQUIRE(t.hops.size() == 1);
+            CHECK(t.hops[0].destination);
+            CHECK(t.hops[0].address == *IpAddress::parse(addr));
+            CHECK(t.hops[0].rtt > Duration::zero());
+            CHECK(t.hops[0].rtt < 1s);
+            CHECK(path->distinct_paths == 1);
+        }
+    CHECK(probe.rounds_in_flight() == 0);
+}
+
+TEST_CASE("a flow keeps its identifier across rounds, and the next round sends only its TTLs") {
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    PathProbe probe(loop);
+    auto req = to("127.0.0.1", PathMethod::udp);
+    auto first = run(loop, probe, req);
+    auto second = run(loop, probe, req);
+    const auto* a = first.as<PathKind>();
+    const auto* b = second.as<PathKind>();
+    REQUIRE(a);
+    REQUIRE(b);
+    CHECK(a->flows[0].flow_id == b->flows[0].flow_id);
+    CHECK(a->packets_sent >= 1);
+    CHECK(b->packets_sent == 1);  // the destination is at TTL 1: one packet is the whole trace
+    // Several flows: each its own identifier, one path on loopback.
+    PathParams p = req.as<PathKind>();
+    p.flows = 4;
+    req.params = p;
+    auto multi = run(loop, probe, req);
+    const auto* m = multi.as<PathKind>();
+    REQUIRE(m->flows.size() == 4);
+    for (std::size_t i = 1; i < 4; ++i)
+        CHECK(m->flows[i].flow_id != m->flows[0].flow_id);
+    CHECK(m->flows[0].flow_id == a->flows[0].flow_id);
+    CHECK(m->distinct_paths == 1);
+}
+
+TEST_CASE("packets after the first wait for the destination network's rate limit") {
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    PathProbe probe(loop);
+    auto free_run = run(loop, probe, to("127.0.0.2", PathMethod::icmp));
+    // A fresh flow sends its first window at once, answers or not.
+    CHECK(free_run.as<PathKind>()->packets_sent == 8);
+    auto req = to("127.0.0.3", PathMethod::icmp);
+    req.pacer = std::make_shared<RateLimiter>(5.0, 1.0);
+    for (int i = 0; i < 3; ++i)
+        (void)req.pacer->reserve(loop.now());  // the network's budget is spent for 600 ms
+    auto paced = run(loop, probe, req);
+    // The first packet is the scheduler's; by the time a slot frees up the destination has
+    // answered it, so nothing else goes.
+    CHECK(paced.outcome == Outcome::ok);
+    CHECK(paced.as<PathKind>()->packets_sent == 1);
+}
+
+TEST_CASE("a SYN-ACK is answered with a reset: no connection is left behind") {
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    REQUIRE(listen(listener, 16) == 0);
+    socklen_t len = sizeof sa;
+    REQUIRE(getsockname(listener, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    PathProbe probe(loop);
+    auto r = run(loop, probe, to("127.0.0.1", PathMethod::tcp, ntohs(sa.sin_port)));
+    CHECK(r.outcome == Outcome::ok);
+    CHECK(probe.stats().resets_sent >= 1);
+    // Let resets land, then nothing may wait in the accept queue.
+    for (int i = 0; i < 5; ++i)
+        loop.run_once(20ms);
+    REQUIRE(fcntl(listener, F_SETFL, O_NONBLOCK) == 0);
+    int accepted = accept(listener, nullptr, nullptr);
+    CHECK(accepted < 0);
+    if (accepted >= 0) close(accepted);
+    close(listener);
+}
