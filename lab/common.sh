@@ -31,6 +31,9 @@ declare -A UP_LEN=([kn]=24 [sn]=24 [xn]=24 [kp]=30 [sp]=30 [bp]=30)
 # The interconnect between HSCN and PSN, and a second one used only by the asymmetric fault
 IX_HSCN=172.20.100.2 HSCN_IX=172.20.100.1 IX_PSN=192.0.2.101 PSN_IX=192.0.2.102
 IX2_HSCN=172.20.101.2 HSCN_IX2=172.20.101.1 IX2_PSN=192.0.2.105 PSN_IX2=192.0.2.106
+# ECMP in the PSN core towards brighton-psn: psn -> pe1 | pe2 -> brighton-psn's border
+PSN_PE1=192.0.2.113 PE1_PSN=192.0.2.114 PE1_BP=192.0.2.117 BP_PE1=192.0.2.118
+PSN_PE2=192.0.2.121 PE2_PSN=192.0.2.122 PE2_BP=192.0.2.125 BP_PE2=192.0.2.126
 NHS_PUBLISHED="10.31.0.0/16, 10.211.0.0/16, 10.212.0.0/16"
 PSN_PUBLISHED="198.51.100.0/24, 203.0.113.0/24"
 

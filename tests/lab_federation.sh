@@ -24,7 +24,7 @@ pings() { in_ns "$1-app" ping -c "${3:-1}" -W 1 "${@:4}" "$2" >/dev/null 2>&1; }
 start=$(date +%s%N)
 "$LABD/federation" up
 echo "up took $((($(date +%s%N) - start) / 1000000)) ms"
-[ "$(all_namespaces | wc -l)" -eq 22 ] || fail "22 namespaces expected"
+[ "$(all_namespaces | wc -l)" -eq 24 ] || fail "24 namespaces expected"
 "$LABD/federation" up | grep -q "already up" || fail "a second up is not a no-op"
 pass "up, idempotent"
 
