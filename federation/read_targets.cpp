@@ -21,10 +21,11 @@ bool is_label_name(const std::string& s) {
 }
 
 // Labels fedprobe sets itself; a target label with one of these names would clash.
-const std::set<std::string> kReservedLabels = {
-    "site",  "network", "target",   "probe", "service", "outcome", "reporter", "reporter_network",
-    "flow",  "job",     "instance", "le",    "phase",   "state",   "version",  "cert",
-    "reason", "ttl",     "hop",      "hop_network"};
+const std::set<std::string> kReservedLabels = {"site",    "network", "target",   "probe",
+                                               "service", "outcome", "reporter", "reporter_network",
+                                               "flow",    "job",     "instance", "le",
+                                               "phase",   "state",   "version",  "cert",
+                                               "reason",  "ttl",     "hop",      "hop_network"};
 
 // "KIND" or "KIND:SERVICE", checked against the kind's rules for services (kinds.hpp).
 std::optional<ProbeSpec> parse_probe(LoadContext& c, const std::string& text,
