@@ -1,7 +1,10 @@
 #include "core/socket.hpp"
 
-#include <linux/errqueue.h>
 #include <net/if.h>
+// net/if.h must precede linux/icmp.h (which pulls in linux/if.h).
+#include <linux/errqueue.h>
+#include <linux/icmp.h>
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -96,6 +99,27 @@ void grow_receive_buffer(int fd, int bytes) {
     // Best effort: a smaller buffer only means drops show up sooner, counted by SO_RXQ_OVFL.
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0)
         (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+}
+
+Status pass_echo_replies_and_errors(int fd, int family) {
+    if (family == AF_INET) {
+        icmp_filter filter{};
+        filter.data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH) |
+                        (1u << ICMP_TIME_EXCEEDED) | (1u << ICMP_PARAMETERPROB));
+        if (setsockopt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof filter) != 0)
+            return Status::from_errno("ICMP_FILTER", errno);
+        return {};
+    }
+    icmp6_filter filter;
+    ICMP6_FILTER_SETBLOCKALL(&filter);
+    ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filter);
+    ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &filter);
+    ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &filter);
+    ICMP6_FILTER_SETPASS(ICMP6_TIME_EXCEEDED, &filter);
+    ICMP6_FILTER_SETPASS(ICMP6_PARAM_PROB, &filter);
+    if (setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter) != 0)
+        return Status::from_errno("ICMP6_FILTER", errno);
+    return {};
 }
 
 Status enable_rx_hop_limit(int fd) {

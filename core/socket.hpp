@@ -47,6 +47,10 @@ Status enable_rx_timestamps(int fd);
 // SO_RXQ_OVFL: every received packet carries how many the socket has dropped for want of room,
 // which is how a prober that fell behind learns it lost replies rather than the network.
 Status enable_rx_overflow_count(int fd);
+// A raw ICMP/ICMPv6 socket sees every ICMP message on the host: let through only echo replies
+// and the errors that quote a packet (unreachable, time exceeded, parameter problem, and
+// packet too big for IPv6). Used by every prober that reads raw ICMP.
+Status pass_echo_replies_and_errors(int fd, int family);
 // IPV6_RECVHOPLIMIT: every received IPv6 packet carries the hop limit it arrived with (an IPv4
 // raw socket sees the TTL in the header it returns).
 Status enable_rx_hop_limit(int fd);

@@ -34,28 +34,6 @@ Result<int> open_icmp_socket(int family, bool& raw) {
     return fd;
 }
 
-// Raw sockets see every ICMP message on the host: let through only what concerns echoes.
-Status install_raw_filter(int fd, int family) {
-    if (family == AF_INET) {
-        icmp_filter filter{};
-        filter.data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH) |
-                        (1u << ICMP_TIME_EXCEEDED) | (1u << ICMP_PARAMETERPROB));
-        if (setsockopt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof filter) != 0)
-            return Status::from_errno("ICMP_FILTER", errno);
-        return {};
-    }
-    icmp6_filter filter;
-    ICMP6_FILTER_SETBLOCKALL(&filter);
-    ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filter);
-    ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &filter);
-    ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &filter);
-    ICMP6_FILTER_SETPASS(ICMP6_TIME_EXCEEDED, &filter);
-    ICMP6_FILTER_SETPASS(ICMP6_PARAM_PROB, &filter);
-    if (setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter) != 0)
-        return Status::from_errno("ICMP6_FILTER", errno);
-    return {};
-}
-
 // Checked only after a failed send, so it costs nothing on the hot path.
 bool is_local_address(const IpAddress& a) {
     int fd = socket(a.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -122,7 +100,8 @@ IcmpProbe::Socket* IcmpProbe::socket_for(int family, bool df, std::string& error
     Status st = enable_rx_timestamps(fd);
     if (st.ok()) st = enable_rx_overflow_count(fd);
     // Ping sockets learn of ICMP errors through the error queue; raw sockets read them directly.
-    if (st.ok()) st = raw ? install_raw_filter(fd, family) : enable_error_queue(fd, family);
+    if (st.ok())
+        st = raw ? pass_echo_replies_and_errors(fd, family) : enable_error_queue(fd, family);
     if (st.ok()) st = set_dont_fragment(fd, family, df);
     if (st.ok()) {
         // Bursts of replies from many targets land at once; SO_RCVBUF is capped by rmem_max

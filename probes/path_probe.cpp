@@ -59,27 +59,6 @@ Status filter_all(int fd) {
     return {};
 }
 
-Status filter_icmp(int fd, int family) {
-    if (family == AF_INET) {
-        icmp_filter filter{};
-        filter.data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH) |
-                        (1u << ICMP_TIME_EXCEEDED) | (1u << ICMP_PARAMETERPROB));
-        if (setsockopt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof filter) != 0)
-            return Status::from_errno("ICMP_FILTER", errno);
-        return {};
-    }
-    icmp6_filter filter;
-    ICMP6_FILTER_SETBLOCKALL(&filter);
-    ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filter);
-    ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &filter);
-    ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &filter);
-    ICMP6_FILTER_SETPASS(ICMP6_TIME_EXCEEDED, &filter);
-    ICMP6_FILTER_SETPASS(ICMP6_PARAM_PROB, &filter);
-    if (setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter) != 0)
-        return Status::from_errno("ICMP6_FILTER", errno);
-    return {};
-}
-
 Result<int> raw_socket(int family, int protocol) {
     int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
     if (fd < 0)
@@ -200,7 +179,7 @@ Status PathProbe::open_receivers(int family, PathMethod method) {
         Status st = enable_rx_timestamps(*fd);
         if (st.ok()) st = enable_rx_overflow_count(*fd);
         if (st.ok() && family == AF_INET6) st = enable_rx_hop_limit(*fd);
-        if (st.ok() && protocol == icmp) st = filter_icmp(*fd, family);
+        if (st.ok() && protocol == icmp) st = pass_echo_replies_and_errors(*fd, family);
         if (st.ok() && protocol == IPPROTO_TCP) st = filter_syn_or_rst(*fd, family);
         if (!st.ok()) {
             close(*fd);
