@@ -46,8 +46,7 @@ std::string help_text(const std::string& subcommand) {
                "  -f, --flow PATTERN    only flows whose id contains PATTERN\n"
                "      --format FMT      table (default), json (schema version 1) or junit\n"
                "      --save FILE       also write the JSON result to FILE\n"
-               "      --baseline FILE   compare with a JSON result saved earlier\n"
-               "      --no-trace        do not trace filtered allow flows to find where they die\n";
+               "      --baseline FILE   compare with a JSON result saved earlier\n";
     if (subcommand == "trace")
         return "usage: fedprobe trace --config FILE [--site ID] TARGET [--service NAME]\n"
                "                      [--method udp|icmp|tcp] [--flows N] [--format table|json]\n\n"
@@ -149,8 +148,6 @@ CliParse parse_cli(const std::vector<std::string>& args) {
                 out.error = "--format must be table, json or junit, not '" + cmd.format + "'";
                 return out;
             }
-        } else if (arg == "--no-trace" && cmd.kind == CliCommand::Kind::check) {
-            cmd.no_trace = true;
         } else if (arg == "--format" && cmd.kind == CliCommand::Kind::trace) {
             if (!value(cmd.format)) return out;
             if (cmd.format != "table" && cmd.format != "json") {

@@ -15,7 +15,6 @@ struct CliCommand {
     std::string log_level = "info";
     // check
     std::string flow_pattern, format = "table", save, baseline;
-    bool no_trace = false;
     // trace
     std::string target, service, method;
     int flows = 0;  // 0: the target's path.flows

@@ -9,6 +9,7 @@
 #include "engine/jobs.hpp"
 #include "federation/loader.hpp"
 #include "federation/network_index.hpp"
+#include "probes/path_trace.hpp"
 
 namespace fedprobe {
 
@@ -37,7 +38,8 @@ std::string describe_stop(const FlowTrace& t) {
 
 }  // namespace
 
-std::string trace_table(const PathResult& result, const std::string& title) {
+std::string trace_table(const PathResult& result, const IpAddress& destination,
+                        const std::string& title) {
     std::string out = title + "\n";
     for (std::size_t f = 0; f < result.flows.size(); ++f) {
         const FlowTrace& t = result.flows[f];
@@ -54,12 +56,15 @@ std::string trace_table(const PathResult& result, const std::string& title) {
             std::snprintf(ttl, sizeof ttl, "%4d", h.ttl);
             std::string note;
             if (h.destination) note = "destination";
-            for (const auto& a : h.attempts)
-                if (a.answered && a.icmp && !h.destination &&
-                    !(a.icmp_type == 11 ||
-                      (h.address && h.address->family == AF_INET6 && a.icmp_type == 3)))
+            for (const auto& a : h.attempts) {
+                if (!a.answered) continue;
+                const PathAnswer kind = classify_answer(a, destination);
+                if (kind == PathAnswer::unreachable || kind == PathAnswer::prohibited)
                     note =
-                        "icmp " + std::to_string(a.icmp_type) + "/" + std::to_string(a.icmp_code);
+                        std::string(kind == PathAnswer::prohibited ? "prohibited" : "unreachable") +
+                        " (icmp " + std::to_string(a.icmp_type) + "/" +
+                        std::to_string(a.icmp_code) + ")";
+            }
             out += std::string(ttl) + "  " + pad(h.address ? h.address->str() : "???", 40) +
                    pad(h.network, 16) + " " + loss + "  " + pad(std::to_string(sent), 4) +
                    pad(h.address ? ms(h.rtt) : "", 10) + note + "\n";
@@ -187,8 +192,9 @@ int run_trace(const TraceOptions& o) {
     } else {
         std::string how = std::string(to_string(path->method));
         if (path->method != PathMethod::icmp) how += " port " + std::to_string(path->port);
-        std::cout << trace_table(*path, "fedprobe trace from " + site + " to " + target.id + " (" +
-                                            request.destination.str() + "), " + how);
+        std::cout << trace_table(*path, request.destination,
+                                 "fedprobe trace from " + site + " to " + target.id + " (" +
+                                     request.destination.str() + "), " + how);
     }
     return path->flows.front().stop == PathStop::reached ? 0 : 1;
 }

@@ -24,7 +24,8 @@ struct TraceOptions {
 int run_trace(const TraceOptions& options);
 
 // The renderings, for tests and for `check`.
-std::string trace_table(const PathResult& result, const std::string& title);
+std::string trace_table(const PathResult& result, const IpAddress& destination,
+                        const std::string& title);
 std::string trace_json(const PathResult& result, const std::string& target,
                        const IpAddress& address);
 

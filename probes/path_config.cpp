@@ -49,7 +49,8 @@ PathOptions PathKind::parse(OptionReader& r, const KindUse&) {
             r.error("method", r.where() + ": method '" + *m + "' is not one of udp, icmp, tcp");
     }
     if (auto v = r.integer("max_ttl", 1, 64)) o.max_ttl = static_cast<int>(*v);
-    if (auto v = r.integer("attempts", 1, 5)) o.attempts = static_cast<int>(*v);
+    // The probe number carries the attempt in two bits (path_packet.hpp).
+    if (auto v = r.integer("attempts", 1, 4)) o.attempts = static_cast<int>(*v);
     if (auto v = r.integer("gap_limit", 1, 64)) o.gap_limit = static_cast<int>(*v);
     if (auto v = r.integer("flows", 1, 16)) o.flows = static_cast<int>(*v);
     if (auto v = r.duration("interval")) o.interval = *v;

@@ -245,6 +245,16 @@ std::optional<PathReply> read_answer(std::span<const std::uint8_t> t, int protoc
     return r;
 }
 
+// The destination's echo reply: identifier and sequence (our number) as sent.
+PathReply echo_reply(PathReply r, std::span<const std::uint8_t> icmp, int protocol) {
+    r.kind = PathReply::Kind::echo_reply;
+    r.protocol = protocol;
+    r.destination = r.from;
+    r.ident = be16(&icmp[4]);
+    r.number = be16(&icmp[6]);
+    return r;
+}
+
 }  // namespace
 
 std::optional<PathReply> parse_path_reply4(std::span<const std::uint8_t> packet) {
@@ -265,14 +275,7 @@ std::optional<PathReply> parse_path_reply4(std::span<const std::uint8_t> packet)
     r.reply_ttl = ttl;
     r.type = body[0];
     r.code = body[1];
-    if (r.type == 0) {  // echo reply
-        r.kind = PathReply::Kind::echo_reply;
-        r.protocol = IPPROTO_ICMP;
-        r.destination = from;
-        r.ident = be16(&body[4]);
-        r.number = be16(&body[6]);
-        return r;
-    }
+    if (r.type == 0) return echo_reply(r, body, IPPROTO_ICMP);
     if (!is_error4(r.type)) return std::nullopt;
     if (r.type == 3 && r.code == 4) r.next_hop_mtu = be16(&body[6]);
     if (!read_quote(body.subspan(8), AF_INET, r)) return std::nullopt;
@@ -289,14 +292,7 @@ std::optional<PathReply> parse_path_reply6(std::span<const std::uint8_t> data, i
     r.reply_ttl = hop_limit;
     r.type = data[0];
     r.code = data[1];
-    if (r.type == 129) {  // echo reply
-        r.kind = PathReply::Kind::echo_reply;
-        r.protocol = IPPROTO_ICMPV6;
-        r.destination = from;
-        r.ident = be16(&data[4]);
-        r.number = be16(&data[6]);
-        return r;
-    }
+    if (r.type == 129) return echo_reply(r, data, IPPROTO_ICMPV6);
     if (!is_error6(r.type)) return std::nullopt;
     if (r.type == 2) {
         std::uint32_t mtu = be32(&data[4]);

@@ -118,15 +118,6 @@ Result<std::pair<int, std::uint16_t>> hold_port(int family, int type) {
     return std::make_pair(fd, port);
 }
 
-bool is_stop(const PathReply& reply, const IpAddress& destination) {
-    if (reply.kind != PathReply::Kind::icmp_error) return true;  // the destination answered
-    if (reply.from == destination) return true;
-    const bool v4 = destination.family == AF_INET;
-    const bool time_exceeded = v4 ? reply.type == 11 : reply.type == 3;
-    const bool too_big = !v4 && reply.type == 2;
-    return !time_exceeded && !too_big;
-}
-
 }  // namespace
 
 std::unique_ptr<Probe> PathKind::make_probe(EventLoop& loop) {
@@ -214,8 +205,7 @@ Result<int> PathProbe::send_socket(int family, int protocol, const std::string& 
     return *fd;
 }
 
-Result<PathProbe::Memory*> PathProbe::memory_for(const PathFlow& flow, int index,
-                                                 const IpAddress&) {
+Result<PathProbe::Memory*> PathProbe::memory_for(const PathFlow& flow, int index) {
     const int protocol = flow.protocol();
     auto key = std::make_tuple(protocol, flow.destination.bytes, flow.port, index);
     auto [it, fresh] = memory_.try_emplace(key);
@@ -308,7 +298,7 @@ void PathProbe::start(const ProbeRequest& request, Done done) {
         run.flow.port = request.port;
         run.flow.tos =
             static_cast<std::uint8_t>(request.send.dscp >= 0 ? request.send.dscp << 2 : 0);
-        auto m = memory_for(run.flow, i, source);
+        auto m = memory_for(run.flow, i);
         if (!m.ok()) return fail(request, std::move(r.done), Outcome::error, m.status().message());
         run.memory = *m;
         run.flow.ident = run.memory->ident;
@@ -423,27 +413,32 @@ void PathProbe::pump(std::uint64_t id) {
     arm_check(r);
 }
 
+int PathProbe::transmit(const Round& r, const PathFlow& flow, std::span<const std::uint8_t> packet,
+                        int ttl) {
+    if (flow.destination.family == AF_INET) {  // TTL, TOS and source are in our own header
+        sockaddr_storage ss;
+        const socklen_t sl = flow.destination.to_sockaddr(0, ss);
+        return sendto(r.send_fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&ss),
+                      sl) < 0
+                   ? errno
+                   : 0;
+    }
+    PacketOptions o;
+    o.ttl = ttl;
+    o.tos = r.request.send.dscp >= 0 ? r.request.send.dscp << 2 : -1;
+    o.source = flow.source;  // the one the checksum was computed with
+    o.ifindex = r.ifindex;
+    return send_packet(r.send_fd, flow.destination, 0, packet, o);
+}
+
 bool PathProbe::send_one(Round& r, const Pending& p, TimePoint now) {
     FlowRun& f = r.flows[p.flow];
     TtlState& t = f.ttls[static_cast<std::size_t>(p.ttl - 1)];
     std::uint8_t packet[kPathMaxPacket];
     const std::uint16_t number = ProbeNumber{p.ttl, p.attempt, f.generation}.encode();
     const std::size_t len = build_path_probe(packet, f.flow, p.ttl, number);
-    int err = 0;
     const std::int64_t sent_ns = realtime_ns();
-    if (f.flow.destination.family == AF_INET) {
-        sockaddr_storage ss;
-        socklen_t sl = f.flow.destination.to_sockaddr(0, ss);
-        if (sendto(r.send_fd, packet, len, 0, reinterpret_cast<sockaddr*>(&ss), sl) < 0)
-            err = errno;
-    } else {
-        PacketOptions o;
-        o.ttl = p.ttl;
-        o.tos = r.request.send.dscp >= 0 ? r.request.send.dscp << 2 : -1;
-        o.source = f.flow.source;
-        o.ifindex = r.ifindex;
-        err = send_packet(r.send_fd, f.flow.destination, 0, {packet, len}, o);
-    }
+    const int err = transmit(r, f.flow, {packet, len}, p.ttl);
     if (err != 0 && err != EAGAIN && err != ENOBUFS) {
         r.error = std::string("sending a probe: ") + std::strerror(err);
         return false;
@@ -528,21 +523,8 @@ void PathProbe::handle(const Receiver&, const PathReply& reply, std::int64_t rx_
     if (reply.kind == PathReply::Kind::tcp && (reply.tcp_flags & 0x02)) {
         // A SYN-ACK: the port is open. Reset it, so the target holds no half-open connection.
         std::uint8_t packet[kPathMaxPacket];
-        std::size_t len = build_path_reset(packet, f.flow, reply.tcp_ack);
-        int err;
-        if (f.flow.destination.family == AF_INET) {
-            sockaddr_storage ss;
-            socklen_t sl = f.flow.destination.to_sockaddr(0, ss);
-            err = sendto(r.send_fd, packet, len, 0, reinterpret_cast<sockaddr*>(&ss), sl) < 0
-                      ? errno
-                      : 0;
-        } else {
-            PacketOptions o;
-            o.source = f.flow.source;
-            o.ifindex = r.ifindex;
-            err = send_packet(r.send_fd, f.flow.destination, 0, {packet, len}, o);
-        }
-        if (err == 0) ++stats_.resets_sent;
+        const std::size_t len = build_path_reset(packet, f.flow, reply.tcp_ack);
+        if (transmit(r, f.flow, {packet, len}, 64) == 0) ++stats_.resets_sent;
     }
     // Which probe it answers: by its number, or for a UDP answer without one (a service that
     // does not echo), the nearest TTL past the routers that has not answered.
@@ -582,7 +564,7 @@ void PathProbe::handle(const Receiver&, const PathReply& reply, std::int64_t rx_
     a.next_hop_mtu = reply.next_hop_mtu;
     t.answered = true;
     const TimePoint now = loop_.now();
-    if (is_stop(reply, r.request.destination)) {
+    if (classify_answer(a, r.request.destination) != PathAnswer::hop) {
         if (!f.stop_ttl || ttl < f.stop_ttl) f.stop_ttl = ttl;
     } else {
         f.router_ttl = std::max(f.router_ttl, ttl);

@@ -138,7 +138,10 @@ class PathProbe : public Probe {
 
     Status open_receivers(int family, PathMethod method);
     Result<int> send_socket(int family, int protocol, const std::string& device);
-    Result<Memory*> memory_for(const PathFlow& flow, int index, const IpAddress& source);
+    Result<Memory*> memory_for(const PathFlow& flow, int index);
+    // Puts one packet on the wire; the errno of a failed send, or 0.
+    int transmit(const Round& r, const PathFlow& flow, std::span<const std::uint8_t> packet,
+                 int ttl);
     void enqueue(Round& r, std::uint32_t flow, int ttl, int attempt, TimePoint now);
     void pump(std::uint64_t id);
     void arm_send(Round& r);

@@ -4,6 +4,19 @@
 
 namespace fedprobe {
 
+PathAnswer classify_answer(const PathAttempt& a, const IpAddress& destination) {
+    if (!a.icmp || (a.from && *a.from == destination)) return PathAnswer::destination;
+    const bool v4 = destination.family == AF_INET;
+    const std::uint8_t t = a.icmp_type, c = a.icmp_code;
+    if (v4 ? t == 0 : t == 129) return PathAnswer::destination;  // echo reply (NAT: another source)
+    if (v4 ? t == 11 : t == 3) return PathAnswer::hop;           // time exceeded
+    if (!v4 && t == 2) return PathAnswer::hop;                   // packet too big: a hop on the way
+    if (v4 && t == 3)
+        return c == 9 || c == 10 || c == 13 ? PathAnswer::prohibited : PathAnswer::unreachable;
+    if (!v4 && t == 1) return c == 1 ? PathAnswer::prohibited : PathAnswer::unreachable;
+    return PathAnswer::unreachable;  // parameter problem and the like: the packet goes no further
+}
+
 int PathHop::answered() const {
     return static_cast<int>(std::count_if(attempts.begin(), attempts.end(),
                                           [](const PathAttempt& a) { return a.answered; }));
@@ -11,26 +24,10 @@ int PathHop::answered() const {
 
 namespace {
 
-enum class Answer { none, hop, destination, unreachable, prohibited };
-
 const PathAttempt* first_answer(const PathHop& h) {
     for (const auto& a : h.attempts)
         if (a.answered) return &a;
     return nullptr;
-}
-
-Answer classify(const PathAttempt* a, const IpAddress& destination) {
-    if (!a) return Answer::none;
-    if (!a->icmp || (a->from && *a->from == destination)) return Answer::destination;
-    const bool v4 = destination.family == AF_INET;
-    const std::uint8_t t = a->icmp_type, c = a->icmp_code;
-    if (v4 ? t == 0 : t == 129) return Answer::destination;  // echo reply (via NAT: another source)
-    if (v4 ? t == 11 : t == 3) return Answer::hop;           // time exceeded
-    if (!v4 && t == 2) return Answer::hop;                   // packet too big: a hop on the way
-    if (v4 && t == 3)
-        return c == 9 || c == 10 || c == 13 ? Answer::prohibited : Answer::unreachable;
-    if (!v4 && t == 1) return c == 1 ? Answer::prohibited : Answer::unreachable;
-    return Answer::unreachable;  // parameter problem and the like: the packet goes no further
 }
 
 std::uint64_t hash_hops(const std::vector<PathHop>& hops) {
@@ -62,11 +59,9 @@ void conclude_trace(FlowTrace& t, const IpAddress& destination, int gap_limit, i
     for (std::size_t i = 0; i < t.hops.size() && !stopped; ++i) {
         PathHop& hop = t.hops[i];
         const PathAttempt* a = first_answer(hop);
-        const Answer kind = classify(a, destination);
         hop.address = a ? a->from : std::nullopt;
         hop.rtt = a ? a->rtt : Duration{};
-        hop.destination = kind == Answer::destination;
-        if (kind == Answer::none) {
+        if (!a) {
             if (++gap >= gap_limit) {
                 t.stop = PathStop::silent;
                 keep = i + 1;
@@ -74,19 +69,21 @@ void conclude_trace(FlowTrace& t, const IpAddress& destination, int gap_limit, i
             }
             continue;
         }
+        const PathAnswer kind = classify_answer(*a, destination);
+        hop.destination = kind == PathAnswer::destination;
         gap = 0;
         last = hop.ttl;
         keep = i + 1;
         switch (kind) {
-            case Answer::destination:
+            case PathAnswer::destination:
                 t.stop = PathStop::reached;
                 stopped = true;
                 break;
-            case Answer::unreachable:
+            case PathAnswer::unreachable:
                 t.stop = PathStop::unreachable;
                 stopped = true;
                 break;
-            case Answer::prohibited:
+            case PathAnswer::prohibited:
                 t.stop = PathStop::prohibited;
                 stopped = true;
                 break;

@@ -15,6 +15,12 @@
 
 namespace fedprobe {
 
+// What one answer says about the path: a router on the way (time exceeded, packet too big),
+// the destination itself, or a router that ends it. The probe (to stop sending past the end)
+// and conclude_trace() read answers through this one rule.
+enum class PathAnswer : std::uint8_t { hop, destination, unreachable, prohibited };
+PathAnswer classify_answer(const PathAttempt& a, const IpAddress& destination);
+
 // Fills in t's stop reason, stop TTL and hop, last answer and hash from its hops, and drops the
 // hops after the stop. `destination` is the address probed; answers from it mean "reached".
 void conclude_trace(FlowTrace& t, const IpAddress& destination, int gap_limit, int max_ttl);

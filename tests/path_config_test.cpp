@@ -100,6 +100,7 @@ TEST_CASE("bad path input: located errors") {
              {"probes = [\"path\"]\n[targets.path]\nmax_ttl = 0\n", "max_ttl", base + 2},
              {"probes = [\"path\"]\n[targets.path]\nflows = 17\n", "flows", base + 2},
              {"probes = [\"path\"]\n[targets.path]\nflows = 0\n", "flows", base + 2},
+             {"probes = [\"path\"]\n[targets.path]\nattempts = 5\n", "attempts", base + 2},
              {"probes = [\"path\"]\n[targets.path]\nmethod = \"sctp\"\n",
               "method 'sctp' is not one of udp, icmp, tcp", base + 2},
              {"probes = [\"path\"]\n[targets.path]\nmax_tll = 5\n", "did you mean 'max_ttl'",
