@@ -42,7 +42,9 @@ before=$(count)
 sleep 1.5
 after=$(count)
 [ "${after%.*}" -gt "${before%.*}" ] || fail "probing stopped after a bad reload ($before -> $after)"
-scrape | grep -q 'target="leaves"' || fail "old config's targets dropped by a bad reload"
+# Scrape into a variable: with pipefail, grep -q closing the pipe early fails curl (SIGPIPE).
+m=$(scrape)
+grep -q 'target="leaves"' <<<"$m" || fail "old config's targets dropped by a bad reload"
 grep -q "reload rejected" "$WORK/daemon.log" || fail "rejection logged"
 grep -Eq "fed.toml:[0-9]+:[0-9]+: error" "$WORK/daemon.log" || fail "the error's location logged"
 alive "$DAEMON_PID" || fail "daemon died on a bad reload"
@@ -53,7 +55,8 @@ write_config ''
 kill -HUP "$DAEMON_PID"
 wait_for_metric '^fedprobe_config_last_reload_successful 1' 5
 sleep 0.5
-scrape | grep -q 'target="leaves"' && fail "series of a departed target still exported"
+m=$(scrape)
+grep -q 'target="leaves"' <<<"$m" && fail "series of a departed target still exported"
 c1=$(count)
 [ "${c1%.*}" -ge "${after%.*}" ] || fail "the kept target's counters were reset ($after -> $c1)"
 pass "good reload removed the departed target's series and kept the rest"
