@@ -1,6 +1,6 @@
 // The change log: one log line whenever a job's outcome or reporter changes, and a warning when
-// a flow the policy denies gets through. An audit trail of what broke and who said so, never a
-// line per probe. A ResultSink on the engine's thread.
+// a flow the policy denies gets through, and where a silently dropped flow dies. An audit trail of
+// what broke and who said so, never a line per probe. A ResultSink on the engine's thread.
 #pragma once
 
 #include "engine/sink.hpp"
@@ -11,6 +11,7 @@ class ChangeLog : public ResultSink {
   public:
     void jobs_changed(std::span<LiveJob* const>) override {}
     void finished(LiveJob& job, const RoundReport& round) override;
+    void flow_traced(LiveJob& job, const ProbeResult& path_result) override;
 };
 
 }  // namespace fedprobe

@@ -36,7 +36,8 @@ bool read_file(const std::string& path, std::string& out) {
     return true;
 }
 
-// Keeps each flow's first result and stops the loop once every flow has one.
+// Keeps each flow's first result, and where a blocked one dies, and stops the loop once every
+// flow has a result and every trace has ended.
 class Collector : public ResultSink {
   public:
     Collector(EventLoop& loop, std::size_t total) : loop_(loop), results_(total) {}
@@ -51,19 +52,37 @@ class Collector : public ResultSink {
         slot = round.result;
         reporter_networks_[job.job.key] = round.reporter_network;
         ++done_;
-        if (isatty(STDERR_FILENO))
-            std::cerr << "\rchecking " << done_ << "/" << results_.size() << " flows" << std::flush;
-        if (done_ == results_.size()) loop_.stop();
+        if (round.trace_follows) ++tracing_;
+        progress();
+    }
+    void flow_traced(LiveJob& job, const ProbeResult&) override {
+        blocked_after_[job.job.key] = job.blocked_after;
+        --tracing_;
+        progress();
     }
     const std::optional<ProbeResult>& result(std::size_t i) const { return results_[i]; }
     const std::string& reporter_network(const std::string& key) { return reporter_networks_[key]; }
+    std::optional<BlockedAfter> blocked_after(const std::string& key) const {
+        auto it = blocked_after_.find(key);
+        return it == blocked_after_.end() ? std::nullopt : it->second;
+    }
 
   private:
+    void progress() {
+        if (isatty(STDERR_FILENO)) {
+            std::cerr << "\rchecking " << done_ << "/" << results_.size() << " flows";
+            if (tracing_) std::cerr << ", tracing " << tracing_ << " filtered";
+            std::cerr << "\033[K" << std::flush;
+        }
+        if (done_ == results_.size() && tracing_ == 0) loop_.stop();
+    }
     EventLoop& loop_;
     std::vector<std::optional<ProbeResult>> results_;
     std::map<std::string, std::size_t> index_;
     std::map<std::string, std::string> reporter_networks_;
+    std::map<std::string, std::optional<BlockedAfter>> blocked_after_;
     std::size_t done_ = 0;
+    std::size_t tracing_ = 0;
 };
 
 }  // namespace
@@ -104,7 +123,9 @@ int run_check(const CheckOptions& opt) {
     }
     // The daemon's engine, with every flow due at once: only a network's rate limit spaces them
     // out, so a policy of mostly-filtered flows takes about one timeout, not one per flow.
-    Engine engine(loop, EngineSettings::check());
+    EngineSettings settings = EngineSettings::check();
+    settings.trace_blocked_flows = opt.trace_blocked;
+    Engine engine(loop, settings);
     Collector collector(loop, total);
     engine.add_sink(collector);
     const auto started = loop.now();
@@ -143,6 +164,9 @@ int run_check(const CheckOptions& opt) {
         }
         f.duration_seconds = to_seconds(r.duration);
         f.note = j.flow->note;
+        if (auto b = collector.blocked_after(j.key))
+            f.blocked_after =
+                FlowRecord::BlockedAfter{b->ttl, b->hop ? b->hop->str() : "", b->network};
         run.flows.push_back(std::move(f));
     }
 

@@ -14,6 +14,7 @@ struct CheckOptions {
     std::string format = "table";  // table | json | junit
     std::string save;              // write the JSON result here too
     std::string baseline;          // compare with a saved JSON result
+    bool trace_blocked = true;     // trace allow flows found filtered (path:SERVICE)
 };
 
 // 0: every flow compliant (or, with a baseline, none newly broken); 1: not; 2: usage/config error.

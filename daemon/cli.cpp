@@ -32,21 +32,25 @@ std::string help_text(const std::string& subcommand) {
     if (subcommand == "check")
         return "usage: fedprobe check --config FILE [--site ID] [--flow PATTERN] [--format "
                "table|json|junit]\n"
-               "                      [--save FILE] [--baseline FILE]\n\n"
+               "                      [--save FILE] [--baseline FILE] [--no-trace]\n\n"
                "Runs the policy's flows that start from this site once, in parallel within the "
                "rate\n"
                "limit, and reports each flow's expectation, outcome, verdict and the device that\n"
                "answered. Exits 0 when every flow complies, 1 when one does not, 2 on a usage or\n"
                "config error. With --baseline, compares with a saved run and exits 1 only for "
                "flows\n"
-               "that are newly non-compliant: run it before and after a change window.\n\n"
+               "that are newly non-compliant: run it before and after a change window. An allow\n"
+               "flow dropped silently is traced (path:SERVICE) to name the last hop that "
+               "answered.\n\n"
                "  -c, --config FILE     the federation file (TOML)\n"
                "  -s, --site ID         this appliance's network; overrides FEDPROBE_SITE and\n"
                "                        [fedprobe] site\n"
                "  -f, --flow PATTERN    only flows whose id contains PATTERN\n"
                "      --format FMT      table (default), json (schema version 1) or junit\n"
                "      --save FILE       also write the JSON result to FILE\n"
-               "      --baseline FILE   compare with a JSON result saved earlier\n";
+               "      --baseline FILE   compare with a JSON result saved earlier\n"
+               "      --no-trace        do not trace flows found filtered (no raw sockets "
+               "needed)\n";
     if (subcommand == "trace")
         return "usage: fedprobe trace --config FILE [--site ID] TARGET [--service NAME]\n"
                "                      [--method udp|icmp|tcp] [--flows N] [--format table|json]\n\n"
@@ -178,6 +182,8 @@ CliParse parse_cli(const std::vector<std::string>& args) {
             if (!value(cmd.save)) return out;
         } else if (arg == "--baseline" && cmd.kind == CliCommand::Kind::check) {
             if (!value(cmd.baseline)) return out;
+        } else if (arg == "--no-trace" && cmd.kind == CliCommand::Kind::check) {
+            cmd.trace_blocked = false;
         } else {
             out.error = "unknown option '" + args[i] + "' for '" + first + "'";
             return out;

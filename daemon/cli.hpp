@@ -15,6 +15,7 @@ struct CliCommand {
     std::string log_level = "info";
     // check
     std::string flow_pattern, format = "table", save, baseline;
+    bool trace_blocked = true;  // check: trace flows found filtered
     // trace
     std::string target, service, method;
     int flows = 0;  // 0: the target's path.flows

@@ -15,6 +15,7 @@
 #include "daemon/sd_notify.hpp"
 #include "probes/http_probe.hpp"
 #include "probes/icmp_probe.hpp"
+#include "probes/path_probe.hpp"
 
 namespace fedprobe {
 
@@ -221,6 +222,10 @@ void Daemon::every_few_seconds() {
     }
     if (auto* http = dynamic_cast<HttpProbe*>(engine_->probe_if_made(kind_index_of<HttpKind>())))
         exporter_.set_http_overloaded(http->overloaded());
+    if (auto* path = dynamic_cast<PathProbe*>(engine_->probe_if_made(kind_index_of<PathKind>()))) {
+        const auto& st = path->stats();
+        exporter_.set_path_stats(st.packets_sent, st.answers, st.late, st.resets_sent);
+    }
     loop_.add_timer(loop_.now() + period, [this] { every_few_seconds(); });
 }
 

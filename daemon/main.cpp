@@ -59,8 +59,8 @@ int main(int argc, char** argv) {
         case fedprobe::CliCommand::Kind::validate:
             return validate(cmd);
         case fedprobe::CliCommand::Kind::check:
-            return fedprobe::run_check(
-                {cmd.config, cmd.site, cmd.flow_pattern, cmd.format, cmd.save, cmd.baseline});
+            return fedprobe::run_check({cmd.config, cmd.site, cmd.flow_pattern, cmd.format,
+                                        cmd.save, cmd.baseline, cmd.trace_blocked});
         case fedprobe::CliCommand::Kind::trace:
             return fedprobe::run_trace(
                 {cmd.config, cmd.site, cmd.target, cmd.service, cmd.method, cmd.flows, cmd.format});

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "probes/kinds.hpp"
+
 namespace fedprobe {
 
 namespace {
@@ -121,15 +123,18 @@ void Engine::start(const Scheduler::Start& s) {
         });
 }
 
+void Engine::release_if_removed(LiveJob* lj) {
+    if (lj->removed && lj->in_flight == 0)
+        std::erase_if(retired_, [lj](const std::unique_ptr<LiveJob>& p) { return p.get() == lj; });
+}
+
 void Engine::on_result(LiveJob* lj, JobHandle handle, std::optional<Overload> late,
                        ProbeResult result) {
     --in_flight_;
     --lj->in_flight;
     scheduler_.finished(handle);
     if (lj->removed) {  // left the config while it ran
-        if (lj->in_flight == 0)
-            std::erase_if(retired_,
-                          [lj](const std::unique_ptr<LiveJob>& p) { return p.get() == lj; });
+        release_if_removed(lj);
         return;
     }
     if (!result.overload) result.overload = late;
@@ -138,19 +143,68 @@ void Engine::on_result(LiveJob* lj, JobHandle handle, std::optional<Overload> la
     static const std::string kNoReporter;
     const std::string& reporter_network =
         result.reporter ? network_index_->lookup(*result.reporter) : kNoReporter;
-    RoundReport round{result, reporter_network, unix_now()};
+    const TimePoint at = now();
+    const bool trace = should_trace(*lj, result, at);
+    if (!overload && result.outcome != Outcome::filtered) lj->blocked_after.reset();
+    RoundReport round{result, reporter_network, unix_now(), trace};
     for (auto* sink : sinks_)
         sink->finished(*lj, round);
     if (!overload) {
         lj->last_outcome = result.outcome;
         lj->last_reporter = result.reporter;
     }
+    if (trace) start_trace(lj, at);
+}
+
+bool Engine::should_trace(const LiveJob& lj, const ProbeResult& result, TimePoint at) const {
+    // Only a silent drop hides where the flow dies: a reject or an unreachable names its reporter.
+    if (!settings_.trace_blocked_flows || !lj.job.flow || result.overload) return false;
+    if (lj.job.flow->expect != Expectation::allow || result.outcome != Outcome::filtered)
+        return false;
+    if (lj.tracing) return false;
+    if (!lj.traced_at) return true;
+    if (settings_.blocked_trace_every == Duration::max()) return false;
+    return at - *lj.traced_at >= settings_.blocked_trace_every;
+}
+
+void Engine::start_trace(LiveJob* lj, TimePoint at) {
+    // path:SERVICE: the flow's own transport and port, so the trace crosses the same rules.
+    const ProbeSpec spec{kind_index_of<PathKind>(), lj->job.flow->service};
+    ProbeRequest request = request_for(*config_, *lj->job.target, spec);
+    request.pacer = lj->job.request.pacer;
+    request.networks = network_index_;
+    lj->tracing = true;
+    lj->traced_at = at;
+    ++lj->in_flight;
+    ++in_flight_;
+    ++blocked_traces_;
+    probe(spec.kind).start(request,
+                           [this, lj](ProbeResult result) { on_trace(lj, std::move(result)); });
+}
+
+void Engine::on_trace(LiveJob* lj, ProbeResult result) {
+    --in_flight_;
+    --lj->in_flight;
+    lj->tracing = false;
+    if (lj->removed) {
+        release_if_removed(lj);
+        return;
+    }
+    const PathResult* path = result.as<PathKind>();
+    // A round since the trace began may have found the flow working again.
+    if (path && lj->last_outcome == Outcome::filtered)
+        lj->blocked_after = blocked_after(*path);
+    else
+        lj->blocked_after.reset();
+    for (auto* sink : sinks_)
+        sink->flow_traced(*lj, result);
 }
 
 Engine::Stats Engine::stats() const {
     Stats s;
     s.in_flight = in_flight_;
     s.overruns = scheduler_.overruns();
+    s.blocked_traces = blocked_traces_;
     s.rate_limited = scheduler_.rate_limited();
     s.overloaded = overloaded_;
     return s;

@@ -34,12 +34,17 @@ struct EngineSettings {
     // A round that starts later than this after its slot says more about the prober than the
     // network: it is counted as overload, not as a verdict.
     Duration late_start_bound = std::chrono::seconds(1);
+    // An allow flow that ends filtered is traced with path:SERVICE to find the last hop that
+    // answered, at most once per flow per this long (check: once per run).
+    bool trace_blocked_flows = true;
+    Duration blocked_trace_every = std::chrono::minutes(10);
 
     // What `fedprobe run` uses; benchmarks use the same.
     static EngineSettings daemon() { return {}; }
     static EngineSettings check() {
         EngineSettings s;
         s.spread_first_runs = false;
+        s.blocked_trace_every = Duration::max();
         return s;
     }
 };
@@ -74,7 +79,8 @@ class Engine {
 
     struct Stats {
         std::size_t in_flight = 0;
-        std::uint64_t overruns = 0;  // rounds skipped: the previous round still ran
+        std::uint64_t overruns = 0;        // rounds skipped: the previous round still ran
+        std::uint64_t blocked_traces = 0;  // traces of blocked flows started
         std::map<std::string, std::uint64_t> rate_limited;  // by destination network
         // Rounds that measured the prober, by kind and reason (kAllOverloads order).
         std::array<std::array<std::uint64_t, kAllOverloads.size()>, kKindCount> overloaded{};
@@ -105,6 +111,7 @@ class Engine {
     EventLoop::TimerId tick_timer_ = 0;
     TimePoint tick_at_ = TimePoint::max();
     std::size_t in_flight_ = 0;
+    std::uint64_t blocked_traces_ = 0;
     std::array<std::array<std::uint64_t, kAllOverloads.size()>, kKindCount> overloaded_{};
 
     TimePoint now() const { return now_ ? now_() : loop_.now(); }
@@ -112,6 +119,11 @@ class Engine {
     void start(const Scheduler::Start& start);
     void on_result(LiveJob* job, JobHandle handle, std::optional<Overload> late,
                    ProbeResult result);
+    bool should_trace(const LiveJob& lj, const ProbeResult& result, TimePoint at) const;
+    void start_trace(LiveJob* lj, TimePoint at);
+    void on_trace(LiveJob* lj, ProbeResult result);
+    // Drops a job that left the config once nothing of it runs any more.
+    void release_if_removed(LiveJob* lj);
 };
 
 }  // namespace fedprobe

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/jobs.hpp"
+#include "probes/path_trace.hpp"
 #include "probes/probe.hpp"
 
 namespace fedprobe {
@@ -21,7 +22,12 @@ struct LiveJob {
     std::optional<Outcome> last_outcome;  // updated after every sink has seen the result
     std::optional<IpAddress> last_reporter;
     std::array<void*, kMaxSinks> sink_data{};  // each sink's own slot (see ResultSink::slot)
-    int in_flight = 0;
+    // An allow flow that ended filtered is traced with path:SERVICE (see EngineSettings): where
+    // it died, cleared when the flow is no longer filtered.
+    std::optional<BlockedAfter> blocked_after;
+    std::optional<TimePoint> traced_at;  // when its last trace started
+    bool tracing = false;
+    int in_flight = 0;     // probe rounds and traces
     bool removed = false;  // left the config while a probe ran: dropped when it returns
 };
 
@@ -30,6 +36,7 @@ struct RoundReport {
     const ProbeResult& result;
     const std::string& reporter_network;  // the reporter's network, "" without a reporter
     double unix_time;                     // when it finished
+    bool trace_follows = false;           // a blocked flow: a trace starts, ending in flow_traced()
     // result.overload set: the round measured the prober, not the network; sinks count it and
     // record no verdict.
 };
@@ -42,6 +49,9 @@ class ResultSink {
     virtual void jobs_changed(std::span<LiveJob* const> jobs) = 0;
     virtual void started(const LiveJob&, Duration /*lag*/) {}
     virtual void finished(LiveJob& job, const RoundReport& round) = 0;
+    // The trace of a blocked flow ended; job.blocked_after holds where the flow dies (nullopt:
+    // the trace reached the destination, or `path_result` is an error).
+    virtual void flow_traced(LiveJob& /*job*/, const ProbeResult& /*path_result*/) {}
 
     std::size_t slot = 0;  // this sink's index into LiveJob::sink_data, set by the engine
 };

@@ -45,6 +45,12 @@ void FlowSeriesSet::record(Series* s, Outcome outcome, bool compliant, const std
     s->reporter_network = reporter_network;
 }
 
+void FlowSeriesSet::set_blocked_after(Series* s, const std::optional<BlockedAfter>& b) {
+    if (!s) return;
+    std::lock_guard lock(mutex_);
+    s->blocked_after = b;
+}
+
 std::vector<prometheus::MetricFamily> FlowSeriesSet::Collect() const {
     using prometheus::ClientMetric;
     using prometheus::MetricType;
@@ -65,6 +71,10 @@ std::vector<prometheus::MetricFamily> FlowSeriesSet::Collect() const {
     auto reporter = family("fedprobe_flow_reporter_info",
                            "The device that answered for the flow (a firewall that rejected it, a "
                            "router without a route, the target)");
+    auto blocked =
+        family("fedprobe_flow_blocked_after_info",
+               "For an allow flow dropped silently: the last hop that answered a path:SERVICE "
+               "trace of it, where the flow dies (ttl=\"0\", hop=\"\": none answered)");
     auto with = [](std::vector<ClientMetric::Label> labels, ClientMetric::Label extra) {
         labels.push_back(std::move(extra));
         std::sort(labels.begin(), labels.end());
@@ -96,9 +106,18 @@ std::vector<prometheus::MetricFamily> FlowSeriesSet::Collect() const {
             r.gauge.value = 1;
             reporter.metric.push_back(std::move(r));
         }
+        if (s.known && s.blocked_after) {
+            const BlockedAfter& b = *s.blocked_after;
+            ClientMetric m;
+            m.label = with(with(with(s.labels, {"ttl", std::to_string(b.ttl)}),
+                                {"hop", b.hop ? b.hop->str() : ""}),
+                           {"hop_network", b.network});
+            m.gauge.value = 1;
+            blocked.metric.push_back(std::move(m));
+        }
     }
     std::vector<prometheus::MetricFamily> out;
-    for (auto* f : {&compliant, &state, &changed, &reporter})
+    for (auto* f : {&compliant, &state, &changed, &reporter, &blocked})
         if (!f->metric.empty()) out.push_back(std::move(*f));
     return out;
 }

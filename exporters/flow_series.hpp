@@ -1,5 +1,6 @@
 // The policy's flows as Prometheus series: compliance, the current state as a state set, when
-// it last changed, and the device that stopped it. Flows are few and change rarely: one mutex.
+// it last changed, the device that stopped it, and the last hop before a silent drop. Flows are few
+// and change rarely: one mutex.
 #pragma once
 
 #include <prometheus/collectable.h>
@@ -8,11 +9,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "probes/outcome.hpp"
+#include "probes/path_trace.hpp"
 
 namespace fedprobe {
 
@@ -26,12 +29,14 @@ class FlowSeriesSet : public prometheus::Collectable {
         bool compliant = false;
         double last_change = 0;  // unix seconds
         std::string reporter, reporter_network;
+        std::optional<BlockedAfter> blocked_after;  // from the engine's trace of a blocked flow
     };
 
     void sync(const std::vector<std::pair<std::string, std::map<std::string, std::string>>>& flows);
     Series* find(const std::string& key);
     void record(Series* s, Outcome outcome, bool compliant, const std::string& reporter,
                 const std::string& reporter_network, double unix_now);
+    void set_blocked_after(Series* s, const std::optional<BlockedAfter>& b);
     std::vector<prometheus::MetricFamily> Collect() const override;
 
   private:

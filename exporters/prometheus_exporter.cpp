@@ -85,6 +85,33 @@ PrometheusExporter::PrometheusExporter(const std::string& version)
                             "prober did not read them in time (SO_RXQ_OVFL)")
                       .Register(*registry_)
                       .Add({})),
+      flow_traces_(prometheus::BuildCounter()
+                       .Name("fedprobe_flow_traces_total")
+                       .Help("path:SERVICE traces of allow flows found filtered (at most one per "
+                             "flow per 10 minutes)")
+                       .Register(*registry_)
+                       .Add({})),
+      path_packets_(prometheus::BuildCounter()
+                        .Name("fedprobe_path_packets_sent_total")
+                        .Help("Probe packets the path probe sent, every target and TTL")
+                        .Register(*registry_)
+                        .Add({})),
+      path_answers_(prometheus::BuildCounter()
+                        .Name("fedprobe_path_answers_total")
+                        .Help("Answers (time exceeded, unreachable, the destination's) matched "
+                              "to a path probe packet in time")
+                        .Register(*registry_)
+                        .Add({})),
+      path_late_(prometheus::BuildCounter()
+                     .Name("fedprobe_path_late_answers_total")
+                     .Help("Answers to path probe packets whose round had already ended")
+                     .Register(*registry_)
+                     .Add({})),
+      path_resets_(prometheus::BuildCounter()
+                       .Name("fedprobe_path_resets_sent_total")
+                       .Help("Resets sent to close a SYN-ACK a tcp path trace drew")
+                       .Register(*registry_)
+                       .Add({})),
       http_overloaded_(prometheus::BuildCounter()
                            .Name("fedprobe_http_overloaded_total")
                            .Help("http probes never started: too many were in flight for them to "
@@ -125,13 +152,23 @@ void PrometheusExporter::finished(LiveJob& lj, const RoundReport& round) {
         record_flow(static_cast<FlowSeriesSet::Series*>(lj.sink_data[slot]), r.outcome,
                     is_compliant(judge(lj.job.flow->expect, r.outcome)),
                     r.reporter ? r.reporter->str() : "", round.reporter_network, round.unix_time);
+        set_blocked_after(static_cast<FlowSeriesSet::Series*>(lj.sink_data[slot]),
+                          lj.blocked_after);
         return;
     }
     record(static_cast<Series*>(lj.sink_data[slot]), r, round.reporter_network);
 }
 
+void PrometheusExporter::flow_traced(LiveJob& lj, const ProbeResult&) {
+    if (lj.job.flow)
+        set_blocked_after(static_cast<FlowSeriesSet::Series*>(lj.sink_data[slot]),
+                          lj.blocked_after);
+}
+
 void PrometheusExporter::update_engine_stats(const Engine::Stats& stats) {
     in_flight_.Set(static_cast<double>(stats.in_flight));
+    if (static_cast<double>(stats.blocked_traces) > flow_traces_.Value())
+        flow_traces_.Increment(static_cast<double>(stats.blocked_traces) - flow_traces_.Value());
     if (stats.overruns > overruns_.Value())
         overruns_.Increment(static_cast<double>(stats.overruns) - overruns_.Value());
     for (const auto& [network, n] : stats.rate_limited) {
@@ -183,6 +220,14 @@ void PrometheusExporter::set_icmp_stats(std::uint64_t late_total, std::uint64_t 
     raise_to(icmp_unmatched_, unmatched_total);
     raise_to(icmp_duplicates_, duplicates_total);
     raise_to(rx_dropped_, rx_dropped_total);
+}
+
+void PrometheusExporter::set_path_stats(std::uint64_t packets_sent, std::uint64_t answers,
+                                        std::uint64_t late, std::uint64_t resets_sent) {
+    raise_to(path_packets_, packets_sent);
+    raise_to(path_answers_, answers);
+    raise_to(path_late_, late);
+    raise_to(path_resets_, resets_sent);
 }
 
 void PrometheusExporter::observe_lag(Duration lag) {

@@ -38,6 +38,7 @@ class PrometheusExporter : public ResultSink {
     void jobs_changed(std::span<LiveJob* const> jobs) override;
     void started(const LiveJob&, Duration lag) override { observe_lag(lag); }
     void finished(LiveJob& job, const RoundReport& round) override;
+    void flow_traced(LiveJob& job, const ProbeResult& path_result) override;
     // The engine's own counters, as running totals (called every few seconds).
     void update_engine_stats(const Engine::Stats& stats);
 
@@ -71,6 +72,10 @@ class PrometheusExporter : public ResultSink {
                reporter_network);  // null when the job left the config while it ran
     }
 
+    void set_blocked_after(FlowSeriesSet::Series* s, const std::optional<BlockedAfter>& b) {
+        flows_->set_blocked_after(s, b);
+    }
+
     void observe_lag(Duration lag);
     void config_reloaded(bool ok, double unix_time);
     void auth_failed() { auth_failures_.Increment(); }
@@ -78,6 +83,9 @@ class PrometheusExporter : public ResultSink {
     void set_icmp_stats(std::uint64_t late_total, std::uint64_t unmatched_total,
                         std::uint64_t duplicates_total, std::uint64_t rx_dropped_total);
     void set_http_overloaded(std::uint64_t total);  // a running total
+    // The path probe's packet counters, as running totals.
+    void set_path_stats(std::uint64_t packets_sent, std::uint64_t answers, std::uint64_t late,
+                        std::uint64_t resets_sent);
     std::size_t series_count() const { return jobs_->size(); }
 
   private:
@@ -99,6 +107,11 @@ class PrometheusExporter : public ResultSink {
     prometheus::Counter& icmp_unmatched_;
     prometheus::Counter& icmp_duplicates_;
     prometheus::Counter& rx_dropped_;
+    prometheus::Counter& flow_traces_;
+    prometheus::Counter& path_packets_;
+    prometheus::Counter& path_answers_;
+    prometheus::Counter& path_late_;
+    prometheus::Counter& path_resets_;
     prometheus::Counter& http_overloaded_;
 };
 

@@ -40,6 +40,13 @@ std::string to_json(const CheckRun& run) {
                               {"reporter_network", f.reporter_network},
                               {"duration_seconds", f.duration_seconds},
                               {"note", f.note}});
+        auto& rec = j["flows"].back();
+        if (f.blocked_after)
+            rec["blocked_after"] = {{"ttl", f.blocked_after->ttl},
+                                    {"address", f.blocked_after->address},
+                                    {"network", f.blocked_after->network}};
+        else
+            rec["blocked_after"] = nullptr;
     }
     return j.dump(2) + "\n";
 }
@@ -79,6 +86,9 @@ std::optional<CheckRun> check_run_from_json(const std::string& text, std::string
             r.reporter_network = f.value("reporter_network", "");
             r.duration_seconds = f.value("duration_seconds", 0.0);
             r.note = f.value("note", "");
+            if (auto b = f.find("blocked_after"); b != f.end() && b->is_object())
+                r.blocked_after = FlowRecord::BlockedAfter{
+                    b->value("ttl", 0), b->value("address", ""), b->value("network", "")};
             run.flows.push_back(std::move(r));
         }
         return run;
@@ -116,9 +126,20 @@ std::string xml_escape(const std::string& s) {
     return out;
 }
 
+std::string blocked_after_text(const FlowRecord& f) {
+    if (!f.blocked_after) return "";
+    const auto& b = *f.blocked_after;
+    if (b.ttl == 0 || b.address.empty()) return "no hop answered";
+    return b.address + " (" + b.network + "), hop " + std::to_string(b.ttl);
+}
+
 std::string evidence(const FlowRecord& f) {
     std::string s = "expected " + f.expect + ", got " + f.outcome + " (" + f.verdict + ")";
     if (!f.reporter.empty()) s += ", reported by " + f.reporter + " in " + f.reporter_network;
+    if (f.blocked_after)
+        s += ", " + f.outcome +
+             (f.blocked_after->ttl > 0 ? " after " + blocked_after_text(f)
+                                       : std::string(" before any hop answered"));
     return s;
 }
 
@@ -154,32 +175,34 @@ std::string to_junit(const CheckRun& run) {
 }
 
 std::string to_table(const CheckRun& run, bool colour) {
-    const char* headers[] = {"FLOW",    "TO",      "SERVICE",  "EXPECT",
-                             "OUTCOME", "VERDICT", "REPORTER", "TIME"};
+    const char* headers[] = {"FLOW",    "TO",       "SERVICE", "EXPECT",       "OUTCOME",
+                             "VERDICT", "REPORTER", "TIME",    "BLOCKED AFTER"};
+    constexpr int kColumns = 9;
     std::vector<std::vector<std::string>> rows;
     for (const auto& f : run.flows)
         rows.push_back({f.flow, f.to, f.service, f.expect, f.outcome, f.verdict,
                         f.reporter.empty() ? "-" : f.reporter + " (" + f.reporter_network + ")",
-                        fixed(f.duration_seconds * 1000, 1) + "ms"});
-    std::vector<std::size_t> width(8);
-    for (int c = 0; c < 8; ++c)
+                        fixed(f.duration_seconds * 1000, 1) + "ms",
+                        f.blocked_after ? blocked_after_text(f) : "-"});
+    std::vector<std::size_t> width(kColumns);
+    for (int c = 0; c < kColumns; ++c)
         width[c] = std::string(headers[c]).size();
     for (const auto& r : rows)
-        for (int c = 0; c < 8; ++c)
+        for (int c = 0; c < kColumns; ++c)
             width[c] = std::max(width[c], r[c].size());
     auto line = [&](const std::vector<std::string>& cells, const char* paint) {
         std::string out;
-        for (int c = 0; c < 8; ++c) {
+        for (int c = 0; c < kColumns; ++c) {
             std::string cell = cells[c];
             cell.resize(width[c], ' ');
             if (paint && c == 5) cell = std::string(paint) + cell + "\033[0m";
-            out += cell + (c < 7 ? "  " : "");
+            out += cell + (c < kColumns - 1 ? "  " : "");
         }
         while (!out.empty() && out.back() == ' ')
             out.pop_back();
         return out + "\n";
     };
-    std::string out = line({headers, headers + 8}, nullptr);
+    std::string out = line({headers, headers + kColumns}, nullptr);
     for (std::size_t i = 0; i < rows.size(); ++i) {
         const char* paint = nullptr;
         if (colour)

@@ -19,6 +19,12 @@ struct FlowRecord {
     std::string reporter, reporter_network;  // empty when nothing answered
     double duration_seconds = 0;
     std::string note;
+    // An allow flow found filtered, traced: the last hop that answered (ttl 0: none did).
+    struct BlockedAfter {
+        int ttl = 0;
+        std::string address, network;
+    };
+    std::optional<BlockedAfter> blocked_after;
 
     std::string key() const { return flow + "/" + to; }  // identity across runs
 };

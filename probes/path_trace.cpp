@@ -228,4 +228,23 @@ int LossWindow::loss_from() const {
     return forwarding_loss_from(sum, true);
 }
 
+std::optional<BlockedAfter> blocked_after(const PathResult& result) {
+    if (result.flows.empty()) return std::nullopt;
+    const FlowTrace& t = result.flows.front();
+    if (t.stop == PathStop::reached) return std::nullopt;
+    BlockedAfter b;
+    b.ttl = t.stop_ttl;
+    if (t.stop_ttl > 0) {
+        b.hop = t.stop_hop;
+        b.network = t.stop_network;
+    }
+    return b;
+}
+
+std::string describe(const BlockedAfter& b) {
+    if (b.ttl == 0 || !b.hop) return "before any hop answered";
+    return "after " + b.hop->str() + " (" + (b.network.empty() ? "unknown network" : b.network) +
+           "), hop " + std::to_string(b.ttl);
+}
+
 }  // namespace fedprobe

@@ -8,6 +8,7 @@
 #include <deque>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "core/address.hpp"
@@ -27,6 +28,21 @@ void conclude_trace(FlowTrace& t, const IpAddress& destination, int gap_limit, i
 
 // Outcome and reporter of a round, from flow 0's trace.
 Outcome outcome_of(const FlowTrace& t);
+
+// Where a blocked flow dies, read from a path:SERVICE trace of it: the last hop that answered
+// (the reporter, when a router ended the path). ttl 0: nothing on the path answered.
+struct BlockedAfter {
+    int ttl = 0;
+    std::optional<IpAddress> hop;
+    std::string network;
+    bool operator==(const BlockedAfter&) const = default;
+};
+// From flow 0; nullopt when that trace reached the destination (nothing on the path stops the
+// flow now) or when there is no trace.
+std::optional<BlockedAfter> blocked_after(const PathResult& result);
+// "after 192.0.2.6 (surrey-psn), hop 4", or "before any hop answered" for ttl 0: reads on from
+// "filtered".
+std::string describe(const BlockedAfter& b);
 
 // The ordered hop list of a trace: an address per TTL, empty for a silent one.
 using HopList = std::vector<std::optional<IpAddress>>;

@@ -35,3 +35,15 @@ TEST_CASE("help and version") {
     CHECK(help_text(h.command->subcommand).find("usage: fedprobe run") == 0);
     CHECK(help_text("").find("commands:") != std::string::npos);
 }
+
+TEST_CASE("check takes --no-trace; other commands refuse it") {
+    auto c = parse_cli({"check", "-c", "fed.toml"});
+    REQUIRE(c.command);
+    CHECK(c.command->trace_blocked);
+    c = parse_cli({"check", "-c", "fed.toml", "--no-trace"});
+    REQUIRE(c.command);
+    CHECK_FALSE(c.command->trace_blocked);
+    CHECK(parse_cli({"run", "-c", "f", "--no-trace"}).error ==
+          "unknown option '--no-trace' for 'run'");
+    CHECK(help_text("check").find("--no-trace") != std::string::npos);
+}

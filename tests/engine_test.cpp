@@ -20,6 +20,7 @@ struct FakeProbes {
         std::string destination;
         std::size_t kind;
         Probe::Done done;
+        std::uint16_t port = 0;
     };
     std::vector<Started> started;
 
@@ -27,7 +28,7 @@ struct FakeProbes {
       public:
         Fake(FakeProbes& owner, std::size_t kind) : owner_(owner), kind_(kind) {}
         void start(const ProbeRequest& r, Done done) override {
-            owner_.started.push_back({r.destination.str(), kind_, std::move(done)});
+            owner_.started.push_back({r.destination.str(), kind_, std::move(done), r.port});
         }
 
       private:
@@ -234,4 +235,176 @@ TEST_CASE("check's settings start every job at once, within the rate limit") {
     engine.apply(config(targets));
     engine.run_due(now);
     CHECK(probes.started.size() == 10);
+}
+
+namespace {
+
+// A flow from kent-nhs over https to one target (and a deny flow to it over ssh).
+std::shared_ptr<const Config> flow_config() {
+    return config(R"([services.ssh]
+proto = "tcp"
+port = 22
+[[targets]]
+id = "epr"
+network = "surrey-psn"
+address = "192.0.2.10"
+probes = []
+[[flows]]
+id = "web"
+from = ["kent-nhs"]
+to = "epr"
+service = "https"
+expect = "allow"
+[[flows]]
+id = "no-ssh"
+from = ["kent-nhs"]
+to = "epr"
+service = "ssh"
+expect = "deny"
+)");
+}
+
+// Finishes started probes of `kind` only, keeping the others.
+void finish_kind(FakeProbes& probes, std::size_t kind, ProbeResult r) {
+    std::vector<FakeProbes::Started> keep, run;
+    for (auto& s : probes.started)
+        (s.kind == kind ? run : keep).push_back(std::move(s));
+    probes.started = std::move(keep);
+    for (auto& s : run)
+        s.done(r);
+}
+
+ProbeResult with_outcome(Outcome o) {
+    ProbeResult r;
+    r.outcome = o;
+    return r;
+}
+
+// A path trace that went silent after 192.0.2.6 at TTL 4.
+ProbeResult silent_after_hop_4() {
+    PathResult path;
+    FlowTrace t;
+    t.stop = PathStop::silent;
+    t.stop_ttl = 4;
+    t.stop_hop = IpAddress::parse("192.0.2.6");
+    t.stop_network = "surrey-psn";
+    path.flows.push_back(t);
+    ProbeResult r;
+    r.outcome = Outcome::filtered;
+    r.kind = path;
+    return r;
+}
+
+struct TraceRecorder : public ResultSink {
+    std::vector<std::string> traced;
+    std::vector<bool> trace_follows;
+    void jobs_changed(std::span<LiveJob* const>) override {}
+    void finished(LiveJob& job, const RoundReport& round) override {
+        if (job.job.flow) trace_follows.push_back(round.trace_follows);
+    }
+    void flow_traced(LiveJob& job, const ProbeResult&) override {
+        traced.push_back(job.job.key + " " +
+                         (job.blocked_after ? describe(*job.blocked_after) : "-"));
+    }
+};
+
+}  // namespace
+
+TEST_CASE("an allow flow found filtered is traced with path:SERVICE, at most once per 10 minutes") {
+    Fixture f;
+    PrometheusExporter exporter("test");
+    TraceRecorder rec;
+    f.engine->add_sink(exporter);
+    f.engine->add_sink(rec);
+    f.engine->apply(flow_config());
+    const std::size_t tcp = kind_index_of<TcpKind>(), path = kind_index_of<PathKind>();
+    f.advance(11s);
+    REQUIRE(f.probes.started.size() == 2);  // the two flows
+    finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    // The deny flow complies by being filtered: only the allow flow is traced, towards its port.
+    REQUIRE(f.probes.started.size() == 1);
+    CHECK(f.probes.started[0].kind == path);
+    CHECK(f.probes.started[0].port == 443);
+    CHECK(f.probes.started[0].destination == "192.0.2.10");
+    CHECK(rec.trace_follows == std::vector<bool>{true, false});
+    finish_kind(f.probes, path, silent_after_hop_4());
+    REQUIRE(rec.traced.size() == 1);
+    CHECK(rec.traced[0] == "flow:web/epr after 192.0.2.6 (surrey-psn), hop 4");
+    const std::string series =
+        "fedprobe_flow_blocked_after_info{expect=\"allow\",flow=\"web\",from=\"kent-nhs\","
+        "hop=\"192.0.2.6\",hop_network=\"surrey-psn\",network=\"surrey-psn\",service="
+        "\"https\",site=\"kent-nhs\",to=\"epr\",ttl=\"4\"} 1";
+    CHECK(scrape(exporter).find(series) != std::string::npos);
+
+    // Still filtered a few minutes on: no second trace, and the series stays.
+    for (int round = 0; round < 30; ++round) {
+        f.advance(10s);
+        finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    }
+    CHECK(f.engine->stats().blocked_traces == 1);
+    CHECK(scrape(exporter).find(series) != std::string::npos);
+    // Ten minutes after the first trace, the next filtered round is traced again.
+    for (int round = 0; round < 32 && f.probes.started.empty(); ++round) {
+        f.advance(10s);
+        finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    }
+    REQUIRE(f.probes.started.size() == 1);
+    CHECK(f.probes.started[0].kind == path);
+    CHECK(f.engine->stats().blocked_traces == 2);
+    // The trace reaches the target (the firewall was fixed meanwhile): nothing blocks it.
+    PathResult reached;
+    reached.flows.push_back(FlowTrace{});
+    reached.flows[0].stop = PathStop::reached;
+    ProbeResult r = with_outcome(Outcome::ok);
+    r.kind = reached;
+    finish_kind(f.probes, path, r);
+    CHECK(rec.traced.back() == "flow:web/epr -");
+    CHECK(scrape(exporter).find("fedprobe_flow_blocked_after_info") == std::string::npos);
+}
+
+TEST_CASE("a flow that works again loses its blocked_after; a reload during a trace is safe") {
+    Fixture f;
+    PrometheusExporter exporter("test");
+    f.engine->add_sink(exporter);
+    f.engine->apply(flow_config());
+    const std::size_t tcp = kind_index_of<TcpKind>(), path = kind_index_of<PathKind>();
+    f.advance(11s);
+    finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    finish_kind(f.probes, path, silent_after_hop_4());
+    CHECK(scrape(exporter).find("fedprobe_flow_blocked_after_info") != std::string::npos);
+    f.advance(10s);
+    finish_kind(f.probes, tcp, with_outcome(Outcome::ok));
+    CHECK(scrape(exporter).find("fedprobe_flow_blocked_after_info") == std::string::npos);
+    for (const LiveJob* lj : f.engine->jobs())
+        CHECK_FALSE(lj->blocked_after.has_value());
+
+    // Filtered 10 minutes later: traced; the flow leaves the config before the trace returns.
+    f.advance(600s);
+    finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    REQUIRE(f.probes.started.size() == 1);
+    f.engine->apply(config(target("other", 2)));
+    finish_kind(f.probes, path, silent_after_hop_4());  // dropped, not recorded
+    CHECK(scrape(exporter).find("fedprobe_flow_blocked_after_info") == std::string::npos);
+    CHECK(f.engine->stats().in_flight == 0);
+}
+
+TEST_CASE("no trace when tracing is off, and check traces once per run") {
+    for (bool off : {true, false}) {
+        CAPTURE(off);
+        EventLoop loop;
+        REQUIRE(loop.init().ok());
+        FakeProbes probes;
+        TimePoint now = TimePoint{} + 1000h;
+        EngineSettings settings = EngineSettings::check();
+        settings.trace_blocked_flows = !off;
+        Engine engine(loop, settings, probes.factory(), [&] { return now; });
+        engine.apply(flow_config());
+        for (int round = 0; round < 3; ++round) {
+            engine.run_due(now);
+            finish_kind(probes, kind_index_of<TcpKind>(), with_outcome(Outcome::filtered));
+            finish_kind(probes, kind_index_of<PathKind>(), silent_after_hop_4());
+            now += 2h;
+        }
+        CHECK(engine.stats().blocked_traces == (off ? 0u : 1u));
+    }
 }

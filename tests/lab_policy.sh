@@ -45,11 +45,25 @@ grep -Eq '^fedprobe_flow_state\{[^}]*flow="no-rdp-from-councils"[^}]*state="ok"[
 grep -q "flow no-rdp-from-councils .*violation" "$WORK/kp.log" || fail "the violation is logged"
 pass "daemon: drop-mllp and rdp-opened make exactly their two flows non-compliant, with states"
 
+# The silently dropped allow flow is traced: it dies after kent-nhs's border, hop 5.
+blocked='^fedprobe_flow_blocked_after_info\{[^}]*flow="councils-to-kent-nhs-mllp"[^}]*hop="172.20.1.2",hop_network="kent-nhs"[^}]*ttl="5"\} 1'
+for _ in $(seq 1 80); do
+    m=$(scrape kp || true)
+    grep -Eq "$blocked" <<<"$m" && ! grep -q '^fedprobe_flow_traces_total 0' <<<"$m" && break
+    sleep 0.25
+done
+grep -Eq "$blocked" <<<"$m" || fail "daemon: blocked_after of the mllp flow: $(grep blocked_after <<<"$m")"
+[ "$(grep -c '^fedprobe_flow_blocked_after_info' <<<"$m")" = 1 ] || fail "only the filtered allow flow has a blocked_after"
+grep -q "flow councils-to-kent-nhs-mllp to kent-nhs-svc (allow mllp): filtered after 172.20.1.2 (kent-nhs), hop 5" "$WORK/kp.log" || fail "the trace is logged"
+grep -Eq '^fedprobe_flow_traces_total 1$' <<<"$m" || fail "one trace, not one per round: $(grep traces_total <<<"$m")"
+pass "daemon: the filtered mllp flow dies after 172.20.1.2 (kent-nhs), hop 5, traced once"
+
 rc=0; check kp after.txt --baseline "$WORK/kp-before.json" || rc=$?
 [ $rc -eq 1 ] || fail "check --baseline must exit 1 for newly broken flows (got $rc)"
 broken=$(sed -n '/^newly broken:/,/^[a-z]/p' "$WORK/after.txt" | sed -n 's/^  \([^ ]*\) -> .*/\1/p' | sort | tr '\n' ' ')
 [ "$broken" = "councils-to-kent-nhs-mllp no-rdp-from-councils " ] || fail "newly broken: '$broken'"
 grep -q "no-rdp-from-councils -> kent-nhs-svc rdp: expected deny, got ok (violation)" "$WORK/after.txt" || fail "violation evidence"
+grep -Eq "^councils-to-kent-nhs-mllp .* 172.20.1.2 \(kent-nhs\), hop 5$" "$WORK/after.txt" || fail "check's table: BLOCKED AFTER column"
 check kp junit.xml --format junit || true
 python3 -c "
 import xml.etree.ElementTree as ET
@@ -57,10 +71,25 @@ root = ET.parse('$WORK/junit.xml').getroot()
 cases = root.findall('.//testcase')
 failed = sorted(c.get('classname') for c in cases if c.find('failure') is not None)
 assert len(cases) == 7 and failed == ['flow.councils-to-kent-nhs-mllp', 'flow.no-rdp-from-councils'], failed
-" || fail "JUnit parses as XML with the two failures"
+msg = [c.find('failure').get('message') for c in cases if c.get('classname') == 'flow.councils-to-kent-nhs-mllp'][0]
+assert msg.endswith('filtered after 172.20.1.2 (kent-nhs), hop 5'), msg
+" || fail "JUnit parses as XML with the two failures, the filtered one saying where it dies"
+check kp notrace.json --format json --no-trace || true
+check kp traced.json --format json || true
+python3 -c "
+import json
+flows = {f['flow']: f for f in json.load(open('$WORK/traced.json'))['flows']}
+assert flows['councils-to-kent-nhs-mllp']['blocked_after'] == {'ttl': 5, 'address': '172.20.1.2', 'network': 'kent-nhs'}, flows['councils-to-kent-nhs-mllp']
+assert all(f['blocked_after'] is None for k, f in flows.items() if k != 'councils-to-kent-nhs-mllp')
+assert all(f['blocked_after'] is None for f in json.load(open('$WORK/notrace.json'))['flows'])
+" || fail "check JSON: blocked_after for the filtered flow only, none with --no-trace"
 pass "fedprobe check --baseline: exit 1, exactly the two flows newly broken; JUnit agrees"
 "$LABD/fault" drop-mllp off >/dev/null
 "$LABD/fault" rdp-opened off >/dev/null
+wait_compliance kp ""
+m=$(scrape kp || true)
+grep -q '^fedprobe_flow_blocked_after_info' <<<"$m" && fail "blocked_after stays once the flow works again"
+pass "the flow works again: its blocked_after is gone"
 
 "$LABD/fault" asymmetric on >/dev/null
 wait_compliance kn "trusts-to-councils-smtp=0 trusts-to-kent-psn-echo=0"

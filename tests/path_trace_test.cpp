@@ -165,3 +165,27 @@ TEST_CASE("forwarding loss: only where it persists to the destination") {
     w.reset();
     CHECK(w.loss_from() == -1);
 }
+
+TEST_CASE("blocked_after: the last hop that answered, nothing when the trace reached") {
+    PathResult r;
+    CHECK_FALSE(blocked_after(r));  // no trace at all
+    FlowTrace t;
+    t.stop = PathStop::silent;
+    t.stop_ttl = 5;
+    t.stop_hop = IpAddress::parse("172.20.1.2");
+    t.stop_network = "kent-nhs";
+    r.flows.push_back(t);
+    auto b = blocked_after(r);
+    REQUIRE(b);
+    CHECK(b->ttl == 5);
+    CHECK(describe(*b) == "after 172.20.1.2 (kent-nhs), hop 5");
+    r.flows[0] = FlowTrace{};  // silent from TTL 1
+    b = blocked_after(r);
+    REQUIRE(b);
+    CHECK(b->ttl == 0);
+    CHECK_FALSE(b->hop);
+    CHECK(describe(*b) == "before any hop answered");
+    r.flows[0].stop = PathStop::reached;
+    r.flows[0].stop_ttl = 6;
+    CHECK_FALSE(blocked_after(r));
+}

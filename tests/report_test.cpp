@@ -100,3 +100,33 @@ TEST_CASE("the table aligns its columns and ends with a summary") {
     CHECK(t.find("2 flows from kent-psn: 1 compliant, 1 not compliant") != std::string::npos);
     CHECK(t.find("\033[") == std::string::npos);  // plain when not on a terminal
 }
+
+TEST_CASE("blocked_after: JSON object or null, the JUnit message and the table column") {
+    CheckRun run;
+    run.site = "kent-psn";
+    run.flows = {rec("a", "epr", true), rec("b", "pacs", false), rec("c", "ris", false)};
+    run.flows[1].blocked_after = FlowRecord::BlockedAfter{4, "192.0.2.6", "surrey-psn"};
+    run.flows[2].blocked_after = FlowRecord::BlockedAfter{0, "", ""};
+    const std::string json = to_json(run);
+    CHECK(json.find("\"blocked_after\": null") != std::string::npos);
+    CHECK(json.find(R"("blocked_after": {
+        "ttl": 4,
+        "address": "192.0.2.6",
+        "network": "surrey-psn"
+      })") != std::string::npos);
+    std::string error;
+    auto back = check_run_from_json(json, error);
+    REQUIRE(back);
+    CHECK_FALSE(back->flows[0].blocked_after);
+    REQUIRE(back->flows[1].blocked_after);
+    CHECK(back->flows[1].blocked_after->ttl == 4);
+    CHECK(back->flows[1].blocked_after->network == "surrey-psn");
+    CHECK(to_json(*back) == json);
+
+    const std::string junit = to_junit(run);
+    CHECK(junit.find("filtered after 192.0.2.6 (surrey-psn), hop 4") != std::string::npos);
+    CHECK(junit.find("filtered before any hop answered") != std::string::npos);
+    const std::string table = to_table(run, false);
+    CHECK(table.find("BLOCKED AFTER") != std::string::npos);
+    CHECK(table.find("192.0.2.6 (surrey-psn), hop 4") != std::string::npos);
+}
