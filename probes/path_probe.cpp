@@ -23,6 +23,9 @@ namespace {
 constexpr int kFirstWindow = 8;  // TTLs sent at once when a flow has no history yet
 // Memory of a flow (its source port, window and last hops) outlives a reload for this long.
 constexpr auto kForgetAfter = std::chrono::hours(1);
+constexpr auto kRouterMemory = std::chrono::minutes(10);
+constexpr auto kSendSlack = std::chrono::milliseconds(2);
+constexpr Duration kMaxRouterGap = std::chrono::seconds(1);
 
 // Raw TCP sockets see every segment the host receives: keep only SYN or RST ones (answers to
 // SYN probes), in the kernel. IPv4 raw sockets start at the IP header, IPv6 ones at TCP's.
@@ -262,6 +265,7 @@ void PathProbe::start(const ProbeRequest& request, Done done) {
         if (m.fd >= 0) close(m.fd);
         it = memory_.erase(it);
     }
+    if (now >= next_gc_) routers_.forget_idle(now);
     if (now >= next_gc_) next_gc_ = now + std::chrono::minutes(1);
 
     if (Status st = open_receivers(family, params.method); !st.ok())
@@ -335,14 +339,9 @@ void PathProbe::enqueue(Round& r, std::uint32_t flow, int ttl, int attempt, Time
     f.window = std::max(f.window, ttl);
     TimePoint when = now;
     const auto& hops = f.memory->hops;
-    const Duration spacing = r.params.router_spacing;
-    if (spacing > Duration::zero() && static_cast<std::size_t>(ttl) <= hops.size() &&
-        hops[static_cast<std::size_t>(ttl - 1)] &&
-        !(*hops[static_cast<std::size_t>(ttl - 1)] == r.request.destination)) {
-        TimePoint& next = router_next_[hops[static_cast<std::size_t>(ttl - 1)]->bytes];
-        when = std::max(when, next);
-        next = when + std::chrono::duration_cast<Clock::duration>(spacing);
-    }
+    const std::size_t i = static_cast<std::size_t>(ttl - 1);
+    if (i < hops.size() && hops[i] && !(*hops[i] == r.request.destination))
+        when = routers_.slot(*hops[i], now, r.request.timeout);
     r.queue.push(Pending{when, flow, ttl, attempt, false});
 }
 
@@ -386,7 +385,10 @@ void PathProbe::pump(std::uint64_t id) {
     if (it == rounds_.end()) return;
     Round& r = *it->second;
     const TimePoint now = loop_.now();
-    while (!r.queue.empty() && r.queue.top().when <= now) {
+    // Packets due within kSendSlack go in this wake-up: one wake-up per paced packet cost more
+    // than the packets themselves. A few ms early is well inside the limiter's burst.
+    const TimePoint horizon = now + kSendSlack;
+    while (!r.queue.empty() && r.queue.top().when <= horizon) {
         Pending p = r.queue.top();
         r.queue.pop();
         const FlowRun& f = r.flows[p.flow];
@@ -398,7 +400,7 @@ void PathProbe::pump(std::uint64_t id) {
         if (r.request.pacer && r.packets > 0 && !p.paced) {
             p.paced = true;
             p.when = r.request.pacer->reserve(now);
-            if (p.when > now) {
+            if (p.when > horizon) {
                 r.queue.push(p);
                 continue;
             }
@@ -598,6 +600,22 @@ void PathProbe::maybe_finish(std::uint64_t id) {
     finish(id);
 }
 
+// A TTL that answered as a router last round and not at all now, while a later TTL answered:
+// the router is rate-limiting its answers to us (or lost them), so probes to it get spaced.
+void PathProbe::note_router_misses(const Round& r, const FlowTrace& trace, const Memory& before,
+                                   TimePoint now) {
+    if (r.params.router_spacing <= Duration::zero()) return;
+    for (const auto& h : trace.hops) {
+        if (h.ttl >= trace.last_answer_ttl) break;
+        const std::size_t i = static_cast<std::size_t>(h.ttl - 1);
+        if (h.address || h.attempts.empty() || i >= before.hops.size() || !before.hops[i] ||
+            *before.hops[i] == r.request.destination)
+            continue;
+        routers_.missed(*before.hops[i], r.params.router_spacing, now);
+        ++stats_.router_misses;
+    }
+}
+
 void PathProbe::finish(std::uint64_t id) {
     auto it = rounds_.find(id);
     if (it == rounds_.end()) return;
@@ -609,6 +627,7 @@ void PathProbe::finish(std::uint64_t id) {
     for (auto& f : r.flows)
         active_.erase(f.key);
 
+    const TimePoint now = loop_.now();
     PathResult path;
     path.method = r.params.method;
     path.port = r.request.port;
@@ -633,13 +652,13 @@ void PathProbe::finish(std::uint64_t id) {
         m.window = ended ? trace.stop_ttl
                          : std::min(r.params.max_ttl,
                                     std::max(trace.last_answer_ttl + r.params.gap_limit, 1));
+        note_router_misses(r, trace, m, now);
         m.hops = hop_list(trace);
         path.flows.push_back(std::move(trace));
     }
     path.distinct_paths = distinct_paths(path.flows);
 
     ProbeResult result;
-    const TimePoint now = loop_.now();
     result.duration = now - r.started;
     if (!r.error.empty()) {
         result.outcome = Outcome::error;

@@ -32,6 +32,7 @@
 #include "core/socket.hpp"
 #include "probes/path_packet.hpp"
 #include "probes/probe.hpp"
+#include "probes/router_pacer.hpp"
 
 namespace fedprobe {
 
@@ -46,6 +47,7 @@ class PathProbe : public Probe {
         std::uint64_t answers = 0;
         std::uint64_t late = 0;  // answers to a round that had already ended
         std::uint64_t resets_sent = 0;
+        std::uint64_t router_misses = 0;  // TTLs a known router left unanswered: it got spaced
     };
     const Stats& stats() const { return stats_; }
     std::size_t rounds_in_flight() const { return rounds_.size(); }
@@ -127,7 +129,9 @@ class PathProbe : public Probe {
     std::unordered_map<FlowKey, std::pair<std::uint64_t, std::uint32_t>, FlowKeyHash> active_;
     // Keyed by (protocol, destination, port, flow index): the flow's identity across rounds.
     std::map<std::tuple<int, std::array<std::uint8_t, 16>, std::uint16_t, int>, Memory> memory_;
-    std::map<std::array<std::uint8_t, 16>, TimePoint> router_next_;
+    RouterPacer routers_;  // spacing for routers seen rate-limiting
+    void note_router_misses(const Round& r, const FlowTrace& trace, const Memory& before,
+                            TimePoint now);
     std::vector<Receiver> receivers_;
     std::map<std::pair<int, std::string>, int> send_sockets_;  // (family or protocol, device)
     PacketReceiver receiver_;
