@@ -55,8 +55,11 @@ class Collector : public ResultSink {
         if (round.trace_follows) ++tracing_;
         progress();
     }
-    void flow_traced(LiveJob& job, const ProbeResult&) override {
+    void flow_traced(LiveJob& job, const ProbeResult& path) override {
         blocked_after_[job.job.key] = job.blocked_after;
+        if (path.outcome == Outcome::error)
+            trace_errors_.push_back(job.job.flow->id + " to " + job.job.target->id + ": " +
+                                    path.detail);
         --tracing_;
         progress();
     }
@@ -66,6 +69,8 @@ class Collector : public ResultSink {
         auto it = blocked_after_.find(key);
         return it == blocked_after_.end() ? std::nullopt : it->second;
     }
+
+    const std::vector<std::string>& trace_errors() const { return trace_errors_; }
 
   private:
     void progress() {
@@ -83,6 +88,7 @@ class Collector : public ResultSink {
     std::map<std::string, std::optional<BlockedAfter>> blocked_after_;
     std::size_t done_ = 0;
     std::size_t tracing_ = 0;
+    std::vector<std::string> trace_errors_;
 };
 
 }  // namespace
@@ -186,6 +192,9 @@ int run_check(const CheckOptions& opt) {
         }
     }
     if (jobs.empty()) std::cerr << "no flows of the policy start from site '" << run.site << "'\n";
+    // A failed trace leaves BLOCKED AFTER empty: say why, not only "-".
+    for (const auto& e : collector.trace_errors())
+        std::cerr << "could not trace the filtered flow " << e << " (--no-trace skips tracing)\n";
     if (baseline) {
         auto d = diff_against(*baseline, run);
         // The comparison goes where a person reads it; JSON and JUnit on stdout stay machine-clean.
