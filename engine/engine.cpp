@@ -162,9 +162,7 @@ bool Engine::should_trace(const LiveJob& lj, const ProbeResult& result, TimePoin
     if (lj.job.flow->expect != Expectation::allow || result.outcome != Outcome::filtered)
         return false;
     if (lj.tracing) return false;
-    if (!lj.traced_at) return true;
-    if (settings_.blocked_trace_every == Duration::max()) return false;
-    return at - *lj.traced_at >= settings_.blocked_trace_every;
+    return !lj.traced_at || at - *lj.traced_at >= settings_.blocked_trace_every;
 }
 
 void Engine::start_trace(LiveJob* lj, TimePoint at) {

@@ -23,9 +23,7 @@ namespace {
 constexpr int kFirstWindow = 8;  // TTLs sent at once when a flow has no history yet
 // Memory of a flow (its source port, window and last hops) outlives a reload for this long.
 constexpr auto kForgetAfter = std::chrono::hours(1);
-constexpr auto kRouterMemory = std::chrono::minutes(10);
 constexpr auto kSendSlack = std::chrono::milliseconds(2);
-constexpr Duration kMaxRouterGap = std::chrono::seconds(1);
 
 // Raw TCP sockets see every segment the host receives: keep only SYN or RST ones (answers to
 // SYN probes), in the kernel. IPv4 raw sockets start at the IP header, IPv6 ones at TCP's.
@@ -265,8 +263,10 @@ void PathProbe::start(const ProbeRequest& request, Done done) {
         if (m.fd >= 0) close(m.fd);
         it = memory_.erase(it);
     }
-    if (now >= next_gc_) routers_.forget_idle(now);
-    if (now >= next_gc_) next_gc_ = now + std::chrono::minutes(1);
+    if (now >= next_gc_) {
+        routers_.forget_idle(now);
+        next_gc_ = now + std::chrono::minutes(1);
+    }
 
     if (Status st = open_receivers(family, params.method); !st.ok())
         return fail(request, std::move(done), Outcome::error, st.message());
@@ -604,7 +604,6 @@ void PathProbe::maybe_finish(std::uint64_t id) {
 // the router is rate-limiting its answers to us (or lost them), so probes to it get spaced.
 void PathProbe::note_router_misses(const Round& r, const FlowTrace& trace, const Memory& before,
                                    TimePoint now) {
-    if (r.params.router_spacing <= Duration::zero()) return;
     for (const auto& h : trace.hops) {
         if (h.ttl >= trace.last_answer_ttl) break;
         const std::size_t i = static_cast<std::size_t>(h.ttl - 1);

@@ -47,7 +47,7 @@ class PathProbe : public Probe {
         std::uint64_t answers = 0;
         std::uint64_t late = 0;  // answers to a round that had already ended
         std::uint64_t resets_sent = 0;
-        std::uint64_t router_misses = 0;  // TTLs a known router left unanswered: it got spaced
+        std::uint64_t router_misses = 0;  // TTLs a known router left unanswered (see RouterPacer)
     };
     const Stats& stats() const { return stats_; }
     std::size_t rounds_in_flight() const { return rounds_.size(); }
