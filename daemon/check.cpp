@@ -36,8 +36,8 @@ bool read_file(const std::string& path, std::string& out) {
     return true;
 }
 
-// Keeps each flow's first result, and where a blocked one dies, and stops the loop once every
-// flow has a result and every trace has ended.
+// Keeps each flow's first result and stops the loop once every flow has one and every trace of
+// a blocked flow has ended (where it dies stays on the live job).
 class Collector : public ResultSink {
   public:
     Collector(EventLoop& loop, std::size_t total) : loop_(loop), results_(total) {}
@@ -56,7 +56,6 @@ class Collector : public ResultSink {
         progress();
     }
     void flow_traced(LiveJob& job, const ProbeResult& path) override {
-        blocked_after_[job.job.key] = job.blocked_after;
         if (path.outcome == Outcome::error)
             trace_errors_.push_back(job.job.flow->id + " to " + job.job.target->id + ": " +
                                     path.detail);
@@ -65,11 +64,6 @@ class Collector : public ResultSink {
     }
     const std::optional<ProbeResult>& result(std::size_t i) const { return results_[i]; }
     const std::string& reporter_network(const std::string& key) { return reporter_networks_[key]; }
-    std::optional<BlockedAfter> blocked_after(const std::string& key) const {
-        auto it = blocked_after_.find(key);
-        return it == blocked_after_.end() ? std::nullopt : it->second;
-    }
-
     const std::vector<std::string>& trace_errors() const { return trace_errors_; }
 
   private:
@@ -85,7 +79,6 @@ class Collector : public ResultSink {
     std::vector<std::optional<ProbeResult>> results_;
     std::map<std::string, std::size_t> index_;
     std::map<std::string, std::string> reporter_networks_;
-    std::map<std::string, std::optional<BlockedAfter>> blocked_after_;
     std::size_t done_ = 0;
     std::size_t tracing_ = 0;
     std::vector<std::string> trace_errors_;
@@ -135,20 +128,18 @@ int run_check(const CheckOptions& opt) {
     Collector collector(loop, total);
     engine.add_sink(collector);
     const auto started = loop.now();
-    engine.apply(loaded.config, jobs);
+    engine.apply(loaded.config, std::move(jobs));
     if (total > 0) loop.run();
     if (isatty(STDERR_FILENO)) std::cerr << "\r\033[K" << std::flush;
-    jobs = std::vector<Job>();
-    for (const LiveJob* lj : engine.jobs())
-        jobs.push_back(lj->job);
+    const std::vector<LiveJob*>& live = engine.jobs();
 
     CheckRun run;
     run.site = config.settings.site;
     run.config = opt.config;
     run.started = rfc3339_now();
     run.duration_seconds = std::chrono::duration<double>(loop.now() - started).count();
-    for (std::size_t i = 0; i < jobs.size(); ++i) {
-        const Job& j = jobs[i];
+    for (std::size_t i = 0; i < live.size(); ++i) {
+        const Job& j = live[i]->job;
         const ProbeResult& r = *collector.result(i);
         Verdict v = judge(j.flow->expect, r.outcome);
         FlowRecord f;
@@ -170,9 +161,7 @@ int run_check(const CheckOptions& opt) {
         }
         f.duration_seconds = to_seconds(r.duration);
         f.note = j.flow->note;
-        if (auto b = collector.blocked_after(j.key))
-            f.blocked_after =
-                FlowRecord::BlockedAfter{b->ttl, b->hop ? b->hop->str() : "", b->network};
+        f.blocked_after = live[i]->blocked_after;
         run.flows.push_back(std::move(f));
     }
 
@@ -191,7 +180,7 @@ int run_check(const CheckOptions& opt) {
             return 2;
         }
     }
-    if (jobs.empty()) std::cerr << "no flows of the policy start from site '" << run.site << "'\n";
+    if (total == 0) std::cerr << "no flows of the policy start from site '" << run.site << "'\n";
     // A failed trace leaves BLOCKED AFTER empty: say why, not only "-".
     for (const auto& e : collector.trace_errors())
         std::cerr << "could not trace the filtered flow " << e << " (--no-trace skips tracing)\n";

@@ -42,9 +42,10 @@ std::string to_json(const CheckRun& run) {
                               {"note", f.note}});
         auto& rec = j["flows"].back();
         if (f.blocked_after)
-            rec["blocked_after"] = {{"ttl", f.blocked_after->ttl},
-                                    {"address", f.blocked_after->address},
-                                    {"network", f.blocked_after->network}};
+            rec["blocked_after"] = {
+                {"ttl", f.blocked_after->ttl},
+                {"address", f.blocked_after->hop ? f.blocked_after->hop->str() : ""},
+                {"network", f.blocked_after->network}};
         else
             rec["blocked_after"] = nullptr;
     }
@@ -88,7 +89,8 @@ std::optional<CheckRun> check_run_from_json(const std::string& text, std::string
             r.note = f.value("note", "");
             if (auto b = f.find("blocked_after"); b != f.end() && b->is_object())
                 r.blocked_after = FlowRecord::BlockedAfter{
-                    b->value("ttl", 0), b->value("address", ""), b->value("network", "")};
+                    b->value("ttl", 0), IpAddress::parse(b->value("address", "")),
+                    b->value("network", "")};
             run.flows.push_back(std::move(r));
         }
         return run;
@@ -126,20 +128,10 @@ std::string xml_escape(const std::string& s) {
     return out;
 }
 
-std::string blocked_after_text(const FlowRecord& f) {
-    if (!f.blocked_after) return "";
-    const auto& b = *f.blocked_after;
-    if (b.ttl == 0 || b.address.empty()) return "no hop answered";
-    return b.address + " (" + b.network + "), hop " + std::to_string(b.ttl);
-}
-
 std::string evidence(const FlowRecord& f) {
     std::string s = "expected " + f.expect + ", got " + f.outcome + " (" + f.verdict + ")";
     if (!f.reporter.empty()) s += ", reported by " + f.reporter + " in " + f.reporter_network;
-    if (f.blocked_after)
-        s += ", " + f.outcome +
-             (f.blocked_after->ttl > 0 ? " after " + blocked_after_text(f)
-                                       : std::string(" before any hop answered"));
+    if (f.blocked_after) s += ", " + f.outcome + " " + describe(*f.blocked_after);
     return s;
 }
 
@@ -183,7 +175,7 @@ std::string to_table(const CheckRun& run, bool colour) {
         rows.push_back({f.flow, f.to, f.service, f.expect, f.outcome, f.verdict,
                         f.reporter.empty() ? "-" : f.reporter + " (" + f.reporter_network + ")",
                         fixed(f.duration_seconds * 1000, 1) + "ms",
-                        f.blocked_after ? blocked_after_text(f) : "-"});
+                        f.blocked_after ? where(*f.blocked_after) : "-"});
     std::vector<std::size_t> width(kColumns);
     for (int c = 0; c < kColumns; ++c)
         width[c] = std::string(headers[c]).size();

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "probes/path_trace.hpp"
+
 namespace fedprobe {
 
 struct FlowRecord {
@@ -20,10 +22,7 @@ struct FlowRecord {
     double duration_seconds = 0;
     std::string note;
     // An allow flow found filtered, traced: the last hop that answered (ttl 0: none did).
-    struct BlockedAfter {
-        int ttl = 0;
-        std::string address, network;
-    };
+    using BlockedAfter = fedprobe::BlockedAfter;
     std::optional<BlockedAfter> blocked_after;
 
     std::string key() const { return flow + "/" + to; }  // identity across runs

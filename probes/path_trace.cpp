@@ -241,10 +241,14 @@ std::optional<BlockedAfter> blocked_after(const PathResult& result) {
     return b;
 }
 
+std::string where(const BlockedAfter& b) {
+    if (b.ttl == 0 || !b.hop) return "no hop answered";
+    return b.hop->str() + " (" + (b.network.empty() ? "unknown network" : b.network) + "), hop " +
+           std::to_string(b.ttl);
+}
+
 std::string describe(const BlockedAfter& b) {
-    if (b.ttl == 0 || !b.hop) return "before any hop answered";
-    return "after " + b.hop->str() + " (" + (b.network.empty() ? "unknown network" : b.network) +
-           "), hop " + std::to_string(b.ttl);
+    return b.ttl == 0 || !b.hop ? "before any hop answered" : "after " + where(b);
 }
 
 }  // namespace fedprobe

@@ -40,6 +40,8 @@ struct BlockedAfter {
 // From flow 0; nullopt when that trace reached the destination (nothing on the path stops the
 // flow now) or when there is no trace.
 std::optional<BlockedAfter> blocked_after(const PathResult& result);
+// "192.0.2.6 (surrey-psn), hop 4", or "no hop answered" for ttl 0: a table cell.
+std::string where(const BlockedAfter& b);
 // "after 192.0.2.6 (surrey-psn), hop 4", or "before any hop answered" for ttl 0: reads on from
 // "filtered".
 std::string describe(const BlockedAfter& b);

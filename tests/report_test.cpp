@@ -105,8 +105,9 @@ TEST_CASE("blocked_after: JSON object or null, the JUnit message and the table c
     CheckRun run;
     run.site = "kent-psn";
     run.flows = {rec("a", "epr", true), rec("b", "pacs", false), rec("c", "ris", false)};
-    run.flows[1].blocked_after = FlowRecord::BlockedAfter{4, "192.0.2.6", "surrey-psn"};
-    run.flows[2].blocked_after = FlowRecord::BlockedAfter{0, "", ""};
+    run.flows[1].blocked_after =
+        FlowRecord::BlockedAfter{4, IpAddress::parse("192.0.2.6"), "surrey-psn"};
+    run.flows[2].blocked_after = FlowRecord::BlockedAfter{0, std::nullopt, ""};
     const std::string json = to_json(run);
     CHECK(json.find("\"blocked_after\": null") != std::string::npos);
     CHECK(json.find(R"("blocked_after": {
