@@ -6,6 +6,14 @@ namespace fedprobe {
 
 namespace {
 
+// The process's own single series, without labels.
+prometheus::Counter& counter(prometheus::Registry& r, const char* name, const char* help) {
+    return prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({});
+}
+prometheus::Gauge& gauge(prometheus::Registry& r, const char* name, const char* help) {
+    return prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
+}
+
 prometheus::Histogram::BucketBoundaries duration_buckets() {
     return {kDurationBuckets.begin(), kDurationBuckets.end()};
 }
@@ -31,93 +39,45 @@ PrometheusExporter::PrometheusExporter(const std::string& version)
                .Help("How late probes start against their schedule")
                .Register(*registry_)
                .Add({}, duration_buckets())),
-      in_flight_(prometheus::BuildGauge()
-                     .Name("fedprobe_probes_in_flight")
-                     .Help("Probes started and not yet finished")
-                     .Register(*registry_)
-                     .Add({})),
-      scheduled_(prometheus::BuildGauge()
-                     .Name("fedprobe_scheduled_probes")
-                     .Help("(target, probe) pairs this appliance runs")
-                     .Register(*registry_)
-                     .Add({})),
+      in_flight_(
+          gauge(*registry_, "fedprobe_probes_in_flight", "Probes started and not yet finished")),
+      scheduled_(gauge(*registry_, "fedprobe_scheduled_probes",
+                       "(target, probe) pairs this appliance runs")),
       overruns_(
-          prometheus::BuildCounter()
-              .Name("fedprobe_scheduler_overruns_total")
-              .Help("Rounds skipped because the previous round of the same probe had not finished")
-              .Register(*registry_)
-              .Add({})),
-      reload_ok_(prometheus::BuildGauge()
-                     .Name("fedprobe_config_last_reload_successful")
-                     .Help("1 when the last config load succeeded, 0 when it was rejected and the "
-                           "old config kept")
-                     .Register(*registry_)
-                     .Add({})),
-      reload_time_(prometheus::BuildGauge()
-                       .Name("fedprobe_config_last_reload_success_timestamp_seconds")
-                       .Help("When the config was last loaded successfully, in unix seconds")
-                       .Register(*registry_)
-                       .Add({})),
-      auth_failures_(prometheus::BuildCounter()
-                         .Name("fedprobe_web_auth_failures_total")
-                         .Help("Basic-auth attempts on the metrics endpoint rejected for a wrong "
-                               "user or password")
-                         .Register(*registry_)
-                         .Add({})),
-      icmp_late_(prometheus::BuildCounter()
-                     .Name("fedprobe_icmp_late_replies_total")
-                     .Help("ICMP echo replies that arrived after their round had ended")
-                     .Register(*registry_)
-                     .Add({})),
-      icmp_unmatched_(prometheus::BuildCounter()
-                          .Name("fedprobe_icmp_unmatched_replies_total")
-                          .Help("ICMP messages with fedprobe's marker that matched no request")
-                          .Register(*registry_)
-                          .Add({})),
-      icmp_duplicates_(prometheus::BuildCounter()
-                           .Name("fedprobe_icmp_duplicate_replies_total")
-                           .Help("ICMP echo replies received more than once, every target")
-                           .Register(*registry_)
-                           .Add({})),
-      rx_dropped_(prometheus::BuildCounter()
-                      .Name("fedprobe_socket_receive_dropped_total")
-                      .Help("Packets the kernel dropped on fedprobe's shared sockets because the "
-                            "prober did not read them in time (SO_RXQ_OVFL)")
-                      .Register(*registry_)
-                      .Add({})),
-      flow_traces_(prometheus::BuildCounter()
-                       .Name("fedprobe_flow_traces_total")
-                       .Help("path:SERVICE traces of allow flows found filtered (at most one per "
-                             "flow per 10 minutes)")
-                       .Register(*registry_)
-                       .Add({})),
-      path_packets_(prometheus::BuildCounter()
-                        .Name("fedprobe_path_packets_sent_total")
-                        .Help("Probe packets the path probe sent, every target and TTL")
-                        .Register(*registry_)
-                        .Add({})),
-      path_answers_(prometheus::BuildCounter()
-                        .Name("fedprobe_path_answers_total")
-                        .Help("Answers (time exceeded, unreachable, the destination's) matched "
-                              "to a path probe packet in time")
-                        .Register(*registry_)
-                        .Add({})),
-      path_late_(prometheus::BuildCounter()
-                     .Name("fedprobe_path_late_answers_total")
-                     .Help("Answers to path probe packets whose round had already ended")
-                     .Register(*registry_)
-                     .Add({})),
-      path_resets_(prometheus::BuildCounter()
-                       .Name("fedprobe_path_resets_sent_total")
-                       .Help("Resets sent to close a SYN-ACK a tcp path trace drew")
-                       .Register(*registry_)
-                       .Add({})),
-      http_overloaded_(prometheus::BuildCounter()
-                           .Name("fedprobe_http_overloaded_total")
-                           .Help("http probes never started: too many were in flight for them to "
-                                 "start within their timeout (each reported as error)")
-                           .Register(*registry_)
-                           .Add({})) {
+          counter(*registry_, "fedprobe_scheduler_overruns_total",
+                  "Rounds skipped because the previous round of the same probe had not finished")),
+      reload_ok_(gauge(*registry_, "fedprobe_config_last_reload_successful",
+                       "1 when the last config load succeeded, 0 when it was rejected and the "
+                       "old config kept")),
+      reload_time_(gauge(*registry_, "fedprobe_config_last_reload_success_timestamp_seconds",
+                         "When the config was last loaded successfully, in unix seconds")),
+      auth_failures_(counter(*registry_, "fedprobe_web_auth_failures_total",
+                             "Basic-auth attempts on the metrics endpoint rejected for a wrong "
+                             "user or password")),
+      icmp_late_(counter(*registry_, "fedprobe_icmp_late_replies_total",
+                         "ICMP echo replies that arrived after their round had ended")),
+      icmp_unmatched_(counter(*registry_, "fedprobe_icmp_unmatched_replies_total",
+                              "ICMP messages with fedprobe's marker that matched no request")),
+      icmp_duplicates_(counter(*registry_, "fedprobe_icmp_duplicate_replies_total",
+                               "ICMP echo replies received more than once, every target")),
+      rx_dropped_(counter(*registry_, "fedprobe_socket_receive_dropped_total",
+                          "Packets the kernel dropped on fedprobe's shared sockets because the "
+                          "prober did not read them in time (SO_RXQ_OVFL)")),
+      flow_traces_(counter(*registry_, "fedprobe_flow_traces_total",
+                           "path:SERVICE traces of allow flows found filtered (at most one per "
+                           "flow per 10 minutes)")),
+      path_packets_(counter(*registry_, "fedprobe_path_packets_sent_total",
+                            "Probe packets the path probe sent, every target and TTL")),
+      path_answers_(counter(*registry_, "fedprobe_path_answers_total",
+                            "Answers (time exceeded, unreachable, the destination's) matched "
+                            "to a path probe packet in time")),
+      path_late_(counter(*registry_, "fedprobe_path_late_answers_total",
+                         "Answers to path probe packets whose round had already ended")),
+      path_resets_(counter(*registry_, "fedprobe_path_resets_sent_total",
+                           "Resets sent to close a SYN-ACK a tcp path trace drew")),
+      http_overloaded_(counter(*registry_, "fedprobe_http_overloaded_total",
+                               "http probes never started: too many were in flight for them to "
+                               "start within their timeout (each reported as error)")) {
     prometheus::BuildGauge()
         .Name("fedprobe_build_info")
         .Help("fedprobe's version; always 1")
