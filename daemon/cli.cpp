@@ -53,7 +53,8 @@ std::string help_text(const std::string& subcommand) {
                "needed)\n";
     if (subcommand == "trace")
         return "usage: fedprobe trace --config FILE [--site ID] TARGET [--service NAME]\n"
-               "                      [--method udp|icmp|tcp] [--flows N] [--format table|json]\n\n"
+               "                      [--method udp|icmp|tcp] [--flows N] [--mtu]\n"
+               "                      [--format table|json]\n\n"
                "Runs one Paris traceroute round from this appliance and prints every hop with the\n"
                "network it belongs to, and why the trace stopped. TARGET is a target id (traced "
                "at\n"
@@ -67,6 +68,8 @@ std::string help_text(const std::string& subcommand) {
                "      --service NAME    trace with that service's transport and port (path:NAME)\n"
                "      --method M        udp (default), icmp or tcp, without --service\n"
                "      --flows N         trace N flows (1-16) and count the distinct paths (ECMP)\n"
+               "      --mtu             then search the path MTU and locate a black hole (as\n"
+               "                        path.mtu does; the target's own path.mtu does it too)\n"
                "      --format FMT      table (default) or json (every attempt)\n";
     return "usage: fedprobe COMMAND [OPTIONS]\n\n"
            "fedprobe probes the other networks of a federation for reachability and firewall\n"
@@ -175,6 +178,8 @@ CliParse parse_cli(const std::vector<std::string>& args) {
                 return out;
             }
             cmd.flows = std::stoi(n);
+        } else if (arg == "--mtu" && cmd.kind == CliCommand::Kind::trace) {
+            cmd.mtu = true;
         } else if (cmd.kind == CliCommand::Kind::trace && !arg.starts_with("-") &&
                    cmd.target.empty()) {
             cmd.target = arg;

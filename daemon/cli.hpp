@@ -18,7 +18,8 @@ struct CliCommand {
     bool trace_blocked = true;  // check: trace flows found filtered
     // trace
     std::string target, service, method;
-    int flows = 0;  // 0: the target's path.flows
+    int flows = 0;     // 0: the target's path.flows
+    bool mtu = false;  // trace: search the path MTU too
 };
 
 struct CliParse {

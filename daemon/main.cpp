@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
                                         cmd.save, cmd.baseline, cmd.trace_blocked});
         case fedprobe::CliCommand::Kind::trace:
             return fedprobe::run_trace(
-                {cmd.config, cmd.site, cmd.target, cmd.service, cmd.method, cmd.flows, cmd.format});
+                {cmd.config, cmd.site, cmd.target, cmd.service, cmd.method, cmd.flows, cmd.mtu, cmd.format});
         case fedprobe::CliCommand::Kind::run: {
             if (!fedprobe::setup_logging(cmd.log_level)) {
                 std::cerr << "fedprobe: unknown log level '" << cmd.log_level << "'\n";

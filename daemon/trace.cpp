@@ -9,6 +9,7 @@
 #include "engine/jobs.hpp"
 #include "federation/loader.hpp"
 #include "federation/network_index.hpp"
+#include "probes/path_middlebox.hpp"
 #include "probes/path_trace.hpp"
 
 namespace fedprobe {
@@ -36,7 +37,52 @@ std::string describe_stop(const FlowTrace& t) {
     return out;
 }
 
+std::string hop_name(const std::optional<IpAddress>& a, const std::string& network) {
+    if (!a) return "no hop";
+    return a->str() + (network.empty() ? "" : " (" + network + ")");
+}
+
+std::string mpls_text(const std::vector<MplsLabel>& stack) {
+    std::string out;
+    for (const auto& l : stack)
+        out += (out.empty() ? "MPLS " : " ") + std::to_string(l.label) + "/tc" +
+               std::to_string(l.tc) + (l.bottom ? "/S" : "") + "/ttl" + std::to_string(l.ttl);
+    return out;
+}
+
+std::string changes_text(std::uint8_t changes) {
+    std::string out;
+    for (MiddleboxChange c : kAllMiddleboxChanges)
+        if (changes & bit(c)) out += (out.empty() ? "" : ",") + std::string(to_string(c));
+    return out;
+}
+
 }  // namespace
+
+std::string describe_mtu(const PathMtu& m) {
+    std::string out;
+    if (!m.mtu) return "path MTU: unknown (nothing reached the destination)\n";
+    out = "path MTU: " + std::to_string(m.mtu);
+    if (m.source == PathMtu::Source::ptb)
+        out += " (packet-too-big from " + hop_name(m.reporter, m.reporter_network) + ")";
+    else if (m.mtu == m.local_mtu)
+        out += " (the interface's; a full-size DF probe arrived)";
+    else
+        out += " (searched; " + std::to_string(m.lowest_failed) + " bytes did not arrive)";
+    out += ", interface " + std::to_string(m.local_mtu) + ", " + std::to_string(m.packets) +
+           (m.packets == 1 ? " probe in " : " probes in ") + std::to_string(m.stages) +
+           (m.stages == 1 ? " stage\n" : " stages\n");
+    if (m.blackhole) {
+        out += "BLACK HOLE: " + std::to_string(m.blackhole_size) +
+               "-byte DF packets vanish without packet-too-big; ";
+        out += m.blackhole_ttl
+                   ? "the last hop that passes them is " +
+                         hop_name(m.blackhole_hop, m.blackhole_network) + " at TTL " +
+                         std::to_string(m.blackhole_ttl) + ": the hole is after it\n"
+                   : "no hop answers them: the hole is before the first hop that answers\n";
+    }
+    return out;
+}
 
 std::string trace_table(const PathResult& result, const IpAddress& destination,
                         const std::string& title) {
@@ -56,6 +102,14 @@ std::string trace_table(const PathResult& result, const IpAddress& destination,
             std::snprintf(ttl, sizeof ttl, "%4d", h.ttl);
             std::string note;
             if (h.destination) note = "destination";
+            std::uint8_t changes = 0;
+            std::vector<MplsLabel> mpls;
+            for (const auto& a : h.attempts) {
+                changes |= a.answered ? a.changes : 0;
+                if (a.answered && mpls.empty()) mpls = a.mpls;
+            }
+            if (changes) note += (note.empty() ? "" : "; ") + ("quote: " + changes_text(changes));
+            if (!mpls.empty()) note += (note.empty() ? "" : "; ") + mpls_text(mpls);
             for (const auto& a : h.attempts) {
                 if (!a.answered) continue;
                 const PathAnswer kind = classify_answer(a, destination);
@@ -70,11 +124,39 @@ std::string trace_table(const PathResult& result, const IpAddress& destination,
                    pad(h.address ? ms(h.rtt) : "", 10) + note + "\n";
         }
         out += "stop: " + describe_stop(t) + "\n";
+        for (const auto& m : middlebox_changes(t))
+            out += "middlebox: " + std::string(to_string(m.change)) + " changed by TTL " +
+                   std::to_string(m.ttl) + " (" + hop_name(m.hop, m.network) +
+                   "; that hop or the one before)\n";
     }
+    if (result.mtu) out += describe_mtu(*result.mtu);
     if (result.flows.size() > 1)
         out += "distinct paths: " + std::to_string(result.distinct_paths) + "\n";
     out += "packets sent: " + std::to_string(result.packets_sent) + "\n";
     return out;
+}
+
+nlohmann::ordered_json mtu_json(const PathMtu& m) {
+    using nlohmann::ordered_json;
+    auto addr = [](const std::optional<IpAddress>& a) {
+        return a ? ordered_json(a->str()) : ordered_json();
+    };
+    ordered_json j;
+    j["mtu"] = m.mtu ? ordered_json(m.mtu) : ordered_json();
+    j["source"] = std::string(to_string(m.source));
+    j["reporter"] = addr(m.reporter);
+    j["reporter_network"] = m.reporter_network;
+    j["local_mtu"] = m.local_mtu;
+    j["lowest_failed"] = m.lowest_failed ? ordered_json(m.lowest_failed) : ordered_json();
+    j["blackhole"] = m.blackhole;
+    j["blackhole_after"] = m.blackhole ? ordered_json{{"size", m.blackhole_size},
+                                                      {"ttl", m.blackhole_ttl},
+                                                      {"address", addr(m.blackhole_hop)},
+                                                      {"network", m.blackhole_network}}
+                                       : ordered_json();
+    j["packets"] = m.packets;
+    j["stages"] = m.stages;
+    return j;
 }
 
 std::string trace_json(const PathResult& result, const std::string& target,
@@ -117,13 +199,37 @@ std::string trace_json(const PathResult& result, const std::string& target,
                     at["reply_ttl"] = a.reply_ttl;
                     if (a.quoted_ttl >= 0) at["quoted_ttl"] = a.quoted_ttl;
                     if (a.next_hop_mtu) at["next_hop_mtu"] = a.next_hop_mtu;
+                    if (a.quote_bytes) {
+                        at["quote_bytes"] = a.quote_bytes;
+                        ordered_json changes = ordered_json::array();
+                        for (MiddleboxChange c : kAllMiddleboxChanges)
+                            if (a.changes & bit(c)) changes.push_back(std::string(to_string(c)));
+                        at["changes"] = changes;
+                        if (a.quoted_mss) at["quoted_mss"] = a.quoted_mss;
+                    }
+                    if (!a.mpls.empty()) {
+                        at["mpls"] = ordered_json::array();
+                        for (const auto& l : a.mpls)
+                            at["mpls"].push_back({{"label", l.label},
+                                                  {"tc", l.tc},
+                                                  {"s", l.bottom},
+                                                  {"ttl", l.ttl}});
+                    }
                 }
                 hop["attempts"].push_back(std::move(at));
             }
             f["hops"].push_back(std::move(hop));
         }
+        f["middlebox"] = ordered_json::array();
+        for (const auto& m : middlebox_changes(t))
+            f["middlebox"].push_back(
+                {{"change", std::string(to_string(m.change))},
+                 {"ttl", m.ttl},
+                 {"address", m.hop ? ordered_json(m.hop->str()) : ordered_json()},
+                 {"network", m.network}});
         j["flows"].push_back(std::move(f));
     }
+    j["mtu"] = result.mtu ? mtu_json(*result.mtu) : nlohmann::ordered_json();
     return j.dump(2) + "\n";
 }
 
@@ -163,6 +269,10 @@ int run_trace(const TraceOptions& o) {
     if (o.method == "icmp") options.method = PathMethod::icmp;
     if (o.method == "tcp") options.method = PathMethod::tcp;
     if (o.flows) options.flows = o.flows;
+    if (o.mtu) {
+        options.mtu = true;
+        options.mtu_every = 1;
+    }
     slot = options;
     ProbeRequest request =
         request_for(config, target, ProbeSpec{kind_index_of<PathKind>(), o.service});

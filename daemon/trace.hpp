@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "probes/path_kind.hpp"
 
 namespace fedprobe {
@@ -17,6 +19,7 @@ struct TraceOptions {
     std::string service;  // path:SERVICE
     std::string method;   // udp | icmp | tcp; empty: the target's or udp
     int flows = 0;        // 0: the target's path.flows
+    bool mtu = false;     // search the path MTU too (or the target's path.mtu)
     std::string format = "table";
 };
 
@@ -26,6 +29,10 @@ int run_trace(const TraceOptions& options);
 // The renderings, for tests and for `check`.
 std::string trace_table(const PathResult& result, const IpAddress& destination,
                         const std::string& title);
+// "path MTU: ..." and, for a black hole, where: the lines `trace` prints after the hops.
+std::string describe_mtu(const PathMtu& m);
+// The MTU search as JSON, for `trace` and `check`.
+nlohmann::ordered_json mtu_json(const PathMtu& m);
 std::string trace_json(const PathResult& result, const std::string& target,
                        const IpAddress& address);
 

@@ -36,7 +36,7 @@ std::string_view to_string(PathStop s) {
 
 PathOptions PathKind::parse(OptionReader& r, const KindUse&) {
     r.check_keys({"method", "max_ttl", "attempts", "gap_limit", "flows", "interval",
-                  "router_spacing", "port"});
+                  "router_spacing", "port", "mtu", "mtu_every", "min_mtu", "min_mss"});
     PathOptions o;
     if (auto m = r.string("method")) {
         if (*m == "udp")
@@ -56,12 +56,18 @@ PathOptions PathKind::parse(OptionReader& r, const KindUse&) {
     if (auto v = r.duration("interval")) o.interval = *v;
     if (auto v = r.duration("router_spacing")) o.router_spacing = *v;
     if (auto v = r.integer("port", 1, 65535)) o.port = static_cast<int>(*v);
+    if (auto v = r.boolean("mtu")) o.mtu = *v;
+    if (auto v = r.integer("mtu_every", 1, 1000)) o.mtu_every = static_cast<int>(*v);
+    if (auto v = r.integer("min_mtu", 68, 65535)) o.min_mtu = static_cast<int>(*v);
+    if (auto v = r.integer("min_mss", 1, 65535)) o.min_mss = static_cast<int>(*v);
     return o;
 }
 
 std::string PathKind::check(const KindUse&, const PathOptions* o) {
     if (o && o->port && o->method == PathMethod::icmp)
         return "path.port has no meaning with method \"icmp\"";
+    if (o && !o->mtu && (o->min_mtu || o->mtu_every != 1))
+        return "path.min_mtu and path.mtu_every need path.mtu = true";
     return {};
 }
 
@@ -73,6 +79,10 @@ PathParams PathKind::params(const PathOptions* o, JobContext& c) {
     p.gap_limit = options.gap_limit;
     p.flows = options.flows;
     p.router_spacing = options.router_spacing;
+    p.mtu = options.mtu;
+    p.mtu_every = options.mtu_every;
+    p.min_mtu = options.min_mtu.value_or(0);
+    p.min_mss = options.min_mss.value_or(0);
     if (c.service) {
         // path:SERVICE: the application's own transport and port, through the firewalls that
         // let that port in.

@@ -10,6 +10,7 @@
 
 #include "core/duration.hpp"
 #include "probes/kind.hpp"
+#include "probes/path_mtu.hpp"
 
 namespace fedprobe {
 
@@ -25,7 +26,11 @@ struct PathOptions {
     std::optional<Duration> interval;  // unset: 60 s
     // Probes expected at the same router are this far apart: routers rate-limit time-exceeded.
     Duration router_spacing = std::chrono::milliseconds(20);
-    std::optional<int> port;  // plain `path` over udp or tcp: the destination port
+    std::optional<int> port;     // plain `path` over udp or tcp: the destination port
+    bool mtu = false;            // search the path MTU (path_mtu.hpp)
+    int mtu_every = 1;           // ... every this many rounds
+    std::optional<int> min_mtu;  // exported beside the MTU, for alert rules
+    std::optional<int> min_mss;  // exported beside the quoted MSS, for alert rules
     friend bool operator==(const PathOptions&, const PathOptions&) = default;
 };
 
@@ -36,6 +41,10 @@ struct PathParams {
     int gap_limit = 5;
     int flows = 1;
     Duration router_spacing = std::chrono::milliseconds(20);
+    bool mtu = false;
+    int mtu_every = 1;
+    int min_mtu = 0;  // 0: not set
+    int min_mss = 0;
     friend bool operator==(const PathParams&, const PathParams&) = default;
 };
 
@@ -45,6 +54,15 @@ inline constexpr std::array kAllPathStops = {PathStop::reached,    PathStop::unr
                                              PathStop::prohibited, PathStop::silent,
                                              PathStop::loop,       PathStop::max_ttl};
 std::string_view to_string(PathStop s);
+
+// One MPLS label stack entry, from an RFC 4950 object in an RFC 4884 ICMP extension.
+struct MplsLabel {
+    std::uint32_t label = 0;  // 20 bits
+    std::uint8_t tc = 0;      // traffic class (EXP), 3 bits
+    bool bottom = false;      // the stack's last entry
+    std::uint8_t ttl = 0;
+    friend bool operator==(const MplsLabel&, const MplsLabel&) = default;
+};
 
 // One probe packet and what came back for it.
 struct PathAttempt {
@@ -57,6 +75,10 @@ struct PathAttempt {
     int reply_ttl = -1;              // the answer's own TTL as it arrived
     int quoted_ttl = -1;             // the TTL our packet had when the router quoted it (usually 1)
     std::uint16_t next_hop_mtu = 0;  // packet-too-big / fragmentation-needed
+    std::uint8_t changes = 0;        // the quote's differences from what was sent (path_middlebox)
+    std::size_t quote_bytes = 0;     // of our packet that an ICMP error quoted
+    std::uint16_t quoted_mss = 0;    // the MSS option in a TCP probe's quote (0: not quoted)
+    std::vector<MplsLabel> mpls;     // the answer's RFC 4950 label stack, top first
 };
 
 struct PathHop {
@@ -86,7 +108,11 @@ struct PathResult {
     std::uint16_t port = 0;
     std::vector<FlowTrace> flows;
     int distinct_paths = 0;
-    std::uint32_t packets_sent = 0;
+    std::uint32_t packets_sent = 0;  // the MTU search's included
+    std::optional<PathMtu> mtu;      // rounds that searched the MTU, over flow 0
+    int dscp = -1;                   // the DSCP the probes carried (-1: none configured)
+    int min_mtu = 0;                 // the target's thresholds, for the series (0: not set)
+    int min_mss = 0;
 };
 
 struct PathKind {
@@ -121,6 +147,32 @@ struct PathKind {
         FamilyInfo{"fedprobe_path_forwarding_loss_from_ttl",
                    "The TTL from which loss persists to the destination over recent rounds "
                    "(-1: none)",
+                   SeriesType::gauge},
+        FamilyInfo{"fedprobe_path_mtu_bytes", "The path MTU found by the last search (path.mtu)",
+                   SeriesType::gauge},
+        FamilyInfo{"fedprobe_path_mtu_info",
+                   "How the last search found the MTU: source=\"ptb\" with the router that "
+                   "reported it, or source=\"search\"",
+                   SeriesType::gauge},
+        FamilyInfo{"fedprobe_path_blackhole",
+                   "1 while large DF packets vanish without packet-too-big and small ones arrive",
+                   SeriesType::gauge},
+        FamilyInfo{"fedprobe_path_blackhole_info",
+                   "The last hop that answered a probe of the size that vanishes: the black hole "
+                   "is after it (ttl=\"0\": none answered)",
+                   SeriesType::gauge},
+        FamilyInfo{"fedprobe_path_middlebox_info",
+                   "One per change flow 0's quotes show on the current path (dscp, ecn, mss, "
+                   "length, nat, ttl), at the first hop showing it: the device is that hop or "
+                   "the one before",
+                   SeriesType::gauge},
+        FamilyInfo{"fedprobe_path_quoted_mss_bytes",
+                   "The smallest TCP MSS in flow 0's quotes (tcp traces whose quotes hold the "
+                   "options); the probes send 1460",
+                   SeriesType::gauge},
+        FamilyInfo{"fedprobe_path_min_mtu_bytes", "path.min_mtu as configured", SeriesType::gauge},
+        FamilyInfo{"fedprobe_path_min_mss_bytes", "path.min_mss as configured", SeriesType::gauge},
+        FamilyInfo{"fedprobe_path_dscp", "The DSCP the probes carry, as configured",
                    SeriesType::gauge},
     };
     using Options = PathOptions;

@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/bytes.hpp"
@@ -65,14 +66,17 @@ std::size_t write_ipv4_header(std::uint8_t* p, const PathFlow& f, int ttl, std::
     return 20;
 }
 
-// The transport part of a probe, checksum held at flow.checksum().
-std::size_t write_transport(std::uint8_t* p, const PathFlow& f, std::uint16_t number) {
+// The transport part of a probe, checksum held at flow.checksum(), with `pad` zero bytes after
+// its payload (TCP: as the SYN's data). Zeros add nothing to the sum; the compensating field
+// absorbs the length's share in the pseudo-header and the UDP length.
+std::size_t write_transport(std::uint8_t* p, const PathFlow& f, std::uint16_t number,
+                            std::size_t pad) {
     const int protocol = f.protocol();
     std::size_t len = 0;
     std::size_t field = 0, comp = 0;
     switch (f.method) {
         case PathMethod::udp:
-            len = 8 + kPathPayloadBytes;
+            len = 8 + kPathPayloadBytes + pad;
             put16(p, f.ident);
             put16(p + 2, f.port);
             put16(p + 4, static_cast<std::uint16_t>(len));
@@ -81,7 +85,7 @@ std::size_t write_transport(std::uint8_t* p, const PathFlow& f, std::uint16_t nu
             field = 6, comp = 10;
             break;
         case PathMethod::icmp:
-            len = 8 + kPathPayloadBytes;
+            len = 8 + kPathPayloadBytes + pad;
             p[0] = f.destination.family == AF_INET ? 8 : 128;  // echo request
             p[1] = 0;
             put16(p + 4, f.ident);
@@ -91,7 +95,7 @@ std::size_t write_transport(std::uint8_t* p, const PathFlow& f, std::uint16_t nu
             field = 2, comp = 10;
             break;
         case PathMethod::tcp:
-            len = kTcpHeaderBytes;
+            len = kTcpHeaderBytes + pad;
             put16(p, f.ident);
             put16(p + 2, f.port);
             // The high half is fixed per flow, the low half numbers the probe.
@@ -100,11 +104,12 @@ std::size_t write_transport(std::uint8_t* p, const PathFlow& f, std::uint16_t nu
             p[12] = (kTcpHeaderBytes / 4) << 4;
             p[13] = kTcpSyn;
             put16(p + 18, 0);
-            p[20] = 2, p[21] = 4;  // MSS 1460
-            put16(p + 22, 1460);
+            p[20] = 2, p[21] = 4;
+            put16(p + 22, kPathProbeMss);
             field = 16, comp = 14;  // the window compensates
             break;
     }
+    std::memset(p + len - pad, 0, pad);
     const std::uint32_t pseudo = f.method == PathMethod::icmp && f.destination.family == AF_INET
                                      ? 0
                                      : pseudo_header(f, len, protocol);
@@ -132,12 +137,23 @@ int PathFlow::protocol() const {
     return 0;
 }
 
+std::size_t path_probe_bytes(const PathFlow& flow) {
+    const std::size_t ip = flow.destination.family == AF_INET ? 20 : 40;
+    return ip + (flow.method == PathMethod::tcp ? kTcpHeaderBytes : 8 + kPathPayloadBytes);
+}
+
 std::size_t build_path_probe(std::span<std::uint8_t> out, const PathFlow& flow, int ttl,
-                             std::uint16_t number) {
-    if (out.size() < kPathMaxPacket) return 0;
+                             std::uint16_t number, std::size_t size) {
+    const std::size_t least = path_probe_bytes(flow);
+    if (size == 0) size = least;
+    if (size < least || size > 65535) return 0;
+    const bool v4 = flow.destination.family == AF_INET;
+    // IPv6 gets the transport part alone: the kernel writes the 40-byte header.
+    const std::size_t written = v4 ? size : size - 40;
+    if (out.size() < std::max(written, kPathMaxPacket)) return 0;
     std::uint8_t* p = out.data();
-    if (flow.destination.family != AF_INET) return write_transport(p, flow, number);
-    std::size_t len = write_transport(p + 20, flow, number);
+    if (!v4) return write_transport(p, flow, number, size - least);
+    std::size_t len = write_transport(p + 20, flow, number, size - least);
     write_ipv4_header(p, flow, ttl, number, 20 + len, flow.protocol());
     return 20 + len;
 }
@@ -167,6 +183,8 @@ bool read_quote(std::span<const std::uint8_t> inner, int family, PathReply& r) {
     std::size_t header = 0;
     int protocol = 0;
     std::optional<std::uint16_t> ip_id;
+    PathQuote q;
+    q.bytes = inner.size();
     if (family == AF_INET) {
         if (inner.size() < 20 || (inner[0] >> 4) != 4) return false;
         header = (inner[0] & 0x0f) * 4u;
@@ -174,17 +192,28 @@ bool read_quote(std::span<const std::uint8_t> inner, int family, PathReply& r) {
         protocol = inner[9];
         r.quoted_ttl = inner[8];
         ip_id = be16(&inner[4]);
-        in_addr dst;
-        std::memcpy(&dst, &inner[16], 4);
-        r.destination = IpAddress::from_in(dst);
+        q.tos = inner[1];
+        q.ip_length = be16(&inner[2]);
+        const std::uint16_t frag = be16(&inner[6]);
+        q.dont_fragment = (frag & 0x4000) != 0;
+        q.fragment = (frag & 0x2000) != 0 || (frag & 0x1fff) != 0;
+        in_addr a;
+        std::memcpy(&a, &inner[12], 4);
+        q.source = IpAddress::from_in(a);
+        std::memcpy(&a, &inner[16], 4);
+        r.destination = IpAddress::from_in(a);
     } else {
         if (inner.size() < 48 || (inner[0] >> 4) != 6) return false;
         header = 40;
         protocol = inner[6];
         r.quoted_ttl = inner[7];
-        in6_addr dst;
-        std::memcpy(&dst, &inner[24], 16);
-        r.destination = IpAddress::from_in6(dst);
+        q.tos = static_cast<std::uint8_t>((be16(&inner[0]) >> 4) & 0xff);
+        q.ip_length = static_cast<std::uint16_t>(40 + be16(&inner[4]));
+        in6_addr a;
+        std::memcpy(&a, &inner[8], 16);
+        q.source = IpAddress::from_in6(a);
+        std::memcpy(&a, &inner[24], 16);
+        r.destination = IpAddress::from_in6(a);
     }
     auto t = inner.subspan(header);
     r.protocol = protocol;
@@ -194,20 +223,46 @@ bool read_quote(std::span<const std::uint8_t> inner, int family, PathReply& r) {
         if (t.size() >= 8 + kPathPayloadBytes && std::memcmp(&t[12], kMarker, 8) == 0)
             r.number = be16(&t[8]);
         if (ip_id) r.number = *ip_id;  // a 28-byte quote still has it
+        r.quote = q;
         return true;
     }
     if (protocol == IPPROTO_TCP) {
         r.ident = be16(&t[0]);
         r.port = be16(&t[2]);
         r.number = static_cast<std::uint16_t>(be32(&t[4]) & 0xffff);
+        // The options, when the quote reaches them: find MSS (kind 2, length 4).
+        if (t.size() >= 20) {
+            const std::size_t offset = (t[12] >> 4) * 4u;
+            for (std::size_t i = 20; i < offset && i < t.size();) {
+                const std::uint8_t kind = t[i];
+                if (kind == 0) break;
+                if (kind == 1) {
+                    ++i;
+                    continue;
+                }
+                if (i + 1 >= t.size() || t[i + 1] < 2) break;
+                const std::size_t len = t[i + 1];
+                if (kind == 2 && len == 4 && i + 4 <= t.size() && i + 4 <= offset)
+                    q.mss = be16(&t[i + 2]);
+                i += len;
+            }
+        }
+        r.quote = q;
         return true;
     }
     if ((protocol == IPPROTO_ICMP && t[0] == 8) || (protocol == IPPROTO_ICMPV6 && t[0] == 128)) {
         r.ident = be16(&t[4]);
         r.number = be16(&t[6]);
+        r.quote = q;
         return true;
     }
     return false;
+}
+
+// The ICMP body's original datagram: the RFC 4884 length when one is given and fits.
+std::span<const std::uint8_t> original_datagram(std::span<const std::uint8_t> body,
+                                                std::size_t length) {
+    return length && length <= body.size() ? body.first(length) : body;
 }
 
 bool is_error4(std::uint8_t type) {
@@ -278,7 +333,9 @@ std::optional<PathReply> parse_path_reply4(std::span<const std::uint8_t> packet)
     if (r.type == 0) return echo_reply(r, body, IPPROTO_ICMP);
     if (!is_error4(r.type)) return std::nullopt;
     if (r.type == 3 && r.code == 4) r.next_hop_mtu = be16(&body[6]);
-    if (!read_quote(body.subspan(8), AF_INET, r)) return std::nullopt;
+    const std::size_t length = std::size_t{body[5]} * 4;  // RFC 4884, in 32-bit words
+    if (!read_quote(original_datagram(body.subspan(8), length), AF_INET, r)) return std::nullopt;
+    r.mpls = parse_icmp_extensions(body.subspan(8), length);
     return r;
 }
 
@@ -294,12 +351,46 @@ std::optional<PathReply> parse_path_reply6(std::span<const std::uint8_t> data, i
     r.code = data[1];
     if (r.type == 129) return echo_reply(r, data, IPPROTO_ICMPV6);
     if (!is_error6(r.type)) return std::nullopt;
+    std::size_t length = 0;
     if (r.type == 2) {
         std::uint32_t mtu = be32(&data[4]);
         r.next_hop_mtu = mtu > 0xffff ? 0xffff : static_cast<std::uint16_t>(mtu);
+    } else if (r.type == 1 || r.type == 3) {
+        length = std::size_t{data[4]} * 8;  // RFC 4884, in 64-bit words
     }
-    if (!read_quote(data.subspan(8), AF_INET6, r)) return std::nullopt;
+    if (!read_quote(original_datagram(data.subspan(8), length), AF_INET6, r)) return std::nullopt;
+    if (r.type != 2) r.mpls = parse_icmp_extensions(data.subspan(8), length);
     return r;
+}
+
+std::vector<MplsLabel> parse_icmp_extensions(std::span<const std::uint8_t> body,
+                                             std::size_t length) {
+    // RFC 4884: the original datagram is padded to at least 128 bytes when an extension
+    // follows; routers from before it (RFC 4950's) put the extension at 128 with no length.
+    constexpr std::size_t kLegacyOffset = 128;
+    const std::size_t at = length ? length : kLegacyOffset;
+    if (length && length < kLegacyOffset) return {};
+    if (body.size() < at + 4) return {};
+    auto ext = body.subspan(at);
+    if ((ext[0] >> 4) != 2) return {};
+    // A checksum of 0 means none was computed (RFC 4884 4.5); otherwise it must hold, which
+    // keeps a quoted payload that happens to start with 0x2 from reading as an extension.
+    if (be16(&ext[2]) != 0 && fold(add_words(ext)) != 0xffff) return {};
+    std::vector<MplsLabel> out;
+    for (std::size_t i = 4; i + 4 <= ext.size();) {
+        const std::size_t len = be16(&ext[i]);
+        if (len < 4 || i + len > ext.size()) break;
+        const std::uint8_t class_num = ext[i + 2], c_type = ext[i + 3];
+        if (class_num == 1 && c_type == 1) {
+            for (std::size_t j = i + 4; j + 4 <= i + len; j += 4) {
+                const std::uint32_t e = be32(&ext[j]);
+                out.push_back(MplsLabel{e >> 12, static_cast<std::uint8_t>((e >> 9) & 7),
+                                        ((e >> 8) & 1) != 0, static_cast<std::uint8_t>(e & 0xff)});
+            }
+        }
+        i += len;
+    }
+    return out;
 }
 
 }  // namespace fedprobe

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "core/address.hpp"
 #include "probes/path_kind.hpp"
@@ -52,18 +53,38 @@ struct ProbeNumber {
     }
 };
 
-inline constexpr std::size_t kPathPayloadBytes = 12;  // number, compensation, "fedprobe"
+inline constexpr std::size_t kPathPayloadBytes = 12;
+inline constexpr std::uint16_t kPathProbeMss =
+    1460;  // the MSS option of TCP probes  // number, compensation, "fedprobe"
 inline constexpr std::size_t kPathMaxPacket = 20 + 24 + kPathPayloadBytes;
 
-// Writes one probe into `out` (at least kPathMaxPacket bytes) and returns its length. IPv4 gets
-// its IP header too (for a raw socket with IP_HDRINCL; the kernel fills in the header
-// checksum); IPv6 is the transport part alone, the hop limit going in a control message.
+// The size of a flow's smallest probe, IP header included: what a trace sends.
+std::size_t path_probe_bytes(const PathFlow& flow);
+
+// Writes one probe into `out` and returns its length, or 0 when `out` is too small or `size`
+// impossible. `size` is the IP packet's total length, header included (0: the smallest,
+// path_probe_bytes()); the path MTU search pads probes up to it, after the payload (TCP: as the
+// SYN's data, which a server without a Fast Open cookie never hands to the application). IPv4
+// gets its IP header too (for a raw socket with IP_HDRINCL; the kernel fills in the header
+// checksum); IPv6 is the transport part alone (size - 40 bytes), the hop limit going in a
+// control message. `out` needs at least kPathMaxPacket bytes, and at least the packet.
 std::size_t build_path_probe(std::span<std::uint8_t> out, const PathFlow& flow, int ttl,
-                             std::uint16_t number);
+                             std::uint16_t number, std::size_t size = 0);
 
 // A TCP reset for the SYN-ACK the destination sent (seq: the SYN-ACK's acknowledgement), so it
 // does not keep a half-open connection. IPv4 with its IP header, IPv6 without.
 std::size_t build_path_reset(std::span<std::uint8_t> out, const PathFlow& flow, std::uint32_t seq);
+
+// Our packet as a router quoted it: the fields a middlebox on the way may have changed.
+struct PathQuote {
+    std::size_t bytes = 0;             // of our packet that the quote holds (IPv4: often only 28)
+    std::uint8_t tos = 0;              // TOS / traffic-class byte: DSCP and ECN
+    std::uint16_t ip_length = 0;       // the total length (IPv6: 40 + the payload length)
+    bool dont_fragment = false;        // IPv4 DF
+    bool fragment = false;             // IPv4 MF or a fragment offset
+    IpAddress source;                  // our address as the router saw it
+    std::optional<std::uint16_t> mss;  // a TCP quote holding the SYN's options: its MSS
+};
 
 // Something that came back, tied to the flow it answers.
 struct PathReply {
@@ -80,8 +101,17 @@ struct PathReply {
     int quoted_ttl = -1;
     std::uint16_t next_hop_mtu = 0;
     std::uint8_t tcp_flags = 0;
-    std::uint32_t tcp_ack = 0;  // a TCP answer's acknowledgement number
+    std::uint32_t tcp_ack = 0;       // a TCP answer's acknowledgement number
+    std::optional<PathQuote> quote;  // ICMP errors
+    std::vector<MplsLabel> mpls;     // an ICMP error's RFC 4950 label stack, top first
 };
+
+// The RFC 4884 extension structure of an ICMP error's body (after the 8-byte ICMP header):
+// `length` is the original-datagram length the header gives in bytes (0: not given; the
+// pre-RFC 4884 layout, extension at byte 128, is then tried). Returns the MPLS label stack;
+// empty when there is no valid extension (version 2, a checksum that holds) or no MPLS object.
+std::vector<MplsLabel> parse_icmp_extensions(std::span<const std::uint8_t> body,
+                                             std::size_t length);
 
 // An IPv4 packet as a raw socket returns it, IP header included.
 std::optional<PathReply> parse_path_reply4(std::span<const std::uint8_t> packet);

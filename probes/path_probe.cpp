@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "probes/path_middlebox.hpp"
 #include "probes/path_trace.hpp"
 
 namespace fedprobe {
@@ -57,6 +58,25 @@ Status filter_all(int fd) {
     sock_fprog prog{1, code};
     if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0)
         return Status::from_errno("SO_ATTACH_FILTER", errno);
+    return {};
+}
+
+// Probes carry DF and are sized against the interface's MTU rather than the path MTU the
+// kernel has cached (IP_PMTUDISC_PROBE): otherwise, once a packet-too-big taught the kernel a
+// smaller MTU, it would drop the next large probe itself and the search would measure nothing.
+Status set_dont_fragment(int fd, int family) {
+    if (family == AF_INET) {
+        int v = IP_PMTUDISC_PROBE;
+        if (setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof v) != 0)
+            return Status::from_errno("IP_MTU_DISCOVER", errno);
+        return {};
+    }
+    int v = IPV6_PMTUDISC_PROBE;
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v, sizeof v) != 0)
+        return Status::from_errno("IPV6_MTU_DISCOVER", errno);
+    int on = 1;
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &on, sizeof on) != 0)
+        return Status::from_errno("IPV6_DONTFRAG", errno);
     return {};
 }
 
@@ -143,6 +163,7 @@ PathProbe::~PathProbe() {
     for (auto& [id, r] : rounds_) {
         if (r->send_timer) loop_.cancel_timer(r->send_timer);
         if (r->check_timer) loop_.cancel_timer(r->check_timer);
+        if (r->mtu && r->mtu->timer) loop_.cancel_timer(r->mtu->timer);
     }
     for (auto& rx : receivers_) {
         loop_.remove_fd(rx.fd);
@@ -171,6 +192,9 @@ Status PathProbe::open_receivers(int family, PathMethod method) {
         Status st = enable_rx_timestamps(*fd);
         if (st.ok()) st = enable_rx_overflow_count(*fd);
         if (st.ok() && family == AF_INET6) st = enable_rx_hop_limit(*fd);
+        // IPv6 sends through these: never fragment an MTU probe locally, and size it against
+        // the interface, not against what the kernel has learnt of the path.
+        if (st.ok() && family == AF_INET6) st = set_dont_fragment(*fd, family);
         if (st.ok() && protocol == icmp) st = pass_echo_replies_and_errors(*fd, family);
         if (st.ok() && protocol == IPPROTO_TCP) st = filter_syn_or_rst(*fd, family);
         if (!st.ok()) {
@@ -194,6 +218,7 @@ Result<int> PathProbe::send_socket(int family, int protocol, const std::string& 
     auto fd = raw_socket(family, family == AF_INET ? int{IPPROTO_RAW} : protocol);
     if (!fd.ok()) return fd;
     Status st = filter_all(*fd);
+    if (st.ok() && family == AF_INET) st = set_dont_fragment(*fd, family);
     if (st.ok() && !device.empty() &&
         setsockopt(*fd, SOL_SOCKET, SO_BINDTODEVICE, device.c_str(),
                    static_cast<socklen_t>(device.size())) != 0)
@@ -302,6 +327,9 @@ void PathProbe::start(const ProbeRequest& request, Done done) {
         run.flow.port = request.port;
         run.flow.tos =
             static_cast<std::uint8_t>(request.send.dscp >= 0 ? request.send.dscp << 2 : 0);
+        // DF on every probe: a small one never needs fragmenting, and a quote without DF shows
+        // a device that clears it (as some IPsec gateways do).
+        run.flow.dont_fragment = true;
         auto m = memory_for(run.flow, i);
         if (!m.ok()) return fail(request, std::move(r.done), Outcome::error, m.status().message());
         run.memory = *m;
@@ -314,6 +342,11 @@ void PathProbe::start(const ProbeRequest& request, Done done) {
         // Generation 0 never goes out: an IPv4 ID of 0 would be replaced by the kernel.
         run.memory->generation = static_cast<std::uint8_t>(run.memory->generation % 255 + 1);
         run.generation = run.memory->generation;
+        if (i == 0 && params.mtu) {
+            r.mtu_due = run.memory->mtu_countdown <= 0;
+            run.memory->mtu_countdown =
+                r.mtu_due ? params.mtu_every - 1 : run.memory->mtu_countdown - 1;
+        }
         run.ttls.resize(static_cast<std::size_t>(params.max_ttl));
         for (int t = 0; t < params.max_ttl; ++t)
             run.ttls[static_cast<std::size_t>(t)].hop.ttl = t + 1;
@@ -382,7 +415,8 @@ void PathProbe::arm_check(Round& r) {
 
 void PathProbe::pump(std::uint64_t id) {
     auto it = rounds_.find(id);
-    if (it == rounds_.end()) return;
+    // A round searching its MTU has finished its trace: callbacks the trace left are void.
+    if (it == rounds_.end() || it->second->mtu) return;
     Round& r = *it->second;
     const TimePoint now = loop_.now();
     // Packets due within kSendSlack go in this wake-up: one wake-up per paced packet cost more
@@ -456,7 +490,8 @@ bool PathProbe::send_one(Round& r, const Pending& p, TimePoint now) {
 
 void PathProbe::check(std::uint64_t id) {
     auto it = rounds_.find(id);
-    if (it == rounds_.end()) return;
+    // A round searching its MTU has finished its trace: callbacks the trace left are void.
+    if (it == rounds_.end() || it->second->mtu) return;
     Round& r = *it->second;
     const TimePoint now = loop_.now();
     for (std::uint32_t i = 0; i < r.flows.size(); ++i) {
@@ -528,6 +563,10 @@ void PathProbe::handle(const Receiver&, const PathReply& reply, std::int64_t rx_
         const std::size_t len = build_path_reset(packet, f.flow, reply.tcp_ack);
         if (transmit(r, f.flow, {packet, len}, 64) == 0) ++stats_.resets_sent;
     }
+    if (r.mtu) {
+        if (where->second.second == 0) mtu_answer(r, reply);
+        return;
+    }
     // Which probe it answers: by its number, or for a UDP answer without one (a service that
     // does not echo), the nearest TTL past the routers that has not answered.
     int ttl = 0, attempt = 0;
@@ -564,6 +603,18 @@ void PathProbe::handle(const Receiver&, const PathReply& reply, std::int64_t rx_
     a.reply_ttl = reply.reply_ttl;
     a.quoted_ttl = reply.quoted_ttl;
     a.next_hop_mtu = reply.next_hop_mtu;
+    if (reply.quote) {
+        SentFields sent;
+        sent.tos = f.flow.tos;
+        sent.ip_length = static_cast<std::uint16_t>(path_probe_bytes(f.flow));
+        sent.dont_fragment = f.flow.dont_fragment;
+        sent.source = f.flow.source;
+        if (f.flow.method == PathMethod::tcp) sent.mss = kPathProbeMss;
+        a.changes = quote_changes(sent, reply);
+        a.quote_bytes = reply.quote->bytes;
+        a.quoted_mss = reply.quote->mss.value_or(0);
+    }
+    a.mpls = reply.mpls;
     t.answered = true;
     const TimePoint now = loop_.now();
     if (classify_answer(a, r.request.destination) != PathAnswer::hop) {
@@ -580,7 +631,8 @@ void PathProbe::handle(const Receiver&, const PathReply& reply, std::int64_t rx_
 
 void PathProbe::maybe_finish(std::uint64_t id) {
     auto it = rounds_.find(id);
-    if (it == rounds_.end()) return;
+    // A round searching its MTU has finished its trace: callbacks the trace left are void.
+    if (it == rounds_.end() || it->second->mtu) return;
     Round& r = *it->second;
     for (auto& f : r.flows) {
         for (auto& t : f.ttls) {
@@ -617,7 +669,7 @@ void PathProbe::note_router_misses(const Round& r, const FlowTrace& trace, const
 
 void PathProbe::finish(std::uint64_t id) {
     auto it = rounds_.find(id);
-    if (it == rounds_.end()) return;
+    if (it == rounds_.end() || it->second->mtu) return;
     std::unique_ptr<Round> round = std::move(it->second);
     rounds_.erase(it);
     Round& r = *round;
@@ -674,8 +726,21 @@ void PathProbe::finish(std::uint64_t id) {
         if (t.stop != PathStop::reached && drops_total_ != r.drops_at_start)
             result.overload = Overload::dropped_replies;
     }
+    path.dscp = r.request.send.dscp;
+    path.min_mtu = r.params.min_mtu;
+    path.min_mss = r.params.min_mss;
+    const bool reached = !path.flows.empty() && path.flows.front().stop == PathStop::reached;
     result.kind = std::move(path);
-    Done done = std::move(r.done);
+    if (r.mtu_due && r.error.empty()) {
+        if (reached) return start_mtu(std::move(round), std::move(result));
+        r.flows.front().memory->mtu_countdown = 0;  // try again next round
+    }
+    deliver(std::move(round), std::move(result));
+}
+
+void PathProbe::deliver(std::unique_ptr<Round> round, ProbeResult result) {
+    Done done = std::move(round->done);
+    round.reset();
     done(std::move(result));
 }
 

@@ -15,6 +15,12 @@
 // Sockets: IPv4 sends through one IPPROTO_RAW socket (its own header: the IP ID carries the probe
 // number) and reads ICMP, TCP (SYN or RST only, filtered in the kernel) and UDP through raw
 // sockets of those protocols; IPv6 sends and reads through raw ICMPv6, TCP and UDP sockets.
+// With path.mtu, every mtu_every-th round whose flow 0 reached the destination goes on with a
+// path MTU search over that flow (path_mtu.hpp; the driving is path_probe_mtu.cpp): padded DF
+// probes with the flow's own identifier, so they take its path, each paced like the trace's.
+//
+// Every ICMP error's quote is compared with what was sent (path_middlebox.hpp).
+//
 // Everything runs on the event loop's thread.
 #pragma once
 
@@ -30,6 +36,7 @@
 
 #include "core/event_loop.hpp"
 #include "core/socket.hpp"
+#include "probes/path_mtu.hpp"
 #include "probes/path_packet.hpp"
 #include "probes/probe.hpp"
 #include "probes/router_pacer.hpp"
@@ -71,6 +78,7 @@ class PathProbe : public Probe {
         int window = 0;                              // TTLs to send at once; 0: not yet known
         std::vector<std::optional<IpAddress>> hops;  // last round's answer per TTL
         TimePoint last_used{};
+        int mtu_countdown = 0;  // rounds until the next MTU search (path.mtu_every)
     };
     struct TtlState {
         std::vector<std::int64_t> sent_ns;  // per attempt sent
@@ -98,6 +106,23 @@ class PathProbe : public Probe {
         bool paced;  // has its rate-limit slot
         bool operator>(const Pending& o) const { return when > o.when; }
     };
+    // A round's MTU search, after its trace: one stage of probes at a time, each probe with up
+    // to `attempts` tries.
+    struct MtuRun {
+        explicit MtuRun(MtuSearch s) : search(std::move(s)) {}
+        MtuSearch search;
+        std::vector<MtuProbe> stage;
+        struct Tries {
+            std::vector<std::int64_t> sent_ns;
+            std::vector<TimePoint> deadline;
+            bool settled = false;
+        };
+        std::vector<Tries> tries;
+        std::vector<std::pair<TimePoint, std::size_t>> queue;  // (when, probe), to send
+        EventLoop::TimerId timer = 0;
+        std::size_t unsettled = 0;
+        ProbeResult held;  // the trace's result, completed when the search ends
+    };
     struct Round {
         std::uint64_t id = 0;
         ProbeRequest request;
@@ -115,6 +140,8 @@ class PathProbe : public Probe {
         unsigned ifindex = 0;
         std::uint64_t drops_at_start = 0;
         std::string error;
+        bool mtu_due = false;
+        std::unique_ptr<MtuRun> mtu;
     };
     struct Receiver {
         int fd = -1;
@@ -158,6 +185,15 @@ class PathProbe : public Probe {
     void handle(const Receiver& rx, const PathReply& reply, std::int64_t rx_ns);
     void maybe_finish(std::uint64_t id);
     void finish(std::uint64_t id);
+    void deliver(std::unique_ptr<Round> round, ProbeResult result);
+    // The MTU search (path_probe_mtu.cpp).
+    std::vector<std::uint8_t> big_packet_;
+    void start_mtu(std::unique_ptr<Round> round, ProbeResult trace);
+    void mtu_stage(std::uint64_t id);
+    void mtu_step(std::uint64_t id);
+    void mtu_answer(Round& r, const PathReply& reply);
+    void mtu_settled(Round& r, std::size_t probe);
+    void mtu_finish(std::uint64_t id);
     void fail(const ProbeRequest& request, Done done, Outcome outcome, std::string detail);
 };
 

@@ -1,9 +1,12 @@
 // A path job's own series: flow 0's current path (one series per TTL, replaced when the path
 // changes, so an address from the wire is a label only within max_ttl), where and why the last
-// round stopped, path changes confirmed over two rounds, the ECMP width and forwarding loss.
+// round stopped, path changes confirmed over two rounds, the ECMP width and forwarding loss;
+// the last MTU search (kept between searches) and the middleboxes on the current path (at most
+// one series per kind of change).
 #include <mutex>
 
 #include "probes/path_kind.hpp"
+#include "probes/path_middlebox.hpp"
 #include "probes/path_trace.hpp"
 #include "probes/probe.hpp"
 
@@ -27,6 +30,16 @@ class PathSeries : public KindSeries {
         last_ = t;
         have_ = true;
         distinct_ = path->distinct_paths;
+        middleboxes_ = middlebox_changes(t);
+        quoted_mss_ = 0;
+        for (const auto& h : t.hops)
+            for (const auto& a : h.attempts)
+                if (a.answered && a.quoted_mss && (!quoted_mss_ || a.quoted_mss < quoted_mss_))
+                    quoted_mss_ = a.quoted_mss;
+        if (path->mtu) mtu_ = path->mtu;
+        dscp_ = path->dscp;
+        min_mtu_ = path->min_mtu;
+        min_mss_ = path->min_mss;
     }
 
     void render(std::size_t family, SeriesWriter& out) const override {
@@ -65,6 +78,46 @@ class PathSeries : public KindSeries {
                 return;
             case 8:
                 return out.value({}, loss_.loss_from());
+            case 9:
+                if (mtu_ && mtu_->mtu) out.value({}, mtu_->mtu);
+                return;
+            case 10:
+                if (mtu_ && mtu_->mtu)
+                    out.value({{"source", to_string(mtu_->source)},
+                               {"reporter", mtu_->reporter ? mtu_->reporter->str() : ""},
+                               {"reporter_network", mtu_->reporter_network}},
+                              1);
+                return;
+            case 11:
+                if (mtu_ && mtu_->mtu) out.value({}, mtu_->blackhole ? 1 : 0);
+                return;
+            case 12:
+                if (mtu_ && mtu_->blackhole)
+                    out.value({{"ttl", std::to_string(mtu_->blackhole_ttl)},
+                               {"hop", mtu_->blackhole_hop ? mtu_->blackhole_hop->str() : ""},
+                               {"hop_network", mtu_->blackhole_network}},
+                              1);
+                return;
+            case 13:
+                for (const auto& m : middleboxes_)
+                    out.value({{"ttl", std::to_string(m.ttl)},
+                               {"hop", m.hop ? m.hop->str() : ""},
+                               {"hop_network", m.network},
+                               {"change", to_string(m.change)}},
+                              1);
+                return;
+            case 14:
+                if (quoted_mss_) out.value({}, quoted_mss_);
+                return;
+            case 15:
+                if (min_mtu_) out.value({}, min_mtu_);
+                return;
+            case 16:
+                if (min_mss_) out.value({}, min_mss_);
+                return;
+            case 17:
+                if (dscp_ >= 0) out.value({}, dscp_);
+                return;
         }
     }
 
@@ -76,6 +129,12 @@ class PathSeries : public KindSeries {
     std::uint64_t changes_ = 0;
     PathChangeTracker changes_tracker_;
     LossWindow loss_;
+    std::vector<MiddleboxSeen> middleboxes_;
+    int quoted_mss_ = 0;
+    std::optional<PathMtu> mtu_;
+    int dscp_ = -1;
+    int min_mtu_ = 0;
+    int min_mss_ = 0;
 };
 
 }  // namespace

@@ -265,3 +265,212 @@ TEST_CASE("garbage never parses as an answer and never reads out of bounds") {
     std::vector<std::uint8_t> not_ip(40, 0x60);
     CHECK_FALSE(parse_path_reply4(not_ip).has_value());
 }
+
+namespace {
+
+// The sized probe a search sends: `size` bytes of IP packet.
+std::vector<std::uint8_t> sized(const PathFlow& f, int ttl, std::uint16_t number,
+                                std::size_t size) {
+    std::vector<std::uint8_t> buf(size + 64);
+    buf.resize(build_path_probe(buf, f, ttl, number, size));
+    return buf;
+}
+
+// Appends an RFC 4884 extension with one MPLS object holding `labels` (4-byte entries); the
+// ICMPv4 error's quote is padded to 128 bytes and its length field set, unless `legacy`.
+void add_mpls(std::vector<std::uint8_t>& p, const std::vector<std::uint32_t>& entries, bool legacy,
+              bool bad_checksum = false) {
+    const std::size_t quote_at = 28;
+    p.resize(quote_at + 128, 0);
+    if (!legacy) p[25] = 128 / 4;
+    std::vector<std::uint8_t> ext(4 + 4 + 4 * entries.size(), 0);
+    ext[0] = 0x20;
+    put16(&ext[4], static_cast<std::uint16_t>(4 + 4 * entries.size()));
+    ext[6] = 1, ext[7] = 1;
+    for (std::size_t i = 0; i < entries.size(); ++i)
+        put32(&ext[8 + 4 * i], entries[i]);
+    put16(&ext[2], static_cast<std::uint16_t>(internet_checksum(ext) ^ (bad_checksum ? 0x5a : 0)));
+    p.insert(p.end(), ext.begin(), ext.end());
+}
+
+}  // namespace
+
+TEST_CASE("sized probes: padded to the size, DF set, checksum and flow held, numbers intact") {
+    for (const char* fam : {"4", "6"}) {
+        const bool v4 = fam[0] == '4';
+        for (PathMethod m : {PathMethod::udp, PathMethod::icmp, PathMethod::tcp}) {
+            CAPTURE(to_string(m));
+            CAPTURE(v4);
+            PathFlow f = v4 ? flow(m, "10.31.1.10", "198.51.100.20", 40123, 2575)
+                            : flow(m, "2001:db8::10", "2001:db8:1::20", 40123, 2575);
+            f.dont_fragment = true;
+            auto small = probe(f, 30, 1);
+            CHECK(small.size() + (v4 ? 0 : 40) == path_probe_bytes(f));
+            for (std::size_t size : {path_probe_bytes(f), std::size_t{1280}, std::size_t{1400},
+                                     std::size_t{1500}, std::size_t{9000}}) {
+                CAPTURE(size);
+                const std::uint16_t number = ProbeNumber{5, 1, 9}.encode();
+                auto p = sized(f, 30, number, size);
+                REQUIRE(p.size() == (v4 ? size : size - 40));
+                auto t = transport(f, p);
+                CHECK(checksum_valid(f, t));
+                CHECK(checksum_field(f, t) == f.checksum());
+                if (v4) {
+                    CHECK(be16(&p[2]) == size);
+                    CHECK((be16(&p[6]) & 0x4000) != 0);
+                }
+                if (m == PathMethod::udp) CHECK(be16(&t[4]) == t.size());
+                if (m == PathMethod::tcp) CHECK((t[12] >> 4) == 6);  // padding is data
+                // The probe a router quotes, and the destination's answer, still name it.
+                if (v4) {
+                    auto reply = parse_path_reply4(icmp4_error("172.20.1.1", p, 3, 4, 28));
+                    REQUIRE(reply.has_value());
+                    CHECK(*reply->number == number);
+                    CHECK(reply->quote->ip_length == size);
+                }
+            }
+            // Impossible sizes build nothing.
+            std::vector<std::uint8_t> buf(70000);
+            CHECK(build_path_probe(buf, f, 1, 1, path_probe_bytes(f) - 1) == 0);
+            CHECK(build_path_probe(buf, f, 1, 1, 65536) == 0);
+            std::vector<std::uint8_t> tiny(100);
+            CHECK(build_path_probe(tiny, f, 1, 1, 1500) == 0);
+        }
+    }
+}
+
+TEST_CASE("quotes: DSCP, ECN, length, DF, source and the TCP MSS as the router saw them") {
+    PathFlow f = flow(PathMethod::tcp, "10.31.1.10", "198.51.100.20", 40500, 2575);
+    f.tos = 46 << 2 | 1;
+    f.dont_fragment = true;
+    auto sent = probe(f, 5, ProbeNumber{5, 0, 3}.encode());
+    // A full quote holds the options.
+    auto reply = parse_path_reply4(icmp4_error("172.20.1.2", sent, 11, 0, sent.size()));
+    REQUIRE(reply.has_value());
+    REQUIRE(reply->quote.has_value());
+    CHECK(reply->quote->bytes == sent.size());
+    CHECK(reply->quote->tos == (46 << 2 | 1));
+    CHECK(reply->quote->ip_length == sent.size());
+    CHECK(reply->quote->dont_fragment);
+    CHECK_FALSE(reply->quote->fragment);
+    CHECK(reply->quote->source == f.source);
+    REQUIRE(reply->quote->mss.has_value());
+    CHECK(*reply->quote->mss == kPathProbeMss);
+    // 28 bytes: the IP header's fields, no options.
+    auto short_reply = parse_path_reply4(icmp4_error("172.20.1.2", sent, 11, 0, 28));
+    REQUIRE(short_reply.has_value());
+    CHECK(short_reply->quote->bytes == 28);
+    CHECK(short_reply->quote->tos == (46 << 2 | 1));
+    CHECK_FALSE(short_reply->quote->mss.has_value());
+    // A clamp rewrote the option: the quote shows the new value.
+    auto clamped = sent;
+    put16(&clamped[20 + 22], 1200);
+    auto c = parse_path_reply4(icmp4_error("172.20.1.2", clamped, 11, 0, clamped.size()));
+    CHECK(*c->quote->mss == 1200);
+    // Options cut off mid-way: no MSS, no overread.
+    auto cut = parse_path_reply4(icmp4_error("172.20.1.2", sent, 11, 0, 20 + 21));
+    REQUIRE(cut.has_value());
+    CHECK_FALSE(cut->quote->mss.has_value());
+    // IPv6: the traffic class and payload length of the quoted header.
+    PathFlow f6 = flow(PathMethod::udp, "2001:db8::10", "2001:db8:1::20");
+    auto sent6 = probe(f6, 4, ProbeNumber{4, 0, 3}.encode());
+    auto err6 = icmp6_error(f6, sent6, 3, 0);
+    put16(&err6[8], static_cast<std::uint16_t>(0x6000 | (0xb8 << 4)));  // traffic class EF
+    auto r6 = parse_path_reply6(err6, IPPROTO_ICMPV6, *IpAddress::parse("2001:db8:ff::1"), 60);
+    REQUIRE(r6.has_value());
+    CHECK(r6->quote->tos == 0xb8);
+    CHECK(r6->quote->ip_length == 40 + sent6.size());
+    CHECK(r6->quote->source == f6.source);
+}
+
+TEST_CASE("RFC 4884 extensions: MPLS label stacks, legacy offset, and what is not one") {
+    PathFlow f = flow(PathMethod::udp, "10.31.1.10", "198.51.100.20");
+    auto sent = probe(f, 3, ProbeNumber{3, 0, 2}.encode());
+    const std::uint32_t top = 16005u << 12 | 5u << 9 | 0u << 8 | 1u;
+    const std::uint32_t bottom = 24001u << 12 | 0u << 9 | 1u << 8 | 1u;
+    for (bool legacy : {false, true}) {
+        CAPTURE(legacy);
+        auto p = icmp4_error("192.0.2.1", sent, 11, 0, sent.size());
+        add_mpls(p, {top, bottom}, legacy);
+        auto r = parse_path_reply4(p);
+        REQUIRE(r.has_value());
+        CHECK(*r->number == ProbeNumber{3, 0, 2}.encode());
+        REQUIRE(r->mpls.size() == 2);
+        CHECK(r->mpls[0] == MplsLabel{16005, 5, false, 1});
+        CHECK(r->mpls[1] == MplsLabel{24001, 0, true, 1});
+        // The padded quote is not read as our packet's length.
+        CHECK(r->quote->ip_length == sent.size());
+    }
+    // A checksum that does not hold, or another version: no labels, the answer still parses.
+    auto bad = icmp4_error("192.0.2.1", sent, 11, 0, sent.size());
+    add_mpls(bad, {top}, false, true);
+    auto rb = parse_path_reply4(bad);
+    REQUIRE(rb.has_value());
+    CHECK(rb->mpls.empty());
+    // A length shorter than 128 bytes is not RFC 4884's: no extension.
+    auto shortlen = icmp4_error("192.0.2.1", sent, 11, 0, sent.size());
+    add_mpls(shortlen, {top}, false);
+    shortlen[25] = 8;
+    auto rs = parse_path_reply4(shortlen);
+    REQUIRE(rs.has_value());
+    CHECK(rs->mpls.empty());
+    // Object lengths that overrun the packet stop the walk, without reading past it.
+    std::vector<std::uint8_t> body(128 + 4 + 4, 0);
+    body[128] = 0x20;
+    put16(&body[132], 200);
+    body[134] = 1, body[135] = 1;
+    CHECK(parse_icmp_extensions(body, 0).empty());
+    // IPv6: the length field counts 64-bit words.
+    PathFlow f6 = flow(PathMethod::udp, "2001:db8::10", "2001:db8:1::20");
+    auto sent6 = probe(f6, 4, ProbeNumber{4, 0, 3}.encode());
+    auto e6 = icmp6_error(f6, sent6, 3, 0);
+    e6.resize(8 + 128, 0);
+    e6[4] = 128 / 8;
+    std::vector<std::uint8_t> ext(12, 0);
+    ext[0] = 0x20;
+    put16(&ext[4], 8);
+    ext[6] = 1, ext[7] = 1;
+    put32(&ext[8], top);
+    put16(&ext[2], internet_checksum(ext));
+    e6.insert(e6.end(), ext.begin(), ext.end());
+    auto r6 = parse_path_reply6(e6, IPPROTO_ICMPV6, *IpAddress::parse("2001:db8:ff::1"), 60);
+    REQUIRE(r6.has_value());
+    REQUIRE(r6->mpls.size() == 1);
+    CHECK(r6->mpls[0].label == 16005);
+}
+
+TEST_CASE("random and truncated ICMP errors: no crash, no read past the buffer (run under ASan)") {
+    // Valid answers of every shape, then every truncation and many random byte flips of each.
+    std::vector<std::vector<std::uint8_t>> seeds;
+    for (PathMethod m : {PathMethod::udp, PathMethod::icmp, PathMethod::tcp}) {
+        PathFlow f = flow(m, "10.31.1.10", "198.51.100.20", 40500, 443);
+        auto sent = probe(f, 5, 0x1234);
+        seeds.push_back(icmp4_error("172.20.1.2", sent, 11, 0, sent.size()));
+        auto ext = icmp4_error("172.20.1.2", sent, 11, 0, sent.size());
+        add_mpls(ext, {0x3e85b01u, 0x5dc1101u}, false);
+        seeds.push_back(ext);
+    }
+    std::uint32_t state = 12345;
+    auto rnd = [&state] { return state = state * 1103515245u + 12345u; };
+    std::size_t parsed = 0;
+    for (const auto& seed : seeds) {
+        for (std::size_t n = 0; n <= seed.size(); ++n) {
+            // A heap copy of exactly n bytes: ASan catches any read past it.
+            std::vector<std::uint8_t> cut(seed.begin(), seed.begin() + static_cast<long>(n));
+            parsed += parse_path_reply4(cut).has_value();
+            auto as6 = cut.size() > 20 ? std::vector<std::uint8_t>(cut.begin() + 20, cut.end())
+                                       : std::vector<std::uint8_t>();
+            parsed +=
+                parse_path_reply6(as6, IPPROTO_ICMPV6, *IpAddress::parse("::1"), 1).has_value();
+        }
+        for (int i = 0; i < 3000; ++i) {
+            auto m = seed;
+            for (int k = 0; k < 4; ++k)
+                m[rnd() % m.size()] = static_cast<std::uint8_t>(rnd() >> 16);
+            m.resize(rnd() % (m.size() + 1));
+            parsed += parse_path_reply4(m).has_value();
+            parsed += parse_icmp_extensions(m, (rnd() >> 8) % 300).size();
+        }
+    }
+    CHECK(parsed > 0);  // the seeds themselves parse
+}

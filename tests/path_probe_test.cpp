@@ -136,3 +136,34 @@ TEST_CASE("a SYN-ACK is answered with a reset: no connection is left behind") {
     if (accepted >= 0) close(accepted);
     close(listener);
 }
+
+TEST_CASE("path.mtu: a full-size DF probe over loopback in one packet, every mtu_every-th round") {
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    PathProbe probe(loop);
+    for (const char* addr : {"127.0.0.1", "::1"})
+        for (PathMethod m : {PathMethod::udp, PathMethod::icmp, PathMethod::tcp}) {
+            CAPTURE(addr);
+            CAPTURE(to_string(m));
+            ProbeRequest req = to(addr, m, m == PathMethod::tcp ? 9 : 33434);
+            auto& params = std::get<PathParams>(req.params);
+            params.mtu = true;
+            params.mtu_every = 2;
+            for (int round = 0; round < 3; ++round) {
+                auto r = run(loop, probe, req);
+                CAPTURE(r.detail);
+                CAPTURE(round);
+                CHECK(r.outcome == Outcome::ok);
+                const PathResult* path = r.as<PathKind>();
+                REQUIRE(path != nullptr);
+                CHECK(path->mtu.has_value() == (round != 1));
+                if (!path->mtu) continue;
+                // Loopback's MTU is 65536; the largest IP packet is 65535.
+                CHECK(path->mtu->mtu == 65535);
+                CHECK(path->mtu->local_mtu == 65535);
+                CHECK(path->mtu->packets == 1);
+                CHECK_FALSE(path->mtu->blackhole);
+            }
+        }
+    CHECK(probe.rounds_in_flight() == 0);
+}
