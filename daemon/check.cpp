@@ -124,6 +124,7 @@ int run_check(const CheckOptions& opt) {
     // out, so a policy of mostly-filtered flows takes about one timeout, not one per flow.
     EngineSettings settings = EngineSettings::check();
     settings.trace_blocked_flows = opt.trace_blocked;
+    settings.search_mtu_of_working_flows = opt.mtu;
     Engine engine(loop, settings);
     Collector collector(loop, total);
     engine.add_sink(collector);
@@ -162,6 +163,8 @@ int run_check(const CheckOptions& opt) {
         f.duration_seconds = to_seconds(r.duration);
         f.note = j.flow->note;
         f.blocked_after = live[i]->blocked_after;
+        f.path_mtu = live[i]->path_mtu;
+        f.middlebox = live[i]->middleboxes;
         run.flows.push_back(std::move(f));
     }
 
@@ -190,7 +193,7 @@ int run_check(const CheckOptions& opt) {
         (opt.format == "table" ? std::cout : std::cerr)
             << "\n"
             << to_text(d, colour && opt.format == "table");
-        return d.newly_broken.empty() ? 0 : 1;
+        return d.newly_broken.empty() && d.path_worse.empty() ? 0 : 1;
     }
     return run.non_compliant() == 0 ? 0 : 1;
 }

@@ -15,6 +15,7 @@ struct CheckOptions {
     std::string save;              // write the JSON result here too
     std::string baseline;          // compare with a saved JSON result
     bool trace_blocked = true;     // trace allow flows found filtered (path:SERVICE)
+    bool mtu = false;              // trace allow flows that work, with a path MTU search
 };
 
 // 0: every flow compliant (or, with a baseline, none newly broken); 1: not; 2: usage/config error.

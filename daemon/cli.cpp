@@ -32,7 +32,7 @@ std::string help_text(const std::string& subcommand) {
     if (subcommand == "check")
         return "usage: fedprobe check --config FILE [--site ID] [--flow PATTERN] [--format "
                "table|json|junit]\n"
-               "                      [--save FILE] [--baseline FILE] [--no-trace]\n\n"
+               "                      [--save FILE] [--baseline FILE] [--no-trace] [--mtu]\n\n"
                "Runs the policy's flows that start from this site once, in parallel within the "
                "rate\n"
                "limit, and reports each flow's expectation, outcome, verdict and the device that\n"
@@ -50,7 +50,10 @@ std::string help_text(const std::string& subcommand) {
                "      --save FILE       also write the JSON result to FILE\n"
                "      --baseline FILE   compare with a JSON result saved earlier\n"
                "      --no-trace        do not trace flows found filtered (no raw sockets "
-               "needed)\n";
+               "needed)\n"
+               "      --mtu             also trace the allowed flows that work (path:SERVICE)\n"
+               "                        and search their path MTU: a black hole or a smaller\n"
+               "                        MTU after a change shows here (CAP_NET_RAW)\n";
     if (subcommand == "trace")
         return "usage: fedprobe trace --config FILE [--site ID] TARGET [--service NAME]\n"
                "                      [--method udp|icmp|tcp] [--flows N] [--mtu]\n"
@@ -189,6 +192,8 @@ CliParse parse_cli(const std::vector<std::string>& args) {
             if (!value(cmd.baseline)) return out;
         } else if (arg == "--no-trace" && cmd.kind == CliCommand::Kind::check) {
             cmd.trace_blocked = false;
+        } else if (arg == "--mtu" && cmd.kind == CliCommand::Kind::check) {
+            cmd.mtu = true;
         } else {
             out.error = "unknown option '" + args[i] + "' for '" + first + "'";
             return out;

@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
             return validate(cmd);
         case fedprobe::CliCommand::Kind::check:
             return fedprobe::run_check({cmd.config, cmd.site, cmd.flow_pattern, cmd.format,
-                                        cmd.save, cmd.baseline, cmd.trace_blocked});
+                                        cmd.save, cmd.baseline, cmd.trace_blocked, cmd.mtu});
         case fedprobe::CliCommand::Kind::trace:
             return fedprobe::run_trace(
                 {cmd.config, cmd.site, cmd.target, cmd.service, cmd.method, cmd.flows, cmd.mtu, cmd.format});

@@ -9,6 +9,7 @@
 #include "engine/jobs.hpp"
 #include "federation/loader.hpp"
 #include "federation/network_index.hpp"
+#include "policy/report.hpp"
 #include "probes/path_middlebox.hpp"
 #include "probes/path_trace.hpp"
 
@@ -134,29 +135,6 @@ std::string trace_table(const PathResult& result, const IpAddress& destination,
         out += "distinct paths: " + std::to_string(result.distinct_paths) + "\n";
     out += "packets sent: " + std::to_string(result.packets_sent) + "\n";
     return out;
-}
-
-nlohmann::ordered_json mtu_json(const PathMtu& m) {
-    using nlohmann::ordered_json;
-    auto addr = [](const std::optional<IpAddress>& a) {
-        return a ? ordered_json(a->str()) : ordered_json();
-    };
-    ordered_json j;
-    j["mtu"] = m.mtu ? ordered_json(m.mtu) : ordered_json();
-    j["source"] = std::string(to_string(m.source));
-    j["reporter"] = addr(m.reporter);
-    j["reporter_network"] = m.reporter_network;
-    j["local_mtu"] = m.local_mtu;
-    j["lowest_failed"] = m.lowest_failed ? ordered_json(m.lowest_failed) : ordered_json();
-    j["blackhole"] = m.blackhole;
-    j["blackhole_after"] = m.blackhole ? ordered_json{{"size", m.blackhole_size},
-                                                      {"ttl", m.blackhole_ttl},
-                                                      {"address", addr(m.blackhole_hop)},
-                                                      {"network", m.blackhole_network}}
-                                       : ordered_json();
-    j["packets"] = m.packets;
-    j["stages"] = m.stages;
-    return j;
 }
 
 std::string trace_json(const PathResult& result, const std::string& target,

@@ -6,8 +6,6 @@
 #include <optional>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "probes/path_kind.hpp"
 
 namespace fedprobe {
@@ -31,8 +29,6 @@ std::string trace_table(const PathResult& result, const IpAddress& destination,
                         const std::string& title);
 // "path MTU: ..." and, for a black hole, where: the lines `trace` prints after the hops.
 std::string describe_mtu(const PathMtu& m);
-// The MTU search as JSON, for `trace` and `check`.
-nlohmann::ordered_json mtu_json(const PathMtu& m);
 std::string trace_json(const PathResult& result, const std::string& target,
                        const IpAddress& address);
 

@@ -158,9 +158,10 @@ void Engine::on_result(LiveJob* lj, JobHandle handle, std::optional<Overload> la
 
 bool Engine::should_trace(const LiveJob& lj, const ProbeResult& result, TimePoint at) const {
     // Only a silent drop hides where the flow dies: a reject or an unreachable names its reporter.
-    if (!settings_.trace_blocked_flows || !lj.job.flow || result.overload) return false;
-    if (lj.job.flow->expect != Expectation::allow || result.outcome != Outcome::filtered)
-        return false;
+    if (!lj.job.flow || result.overload || lj.job.flow->expect != Expectation::allow) return false;
+    const bool blocked = settings_.trace_blocked_flows && result.outcome == Outcome::filtered;
+    const bool working = settings_.search_mtu_of_working_flows && result.outcome == Outcome::ok;
+    if (!blocked && !working) return false;
     if (lj.tracing) return false;
     return !lj.traced_at || at - *lj.traced_at >= settings_.blocked_trace_every;
 }
@@ -169,6 +170,11 @@ void Engine::start_trace(LiveJob* lj, TimePoint at) {
     // path:SERVICE: the flow's own transport and port, so the trace crosses the same rules.
     const ProbeSpec spec{kind_index_of<PathKind>(), lj->job.flow->service};
     ProbeRequest request = request_for(*config_, *lj->job.target, spec);
+    if (lj->last_outcome == Outcome::ok) {  // check --mtu: the flow works; how large?
+        auto& params = std::get<PathParams>(request.params);
+        params.mtu = true;
+        params.mtu_every = 1;
+    }
     request.pacer = lj->job.request.pacer;
     request.networks = network_index_;
     lj->tracing = true;
@@ -194,6 +200,11 @@ void Engine::on_trace(LiveJob* lj, ProbeResult result) {
         lj->blocked_after = blocked_after(*path);
     else
         lj->blocked_after.reset();
+    if (path) {
+        lj->path_mtu = path->mtu;
+        lj->middleboxes = path->flows.empty() ? std::vector<MiddleboxSeen>{}
+                                              : middlebox_changes(path->flows.front());
+    }
     for (auto* sink : sinks_)
         sink->flow_traced(*lj, result);
 }

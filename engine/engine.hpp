@@ -38,6 +38,9 @@ struct EngineSettings {
     // answered, at most once per flow per this long (check: once per run).
     bool trace_blocked_flows = true;
     Duration blocked_trace_every = std::chrono::minutes(10);
+    // check --mtu: allow flows that work are traced too, once, with a path MTU search, so a
+    // change that left handshakes working but broke full-size packets is seen.
+    bool search_mtu_of_working_flows = false;
 
     // What `fedprobe run` uses; benchmarks use the same.
     static EngineSettings daemon() { return {}; }

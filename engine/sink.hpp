@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/jobs.hpp"
+#include "probes/path_middlebox.hpp"
 #include "probes/path_trace.hpp"
 #include "probes/probe.hpp"
 
@@ -26,6 +27,10 @@ struct LiveJob {
     // it died, cleared when the flow is no longer filtered.
     std::optional<BlockedAfter> blocked_after;
     std::optional<TimePoint> traced_at;  // when its last trace started
+    // check --mtu: an allow flow that works is traced with path:SERVICE and path.mtu; what the
+    // search and the quotes found.
+    std::optional<PathMtu> path_mtu;
+    std::vector<MiddleboxSeen> middleboxes;
     bool tracing = false;
     int in_flight = 0;     // probe rounds and traces
     bool removed = false;  // left the config while a probe ran: dropped when it returns

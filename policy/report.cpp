@@ -12,6 +12,72 @@ std::size_t CheckRun::non_compliant() const {
         flows.begin(), flows.end(), [](const FlowRecord& f) { return !f.compliant; }));
 }
 
+nlohmann::ordered_json mtu_json(const PathMtu& m) {
+    using nlohmann::ordered_json;
+    auto addr = [](const std::optional<IpAddress>& a) {
+        return a ? ordered_json(a->str()) : ordered_json();
+    };
+    ordered_json j;
+    j["mtu"] = m.mtu ? ordered_json(m.mtu) : ordered_json();
+    j["source"] = std::string(to_string(m.source));
+    j["reporter"] = addr(m.reporter);
+    j["reporter_network"] = m.reporter_network;
+    j["local_mtu"] = m.local_mtu;
+    j["lowest_failed"] = m.lowest_failed ? ordered_json(m.lowest_failed) : ordered_json();
+    j["blackhole"] = m.blackhole;
+    j["blackhole_after"] = m.blackhole ? ordered_json{{"size", m.blackhole_size},
+                                                      {"ttl", m.blackhole_ttl},
+                                                      {"address", addr(m.blackhole_hop)},
+                                                      {"network", m.blackhole_network}}
+                                       : ordered_json();
+    j["packets"] = m.packets;
+    j["stages"] = m.stages;
+    return j;
+}
+
+PathMtu mtu_from_json(const nlohmann::json& j) {
+    PathMtu m;
+    auto num = [&j](const char* key) {
+        auto it = j.find(key);
+        return it != j.end() && it->is_number_integer() ? it->get<int>() : 0;
+    };
+    auto addr = [](const nlohmann::json& v) {
+        return v.is_string() ? IpAddress::parse(v.get<std::string>()) : std::nullopt;
+    };
+    m.mtu = num("mtu");
+    m.source = j.value("source", "") == "ptb" ? PathMtu::Source::ptb : PathMtu::Source::search;
+    if (auto it = j.find("reporter"); it != j.end()) m.reporter = addr(*it);
+    m.reporter_network = j.value("reporter_network", "");
+    m.local_mtu = num("local_mtu");
+    m.lowest_failed = num("lowest_failed");
+    m.blackhole = j.value("blackhole", false);
+    if (auto b = j.find("blackhole_after"); b != j.end() && b->is_object()) {
+        m.blackhole_size = b->value("size", 0);
+        m.blackhole_ttl = b->value("ttl", 0);
+        if (auto a = b->find("address"); a != b->end()) m.blackhole_hop = addr(*a);
+        m.blackhole_network = b->value("network", "");
+    }
+    m.packets = num("packets");
+    m.stages = num("stages");
+    return m;
+}
+
+std::string describe_path_mtu(const PathMtu& m) {
+    auto name = [](const std::optional<IpAddress>& a, const std::string& net) {
+        return a ? a->str() + (net.empty() ? "" : " (" + net + ")") : std::string("no hop");
+    };
+    if (!m.mtu) return "path MTU unknown";
+    std::string s = "path MTU " + std::to_string(m.mtu);
+    if (m.source == PathMtu::Source::ptb)
+        s += " (packet-too-big from " + name(m.reporter, m.reporter_network) + ")";
+    if (m.blackhole)
+        s += ", BLACK HOLE: " + std::to_string(m.blackhole_size) + "-byte DF packets vanish " +
+             (m.blackhole_ttl ? "after " + name(m.blackhole_hop, m.blackhole_network) + ", hop " +
+                                    std::to_string(m.blackhole_ttl)
+                              : std::string("before any hop answers"));
+    return s;
+}
+
 std::string to_json(const CheckRun& run) {
     nlohmann::ordered_json j;
     j["version"] = CheckRun::kSchemaVersion;
@@ -48,6 +114,14 @@ std::string to_json(const CheckRun& run) {
                 {"network", f.blocked_after->network}};
         else
             rec["blocked_after"] = nullptr;
+        rec["path_mtu"] = f.path_mtu ? mtu_json(*f.path_mtu) : nlohmann::ordered_json();
+        rec["middlebox"] = nlohmann::ordered_json::array();
+        for (const auto& m : f.middlebox)
+            rec["middlebox"].push_back({{"change", std::string(to_string(m.change))},
+                                        {"ttl", m.ttl},
+                                        {"address", m.hop ? nlohmann::ordered_json(m.hop->str())
+                                                          : nlohmann::ordered_json()},
+                                        {"network", m.network}});
     }
     return j.dump(2) + "\n";
 }
@@ -91,6 +165,8 @@ std::optional<CheckRun> check_run_from_json(const std::string& text, std::string
                 r.blocked_after = FlowRecord::BlockedAfter{
                     b->value("ttl", 0), IpAddress::parse(b->value("address", "")),
                     b->value("network", "")};
+            if (auto m = f.find("path_mtu"); m != f.end() && m->is_object())
+                r.path_mtu = mtu_from_json(*m);
             run.flows.push_back(std::move(r));
         }
         return run;
@@ -132,6 +208,7 @@ std::string evidence(const FlowRecord& f) {
     std::string s = "expected " + f.expect + ", got " + f.outcome + " (" + f.verdict + ")";
     if (!f.reporter.empty()) s += ", reported by " + f.reporter + " in " + f.reporter_network;
     if (f.blocked_after) s += ", " + f.outcome + " " + describe(*f.blocked_after);
+    if (f.path_mtu) s += ", " + describe_path_mtu(*f.path_mtu);
     return s;
 }
 
@@ -207,6 +284,17 @@ std::string to_table(const CheckRun& run, bool colour) {
            std::to_string(run.flows.size() - run.non_compliant()) + " compliant, " +
            std::to_string(run.non_compliant()) + " not compliant (" +
            fixed(run.duration_seconds, 2) + " s)\n";
+    std::string paths;
+    for (const auto& f : run.flows) {
+        if (!f.path_mtu && f.middlebox.empty()) continue;
+        paths += "  " + f.flow + " -> " + f.to + " " + f.service + ": ";
+        paths += f.path_mtu ? describe_path_mtu(*f.path_mtu) : "path MTU not searched";
+        for (const auto& m : f.middlebox)
+            paths += "; " + std::string(to_string(m.change)) + " changed by hop " +
+                     std::to_string(m.ttl) + (m.hop ? " (" + m.hop->str() + ")" : "");
+        paths += "\n";
+    }
+    if (!paths.empty()) out += "paths of the flows:\n" + paths;
     return out;
 }
 
@@ -222,6 +310,13 @@ BaselineDiff diff_against(const CheckRun& baseline, const CheckRun& now) {
             (it != before.end() && !was ? d.newly_fixed : d.still_ok).push_back(&f);
         else
             (was || it == before.end() ? d.newly_broken : d.still_broken).push_back(&f);
+        if (it != before.end() && it->second->path_mtu && f.path_mtu && f.path_mtu->mtu) {
+            const PathMtu& was_mtu = *it->second->path_mtu;
+            const PathMtu& now_mtu = *f.path_mtu;
+            if ((now_mtu.blackhole && !was_mtu.blackhole) || now_mtu.mtu < was_mtu.mtu)
+                d.path_worse.emplace_back(&f, "path MTU " + std::to_string(was_mtu.mtu) + " -> " +
+                                                  describe_path_mtu(now_mtu));
+        }
         if (it != before.end()) before.erase(it);
     }
     for (const auto& [key, f] : before)
@@ -241,15 +336,26 @@ std::string to_text(const BaselineDiff& d, bool colour) {
     section("newly broken:", d.newly_broken, "\033[1;31m");
     section("newly fixed:", d.newly_fixed, "\033[32m");
     section("still broken:", d.still_broken, "\033[33m");
+    if (!d.path_worse.empty()) {
+        out += (colour ? "\033[1;31m" : "") +
+               std::string("paths worse (the flow works, large packets may not):") +
+               (colour ? "\033[0m" : "") + "\n";
+        for (const auto& [f, how] : d.path_worse)
+            out += "  " + f->flow + " -> " + f->to + " " + f->service + ": " + how + "\n";
+    }
     if (!d.gone.empty()) {
         out += "no longer in the policy:\n";
         for (const auto& k : d.gone)
             out += "  " + k + "\n";
     }
-    out += "against the baseline: " + std::to_string(d.newly_broken.size()) + " newly broken, " +
-           std::to_string(d.newly_fixed.size()) + " newly fixed, " +
-           std::to_string(d.still_broken.size()) + " still broken, " +
-           std::to_string(d.still_ok.size()) + " unchanged and compliant\n";
+    out +=
+        "against the baseline: " + std::to_string(d.newly_broken.size()) + " newly broken, " +
+        std::to_string(d.newly_fixed.size()) + " newly fixed, " +
+        std::to_string(d.still_broken.size()) + " still broken, " +
+        std::to_string(d.still_ok.size()) + " unchanged and compliant" +
+        (d.path_worse.empty() ? std::string()
+                              : ", " + std::to_string(d.path_worse.size()) + " with a worse path") +
+        "\n";
     return out;
 }
 

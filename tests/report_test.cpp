@@ -131,3 +131,58 @@ TEST_CASE("blocked_after: JSON object or null, the JUnit message and the table c
     CHECK(table.find("BLOCKED AFTER") != std::string::npos);
     CHECK(table.find("192.0.2.6 (surrey-psn), hop 4") != std::string::npos);
 }
+
+TEST_CASE("check --mtu: path_mtu and middlebox in JSON, read back, and a worse path in the diff") {
+    CheckRun before;
+    before.site = "kent-psn";
+    FlowRecord f;
+    f.flow = "councils-to-sussex-nhs-https";
+    f.to = "sussex-nhs-svc";
+    f.service = "https";
+    f.expect = "allow";
+    f.outcome = "ok";
+    f.verdict = "compliant";
+    f.compliant = true;
+    PathMtu ok;
+    ok.mtu = 1500;
+    ok.local_mtu = 1500;
+    ok.packets = 1;
+    ok.stages = 1;
+    f.path_mtu = ok;
+    before.flows.push_back(f);
+    CheckRun after = before;
+    PathMtu hole = ok;
+    hole.mtu = 1400;
+    hole.lowest_failed = 1401;
+    hole.blackhole = true;
+    hole.blackhole_size = 1401;
+    hole.blackhole_ttl = 3;
+    hole.blackhole_hop = *IpAddress::parse("192.0.2.101");
+    hole.blackhole_network = "interconnect";
+    after.flows[0].path_mtu = hole;
+    after.flows[0].middlebox.push_back(
+        MiddleboxSeen{MiddleboxChange::dscp, 5, *IpAddress::parse("192.0.2.6"), "surrey-psn"});
+    std::string error;
+    auto back = check_run_from_json(to_json(after), error);
+    REQUIRE(back.has_value());
+    REQUIRE(back->flows[0].path_mtu.has_value());
+    CHECK(*back->flows[0].path_mtu == hole);
+    CHECK(to_json(after).find("\"change\": \"dscp\"") != std::string::npos);
+    auto d = diff_against(before, after);
+    CHECK(d.newly_broken.empty());
+    REQUIRE(d.path_worse.size() == 1);
+    CHECK(d.path_worse[0].second ==
+          "path MTU 1500 -> path MTU 1400, BLACK HOLE: 1401-byte DF packets vanish after "
+          "192.0.2.101 (interconnect), hop 3");
+    CHECK(to_text(d, false).find("1 with a worse path") != std::string::npos);
+    // The same path again, or a better one: nothing to report.
+    CHECK(diff_against(after, after).path_worse.empty());
+    CHECK(diff_against(after, before).path_worse.empty());
+    // Without --mtu in one of the runs there is nothing to compare.
+    CheckRun plain = before;
+    plain.flows[0].path_mtu.reset();
+    CHECK(diff_against(plain, after).path_worse.empty());
+    CHECK(to_table(after, false)
+              .find("paths of the flows:\n  councils-to-sussex-nhs-https -> "
+                    "sussex-nhs-svc https: path MTU 1400, BLACK HOLE") != std::string::npos);
+}
