@@ -25,7 +25,8 @@ const std::set<std::string> kReservedLabels = {"site",    "network", "target",  
                                                "service", "outcome", "reporter", "reporter_network",
                                                "flow",    "job",     "instance", "le",
                                                "phase",   "state",   "version",  "cert",
-                                               "reason",  "ttl",     "hop",      "hop_network"};
+                                               "reason",  "ttl",     "hop",      "hop_network",
+                                               "change",  "source"};
 
 // "KIND" or "KIND:SERVICE", checked against the kind's rules for services (kinds.hpp).
 std::optional<ProbeSpec> parse_probe(LoadContext& c, const std::string& text,
