@@ -112,29 +112,40 @@ TEST_CASE("packets after the first wait for the destination network's rate limit
     CHECK(paced.as<PathKind>()->packets_sent == 1);
 }
 
-TEST_CASE("a SYN-ACK is answered with a reset: no connection is left behind") {
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
-    REQUIRE(listen(listener, 16) == 0);
-    socklen_t len = sizeof sa;
-    REQUIRE(getsockname(listener, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
-    EventLoop loop;
-    REQUIRE(loop.init().ok());
-    PathProbe probe(loop);
-    auto r = run(loop, probe, to("127.0.0.1", PathMethod::tcp, ntohs(sa.sin_port)));
-    CHECK(r.outcome == Outcome::ok);
-    CHECK(probe.stats().resets_sent >= 1);
-    // Let resets land, then nothing may wait in the accept queue.
-    for (int i = 0; i < 5; ++i)
-        loop.run_once(20ms);
-    REQUIRE(fcntl(listener, F_SETFL, O_NONBLOCK) == 0);
-    int accepted = accept(listener, nullptr, nullptr);
-    CHECK(accepted < 0);
-    if (accepted >= 0) close(accepted);
-    close(listener);
+TEST_CASE(
+    "a SYN-ACK is answered with a reset: no connection is left behind, and an MTU "
+    "search's SYN data never reaches the application") {
+    for (bool mtu : {false, true}) {
+        CAPTURE(mtu);
+        int listener = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+        REQUIRE(listen(listener, 16) == 0);
+        socklen_t len = sizeof sa;
+        REQUIRE(getsockname(listener, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+        EventLoop loop;
+        REQUIRE(loop.init().ok());
+        PathProbe probe(loop);
+        ProbeRequest req = to("127.0.0.1", PathMethod::tcp, ntohs(sa.sin_port));
+        std::get<PathParams>(req.params).mtu = mtu;
+        auto r = run(loop, probe, req);
+        CHECK(r.outcome == Outcome::ok);
+        CHECK(probe.stats().resets_sent >= (mtu ? 2u : 1u));
+        if (mtu) {  // the 65,535-byte SYN was answered with a SYN-ACK, which acknowledged no data
+            REQUIRE(r.as<PathKind>()->mtu.has_value());
+            CHECK(r.as<PathKind>()->mtu->mtu == 65535);
+        }
+        // Let resets land, then nothing may wait in the accept queue.
+        for (int i = 0; i < 5; ++i)
+            loop.run_once(20ms);
+        REQUIRE(fcntl(listener, F_SETFL, O_NONBLOCK) == 0);
+        int accepted = accept(listener, nullptr, nullptr);
+        CHECK(accepted < 0);
+        if (accepted >= 0) close(accepted);
+        close(listener);
+    }
 }
 
 TEST_CASE("path.mtu: a full-size DF probe over loopback in one packet, every mtu_every-th round") {
