@@ -62,8 +62,8 @@ int main(int argc, char** argv) {
             return fedprobe::run_check({cmd.config, cmd.site, cmd.flow_pattern, cmd.format,
                                         cmd.save, cmd.baseline, cmd.trace_blocked, cmd.mtu});
         case fedprobe::CliCommand::Kind::trace:
-            return fedprobe::run_trace(
-                {cmd.config, cmd.site, cmd.target, cmd.service, cmd.method, cmd.flows, cmd.mtu, cmd.format});
+            return fedprobe::run_trace({cmd.config, cmd.site, cmd.target, cmd.service, cmd.method,
+                                        cmd.flows, cmd.mtu, cmd.format});
         case fedprobe::CliCommand::Kind::run: {
             if (!fedprobe::setup_logging(cmd.log_level)) {
                 std::cerr << "fedprobe: unknown log level '" << cmd.log_level << "'\n";
