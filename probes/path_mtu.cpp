@@ -114,8 +114,6 @@ void MtuSearch::hop_answered(std::size_t i, const IpAddress& from) {
     }
 }
 
-void MtuSearch::rejected(std::size_t) {}
-
 void MtuSearch::silent(std::size_t i) {
     if (i >= stage_.size() || stage_[i].ttl != 0) return;
     failed(stage_[i].size);

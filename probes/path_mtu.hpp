@@ -77,15 +77,11 @@ class MtuSearch {
     void too_big(std::size_t i, int next_hop_mtu, std::optional<IpAddress> reporter);
     // A router answered (time exceeded): in the black-hole stage, the size got that far.
     void hop_answered(std::size_t i, const IpAddress& from);
-    // Refused on the way (unreachable, prohibited): says nothing about size.
-    void rejected(std::size_t i);
     // No answer after every attempt.
     void silent(std::size_t i);
 
     bool done() const { return done_; }
     const PathMtu& result() const { return result_; }
-    // For the caller to attribute addresses before reading result().
-    PathMtu& result() { return result_; }
     void count_packet() { ++result_.packets; }
 
   private:

@@ -24,7 +24,6 @@ namespace {
 constexpr int kFirstWindow = 8;  // TTLs sent at once when a flow has no history yet
 // Memory of a flow (its source port, window and last hops) outlives a reload for this long.
 constexpr auto kForgetAfter = std::chrono::hours(1);
-constexpr auto kSendSlack = std::chrono::milliseconds(2);
 
 // Raw TCP sockets see every segment the host receives: keep only SYN or RST ones (answers to
 // SYN probes), in the kernel. IPv4 raw sockets start at the IP header, IPv6 ones at TCP's.

@@ -60,6 +60,8 @@ class PathProbe : public Probe {
     std::size_t rounds_in_flight() const { return rounds_.size(); }
 
   private:
+    // Packets due within this go out in the same wake-up (trace and MTU search alike).
+    static constexpr auto kSendSlack = std::chrono::milliseconds(2);
     struct FlowKey {
         int protocol = 0;
         IpAddress destination;
@@ -188,6 +190,14 @@ class PathProbe : public Probe {
     void deliver(std::unique_ptr<Round> round, ProbeResult result);
     // The MTU search (path_probe_mtu.cpp).
     std::vector<std::uint8_t> big_packet_;
+    // Interface MTUs by source address and device: reading one lists every interface, so a
+    // search reuses what was read within the last minute rather than asking each round.
+    struct KnownMtu {
+        int mtu = 0;
+        TimePoint read{};
+    };
+    std::map<std::string, KnownMtu> interface_mtus_;
+    int interface_mtu(const IpAddress& source, const std::string& device);
     void start_mtu(std::unique_ptr<Round> round, ProbeResult trace);
     void mtu_stage(std::uint64_t id);
     void mtu_step(std::uint64_t id);

@@ -17,8 +17,6 @@ namespace fedprobe {
 
 namespace {
 
-constexpr auto kSendSlack = std::chrono::milliseconds(2);
-
 int device_mtu(const std::string& name) {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return 0;
@@ -31,7 +29,7 @@ int device_mtu(const std::string& name) {
 
 // The MTU of the interface that holds `source` (or of `device`): where the search starts. The
 // route's MTU would not do: it includes what the kernel learnt from packet-too-big.
-int interface_mtu(const IpAddress& source, const std::string& device) {
+int read_interface_mtu(const IpAddress& source, const std::string& device) {
     if (!device.empty()) return device_mtu(device);
     ifaddrs* list = nullptr;
     if (getifaddrs(&list) != 0) return 0;
@@ -47,14 +45,23 @@ int interface_mtu(const IpAddress& source, const std::string& device) {
 
 }  // namespace
 
+int PathProbe::interface_mtu(const IpAddress& source, const std::string& device) {
+    const TimePoint now = loop_.now();
+    KnownMtu& known = interface_mtus_[source.str() + "%" + device];
+    if (known.mtu <= 0 || now - known.read >= std::chrono::minutes(1)) {
+        known.mtu = read_interface_mtu(source, device);
+        known.read = now;
+    }
+    return known.mtu > 0 ? known.mtu : 1500;
+}
+
 void PathProbe::start_mtu(std::unique_ptr<Round> round, ProbeResult trace) {
     Round& r = *round;
     FlowRun& f = r.flows.front();
     const PathResult& path = std::get<PathResult>(trace.kind);
     const FlowTrace& t = path.flows.front();
     const bool v4 = f.flow.destination.family == AF_INET;
-    int local = interface_mtu(f.flow.source, r.request.send.device);
-    if (local <= 0) local = 1500;
+    const int local = interface_mtu(f.flow.source, r.request.send.device);
     MtuSearch search(local, v4 ? 68 : 1280, static_cast<int>(path_probe_bytes(f.flow)), t.stop_ttl);
     r.mtu = std::make_unique<MtuRun>(std::move(search));
     r.mtu->held = std::move(trace);
@@ -206,9 +213,8 @@ void PathProbe::mtu_answer(Round& r, const PathReply& reply) {
             case PathAnswer::hop:
                 m.search.hop_answered(i, reply.from);
                 break;
-            case PathAnswer::unreachable:
+            case PathAnswer::unreachable:  // refused on the way: says nothing about size
             case PathAnswer::prohibited:
-                m.search.rejected(i);
                 break;
         }
     }
