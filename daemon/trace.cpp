@@ -198,13 +198,7 @@ std::string trace_json(const PathResult& result, const std::string& target,
             }
             f["hops"].push_back(std::move(hop));
         }
-        f["middlebox"] = ordered_json::array();
-        for (const auto& m : middlebox_changes(t))
-            f["middlebox"].push_back(
-                {{"change", std::string(to_string(m.change))},
-                 {"ttl", m.ttl},
-                 {"address", m.hop ? ordered_json(m.hop->str()) : ordered_json()},
-                 {"network", m.network}});
+        f["middlebox"] = middlebox_json(middlebox_changes(t));
         j["flows"].push_back(std::move(f));
     }
     j["mtu"] = result.mtu ? mtu_json(*result.mtu) : nlohmann::ordered_json();

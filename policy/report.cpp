@@ -35,6 +35,17 @@ nlohmann::ordered_json mtu_json(const PathMtu& m) {
     return j;
 }
 
+nlohmann::ordered_json middlebox_json(const std::vector<MiddleboxSeen>& seen) {
+    auto out = nlohmann::ordered_json::array();
+    for (const auto& m : seen)
+        out.push_back(
+            {{"change", std::string(to_string(m.change))},
+             {"ttl", m.ttl},
+             {"address", m.hop ? nlohmann::ordered_json(m.hop->str()) : nlohmann::ordered_json()},
+             {"network", m.network}});
+    return out;
+}
+
 PathMtu mtu_from_json(const nlohmann::json& j) {
     PathMtu m;
     auto num = [&j](const char* key) {
@@ -115,13 +126,7 @@ std::string to_json(const CheckRun& run) {
         else
             rec["blocked_after"] = nullptr;
         rec["path_mtu"] = f.path_mtu ? mtu_json(*f.path_mtu) : nlohmann::ordered_json();
-        rec["middlebox"] = nlohmann::ordered_json::array();
-        for (const auto& m : f.middlebox)
-            rec["middlebox"].push_back({{"change", std::string(to_string(m.change))},
-                                        {"ttl", m.ttl},
-                                        {"address", m.hop ? nlohmann::ordered_json(m.hop->str())
-                                                          : nlohmann::ordered_json()},
-                                        {"network", m.network}});
+        rec["middlebox"] = middlebox_json(f.middlebox);
     }
     return j.dump(2) + "\n";
 }

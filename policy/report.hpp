@@ -49,6 +49,8 @@ std::string to_json(const CheckRun& run);
 // A path MTU search as JSON (check's path_mtu, trace's mtu); and back, for a saved run.
 nlohmann::ordered_json mtu_json(const PathMtu& m);
 PathMtu mtu_from_json(const nlohmann::json& j);
+// Middlebox changes as JSON: [{"change", "ttl", "address", "network"}], for check and trace.
+nlohmann::ordered_json middlebox_json(const std::vector<MiddleboxSeen>& seen);
 // "path MTU 1400 (ptb from 172.20.1.1 (hscn-exchange))", with the black hole when there is one.
 std::string describe_path_mtu(const PathMtu& m);
 // Parses a saved run; nullopt with `error` set when the text is not one.
