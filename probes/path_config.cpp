@@ -63,11 +63,15 @@ PathOptions PathKind::parse(OptionReader& r, const KindUse&) {
     return o;
 }
 
-std::string PathKind::check(const KindUse&, const PathOptions* o) {
+std::string PathKind::check(const KindUse& use, const PathOptions* o) {
     if (o && o->port && o->method == PathMethod::icmp)
         return "path.port has no meaning with method \"icmp\"";
     if (o && !o->mtu && (o->min_mtu || o->mtu_every != 1))
         return "path.min_mtu and path.mtu_every need path.mtu = true";
+    // Only TCP probes carry an MSS for routers to quote: the alert would never fire.
+    if (o && o->min_mss && !use.with_service && o->method != PathMethod::tcp)
+        return "path.min_mss needs tcp traces (path.method = \"tcp\", or path:SERVICE over "
+               "tcp): other probes carry no MSS";
     return {};
 }
 

@@ -115,3 +115,24 @@ TEST_CASE("bad path input: located errors") {
         CHECK(d->line == c.line);
     }
 }
+
+TEST_CASE("path MTU options: read, and refused where they could never take effect") {
+    auto ok = load(
+        "probes = [\"path:https\"]\n[targets.path]\nmtu = true\nmtu_every = 3\n"
+        "min_mtu = 1400\nmin_mss = 1300\n");
+    REQUIRE(ok.config);
+    for (const auto& [needle, tail] : std::vector<std::pair<std::string, std::string>>{
+             {"need path.mtu = true", "probes = [\"path\"]\n[targets.path]\nmin_mtu = 1400\n"},
+             {"need path.mtu = true", "probes = [\"path\"]\n[targets.path]\nmtu_every = 2\n"},
+             {"path.min_mss needs tcp traces",
+              "probes = [\"path\"]\n[targets.path]\nmin_mss = 1300\n"},
+             {"min_mtu", "probes = [\"path\"]\n[targets.path]\nmtu = true\nmin_mtu = 20\n"},
+         }) {
+        CAPTURE(tail);
+        auto r = load(tail);
+        CHECK_FALSE(r.config);
+        CHECK(find(r, needle) != nullptr);
+    }
+    auto tcp = load("probes = [\"path\"]\n[targets.path]\nmethod = \"tcp\"\nmin_mss = 1300\n");
+    CHECK(tcp.config);
+}
