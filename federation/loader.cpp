@@ -3,11 +3,9 @@
 #include "federation/loader.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
+#include <new>
 
+#include "config/config_file.hpp"
 #include "federation/load_context.hpp"
 
 namespace fedprobe {
@@ -51,6 +49,11 @@ LoadResult load_config_text(std::string_view text, const std::string& path,
         read_flows(c, root);
     } catch (const toml::parse_error& e) {
         reader.error(e.source(), std::string(e.description()));
+    } catch (const std::bad_alloc&) {
+        // toml++ is a library edge: a file within the size limit can still need more memory
+        // than an address-space limit allows. That is this file's error, not a crash.
+        reader.error_unlocated("not enough memory to read the file (" +
+                               std::to_string(text.size()) + " bytes)");
     }
     LoadResult result;
     result.diagnostics = reader.take();
@@ -60,16 +63,12 @@ LoadResult load_config_text(std::string_view text, const std::string& path,
 }
 LoadResult load_config_file(const std::string& path,
                             const std::optional<std::string>& site_override) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    auto text = read_config_file(path);
+    if (!text.ok())
         return LoadResult{
             nullptr,
-            {Diagnostic{Diagnostic::Severity::error, path, 0, 0,
-                        std::string("cannot read the file: ") + std::strerror(errno)}}};
-    }
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    return load_config_text(buf.str(), path, site_override);
+            {Diagnostic{Diagnostic::Severity::error, path, 0, 0, text.status().message()}}};
+    return load_config_text(*text, path, site_override);
 }
 
 }  // namespace fedprobe

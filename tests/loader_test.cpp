@@ -234,7 +234,7 @@ TEST_CASE("basic auth users need bcrypt hashes") {
 TEST_CASE("a missing file is an error, not a crash") {
     auto r = load_config_file("/nonexistent/fed.toml", std::nullopt);
     CHECK_FALSE(r.config);
-    CHECK(r.diagnostics.at(0).message.find("cannot read the file") != std::string::npos);
+    CHECK(r.diagnostics.at(0).message == "cannot open the file: No such file or directory");
 }
 
 TEST_CASE("flows: unknown references, no site, bad expectations, contradictions") {
@@ -376,4 +376,29 @@ TEST_CASE("options for a probe the target does not run are warned about where th
         load(kBase + target +
              "probes = [\"http\"]\nhttp = { url = \"https://epr.lab/\", host = \"x.lab\" }\n");
     find(host, "http.host is used only by \"http:SERVICE\" probes");
+}
+
+TEST_CASE("no site is an error with a place: the site key, or the top of the file") {
+    const std::string nets = "[[networks]]\nid = \"a\"\nprefixes = [\"127.0.0.0/8\"]\n";
+    auto no_table = find(load(nets), "no site");
+    CHECK(no_table.line == 1);
+    CHECK(no_table.column == 1);
+    CHECK(no_table.message.find("no [fedprobe] table") != std::string::npos);
+    auto empty = find(load("[fedprobe]\nsite = \"\"\n" + nets), "no site");
+    CHECK(empty.line == 2);
+    auto absent = find(load("# comment\n[fedprobe]\ninterval = \"5s\"\n" + nets), "no site");
+    CHECK(absent.line == 2);
+    CHECK(load(nets, std::string("a")).config);  // --site is enough
+}
+
+TEST_CASE("a long or hostile key is echoed short and escaped, not whole") {
+    std::string key(1'000'000, 'k');
+    auto r = load(kBase + "\n[fedprobe.web]\n" + key + " = 1\n");
+    auto d = find(r, "unknown key");
+    CHECK(d.message.size() < 200);
+    CHECK(d.message.find("...(1000000 bytes)") != std::string::npos);
+    auto esc = find(load(kBase + "\n[fedprobe.web]\n\"a\\u001b[31mb\\nc\" = 1\n"), "unknown key");
+    CHECK(esc.message.find("'a\\x1b[31mb\\nc'") != std::string::npos);
+    CHECK(esc.message.find('\x1b') == std::string::npos);
+    CHECK(esc.message.find('\n') == std::string::npos);
 }
