@@ -1,7 +1,9 @@
 // A problem found in a config file, with the place it was found.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fedprobe {
@@ -19,5 +21,11 @@ struct Diagnostic {
 };
 
 bool has_errors(const std::vector<Diagnostic>& diagnostics);
+
+// A string from the config file as a message quotes it: in single quotes, control bytes
+// escaped (\n, \x1b) so a value cannot forge log lines or terminal escapes, and at most
+// kQuotedMax bytes of it followed by "...(N bytes)", so an 8 MB key gives a short line.
+inline constexpr std::size_t kQuotedMax = 64;
+std::string quoted(std::string_view text);
 
 }  // namespace fedprobe

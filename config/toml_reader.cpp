@@ -80,12 +80,16 @@ void TomlReader::check_keys(const toml::table& t, const std::vector<std::string_
                             const std::string& where) {
     for (auto&& [key, value] : t) {
         if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
-        std::string msg = "unknown key '" + std::string(key.str()) + "' in " + where;
+        std::string msg = "unknown key " + quoted(key.str()) + " in " + where;
         std::string_view best;
         std::size_t best_distance = 3;
-        for (auto candidate : allowed) {
-            auto d = edit_distance(key.str(), candidate);
-            if (d < best_distance) best = candidate, best_distance = d;
+        // A key far longer than any allowed one is no typo of it (and the distance would cost
+        // its length times theirs).
+        if (key.str().size() <= 2 * kQuotedMax) {
+            for (auto candidate : allowed) {
+                auto d = edit_distance(key.str(), candidate);
+                if (d < best_distance) best = candidate, best_distance = d;
+            }
         }
         if (!best.empty()) msg += " (did you mean '" + std::string(best) + "'?)";
         error(key.source(), msg);
@@ -234,8 +238,8 @@ bool TomlReader::check_regex(const toml::table& t, std::string_view key, const s
 void TomlReader::check_readable(const toml::node& at, const std::string& file,
                                 const std::string& what) {
     if (access(file.c_str(), R_OK) != 0)
-        warning(at.source(), what + " '" + file + "' cannot be read here: " + std::strerror(errno) +
-                                 " (https probes will report error)");
+        warning(at.source(), what + " " + quoted(file) + " cannot be read here: " +
+                                 std::strerror(errno) + " (https probes will report error)");
 }
 
 std::optional<std::string> OptionReader::regex(std::string_view key) {

@@ -29,8 +29,8 @@ void read_flows(LoadContext& c, const toml::table& root) {
             } else {
                 for (auto& [site, node] : r.get_string_array(*t, "from", where)) {
                     if (!c.cfg.network(site)) {
-                        r.error(node->source(),
-                                "flow: from names '" + site + "', which is not a declared network");
+                        r.error(node->source(), "flow: from names " + quoted(site) +
+                                                    ", which is not a declared network");
                         ok = false;
                     }
                     f.from.push_back(site);
@@ -93,7 +93,7 @@ void read_flows(LoadContext& c, const toml::table& root) {
         if (!ok) continue;
         if (auto seen = ids.find(f.id); seen != ids.end()) {
             r.error(t->get("id") ? t->get("id")->source() : t->source(),
-                    "duplicate flow id '" + f.id + "' (first declared at line " +
+                    "duplicate flow id " + quoted(f.id) + " (first declared at line " +
                         std::to_string(seen->second) + ")");
             continue;
         }

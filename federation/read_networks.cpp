@@ -18,7 +18,7 @@ bool check_id(LoadContext& c, const toml::table& t, const std::string& id,
     TomlReader& r = c.r;
     if (is_id(id)) return true;
     r.error(t.get("id")->source(),
-            where + ": id '" + id + "' must match [a-z0-9-]+ (lower case, digits, dashes)");
+            where + ": id " + quoted(id) + " must match [a-z0-9-]+ (lower case, digits, dashes)");
     return false;
 }
 
@@ -38,7 +38,7 @@ void read_networks(LoadContext& c, const toml::table& root) {
             if (!t->get("id")) r.error(t->source(), "[[networks]] entry has no 'id'");
             continue;
         }
-        where = "network '" + *id + "'";
+        where = "network " + quoted(*id);
         if (!check_id(c, *t, *id, where)) continue;
         if (c.network_nodes.count(*id)) {
             auto first = c.network_nodes[*id]->source().begin;
@@ -64,8 +64,8 @@ void read_networks(LoadContext& c, const toml::table& root) {
         for (auto& [text, node] : r.get_string_array(*t, "prefixes", where)) {
             auto p = Prefix::parse(text);
             if (!p) {
-                r.error(node->source(),
-                        where + ": '" + text + "' is not an IPv4/IPv6 prefix (e.g. 10.31.0.0/16)");
+                r.error(node->source(), where + ": " + quoted(text) +
+                                            " is not an IPv4/IPv6 prefix (e.g. 10.31.0.0/16)");
                 continue;
             }
             if (p->address != Prefix::parse(text.substr(0, text.find('/')))->address)
@@ -92,7 +92,7 @@ void read_services(LoadContext& c, const toml::table& root) {
     if (!services) return;
     for (auto&& [key, node] : *services) {
         std::string name(key.str());
-        std::string where = "service '" + name + "'";
+        std::string where = "service " + quoted(name);
         const toml::table* t = node.as_table();
         if (!t) {
             r.error(node.source(), where + " must be a table like { proto = \"tcp\", port = 443 }");
@@ -139,10 +139,18 @@ void read_settings(LoadContext& c, const toml::table& root) {
         s.site = *c.site_override;
     else if (site)
         s.site = *site;
-    if (s.site.empty()) {
-        r.error(f->source(), "no site: set 'site' in [fedprobe] or pass --site");
+    if (s.site.empty() && f == &empty) {
+        // No [fedprobe] table to point at: the top of the file is where one goes.
+        r.error(toml::source_region{{1, 1}, {1, 1}, nullptr},
+                "no site: there is no [fedprobe] table; add one with site = \"NETWORK-ID\" or "
+                "pass --site");
+    } else if (s.site.empty()) {
+        const toml::node* at = f->get("site");
+        r.error(at ? at->source() : f->source(),
+                at ? "no site: 'site' in [fedprobe] is empty; name a network or pass --site"
+                   : "no site: set 'site' in [fedprobe] or pass --site");
     } else if (!c.cfg.network(s.site)) {
-        std::string msg = "site '" + s.site + "' is not a declared network";
+        std::string msg = "site " + quoted(s.site) + " is not a declared network";
         if (c.site_override)
             r.error_unlocated("--site: " + msg);
         else
@@ -152,9 +160,9 @@ void read_settings(LoadContext& c, const toml::table& root) {
         if (auto ep = Endpoint::parse(*listen); ep && ep->port != 0)
             s.listen = *ep;
         else
-            r.error(
-                f->get("listen")->source(),
-                "listen '" + *listen + "' is not ADDRESS:PORT (e.g. 127.0.0.1:9641 or [::1]:9641)");
+            r.error(f->get("listen")->source(),
+                    "listen " + quoted(*listen) +
+                        " is not ADDRESS:PORT (e.g. 127.0.0.1:9641 or [::1]:9641)");
     }
     if (auto d = r.get_duration(*f, "interval", where)) s.interval = *d;
     if (auto d = r.get_duration(*f, "timeout", where)) s.timeout = *d;

@@ -37,8 +37,8 @@ DnsQuery DnsKind::parse(OptionReader& r, const KindUse&) {
         for (auto&& [site, node] : *from) {
             std::string s(site.str());
             if (!r.is_network(s))
-                r.reader().error(site.source(), where + ": answers_from names '" + s +
-                                                    "', which is not a declared network");
+                r.reader().error(site.source(), where + ": answers_from names " + quoted(s) +
+                                                    ", which is not a declared network");
             std::vector<std::string> set;
             if (const toml::array* arr = node.as_array()) {
                 for (const auto& item : *arr) {
