@@ -1,5 +1,10 @@
 #include "daemon/cli.hpp"
 
+#include <set>
+#include <utility>
+
+#include "config/diagnostic.hpp"
+
 namespace fedprobe {
 
 namespace {
@@ -95,10 +100,23 @@ CliParse parse_cli(const std::vector<std::string>& args) {
     }
     const std::string& first = args[0];
     if (first == "--help" || first == "-h" || first == "help") {
+        if (args.size() > 2) {
+            out.error = first + " takes at most a COMMAND, not " + quoted(args[2]);
+            return out;
+        }
+        if (args.size() == 2 && args[1] != "run" && args[1] != "validate" && args[1] != "check" &&
+            args[1] != "trace") {
+            out.error = "no help for " + quoted(args[1]) + ": not a command";
+            return out;
+        }
         out.command = make(CliCommand::Kind::help, args.size() > 1 ? args[1] : "");
         return out;
     }
     if (first == "--version" || first == "-V" || first == "version") {
+        if (args.size() > 1) {
+            out.error = first + " takes no arguments, not " + quoted(args[1]);
+            return out;
+        }
         out.command = make(CliCommand::Kind::version);
         return out;
     }
@@ -113,9 +131,10 @@ CliParse parse_cli(const std::vector<std::string>& args) {
     else if (first == "trace")
         cmd.kind = CliCommand::Kind::trace;
     else {
-        out.error = "unknown command '" + first + "'";
+        out.error = "unknown command " + quoted(first);
         return out;
     }
+    std::set<std::string> seen;
     for (std::size_t i = 1; i < args.size(); ++i) {
         std::string arg = args[i];
         std::optional<std::string> inline_value;
@@ -127,6 +146,22 @@ CliParse parse_cli(const std::vector<std::string>& args) {
             out.command = make(CliCommand::Kind::help, first);
             return out;
         }
+        // Every option once: a second --config (a script's default plus the user's) would
+        // otherwise silently win, and the appliance would run a file nobody meant.
+        static const std::pair<const char*, const char*> kShort[] = {
+            {"-c", "--config"}, {"-s", "--site"}, {"-l", "--log-level"}, {"-f", "--flow"}};
+        std::string name = arg;
+        for (auto [short_name, long_name] : kShort)
+            if (arg == short_name) name = long_name;
+        if (name.starts_with("-") && !seen.insert(name).second) {
+            out.error = "option " + name + " is given more than once";
+            return out;
+        }
+        auto flag = [&] {
+            if (!inline_value) return true;
+            out.error = "option " + arg + " takes no value";
+            return false;
+        };
         auto value = [&](std::string& into) {
             if (inline_value) {
                 into = *inline_value;
@@ -155,13 +190,13 @@ CliParse parse_cli(const std::vector<std::string>& args) {
         } else if (arg == "--format" && cmd.kind == CliCommand::Kind::check) {
             if (!value(cmd.format)) return out;
             if (cmd.format != "table" && cmd.format != "json" && cmd.format != "junit") {
-                out.error = "--format must be table, json or junit, not '" + cmd.format + "'";
+                out.error = "--format must be table, json or junit, not " + quoted(cmd.format);
                 return out;
             }
         } else if (arg == "--format" && cmd.kind == CliCommand::Kind::trace) {
             if (!value(cmd.format)) return out;
             if (cmd.format != "table" && cmd.format != "json") {
-                out.error = "--format must be table or json, not '" + cmd.format + "'";
+                out.error = "--format must be table or json, not " + quoted(cmd.format);
                 return out;
             }
         } else if (arg == "--service" && cmd.kind == CliCommand::Kind::trace) {
@@ -169,7 +204,7 @@ CliParse parse_cli(const std::vector<std::string>& args) {
         } else if (arg == "--method" && cmd.kind == CliCommand::Kind::trace) {
             if (!value(cmd.method)) return out;
             if (cmd.method != "udp" && cmd.method != "icmp" && cmd.method != "tcp") {
-                out.error = "--method must be udp, icmp or tcp, not '" + cmd.method + "'";
+                out.error = "--method must be udp, icmp or tcp, not " + quoted(cmd.method);
                 return out;
             }
         } else if (arg == "--flows" && cmd.kind == CliCommand::Kind::trace) {
@@ -177,11 +212,12 @@ CliParse parse_cli(const std::vector<std::string>& args) {
             if (!value(n)) return out;
             if (n.find_first_not_of("0123456789") != std::string::npos || n.size() > 2 ||
                 std::stoi(n) < 1 || std::stoi(n) > 16) {
-                out.error = "--flows must be a number from 1 to 16, not '" + n + "'";
+                out.error = "--flows must be a number from 1 to 16, not " + quoted(n);
                 return out;
             }
             cmd.flows = std::stoi(n);
         } else if (arg == "--mtu" && cmd.kind == CliCommand::Kind::trace) {
+            if (!flag()) return out;
             cmd.mtu = true;
         } else if (cmd.kind == CliCommand::Kind::trace && !arg.starts_with("-") &&
                    cmd.target.empty()) {
@@ -191,11 +227,13 @@ CliParse parse_cli(const std::vector<std::string>& args) {
         } else if (arg == "--baseline" && cmd.kind == CliCommand::Kind::check) {
             if (!value(cmd.baseline)) return out;
         } else if (arg == "--no-trace" && cmd.kind == CliCommand::Kind::check) {
+            if (!flag()) return out;
             cmd.trace_blocked = false;
         } else if (arg == "--mtu" && cmd.kind == CliCommand::Kind::check) {
+            if (!flag()) return out;
             cmd.mtu = true;
         } else {
-            out.error = "unknown option '" + args[i] + "' for '" + first + "'";
+            out.error = "unknown option " + quoted(args[i]) + " for '" + first + "'";
             return out;
         }
     }

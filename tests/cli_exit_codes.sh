@@ -40,4 +40,33 @@ grep -q "bad.toml:3:1: error: unknown key 'intervl' in \[fedprobe\] (did you mea
 grep -q "bad.toml:11:11: error: target 'x': network 'nowhere' is not declared" "$WORK/out" || { cat "$WORK/out"; fail "bad reference located"; }
 expect_exit 1 "run refuses a bad file" "$FEDPROBE" run --config "$WORK/bad.toml"
 expect_exit 1 "validate missing file" "$FEDPROBE" validate --config "$WORK/none.toml"
-grep -q "cannot read the file" "$WORK/out" || fail "missing file explained"
+grep -q "none.toml: error: cannot open the file: No such file or directory" "$WORK/out" || fail "missing file explained"
+
+# Only regular files, at most 8 MiB, and never a wait: /dev/zero grew to 2 GB and a FIFO
+# blocked forever before.
+expect_exit 1 "validate /dev/zero" timeout 5 "$FEDPROBE" validate --config /dev/zero
+grep -q "/dev/zero: error: is a character device, not a regular file" "$WORK/out" || { cat "$WORK/out"; fail "/dev/zero explained"; }
+expect_exit 1 "validate a directory" "$FEDPROBE" validate --config "$WORK"
+grep -q "error: is a directory, not a regular file" "$WORK/out" || { cat "$WORK/out"; fail "directory explained"; }
+mkfifo "$WORK/fifo"
+expect_exit 1 "validate a FIFO without a writer" timeout 5 "$FEDPROBE" validate --config "$WORK/fifo"
+grep -q "error: is a FIFO, not a regular file" "$WORK/out" || { cat "$WORK/out"; fail "FIFO explained"; }
+head -c 9000000 /dev/zero | tr '\0' '#' >"$WORK/huge.toml"
+expect_exit 1 "run refuses a 9 MB file" timeout 5 "$FEDPROBE" run --config "$WORK/huge.toml"
+grep -q "huge.toml: error: is 9000000 bytes; a config file may be at most 8388608 (8 MiB)" "$WORK/out" || { cat "$WORK/out"; fail "size limit explained"; }
+
+# Strict command line: nothing given is silently ignored or overridden.
+expect_exit 2 "a repeated --config" "$FEDPROBE" validate --config "$WORK/bad.toml" -c "$SOURCE_ROOT/config/examples/federation.toml"
+grep -q "option --config is given more than once" "$WORK/out" || { cat "$WORK/out"; fail "repeated --config named"; }
+expect_exit 2 "--version extra" "$FEDPROBE" --version extra
+grep -q "takes no arguments" "$WORK/out" || { cat "$WORK/out"; fail "--version extra named"; }
+
+# Located "no site", and a huge key echoed short.
+printf '[[networks]]\nid = "a"\nprefixes = ["127.0.0.0/8"]\n' >"$WORK/nosite.toml"
+expect_exit 1 "no site" "$FEDPROBE" validate --config "$WORK/nosite.toml"
+grep -q "nosite.toml:1:1: error: no site" "$WORK/out" || { cat "$WORK/out"; fail "no site located"; }
+{ printf '[fedprobe]\nsite = "a"\n'; head -c 8000000 /dev/zero | tr '\0' k; printf ' = 1\n[[networks]]\nid = "a"\nprefixes = ["127.0.0.0/8"]\n'; } >"$WORK/longkey.toml"
+expect_exit 1 "an 8 MB key" "$FEDPROBE" validate --config "$WORK/longkey.toml"
+[ "$(wc -c <"$WORK/out")" -lt 400 ] || fail "an 8 MB key gave $(wc -c <"$WORK/out") bytes of output"
+grep -q "longkey.toml:3:1: error: unknown key 'kkkk.*'...(8000000 bytes) in \[fedprobe\]" "$WORK/out" || { cat "$WORK/out"; fail "long key cut short"; }
+pass "an 8 MB key is echoed in $(wc -c <"$WORK/out") bytes"

@@ -47,3 +47,32 @@ TEST_CASE("check takes --no-trace; other commands refuse it") {
           "unknown option '--no-trace' for 'run'");
     CHECK(help_text("check").find("--no-trace") != std::string::npos);
 }
+
+TEST_CASE("every option once: a repeated --config is an error, not the last one silently") {
+    CHECK(parse_cli({"run", "-c", "a.toml", "--config", "b.toml"}).error ==
+          "option --config is given more than once");
+    CHECK(parse_cli({"validate", "--config=a.toml", "-c", "b.toml"}).error ==
+          "option --config is given more than once");
+    CHECK(parse_cli({"run", "-c", "f", "-s", "a", "--site", "b"}).error ==
+          "option --site is given more than once");
+    CHECK(parse_cli({"check", "-c", "f", "--mtu", "--mtu"}).error ==
+          "option --mtu is given more than once");
+    CHECK(parse_cli({"check", "-c", "f", "--no-trace=yes"}).error ==
+          "option --no-trace takes no value");
+}
+
+TEST_CASE("--version and --help take nothing they would ignore") {
+    CHECK(parse_cli({"--version", "extra"}).error == "--version takes no arguments, not 'extra'");
+    CHECK(parse_cli({"version", "--config", "f"}).error ==
+          "version takes no arguments, not '--config'");
+    CHECK(parse_cli({"--help", "run"}).command->subcommand == "run");
+    CHECK(parse_cli({"--help", "bogus"}).error == "no help for 'bogus': not a command");
+    CHECK(parse_cli({"--help", "run", "x"}).error == "--help takes at most a COMMAND, not 'x'");
+}
+
+TEST_CASE("arguments are echoed short and escaped") {
+    auto e = parse_cli({"run", "-c", "f", std::string(10'000, 'x')}).error;
+    CHECK(e.size() < 200);
+    CHECK(parse_cli({"run", "-c", "f", "--a\x1b[2J"}).error ==
+          "unknown option '--a\\x1b[2J' for 'run'");
+}
