@@ -43,6 +43,8 @@ Daemon::Daemon(std::string config_path, std::optional<std::string> site_override
       exporter_(FEDPROBE_VERSION) {}
 
 Daemon::~Daemon() {
+    // A reload still reading the file finishes first: its thread writes to the loop's eventfd.
+    reloader_.reset();
     // The engine first (its probes hold sockets and timers on the loop), then the HTTP threads.
     engine_.reset();
     stop_exposer();
@@ -129,6 +131,17 @@ int Daemon::run() {
         spdlog::error("cannot set up signal handling: {}", std::strerror(errno));
         return 1;
     }
+    reloader_ = std::make_unique<ConfigReloader>(
+        loop_, config_path_, site_override_,
+        [this] {
+            systemd::reloading();
+            spdlog::info("reloading {}", config_path_);
+        },
+        [this](LoadResult loaded) { reloaded(std::move(loaded)); });
+    if (Status st = reloader_->init(); !st.ok()) {
+        spdlog::error("cannot set up reloading: {}", st.message());
+        return 1;
+    }
     engine_ = std::make_unique<Engine>(loop_, EngineSettings::daemon());
     engine_->add_sink(exporter_);
     engine_->add_sink(change_log_);
@@ -157,10 +170,7 @@ void Daemon::apply(std::shared_ptr<const Config> config) {
         spdlog::info("config: - {} (its series are removed)", k);
 }
 
-void Daemon::reload() {
-    systemd::reloading();
-    spdlog::info("reloading {}", config_path_);
-    auto loaded = load_config_file(config_path_, site_override_);
+void Daemon::reloaded(LoadResult loaded) {
     log_diagnostics(loaded.diagnostics);
     if (!loaded.config) {
         spdlog::error("reload rejected: {} has errors; still running the previous config",
@@ -186,7 +196,7 @@ void Daemon::on_signal() {
     signalfd_siginfo info;
     while (read(signal_fd_, &info, sizeof info) == sizeof info) {
         if (info.ssi_signo == SIGHUP) {
-            reload();
+            reloader_->request();
         } else {
             spdlog::info("signal {} received", strsignal(static_cast<int>(info.ssi_signo)));
             loop_.stop();

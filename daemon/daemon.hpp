@@ -1,7 +1,8 @@
 // `fedprobe run`: the process around the engine. It loads the config, runs the engine with its
 // sinks (metrics, change log) on one event loop, serves /metrics, reloads on SIGHUP without
 // dropping the running config on a bad file, and tells systemd how it is. Single-threaded
-// except for the HTTP exposer's threads, which only read the metrics.
+// except for the HTTP exposer's threads, which only read the metrics, and the reloader's,
+// which only reads the file.
 #pragma once
 
 #include <memory>
@@ -10,6 +11,7 @@
 
 #include "core/event_loop.hpp"
 #include "daemon/change_log.hpp"
+#include "daemon/config_reloader.hpp"
 #include "engine/engine.hpp"
 #include "exporters/basic_auth.hpp"
 #include "exporters/prometheus_exporter.hpp"
@@ -37,13 +39,14 @@ class Daemon {
     std::unique_ptr<Engine> engine_;
     std::unique_ptr<BasicAuth> auth_;
     std::unique_ptr<prometheus::Exposer> exposer_;
+    std::unique_ptr<ConfigReloader> reloader_;
     int signal_fd_ = -1;
 
     bool open_signals();
     bool start_exposer();
     void stop_exposer();
     void apply(std::shared_ptr<const Config> config);
-    void reload();
+    void reloaded(LoadResult loaded);
     void on_signal();
     void every_few_seconds();
     std::string status_line() const;

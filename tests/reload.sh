@@ -60,3 +60,45 @@ grep -q 'target="leaves"' <<<"$m" && fail "series of a departed target still exp
 c1=$(count)
 [ "${c1%.*}" -ge "${after%.*}" ] || fail "the kept target's counters were reset ($after -> $c1)"
 pass "good reload removed the departed target's series and kept the rest"
+
+# A 7.6 MB file with one error at its end: parsed off the probing thread, so no probe starts
+# late (it stalled probing for 5 s before), and the parse's memory is given back.
+late() {  # probe starts more than 100 ms behind their slot, so far
+    local m; m=$(scrape)
+    awk '/^fedprobe_scheduler_lag_seconds_bucket\{le="0.1"\}/ {b=$2} /^fedprobe_scheduler_lag_seconds_count/ {c=$2} END {print c-b}' <<<"$m"
+}
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$DAEMON_PID/status"; }
+rss0=$(rss_kb)
+python3 - "$WORK/big.toml" <<'PY'
+import sys
+head = open(sys.argv[1].replace("big.toml", "fed.toml")).read()
+parts, n = [head], 0
+while sum(map(len, parts)) < 7_600_000:
+    parts.append(f'[[targets]]\nid = "t{n}"\nnetwork = "kent-nhs"\naddress = "127.0.1.{n % 250 + 1}"\nprobes = ["icmp"]\n')
+    n += 1
+parts.append('[[targets]]\nid = "broken"\nnetwork = "nowhere"\naddress = "127.0.0.9"\nprobes = ["icmp"]\n')
+open(sys.argv[1], "w").write("".join(parts))
+PY
+cp "$WORK/fed.toml" "$WORK/good.toml"
+late0=$(late)
+cp "$WORK/big.toml" "$WORK/fed.toml"
+kill -HUP "$DAEMON_PID"
+wait_for_metric '^fedprobe_config_last_reload_successful 0' 20
+rss_peak=$(awk '/^VmHWM/ {print $2}' "/proc/$DAEMON_PID/status")
+sleep 1
+late1=$(late)
+rss1=$(rss_kb)
+grep -q "big.toml\|fed.toml:[0-9]*:[0-9]*: error: target 'broken': network 'nowhere'" "$WORK/daemon.log" || fail "the big file's one error logged with its place"
+[ "${late1%.*}" -eq "${late0%.*}" ] || fail "$((${late1%.*} - ${late0%.*})) probe starts were over 100 ms late during a big reload"
+[ "$rss1" -lt $((rss0 + 30000)) ] || fail "RSS stayed at ${rss1} kB after a big reload (was ${rss0} kB, peak ${rss_peak} kB)"
+pass "a 7.6 MB bad file: no probe start late, RSS ${rss0} -> peak ${rss_peak} -> ${rss1} kB"
+
+# A reload storm: 100 SIGHUPs in a second; the reloads coalesce and the last one wins.
+cp "$WORK/good.toml" "$WORK/fed.toml"
+for _ in $(seq 1 100); do kill -HUP "$DAEMON_PID"; sleep 0.01; done
+wait_for_metric '^fedprobe_config_last_reload_successful 1' 20
+alive "$DAEMON_PID" || fail "the daemon died in a reload storm"
+loads=$(grep -c "reloading " "$WORK/daemon.log")
+c2=$(count); sleep 1; c3=$(count)
+[ "${c3%.*}" -gt "${c2%.*}" ] || fail "probing stopped after a reload storm"
+pass "100 SIGHUPs in a second: $loads loads in all, still probing"
