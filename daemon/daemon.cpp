@@ -1,5 +1,6 @@
 #include "daemon/daemon.hpp"
 
+#include <CivetServer.h>
 #include <prometheus/exposer.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "daemon/sd_notify.hpp"
+#include "exporters/web_client.hpp"
 #include "probes/http_probe.hpp"
 #include "probes/icmp_probe.hpp"
 #include "probes/path_probe.hpp"
@@ -95,9 +97,14 @@ bool Daemon::start_exposer() {
         // The HTTP threads only read the registry; all probing stays on this thread.
         // A stalled scraper must not hold one of the two threads for long. (No linger option:
         // an abortive close would cut large expositions short.)
+        // begin_request records each request's client, so that basic auth throttles guessing
+        // per client and not for everyone at once.
+        CivetCallbacks callbacks;
+        callbacks.begin_request = remember_web_client;
         exposer_ = std::make_unique<prometheus::Exposer>(
             std::vector<std::string>{"listening_ports", settings.listen.str(), "num_threads", "2",
-                                     "request_timeout_ms", "5000"});
+                                     "request_timeout_ms", "5000"},
+            &callbacks);
     } catch (const std::exception& e) {
         spdlog::error("cannot listen on {} for /metrics: {}", settings.listen.str(), e.what());
         return false;
@@ -106,7 +113,9 @@ bool Daemon::start_exposer() {
         auth_ = std::make_unique<BasicAuth>(settings.web.basic_auth_users,
                                             [this] { exporter_.auth_failed(); });
         exposer_->RegisterAuth(
-            [this](const std::string& u, const std::string& p) { return auth_->check(u, p); },
+            [this](const std::string& u, const std::string& p) {
+                return auth_->check(current_web_client(), u, p);
+            },
             "fedprobe", "/metrics");
     }
     for (const auto& c : exporter_.collectables())
