@@ -10,7 +10,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <memory>
 #include <thread>
 
 #include "daemon/sd_notify.hpp"
@@ -49,33 +51,43 @@ Daemon::~Daemon() {
     reloader_.reset();
     // The engine first (its probes hold sockets and timers on the loop), then the HTTP threads.
     engine_.reset();
-    stop_exposer();
+    if (!stop_exposer(std::chrono::seconds(10))) _exit(0);  // only after a start-up failure
     if (signal_fd_ >= 0) close(signal_fd_);
 }
 
-void Daemon::stop_exposer() {
-    if (!exposer_) return;
-    std::atomic<bool> stopped{false};
-    std::thread closer([&] {
+bool Daemon::stop_exposer(std::chrono::milliseconds deadline) {
+    if (!exposer_) return true;
+    // The HTTP server waits for the requests it is serving; a scrape of 10,000 targets can take
+    // a second or more to build and send. So it stops on a thread of its own, and the caller
+    // decides what to do when it does not stop in time.
+    auto stopped = std::make_shared<std::atomic<bool>>(false);
+    std::thread closer([this, stopped] {
         exposer_.reset();
-        stopped = true;
+        *stopped = true;
     });
     // civetweb's listener thread polls for up to 2 s before it notices it should stop; a
-    // connection to it wakes it at once, so SIGTERM ends the daemon well within a second.
+    // connection to it wakes it at once.
     IpAddress wake = config_->settings.listen.address;
     if (wake == *IpAddress::parse("0.0.0.0")) wake = *IpAddress::parse("127.0.0.1");
     if (wake == *IpAddress::parse("::")) wake = *IpAddress::parse("::1");
     sockaddr_storage ss;
     socklen_t len = wake.to_sockaddr(config_->settings.listen.port, ss);
-    for (int i = 0; i < 100 && !stopped; ++i) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    while (!*stopped && std::chrono::steady_clock::now() < until) {
         int fd = socket(wake.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd >= 0) {
-            connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
+            // Only a wake-up: whether it connects does not matter.
+            (void)!connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
             close(fd);
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    if (!*stopped) {
+        closer.detach();
+        return false;
+    }
     closer.join();
+    return true;
 }
 
 bool Daemon::open_signals() {
@@ -164,6 +176,19 @@ int Daemon::run() {
     loop_.run();
     systemd::stopping();
     spdlog::info("stopping");
+    // Within the second the README promises: probes end at once (sockets close, nothing waits
+    // for an answer), then the HTTP server gets 300 ms.
+    reloader_.reset();
+    engine_.reset();
+    if (!stop_exposer(std::chrono::milliseconds(300))) {
+        // A scrape is still being built or sent. The process is ending and holds nothing that
+        // needs an orderly close (no files but the log), so it does not wait for the scraper:
+        // the kernel closes the connection, and Prometheus retries on its next interval.
+        spdlog::warn("stopping without waiting for a scrape still in progress");
+        spdlog::shutdown();
+        std::fflush(nullptr);
+        _exit(0);
+    }
     return 0;
 }
 

@@ -5,6 +5,7 @@
 // which only reads the file.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,7 +45,7 @@ class Daemon {
 
     bool open_signals();
     bool start_exposer();
-    void stop_exposer();
+    bool stop_exposer(std::chrono::milliseconds deadline);  // false: still stopping
     void apply(std::shared_ptr<const Config> config);
     void reloaded(LoadResult loaded);
     void on_signal();

@@ -36,7 +36,7 @@ start_daemon() {  # config [extra args]
 # True while the process runs; a zombie (exited, not yet reaped) counts as gone.
 alive() { [ -e "/proc/$1" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
 
-scrape() { in_ns curl -sf --max-time 2 "http://${LISTEN:-127.0.0.1:9641}/metrics"; }
+scrape() { in_ns curl -sf --max-time 2 ${SCRAPE_USER:+-u "$SCRAPE_USER"} "http://${LISTEN:-127.0.0.1:9641}/metrics"; }
 
 # Waits until the metrics contain a line matching the regex, up to N seconds.
 wait_for_metric() {  # regex seconds

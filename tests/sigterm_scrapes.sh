@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# SIGTERM while probing 10,000 loopback probes, serving six scrapers at full speed and holding
+# two idle connections: the daemon exits 0 within a second (it took 1.0-4.3 s, waiting for the
+# HTTP threads).
+source "$(dirname "$0")/lib.sh"
+make_ns
+# Basic auth at bcrypt cost 10, as an appliance would have it: each scrape costs a hash.
+HASH=$(/usr/bin/python3 -W ignore -c "import crypt; print(crypt.crypt('s3cret', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))")
+SCRAPE_USER=prometheus:s3cret
+{
+    cat <<TOML
+[fedprobe]
+site = "a"
+interval = "1s"
+timeout = "500ms"
+rate_limit = 20000
+[fedprobe.web]
+basic_auth_users = { prometheus = "$HASH" }
+[[networks]]
+id = "a"
+prefixes = ["127.0.0.0/8"]
+[services]
+discard = { proto = "tcp", port = 9 }
+TOML
+    for i in $(seq 1 ${TARGETS:-5000}); do
+        printf '[[targets]]\nid = "t%d"\nnetwork = "a"\naddress = "127.0.%d.%d"\nprobes = ["icmp", "tcp:discard"]\n' \
+            "$i" $((i / 250)) $((i % 250 + 1))
+    done
+} >"$WORK/fed.toml"
+
+# Scrapers run while this file exists, each in a loop of its own inside the namespace.
+stop_scrapers() { rm -f "$WORK/scraping"; wait $(jobs -p | grep -vx "${DAEMON_PID:-none}") 2>/dev/null || true; }
+trap 'stop_scrapers; cleanup' EXIT
+
+for run in 1 2 3; do
+    start_daemon "$WORK/fed.toml"
+    wait_for_metric "^fedprobe_scheduled_probes $((2 * ${TARGETS:-5000}))" 30
+    sleep 2
+    size=$(in_ns curl -s --max-time 20 -u prometheus:s3cret -o /dev/null -w '%{size_download}' http://127.0.0.1:9641/metrics)
+    touch "$WORK/scraping"
+    for _ in 1 2 3 4 5 6; do
+        in_ns bash -c 'while [ -e "$1" ]; do curl -s -o /dev/null --max-time 10 -u prometheus:s3cret http://127.0.0.1:9641/metrics; done' _ "$WORK/scraping" &
+    done
+    # And two clients that connect and send nothing (each holds an HTTP thread until its
+    # request times out), as a half-open scraper or a port scan leaves them.
+    for _ in 1 2; do in_ns bash -c 'exec 3<>/dev/tcp/127.0.0.1/9641; while [ -e "$1" ]; do sleep 0.1; done' _ "$WORK/scraping" & done
+    sleep 2
+    t0=$(date +%s%N)
+    kill -TERM "$DAEMON_PID"
+    for _ in $(seq 1 1000); do alive "$DAEMON_PID" || break; sleep 0.01; done
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    wait "$DAEMON_PID" || fail "run $run: non-zero exit after SIGTERM"
+    DAEMON_PID=""
+    stop_scrapers
+    [ "$ms" -le 1000 ] || fail "run $run: SIGTERM took $ms ms under six scrapers of $size bytes"
+    pass "run $run: SIGTERM under six scrapers of $size bytes each and two idle connections: exited 0 in $ms ms"
+done
