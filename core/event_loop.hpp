@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/fd_budget.hpp"
 #include "core/status.hpp"
 
 namespace fedprobe {
@@ -53,6 +54,9 @@ class EventLoop {
     void run_once(std::chrono::milliseconds max_wait);
 
     TimePoint now() const { return Clock::now(); }
+    // The descriptors that per-attempt probe sockets may hold (unlimited until the process
+    // sets it from RLIMIT_NOFILE).
+    FdBudget& fd_budget() { return fd_budget_; }
     std::size_t pending_timers() const { return timers_.size(); }
 
   private:
@@ -78,6 +82,7 @@ class EventLoop {
     TimerId next_timer_id_ = 1;
     TimePoint armed_for_ = TimePoint::max();
     std::vector<std::function<void()>> deferred_;
+    FdBudget fd_budget_;
     std::vector<std::pair<std::uint64_t, std::function<void()>>> drains_;
     std::uint64_t next_drain_id_ = 1;
 

@@ -2,16 +2,96 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace fedprobe {
 
+SocketAttempts::SocketAttempts(EventLoop& loop) : loop_(loop) {
+    // Woken when any probe gives a descriptor back; the pump runs after the current callback,
+    // never inside another probe's finish().
+    waiter_id_ = loop_.fd_budget().add_waiter([this] {
+        if (pump_pending_ || waiting_.empty()) return;
+        pump_pending_ = true;
+        loop_.defer([this, alive = std::weak_ptr<bool>(alive_)] {
+            if (alive.expired()) return;
+            pump_pending_ = false;
+            pump();
+        });
+    });
+}
+
 SocketAttempts::~SocketAttempts() {
+    loop_.fd_budget().remove_waiter(waiter_id_);
+    for (auto& [id, w] : waiting_)
+        loop_.cancel_timer(w.timer);
     for (auto& [fd, attempt] : attempts_) {
         loop_.remove_fd(fd);
         if (attempt.timer) loop_.cancel_timer(attempt.timer);
         close(fd);
+        if (attempt.budgeted) loop_.fd_budget().give();
     }
+}
+
+void SocketAttempts::admit(Duration timeout, Probe::Done done, Begin begin) {
+    const TimePoint deadline = loop_.now() + timeout;
+    if (waiting_.empty() && loop_.fd_budget().try_take())
+        return run(std::move(done), std::move(begin), deadline);
+    wait(std::move(done), std::move(begin), deadline, false);
+}
+
+void SocketAttempts::run(Probe::Done done, Begin begin, TimePoint deadline) {
+    holding_ = true;
+    running_deadline_ = deadline;
+    begin(std::move(done));
+    if (holding_) {  // ended in fail_later(): no socket holds the descriptor
+        holding_ = false;
+        loop_.fd_budget().give();
+    }
+}
+
+void SocketAttempts::wait(Probe::Done done, Begin begin, TimePoint deadline, bool first) {
+    // First in line: a probe put back after EMFILE keeps its place ahead of later arrivals.
+    const std::int64_t id =
+        first && !waiting_.empty() ? waiting_.begin()->first - 1 : next_waiting_++;
+    Waiting& w = waiting_[id];
+    w.deadline = deadline;
+    w.done = std::move(done);
+    w.begin = std::move(begin);
+    w.timer = loop_.add_timer(deadline, [this, id] {
+        auto it = waiting_.find(id);
+        if (it == waiting_.end()) return;
+        Probe::Done d = std::move(it->second.done);
+        waiting_.erase(it);
+        ProbeResult r;
+        r.outcome = Outcome::error;
+        r.overload = Overload::queued;
+        r.detail = "not started: no socket free under the descriptor limit before the timeout";
+        d(std::move(r));
+    });
+}
+
+void SocketAttempts::pump() {
+    while (!waiting_.empty() && loop_.fd_budget().try_take()) {
+        auto it = waiting_.begin();
+        Waiting w = std::move(it->second);
+        waiting_.erase(it);
+        loop_.cancel_timer(w.timer);
+        run(std::move(w.done), std::move(w.begin), w.deadline);
+    }
+}
+
+void SocketAttempts::open_failed(int err, std::string detail, Probe::Done done, Begin begin) {
+    if ((err == EMFILE || err == ENFILE) && holding_) {
+        holding_ = false;
+        FdBudget& budget = loop_.fd_budget();
+        budget.give();
+        budget.shrink_to_in_use();
+        // With nothing of ours open, no give() would ever wake it: it waits out its timeout.
+        return wait(std::move(done), std::move(begin), running_deadline_, true);
+    }
+    fail_later(std::move(done), std::move(detail));
 }
 
 void SocketAttempts::watch(int fd, Attempt attempt, std::uint32_t events, Duration timeout,
@@ -26,6 +106,7 @@ void SocketAttempts::watch(int fd, Attempt attempt, std::uint32_t events, Durati
         return;
     }
     attempt.timeout = timeout;
+    attempt.budgeted = std::exchange(holding_, false);
     attempt.timer =
         loop_.add_timer(attempt.started + timeout, [this, fd, on_timeout = std::move(on_timeout)] {
             auto it = attempts_.find(fd);
@@ -37,6 +118,7 @@ void SocketAttempts::watch(int fd, Attempt attempt, std::uint32_t events, Durati
 }
 
 void SocketAttempts::decide_later(int fd, Attempt attempt, std::function<void(int)> decide) {
+    attempt.budgeted = std::exchange(holding_, false);
     attempts_.emplace(fd, std::move(attempt));
     loop_.defer([fd, decide = std::move(decide)] { decide(fd); });
 }
@@ -51,9 +133,11 @@ void SocketAttempts::finish(int fd, ProbeResult result) {
     if (it == attempts_.end()) return;
     Probe::Done done = std::move(it->second.done);
     if (it->second.timer) loop_.cancel_timer(it->second.timer);
+    const bool budgeted = it->second.budgeted;
     attempts_.erase(it);
     loop_.remove_fd(fd);
     close(fd);  // for TCP after a handshake: a FIN, a polite close, no data ever sent
+    if (budgeted) loop_.fd_budget().give();
     done(std::move(result));
 }
 

@@ -1,9 +1,13 @@
 // Probes that use a socket each (tcp, udp): the socket, its deadline and its completion,
-// kept on the event loop and closed and reported exactly once. Event loop thread only.
+// kept on the event loop and closed and reported exactly once. Each socket counts against the
+// loop's FdBudget; a probe that finds no descriptor free waits for one, in order, and ends as
+// overloaded (queued) if its timeout comes first. Event loop thread only.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <unordered_map>
 
 #include "core/event_loop.hpp"
@@ -13,7 +17,7 @@ namespace fedprobe {
 
 class SocketAttempts {
   public:
-    explicit SocketAttempts(EventLoop& loop) : loop_(loop) {}
+    explicit SocketAttempts(EventLoop& loop);
     ~SocketAttempts();  // closes every socket and cancels every timer; no completion runs
     SocketAttempts(const SocketAttempts&) = delete;
     SocketAttempts& operator=(const SocketAttempts&) = delete;
@@ -25,7 +29,19 @@ class SocketAttempts {
         Probe::Done done;
         std::string expect;  // udp: the pattern a reply must match
         Duration timeout{};
+        bool budgeted = false;  // holds one descriptor of the loop's FdBudget
     };
+
+    using Begin = std::function<void(Probe::Done)>;
+    // Runs `begin` now if the budget has a descriptor free and nobody waits before it, else
+    // once one is given back. A probe still waiting `timeout` after admit() ends as
+    // overloaded (queued): the prober's limit, not the network. `begin` must end in watch(),
+    // decide_later() or fail_later() (or open_failed()), which take over the descriptor.
+    void admit(Duration timeout, Probe::Done done, Begin begin);
+    // Opening the socket failed with `err`. EMFILE or ENFILE mean the process has fewer
+    // descriptors than the budget assumed: the budget shrinks to what is open and the probe
+    // waits again, first in line. Any other error fails the probe with `detail`.
+    void open_failed(int err, std::string detail, Probe::Done done, Begin begin);
 
     // Watches fd for `events` (on_event) until `timeout` (on_timeout). Should the loop refuse
     // the socket, fd is closed and `done` is scheduled with that error as the result.
@@ -41,10 +57,30 @@ class SocketAttempts {
     // Schedules `done` with an error result without any socket.
     void fail_later(Probe::Done done, std::string detail);
     std::size_t size() const { return attempts_.size(); }
+    std::size_t waiting() const { return waiting_.size(); }
 
   private:
+    struct Waiting {
+        TimePoint deadline;
+        Probe::Done done;
+        Begin begin;
+        EventLoop::TimerId timer = 0;
+    };
+
     EventLoop& loop_;
     std::unordered_map<int, Attempt> attempts_;  // by socket
+    std::map<std::int64_t, Waiting> waiting_;    // in admission order
+    std::int64_t next_waiting_ = 1;
+    // The begin() that is running holds a descriptor not yet given to an Attempt.
+    bool holding_ = false;
+    TimePoint running_deadline_{};
+    std::uint64_t waiter_id_ = 0;
+    bool pump_pending_ = false;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+    void run(Probe::Done done, Begin begin, TimePoint deadline);
+    void wait(Probe::Done done, Begin begin, TimePoint deadline, bool first);
+    void pump();
 };
 
 }  // namespace fedprobe

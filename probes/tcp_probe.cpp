@@ -20,8 +20,17 @@ std::unique_ptr<Probe> TcpKind::make_probe(EventLoop& loop) {
 }
 
 void TcpProbe::start(const ProbeRequest& req, Done done) {
+    attempts_.admit(req.timeout, std::move(done),
+                    [this, req](Done d) { begin(req, std::move(d)); });
+}
+
+void TcpProbe::begin(const ProbeRequest& req, Done done) {
     auto opened = open_probe_socket(req.destination.family, SOCK_STREAM, IPPROTO_TCP, req.send);
-    if (!opened.ok()) return attempts_.fail_later(std::move(done), opened.status().message());
+    if (!opened.ok()) {
+        const int err = errno;
+        return attempts_.open_failed(err, opened.status().message(), std::move(done),
+                                     [this, req](Done d) { begin(req, std::move(d)); });
+    }
     int fd = *opened;
     sockaddr_storage ss;
     socklen_t len = req.destination.to_sockaddr(req.port, ss);

@@ -10,11 +10,13 @@ class TcpProbe : public Probe {
     explicit TcpProbe(EventLoop& loop) : loop_(loop), attempts_(loop) {}
     void start(const ProbeRequest& request, Done done) override;
     std::size_t in_flight() const { return attempts_.size(); }
+    std::size_t waiting() const { return attempts_.waiting(); }
 
   private:
     EventLoop& loop_;
     SocketAttempts attempts_;
 
+    void begin(const ProbeRequest& request, Done done);
     void on_ready(int fd, int connect_error = 0);
     void on_timeout(int fd);
 };

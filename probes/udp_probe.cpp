@@ -17,9 +17,18 @@ std::unique_ptr<Probe> UdpKind::make_probe(EventLoop& loop) {
 }
 
 void UdpProbe::start(const ProbeRequest& req, Done done) {
+    attempts_.admit(req.timeout, std::move(done),
+                    [this, req](Done d) { begin(req, std::move(d)); });
+}
+
+void UdpProbe::begin(const ProbeRequest& req, Done done) {
     const UdpParams& udp = req.as<UdpKind>();
     auto opened = open_probe_socket(req.destination.family, SOCK_DGRAM, IPPROTO_UDP, req.send);
-    if (!opened.ok()) return attempts_.fail_later(std::move(done), opened.status().message());
+    if (!opened.ok()) {
+        const int err = errno;
+        return attempts_.open_failed(err, opened.status().message(), std::move(done),
+                                     [this, req](Done d) { begin(req, std::move(d)); });
+    }
     int fd = *opened;
     sockaddr_storage ss;
     socklen_t len = req.destination.to_sockaddr(req.port, ss);

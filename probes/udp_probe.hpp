@@ -17,6 +17,7 @@ class UdpProbe : public Probe {
     EventLoop& loop_;
     SocketAttempts attempts_;
 
+    void begin(const ProbeRequest& request, Done done);
     void on_event(int fd, std::uint32_t events);
     void on_timeout(int fd);
 };

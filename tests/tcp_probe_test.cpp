@@ -2,9 +2,13 @@
 #include <doctest/doctest.h>
 
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "core/event_loop.hpp"
 #include "probes/tcp_probe.hpp"
@@ -138,4 +142,100 @@ TEST_CASE("a connect that fails at once keeps its error (here: no route from a l
     auto r = run_probe(loop, probe, to("0.0.0.0", 1));
     CHECK(r.outcome != Outcome::ok);
     CHECK(r.outcome != Outcome::filtered);
+}
+
+namespace {
+// A listener that never accepts, its one-place queue already full: further SYNs are dropped,
+// so a probe to it holds its socket until its timeout, as a silently dropped target does.
+struct FullListener {
+    Listener l;
+    int filler = -1;
+    FullListener() {
+        REQUIRE(listen(l.fd, 0) == 0);
+        filler = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sa.sin_port = htons(l.port);
+        REQUIRE(connect(filler, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    }
+    ~FullListener() { close(filler); }
+};
+
+struct Collected {
+    std::vector<std::unique_ptr<ProbeResult>> results;
+    Probe::Done slot(std::size_t i) {
+        if (results.size() <= i) results.resize(i + 1);
+        return
+            [this, i](ProbeResult r) { results[i] = std::make_unique<ProbeResult>(std::move(r)); };
+    }
+    bool all(std::size_t n) const {
+        if (results.size() < n) return false;
+        for (std::size_t i = 0; i < n; ++i)
+            if (!results[i]) return false;
+        return true;
+    }
+};
+
+void run_until(EventLoop& loop, const std::function<bool()>& done) {
+    auto deadline = loop.now() + 5s;
+    while (!done() && loop.now() < deadline)
+        loop.run_once(50ms);
+    REQUIRE(done());
+}
+}  // namespace
+
+TEST_CASE("with no descriptor free a probe waits its turn, and past its timeout is overloaded") {
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    loop.fd_budget().set_limit(1);
+    TcpProbe probe(loop);
+    FullListener hole;
+    Listener open;
+    Collected c;
+    probe.start(to("127.0.0.1", hole.l.port, 300ms), c.slot(0));  // holds the one socket 300 ms
+    probe.start(to("127.0.0.1", open.port, 100ms), c.slot(1));    // cannot wait that long
+    probe.start(to("127.0.0.1", open.port, 1s), c.slot(2));       // can
+    CHECK(probe.in_flight() == 1);
+    CHECK(probe.waiting() == 2);
+    CHECK(loop.fd_budget().in_use() == 1);
+    run_until(loop, [&] { return c.all(3); });
+    CHECK(c.results[0]->outcome == Outcome::filtered);
+    CHECK_FALSE(c.results[0]->overload);
+    REQUIRE(c.results[1]->overload);
+    CHECK(*c.results[1]->overload == Overload::queued);  // the prober's limit, not the network
+    CHECK(c.results[2]->outcome == Outcome::ok);
+    CHECK_FALSE(c.results[2]->overload);
+    CHECK(loop.fd_budget().in_use() == 0);
+    CHECK(probe.waiting() == 0);
+}
+
+TEST_CASE("EMFILE from the kernel shrinks the budget and the probe waits instead of failing") {
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    TcpProbe probe(loop);
+    Listener open;
+    rlimit saved{};
+    REQUIRE(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    // Exactly one descriptor free above what is open now.
+    int probe_fd = dup(0);
+    REQUIRE(probe_fd >= 0);
+    close(probe_fd);
+    rlimit tight = saved;
+    tight.rlim_cur = static_cast<rlim_t>(probe_fd) + 1;
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &tight) == 0);
+    Collected c;
+    for (std::size_t i = 0; i < 3; ++i)
+        probe.start(to("127.0.0.1", open.port, 2s), c.slot(i));
+    const std::size_t shrunk_to = loop.fd_budget().limit();
+    const std::size_t waited = probe.waiting();
+    run_until(loop, [&] { return c.all(3); });
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &saved) == 0);
+    CHECK(shrunk_to == 1);
+    CHECK(waited == 2);
+    for (std::size_t i = 0; i < 3; ++i) {
+        INFO("probe " << i << ": " << c.results[i]->detail);
+        CHECK(c.results[i]->outcome == Outcome::ok);
+        CHECK_FALSE(c.results[i]->overload);
+    }
 }
