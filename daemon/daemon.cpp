@@ -15,6 +15,7 @@
 #include <memory>
 #include <thread>
 
+#include "daemon/fd_limit.hpp"
 #include "daemon/sd_notify.hpp"
 #include "exporters/web_client.hpp"
 #include "probes/http_probe.hpp"
@@ -163,6 +164,8 @@ int Daemon::run() {
         spdlog::error("cannot set up reloading: {}", st.message());
         return 1;
     }
+    descriptors_ = plan_descriptors();
+    loop_.fd_budget().set_limit(descriptors_.budget);
     engine_ = std::make_unique<Engine>(loop_, EngineSettings::daemon());
     engine_->add_sink(exporter_);
     engine_->add_sink(change_log_);
@@ -202,6 +205,9 @@ void Daemon::apply(std::shared_ptr<const Config> config) {
         spdlog::debug("config: + {}", k);
     for (const auto& k : change.removed)
         spdlog::info("config: - {} (its series are removed)", k);
+    auto warning = descriptor_warning(descriptors_, sockets_needed(engine_->jobs()));
+    if (warning && *warning != descriptor_warning_) spdlog::warn("{}", *warning);
+    descriptor_warning_ = warning.value_or("");
 }
 
 void Daemon::reloaded(LoadResult loaded) {
@@ -260,6 +266,14 @@ void Daemon::every_few_seconds() {
     }
     systemd::status(status_line());
     exporter_.update_engine_stats(engine_->stats());
+    if (loop_.fd_budget().limit() < descriptors_.budget) {
+        // A socket() met EMFILE below the planned budget: something else holds descriptors.
+        spdlog::warn(
+            "the descriptor limit was reached with {} probe sockets open (planned {}); "
+            "tcp/udp probes now wait for a free one. Raise LimitNOFILE",
+            loop_.fd_budget().limit(), descriptors_.budget);
+        descriptors_.budget = loop_.fd_budget().limit();
+    }
     if (auto* icmp = dynamic_cast<IcmpProbe*>(engine_->probe_if_made(kind_index_of<IcmpKind>()))) {
         const auto& st = icmp->stats();
         exporter_.set_icmp_stats(st.late, st.unmatched, st.duplicates, st.rx_dropped);

@@ -13,6 +13,7 @@
 #include "core/event_loop.hpp"
 #include "daemon/change_log.hpp"
 #include "daemon/config_reloader.hpp"
+#include "daemon/fd_limit.hpp"
 #include "engine/engine.hpp"
 #include "exporters/basic_auth.hpp"
 #include "exporters/prometheus_exporter.hpp"
@@ -42,6 +43,8 @@ class Daemon {
     std::unique_ptr<prometheus::Exposer> exposer_;
     std::unique_ptr<ConfigReloader> reloader_;
     int signal_fd_ = -1;
+    DescriptorPlan descriptors_;
+    std::string descriptor_warning_;  // the last one logged, so a reload does not repeat it
 
     bool open_signals();
     bool start_exposer();
