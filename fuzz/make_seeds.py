@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora in fuzz/corpus/ (run from the project root; idempotent).
+
+Packets are built here from the RFCs' layouts, not from fedprobe's code, so the seeds test the
+parsers against what the wire carries. Files a fuzzing run adds beside these are kept.
+"""
+import os
+import struct
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def put(target, name, data):
+    d = os.path.join(ROOT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ip4(proto, src, dst, payload, ttl=64, tos=0, df=True):
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, tos, 20 + len(payload), 0x1234, 0x4000 if df else 0,
+                      ttl, proto, 0, bytes(src), bytes(dst))
+    hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
+    return hdr + payload
+
+
+def icmp(type_, code, rest, body):
+    m = struct.pack("!BBH", type_, code, 0) + rest + body
+    return m[:2] + struct.pack("!H", csum(m)) + m[4:]
+
+
+def ip6(next_header, payload, hop_limit=64):
+    return (struct.pack("!IHBB", 6 << 28, len(payload), next_header, hop_limit) +
+            bytes([0x20, 0x01, 0x0d, 0xb8] + [0] * 11 + [1]) +
+            bytes([0x20, 0x01, 0x0d, 0xb8] + [0] * 11 + [2]) + payload)
+
+
+A, B, R = [10, 31, 1, 10], [10, 32, 1, 10], [172, 20, 1, 1]
+echo_req = icmp(8, 0, struct.pack("!HH", 0x4242, 7), b"fedprobe" + bytes(48))
+echo_rep = icmp(0, 0, struct.pack("!HH", 0x4242, 7), b"fedprobe" + bytes(48))
+udp = struct.pack("!HHHH", 40000, 33434, 8 + 12, 0) + b"fedprobe-udp"
+syn = struct.pack("!HHIIBBHHH", 40000, 2575, 1000, 0, 0x70, 0x02, 64240, 0, 0) + \
+    bytes([2, 4, 0x05, 0xb4, 1, 1, 4, 2, 1, 3, 3, 7])
+synack = struct.pack("!HHIIBBHHH", 2575, 40000, 5000, 1001, 0x50, 0x12, 65535, 0, 0)
+
+# MPLS label stack object (RFC 4950): class 1, c-type 1, one entry label 16004, S=1, TTL 1.
+mpls_obj = struct.pack("!HBB", 8, 1, 1) + struct.pack("!I", (16004 << 12) | (1 << 8) | 1)
+ext_hdr = struct.pack("!BBH", 0x20, 0, 0) + mpls_obj
+ext = ext_hdr[:2] + struct.pack("!H", csum(ext_hdr)) + ext_hdr[4:]
+
+# --- icmp_packet: first byte picks the parser (0 v4+IP, 1 v4 bare, 2 v6, 3/4 quoted v4/v6).
+put("icmp_packet", "v4_echo_reply", b"\0" + ip4(1, B, A, echo_rep))
+put("icmp_packet", "v4_time_exceeded", b"\0" + ip4(1, R, A, icmp(11, 0, bytes(4), ip4(1, A, B, echo_req, ttl=1)[:28])))
+put("icmp_packet", "v4_frag_needed", b"\0" + ip4(1, R, A, icmp(3, 4, struct.pack("!HH", 0, 1400), ip4(1, A, B, echo_req)[:28])))
+put("icmp_packet", "v4_admin_prohibited", b"\0" + ip4(1, R, A, icmp(3, 13, bytes(4), ip4(1, A, B, echo_req)[:28])))
+put("icmp_packet", "v4_ping_socket_reply", b"\1" + echo_rep)
+put("icmp_packet", "v6_echo_reply", b"\2" + struct.pack("!BBHHH", 129, 0, 0, 0x4242, 7) + b"fedprobe" + bytes(48))
+put("icmp_packet", "v6_packet_too_big", b"\2" + struct.pack("!BBHI", 2, 0, 0, 1280) + ip6(58, struct.pack("!BBHHH", 128, 0, 0, 0x4242, 7) + bytes(56))[:1232])
+put("icmp_packet", "v6_time_exceeded", b"\2" + struct.pack("!BBHI", 3, 0, 0, 0) + ip6(58, struct.pack("!BBHHH", 128, 0, 0, 0x4242, 7) + bytes(56), hop_limit=1))
+put("icmp_packet", "quoted_v4_request", b"\3" + echo_req)
+put("icmp_packet", "quoted_v6_request", b"\4" + struct.pack("!BBHHH", 128, 0, 0, 0x4242, 7) + bytes(56))
+put("icmp_packet", "truncated", b"\0" + ip4(1, R, A, icmp(11, 0, bytes(4), b""))[:24])
+
+# --- path_packet: first byte picks (0 v4, 1 v6 icmpv6, 2 v6 tcp, 3 v6 udp, 4 extensions).
+quote = ip4(17, A, B, udp, ttl=1, tos=0xb8)
+put("path_packet", "v4_time_exceeded_udp", b"\0" + ip4(1, R, A, icmp(11, 0, bytes(4), quote)))
+body = quote + bytes(128 - len(quote))
+put("path_packet", "v4_time_exceeded_mpls", b"\0" + ip4(1, R, A, icmp(11, 0, struct.pack("!BBH", 0, 32, 0), body + ext)))
+put("path_packet", "v4_time_exceeded_syn_mss", b"\0" + ip4(1, R, A, icmp(11, 0, bytes(4), ip4(6, A, B, syn, ttl=1))))
+put("path_packet", "v4_frag_needed", b"\0" + ip4(1, R, A, icmp(3, 4, struct.pack("!HH", 0, 1400), ip4(6, A, B, syn + bytes(1400)[:40]))))
+put("path_packet", "v4_syn_ack", b"\0" + ip4(6, B, A, synack))
+put("path_packet", "v4_rst", b"\0" + ip4(6, B, A, synack[:13] + b"\x14" + synack[14:]))
+put("path_packet", "v4_port_unreachable", b"\0" + ip4(1, B, A, icmp(3, 3, bytes(4), ip4(17, A, B, udp))))
+q6 = ip6(17, udp, hop_limit=1)
+put("path_packet", "v6_time_exceeded", b"\1" + struct.pack("!BBHI", 3, 0, 0, 0) + q6)
+put("path_packet", "v6_packet_too_big", b"\1" + struct.pack("!BBHI", 2, 0, 0, 1280) + ip6(6, syn))
+put("path_packet", "v6_syn_ack", b"\2" + synack)
+put("path_packet", "v6_udp_reply", b"\3" + udp)
+put("path_packet", "extensions_rfc4884", b"\4\0\x80" + body + ext)
+put("path_packet", "extensions_legacy", b"\4\0\0" + body + ext)
+
+# --- dns_match: two bytes (type, rcode, pattern), expected set, then one answer per line.
+put("dns_match", "a_exact", b"\x00\x00" + b"10.31.1.10,10.31.1.11\n10.31.1.11\n10.31.1.10")
+put("dns_match", "a_split_horizon", b"\x40\x00" + b"\n203.0.113.7")
+put("dns_match", "nxdomain", b"\x80\x03" + b"\n")
+put("dns_match", "cname", b"\x02\x00" + b"epr.example.\nepr.example.")
+
+# --- http_match: two bytes of status, then the body.
+put("http_match", "ok_json", struct.pack("!H", 200) + b'{"status": "ok", "version": "1.2"}')
+put("http_match", "no_content", struct.pack("!H", 204))
+put("http_match", "server_error", struct.pack("!H", 503) + b"<html>maintenance</html>")
+put("http_match", "redirect", struct.pack("!H", 301) + b"moved")
+
+# --- config_loader: the shipped example and the lab's federation, plus broken pieces.
+here = os.path.dirname(ROOT)
+project = os.path.dirname(here)
+for src in ["config/examples/federation.toml", "lab/federation.toml"]:
+    p = os.path.join(project, src)
+    if os.path.exists(p):
+        put("config_loader", os.path.basename(os.path.dirname(p)) + "_" + os.path.basename(p), open(p, "rb").read())
+put("config_loader", "minimal", b'[fedprobe]\nsite = "a"\n[[networks]]\nid = "a"\nprefixes = ["127.0.0.0/8"]\n'
+    b'[[targets]]\nid = "t"\nnetwork = "a"\naddress = "127.0.0.2"\nprobes = ["icmp"]\n')
+put("config_loader", "broken", b'[fedprobe]\nsite = \n[[networks]]\nid = "A B"\nprefixes = ["10.0.0.0/33"]\n')
+put("config_loader", "every_kind", b'''[fedprobe]
+site = "a"
+[[networks]]
+id = "a"
+prefixes = ["127.0.0.0/8", "::1/128"]
+[services]
+https = { proto = "tcp", port = 443 }
+dns = { proto = "udp", port = 53 }
+[[targets]]
+id = "t"
+network = "a"
+address = "127.0.0.2"
+probes = ["icmp", "tcp:https", "udp:dns", "dns", "http", "path:https"]
+[targets.dns]
+name = "epr.example"
+answers = ["10.31.1.10"]
+[targets.http]
+url = "https://127.0.0.2/health"
+body_regex = "ok"
+[targets.path]
+mtu = true
+min_mtu = 1400
+[[flows]]
+id = "f"
+from = ["a"]
+to = "t"
+service = "https"
+expect = "allow"
+''')
+print("seeds written to", ROOT)
