@@ -18,6 +18,7 @@ while True:
 ' >/dev/null 2>&1 &
 LISTENER=$!
 trap 'kill $LISTENER 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 1 50); do in_ns bash -c 'exec 3<>/dev/tcp/127.0.0.1/7000' 2>/dev/null && break; sleep 0.1; done
 in_ns nft -f - <<'NFT'
 table inet t {
     chain input {

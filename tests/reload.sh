@@ -87,11 +87,19 @@ wait_for_metric '^fedprobe_config_last_reload_successful 0' 20
 rss_peak=$(awk '/^VmHWM/ {print $2}' "/proc/$DAEMON_PID/status")
 sleep 1
 late1=$(late)
-rss1=$(rss_kb)
-grep -q "big.toml\|fed.toml:[0-9]*:[0-9]*: error: target 'broken': network 'nowhere'" "$WORK/daemon.log" || fail "the big file's one error logged with its place"
+grep -q "fed.toml:[0-9]*:[0-9]*: error: target 'broken': network 'nowhere'" "$WORK/daemon.log" || fail "the big file's one error logged with its place"
 [ "${late1%.*}" -eq "${late0%.*}" ] || fail "$((${late1%.*} - ${late0%.*})) probe starts were over 100 ms late during a big reload"
-[ "$rss1" -lt $((rss0 + 30000)) ] || fail "RSS stayed at ${rss1} kB after a big reload (was ${rss0} kB, peak ${rss_peak} kB)"
-pass "a 7.6 MB bad file: no probe start late, RSS ${rss0} -> peak ${rss_peak} -> ${rss1} kB"
+# Given back: at most a quarter of what the parse took stays (before, all of it stayed). Only
+# glibc's allocator is asked (malloc_trim): under AddressSanitizer, whose allocator keeps freed
+# memory in its own pools, the release build's run of this test is the one that measures it.
+rss1=$(rss_kb)
+memory="RSS ${rss0} -> peak ${rss_peak} -> ${rss1} kB"
+if grep -q libasan "/proc/$DAEMON_PID/maps"; then
+    memory="$memory (not checked under AddressSanitizer)"
+else
+    [ $((rss1 - rss0)) -le $(((rss_peak - rss0) / 4)) ] || fail "RSS stayed at ${rss1} kB after a big reload (was ${rss0} kB, peak ${rss_peak} kB)"
+fi
+pass "a 7.6 MB bad file: no probe start late, $memory"
 
 # A reload storm: 100 SIGHUPs in a second; the reloads coalesce and the last one wins.
 cp "$WORK/good.toml" "$WORK/fed.toml"
