@@ -43,7 +43,6 @@ void ConfigReloader::request() {
 
 void ConfigReloader::start() {
     loading_ = true;
-    ++loads_;
     if (on_started_) on_started_();
     worker_ = std::thread([this] {
         LoadResult loaded = load_config_file(path_, site_override_);

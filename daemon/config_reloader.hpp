@@ -33,8 +33,6 @@ class ConfigReloader {
 
     Status init();   // the eventfd, watched on the loop
     void request();  // load now, or once more after the load that is running
-    bool loading() const { return loading_; }
-    std::uint64_t loads() const { return loads_; }  // started, in total
 
   private:
     EventLoop& loop_;
@@ -46,7 +44,6 @@ class ConfigReloader {
     std::thread worker_;
     bool loading_ = false;
     bool again_ = false;
-    std::uint64_t loads_ = 0;
     std::mutex mutex_;
     std::optional<LoadResult> result_;  // guarded by mutex_: written by the worker
 
