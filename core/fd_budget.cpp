@@ -1,7 +1,6 @@
 #include "core/fd_budget.hpp"
 
 #include <algorithm>
-#include <vector>
 
 namespace fedprobe {
 
@@ -13,13 +12,8 @@ bool FdBudget::try_take() {
 
 void FdBudget::give() {
     if (in_use_ > 0) --in_use_;
-    // A waiter may add or remove waiters when woken: call a copy of the list.
-    std::vector<std::function<void()>> wake;
-    wake.reserve(waiters_.size());
-    for (const auto& [id, w] : waiters_)
-        wake.push_back(w);
-    for (auto& w : wake)
-        w();
+    for (const auto& [id, wake] : waiters_)
+        wake();
 }
 
 void FdBudget::shrink_to_in_use() {

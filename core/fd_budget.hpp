@@ -30,7 +30,9 @@ class FdBudget {
     // (other parts of the process hold more than foreseen), so the budget shrinks to it.
     void shrink_to_in_use();
 
-    // Runs `wake` each time a descriptor is given back, until unregistered.
+    // Runs `wake` each time a descriptor is given back, until unregistered. give() runs on
+    // every probe's end, so `wake` must be cheap and must not add or remove waiters (schedule
+    // the real work with EventLoop::defer, as SocketAttempts does).
     std::uint64_t add_waiter(std::function<void()> wake);
     void remove_waiter(std::uint64_t id);
 

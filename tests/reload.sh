@@ -101,7 +101,8 @@ else
 fi
 pass "a 7.6 MB bad file: no probe start late, $memory"
 
-# A reload storm: 100 SIGHUPs in a second; the reloads coalesce and the last one wins.
+# A reload storm: 100 SIGHUPs in a second. A small file loads faster than they come, so most
+# become a load of their own; those that arrive during a load are merged into one more.
 cp "$WORK/good.toml" "$WORK/fed.toml"
 for _ in $(seq 1 100); do kill -HUP "$DAEMON_PID"; sleep 0.01; done
 wait_for_metric '^fedprobe_config_last_reload_successful 1' 20
