@@ -8,7 +8,8 @@
 
 namespace fedprobe {
 
-SocketAttempts::SocketAttempts(EventLoop& loop) : loop_(loop) {
+SocketAttempts::SocketAttempts(EventLoop& loop, Begin begin)
+    : loop_(loop), begin_(std::move(begin)) {
     // Woken when any probe gives a descriptor back; the pump runs after the current callback,
     // never inside another probe's finish().
     waiter_id_ = loop_.fd_budget().add_waiter([this] {
@@ -34,31 +35,32 @@ SocketAttempts::~SocketAttempts() {
     }
 }
 
-void SocketAttempts::admit(Duration timeout, Probe::Done done, Begin begin) {
-    const TimePoint deadline = loop_.now() + timeout;
+void SocketAttempts::admit(const ProbeRequest& request, Probe::Done done) {
+    const TimePoint deadline = loop_.now() + request.timeout;
     if (waiting_.empty() && loop_.fd_budget().try_take())
-        return run(std::move(done), std::move(begin), deadline);
-    wait(std::move(done), std::move(begin), deadline, false);
+        return run(request, std::move(done), deadline);
+    wait(request, std::move(done), deadline, false);
 }
 
-void SocketAttempts::run(Probe::Done done, Begin begin, TimePoint deadline) {
+void SocketAttempts::run(const ProbeRequest& request, Probe::Done done, TimePoint deadline) {
     holding_ = true;
     running_deadline_ = deadline;
-    begin(std::move(done));
+    begin_(request, std::move(done));
     if (holding_) {  // ended in fail_later(): no socket holds the descriptor
         holding_ = false;
         loop_.fd_budget().give();
     }
 }
 
-void SocketAttempts::wait(Probe::Done done, Begin begin, TimePoint deadline, bool first) {
+void SocketAttempts::wait(const ProbeRequest& request, Probe::Done done, TimePoint deadline,
+                          bool first) {
     // First in line: a probe put back after EMFILE keeps its place ahead of later arrivals.
     const std::int64_t id =
         first && !waiting_.empty() ? waiting_.begin()->first - 1 : next_waiting_++;
     Waiting& w = waiting_[id];
     w.deadline = deadline;
     w.done = std::move(done);
-    w.begin = std::move(begin);
+    w.request = request;
     w.timer = loop_.add_timer(deadline, [this, id] {
         auto it = waiting_.find(id);
         if (it == waiting_.end()) return;
@@ -78,18 +80,19 @@ void SocketAttempts::pump() {
         Waiting w = std::move(it->second);
         waiting_.erase(it);
         loop_.cancel_timer(w.timer);
-        run(std::move(w.done), std::move(w.begin), w.deadline);
+        run(w.request, std::move(w.done), w.deadline);
     }
 }
 
-void SocketAttempts::open_failed(int err, std::string detail, Probe::Done done, Begin begin) {
+void SocketAttempts::open_failed(int err, std::string detail, const ProbeRequest& request,
+                                 Probe::Done done) {
     if ((err == EMFILE || err == ENFILE) && holding_) {
         holding_ = false;
         FdBudget& budget = loop_.fd_budget();
         budget.give();
         budget.shrink_to_in_use();
         // With nothing of ours open, no give() would ever wake it: it waits out its timeout.
-        return wait(std::move(done), std::move(begin), running_deadline_, true);
+        return wait(request, std::move(done), running_deadline_, true);
     }
     fail_later(std::move(done), std::move(detail));
 }

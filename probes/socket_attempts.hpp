@@ -17,7 +17,12 @@ namespace fedprobe {
 
 class SocketAttempts {
   public:
-    explicit SocketAttempts(EventLoop& loop);
+    // How the probe opens its socket and sends: called by admit() at once, or later from the
+    // queue with the request it kept. It must end in watch(), decide_later(), fail_later() or
+    // open_failed(), which take over the descriptor.
+    using Begin = std::function<void(const ProbeRequest& request, Probe::Done done)>;
+
+    SocketAttempts(EventLoop& loop, Begin begin);
     ~SocketAttempts();  // closes every socket and cancels every timer; no completion runs
     SocketAttempts(const SocketAttempts&) = delete;
     SocketAttempts& operator=(const SocketAttempts&) = delete;
@@ -32,16 +37,14 @@ class SocketAttempts {
         bool budgeted = false;  // holds one descriptor of the loop's FdBudget
     };
 
-    using Begin = std::function<void(Probe::Done)>;
-    // Runs `begin` now if the budget has a descriptor free and nobody waits before it, else
-    // once one is given back. A probe still waiting `timeout` after admit() ends as
-    // overloaded (queued): the prober's limit, not the network. `begin` must end in watch(),
-    // decide_later() or fail_later() (or open_failed()), which take over the descriptor.
-    void admit(Duration timeout, Probe::Done done, Begin begin);
+    // Begins the probe now if the budget has a descriptor free and nobody waits before it
+    // (the request is not copied), else keeps a copy until one is given back. A probe still
+    // waiting at its timeout ends as overloaded (queued): the prober's limit, not the network.
+    void admit(const ProbeRequest& request, Probe::Done done);
     // Opening the socket failed with `err`. EMFILE or ENFILE mean the process has fewer
     // descriptors than the budget assumed: the budget shrinks to what is open and the probe
     // waits again, first in line. Any other error fails the probe with `detail`.
-    void open_failed(int err, std::string detail, Probe::Done done, Begin begin);
+    void open_failed(int err, std::string detail, const ProbeRequest& request, Probe::Done done);
 
     // Watches fd for `events` (on_event) until `timeout` (on_timeout). Should the loop refuse
     // the socket, fd is closed and `done` is scheduled with that error as the result.
@@ -63,11 +66,12 @@ class SocketAttempts {
     struct Waiting {
         TimePoint deadline;
         Probe::Done done;
-        Begin begin;
+        ProbeRequest request;
         EventLoop::TimerId timer = 0;
     };
 
     EventLoop& loop_;
+    Begin begin_;
     std::unordered_map<int, Attempt> attempts_;  // by socket
     std::map<std::int64_t, Waiting> waiting_;    // in admission order
     std::int64_t next_waiting_ = 1;
@@ -78,8 +82,8 @@ class SocketAttempts {
     bool pump_pending_ = false;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
-    void run(Probe::Done done, Begin begin, TimePoint deadline);
-    void wait(Probe::Done done, Begin begin, TimePoint deadline, bool first);
+    void run(const ProbeRequest& request, Probe::Done done, TimePoint deadline);
+    void wait(const ProbeRequest& request, Probe::Done done, TimePoint deadline, bool first);
     void pump();
 };
 

@@ -20,16 +20,14 @@ std::unique_ptr<Probe> TcpKind::make_probe(EventLoop& loop) {
 }
 
 void TcpProbe::start(const ProbeRequest& req, Done done) {
-    attempts_.admit(req.timeout, std::move(done),
-                    [this, req](Done d) { begin(req, std::move(d)); });
+    attempts_.admit(req, std::move(done));
 }
 
 void TcpProbe::begin(const ProbeRequest& req, Done done) {
     auto opened = open_probe_socket(req.destination.family, SOCK_STREAM, IPPROTO_TCP, req.send);
     if (!opened.ok()) {
         const int err = errno;
-        return attempts_.open_failed(err, opened.status().message(), std::move(done),
-                                     [this, req](Done d) { begin(req, std::move(d)); });
+        return attempts_.open_failed(err, opened.status().message(), req, std::move(done));
     }
     int fd = *opened;
     sockaddr_storage ss;

@@ -7,7 +7,9 @@ namespace fedprobe {
 
 class TcpProbe : public Probe {
   public:
-    explicit TcpProbe(EventLoop& loop) : loop_(loop), attempts_(loop) {}
+    explicit TcpProbe(EventLoop& loop)
+        : loop_(loop),
+          attempts_(loop, [this](const ProbeRequest& r, Done d) { begin(r, std::move(d)); }) {}
     void start(const ProbeRequest& request, Done done) override;
     std::size_t in_flight() const { return attempts_.size(); }
     std::size_t waiting() const { return attempts_.waiting(); }

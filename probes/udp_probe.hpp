@@ -9,7 +9,9 @@ namespace fedprobe {
 
 class UdpProbe : public Probe {
   public:
-    explicit UdpProbe(EventLoop& loop) : loop_(loop), attempts_(loop) {}
+    explicit UdpProbe(EventLoop& loop)
+        : loop_(loop),
+          attempts_(loop, [this](const ProbeRequest& r, Done d) { begin(r, std::move(d)); }) {}
     void start(const ProbeRequest& request, Done done) override;
     std::size_t in_flight() const { return attempts_.size(); }
 
