@@ -114,6 +114,7 @@ bool Daemon::start_exposer() {
         // per client and not for everyone at once.
         CivetCallbacks callbacks;
         callbacks.begin_request = remember_web_client;
+        callbacks.end_request = end_web_request;
         exposer_ = std::make_unique<prometheus::Exposer>(
             std::vector<std::string>{"listening_ports", settings.listen.str(), "num_threads", "2",
                                      "request_timeout_ms", "5000"},
