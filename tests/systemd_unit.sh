@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The unit file's hardening, as systemd itself scores it (lower is better; 2.0 is the goal).
 set -euo pipefail
-: "${SOURCE_ROOT:?}"
-unit="$SOURCE_ROOT/systemd/fedprobe.service"
+: "${FEDPROBE:?}"
+# The unit as this build configured it (paths filled in), beside the binary's build tree.
+unit="$(dirname "$FEDPROBE")/../systemd/fedprobe.service"
 systemd-analyze verify --man=no "$unit" 2>&1 | grep -v "fedprobe: .* is not executable\|Command .*fedprobe is not executable\|/usr/bin/fedprobe" | grep -E "." && { echo "FAIL: systemd-analyze verify complained"; exit 1; }
 out=$(systemd-analyze security --offline=true --no-pager "$unit" 2>&1) || true
 score=$(echo "$out" | sed -n 's/.*Overall exposure level for fedprobe.service: \([0-9.]*\).*/\1/p')
