@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The Debian package: built from a copy of this tree with dpkg-buildpackage, lintian-clean
+# (no error or warning that debian/fedprobe.lintian-overrides does not explain), installed, its
+# binary run (--version, validate on the shipped file, and the daemon itself on that file in a
+# namespace with only loopback), then purged without a file left behind.
+# It installs and purges the package named fedprobe, so it refuses to run where one is already
+# installed rather than remove it.
+source "$(dirname "$0")/lib.sh"
+if dpkg-query -W -f='${Status}' fedprobe 2>/dev/null | grep -q 'installed'; then
+    fail "a fedprobe package is already installed here; this test would purge it"
+fi
+purge() { dpkg --purge fedprobe >/dev/null 2>&1 || true; }
+trap 'purge; cleanup' EXIT
+
+version=$("$FEDPROBE" --version | awk '{print $NF}')
+src="$WORK/fedprobe-$version"
+mkdir -p "$src"
+# The tree as it is (uncommitted changes too), without build trees or git's store.
+tar -C "$SOURCE_ROOT" --exclude='./build*' --exclude=./.git --exclude='./obj-*' --exclude=./debian/.debhelper \
+    --exclude=./debian/fedprobe --exclude='./debian/*.substvars' --exclude='./debian/*debhelper*' \
+    --exclude=./debian/files -cf - . | tar -C "$src" -xf -
+(cd "$src" && dpkg-checkbuilddeps) || fail "debian/control's Build-Depends are not installed (tools/install-deps)"
+start=$SECONDS
+# nocheck: the suite runs every test itself; the package's own build skips them (and doctest).
+(cd "$src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -us -uc -b) \
+    >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log"; fail "dpkg-buildpackage failed"; }
+deb="$WORK/fedprobe_${version}_amd64.deb"
+[ -f "$deb" ] || fail "no $deb (made: $(ls "$WORK"))"
+pass "dpkg-buildpackage made $(basename "$deb") in $((SECONDS - start)) s"
+
+lint=$(lintian --fail-on error,warning --pedantic "$WORK/fedprobe_${version}_amd64.changes" 2>&1 \
+    | { grep -v 'running with root privileges' || true; }) || { echo "$lint"; fail "lintian found errors or warnings"; }
+[ -z "$(grep -E '^[EW]:' <<<"$lint")" ] || { echo "$lint"; fail "lintian"; }
+pass "lintian: no error or warning${lint:+ (left: $(grep -c . <<<"$lint") info/pedantic)}"
+
+contents=$(dpkg-deb -c "$deb")
+for f in ./usr/bin/fedprobe ./lib/systemd/system/fedprobe.service ./etc/fedprobe/federation.toml \
+         ./etc/default/fedprobe ./usr/share/man/man8/fedprobe.8.gz ./usr/share/fedprobe/alerts/fedprobe.rules.yml \
+         ./usr/share/doc/fedprobe/copyright ./usr/share/doc/fedprobe/examples/federation.toml; do
+    grep -q " $f\$" <<<"$contents" || fail "the package lacks $f"
+done
+conffiles=$(dpkg-deb -I "$deb" conffiles)
+grep -qx /etc/fedprobe/federation.toml <<<"$conffiles" || fail "federation.toml is not a conffile"
+grep -qx /etc/default/fedprobe <<<"$conffiles" || fail "/etc/default/fedprobe is not a conffile"
+pass "the package holds the binary, unit, man page, alert rules and two conffiles"
+
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$deb" >"$WORK/install.log" 2>&1 \
+    || { cat "$WORK/install.log"; fail "apt-get install of the package failed"; }
+[ "$(/usr/bin/fedprobe --version)" = "$("$FEDPROBE" --version)" ] || fail "installed --version: $(/usr/bin/fedprobe --version)"
+/usr/bin/fedprobe validate --config /etc/fedprobe/federation.toml || fail "the shipped federation file does not validate"
+unit=/lib/systemd/system/fedprobe.service
+grep -qx 'ExecStart=/usr/bin/fedprobe run --config /etc/fedprobe/federation.toml' "$unit" || fail "ExecStart: $(grep ExecStart "$unit")"
+grep -qx 'EnvironmentFile=-/etc/default/fedprobe' "$unit" || fail "the unit does not read /etc/default/fedprobe"
+out=$(systemd-analyze verify --man=no "$unit" 2>&1) || true
+[ -z "$out" ] || { echo "$out"; fail "systemd-analyze verify on the installed unit"; }
+man -w fedprobe >/dev/null || fail "man fedprobe finds no page"
+pass "installed: $(/usr/bin/fedprobe --version), the shipped file validates, unit and man page in place"
+
+# The shipped file probes only loopback: every address in it is in 127.0.0.0/8 ...
+python3 - /etc/fedprobe/federation.toml <<'PY' || fail "the shipped federation file names an address outside loopback"
+import ipaddress, re, sys
+text = open(sys.argv[1]).read()
+for a in re.findall(r'address\s*=\s*"([^"]+)"', text):
+    assert ipaddress.ip_address(a) in ipaddress.ip_network("127.0.0.0/8"), a
+for p in re.findall(r'"(\d+\.\d+\.\d+\.\d+/\d+)"', text):
+    assert ipaddress.ip_network(p).subnet_of(ipaddress.ip_network("127.0.0.0/8")), p
+PY
+# ... and the installed daemon runs it, with the unit's environment file, in a namespace that
+# has nothing but loopback.
+make_ns
+set -a; source /etc/default/fedprobe; set +a
+FEDPROBE=/usr/bin/fedprobe start_daemon /etc/fedprobe/federation.toml
+wait_for_metric '^fedprobe_probe_success\{.*probe="icmp".*\} 1' 15
+pass "the installed daemon probes the shipped file's loopback targets"
+kill "$DAEMON_PID"; wait "$DAEMON_PID" || true; DAEMON_PID=""
+
+owned=$(dpkg -L fedprobe | while read -r f; do [ -f "$f" ] && echo "$f"; done)
+dpkg --purge fedprobe >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log"; fail "dpkg --purge failed"; }
+left=$(for f in $owned; do [ -e "$f" ] && echo "$f"; done; ls -d /etc/fedprobe /usr/share/fedprobe /usr/share/doc/fedprobe \
+    /etc/systemd/system/multi-user.target.wants/fedprobe.service 2>/dev/null; \
+    find /var/lib/systemd/deb-systemd-helper-enabled -name 'fedprobe*' 2>/dev/null) || true
+[ -z "$left" ] || fail "purge left: $left"
+dpkg-query -W -f='${Status}' fedprobe 2>/dev/null | grep -q 'installed' && fail "still installed after purge"
+pass "purged: none of its $(wc -l <<<"$owned") files left, no unit enablement left"
