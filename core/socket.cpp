@@ -9,7 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace fedprobe {
@@ -44,10 +46,23 @@ std::optional<QueuedError> read_error_queue(int fd) {
     msg.msg_controllen = sizeof control;
     ssize_t n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
     if (n < 0) return std::nullopt;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    return parse_error_queue(msg, std::span<const std::uint8_t>(data, static_cast<std::size_t>(n)));
+}
+
+std::optional<QueuedError> parse_error_queue(const msghdr& msg,
+                                             std::span<const std::uint8_t> payload) {
+    // The kernel writes these headers, but a length is checked before it is trusted: a
+    // cmsg_len past the buffer or too short for a sock_extended_err ends the walk.
+    const auto* base = static_cast<const std::uint8_t*>(msg.msg_control);
+    for (const cmsghdr* c = CMSG_FIRSTHDR(&msg); c;
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), const_cast<cmsghdr*>(c))) {
+        const std::size_t offset =
+            static_cast<std::size_t>(reinterpret_cast<const std::uint8_t*>(c) - base);
+        if (c->cmsg_len > msg.msg_controllen - offset) return std::nullopt;
         bool v4 = c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR;
         bool v6 = c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR;
         if (!v4 && !v6) continue;
+        if (c->cmsg_len < CMSG_LEN(sizeof(sock_extended_err))) return std::nullopt;
         sock_extended_err ee;
         std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
         QueuedError out;
@@ -56,13 +71,17 @@ std::optional<QueuedError> read_error_queue(int fd) {
         out.type = ee.ee_type;
         out.code = ee.ee_code;
         out.info = ee.ee_info;
-        // SO_EE_OFFENDER: the sockaddr stored right after the sock_extended_err.
+        // SO_EE_OFFENDER: the sockaddr stored right after the sock_extended_err, taken only
+        // when the whole of it is there.
         sockaddr_storage offender{};
-        std::size_t room = c->cmsg_len - CMSG_LEN(sizeof ee);
+        const std::size_t room = c->cmsg_len - CMSG_LEN(sizeof ee);
         std::memcpy(&offender, CMSG_DATA(c) + sizeof ee, std::min(room, sizeof offender));
-        if (offender.ss_family != AF_UNSPEC)
+        const std::size_t need = offender.ss_family == AF_INET    ? sizeof(sockaddr_in)
+                                 : offender.ss_family == AF_INET6 ? sizeof(sockaddr_in6)
+                                                                  : SIZE_MAX;
+        if (room >= need)
             out.offender = IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&offender));
-        out.quoted.assign(data, data + n);
+        out.quoted.assign(payload.begin(), payload.end());
         return out;
     }
     return std::nullopt;

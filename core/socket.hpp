@@ -6,6 +6,8 @@
 // call them from the thread that owns the socket (the probing thread).
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -42,6 +44,12 @@ struct QueuedError {
 Status enable_error_queue(int fd, int family);
 // Pops one queued error; nullopt when the queue is empty.
 std::optional<QueuedError> read_error_queue(int fd);
+// The parse read_error_queue does on what recvmsg(MSG_ERRQUEUE) gave: the first IP_RECVERR or
+// IPV6_RECVERR message in msg's control data, with `payload` (the packet of ours it refers to)
+// as the quote. Apart so that tests and the fuzzer can hand it any bytes; nullopt when there is
+// no such message or a length does not fit.
+std::optional<QueuedError> parse_error_queue(const msghdr& msg,
+                                             std::span<const std::uint8_t> payload);
 // SO_TIMESTAMPNS: every received packet carries the kernel's wall-clock arrival time.
 Status enable_rx_timestamps(int fd);
 // SO_RXQ_OVFL: every received packet carries how many the socket has dropped for want of room,
