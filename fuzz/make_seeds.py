@@ -57,6 +57,45 @@ mpls_obj = struct.pack("!HBB", 8, 1, 1) + struct.pack("!I", (16004 << 12) | (1 <
 ext_hdr = struct.pack("!BBH", 0x20, 0, 0) + mpls_obj
 ext = ext_hdr[:2] + struct.pack("!H", csum(ext_hdr)) + ext_hdr[4:]
 
+# --- error_queue: first byte = length of the control data (a cmsghdr on x86_64: size_t length,
+# int level, int type; then struct sock_extended_err and the offender's sockaddr), then the quote.
+SOL_IP, IP_RECVERR, SOL_IPV6, IPV6_RECVERR = 0, 11, 41, 25
+
+
+def cmsg(level, type_, data):
+    body = struct.pack("=QiI", 16 + len(data), level, type_) + data
+    return body + bytes(-len(body) % 8)
+
+
+def ee(errno_, origin, type_, code, info=0):
+    return struct.pack("=IBBBBII", errno_, origin, type_, code, 0, info, 0)
+
+
+def sin(addr):
+    return struct.pack("=H", 2) + struct.pack("!H", 0) + bytes(addr) + bytes(8)
+
+
+def sin6(addr):
+    return struct.pack("=H", 10) + struct.pack("!HI", 0, 0) + bytes(addr) + struct.pack("=I", 0)
+
+
+def errq(control, quote):
+    return bytes([len(control)]) + control + quote
+
+
+V6R = [0x20, 0x01, 0x0d, 0xb8] + [0] * 11 + [9]
+put("error_queue", "v4_host_unreachable", errq(cmsg(SOL_IP, IP_RECVERR, ee(113, 2, 3, 1) + sin(R)), echo_req))
+put("error_queue", "v4_admin_prohibited_udp", errq(cmsg(SOL_IP, IP_RECVERR, ee(113, 2, 3, 13) + sin(R)), b"fedprobe-udp"))
+put("error_queue", "v4_frag_needed", errq(cmsg(SOL_IP, IP_RECVERR, ee(90, 2, 3, 4, 1400) + sin(R)), echo_req))
+put("error_queue", "v4_time_exceeded", errq(cmsg(SOL_IP, IP_RECVERR, ee(113, 2, 11, 0) + sin(R)), echo_req))
+put("error_queue", "v4_local_emsgsize", errq(cmsg(SOL_IP, IP_RECVERR, ee(90, 1, 0, 0, 1500)), echo_req))
+put("error_queue", "v6_port_unreachable", errq(cmsg(SOL_IPV6, IPV6_RECVERR, ee(111, 3, 1, 4) + sin6(V6R)),
+                                               struct.pack("!BBHHH", 128, 0, 0, 0x4242, 7) + bytes(56)))
+put("error_queue", "v6_packet_too_big", errq(cmsg(SOL_IPV6, IPV6_RECVERR, ee(90, 3, 2, 0, 1280) + sin6(V6R)), bytes(64)))
+put("error_queue", "other_cmsg_first", errq(cmsg(1, 29, bytes(16)) + cmsg(SOL_IP, IP_RECVERR, ee(113, 2, 3, 3) + sin(R)), echo_req))
+put("error_queue", "short_offender", errq(cmsg(SOL_IP, IP_RECVERR, ee(113, 2, 3, 1) + sin(R)[:6]), echo_req))
+put("error_queue", "length_past_buffer", errq(struct.pack("=QiI", 200, SOL_IP, IP_RECVERR) + ee(113, 2, 3, 1), echo_req))
+
 # --- icmp_packet: first byte picks the parser (0 v4+IP, 1 v4 bare, 2 v6, 3/4 quoted v4/v6).
 put("icmp_packet", "v4_echo_reply", b"\0" + ip4(1, B, A, echo_rep))
 put("icmp_packet", "v4_time_exceeded", b"\0" + ip4(1, R, A, icmp(11, 0, bytes(4), ip4(1, A, B, echo_req, ttl=1)[:28])))

@@ -121,14 +121,16 @@ TEST_CASE("path MTU options: read, and refused where they could never take effec
         "probes = [\"path:https\"]\n[targets.path]\nmtu = true\nmtu_every = 3\n"
         "min_mtu = 1400\nmin_mss = 1300\n");
     REQUIRE(ok.config);
-    for (const auto& [needle, tail] : std::vector<std::pair<std::string, std::string>>{
+    for (const auto& c : std::vector<std::pair<std::string, std::string>>{
              {"need path.mtu = true", "probes = [\"path\"]\n[targets.path]\nmin_mtu = 1400\n"},
              {"need path.mtu = true", "probes = [\"path\"]\n[targets.path]\nmtu_every = 2\n"},
              {"path.min_mss needs tcp traces",
               "probes = [\"path\"]\n[targets.path]\nmin_mss = 1300\n"},
              {"min_mtu", "probes = [\"path\"]\n[targets.path]\nmtu = true\nmin_mtu = 20\n"},
          }) {
-        CAPTURE(tail);
+        // Not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
+        const auto& [needle, tail] = c;
+        CAPTURE(c.second);
         auto r = load(tail);
         CHECK_FALSE(r.config);
         CHECK(find(r, needle) != nullptr);
