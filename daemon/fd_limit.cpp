@@ -56,9 +56,11 @@ SocketNeed sockets_needed(const std::vector<LiveJob*>& jobs) {
         else if (kind == kind_index_of<DnsKind>())
             ++need.other;
     }
-    // HTTPS transfers wait in the probe's own queue beyond its cap; path and icmp share a few
-    // raw sockets; the HTTP server, the log and the loop hold a handful.
-    need.other += std::min(https, HttpProbe::kDefaultMaxInFlight) + 32;
+    // HTTP transfers draw on the same budget as tcp and udp, at most the probe's own cap at
+    // once; path and icmp share a few raw sockets; the HTTP server, the log and the loop hold a
+    // handful.
+    need.per_attempt += std::min(https, HttpProbe::kDefaultMaxInFlight);
+    need.other += 32;
     return need;
 }
 

@@ -26,7 +26,7 @@ DescriptorPlan plan_descriptors();
 // What the jobs can hold at once: a socket per tcp or udp job (rounds of one job never
 // overlap), and the others' (https transfers, dns queries) up to their own caps.
 struct SocketNeed {
-    std::size_t per_attempt = 0;  // tcp + udp
+    std::size_t per_attempt = 0;  // tcp + udp + http (up to its cap): the FdBudget's users
     std::size_t other = 0;        // https, dns, path, icmp
 };
 SocketNeed sockets_needed(const std::vector<LiveJob*>& jobs);

@@ -59,13 +59,26 @@ HttpProbe::HttpProbe(EventLoop& loop, std::size_t max_in_flight)
     curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
     curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &HttpProbe::on_timer);
     curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+    // Woken when any probe gives a descriptor back; the queue is served after the current
+    // callback, never inside another probe's finish().
+    budget_waiter_ = loop_.fd_budget().add_waiter([this] {
+        if (wake_pending_ || queue_.empty()) return;
+        wake_pending_ = true;
+        loop_.defer([this, alive = std::weak_ptr<bool>(alive_)] {
+            if (alive.expired()) return;
+            wake_pending_ = false;
+            start_queued();
+        });
+    });
 }
 
 HttpProbe::~HttpProbe() {
+    loop_.fd_budget().remove_waiter(budget_waiter_);
     if (timer_) loop_.cancel_timer(timer_);
     for (auto& [easy, t] : transfers_) {
         curl_multi_remove_handle(multi_, easy);  // closes its connection: no completion runs
         curl_easy_cleanup(easy);
+        loop_.fd_budget().give();
     }
     transfers_.clear();
     curl_multi_cleanup(multi_);
@@ -91,11 +104,17 @@ const regex_t* HttpProbe::pattern(const std::string& re) {
 }
 
 void HttpProbe::start(const ProbeRequest& req, Done done) {
-    if (transfers_.size() >= max_in_flight_ || !queue_.empty()) {
+    if (transfers_.size() >= max_in_flight_ || !queue_.empty() || !loop_.fd_budget().try_take()) {
         queue_.push_back(Queued{req, std::move(done), loop_.now()});
         return;
     }
+    launch_budgeted(req, std::move(done));
+}
+
+void HttpProbe::launch_budgeted(const ProbeRequest& req, Done done) {
+    const std::size_t before = transfers_.size();
     launch(req, std::move(done));
+    if (transfers_.size() == before) loop_.fd_budget().give();  // failed before any socket
 }
 
 void HttpProbe::fail_later(Done done, std::string detail, Duration duration, bool overloaded) {
@@ -112,15 +131,18 @@ void HttpProbe::fail_later(Done done, std::string detail, Duration duration, boo
 
 void HttpProbe::start_queued() {
     while (!queue_.empty() && transfers_.size() < max_in_flight_) {
+        const bool expired = loop_.now() - queue_.front().queued >= queue_.front().request.timeout;
+        if (!expired && !loop_.fd_budget().try_take()) return;  // woken when one is given back
         Queued q = std::move(queue_.front());
         queue_.pop_front();
-        if (loop_.now() - q.queued < q.request.timeout) {
-            launch(q.request, std::move(q.done));
+        if (!expired) {
+            launch_budgeted(q.request, std::move(q.done));
             continue;
         }
         ++overloaded_;
         fail_later(std::move(q.done),
-                   "not started: the prober was overloaded (too many https probes at once)",
+                   "not started: the prober was overloaded (too many probes at once for the "
+                   "https cap or the descriptor limit)",
                    q.request.timeout, true);
     }
 }
@@ -374,6 +396,7 @@ void HttpProbe::finish(CURL* easy, CURLcode code) {
     curl_multi_remove_handle(multi_, easy);
     curl_easy_cleanup(easy);
     transfers_.erase(it);
+    loop_.fd_budget().give();  // may wake other probes' queues (deferred) as well as ours
     done(std::move(r));
     start_queued();
 }

@@ -28,6 +28,8 @@ class HttpProbe : public Probe {
     // probing thread can serve within a timeout would turn its own slowness into false
     // "filtered" verdicts. Beyond the cap probes queue; one that cannot start within its
     // timeout ends as `error` (the prober is overloaded), never as a network verdict.
+    // Each transfer also holds one descriptor of the loop's FdBudget, shared with tcp and udp
+    // probes, so that a low descriptor limit queues probes instead of failing them with EMFILE.
     static constexpr std::size_t kDefaultMaxInFlight = 128;
 
     explicit HttpProbe(EventLoop& loop, std::size_t max_in_flight = kDefaultMaxInFlight);
@@ -59,8 +61,12 @@ class HttpProbe : public Probe {
     std::unordered_set<int> watched_;             // sockets on the epoll set
     std::map<std::string, std::unique_ptr<regex_t, void (*)(regex_t*)>> patterns_;
     CaStores ca_stores_;
+    std::uint64_t budget_waiter_ = 0;
+    bool wake_pending_ = false;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for deferred wake-ups
 
     const regex_t* pattern(const std::string& re);
+    void launch_budgeted(const ProbeRequest& request, Done done);  // one descriptor taken
     void launch(const ProbeRequest& request, Done done);
     void start_queued();
     void fail_later(Done done, std::string detail, Duration duration = {}, bool overloaded = false);

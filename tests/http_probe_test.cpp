@@ -292,3 +292,54 @@ TEST_CASE("queued probes start as soon as a slot frees, and succeed") {
     CHECK(ok == 20);
     CHECK(probe.overloaded() == 0);
 }
+
+TEST_CASE("the descriptor budget: probes wait for a descriptor and succeed, never EMFILE") {
+    HttpServer server(reply(200, "ok"));
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    loop.fd_budget().set_limit(2);  // far below the 20 probes started at once
+    HttpProbe probe(loop);
+    std::size_t ok = 0, done = 0, most = 0;
+    for (int i = 0; i < 20; ++i)
+        probe.start(request("http://127.0.0.1:" + std::to_string(server.port) + "/"),
+                    [&](ProbeResult r) { ++done, ok += r.outcome == Outcome::ok; });
+    auto deadline = loop.now() + 10s;
+    while (done < 20 && loop.now() < deadline) {
+        most = std::max(most, loop.fd_budget().in_use());
+        loop.run_once(10ms);
+    }
+    CHECK(ok == 20);
+    CHECK(most == 2);                       // the budget was used, and never exceeded
+    CHECK(loop.fd_budget().in_use() == 0);  // every descriptor given back
+    CHECK(probe.overloaded() == 0);
+}
+
+TEST_CASE("the descriptor budget: a probe that gets none within its timeout is overloaded") {
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    loop.fd_budget().set_limit(1);
+    REQUIRE(loop.fd_budget().try_take());  // held elsewhere (a tcp probe) for the whole test
+    HttpProbe probe(loop);
+    auto req = request("http://127.0.0.1:9/");
+    req.timeout = 200ms;
+    std::vector<ProbeResult> got;
+    probe.start(req, [&](ProbeResult r) { got.push_back(std::move(r)); });
+    // Something else gives a descriptor back and takes it again: the queue is looked at, and
+    // the probe, still within its timeout, keeps waiting.
+    loop.fd_budget().give();
+    REQUIRE(loop.fd_budget().try_take());
+    auto deadline = loop.now() + 300ms;
+    while (loop.now() < deadline)
+        loop.run_once(10ms);
+    CHECK(got.empty());
+    loop.fd_budget().give();  // now free, but the probe has waited past its timeout
+    deadline = loop.now() + 2s;
+    while (got.empty() && loop.now() < deadline)
+        loop.run_once(10ms);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].outcome == Outcome::error);
+    CHECK(got[0].overload == Overload::queued);
+    CHECK(got[0].detail.find("descriptor limit") != std::string::npos);
+    CHECK(probe.overloaded() == 1);
+    CHECK(loop.fd_budget().in_use() == 0);
+}
