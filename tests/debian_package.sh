@@ -44,6 +44,17 @@ grep -qx /etc/fedprobe/federation.toml <<<"$conffiles" || fail "federation.toml 
 grep -qx /etc/default/fedprobe <<<"$conffiles" || fail "/etc/default/fedprobe is not a conffile"
 pass "the package holds the binary, unit, man page, alert rules and two conffiles"
 
+# Built with Debian's hardening (hardening=+all): a position-independent executable, with
+# read-only relocations bound at start, the stack protector and fortified libc calls.
+dpkg-deb -x "$deb" "$WORK/unpacked"
+bin="$WORK/unpacked/usr/bin/fedprobe"
+readelf -h "$bin" | grep -q 'Type: *DYN' || fail "the binary is not position-independent"
+readelf -l "$bin" | grep -q GNU_RELRO || fail "no RELRO segment"
+readelf -d "$bin" | grep -q 'FLAGS.*BIND_NOW' || fail "relocations not bound at start (no BIND_NOW): partial RELRO only"
+nm -D "$bin" | grep -q __stack_chk_fail || fail "no stack protector"
+nm -D "$bin" | grep -q '_chk@' || fail "no fortified libc calls (_FORTIFY_SOURCE)"
+pass "the binary is PIE with full RELRO, the stack protector and _FORTIFY_SOURCE"
+
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$deb" >"$WORK/install.log" 2>&1 \
     || { cat "$WORK/install.log"; fail "apt-get install of the package failed"; }
 [ "$(/usr/bin/fedprobe --version)" = "$("$FEDPROBE" --version)" ] || fail "installed --version: $(/usr/bin/fedprobe --version)"
