@@ -48,11 +48,12 @@ pass "the package holds the binary, unit, man page, alert rules and two conffile
 # read-only relocations bound at start, the stack protector and fortified libc calls.
 dpkg-deb -x "$deb" "$WORK/unpacked"
 bin="$WORK/unpacked/usr/bin/fedprobe"
-readelf -h "$bin" | grep -q 'Type: *DYN' || fail "the binary is not position-independent"
-readelf -l "$bin" | grep -q GNU_RELRO || fail "no RELRO segment"
-readelf -d "$bin" | grep -q 'FLAGS.*BIND_NOW' || fail "relocations not bound at start (no BIND_NOW): partial RELRO only"
-nm -D "$bin" | grep -q __stack_chk_fail || fail "no stack protector"
-nm -D "$bin" | grep -q '_chk@' || fail "no fortified libc calls (_FORTIFY_SOURCE)"
+grep -q 'Type: *DYN' <<<"$(readelf -h "$bin")" || fail "the binary is not position-independent"
+grep -q GNU_RELRO <<<"$(readelf -l "$bin")" || fail "no RELRO segment"
+grep -q 'FLAGS.*BIND_NOW' <<<"$(readelf -d "$bin")" || fail "relocations not bound at start (no BIND_NOW): partial RELRO only"
+symbols=$(nm -D "$bin")  # not piped into grep -q: with pipefail, nm's SIGPIPE would fail the check
+grep -q __stack_chk_fail <<<"$symbols" || fail "no stack protector"
+grep -q '_chk@' <<<"$symbols" || fail "no fortified libc calls (_FORTIFY_SOURCE)"
 pass "the binary is PIE with full RELRO, the stack protector and _FORTIFY_SOURCE"
 
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$deb" >"$WORK/install.log" 2>&1 \
