@@ -12,7 +12,7 @@ std::string Diagnostic::format() const {
     return out;
 }
 
-std::string quoted(std::string_view text) {
+std::string quote_excerpt(std::string_view text) {
     static constexpr char kHex[] = "0123456789abcdef";
     std::string out = "'";
     std::size_t shown = std::min(text.size(), kQuotedMax);

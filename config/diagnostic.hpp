@@ -26,6 +26,6 @@ bool has_errors(const std::vector<Diagnostic>& diagnostics);
 // escaped (\n, \x1b) so a value cannot forge log lines or terminal escapes, and at most
 // kQuotedMax bytes of it followed by "...(N bytes)", so an 8 MB key gives a short line.
 inline constexpr std::size_t kQuotedMax = 64;
-std::string quoted(std::string_view text);
+std::string quote_excerpt(std::string_view text);
 
 }  // namespace fedprobe

@@ -80,7 +80,7 @@ void TomlReader::check_keys(const toml::table& t, const std::vector<std::string_
                             const std::string& where) {
     for (auto&& [key, value] : t) {
         if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
-        std::string msg = "unknown key " + quoted(key.str()) + " in " + where;
+        std::string msg = "unknown key " + quote_excerpt(key.str()) + " in " + where;
         std::string_view best;
         std::size_t best_distance = 3;
         // A key far longer than any allowed one is no typo of it (and the distance would cost
@@ -238,7 +238,7 @@ bool TomlReader::check_regex(const toml::table& t, std::string_view key, const s
 void TomlReader::check_readable(const toml::node& at, const std::string& file,
                                 const std::string& what) {
     if (access(file.c_str(), R_OK) != 0)
-        warning(at.source(), what + " " + quoted(file) + " cannot be read here: " +
+        warning(at.source(), what + " " + quote_excerpt(file) + " cannot be read here: " +
                                  std::strerror(errno) + " (https probes will report error)");
 }
 

@@ -101,12 +101,12 @@ CliParse parse_cli(const std::vector<std::string>& args) {
     const std::string& first = args[0];
     if (first == "--help" || first == "-h" || first == "help") {
         if (args.size() > 2) {
-            out.error = first + " takes at most a COMMAND, not " + quoted(args[2]);
+            out.error = first + " takes at most a COMMAND, not " + quote_excerpt(args[2]);
             return out;
         }
         if (args.size() == 2 && args[1] != "run" && args[1] != "validate" && args[1] != "check" &&
             args[1] != "trace") {
-            out.error = "no help for " + quoted(args[1]) + ": not a command";
+            out.error = "no help for " + quote_excerpt(args[1]) + ": not a command";
             return out;
         }
         out.command = make(CliCommand::Kind::help, args.size() > 1 ? args[1] : "");
@@ -114,7 +114,7 @@ CliParse parse_cli(const std::vector<std::string>& args) {
     }
     if (first == "--version" || first == "-V" || first == "version") {
         if (args.size() > 1) {
-            out.error = first + " takes no arguments, not " + quoted(args[1]);
+            out.error = first + " takes no arguments, not " + quote_excerpt(args[1]);
             return out;
         }
         out.command = make(CliCommand::Kind::version);
@@ -131,7 +131,7 @@ CliParse parse_cli(const std::vector<std::string>& args) {
     else if (first == "trace")
         cmd.kind = CliCommand::Kind::trace;
     else {
-        out.error = "unknown command " + quoted(first);
+        out.error = "unknown command " + quote_excerpt(first);
         return out;
     }
     std::set<std::string> seen;
@@ -190,13 +190,14 @@ CliParse parse_cli(const std::vector<std::string>& args) {
         } else if (arg == "--format" && cmd.kind == CliCommand::Kind::check) {
             if (!value(cmd.format)) return out;
             if (cmd.format != "table" && cmd.format != "json" && cmd.format != "junit") {
-                out.error = "--format must be table, json or junit, not " + quoted(cmd.format);
+                out.error =
+                    "--format must be table, json or junit, not " + quote_excerpt(cmd.format);
                 return out;
             }
         } else if (arg == "--format" && cmd.kind == CliCommand::Kind::trace) {
             if (!value(cmd.format)) return out;
             if (cmd.format != "table" && cmd.format != "json") {
-                out.error = "--format must be table or json, not " + quoted(cmd.format);
+                out.error = "--format must be table or json, not " + quote_excerpt(cmd.format);
                 return out;
             }
         } else if (arg == "--service" && cmd.kind == CliCommand::Kind::trace) {
@@ -204,7 +205,7 @@ CliParse parse_cli(const std::vector<std::string>& args) {
         } else if (arg == "--method" && cmd.kind == CliCommand::Kind::trace) {
             if (!value(cmd.method)) return out;
             if (cmd.method != "udp" && cmd.method != "icmp" && cmd.method != "tcp") {
-                out.error = "--method must be udp, icmp or tcp, not " + quoted(cmd.method);
+                out.error = "--method must be udp, icmp or tcp, not " + quote_excerpt(cmd.method);
                 return out;
             }
         } else if (arg == "--flows" && cmd.kind == CliCommand::Kind::trace) {
@@ -212,7 +213,7 @@ CliParse parse_cli(const std::vector<std::string>& args) {
             if (!value(n)) return out;
             if (n.find_first_not_of("0123456789") != std::string::npos || n.size() > 2 ||
                 std::stoi(n) < 1 || std::stoi(n) > 16) {
-                out.error = "--flows must be a number from 1 to 16, not " + quoted(n);
+                out.error = "--flows must be a number from 1 to 16, not " + quote_excerpt(n);
                 return out;
             }
             cmd.flows = std::stoi(n);
@@ -233,7 +234,7 @@ CliParse parse_cli(const std::vector<std::string>& args) {
             if (!flag()) return out;
             cmd.mtu = true;
         } else {
-            out.error = "unknown option " + quoted(args[i]) + " for '" + first + "'";
+            out.error = "unknown option " + quote_excerpt(args[i]) + " for '" + first + "'";
             return out;
         }
     }

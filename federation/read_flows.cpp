@@ -29,7 +29,7 @@ void read_flows(LoadContext& c, const toml::table& root) {
             } else {
                 for (auto& [site, node] : r.get_string_array(*t, "from", where)) {
                     if (!c.cfg.network(site)) {
-                        r.error(node->source(), "flow: from names " + quoted(site) +
+                        r.error(node->source(), "flow: from names " + quote_excerpt(site) +
                                                     ", which is not a declared network");
                         ok = false;
                     }
@@ -93,7 +93,7 @@ void read_flows(LoadContext& c, const toml::table& root) {
         if (!ok) continue;
         if (auto seen = ids.find(f.id); seen != ids.end()) {
             r.error(t->get("id") ? t->get("id")->source() : t->source(),
-                    "duplicate flow id " + quoted(f.id) + " (first declared at line " +
+                    "duplicate flow id " + quote_excerpt(f.id) + " (first declared at line " +
                         std::to_string(seen->second) + ")");
             continue;
         }

@@ -17,8 +17,8 @@ bool check_id(LoadContext& c, const toml::table& t, const std::string& id,
               const std::string& where) {
     TomlReader& r = c.r;
     if (is_id(id)) return true;
-    r.error(t.get("id")->source(),
-            where + ": id " + quoted(id) + " must match [a-z0-9-]+ (lower case, digits, dashes)");
+    r.error(t.get("id")->source(), where + ": id " + quote_excerpt(id) +
+                                       " must match [a-z0-9-]+ (lower case, digits, dashes)");
     return false;
 }
 
@@ -38,7 +38,7 @@ void read_networks(LoadContext& c, const toml::table& root) {
             if (!t->get("id")) r.error(t->source(), "[[networks]] entry has no 'id'");
             continue;
         }
-        where = "network " + quoted(*id);
+        where = "network " + quote_excerpt(*id);
         if (!check_id(c, *t, *id, where)) continue;
         if (c.network_nodes.count(*id)) {
             auto first = c.network_nodes[*id]->source().begin;
@@ -64,7 +64,7 @@ void read_networks(LoadContext& c, const toml::table& root) {
         for (auto& [text, node] : r.get_string_array(*t, "prefixes", where)) {
             auto p = Prefix::parse(text);
             if (!p) {
-                r.error(node->source(), where + ": " + quoted(text) +
+                r.error(node->source(), where + ": " + quote_excerpt(text) +
                                             " is not an IPv4/IPv6 prefix (e.g. 10.31.0.0/16)");
                 continue;
             }
@@ -92,7 +92,7 @@ void read_services(LoadContext& c, const toml::table& root) {
     if (!services) return;
     for (auto&& [key, node] : *services) {
         std::string name(key.str());
-        std::string where = "service " + quoted(name);
+        std::string where = "service " + quote_excerpt(name);
         const toml::table* t = node.as_table();
         if (!t) {
             r.error(node.source(), where + " must be a table like { proto = \"tcp\", port = 443 }");
@@ -150,7 +150,7 @@ void read_settings(LoadContext& c, const toml::table& root) {
                 at ? "no site: 'site' in [fedprobe] is empty; name a network or pass --site"
                    : "no site: set 'site' in [fedprobe] or pass --site");
     } else if (!c.cfg.network(s.site)) {
-        std::string msg = "site " + quoted(s.site) + " is not a declared network";
+        std::string msg = "site " + quote_excerpt(s.site) + " is not a declared network";
         if (c.site_override)
             r.error_unlocated("--site: " + msg);
         else
@@ -161,7 +161,7 @@ void read_settings(LoadContext& c, const toml::table& root) {
             s.listen = *ep;
         else
             r.error(f->get("listen")->source(),
-                    "listen " + quoted(*listen) +
+                    "listen " + quote_excerpt(*listen) +
                         " is not ADDRESS:PORT (e.g. 127.0.0.1:9641 or [::1]:9641)");
     }
     if (auto d = r.get_duration(*f, "interval", where)) s.interval = *d;

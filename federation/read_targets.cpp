@@ -38,7 +38,7 @@ std::optional<ProbeSpec> parse_probe(LoadContext& c, const std::string& text,
     auto kind = kind_index(name);
     if (!kind) {
         r.error(node.source(),
-                where + ": probe kind " + quoted(name) + " is not one of " + kind_names());
+                where + ": probe kind " + quote_excerpt(name) + " is not one of " + kind_names());
         return std::nullopt;
     }
     std::string problem;
@@ -54,7 +54,7 @@ std::optional<ProbeSpec> parse_probe(LoadContext& c, const std::string& text,
         }
         auto it = c.cfg.services.find(service);
         if (it == c.cfg.services.end()) {
-            problem = "service " + quoted(service) + " is not declared in [services]";
+            problem = "service " + quote_excerpt(service) + " is not declared in [services]";
             return;
         }
         const auto& allowed = K::kTransports;
@@ -66,7 +66,7 @@ std::optional<ProbeSpec> parse_probe(LoadContext& c, const std::string& text,
     });
     if (!problem.empty()) {
         // "needs a service" reads better without the colon: "probe 'tcp' needs a service".
-        r.error(node.source(), where + ": probe " + quoted(text) +
+        r.error(node.source(), where + ": probe " + quote_excerpt(text) +
                                    (problem.starts_with("needs") ? " " : ": ") + problem);
         return std::nullopt;
     }
@@ -138,7 +138,7 @@ void read_targets(LoadContext& c, const toml::table& root) {
             if (!t->get("id")) r.error(t->source(), "[[targets]] entry has no 'id'");
             continue;
         }
-        where = "target " + quoted(*id);
+        where = "target " + quote_excerpt(*id);
         if (!check_id(c, *t, *id, where)) continue;
         if (seen.count(*id)) {
             r.error(t->get("id")->source(),
@@ -185,7 +185,7 @@ void read_targets(LoadContext& c, const toml::table& root) {
             for (auto&& [site, node] : *af) {
                 std::string s(site.str());
                 if (!c.cfg.network(s))
-                    r.error(site.source(), where + ": addresses_from names " + quoted(s) +
+                    r.error(site.source(), where + ": addresses_from names " + quote_excerpt(s) +
                                                ", which is not a declared network");
                 if (auto addr = read_address(c, node, where + ": addresses_from." + s)) {
                     if (addr->family != tg.address.family && tg.address.valid())
@@ -202,7 +202,8 @@ void read_targets(LoadContext& c, const toml::table& root) {
             auto spec = parse_probe(c, text, *node, where);
             if (!spec) continue;
             if (std::find(tg.probes.begin(), tg.probes.end(), *spec) != tg.probes.end()) {
-                r.error(node->source(), where + ": probe " + quoted(text) + " is listed twice");
+                r.error(node->source(),
+                        where + ": probe " + quote_excerpt(text) + " is listed twice");
                 continue;
             }
             tg.probes.push_back(*spec);
@@ -222,7 +223,7 @@ void read_targets(LoadContext& c, const toml::table& root) {
             for (auto&& [k, v] : *labels) {
                 std::string name(k.str());
                 if (!is_label_name(name) || name.starts_with("__")) {
-                    r.error(k.source(), where + ": label name " + quoted(name) +
+                    r.error(k.source(), where + ": label name " + quote_excerpt(name) +
                                             " is not a valid Prometheus label name");
                 } else if (kReservedLabels.count(name)) {
                     r.error(k.source(), where + ": label '" + name +
@@ -242,7 +243,7 @@ void read_targets(LoadContext& c, const toml::table& root) {
 
         for (auto& [site, node] : r.get_string_array(*t, "from", where)) {
             if (!c.cfg.network(site))
-                r.error(node->source(), where + ": from names " + quoted(site) +
+                r.error(node->source(), where + ": from names " + quote_excerpt(site) +
                                             ", which is not a declared network");
             tg.from_sites.push_back(site);
         }

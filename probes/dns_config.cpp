@@ -37,7 +37,7 @@ DnsQuery DnsKind::parse(OptionReader& r, const KindUse&) {
         for (auto&& [site, node] : *from) {
             std::string s(site.str());
             if (!r.is_network(s))
-                r.reader().error(site.source(), where + ": answers_from names " + quoted(s) +
+                r.reader().error(site.source(), where + ": answers_from names " + quote_excerpt(s) +
                                                     ", which is not a declared network");
             std::vector<std::string> set;
             if (const toml::array* arr = node.as_array()) {

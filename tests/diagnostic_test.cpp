@@ -5,27 +5,27 @@
 using namespace fedprobe;
 
 TEST_CASE("quoted: short values whole, in single quotes") {
-    CHECK(quoted("kent-nhs") == "'kent-nhs'");
-    CHECK(quoted("") == "''");
-    CHECK(quoted(std::string(kQuotedMax, 'x')) == "'" + std::string(kQuotedMax, 'x') + "'");
+    CHECK(quote_excerpt("kent-nhs") == "'kent-nhs'");
+    CHECK(quote_excerpt("") == "''");
+    CHECK(quote_excerpt(std::string(kQuotedMax, 'x')) == "'" + std::string(kQuotedMax, 'x') + "'");
 }
 
 TEST_CASE("quoted: control bytes escaped, so a value cannot forge a log line") {
-    CHECK(quoted("a\nb") == "'a\\nb'");
-    CHECK(quoted("a\tb") == "'a\\tb'");
-    CHECK(quoted(std::string("a\0b", 3)) == "'a\\x00b'");
-    CHECK(quoted("\x1b[2J") == "'\\x1b[2J'");
-    CHECK(quoted("\x7f") == "'\\x7f'");
-    CHECK(quoted("caf\xc3\xa9") == "'caf\xc3\xa9'");  // UTF-8 passes through
+    CHECK(quote_excerpt("a\nb") == "'a\\nb'");
+    CHECK(quote_excerpt("a\tb") == "'a\\tb'");
+    CHECK(quote_excerpt(std::string("a\0b", 3)) == "'a\\x00b'");
+    CHECK(quote_excerpt("\x1b[2J") == "'\\x1b[2J'");
+    CHECK(quote_excerpt("\x7f") == "'\\x7f'");
+    CHECK(quote_excerpt("caf\xc3\xa9") == "'caf\xc3\xa9'");  // UTF-8 passes through
 }
 
 TEST_CASE("quoted: long values cut with their size, never inside a UTF-8 character") {
-    CHECK(quoted(std::string(kQuotedMax + 1, 'x')) == "'" + std::string(kQuotedMax, 'x') + "'...(" +
-                                                          std::to_string(kQuotedMax + 1) +
-                                                          " bytes)");
+    CHECK(quote_excerpt(std::string(kQuotedMax + 1, 'x')) ==
+          "'" + std::string(kQuotedMax, 'x') + "'...(" + std::to_string(kQuotedMax + 1) +
+              " bytes)");
     // "é" (2 bytes) straddling the cut is left out whole.
     std::string s = std::string(kQuotedMax - 1, 'x') + "\xc3\xa9" + "tail";
-    CHECK(quoted(s) ==
+    CHECK(quote_excerpt(s) ==
           "'" + std::string(kQuotedMax - 1, 'x') + "'...(" + std::to_string(s.size()) + " bytes)");
 }
 
