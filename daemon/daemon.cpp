@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -227,9 +228,14 @@ void Daemon::reloaded(LoadResult loaded) {
                      now.listen.str(), was.listen.str());
     if (now.web.basic_auth_users != was.web.basic_auth_users)
         spdlog::warn("reload: basic_auth_users changed; restart fedprobe to apply it");
+    // The swap runs on the probing thread (the parse did not); its time is how late a probe
+    // due meanwhile starts, so it is logged.
+    const auto swap_started = std::chrono::steady_clock::now();
     apply(loaded.config);
+    const auto swap = std::chrono::steady_clock::now() - swap_started;
     exporter_.config_reloaded(true, unix_now());
-    spdlog::info("reload done: {} probes", engine_->size());
+    spdlog::info("reload done: {} probes, swapped in {} ms", engine_->size(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(swap).count());
     systemd::ready(status_line());
 }
 
