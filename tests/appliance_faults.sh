@@ -131,7 +131,8 @@ expect_fault() {  # name outcome "targets..." "untouched targets..."
     pass "$name: ${hit// /, } $outcome on both probes, ${untouched// /, } unaffected"
 }
 # After the fault ends: every probe ok again within one interval. The time is the daemon's own,
-# from its log (the last "-> ok" transition), so that scrape latency under load does not count.
+# from its log (the last "-> ok" transition), so that scrape latency under load does not count;
+# 0.2 s on top is for a loop that a loaded CI machine (ASan, tests beside it) runs late.
 expect_recovery() {  # name
     local name=$1 t0 t p ok took
     t0=$(date +%s.%N)
@@ -146,7 +147,7 @@ expect_recovery() {  # name
     done
     last_ok=$(grep -- '-> ok' "$WORK/daemon.log" | tail -1 | cut -d' ' -f1)
     took=$(awk -v a="$t0" -v b="$(date -d "$last_ok" +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
-    awk -v s="$took" -v i=$INTERVAL 'BEGIN { exit !(s >= 0 && s <= i + 0.05) }' || fail "$name: recovered after $took s, more than one interval ($INTERVAL s)"
+    awk -v s="$took" -v i=$INTERVAL 'BEGIN { exit !(s >= 0 && s <= i + 0.2) }' || fail "$name: recovered after $took s, more than one interval ($INTERVAL s)"
     alive "$DAEMON_PID" || fail "$name: fedprobe died"
     pass "$name: every probe ok again $took s after the fault ended"
 }
