@@ -26,7 +26,9 @@ class EventLoop {
     using FdHandler = std::function<void(std::uint32_t events)>;
     using TimerId = std::uint64_t;
 
-    EventLoop() = default;
+    EventLoop() {
+        fd_budget_.set_defer([this](std::function<void()> wake) { defer(std::move(wake)); });
+    }
     ~EventLoop();
     EventLoop(const EventLoop&) = delete;
     EventLoop& operator=(const EventLoop&) = delete;
@@ -55,7 +57,7 @@ class EventLoop {
 
     TimePoint now() const { return Clock::now(); }
     // The descriptors that per-attempt probe sockets may hold (unlimited until the process
-    // sets it from RLIMIT_NOFILE).
+    // sets it from RLIMIT_NOFILE). Its waiters run deferred, after the callback that gave.
     FdBudget& fd_budget() { return fd_budget_; }
     std::size_t pending_timers() const { return timers_.size(); }
 

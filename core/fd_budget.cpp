@@ -1,6 +1,7 @@
 #include "core/fd_budget.hpp"
 
 #include <algorithm>
+#include <vector>
 
 namespace fedprobe {
 
@@ -12,8 +13,24 @@ bool FdBudget::try_take() {
 
 void FdBudget::give() {
     if (in_use_ > 0) --in_use_;
+    if (waiters_.empty()) return;
+    if (!defer_) return wake_waiters();
+    if (wake_pending_) return;  // one wake-up for every give of this round
+    wake_pending_ = true;
+    defer_([this] {
+        wake_pending_ = false;
+        wake_waiters();
+    });
+}
+
+void FdBudget::wake_waiters() {
+    // A waiter may add or remove waiters while it runs: walk a snapshot of the ids.
+    std::vector<std::uint64_t> ids;
+    ids.reserve(waiters_.size());
     for (const auto& [id, wake] : waiters_)
-        wake();
+        ids.push_back(id);
+    for (std::uint64_t id : ids)
+        if (auto it = waiters_.find(id); it != waiters_.end()) it->second();
 }
 
 void FdBudget::shrink_to_in_use() {

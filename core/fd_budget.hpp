@@ -30,13 +30,22 @@ class FdBudget {
     // (other parts of the process hold more than foreseen), so the budget shrinks to it.
     void shrink_to_in_use();
 
-    // Runs `wake` each time a descriptor is given back, until unregistered. give() runs on
-    // every probe's end, so `wake` must be cheap and must not add or remove waiters (schedule
-    // the real work with EventLoop::defer, as SocketAttempts does).
+    // Runs `wake` after descriptors are given back, until unregistered. Without a defer
+    // function (below) it runs inside give(); with one, once per batch of gives, after the
+    // callback that gave them, so a waiter may start probes (take descriptors, add or remove
+    // waiters) and is never run inside another probe's finish().
     std::uint64_t add_waiter(std::function<void()> wake);
     void remove_waiter(std::uint64_t id);
 
+    // How give() schedules the waiters: the EventLoop that owns the budget passes its defer().
+    using Defer = std::function<void(std::function<void()>)>;
+    void set_defer(Defer defer) { defer_ = std::move(defer); }
+
   private:
+    void wake_waiters();
+
+    Defer defer_;
+    bool wake_pending_ = false;
     std::size_t limit_ = kUnlimited;
     std::size_t in_use_ = 0;
     std::uint64_t next_id_ = 1;

@@ -59,17 +59,8 @@ HttpProbe::HttpProbe(EventLoop& loop, std::size_t max_in_flight)
     curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
     curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &HttpProbe::on_timer);
     curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-    // Woken when any probe gives a descriptor back; the queue is served after the current
-    // callback, never inside another probe's finish().
-    budget_waiter_ = loop_.fd_budget().add_waiter([this] {
-        if (wake_pending_ || queue_.empty()) return;
-        wake_pending_ = true;
-        loop_.defer([this, alive = std::weak_ptr<bool>(alive_)] {
-            if (alive.expired()) return;
-            wake_pending_ = false;
-            start_queued();
-        });
-    });
+    // Woken (deferred, by the loop's budget) when any probe gives a descriptor back.
+    budget_waiter_ = loop_.fd_budget().add_waiter([this] { start_queued(); });
 }
 
 HttpProbe::~HttpProbe() {
@@ -108,13 +99,7 @@ void HttpProbe::start(const ProbeRequest& req, Done done) {
         queue_.push_back(Queued{req, std::move(done), loop_.now()});
         return;
     }
-    launch_budgeted(req, std::move(done));
-}
-
-void HttpProbe::launch_budgeted(const ProbeRequest& req, Done done) {
-    const std::size_t before = transfers_.size();
-    launch(req, std::move(done));
-    if (transfers_.size() == before) loop_.fd_budget().give();  // failed before any socket
+    if (!launch(req, std::move(done))) loop_.fd_budget().give();
 }
 
 void HttpProbe::fail_later(Done done, std::string detail, Duration duration, bool overloaded) {
@@ -136,7 +121,7 @@ void HttpProbe::start_queued() {
         Queued q = std::move(queue_.front());
         queue_.pop_front();
         if (!expired) {
-            launch_budgeted(q.request, std::move(q.done));
+            if (!launch(q.request, std::move(q.done))) loop_.fd_budget().give();
             continue;
         }
         ++overloaded_;
@@ -147,7 +132,7 @@ void HttpProbe::start_queued() {
     }
 }
 
-void HttpProbe::launch(const ProbeRequest& request, Done done) {
+bool HttpProbe::launch(const ProbeRequest& request, Done done) {
     const HttpParams& req = request.as<HttpKind>();
     auto t = std::make_unique<Transfer>();
     t->self = this;
@@ -179,7 +164,10 @@ void HttpProbe::launch(const ProbeRequest& request, Done done) {
         t->easy = curl_easy_init();
         if (!t->easy) error = "curl_easy_init failed";
     }
-    if (!error.empty()) return fail_later(std::move(t->done), error);
+    if (!error.empty()) {
+        fail_later(std::move(t->done), error);
+        return false;
+    }
     CURL* e = t->easy;
     Transfer* raw = t.get();
     long timeout_ms = static_cast<long>(
@@ -223,7 +211,9 @@ void HttpProbe::launch(const ProbeRequest& request, Done done) {
         curl_easy_cleanup(e);
         transfers_.erase(e);
         fail_later(std::move(d), std::string("curl: ") + curl_multi_strerror(rc));
+        return false;
     }
+    return true;
 }
 
 curl_socket_t HttpProbe::open_socket(void* data, curlsocktype, curl_sockaddr* address) {

@@ -62,12 +62,11 @@ class HttpProbe : public Probe {
     std::map<std::string, std::unique_ptr<regex_t, void (*)(regex_t*)>> patterns_;
     CaStores ca_stores_;
     std::uint64_t budget_waiter_ = 0;
-    bool wake_pending_ = false;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for deferred wake-ups
 
     const regex_t* pattern(const std::string& re);
-    void launch_budgeted(const ProbeRequest& request, Done done);  // one descriptor taken
-    void launch(const ProbeRequest& request, Done done);
+    // Starts a transfer with a descriptor of the budget already taken; false when it failed
+    // before any socket (its result is scheduled), so the caller gives the descriptor back.
+    bool launch(const ProbeRequest& request, Done done);
     void start_queued();
     void fail_later(Done done, std::string detail, Duration duration = {}, bool overloaded = false);
     void action(int fd, int mask);

@@ -10,17 +10,8 @@ namespace fedprobe {
 
 SocketAttempts::SocketAttempts(EventLoop& loop, Begin begin)
     : loop_(loop), begin_(std::move(begin)) {
-    // Woken when any probe gives a descriptor back; the pump runs after the current callback,
-    // never inside another probe's finish().
-    waiter_id_ = loop_.fd_budget().add_waiter([this] {
-        if (pump_pending_ || waiting_.empty()) return;
-        pump_pending_ = true;
-        loop_.defer([this, alive = std::weak_ptr<bool>(alive_)] {
-            if (alive.expired()) return;
-            pump_pending_ = false;
-            pump();
-        });
-    });
+    // Woken (deferred, by the loop's budget) when any probe gives a descriptor back.
+    waiter_id_ = loop_.fd_budget().add_waiter([this] { pump(); });
 }
 
 SocketAttempts::~SocketAttempts() {

@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <memory>
 #include <unordered_map>
 
 #include "core/event_loop.hpp"
@@ -79,8 +78,6 @@ class SocketAttempts {
     bool holding_ = false;
     TimePoint running_deadline_{};
     std::uint64_t waiter_id_ = 0;
-    bool pump_pending_ = false;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
     void run(const ProbeRequest& request, Probe::Done done, TimePoint deadline);
     void wait(const ProbeRequest& request, Probe::Done done, TimePoint deadline, bool first);

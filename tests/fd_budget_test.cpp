@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <functional>
+#include <vector>
+
 using namespace fedprobe;
 
 TEST_CASE("descriptors are taken up to the limit and given back") {
@@ -31,6 +34,33 @@ TEST_CASE("every waiter hears of each descriptor given back, until it leaves") {
     b.give();
     CHECK(a == 1);
     CHECK(c == 2);
+}
+
+TEST_CASE("with a defer function, waiters run later, once for a round of gives") {
+    FdBudget b;
+    std::vector<std::function<void()>> deferred;
+    b.set_defer([&](std::function<void()> f) { deferred.push_back(std::move(f)); });
+    b.set_limit(3);
+    int woken = 0;
+    std::uint64_t second = 0;
+    b.add_waiter([&] {
+        ++woken;
+        // A waiter may take descriptors and change the waiters while it runs.
+        CHECK(b.try_take());
+        b.remove_waiter(second);
+    });
+    second = b.add_waiter([&] { FAIL("removed by the first waiter before its turn"); });
+    for (int i = 0; i < 3; ++i)
+        REQUIRE(b.try_take());
+    b.give();
+    b.give();
+    CHECK(woken == 0);  // never inside give()
+    REQUIRE(deferred.size() == 1);
+    deferred[0]();
+    CHECK(woken == 1);
+    CHECK(b.in_use() == 2);
+    b.give();  // the next round schedules again
+    CHECK(deferred.size() == 2);
 }
 
 TEST_CASE("EMFILE shrinks the limit to what is in use, never grows it") {
