@@ -10,18 +10,10 @@
 source "$(dirname "$0")/lib.sh"
 RTR="$NS-r"
 SRV="$NS-s"
-LISTENER=""
-cleanup_topology() {
-    [ -n "$LISTENER" ] && kill "$LISTENER" 2>/dev/null || true
-    ip netns del "$RTR" 2>/dev/null || true
-    ip netns del "$SRV" 2>/dev/null || true
-    cleanup
-}
-trap cleanup_topology EXIT
 INTERVAL=1  # seconds; recovery must come within one
 
 make_ns
-for n in "$RTR" "$SRV"; do ip netns add "$n"; ip -n "$n" link set lo up; done
+add_ns "$RTR" "$SRV"
 ip -n "$NS" link add a0 type veth peer r0 netns "$RTR"
 ip -n "$RTR" link add s0 type veth peer s0 netns "$SRV"
 ip -n "$NS" addr add 10.88.0.2/24 dev a0
@@ -48,13 +40,7 @@ add_a1() {  # the second interface, that the target with `device = "a1"` sends t
     ip -n "$NS" route add 10.88.3.0/24 via 10.88.2.1 dev a1
 }
 add_a1
-ip netns exec "$SRV" python3 -c '
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 2575)); s.listen(128)
-while True:
-    c, _ = s.accept(); c.close()' &
-LISTENER=$!
+accept_and_close "$SRV" 2575
 
 cat >"$WORK/fed.toml" <<TOML
 [fedprobe]

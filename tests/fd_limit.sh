@@ -8,17 +8,7 @@ source "$(dirname "$0")/lib.sh"
 make_ns
 
 # Healthy: a listener on port 7000 that accepts everything. Dropped: port 7001, silently.
-ip netns exec "$NS" /usr/bin/python3 -c '
-import socket
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 7000)); s.listen(4096)
-while True:
-    c, _ = s.accept(); c.close()
-' >/dev/null 2>&1 &
-LISTENER=$!
-trap 'kill $LISTENER 2>/dev/null || true; cleanup' EXIT
-for _ in $(seq 1 50); do in_ns bash -c 'exec 3<>/dev/tcp/127.0.0.1/7000' 2>/dev/null && break; sleep 0.1; done
+accept_and_close "$NS" 7000
 in_ns nft -f - <<'NFT'
 table inet t {
     chain input {

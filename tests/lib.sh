@@ -8,9 +8,14 @@ set -euo pipefail
 NS="fptest-$(basename "$0" .sh)-$$"
 WORK="$(mktemp -d)"
 DAEMON_PID=""
+MORE_NS=()     # add_ns
+BACKGROUND=()  # accept_and_close
 
 cleanup() {
+    local p n
+    for p in "${BACKGROUND[@]}"; do kill "$p" 2>/dev/null || true; done
     if [ -n "$DAEMON_PID" ]; then kill "$DAEMON_PID" 2>/dev/null || true; wait "$DAEMON_PID" 2>/dev/null || true; fi
+    for n in "${MORE_NS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
     ip netns del "$NS" 2>/dev/null || true
     rm -rf "$WORK"
 }
@@ -25,6 +30,34 @@ make_ns() {
     ip netns exec "$NS" ip link set lo up
 }
 in_ns() { ip netns exec "$NS" "$@"; }
+# More namespaces for a topology (routers, servers), with only loopback up; removed on exit.
+add_ns() {  # name...
+    local n
+    for n in "$@"; do
+        ip netns add "$n"
+        MORE_NS+=("$n")
+        ip -n "$n" link set lo up
+    done
+}
+
+# A TCP listener in namespace NS on PORT that accepts every connection and closes it, so a
+# connect sees a whole handshake (and nothing else on that port); ready when this returns,
+# killed on exit.
+accept_and_close() {  # ns port
+    ip netns exec "$1" python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(4096)
+while True:
+    c, _ = s.accept(); c.close()' "$2" >/dev/null 2>&1 &
+    BACKGROUND+=($!)
+    local i
+    for i in $(seq 1 50); do
+        ip netns exec "$1" bash -c "exec 3<>/dev/tcp/127.0.0.1/$2" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "no listener on port $2 in $1 after 5 s"
+}
 
 start_daemon() {  # config [extra args]
     local config="$1"; shift

@@ -4,9 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 
 C="$NS-c"; R="$NS-r"; S="$NS-s"
-cleanup_ns() { for n in "$C" "$R" "$S"; do ip netns del "$n" 2>/dev/null || true; done; cleanup; }
-trap cleanup_ns EXIT
-for n in "$C" "$R" "$S"; do ip netns add "$n"; ip netns exec "$n" ip link set lo up; done
+add_ns "$C" "$R" "$S"
 # veth names are per namespace, so short fixed names cannot collide with another test's.
 ip link add fpc0 netns "$C" type veth peer name fpr0 netns "$R"
 ip link add fps0 netns "$S" type veth peer name fpr1 netns "$R"
@@ -35,13 +33,7 @@ table ip border {
 NFT
 
 # The server: a listener on 443 that accepts and closes; nothing on 2575.
-ip netns exec "$S" python3 -c '
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 443)); s.listen(256)
-while True:
-    c, _ = s.accept(); c.close()
-' & SERVER=$!
+accept_and_close "$S" 443
 
 cat >"$WORK/fed.toml" <<'TOML'
 [fedprobe]
@@ -116,7 +108,6 @@ TOML
 
 NS="$C"   # lib.sh's helpers run in the client namespace
 start_daemon "$WORK/fed.toml"
-trap 'kill $SERVER 2>/dev/null || true; cleanup_ns' EXIT
 
 series() { echo "target=\"$1\"" ; }
 # Labels with an empty value are not written (Prometheus reads them as absent).
