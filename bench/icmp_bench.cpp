@@ -91,7 +91,7 @@ std::shared_ptr<const Config> bench_config(std::size_t n, Duration interval) {
         t.probes = {ProbeSpec{kind_index_of<IcmpKind>(), ""}};
         t.interval = interval;
         t.timeout = 1s;
-        std::get<std::optional<IcmpOptions>>(t.options) = icmp;
+        std::get<Boxed<IcmpOptions>>(t.options) = icmp;
         c->targets.push_back(std::move(t));
     }
     return c;

@@ -235,8 +235,8 @@ int run_trace(const TraceOptions& o) {
                   << "' is not declared in [services]\n";
         return 2;
     }
-    auto& slot = std::get<std::optional<PathOptions>>(target.options);
-    PathOptions options = slot.value_or(PathOptions{});
+    auto& slot = std::get<Boxed<PathOptions>>(target.options);
+    PathOptions options = slot ? *slot : PathOptions{};
     if (o.method == "udp") options.method = PathMethod::udp;
     if (o.method == "icmp") options.method = PathMethod::icmp;
     if (o.method == "tcp") options.method = PathMethod::tcp;

@@ -171,7 +171,7 @@ void Engine::start_trace(LiveJob* lj, TimePoint at) {
     const ProbeSpec spec{kind_index_of<PathKind>(), lj->job.flow->service};
     ProbeRequest request = request_for(*config_, *lj->job.target, spec);
     if (lj->last_outcome == Outcome::ok) {  // check --mtu: the flow works; how large?
-        auto& params = std::get<PathParams>(request.params);
+        auto& params = request.params_of<PathKind>();
         params.mtu = true;
         params.mtu_every = 1;
     }

@@ -55,8 +55,7 @@ struct Target {
 
     template <typename K>
     const typename K::Options* options_for() const {
-        const auto& o = std::get<std::optional<typename K::Options>>(options);
-        return o ? &*o : nullptr;
+        return std::get<Boxed<typename K::Options>>(options).get();
     }
 
     const IpAddress& address_for(const std::string& site) const {

@@ -15,6 +15,8 @@
 #include <utility>
 #include <variant>
 
+#include "core/boxed.hpp"
+
 #include "probes/dns_kind.hpp"
 #include "probes/http_kind.hpp"
 #include "probes/icmp_kind.hpp"
@@ -27,10 +29,12 @@ namespace fedprobe {
 template <ProbeKind... K>
 struct KindList {
     static constexpr std::size_t size = sizeof...(K);
-    using Params = std::variant<typename K::Params...>;
+    // Boxed: a job costs the size of its own kind's params, not of the largest kind's.
+    using Params = std::variant<Boxed<typename K::Params>...>;
     // monostate: a result no kind has filled in (a failure before the kind had its say).
     using Results = std::variant<std::monostate, typename K::Result...>;
-    using Options = std::tuple<std::optional<typename K::Options>...>;
+    // Boxed and empty unless the target has the kind's table: most targets set none.
+    using Options = std::tuple<Boxed<typename K::Options>...>;
     using Tuple = std::tuple<K...>;
     static constexpr std::array<std::string_view, size> names = {K::kName...};
 };

@@ -52,7 +52,11 @@ struct ProbeRequest {
 
     template <typename K>
     const typename K::Params& as() const {
-        return std::get<typename K::Params>(params);
+        return *std::get<Boxed<typename K::Params>>(params);
+    }
+    template <typename K>
+    typename K::Params& params_of() {
+        return *std::get<Boxed<typename K::Params>>(params);
     }
 };
 

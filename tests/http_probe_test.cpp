@@ -84,7 +84,7 @@ std::string reply(int status, const std::string& body) {
 }
 
 HttpParams& http_of(ProbeRequest& r) {
-    return std::get<HttpParams>(r.params);
+    return r.params_of<HttpKind>();
 }
 
 ProbeRequest request(const std::string& url) {

@@ -36,7 +36,7 @@ TEST_CASE("the table: names, indices and the variants line up") {
             CHECK(K::kName == kind_name(i));
             // The request and result variants hold this kind's types.
             ProbeParams p = typename K::Params{};
-            CHECK(std::holds_alternative<typename K::Params>(p));
+            CHECK(std::holds_alternative<Boxed<typename K::Params>>(p));
             ProbeResult r;
             r.kind = typename K::Result{};
             CHECK(r.as<K>() != nullptr);

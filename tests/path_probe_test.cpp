@@ -129,7 +129,7 @@ TEST_CASE(
         REQUIRE(loop.init().ok());
         PathProbe probe(loop);
         ProbeRequest req = to("127.0.0.1", PathMethod::tcp, ntohs(sa.sin_port));
-        std::get<PathParams>(req.params).mtu = mtu;
+        req.params_of<PathKind>().mtu = mtu;
         auto r = run(loop, probe, req);
         CHECK(r.outcome == Outcome::ok);
         CHECK(probe.stats().resets_sent >= (mtu ? 2u : 1u));
@@ -157,7 +157,7 @@ TEST_CASE("path.mtu: a full-size DF probe over loopback in one packet, every mtu
             CAPTURE(addr);
             CAPTURE(to_string(m));
             ProbeRequest req = to(addr, m, m == PathMethod::tcp ? 9 : 33434);
-            auto& params = std::get<PathParams>(req.params);
+            auto& params = req.params_of<PathKind>();
             params.mtu = true;
             params.mtu_every = 2;
             for (int round = 0; round < 3; ++round) {
