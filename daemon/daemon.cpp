@@ -1,6 +1,7 @@
 #include "daemon/daemon.hpp"
 
 #include <CivetServer.h>
+#include <malloc.h>
 #include <prometheus/exposer.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -200,6 +201,9 @@ int Daemon::run() {
 void Daemon::apply(std::shared_ptr<const Config> config) {
     config_ = config;
     auto change = engine_->apply(std::move(config));
+    // Building the jobs and dropping the previous config freed as much as the jobs now hold;
+    // give those pages back, or RSS keeps the high-water mark of every reload.
+    malloc_trim(0);
     if (!change.added.empty() || !change.removed.empty())
         spdlog::info("config: {} probes added, {} removed, {} kept", change.added.size(),
                      change.removed.size(), change.kept.size());
