@@ -4,28 +4,49 @@ namespace fedprobe {
 
 std::uint32_t EchoMatcher::add(std::uint32_t round, std::uint32_t nonce, std::int64_t sent_ns,
                                std::int64_t* evicted_round) {
-    if (ring_.empty()) ring_.resize(std::size_t{1} << kRingBits);  // only once ICMP is used
+    if (ring_.empty()) {  // only once ICMP is used
+        ring_.resize(std::size_t{1} << kMinRingBits);
+        mask_ = static_cast<std::uint32_t>(ring_.size() - 1);
+    }
     std::uint32_t key = next_key_++;
-    Slot& slot = ring_[key & kRingMask];
+    while (ring_.size() < (std::size_t{1} << kMaxRingBits)) {
+        const Slot& s = ring_[key & mask_];
+        const bool busy = s.state == State::waiting ||
+                          (s.state != State::free && sent_ns - s.sent_ns < kRememberNs);
+        if (!busy) break;
+        grow();
+    }
+    Slot& slot = ring_[key & mask_];
     if (evicted_round)
         *evicted_round = slot.state == State::waiting ? std::int64_t{slot.round} : -1;
     slot = Slot{key, round, nonce, State::waiting, sent_ns};
     return key;
 }
 
+// Keys are handed out in sequence, so the slots in use hold distinct keys modulo the old size,
+// and so modulo twice that: every one has a place of its own in the new ring.
+void EchoMatcher::grow() {
+    std::vector<Slot> bigger(ring_.size() * 2);
+    const auto mask = static_cast<std::uint32_t>(bigger.size() - 1);
+    for (const Slot& s : ring_)
+        if (s.state != State::free) bigger[s.key & mask] = s;
+    ring_ = std::move(bigger);
+    mask_ = mask;
+}
+
 void EchoMatcher::forget(std::uint32_t key) {
-    Slot& slot = ring_[key & kRingMask];
+    Slot& slot = ring_[key & mask_];
     if (slot.key == key) slot.state = State::free;
 }
 
 void EchoMatcher::answered(std::uint32_t key) {
-    Slot& slot = ring_[key & kRingMask];
+    Slot& slot = ring_[key & mask_];
     if (slot.key == key && slot.state == State::waiting) slot.state = State::answered;
 }
 
 void EchoMatcher::expire(std::uint32_t key, std::uint32_t round) {
     if (ring_.empty()) return;
-    Slot& slot = ring_[key & kRingMask];
+    Slot& slot = ring_[key & mask_];
     if (slot.key == key && slot.round == round && slot.state != State::free)
         slot.state = State::expired;
 }
@@ -45,7 +66,7 @@ EchoMatcher::Lookup EchoMatcher::find(const IcmpMessage& m) const {
     out.verdict = Verdict::unmatched;
     out.key = key;
     if (ring_.empty()) return out;
-    const Slot& slot = ring_[key & kRingMask];
+    const Slot& slot = ring_[key & mask_];
     if (slot.key != key || slot.state == State::free) return out;
     bool id_ok = raw_ids_ ? (m.id == static_cast<std::uint16_t>(key >> 16) &&
                              m.seq == static_cast<std::uint16_t>(key))

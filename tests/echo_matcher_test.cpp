@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <vector>
+
 #include "probes/echo_matcher.hpp"
 
 using namespace fedprobe;
@@ -101,8 +103,56 @@ TEST_CASE("a failed send is forgotten; a wrapped ring reports whom it evicted") 
     std::int64_t evicted = -2;
     full.add(42, 1, 0, &evicted);
     CHECK(evicted == -1);
-    for (std::uint32_t i = 1; i < (1u << EchoMatcher::kRingBits); ++i)
+    for (std::uint32_t i = 1; i < (1u << EchoMatcher::kMaxRingBits); ++i)
         full.add(1, 1, 0, nullptr);
+    CHECK(full.capacity() == (1u << EchoMatcher::kMaxRingBits));
     full.add(2, 1, 0, &evicted);  // lands on round 42's slot, still waiting
     CHECK(evicted == 42);
+}
+
+TEST_CASE("the ring grows while requests wait, and they all still match after it grew") {
+    EchoMatcher em;
+    std::vector<std::uint32_t> keys;
+    const std::size_t n = 3 * (std::size_t{1} << EchoMatcher::kMinRingBits) + 5;
+    for (std::size_t i = 0; i < n; ++i) {
+        std::int64_t evicted = -2;
+        keys.push_back(em.add(7, 9, static_cast<std::int64_t>(i), &evicted));
+        REQUIRE(evicted == -1);
+    }
+    CHECK(em.capacity() == 4 * (std::size_t{1} << EchoMatcher::kMinRingBits));
+    for (auto k : keys) {
+        auto found = em.find(reply(k, 9));
+        REQUIRE(found.verdict == V::pending);
+        CHECK(found.round == 7);
+    }
+    em.answered(keys.front());
+    em.expire(keys.back(), 7);
+    CHECK(em.find(reply(keys.front(), 9)).verdict == V::duplicate);
+    CHECK(em.find(reply(keys.back(), 9)).verdict == V::late);
+}
+
+TEST_CASE("the ring stays small at a steady rate: old answered requests make room") {
+    EchoMatcher em;
+    const std::int64_t gap = EchoMatcher::kRememberNs / 100;  // 100 requests per memory span
+    for (std::int64_t i = 0; i < 100'000; ++i) {
+        auto k = em.add(1, 1, i * gap, nullptr);
+        em.answered(k);
+    }
+    CHECK(em.capacity() == (std::size_t{1} << EchoMatcher::kMinRingBits));
+    // Within the memory span a reply to an answered request is still a duplicate.
+    auto k = em.add(1, 1, 100'000 * gap, nullptr);
+    em.answered(k);
+    CHECK(em.find(reply(k, 1)).verdict == V::duplicate);
+}
+
+TEST_CASE("a request sent less than kRememberNs ago is not overwritten: the ring grows") {
+    EchoMatcher em;
+    const std::size_t size = std::size_t{1} << EchoMatcher::kMinRingBits;
+    auto first = em.add(1, 1, 0, nullptr);
+    em.expire(first, 1);
+    for (std::size_t i = 1; i < size; ++i)
+        em.answered(em.add(1, 1, 1, nullptr));
+    em.add(1, 1, EchoMatcher::kRememberNs - 1, nullptr);  // would land on `first`
+    CHECK(em.capacity() == 2 * size);
+    CHECK(em.find(reply(first, 1)).verdict == V::late);
 }
