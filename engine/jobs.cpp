@@ -25,6 +25,25 @@ ProbeRequest request_for(const Config& config, const Target& t, const ProbeSpec&
     return r;
 }
 
+Labels Job::labels() const {
+    const std::string& at = site ? *site : std::string();
+    if (flow)
+        return {{"site", at},
+                {"flow", flow->id},
+                {"from", at},
+                {"to", target->id},
+                {"network", target->network},
+                {"service", flow->service},
+                {"expect", flow->expect == Expectation::allow ? "allow" : "deny"}};
+    Labels out = target->labels;
+    out["site"] = at;
+    out["network"] = target->network;
+    out["target"] = target->id;
+    out["probe"] = std::string(spec.name());
+    out["service"] = spec.service;
+    return out;
+}
+
 std::vector<Job> build_jobs(const Config& config) {
     std::vector<Job> jobs;
     const std::string& site = config.settings.site;
@@ -34,13 +53,8 @@ std::vector<Job> build_jobs(const Config& config) {
             Job job;
             job.key = t.id + "/" + spec.str();
             job.target = &t;
+            job.site = &site;
             job.spec = spec;
-            job.labels = t.labels;
-            job.labels["site"] = site;
-            job.labels["network"] = t.network;
-            job.labels["target"] = t.id;
-            job.labels["probe"] = std::string(spec.name());
-            job.labels["service"] = spec.service;
             job.request = request_for(config, t, spec, false, &job.interval);
             jobs.push_back(std::move(job));
         }
@@ -64,16 +78,10 @@ std::vector<Job> build_flow_jobs(const Config& config, const std::string& patter
             job.key = "flow:" + flow.id + "/" + t.id;
             job.target = &t;
             job.flow = &flow;
+            job.site = &site;
             job.spec = ProbeSpec{service.transport == Transport::tcp ? kind_index_of<TcpKind>()
                                                                      : kind_index_of<UdpKind>(),
                                  flow.service};
-            job.labels = {{"site", site},
-                          {"flow", flow.id},
-                          {"from", site},
-                          {"to", t.id},
-                          {"network", t.network},
-                          {"service", flow.service},
-                          {"expect", flow.expect == Expectation::allow ? "allow" : "deny"}};
             job.request = request_for(config, t, job.spec, true, &job.interval);
             jobs.push_back(std::move(job));
         }

@@ -94,7 +94,7 @@ PrometheusExporter::PrometheusExporter(const std::string& version)
 void PrometheusExporter::jobs_changed(std::span<LiveJob* const> jobs) {
     std::vector<JobLabels> probes, flows;
     for (const LiveJob* lj : jobs)
-        (lj->job.flow ? flows : probes).push_back(JobLabels{lj->job.key, lj->job.labels});
+        (lj->job.flow ? flows : probes).push_back(JobLabels{lj->job.key, lj->job.labels()});
     sync_jobs(probes);
     sync_flows(flows);
     for (LiveJob* lj : jobs)
@@ -113,7 +113,7 @@ void PrometheusExporter::finished(LiveJob& lj, const RoundReport& round) {
                     is_compliant(judge(lj.job.flow->expect, r.outcome)),
                     r.reporter ? r.reporter->str() : "", round.reporter_network, round.unix_time);
         set_blocked_after(static_cast<FlowSeriesSet::Series*>(lj.sink_data[slot]),
-                          lj.blocked_after);
+                          lj.blocked_after());
         return;
     }
     record(static_cast<Series*>(lj.sink_data[slot]), r, round.reporter_network);
@@ -122,7 +122,7 @@ void PrometheusExporter::finished(LiveJob& lj, const RoundReport& round) {
 void PrometheusExporter::flow_traced(LiveJob& lj, const ProbeResult&) {
     if (lj.job.flow)
         set_blocked_after(static_cast<FlowSeriesSet::Series*>(lj.sink_data[slot]),
-                          lj.blocked_after);
+                          lj.blocked_after());
 }
 
 void PrometheusExporter::update_engine_stats(const Engine::Stats& stats) {

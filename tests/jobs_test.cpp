@@ -46,9 +46,9 @@ TEST_CASE("jobs: per-site addresses, from-site filters, disabled targets, static
     CHECK(jobs[1].request.port == 443);
     CHECK(jobs[1].request.destination.str() ==
           "10.10.0.10");  // the address behind NAT, as this site sees it
-    CHECK(jobs[1].labels.at("role") == "epr");
-    CHECK(jobs[1].labels.at("service") == "https");
-    CHECK(jobs[0].labels.at("service") == "");
+    CHECK(jobs[1].labels().at("role") == "epr");
+    CHECK(jobs[1].labels().at("service") == "https");
+    CHECK(jobs[0].labels().at("service") == "");
 }
 
 TEST_CASE("the same file run as another site gives that site's jobs") {
@@ -58,7 +58,7 @@ TEST_CASE("the same file run as another site gives that site's jobs") {
     REQUIRE(jobs.size() == 3);
     CHECK(jobs[0].request.destination.str() == "198.51.100.10");
     CHECK(jobs[2].key == "only-from-surrey/icmp");
-    CHECK(jobs[2].labels.at("site") == "surrey-psn");
+    CHECK(jobs[2].labels().at("site") == "surrey-psn");
 }
 
 namespace {
@@ -104,8 +104,8 @@ TEST_CASE("flows expand to every target of a network, only from their own sites"
     REQUIRE(flows.size() == 2);  // kent-psn's flow to both kent-nhs targets; not brighton's
     CHECK(flows[0].key == "flow:kent-nhs-https-from-kent-psn-brighton-psn/epr");
     CHECK(flows[1].target->id == "pacs");
-    CHECK(flows[0].labels.at("expect") == "allow");
-    CHECK(flows[0].labels.at("from") == "kent-psn");
+    CHECK(flows[0].labels().at("expect") == "allow");
+    CHECK(flows[0].labels().at("from") == "kent-psn");
     CHECK(flows[0].request.port == 443);
 
     auto b = load_config_text(kFlows, "t.toml", std::string("brighton-psn"));
@@ -172,8 +172,8 @@ http = { url = "https://portal.surrey.gov.uk/login", host = "portal.surrey.gov.u
     CHECK(built.ca_file == "/etc/ssl/federation.pem");
     CHECK(built.user_agent == std::string("fedprobe/") + FEDPROBE_VERSION + " (site kent-nhs)");
     CHECK(jobs[3].request.as<HttpKind>().url == "https://portal.surrey.gov.uk/login");
-    CHECK(jobs[3].labels.at("probe") == "http");
-    CHECK(jobs[3].labels.at("service") == "");
+    CHECK(jobs[3].labels().at("probe") == "http");
+    CHECK(jobs[3].labels().at("service") == "");
 }
 
 TEST_CASE("http: the scheme follows the port unless told, the host defaults to the address") {
