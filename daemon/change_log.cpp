@@ -37,9 +37,9 @@ void ChangeLog::finished(LiveJob& lj, const RoundReport& round) {
 void ChangeLog::flow_traced(LiveJob& lj, const ProbeResult& path_result) {
     const Flow* flow = lj.job.flow;
     if (!flow) return;
-    if (lj.blocked_after)
+    if (lj.blocked_after())
         spdlog::info("flow {} to {} ({} {}): filtered {}", flow->id, lj.job.target->id,
-                     to_string(flow->expect), flow->service, describe(*lj.blocked_after));
+                     to_string(flow->expect), flow->service, describe(*lj.blocked_after()));
     else if (path_result.outcome == Outcome::error)
         spdlog::warn("flow {} to {}: could not trace it: {}", flow->id, lj.job.target->id,
                      path_result.detail);

@@ -162,9 +162,9 @@ int run_check(const CheckOptions& opt) {
         }
         f.duration_seconds = to_seconds(r.duration);
         f.note = j.flow->note;
-        f.blocked_after = live[i]->blocked_after;
-        f.path_mtu = live[i]->path_mtu;
-        f.middlebox = live[i]->middleboxes;
+        f.blocked_after = live[i]->blocked_after();
+        f.path_mtu = live[i]->path_mtu();
+        f.middlebox = live[i]->middleboxes();
         run.flows.push_back(std::move(f));
     }
 

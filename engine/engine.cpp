@@ -60,6 +60,7 @@ Scheduler::Change Engine::apply(std::shared_ptr<const Config> config, std::vecto
             lj = std::make_unique<LiveJob>();
         }
         lj->job = std::move(job);
+        if (lj->job.flow && !lj->flow_trace) lj->flow_trace = LiveJob::FlowTrace{};
         specs.push_back(JobSpec{lj->job.key, lj->job.target->network, lj->job.interval, lj.get()});
         order.push_back(lj.get());
         std::string key = lj->job.key;
@@ -145,7 +146,8 @@ void Engine::on_result(LiveJob* lj, JobHandle handle, std::optional<Overload> la
         result.reporter ? network_index_->lookup(*result.reporter) : kNoReporter;
     const TimePoint at = now();
     const bool trace = should_trace(*lj, result, at);
-    if (!overload && result.outcome != Outcome::filtered) lj->blocked_after.reset();
+    if (lj->flow_trace && !overload && result.outcome != Outcome::filtered)
+        lj->flow_trace->blocked_after.reset();
     RoundReport round{result, reporter_network, unix_now(), trace};
     for (auto* sink : sinks_)
         sink->finished(*lj, round);
@@ -162,8 +164,9 @@ bool Engine::should_trace(const LiveJob& lj, const ProbeResult& result, TimePoin
     const bool blocked = settings_.trace_blocked_flows && result.outcome == Outcome::filtered;
     const bool working = settings_.search_mtu_of_working_flows && result.outcome == Outcome::ok;
     if (!blocked && !working) return false;
-    if (lj.tracing) return false;
-    return !lj.traced_at || at - *lj.traced_at >= settings_.blocked_trace_every;
+    const LiveJob::FlowTrace& t = *lj.flow_trace;
+    if (t.tracing) return false;
+    return !t.traced_at || at - *t.traced_at >= settings_.blocked_trace_every;
 }
 
 void Engine::start_trace(LiveJob* lj, TimePoint at) {
@@ -177,8 +180,8 @@ void Engine::start_trace(LiveJob* lj, TimePoint at) {
     }
     request.pacer = lj->job.request.pacer;
     request.networks = network_index_;
-    lj->tracing = true;
-    lj->traced_at = at;
+    lj->flow_trace->tracing = true;
+    lj->flow_trace->traced_at = at;
     ++lj->in_flight;
     ++in_flight_;
     ++blocked_traces_;
@@ -189,7 +192,8 @@ void Engine::start_trace(LiveJob* lj, TimePoint at) {
 void Engine::on_trace(LiveJob* lj, ProbeResult result) {
     --in_flight_;
     --lj->in_flight;
-    lj->tracing = false;
+    LiveJob::FlowTrace& t = *lj->flow_trace;
+    t.tracing = false;
     if (lj->removed) {
         release_if_removed(lj);
         return;
@@ -197,13 +201,13 @@ void Engine::on_trace(LiveJob* lj, ProbeResult result) {
     const PathResult* path = result.as<PathKind>();
     // A round since the trace began may have found the flow working again.
     if (path && lj->last_outcome == Outcome::filtered)
-        lj->blocked_after = blocked_after(*path);
+        t.blocked_after = blocked_after(*path);
     else
-        lj->blocked_after.reset();
+        t.blocked_after.reset();
     if (path) {
-        lj->path_mtu = path->mtu;
-        lj->middleboxes = path->flows.empty() ? std::vector<MiddleboxSeen>{}
-                                              : middlebox_changes(path->flows.front());
+        t.path_mtu = path->mtu;
+        t.middleboxes = path->flows.empty() ? std::vector<MiddleboxSeen>{}
+                                            : middlebox_changes(path->flows.front());
     }
     for (auto* sink : sinks_)
         sink->flow_traced(*lj, result);

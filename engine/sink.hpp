@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 
+#include "core/boxed.hpp"
 #include "engine/jobs.hpp"
 #include "probes/path_middlebox.hpp"
 #include "probes/path_trace.hpp"
@@ -23,15 +24,34 @@ struct LiveJob {
     std::optional<Outcome> last_outcome;  // updated after every sink has seen the result
     std::optional<IpAddress> last_reporter;
     std::array<void*, kMaxSinks> sink_data{};  // each sink's own slot (see ResultSink::slot)
-    // An allow flow that ended filtered is traced with path:SERVICE (see EngineSettings): where
-    // it died, cleared when the flow is no longer filtered.
-    std::optional<BlockedAfter> blocked_after;
-    std::optional<TimePoint> traced_at;  // when its last trace started
-    // check --mtu: an allow flow that works is traced with path:SERVICE and path.mtu; what the
-    // search and the quotes found.
-    std::optional<PathMtu> path_mtu;
-    std::vector<MiddleboxSeen> middleboxes;
-    bool tracing = false;
+    // What tracing a flow found; the engine makes it for flow jobs only, so the many (target,
+    // probe) jobs do not carry a few hundred bytes each of it.
+    struct FlowTrace {
+        // An allow flow that ended filtered is traced with path:SERVICE (see EngineSettings):
+        // where it died, cleared when the flow is no longer filtered.
+        std::optional<BlockedAfter> blocked_after;
+        std::optional<TimePoint> traced_at;  // when its last trace started
+        // check --mtu: an allow flow that works is traced with path:SERVICE and path.mtu; what
+        // the search and the quotes found.
+        std::optional<PathMtu> path_mtu;
+        std::vector<MiddleboxSeen> middleboxes;
+        bool tracing = false;
+    };
+    Boxed<FlowTrace> flow_trace;
+
+    // The trace's findings; empty for a job that is not a flow.
+    const std::optional<BlockedAfter>& blocked_after() const {
+        static const std::optional<BlockedAfter> none;
+        return flow_trace ? flow_trace->blocked_after : none;
+    }
+    const std::optional<PathMtu>& path_mtu() const {
+        static const std::optional<PathMtu> none;
+        return flow_trace ? flow_trace->path_mtu : none;
+    }
+    const std::vector<MiddleboxSeen>& middleboxes() const {
+        static const std::vector<MiddleboxSeen> none;
+        return flow_trace ? flow_trace->middleboxes : none;
+    }
     int in_flight = 0;     // probe rounds and traces
     bool removed = false;  // left the config while a probe ran: dropped when it returns
 };
@@ -54,7 +74,7 @@ class ResultSink {
     virtual void jobs_changed(std::span<LiveJob* const> jobs) = 0;
     virtual void started(const LiveJob&, Duration /*lag*/) {}
     virtual void finished(LiveJob& job, const RoundReport& round) = 0;
-    // The trace of a blocked flow ended; job.blocked_after holds where the flow dies (nullopt:
+    // The trace of a blocked flow ended; job.blocked_after() holds where the flow dies (nullopt:
     // the trace reached the destination, or `path_result` is an error).
     virtual void flow_traced(LiveJob& /*job*/, const ProbeResult& /*path_result*/) {}
 

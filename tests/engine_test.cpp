@@ -304,7 +304,7 @@ struct TraceRecorder : public ResultSink {
     }
     void flow_traced(LiveJob& job, const ProbeResult&) override {
         traced.push_back(job.job.key + " " +
-                         (job.blocked_after ? describe(*job.blocked_after) : "-"));
+                         (job.blocked_after() ? describe(*job.blocked_after()) : "-"));
     }
 };
 
@@ -376,7 +376,7 @@ TEST_CASE("a flow that works again loses its blocked_after; a reload during a tr
     finish_kind(f.probes, tcp, with_outcome(Outcome::ok));
     CHECK(scrape(exporter).find("fedprobe_flow_blocked_after_info") == std::string::npos);
     for (const LiveJob* lj : f.engine->jobs())
-        CHECK_FALSE(lj->blocked_after.has_value());
+        CHECK_FALSE(lj->blocked_after().has_value());
 
     // Filtered 10 minutes later: traced; the flow leaves the config before the trace returns.
     f.advance(600s);
