@@ -50,6 +50,9 @@ Scheduler::Change Scheduler::set_jobs(const std::vector<JobSpec>& specs, TimePoi
     std::vector<const JobSpec*> fresh;
     for (const auto& s : specs)
         if (!by_key_.count(s.key)) fresh.push_back(&s);
+    // Exactly the room needed: doubling growth would leave up to half the table as slack.
+    if (fresh.size() > free_slots_.size())
+        jobs_.reserve(jobs_.size() + fresh.size() - free_slots_.size());
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     const double n = static_cast<double>(fresh.size());
     for (std::size_t i = 0; i < fresh.size(); ++i) {

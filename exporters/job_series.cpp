@@ -1,6 +1,7 @@
 #include "exporters/job_series.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 namespace fedprobe {
@@ -100,9 +101,7 @@ void JobSeriesSet::sync(const std::vector<std::pair<std::string, Labels>>& jobs)
     std::unordered_map<std::string, std::unique_ptr<Series>> next;
     order_.clear();
     for (const auto& [key, labels] : jobs) {
-        std::vector<Label> sorted;
-        for (const auto& [name, value] : labels)
-            if (!value.empty()) sorted.push_back({name, value});  // std::map: already sorted
+        std::string sorted = pack_labels(labels);
         auto probe = labels.find("probe");
         auto kind = kind_index(probe == labels.end() ? "" : probe->second);
         if (!kind) continue;  // not a probe job
@@ -124,6 +123,49 @@ void JobSeriesSet::sync(const std::vector<std::pair<std::string, Labels>>& jobs)
         next.emplace(key, std::move(s));
     }
     series_ = std::move(next);  // departed jobs' series go with the old map
+}
+
+namespace {
+// Length-prefixed, so any byte a TOML string can hold (NUL included) survives.
+void put_string(std::string& out, std::string_view text) {
+    const auto n = static_cast<std::uint32_t>(text.size());
+    out.append(reinterpret_cast<const char*>(&n), sizeof n);
+    out.append(text);
+}
+std::string get_string(const std::string& packed, std::size_t& at) {
+    std::uint32_t n = 0;
+    std::memcpy(&n, packed.data() + at, sizeof n);
+    at += sizeof n;
+    std::string out = packed.substr(at, n);
+    at += n;
+    return out;
+}
+}  // namespace
+
+std::string JobSeriesSet::pack_labels(const Labels& labels) {
+    std::size_t size = 0;
+    for (const auto& [name, value] : labels)
+        if (!value.empty()) size += 2 * sizeof(std::uint32_t) + name.size() + value.size();
+    std::string out;
+    out.reserve(size);                          // one allocation per job, kept for its life
+    for (const auto& [name, value] : labels) {  // std::map: already sorted
+        if (value.empty()) continue;
+        put_string(out, name);
+        put_string(out, value);
+    }
+    return out;
+}
+
+std::vector<Label> JobSeriesSet::unpack_labels(const std::string& packed) {
+    std::vector<Label> out;
+    std::size_t at = 0;
+    while (at < packed.size()) {
+        Label l;
+        l.name = get_string(packed, at);
+        l.value = get_string(packed, at);
+        out.push_back(std::move(l));
+    }
+    return out;
 }
 
 JobSeriesSet::Series* JobSeriesSet::find(const std::string& key) {
@@ -179,30 +221,31 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
     std::shared_lock lock(structure_mutex_);
     for (const Series* sp : order_) {
         const Series& s = *sp;
+        const std::vector<Label> labels = unpack_labels(s.labels);
         ClientMetric m;
-        m.label = s.labels;
+        m.label = labels;
         m.gauge.value = s.success.load(std::memory_order_relaxed);
         success.metric.push_back(std::move(m));
         for (std::size_t i = 0; i < kAllOutcomes.size(); ++i) {
             auto n = s.outcomes[i].load(std::memory_order_relaxed);
             if (n == 0 && !kKindFacts[s.kind].declared[i]) continue;
             ClientMetric c;
-            c.label = with(s.labels, {{"outcome", to_string(kAllOutcomes[i])}});
+            c.label = with(labels, {{"outcome", to_string(kAllOutcomes[i])}});
             c.counter.value = static_cast<double>(n);
             outcomes.metric.push_back(std::move(c));
         }
         if (s.duration) {
             ClientMetric h;
-            h.label = s.labels;
+            h.label = labels;
             h.histogram = to_client(s.duration->snapshot());
             duration.metric.push_back(std::move(h));
         }
         std::lock_guard errors(errors_mutex_);
         if (s.failing) {
             ClientMetric e;
-            e.label = with(s.labels, {{"outcome", to_string(s.error_outcome)},
-                                      {"reporter", s.reporter},
-                                      {"reporter_network", s.reporter_network}});
+            e.label = with(labels, {{"outcome", to_string(s.error_outcome)},
+                                    {"reporter", s.reporter},
+                                    {"reporter_network", s.reporter_network}});
             e.gauge.value = 1;
             last_error.metric.push_back(std::move(e));
         }
@@ -218,7 +261,8 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
                             metric_type(K::kFamilies[i].type));
             for (const Series* s : order_) {
                 if (s->kind != kind) continue;
-                FamilyWriter w(f, s->labels);
+                const std::vector<Label> labels = unpack_labels(s->labels);
+                FamilyWriter w(f, labels);
                 s->own->render(i, w);
             }
             if (!f.metric.empty()) out.push_back(std::move(f));

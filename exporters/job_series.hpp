@@ -44,8 +44,13 @@ class JobSeriesSet : public prometheus::Collectable {
 
     std::vector<prometheus::MetricFamily> Collect() const override;
 
+    static std::string pack_labels(const Labels& labels);
+    static std::vector<prometheus::ClientMetric::Label> unpack_labels(const std::string& packed);
+
     struct Series {
-        std::vector<prometheus::ClientMetric::Label> labels;  // sorted by name, none empty
+        // Sorted by name, none empty, packed length-prefixed (pack_labels): one
+        // allocation of a few dozen bytes instead of a vector of string pairs per job.
+        std::string labels;
         std::size_t kind = 0;
         std::atomic<double> success{0};
         std::array<std::atomic<std::uint64_t>, kAllOutcomes.size()> outcomes{};
