@@ -25,9 +25,11 @@
 namespace fedprobe {
 
 struct EngineSettings {
-    // Probes due within this of each other start in one wake-up of the loop (a few ms early is
-    // nothing against intervals of seconds, and it saves a wake-up per probe).
-    Duration scheduler_slack = std::chrono::milliseconds(5);
+    // Probes due within this of each other start in one wake-up of the loop: 20 ms early is
+    // nothing against intervals of a second or more. At 1,000 icmp targets a second it cut the
+    // daemon's CPU by about a fifth against 5 ms (500 wake-ups in 10 s instead of 1,800);
+    // beyond 20 ms it saved nothing measurable.
+    Duration scheduler_slack = std::chrono::milliseconds(20);
     // First runs spread over the interval (the daemon) or all at once within the rate limit
     // (check).
     bool spread_first_runs = true;
