@@ -185,17 +185,19 @@ void JobSeriesSet::record(Series* s, const ProbeResult& r, const std::string& re
     s->outcomes[static_cast<std::size_t>(r.outcome)].fetch_add(1, std::memory_order_relaxed);
     if (s->duration) s->duration->observe(to_seconds(r.duration));
     s->own->record(r);
-    // The last-error series changes rarely; only then is a lock taken.
+    // The last-error series changes rarely; only then is a lock taken. Its strings live only
+    // while the job fails, so a healthy job does not carry them.
     const bool failing = r.outcome != Outcome::ok;
     const std::string reporter = failing && r.reporter ? r.reporter->str() : std::string();
-    if (failing == s->failing &&
-        (!failing || (r.outcome == s->error_outcome && reporter == s->reporter)))
-        return;
+    const Series::LastError* was = s->last_error.get();  // this thread is its only writer
+    if (!failing && !was) return;
+    if (failing && was && was->outcome == r.outcome && was->reporter == reporter) return;
+    std::unique_ptr<Series::LastError> now;
+    if (failing)
+        now = std::make_unique<Series::LastError>(
+            Series::LastError{r.outcome, reporter, r.reporter ? reporter_network : ""});
     std::lock_guard lock(errors_mutex_);
-    s->failing = failing;
-    s->error_outcome = r.outcome;
-    s->reporter = reporter;
-    s->reporter_network = r.reporter ? reporter_network : "";
+    s->last_error.swap(now);
 }
 
 std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
@@ -241,11 +243,11 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
             duration.metric.push_back(std::move(h));
         }
         std::lock_guard errors(errors_mutex_);
-        if (s.failing) {
+        if (const Series::LastError* le = s.last_error.get()) {
             ClientMetric e;
-            e.label = with(labels, {{"outcome", to_string(s.error_outcome)},
-                                    {"reporter", s.reporter},
-                                    {"reporter_network", s.reporter_network}});
+            e.label = with(labels, {{"outcome", to_string(le->outcome)},
+                                    {"reporter", le->reporter},
+                                    {"reporter_network", le->reporter_network}});
             e.gauge.value = 1;
             last_error.metric.push_back(std::move(e));
         }

@@ -56,10 +56,14 @@ class JobSeriesSet : public prometheus::Collectable {
         std::array<std::atomic<std::uint64_t>, kAllOutcomes.size()> outcomes{};
         std::unique_ptr<AtomicHistogram<kDurationBuckets.size()>> duration;  // if the kind has it
         std::unique_ptr<KindSeries> own;  // the kind's own series
-        // The last failure and who reported it; guarded by errors_mutex_.
-        bool failing = false;
-        Outcome error_outcome = Outcome::ok;
-        std::string reporter, reporter_network;
+        // The last failure and who reported it, null after a success; the pointer and what it
+        // points to are guarded by errors_mutex_ (the engine thread, their only writer, reads
+        // them without it).
+        struct LastError {
+            Outcome outcome = Outcome::ok;
+            std::string reporter, reporter_network;
+        };
+        std::unique_ptr<LastError> last_error;
     };
 
   private:
