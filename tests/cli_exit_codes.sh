@@ -42,7 +42,7 @@ expect_exit 1 "run refuses a bad file" "$FEDPROBE" run --config "$WORK/bad.toml"
 expect_exit 1 "validate missing file" "$FEDPROBE" validate --config "$WORK/none.toml"
 grep -q "none.toml: error: cannot open the file: No such file or directory" "$WORK/out" || fail "missing file explained"
 
-# Only regular files, at most 8 MiB, and never a wait: /dev/zero grew to 2 GB and a FIFO
+# Only regular files, at most 16 MiB, and never a wait: /dev/zero grew to 2 GB and a FIFO
 # blocked forever before.
 expect_exit 1 "validate /dev/zero" timeout 5 "$FEDPROBE" validate --config /dev/zero
 grep -q "/dev/zero: error: is a character device, not a regular file" "$WORK/out" || { cat "$WORK/out"; fail "/dev/zero explained"; }
@@ -51,9 +51,9 @@ grep -q "error: is a directory, not a regular file" "$WORK/out" || { cat "$WORK/
 mkfifo "$WORK/fifo"
 expect_exit 1 "validate a FIFO without a writer" timeout 5 "$FEDPROBE" validate --config "$WORK/fifo"
 grep -q "error: is a FIFO, not a regular file" "$WORK/out" || { cat "$WORK/out"; fail "FIFO explained"; }
-head -c 9000000 /dev/zero | tr '\0' '#' >"$WORK/huge.toml"
-expect_exit 1 "run refuses a 9 MB file" timeout 5 "$FEDPROBE" run --config "$WORK/huge.toml"
-grep -q "huge.toml: error: is 9000000 bytes; a config file may be at most 8388608 (8 MiB)" "$WORK/out" || { cat "$WORK/out"; fail "size limit explained"; }
+head -c 17000000 /dev/zero | tr '\0' '#' >"$WORK/huge.toml"
+expect_exit 1 "run refuses a 17 MB file" timeout 5 "$FEDPROBE" run --config "$WORK/huge.toml"
+grep -q "huge.toml: error: is 17000000 bytes; a config file may be at most 16777216 (16 MiB)" "$WORK/out" || { cat "$WORK/out"; fail "size limit explained"; }
 
 # Strict command line: nothing given is silently ignored or overridden.
 expect_exit 2 "a repeated --config" "$FEDPROBE" validate --config "$WORK/bad.toml" -c "$SOURCE_ROOT/config/examples/federation.toml"
