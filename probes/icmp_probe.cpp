@@ -155,14 +155,20 @@ void IcmpProbe::start(const ProbeRequest& req, Done done) {
     Round& r = rounds_[index];
     r.active = true;
     r.done = std::move(done);
-    r.request = req;
+    r.destination = req.destination;
+    r.timeout = req.timeout;
+    r.icmp_params = req.as<IcmpKind>();
+    r.dscp = req.send.dscp;
+    r.source = req.send.source;
     r.ifindex = ifindex;
     r.nonce = random32();
     r.started = loop_.now();
     r.deadline_ns = 0;
     r.timer = 0;
     r.sent = r.resolved = 0;
-    r.result = ProbeResult{};
+    r.error_outcome = Outcome::error;
+    r.reporter.reset();
+    r.detail.clear();
     r.icmp = IcmpResult{};
     r.have_error = false;
     r.socket = sock;
@@ -173,9 +179,8 @@ void IcmpProbe::start(const ProbeRequest& req, Done done) {
 void IcmpProbe::send_next(std::uint32_t index) {
     Round& r = rounds_[index];
     r.timer = 0;
-    const ProbeRequest& req = r.request;
-    const IcmpParams& icmp = req.as<IcmpKind>();
-    const int family = req.destination.family;
+    const IcmpParams& icmp = r.icmp_params;
+    const int family = r.destination.family;
 
     std::int64_t evicted = -1;
     const std::uint32_t key = matcher_.add(index, r.nonce, realtime_ns(), &evicted);
@@ -193,27 +198,26 @@ void IcmpProbe::send_next(std::uint32_t index) {
     // Per-packet TTL, DSCP, source and interface: one shared socket serves targets that differ.
     PacketOptions options;
     options.ttl = icmp.ttl;
-    options.tos = req.send.dscp >= 0 ? req.send.dscp << 2 : -1;
-    options.source = req.send.source;
+    options.tos = r.dscp >= 0 ? r.dscp << 2 : -1;
+    options.source = r.source;
     options.ifindex = r.ifindex;
 
     r.keys.push_back(key);
     ++r.sent;
-    if (int err = send_packet(r.socket->fd, req.destination, 0, {packet, len}, options); err) {
+    if (int err = send_packet(r.socket->fd, r.destination, 0, {packet, len}, options); err) {
         matcher_.forget(key);
         --r.sent;  // never left this host: not a packet on the wire
         ++r.resolved;
         if (!r.have_error) {
-            r.result.outcome = outcome_from_errno(err);
-            if (r.result.outcome == Outcome::ok || r.result.outcome == Outcome::filtered)
-                r.result.outcome = Outcome::error;
-            r.result.detail = std::string("sendmsg: ") + std::strerror(err);
+            r.error_outcome = outcome_from_errno(err);
+            if (r.error_outcome == Outcome::ok || r.error_outcome == Outcome::filtered)
+                r.error_outcome = Outcome::error;
+            r.detail = std::string("sendmsg: ") + std::strerror(err);
             // The kernel says "unreachable" or "invalid" for a source it does not own: that is
             // this appliance's misconfiguration, not the network's verdict.
-            if (req.send.source && !is_local_address(*req.send.source)) {
-                r.result.outcome = Outcome::error;
-                r.result.detail =
-                    "source address " + req.send.source->str() + " is not on this host";
+            if (r.source && !is_local_address(*r.source)) {
+                r.error_outcome = Outcome::error;
+                r.detail = "source address " + r.source->str() + " is not on this host";
             }
             r.have_error = true;
         }
@@ -229,8 +233,8 @@ void IcmpProbe::send_next(std::uint32_t index) {
             if (rounds_[index].active && rounds_[index].nonce == nonce) finish(index);
         });
     } else {
-        r.deadline_ns = realtime_ns() + req.timeout.count();
-        r.timer = loop_.add_timer(loop_.now() + req.timeout, [this, index] {
+        r.deadline_ns = realtime_ns() + r.timeout.count();
+        r.timer = loop_.add_timer(loop_.now() + r.timeout, [this, index] {
             rounds_[index].timer = 0;
             finish(index);
         });
@@ -290,7 +294,7 @@ void IcmpProbe::handle(int family, const IcmpMessage& m, const IpAddress& from,
         return;
     }
     if (m.kind == IcmpMessage::Kind::echo_reply) {
-        if (from != r.request.destination) {
+        if (from != r.destination) {
             ++stats_.unmatched;  // a reply must come from the address we pinged
             return;
         }
@@ -306,24 +310,23 @@ void IcmpProbe::handle(int family, const IcmpMessage& m, const IpAddress& from,
         ++r.icmp.packets_received;
         r.icmp.rtts.push_back(Duration(std::max<std::int64_t>(0, rx_ns - found.sent_ns)));
     } else {
-        if (m.quoted_destination && *m.quoted_destination != r.request.destination) {
+        if (m.quoted_destination && *m.quoted_destination != r.destination) {
             ++stats_.unmatched;
             return;
         }
         if (found.verdict == EchoMatcher::Verdict::duplicate) return;
         Outcome o = family == AF_INET ? outcome_from_icmp4(m.type, m.code)
                                       : outcome_from_icmp6(m.type, m.code);
-        if (!r.have_error || r.result.outcome == Outcome::error) {
-            r.result.outcome = o;
-            r.result.reporter = from;
-            r.result.detail =
-                "icmp type " + std::to_string(m.type) + " code " + std::to_string(m.code);
+        if (!r.have_error || r.error_outcome == Outcome::error) {
+            r.error_outcome = o;
+            r.reporter = from;
+            r.detail = "icmp type " + std::to_string(m.type) + " code " + std::to_string(m.code);
             r.have_error = true;
         }
     }
     matcher_.answered(found.key);
     ++r.resolved;
-    const int packets = r.request.as<IcmpKind>().packets;
+    const int packets = r.icmp_params.packets;
     if (r.resolved >= packets && static_cast<int>(r.keys.size()) >= packets) finish(found.round);
 }
 
@@ -334,7 +337,10 @@ void IcmpProbe::finish(std::uint32_t index) {
     r.timer = 0;
     for (std::uint32_t key : r.keys)
         matcher_.expire(key, index);
-    ProbeResult result = std::move(r.result);
+    ProbeResult result;
+    result.outcome = r.error_outcome;
+    result.reporter = r.reporter;
+    result.detail = std::move(r.detail);
     r.icmp.packets_sent = static_cast<std::uint32_t>(r.sent);
     if (r.icmp.packets_received > 0) {
         Duration sum{};
