@@ -124,14 +124,18 @@ def run_fedprobe(exe, n, seconds, port, tmp, scrapers=0):
         time.sleep(3)  # first runs spread over one interval, then settle (and memory trimmed)
         rss0 = rss_mib(p.pid)  # before any scrape
         # The counters are read somewhere inside each scrape (1.2 s at 100,000 targets), so the
-        # window runs from before the first scrape to after the second, and the CPU is the
-        # probing thread's: the HTTP threads' work for the scrapes is not probing. The window
-        # is then a little longer than the one the counters cover: the figure errs high.
-        c0, t0 = cpu_s(p.pid, p.pid), time.monotonic()
-        before, _ = scrape(port)
+        # window runs from the middle of the first scrape to the middle of the second, with the
+        # probing thread's CPU taken at the same points (the mean of its readings on either
+        # side of each scrape: it probes at a steady rate). The HTTP threads' work for the
+        # scrapes is not probing and is not counted.
+        def bracketed():
+            c_a, t_a = cpu_s(p.pid, p.pid), time.monotonic()
+            body, took = scrape(port)
+            c_b, t_b = cpu_s(p.pid, p.pid), time.monotonic()
+            return body, took, (c_a + c_b) / 2, (t_a + t_b) / 2
+        before, _, c0, t0 = bracketed()
         time.sleep(seconds)
-        after, scrape_s = scrape(port)
-        c1, t1 = cpu_s(p.pid, p.pid), time.monotonic()
+        after, scrape_s, c1, t1 = bracketed()
         _, scrape2_s = scrape(port)
         time.sleep(1)  # the HTTP thread gives the scrape's memory back after the response
         rss1 = rss_mib(p.pid)
