@@ -78,14 +78,22 @@ Scheduler::Change Scheduler::set_jobs(const std::vector<JobSpec>& specs, TimePoi
 
 std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
     std::vector<Start> out;
-    const TimePoint horizon = now + std::chrono::duration_cast<Clock::duration>(slack_);
-    while (!heap_.empty() && heap_.top().when <= horizon) {
+    std::vector<Entry> not_yet;
+    const auto slack = std::chrono::duration_cast<Clock::duration>(slack_);
+    while (!heap_.empty() && heap_.top().when <= now + slack) {
         Entry e = heap_.top();
         heap_.pop();
         if (e.index >= jobs_.size() || !jobs_[e.index] || jobs_[e.index]->version != e.version)
             continue;
         Job& job = *jobs_[e.index];
         const auto interval = std::chrono::duration_cast<Clock::duration>(job.spec.interval);
+        // Early by at most a tenth of the job's own interval, however long the slack: a short
+        // interval keeps its spacing, and its next slot never falls inside this wake-up.
+        const TimePoint horizon = now + std::min(slack, interval / 10);
+        if (e.when > horizon) {
+            not_yet.push_back(e);
+            continue;
+        }
         auto advance = [&] {
             job.slot.reset();
             job.nominal += interval;
@@ -123,6 +131,8 @@ std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
         job.in_flight = true;
         advance();
     }
+    for (const Entry& e : not_yet)
+        heap_.push(e);
     return out;
 }
 

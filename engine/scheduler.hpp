@@ -38,8 +38,8 @@ class Scheduler {
   public:
     explicit Scheduler(std::uint64_t seed = std::random_device{}()) : rng_(seed) {}
 
-    // Jobs due within `slack` of now start together, so one wake-up serves many probes
-    // (a few ms early is nothing against intervals of seconds). Default 0: exact.
+    // Jobs due within `slack` of now start together, so one wake-up serves many probes; a job
+    // starts early by at most a tenth of its own interval, whatever the slack. Default 0: exact.
     void set_slack(Duration slack) { slack_ = slack; }
 
     // Rate for a destination network (probes/s); networks without one are unlimited.

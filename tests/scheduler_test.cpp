@@ -154,6 +154,46 @@ TEST_CASE("next_wakeup names the earliest due job") {
     CHECK(*w < TimePoint{} + 1s);
 }
 
+TEST_CASE("slack lets a job start early by at most a tenth of its own interval, and skips none") {
+    // Returns each job's start times and the number of wake-ups over 10 s, driven as the loop
+    // drives it: sleep until next_wakeup, take what is due.
+    auto run = [](Duration interval) {
+        Scheduler s(17);
+        s.set_slack(100ms);
+        s.set_jobs(jobs(100, "net", interval), TimePoint{});
+        std::map<std::string, std::vector<TimePoint>> starts;
+        std::size_t wakeups = 0;
+        for (auto w = s.next_wakeup(); w && *w < TimePoint{} + 10s; w = s.next_wakeup()) {
+            ++wakeups;
+            for (const auto& st : s.due(*w)) {
+                starts[std::string(st.key)].push_back(*w);
+                s.finished(st.handle);
+            }
+        }
+        CHECK(s.overruns() == 0);
+        return std::pair{starts, wakeups};
+    };
+    SUBCASE("200 ms: at most 20 ms early, every round") {
+        auto [starts, wakeups] = run(200ms);
+        for (auto& [key, times] : starts) {
+            CHECK(times.size() >= 50);  // 10 s / 200 ms; one more when the last comes early
+            CHECK(times.size() <= 51);
+            for (std::size_t k = 1; k < times.size(); ++k) {
+                CHECK(times[k] - times[k - 1] >= 180ms);
+                CHECK(times[k] - times[k - 1] <= 220ms);
+            }
+        }
+    }
+    SUBCASE("2 s: the whole 100 ms is used, so 500 starts take about 100 wake-ups") {
+        auto [starts, wakeups] = run(2s);
+        std::size_t total = 0;
+        for (auto& [key, times] : starts)
+            total += times.size();
+        CHECK(total >= 500);
+        CHECK(wakeups <= 10s / 100ms + 5);
+    }
+}
+
 TEST_CASE("with slack, jobs due close together start in one wake-up, never late, phase kept") {
     Scheduler s(13);
     s.set_slack(5ms);
