@@ -9,7 +9,7 @@ ProbeRequest request_for(const Config& config, const Target& t, const ProbeSpec&
     ProbeRequest r;
     r.destination = t.address_for(config.settings.site);
     r.timeout = t.timeout;
-    r.send = t.send;
+    r.send = t.send();
     const Service* service = spec.service.empty() ? nullptr : &config.services.at(spec.service);
     JobContext context;
     context.site = config.settings.site;
@@ -35,7 +35,7 @@ Labels Job::labels() const {
                 {"network", target->network},
                 {"service", flow->service},
                 {"expect", flow->expect == Expectation::allow ? "allow" : "deny"}};
-    Labels out = target->labels;
+    Labels out = target->labels();
     out["site"] = at;
     out["network"] = target->network;
     out["target"] = target->id;

@@ -43,15 +43,33 @@ struct Target {
     std::string id;
     std::string network;
     IpAddress address;
-    std::map<std::string, IpAddress> addresses_from;  // site -> address seen from that site (NAT)
     std::vector<ProbeSpec> probes;
     Duration interval{};
     Duration timeout{};
-    std::map<std::string, std::string> labels;
-    std::vector<std::string> from_sites;  // empty: every site probes it
     bool enabled = true;
-    SendOptions send;
     KindOptions options;  // [targets.KIND] tables, one optional per kind of the table
+
+    // What few targets set, kept apart: 184 bytes a target when inline, and a federation may
+    // list 100,000 targets.
+    struct Extras {
+        std::map<std::string, IpAddress> addresses_from;  // site -> address seen from it (NAT)
+        std::map<std::string, std::string> labels;
+        std::vector<std::string> from_sites;  // empty: every site probes it
+        SendOptions send;
+    };
+    Boxed<Extras> extras;  // empty when none is set
+
+    const std::map<std::string, IpAddress>& addresses_from() const {
+        return extra().addresses_from;
+    }
+    const std::map<std::string, std::string>& labels() const { return extra().labels; }
+    const std::vector<std::string>& from_sites() const { return extra().from_sites; }
+    const SendOptions& send() const { return extra().send; }
+    // For the loader: the extras, made on first use.
+    Extras& set_extras() {
+        if (!extras) extras = Extras{};
+        return *extras;
+    }
 
     template <typename K>
     const typename K::Options* options_for() const {
@@ -59,10 +77,17 @@ struct Target {
     }
 
     const IpAddress& address_for(const std::string& site) const {
-        auto it = addresses_from.find(site);
-        return it == addresses_from.end() ? address : it->second;
+        if (!extras) return address;
+        auto it = extras->addresses_from.find(site);
+        return it == extras->addresses_from.end() ? address : it->second;
     }
     bool probed_from(const std::string& site) const;
+
+  private:
+    const Extras& extra() const {
+        static const Extras none;
+        return extras ? *extras : none;
+    }
 };
 
 enum class Expectation { allow, deny };

@@ -11,8 +11,8 @@
 namespace fedprobe {
 
 bool Target::probed_from(const std::string& site) const {
-    return from_sites.empty() ||
-           std::find(from_sites.begin(), from_sites.end(), site) != from_sites.end();
+    const auto& sites = from_sites();
+    return sites.empty() || std::find(sites.begin(), sites.end(), site) != sites.end();
 }
 
 const Target* Config::target(const std::string& id) const {

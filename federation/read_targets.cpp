@@ -195,7 +195,7 @@ void read_targets(LoadContext& c, const toml::table& root) {
                     if (addr->family != tg.address.family && tg.address.valid())
                         r.error(node.source(), where + ": addresses_from." + s +
                                                    " is not the same IP version as 'address'");
-                    tg.addresses_from[s] = *addr;
+                    tg.set_extras().addresses_from[s] = *addr;
                 }
             }
         }
@@ -233,15 +233,15 @@ void read_targets(LoadContext& c, const toml::table& root) {
                     r.error(k.source(), where + ": label '" + name +
                                             "' is set by fedprobe itself; choose another name");
                 } else if (auto value = v.value<std::string>(); value && v.is_string()) {
-                    tg.labels[name] = *value;
+                    tg.set_extras().labels[name] = *value;
                 } else {
                     r.error(v.source(),
                             where + ": label '" + name + "' must be a string, not " + type_name(v));
                 }
             }
-            if (tg.labels.size() > 8)
+            if (tg.labels().size() > 8)
                 r.warning(labels->source(),
-                          where + ": " + std::to_string(tg.labels.size()) +
+                          where + ": " + std::to_string(tg.labels().size()) +
                               " labels; keep static labels few, every series carries them");
         }
 
@@ -249,7 +249,7 @@ void read_targets(LoadContext& c, const toml::table& root) {
             if (!c.cfg.network(site))
                 r.error(node->source(), where + ": from names " + quote_excerpt(site) +
                                             ", which is not a declared network");
-            tg.from_sites.push_back(site);
+            tg.set_extras().from_sites.push_back(site);
         }
         tg.enabled = r.get_bool(*t, "enabled", where).value_or(true);
 
@@ -258,16 +258,17 @@ void read_targets(LoadContext& c, const toml::table& root) {
                 if (tg.address.valid() && a->family != tg.address.family)
                     r.error(src->source(), where + ": source " + a->str() +
                                                " is not the same IP version as the address");
-                tg.send.source = a;
+                tg.set_extras().send.source = a;
             }
         }
         if (auto dev = r.get_string(*t, "device", where)) {
             if (dev->empty() || dev->size() >= 16 || dev->find('/') != std::string::npos)
                 r.error(t->get("device")->source(),
                         where + ": device '" + *dev + "' is not an interface name");
-            tg.send.device = *dev;
+            tg.set_extras().send.device = *dev;
         }
-        if (auto v = r.get_int(*t, "dscp", where, 0, 63)) tg.send.dscp = static_cast<int>(*v);
+        if (auto v = r.get_int(*t, "dscp", where, 0, 63))
+            tg.set_extras().send.dscp = static_cast<int>(*v);
         if (!read_kind_options(c, *t, tg, where)) ok = false;
 
         if (ok) c.cfg.targets.push_back(std::move(tg));

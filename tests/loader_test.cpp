@@ -76,7 +76,7 @@ labels = { role = "epr" }
     CHECK(t.address_for("kent-nhs").str() == "10.31.9.9");
     CHECK(t.address_for("surrey-psn").str() == "198.51.100.10");
     CHECK(t.probes.size() == 2);
-    CHECK(t.labels.at("role") == "epr");
+    CHECK(t.labels().at("role") == "epr");
     CHECK(r.config->settings.listen.str() == "127.0.0.1:9641");
 }
 
