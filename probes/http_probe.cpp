@@ -66,6 +66,7 @@ HttpProbe::HttpProbe(EventLoop& loop, std::size_t max_in_flight)
 HttpProbe::~HttpProbe() {
     loop_.fd_budget().remove_waiter(budget_waiter_);
     if (timer_) loop_.cancel_timer(timer_);
+    if (queue_timer_) loop_.cancel_timer(queue_timer_);
     for (auto& [easy, t] : transfers_) {
         curl_multi_remove_handle(multi_, easy);  // closes its connection: no completion runs
         curl_easy_cleanup(easy);
@@ -97,6 +98,7 @@ const regex_t* HttpProbe::pattern(const std::string& re) {
 void HttpProbe::start(const ProbeRequest& req, Done done) {
     if (transfers_.size() >= max_in_flight_ || !queue_.empty() || !loop_.fd_budget().try_take()) {
         queue_.push_back(Queued{req, std::move(done), loop_.now()});
+        arm_queue_timer(queue_.back().queued + req.timeout);
         return;
     }
     if (!launch(req, std::move(done))) loop_.fd_budget().give();
@@ -114,22 +116,45 @@ void HttpProbe::fail_later(Done done, std::string detail, Duration duration, boo
     });
 }
 
+void HttpProbe::arm_queue_timer(TimePoint at) {
+    if (queue_timer_ && queue_timer_at_ <= at) return;
+    if (queue_timer_) loop_.cancel_timer(queue_timer_);
+    queue_timer_at_ = at;
+    queue_timer_ = loop_.add_timer(at, [this] {
+        queue_timer_ = 0;
+        start_queued();
+    });
+}
+
+void HttpProbe::rearm_queue_timer() {
+    if (queue_timer_) loop_.cancel_timer(queue_timer_);
+    queue_timer_ = 0;
+    for (const Queued& q : queue_)
+        arm_queue_timer(q.queued + q.request.timeout);
+}
+
 void HttpProbe::start_queued() {
-    while (!queue_.empty() && transfers_.size() < max_in_flight_) {
-        const bool expired = loop_.now() - queue_.front().queued >= queue_.front().request.timeout;
-        if (!expired && !loop_.fd_budget().try_take()) return;  // woken when one is given back
-        Queued q = std::move(queue_.front());
-        queue_.pop_front();
-        if (!expired) {
-            if (!launch(q.request, std::move(q.done))) loop_.fd_budget().give();
+    // Whatever has waited past its timeout fails first, wherever it stands in the queue.
+    for (auto it = queue_.begin(); it != queue_.end();) {
+        if (loop_.now() - it->queued < it->request.timeout) {
+            ++it;
             continue;
         }
         ++overloaded_;
-        fail_later(std::move(q.done),
+        fail_later(std::move(it->done),
                    "not started: the prober was overloaded (too many probes at once for the "
                    "https cap or the descriptor limit)",
-                   q.request.timeout, true);
+                   it->request.timeout, true);
+        it = queue_.erase(it);
     }
+    // Then, in order, what the cap and the descriptor budget allow; the budget wakes us when a
+    // descriptor comes back.
+    while (!queue_.empty() && transfers_.size() < max_in_flight_ && loop_.fd_budget().try_take()) {
+        Queued q = std::move(queue_.front());
+        queue_.pop_front();
+        if (!launch(q.request, std::move(q.done))) loop_.fd_budget().give();
+    }
+    rearm_queue_timer();
 }
 
 bool HttpProbe::launch(const ProbeRequest& request, Done done) {

@@ -53,6 +53,10 @@ class HttpProbe : public Probe {
     EventLoop& loop_;
     std::size_t max_in_flight_;
     std::deque<Queued> queue_;
+    // Fires when the first queued probe's timeout passes, so it is failed as overloaded then,
+    // not whenever a descriptor or a slot happens to come free.
+    EventLoop::TimerId queue_timer_ = 0;
+    TimePoint queue_timer_at_{};
     std::uint64_t overloaded_ = 0;
     CURLM* multi_ = nullptr;
     EventLoop::TimerId timer_ = 0;
@@ -68,6 +72,10 @@ class HttpProbe : public Probe {
     // before any socket (its result is scheduled), so the caller gives the descriptor back.
     bool launch(const ProbeRequest& request, Done done);
     void start_queued();
+    // Arms queue_timer_ for `at` if nothing earlier is armed; rearm_queue_timer() finds the
+    // earliest timeout of what is queued.
+    void arm_queue_timer(TimePoint at);
+    void rearm_queue_timer();
     void fail_later(Done done, std::string detail, Duration duration = {}, bool overloaded = false);
     void action(int fd, int mask);
     void finish(CURL* easy, CURLcode code);
