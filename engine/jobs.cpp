@@ -26,7 +26,8 @@ ProbeRequest request_for(const Config& config, const Target& t, const ProbeSpec&
 }
 
 Labels Job::labels() const {
-    const std::string& at = site ? *site : std::string();
+    static const std::string kNoSite;
+    const std::string& at = site ? *site : kNoSite;
     if (flow)
         return {{"site", at},
                 {"flow", flow->id},
