@@ -20,6 +20,7 @@
 #include "daemon/fd_limit.hpp"
 #include "daemon/sd_notify.hpp"
 #include "exporters/web_client.hpp"
+#include "exporters/web_health.hpp"
 #include "probes/http_probe.hpp"
 #include "probes/icmp_probe.hpp"
 #include "probes/path_probe.hpp"
@@ -66,6 +67,7 @@ bool Daemon::stop_exposer(std::chrono::milliseconds deadline) {
     auto stopped = std::make_shared<std::atomic<bool>>(false);
     std::thread closer([this, stopped] {
         exposer_.reset();
+        set_web_health(nullptr, nullptr);
         *stopped = true;
     });
     // civetweb's listener thread polls for up to 2 s before it notices it should stop; a
@@ -108,6 +110,10 @@ bool Daemon::open_signals() {
 
 bool Daemon::start_exposer() {
     const auto& settings = config_->settings;
+    if (!settings.web.basic_auth_users.empty())
+        auth_ = std::make_unique<BasicAuth>(settings.web.basic_auth_users,
+                                            [this] { exporter_.auth_failed(); });
+    set_web_health(&health_, auth_.get());  // /-/healthy and /-/ready, behind the same auth
     try {
         // The HTTP threads only read the registry; all probing stays on this thread.
         // A stalled scraper must not hold one of the two threads for long. (No linger option:
@@ -115,19 +121,18 @@ bool Daemon::start_exposer() {
         // begin_request records each request's client, so that basic auth throttles guessing
         // per client and not for everyone at once.
         CivetCallbacks callbacks;
-        callbacks.begin_request = remember_web_client;
+        callbacks.begin_request = begin_web_request;
         callbacks.end_request = end_web_request;
         exposer_ = std::make_unique<prometheus::Exposer>(
             std::vector<std::string>{"listening_ports", settings.listen.str(), "num_threads", "2",
                                      "request_timeout_ms", "5000"},
             &callbacks);
     } catch (const std::exception& e) {
+        set_web_health(nullptr, nullptr);
         spdlog::error("cannot listen on {} for /metrics: {}", settings.listen.str(), e.what());
         return false;
     }
-    if (!settings.web.basic_auth_users.empty()) {
-        auth_ = std::make_unique<BasicAuth>(settings.web.basic_auth_users,
-                                            [this] { exporter_.auth_failed(); });
+    if (auth_) {
         exposer_->RegisterAuth(
             [this](const std::string& u, const std::string& p) {
                 return auth_->check(current_web_client(), u, p);
@@ -185,8 +190,10 @@ int Daemon::run() {
     spdlog::info("fedprobe {} running as site '{}' with {} ({} probes)", FEDPROBE_VERSION,
                  config_->settings.site, config_path_, engine_->size());
     systemd::ready(status_line());
+    health_.set_ready(true);
     every_few_seconds();
     loop_.run();
+    health_.set_ready(false);
     systemd::stopping();
     spdlog::info("stopping");
     // Within the second the README promises: probes end at once (sockets close, nothing waits
@@ -283,6 +290,7 @@ void Daemon::every_few_seconds() {
         systemd::watchdog();
     }
     systemd::status(status_line());
+    health_.beat();
     exporter_.update_engine_stats(engine_->stats());
     if (loop_.fd_budget().limit() < descriptors_.budget) {
         // A socket() met EMFILE below the planned budget: something else holds descriptors.

@@ -17,6 +17,7 @@
 #include "engine/engine.hpp"
 #include "exporters/basic_auth.hpp"
 #include "exporters/prometheus_exporter.hpp"
+#include "exporters/web_health.hpp"
 #include "federation/loader.hpp"
 
 namespace prometheus {
@@ -40,6 +41,9 @@ class Daemon {
     ChangeLog change_log_;
     std::unique_ptr<Engine> engine_;
     std::unique_ptr<BasicAuth> auth_;
+    // Beaten every few seconds from the loop (at most 5 s apart): three missed beats make
+    // /-/healthy fail.
+    WebHealth health_{std::chrono::seconds(15)};
     std::unique_ptr<prometheus::Exposer> exposer_;
     std::unique_ptr<ConfigReloader> reloader_;
     int signal_fd_ = -1;

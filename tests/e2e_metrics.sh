@@ -54,6 +54,18 @@ grep -q 'role="epr"' "$WORK/metrics.txt" || fail "static labels exported"
 promtool check metrics <"$WORK/metrics.txt" >"$WORK/promtool.out" 2>&1 || { cat "$WORK/promtool.out"; fail "promtool check metrics"; }
 pass "promtool check metrics is clean"
 
+# /-/healthy and /-/ready answer as Prometheus' own do, beside /metrics.
+health=$(in_ns curl -s -w ' %{http_code}' http://127.0.0.1:9641/-/healthy)
+[ "$health" = "fedprobe is Healthy.
+ 200" ] || fail "/-/healthy said '$health'"
+ready=$(in_ns curl -s -w ' %{http_code}' http://127.0.0.1:9641/-/ready)
+[ "$ready" = "fedprobe is Ready.
+ 200" ] || fail "/-/ready said '$ready'"
+[ "$(in_ns curl -s -o /dev/null -w '%{http_code}' -I http://127.0.0.1:9641/-/ready)" = 200 ] || fail "HEAD /-/ready"
+[ "$(in_ns curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:9641/-/healthy)" = 405 ] || fail "POST /-/healthy is not allowed"
+scrape | grep -q '^fedprobe_build_info' || fail "/metrics still served after the health endpoints"
+pass "/-/healthy and /-/ready: 200 with Prometheus' words, HEAD too, POST refused"
+
 # SIGTERM stops it within a second.
 kill -TERM "$DAEMON_PID"
 for _ in $(seq 1 10); do alive "$DAEMON_PID" || break; sleep 0.1; done

@@ -62,6 +62,16 @@ grep -q '^fedprobe_web_auth_failures_total 1' <<<"$metrics" \
     || fail "the wrong password counted (a request without credentials is not an attempt)"
 pass "basic auth with a bcrypt hash: 401 without, 200 with, failures counted"
 
+hcode() { in_ns curl -s -o /dev/null -w '%{http_code}' "$@"; }
+[ "$(hcode http://127.0.0.1:9641/-/healthy)" = 401 ] || fail "/-/healthy without credentials must get 401"
+[ "$(hcode -u prometheus:wrong http://127.0.0.1:9641/-/ready)" = 401 ] || fail "/-/ready with a wrong password must get 401"
+[ "$(hcode -u prometheus:s3cret http://127.0.0.1:9641/-/healthy)" = 200 ] || fail "/-/healthy with the password"
+[ "$(hcode -u prometheus:s3cret http://127.0.0.1:9641/-/ready)" = 200 ] || fail "/-/ready with the password"
+metrics=$(in_ns curl -s -u prometheus:s3cret http://127.0.0.1:9641/metrics)
+grep -q '^fedprobe_web_auth_failures_total 2' <<<"$metrics" \
+    || fail "the wrong password on /-/ready counted with the one on /metrics"
+pass "/-/healthy and /-/ready sit behind the same basic auth, failures counted alike"
+
 # Timing does not tell users apart: an unknown user costs a bcrypt of the same cost (cost 10
 # here) as a known user's wrong password. (It was 0.4 ms against 55-79 ms.)
 timed() {  # user: seconds of one attempt from 127.0.0.3

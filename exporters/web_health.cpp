@@ -1,0 +1,137 @@
+#include "exporters/web_health.hpp"
+
+#include <civetweb.h>
+
+#include <array>
+#include <cctype>
+#include <cstring>
+
+#include "exporters/basic_auth.hpp"
+#include "exporters/web_client.hpp"
+
+namespace fedprobe {
+
+namespace {
+
+std::atomic<const WebHealth*> g_health{nullptr};
+std::atomic<BasicAuth*> g_auth{nullptr};
+
+constexpr std::array<std::int8_t, 256> kBase64 = [] {
+    std::array<std::int8_t, 256> t{};
+    t.fill(-1);
+    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < 64; ++i)
+        t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+    return t;
+}();
+
+std::optional<std::string> decode_base64(std::string_view in) {
+    if (in.size() % 4 != 0) return std::nullopt;
+    std::string out;
+    out.reserve(in.size() / 4 * 3);
+    for (std::size_t i = 0; i < in.size(); i += 4) {
+        int v[4];
+        int pad = 0;
+        for (int k = 0; k < 4; ++k) {
+            const char c = in[i + k];
+            // Padding only at the very end, and at most two.
+            if (c == '=' && i + 4 == in.size() && k >= 2) {
+                v[k] = 0;
+                ++pad;
+                continue;
+            }
+            if (pad) return std::nullopt;  // data after padding
+            v[k] = kBase64[static_cast<unsigned char>(c)];
+            if (v[k] < 0) return std::nullopt;
+        }
+        const std::uint32_t n = (std::uint32_t(v[0]) << 18) | (std::uint32_t(v[1]) << 12) |
+                                (std::uint32_t(v[2]) << 6) | std::uint32_t(v[3]);
+        out.push_back(static_cast<char>(n >> 16));
+        if (pad < 2) out.push_back(static_cast<char>(n >> 8 & 0xff));
+        if (pad < 1) out.push_back(static_cast<char>(n & 0xff));
+    }
+    return out;
+}
+
+void respond(mg_connection* c, int status, const char* reason, const std::string& body, bool head,
+             const char* extra_header = "") {
+    mg_printf(c,
+              "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+              "Content-Length: %zu\r\nCache-Control: no-store\r\n%sConnection: close\r\n\r\n",
+              status, reason, body.size(), extra_header);
+    if (!head) mg_write(c, body.data(), body.size());
+}
+
+}  // namespace
+
+WebHealth::Answer WebHealth::answer(std::string_view path, Clock::time_point now) const {
+    if (path == "/-/healthy") {
+        const auto beat =
+            Clock::time_point(Clock::duration(last_beat_.load(std::memory_order_relaxed)));
+        const auto age = now - beat;
+        if (beat.time_since_epoch().count() != 0 && age <= stale_after_)
+            return {200, "fedprobe is Healthy.\n"};
+        return {503,
+                "fedprobe is not healthy: its probing loop has not run for " +
+                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(age).count()) +
+                    " s.\n"};
+    }
+    if (path == "/-/ready") {
+        if (ready_.load(std::memory_order_relaxed)) return {200, "fedprobe is Ready.\n"};
+        return {503, "fedprobe is not ready: no config is being probed.\n"};
+    }
+    return {};
+}
+
+std::optional<std::pair<std::string, std::string>> parse_basic_authorization(
+    std::string_view header) {
+    constexpr std::string_view kScheme = "Basic ";
+    if (header.size() < kScheme.size()) return std::nullopt;
+    for (std::size_t i = 0; i < kScheme.size(); ++i)  // the scheme is case-insensitive
+        if (std::tolower(static_cast<unsigned char>(header[i])) !=
+            std::tolower(static_cast<unsigned char>(kScheme[i])))
+            return std::nullopt;
+    header.remove_prefix(kScheme.size());
+    while (!header.empty() && header.front() == ' ')
+        header.remove_prefix(1);
+    auto decoded = decode_base64(header);
+    if (!decoded) return std::nullopt;
+    const auto colon = decoded->find(':');
+    if (colon == std::string::npos) return std::nullopt;
+    return std::pair{decoded->substr(0, colon), decoded->substr(colon + 1)};
+}
+
+void set_web_health(const WebHealth* health, BasicAuth* auth) {
+    g_auth.store(auth);
+    g_health.store(health);
+}
+
+int begin_web_request(mg_connection* connection) {
+    remember_web_client(connection);
+    const WebHealth* health = g_health.load();
+    const mg_request_info* info = mg_get_request_info(connection);
+    if (!health || !info || !info->local_uri) return 0;
+    WebHealth::Answer a = health->answer(info->local_uri);
+    if (a.status == 0) return 0;  // /metrics and the rest: the Exposer's
+    const bool head = info->request_method && std::strcmp(info->request_method, "HEAD") == 0;
+    if (!head && (!info->request_method || std::strcmp(info->request_method, "GET") != 0)) {
+        respond(connection, 405, "Method Not Allowed", "GET or HEAD only.\n", false,
+                "Allow: GET, HEAD\r\n");
+        return 1;
+    }
+    if (BasicAuth* auth = g_auth.load()) {
+        // A request without credentials is not a guess: only presented ones are checked.
+        const char* header = mg_get_header(connection, "Authorization");
+        auto credentials = header ? parse_basic_authorization(header) : std::nullopt;
+        if (!credentials ||
+            !auth->check(current_web_client(), credentials->first, credentials->second)) {
+            respond(connection, 401, "Unauthorized", "Unauthorized\n", head,
+                    "WWW-Authenticate: Basic realm=\"fedprobe\"\r\n");
+            return 1;
+        }
+    }
+    respond(connection, a.status, a.status == 200 ? "OK" : "Service Unavailable", a.body, head);
+    return 1;
+}
+
+}  // namespace fedprobe
