@@ -139,6 +139,14 @@ put("http_match", "no_content", struct.pack("!H", 204))
 put("http_match", "server_error", struct.pack("!H", 503) + b"<html>maintenance</html>")
 put("http_match", "redirect", struct.pack("!H", 301) + b"moved")
 
+# --- basic_authorization: an Authorization header's value from a client (RFC 7617).
+put("basic_authorization", "user_pass", b"Basic cHJvbWV0aGV1czpzM2NyZXQ=")
+put("basic_authorization", "empty_password", b"basic dTo=")
+put("basic_authorization", "colon_in_password", b"Basic dTpwOmFzcw==")
+put("basic_authorization", "nul_in_password", b"Basic cHJvbWV0aGV1czpzM2NyZXQAZ2FyYmFnZQ==")
+put("basic_authorization", "bearer", b"Bearer eyJhbGciOiJIUzI1NiJ9")
+put("basic_authorization", "bad_padding", b"Basic dT=6cA==")
+
 # --- config_loader: the shipped example and the lab's federation, plus broken pieces.
 here = os.path.dirname(ROOT)
 project = os.path.dirname(here)
