@@ -25,9 +25,10 @@
 namespace fedprobe {
 
 struct EngineSettings {
-    // Probes due within this of each other start in one wake-up of the loop. Up to 100 ms
-    // early is a tenth of the shortest interval in use (1 s) and changes no phase: the next
-    // round is due an interval after this one's slot, not after its start. Bigger batches keep
+    // Probes due within this of each other start in one wake-up of the loop. A job starts
+    // early by at most this and at most a tenth of its own interval (the scheduler's cap), and
+    // keeps its phase: the next round is due an interval after this one's slot, not after its
+    // start. Bigger batches keep
     // the send path warm: at 1,000 icmp targets a second the probing thread used 100 ms of CPU
     // in 10 s with 20 ms of slack, 81 ms with 100 ms and 75 ms with 200 ms (fping: 88 ms); at
     // 10,000 targets it made no difference.
