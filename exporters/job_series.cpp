@@ -221,9 +221,15 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
                MetricType::Gauge);
 
     std::shared_lock lock(structure_mutex_);
-    for (const Series* sp : order_) {
-        const Series& s = *sp;
-        const std::vector<Label> labels = unpack_labels(s.labels);
+    // Unpacked once per scrape, for the common families and then each kind's own: the scrape
+    // holds them for its length, the series only their packed form.
+    std::vector<std::vector<Label>> labels_of;
+    labels_of.reserve(order_.size());
+    for (const Series* s : order_)
+        labels_of.push_back(unpack_labels(s->labels));
+    for (std::size_t j = 0; j < order_.size(); ++j) {
+        const Series& s = *order_[j];
+        const std::vector<Label>& labels = labels_of[j];
         ClientMetric m;
         m.label = labels;
         m.gauge.value = s.success.load(std::memory_order_relaxed);
@@ -261,11 +267,10 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
         for (std::size_t i = 0; i < K::kFamilies.size(); ++i) {
             auto f = family(K::kFamilies[i].name, K::kFamilies[i].help,
                             metric_type(K::kFamilies[i].type));
-            for (const Series* s : order_) {
-                if (s->kind != kind) continue;
-                const std::vector<Label> labels = unpack_labels(s->labels);
-                FamilyWriter w(f, labels);
-                s->own->render(i, w);
+            for (std::size_t j = 0; j < order_.size(); ++j) {
+                if (order_[j]->kind != kind) continue;
+                FamilyWriter w(f, labels_of[j]);
+                order_[j]->own->render(i, w);
             }
             if (!f.metric.empty()) out.push_back(std::move(f));
         }
