@@ -57,7 +57,6 @@ struct Target {
         std::vector<std::string> from_sites;  // empty: every site probes it
         SendOptions send;
     };
-    Boxed<Extras> extras;  // empty when none is set
 
     const std::map<std::string, IpAddress>& addresses_from() const {
         return extra().addresses_from;
@@ -84,6 +83,8 @@ struct Target {
     bool probed_from(const std::string& site) const;
 
   private:
+    Boxed<Extras> extras;  // empty when none is set: read through the accessors above
+
     const Extras& extra() const {
         static const Extras none;
         return extras ? *extras : none;
