@@ -79,6 +79,22 @@ std::string help_text(const std::string& subcommand) {
                "      --mtu             then search the path MTU and locate a black hole (as\n"
                "                        path.mtu does; the target's own path.mtu does it too)\n"
                "      --format FMT      table (default) or json (every attempt)\n";
+    if (subcommand == "passive")
+        return "usage: fedprobe passive --config FILE [--site ID] --read CAPTURE\n"
+               "                        [--format table|json]\n\n"
+               "Reads a capture file (pcap or pcapng, e.g. from tcpdump or a firewall team) and\n"
+               "counts its TCP handshakes per (src_network, dst_network, service) by how they\n"
+               "ended: ok, refused (RST), filtered (no answer within [fedprobe.capture]\n"
+               "handshake_timeout, 3s by default), prohibited or unreachable (an ICMP error\n"
+               "quoting the SYN), and retried (the SYN was sent again, then answered). Networks\n"
+               "come from the federation's prefixes, services from [services] by port. Only\n"
+               "headers are read. Exits 0 when the file was read, 1 when it could not be (the\n"
+               "reason on stderr), 2 on a usage or config error.\n\n"
+               "  -c, --config FILE     the federation file (TOML)\n"
+               "  -s, --site ID         where two networks share space (10/8 behind NAT), count\n"
+               "                        it as this site's; overrides [fedprobe] site\n"
+               "  -r, --read CAPTURE    the capture file\n"
+               "      --format FMT      table (default) or json (schema version 1)\n";
     return "usage: fedprobe COMMAND [OPTIONS]\n\n"
            "fedprobe probes the other networks of a federation for reachability and firewall\n"
            "behaviour, says why a flow failed and which device stopped it, and exports it all to\n"
@@ -87,7 +103,8 @@ std::string help_text(const std::string& subcommand) {
            "  run        run the monitoring daemon\n"
            "  validate   check a federation file\n"
            "  check      verify the firewall policy's flows once (before/after a change)\n"
-           "  trace      trace the path to a target once, hop by hop\n\n"
+           "  trace      trace the path to a target once, hop by hop\n"
+           "  passive    count the handshakes in a capture file per pair of networks\n\n"
            "  --help     this text; 'fedprobe COMMAND --help' for a command's options\n"
            "  --version  print the version\n";
 }
@@ -105,7 +122,7 @@ CliParse parse_cli(const std::vector<std::string>& args) {
             return out;
         }
         if (args.size() == 2 && args[1] != "run" && args[1] != "validate" && args[1] != "check" &&
-            args[1] != "trace") {
+            args[1] != "trace" && args[1] != "passive") {
             out.error = "no help for " + quote_excerpt(args[1]) + ": not a command";
             return out;
         }
@@ -130,6 +147,8 @@ CliParse parse_cli(const std::vector<std::string>& args) {
         cmd.kind = CliCommand::Kind::check;
     else if (first == "trace")
         cmd.kind = CliCommand::Kind::trace;
+    else if (first == "passive")
+        cmd.kind = CliCommand::Kind::passive;
     else {
         out.error = "unknown command " + quote_excerpt(first);
         return out;
@@ -148,8 +167,11 @@ CliParse parse_cli(const std::vector<std::string>& args) {
         }
         // Every option once: a second --config (a script's default plus the user's) would
         // otherwise silently win, and the appliance would run a file nobody meant.
-        static const std::pair<const char*, const char*> kShort[] = {
-            {"-c", "--config"}, {"-s", "--site"}, {"-l", "--log-level"}, {"-f", "--flow"}};
+        static const std::pair<const char*, const char*> kShort[] = {{"-c", "--config"},
+                                                                     {"-s", "--site"},
+                                                                     {"-l", "--log-level"},
+                                                                     {"-f", "--flow"},
+                                                                     {"-r", "--read"}};
         std::string name = arg;
         for (auto [short_name, long_name] : kShort)
             if (arg == short_name) name = long_name;
@@ -200,6 +222,14 @@ CliParse parse_cli(const std::vector<std::string>& args) {
                 out.error = "--format must be table or json, not " + quote_excerpt(cmd.format);
                 return out;
             }
+        } else if (arg == "--format" && cmd.kind == CliCommand::Kind::passive) {
+            if (!value(cmd.format)) return out;
+            if (cmd.format != "table" && cmd.format != "json") {
+                out.error = "--format must be table or json, not " + quote_excerpt(cmd.format);
+                return out;
+            }
+        } else if ((arg == "--read" || arg == "-r") && cmd.kind == CliCommand::Kind::passive) {
+            if (!value(cmd.read)) return out;
         } else if (arg == "--service" && cmd.kind == CliCommand::Kind::trace) {
             if (!value(cmd.service)) return out;
         } else if (arg == "--method" && cmd.kind == CliCommand::Kind::trace) {
@@ -240,6 +270,10 @@ CliParse parse_cli(const std::vector<std::string>& args) {
     }
     if (cmd.config.empty()) {
         out.error = "'" + first + "' needs --config FILE";
+        return out;
+    }
+    if (cmd.kind == CliCommand::Kind::passive && cmd.read.empty()) {
+        out.error = "'passive' needs --read CAPTURE: a pcap or pcapng file";
         return out;
     }
     if (cmd.kind == CliCommand::Kind::trace && cmd.target.empty()) {

@@ -8,7 +8,7 @@
 namespace fedprobe {
 
 struct CliCommand {
-    enum class Kind { run, validate, check, trace, help, version } kind = Kind::help;
+    enum class Kind { run, validate, check, trace, passive, help, version } kind = Kind::help;
     std::string subcommand;  // for help: which one ("" for the overview)
     std::string config;
     std::optional<std::string> site;
@@ -20,6 +20,8 @@ struct CliCommand {
     std::string target, service, method;
     int flows = 0;     // 0: the target's path.flows
     bool mtu = false;  // trace: search the path MTU too
+    // passive
+    std::string read;  // the capture file
 };
 
 struct CliParse {

@@ -199,6 +199,7 @@ int Daemon::run() {
     // Within the second the README promises: probes end at once (sockets close, nothing waits
     // for an answer), then the HTTP server gets 300 ms.
     reloader_.reset();
+    capture_.reset();
     engine_.reset();
     if (!stop_exposer(std::chrono::milliseconds(300))) {
         // A scrape is still being built or sent. The process is ending and holds nothing that
@@ -228,6 +229,38 @@ void Daemon::apply(std::shared_ptr<const Config> config) {
     auto warning = descriptor_warning(descriptors_, sockets_needed(engine_->jobs()));
     if (warning && *warning != descriptor_warning_) spdlog::warn("{}", *warning);
     descriptor_warning_ = warning.value_or("");
+    apply_capture(*config_);
+}
+
+void Daemon::apply_capture(const Config& config) {
+    const auto& want = config.settings.capture;
+    exporter_.passive().set_site(config.settings.site);
+    if (!want) {
+        if (capture_) {
+            capture_->stop();
+            capture_.reset();
+            exporter_.passive().clear();
+            spdlog::info("capture: stopped (no [fedprobe.capture] any more)");
+        }
+        return;
+    }
+    // Handshakes in flight survive a reload that changes nothing the capture uses.
+    if (capture_ && capture_->config() == *want &&
+        capture_->labels() == PassiveLabels::from_config(config))
+        return;
+    if (capture_) capture_->stop();  // hands over what it counted so far
+    capture_ = std::make_unique<LiveCapture>(
+        loop_, config,
+        [this](PassiveCounts&& delta, const PassiveLabels& labels, const CaptureHealth& health) {
+            exporter_.passive().add(delta, labels, health);
+        },
+        [](bool error, const std::string& message) {
+            if (error)
+                spdlog::warn("{}", message);
+            else
+                spdlog::info("{}", message);
+        });
+    capture_->start();
 }
 
 void Daemon::reloaded(LoadResult loaded) {

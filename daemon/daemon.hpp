@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "capture/live_capture.hpp"
 #include "core/event_loop.hpp"
 #include "daemon/change_log.hpp"
 #include "daemon/config_reloader.hpp"
@@ -40,6 +41,7 @@ class Daemon {
     PrometheusExporter exporter_;
     ChangeLog change_log_;
     std::unique_ptr<Engine> engine_;
+    std::unique_ptr<LiveCapture> capture_;  // while [fedprobe.capture] is configured
     std::unique_ptr<BasicAuth> auth_;
     // Beaten every few seconds from the loop (at most 5 s apart): three missed beats make
     // /-/healthy fail.
@@ -54,6 +56,7 @@ class Daemon {
     bool start_exposer();
     bool stop_exposer(std::chrono::milliseconds deadline);  // false: still stopping
     void apply(std::shared_ptr<const Config> config);
+    void apply_capture(const Config& config);
     void reloaded(LoadResult loaded);
     void on_signal();
     void every_few_seconds();

@@ -8,6 +8,7 @@
 #include "daemon/cli.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/passive.hpp"
 #include "daemon/trace.hpp"
 #include "federation/loader.hpp"
 
@@ -64,6 +65,8 @@ int main(int argc, char** argv) {
         case fedprobe::CliCommand::Kind::trace:
             return fedprobe::run_trace({cmd.config, cmd.site, cmd.target, cmd.service, cmd.method,
                                         cmd.flows, cmd.mtu, cmd.format});
+        case fedprobe::CliCommand::Kind::passive:
+            return fedprobe::run_passive({cmd.config, cmd.site, cmd.read, cmd.format});
         case fedprobe::CliCommand::Kind::run: {
             if (!fedprobe::setup_logging(cmd.log_level)) {
                 std::cerr << "fedprobe: unknown log level '" << cmd.log_level << "'\n";

@@ -141,6 +141,8 @@ std::vector<prometheus::MetricFamily> PrometheusExporter::collect() const {
     auto out = jobs_->Collect();
     auto flows = flows_->Collect();
     out.insert(out.end(), flows.begin(), flows.end());
+    auto passive = passive_->Collect();
+    out.insert(out.end(), passive.begin(), passive.end());
     auto self = registry_->Collect();
     out.insert(out.end(), self.begin(), self.end());
     return out;

@@ -19,6 +19,7 @@
 #include "engine/sink.hpp"
 #include "exporters/flow_series.hpp"
 #include "exporters/job_series.hpp"
+#include "exporters/passive_series.hpp"
 #include "probes/probe.hpp"
 
 namespace fedprobe {
@@ -45,7 +46,7 @@ class PrometheusExporter : public ResultSink {
     // Everything to register with the HTTP exposer: the process's own metrics, the probes' and
     // the policy's flows'.
     std::vector<std::weak_ptr<prometheus::Collectable>> collectables() const {
-        return {registry_, jobs_, flows_};
+        return {registry_, jobs_, flows_, passive_};
     }
     std::vector<prometheus::MetricFamily> collect() const;  // both, for tests and one-shot output
 
@@ -87,11 +88,14 @@ class PrometheusExporter : public ResultSink {
     void set_path_stats(std::uint64_t packets_sent, std::uint64_t answers, std::uint64_t late,
                         std::uint64_t resets_sent);
     std::size_t series_count() const { return jobs_->size(); }
+    // Passive capture's series: handed counts by the daemon's LiveCapture.
+    PassiveSeriesSet& passive() { return *passive_; }
 
   private:
     std::shared_ptr<prometheus::Registry> registry_;
     std::shared_ptr<JobSeriesSet> jobs_;
     std::shared_ptr<FlowSeriesSet> flows_;
+    std::shared_ptr<PassiveSeriesSet> passive_ = std::make_shared<PassiveSeriesSet>();
     prometheus::Family<prometheus::Counter>& rate_limited_family_;
     prometheus::Family<prometheus::Counter>& overloaded_family_;
     // [kind][reason]: made up front so increase() sees them from zero.

@@ -110,6 +110,14 @@ struct WebConfig {
     std::map<std::string, std::string> basic_auth_users;  // user -> bcrypt hash
 };
 
+// [fedprobe.capture]: passive capture of handshakes on these interfaces (off when absent).
+struct CaptureConfig {
+    std::vector<std::string> interfaces;
+    std::size_t max_flows = 65536;  // handshakes followed at once, tombstones included
+    Duration handshake_timeout = std::chrono::seconds(3);
+    friend bool operator==(const CaptureConfig&, const CaptureConfig&) = default;
+};
+
 struct Settings {
     std::string site;
     Endpoint listen{*IpAddress::parse("127.0.0.1"), 9641};
@@ -118,6 +126,7 @@ struct Settings {
     double rate_limit = 50;  // probes/s per destination network
     std::string ca_file;     // CA bundle for https probes; empty: the system's
     WebConfig web;
+    std::optional<CaptureConfig> capture;
 };
 
 struct Config {

@@ -76,3 +76,18 @@ TEST_CASE("arguments are echoed short and escaped") {
     CHECK(parse_cli({"run", "-c", "f", "--a\x1b[2J"}).error ==
           "unknown option '--a\\x1b[2J' for 'run'");
 }
+
+TEST_CASE("passive takes --read and --format table|json; it needs --read") {
+    auto p = parse_cli({"passive", "-c", "fed.toml", "-r", "x.pcap", "--format", "json"});
+    REQUIRE(p.command);
+    CHECK(p.command->kind == CliCommand::Kind::passive);
+    CHECK(p.command->read == "x.pcap");
+    CHECK(p.command->format == "json");
+    CHECK(parse_cli({"passive", "-c", "fed.toml"}).error ==
+          "'passive' needs --read CAPTURE: a pcap or pcapng file");
+    CHECK(parse_cli({"passive", "-c", "f", "-r", "x", "--format", "junit"}).error ==
+          "--format must be table or json, not 'junit'");
+    CHECK(parse_cli({"check", "-c", "f", "--read", "x"}).error ==
+          "unknown option '--read' for 'check'");
+    CHECK(help_text("passive").find("usage: fedprobe passive") == 0);
+}

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "federation/loader.hpp"
@@ -401,4 +402,39 @@ TEST_CASE("a long or hostile key is echoed short and escaped, not whole") {
     CHECK(esc.message.find("'a\\x1b[31mb\\nc'") != std::string::npos);
     CHECK(esc.message.find('\x1b') == std::string::npos);
     CHECK(esc.message.find('\n') == std::string::npos);
+}
+
+TEST_CASE("[fedprobe.capture]: off when absent, defaults, and located mistakes") {
+    auto none = load(kBase);
+    REQUIRE(none.config);
+    CHECK_FALSE(none.config->settings.capture);
+
+    auto on = load(kBase + "\n[fedprobe.capture]\ninterfaces = [\"eth1\", \"eth2.100\"]\n");
+    REQUIRE(on.config);
+    REQUIRE(on.config->settings.capture);
+    CHECK(on.config->settings.capture->interfaces == std::vector<std::string>{"eth1", "eth2.100"});
+    CHECK(on.config->settings.capture->max_flows == 65536);
+    CHECK(on.config->settings.capture->handshake_timeout == 3s);
+
+    auto set = load(kBase +
+                    "\n[fedprobe.capture]\ninterfaces = [\"eth1\"]\nmax_flows = 200000\n"
+                    "handshake_timeout = \"5s\"\n");
+    REQUIRE(set.config);
+    CHECK(set.config->settings.capture->max_flows == 200000);
+    CHECK(set.config->settings.capture->handshake_timeout == 5s);
+
+    const int at = static_cast<int>(std::count(kBase.begin(), kBase.end(), '\n')) + 2;
+    auto bad = load(kBase +
+                    "\n[fedprobe.capture]\ninterfaces = [\"eth1\", \"a very long name\", "
+                    "\"eth1\"]\nmax_flows = 10\nhandshake_timeout = \"10ms\"\nsnaplen = 1500\n");
+    CHECK_FALSE(bad.config);
+    CHECK(find(bad, "'a very long name' is not an interface name").line == at + 1);
+    CHECK(find(bad, "interface 'eth1' is listed twice").line == at + 1);
+    CHECK(find(bad, "'max_flows' in [fedprobe.capture] is 10, outside 1024..").line == at + 2);
+    CHECK(find(bad, "handshake_timeout must be between 100ms and 60s").line == at + 3);
+    CHECK(find(bad, "snaplen").line == at + 4);  // fixed at headers only: not a key
+
+    auto empty = load(kBase + "\n[fedprobe.capture]\n");
+    CHECK_FALSE(empty.config);
+    find(empty, "[fedprobe.capture] has no 'interfaces'");
 }

@@ -1,0 +1,89 @@
+// Follows TCP handshakes seen on the wire and counts how each ended: a SYN answered by a
+// SYN-ACK is `ok`, by a RST `refused`; an ICMP error quoting it is `prohibited`, `unreachable`
+// or `refused` as the probes read the same error; no answer within the timeout of its last SYN
+// is `filtered`. A SYN sent again with the same initial sequence number is the same handshake,
+// and one answered after that also counts as `retried`. Handshakes are counted once, also when
+// the client keeps retrying after it was counted filtered: a finished handshake lingers as a
+// tombstone, which is the first thing given up when the table is full.
+//
+// Time is the packets' own (a capture file's, or the kernel's receive time), in ns since the
+// epoch. Memory is bounded by max_flows. One thread (the capture's).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <unordered_map>
+
+#include "capture/frame.hpp"
+#include "capture/passive_counts.hpp"
+#include "capture/passive_labels.hpp"
+#include "core/duration.hpp"
+
+namespace fedprobe {
+
+struct HandshakeSettings {
+    Duration timeout = std::chrono::seconds(3);
+    std::size_t max_flows = 65536;
+    // How long a finished handshake is remembered after its last SYN: longer than Linux's
+    // longest gap between SYN retransmissions (64 s), so a client that retries a dropped SYN for
+    // two minutes is one filtered handshake, not seven.
+    Duration linger = std::chrono::seconds(65);
+};
+
+class HandshakeTracker {
+  public:
+    HandshakeTracker(const PassiveLabels& labels, HandshakeSettings settings);
+
+    // One parsed frame, in capture order.
+    void add(const FrameHeaders& h, std::int64_t ts_ns);
+    // Handshakes with no answer by now_ns (their last SYN plus the timeout) are filtered. add()
+    // does this for its own timestamp; a live capture calls it when no packet comes.
+    void expire(std::int64_t now_ns);
+    // The end of a capture file. A handshake still within its timeout has no outcome: the file
+    // ended before one could be seen, so it is not counted. Returns how many those were.
+    std::size_t finish();
+
+    std::size_t tracked() const { return flows_.size(); }
+    PassiveCounts& counts() { return counts_; }
+    const PassiveCounts& counts() const { return counts_; }
+
+  private:
+    struct Key {
+        std::array<std::uint8_t, 16> client, server;
+        std::uint16_t client_port, server_port;
+        std::uint8_t family;
+        friend bool operator==(const Key&, const Key&) = default;
+    };
+    struct KeyHash {
+        std::size_t operator()(const Key& k) const;
+    };
+    struct Flow {
+        std::int64_t first_syn_ns;
+        std::int64_t last_syn_ns;
+        std::uint32_t isn;
+        std::uint16_t syns;
+        std::uint16_t src, dst, service;  // label indices
+        bool done;                        // counted; kept as a tombstone until it lingers out
+    };
+    struct Expiry {
+        std::int64_t at;
+        Key key;
+    };
+
+    const PassiveLabels& labels_;
+    HandshakeSettings settings_;
+    std::int64_t timeout_ns_, linger_ns_;
+    std::unordered_map<Key, Flow, KeyHash> flows_;
+    // In order of time: a refreshed flow leaves a stale entry behind, skipped when it comes up.
+    std::deque<Expiry> waiting_, lingering_;
+    PassiveCounts counts_;
+
+    void syn(const FrameHeaders& h, std::int64_t ts);
+    void answer(const FrameHeaders& h, std::int64_t ts);
+    void icmp_error(const FrameHeaders& h);
+    void finish_flow(const Key& key, Flow& f, PassiveOutcome o);
+    bool make_room();
+};
+
+}  // namespace fedprobe

@@ -1,0 +1,55 @@
+#include "capture/offline_analysis.hpp"
+
+#include "capture/frame.hpp"
+#include "capture/pcap_source.hpp"
+
+namespace fedprobe {
+
+namespace {
+
+struct Reading {
+    HandshakeTracker* tracker;
+    int link_type;
+};
+
+void on_frame(void* user, std::int64_t ts, std::span<const std::uint8_t> frame) {
+    auto* r = static_cast<Reading*>(user);
+    PassiveCounts& counts = r->tracker->counts();
+    ++counts.packets;
+    FrameHeaders h;
+    switch (parse_frame(r->link_type, frame, h)) {
+        case FrameStatus::ok:
+            r->tracker->add(h, ts);
+            break;
+        case FrameStatus::truncated:
+            ++counts.truncated;
+            break;
+        case FrameStatus::malformed:
+            ++counts.malformed;
+            break;
+        default:
+            break;
+    }
+}
+
+}  // namespace
+
+Result<OfflineAnalysis> analyse_capture_file(const std::string& path, const Config& config) {
+    auto source = PcapSource::open_file(path);
+    if (!source.ok()) return source.status();
+    OfflineAnalysis out{PassiveLabels::from_config(config), {}, 0, {}};
+    HandshakeSettings settings;
+    if (config.settings.capture) {
+        settings.timeout = config.settings.capture->handshake_timeout;
+        settings.max_flows = config.settings.capture->max_flows;
+    }
+    HandshakeTracker tracker(out.labels, settings);
+    Reading r{&tracker, (*source)->link_type()};
+    auto n = (*source)->dispatch(&on_frame, &r);
+    if (!n.ok()) out.read_error = n.status().message();
+    out.unfinished = tracker.finish();
+    out.counts = std::move(tracker.counts());
+    return out;
+}
+
+}  // namespace fedprobe

@@ -1,0 +1,58 @@
+#include "capture/passive_counts.hpp"
+
+#include <algorithm>
+
+namespace fedprobe {
+
+std::string_view to_string(PassiveOutcome o) {
+    switch (o) {
+        case PassiveOutcome::ok:
+            return "ok";
+        case PassiveOutcome::refused:
+            return "refused";
+        case PassiveOutcome::filtered:
+            return "filtered";
+        case PassiveOutcome::prohibited:
+            return "prohibited";
+        case PassiveOutcome::unreachable:
+            return "unreachable";
+        case PassiveOutcome::retried:
+            return "retried";
+    }
+    return "filtered";
+}
+
+void PassiveCounts::observe_handshake_time(std::uint16_t src, std::uint16_t dst, double seconds) {
+    Times& t = handshake_times[key(src, dst, 0)];
+    auto at = std::lower_bound(kHandshakeBuckets.begin(), kHandshakeBuckets.end(), seconds);
+    ++t.buckets[static_cast<std::size_t>(at - kHandshakeBuckets.begin())];
+    t.sum += seconds;
+    ++t.count;
+}
+
+void PassiveCounts::add(const PassiveCounts& o) {
+    for (const auto& [k, v] : o.handshakes) {
+        auto& mine = handshakes[k];
+        for (std::size_t i = 0; i < v.size(); ++i)
+            mine[i] += v[i];
+    }
+    for (const auto& [k, v] : o.icmp_errors) {
+        auto& mine = icmp_errors[k];
+        for (std::size_t i = 0; i < v.size(); ++i)
+            mine[i] += v[i];
+    }
+    for (const auto& [k, v] : o.handshake_times) {
+        auto& mine = handshake_times[k];
+        for (std::size_t i = 0; i < v.buckets.size(); ++i)
+            mine.buckets[i] += v.buckets[i];
+        mine.sum += v.sum;
+        mine.count += v.count;
+    }
+    packets += o.packets;
+    syns += o.syns;
+    truncated += o.truncated;
+    malformed += o.malformed;
+    flow_table_full += o.flow_table_full;
+}
+
+}  // namespace fedprobe
