@@ -13,8 +13,8 @@
 #include <array>
 #include <cstdint>
 #include <deque>
-#include <unordered_map>
 
+#include "capture/flow_table.hpp"
 #include "capture/frame.hpp"
 #include "capture/passive_counts.hpp"
 #include "capture/passive_labels.hpp"
@@ -49,32 +49,17 @@ class HandshakeTracker {
     const PassiveCounts& counts() const { return counts_; }
 
   private:
-    struct Key {
-        std::array<std::uint8_t, 16> client, server;
-        std::uint16_t client_port, server_port;
-        std::uint8_t family;
-        friend bool operator==(const Key&, const Key&) = default;
-    };
-    struct KeyHash {
-        std::size_t operator()(const Key& k) const;
-    };
-    struct Flow {
-        std::int64_t first_syn_ns;
-        std::int64_t last_syn_ns;
-        std::uint32_t isn;
-        std::uint16_t syns;
-        std::uint16_t src, dst, service;  // label indices
-        bool done;                        // counted; kept as a tombstone until it lingers out
-    };
+    using Slot = FlowTable::Slot;
     struct Expiry {
         std::int64_t at;
-        Key key;
+        Slot slot;
+        std::uint32_t generation;  // the slot's when queued: a reused slot is not this flow
     };
 
     const PassiveLabels& labels_;
     HandshakeSettings settings_;
     std::int64_t timeout_ns_, linger_ns_;
-    std::unordered_map<Key, Flow, KeyHash> flows_;
+    FlowTable flows_;
     // In order of time: a refreshed flow leaves a stale entry behind, skipped when it comes up.
     std::deque<Expiry> waiting_, lingering_;
     PassiveCounts counts_;
@@ -82,7 +67,16 @@ class HandshakeTracker {
     void syn(const FrameHeaders& h, std::int64_t ts);
     void answer(const FrameHeaders& h, std::int64_t ts);
     void icmp_error(const FrameHeaders& h);
-    void finish_flow(const Key& key, Flow& f, PassiveOutcome o);
+    void finish_flow(Slot s, PassiveOutcome o);
+    void queue(std::deque<Expiry>& q, std::int64_t at, Slot s) {
+        q.push_back({at, s, flows_.generation(s)});
+    }
+    // The flow an expiry refers to, if that flow is still in its slot.
+    HandshakeFlow* current(const Expiry& e) {
+        return flows_.used(e.slot) && flows_.generation(e.slot) == e.generation
+                   ? &flows_.flow(e.slot)
+                   : nullptr;
+    }
     bool make_room();
 };
 

@@ -33,6 +33,14 @@ class PassiveLabels {
         friend bool operator==(const Entry&, const Entry&) = default;
     };
     std::vector<Entry> prefixes_;  // by descending length; ties keep their order
+    // The IPv4 ones again as masks, in the same order: a SYN's two lookups are most of what an
+    // offline analysis spends on labels.
+    struct V4 {
+        std::uint32_t network, mask;
+        std::uint16_t id;
+        friend bool operator==(const V4&, const V4&) = default;
+    };
+    std::vector<V4> v4_;
     std::vector<std::string> networks_;
     std::vector<std::string> services_;
     std::vector<std::uint16_t> by_port_;  // 65,536 entries
