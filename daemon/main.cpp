@@ -31,7 +31,13 @@ int validate(const fedprobe::CliCommand& cmd) {
         if (t.enabled && t.probed_from(c.settings.site)) probes += t.probes.size();
     std::cout << cmd.config << ": valid: " << c.networks.size() << " networks, "
               << c.services.size() << " services, " << c.targets.size() << " targets; site '"
-              << c.settings.site << "' runs " << probes << " probes\n";
+              << c.settings.site << "' runs " << probes << " probes";
+    if (c.settings.capture) {
+        std::cout << " and captures handshakes on";
+        for (const auto& itf : c.settings.capture->interfaces)
+            std::cout << " " << itf;
+    }
+    std::cout << "\n";
     return 0;
 }
 

@@ -127,6 +127,21 @@ put("path_packet", "v6_udp_reply", b"\3" + udp)
 put("path_packet", "extensions_rfc4884", b"\4\0\x80" + body + ext)
 put("path_packet", "extensions_legacy", b"\4\0\0" + body + ext)
 
+# --- frame: first byte picks the link type (0 Ethernet, 1 Linux cooked, 2 cooked v2, 3 raw IP,
+# 4 IPv4, 5 IPv6, 6 BSD loopback, 7 OpenBSD loop), then a captured frame.
+eth = bytes([2] * 6 + [4] * 6)
+put("frame", "eth_syn", b"\0" + eth + b"\x08\x00" + ip4(6, A, B, syn))
+put("frame", "eth_syn_ack", b"\0" + eth + b"\x08\x00" + ip4(6, B, A, synack))
+put("frame", "eth_vlan_qinq_rst", b"\0" + eth + b"\x88\xa8\x00\xc8\x81\x00\x00\x64\x08\x00" +
+    ip4(6, B, A, synack[:13] + b"\x14" + synack[14:]))
+put("frame", "eth_icmp_prohibited", b"\0" + eth + b"\x08\x00" + ip4(1, R, A, icmp(3, 13, bytes(4), ip4(6, A, B, syn)[:28])))
+put("frame", "eth_ipv6_hop_by_hop_syn", b"\0" + eth + b"\x86\xdd" + ip6(0, bytes([6, 0, 1, 4, 0, 0, 0, 0]) + syn))
+put("frame", "eth_icmpv6_unreachable", b"\0" + eth + b"\x86\xdd" + ip6(58, struct.pack("!BBHI", 1, 1, 0, 0) + ip6(6, syn)))
+put("frame", "sll_syn", b"\1" + bytes(14) + b"\x08\x00" + ip4(6, A, B, syn))
+put("frame", "sll2_ipv6_syn", b"\2" + b"\x86\xdd" + bytes(18) + ip6(6, syn))
+put("frame", "raw_fragment", b"\3" + ip4(6, A, B, syn)[:6] + b"\x00\x10" + ip4(6, A, B, syn)[8:])
+put("frame", "loopback_syn", b"\6" + b"\x02\x00\x00\x00" + ip4(6, A, B, syn))
+
 # --- dns_match: two bytes (type, rcode, pattern), expected set, then one answer per line.
 put("dns_match", "a_exact", b"\x00\x00" + b"10.31.1.10,10.31.1.11\n10.31.1.11\n10.31.1.10")
 put("dns_match", "a_split_horizon", b"\x40\x00" + b"\n203.0.113.7")
