@@ -3,6 +3,7 @@
 # the test makes real connections through the lab's borders, and its counters match what each
 # connection met, per pair of networks. A second configured interface is missing at the start,
 # then appears, then goes away again: the daemon counts it, keeps running, and re-opens it.
+# The daemon runs as nobody with CAP_NET_RAW only, as the systemd unit runs it.
 export FEDPROBE_LAB="fpc$$"
 source "$(dirname "$0")/lab_lib.sh"
 "$LABD/federation" up
@@ -16,7 +17,10 @@ interfaces = ["lan0", "mirror0"]
 handshake_timeout = "2s"
 TOML
 "$FEDPROBE" validate --config "$WORK/fed.toml" >/dev/null 2>&1 || fail "the capture config is valid"
-in_ns kn-app "$FEDPROBE" run --config "$WORK/fed.toml" --site kent-nhs >"$WORK/kn.log" 2>&1 &
+# As the systemd unit runs it: not root, with CAP_NET_RAW and nothing else.
+chmod 755 "$WORK"; chmod 644 "$WORK/fed.toml"
+in_ns kn-app setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+net_raw \
+    --ambient-caps=+net_raw "$FEDPROBE" run --config "$WORK/fed.toml" --site kent-nhs >"$WORK/kn.log" 2>&1 &
 PIDS+=($!)
 
 metric() {  # a scrape's line(s) matching the regex, or nothing
