@@ -145,6 +145,7 @@ bool HandshakeTracker::make_room() {
         const HandshakeFlow* f = current(e);
         if (!f || !f->done || f->last_syn_ns + linger_ns_ != e.at) continue;
         flows_.erase(e.slot);
+        ++counts_.evicted;
         return true;
     }
     return false;

@@ -30,29 +30,4 @@ void PassiveCounts::observe_handshake_time(std::uint16_t src, std::uint16_t dst,
     ++t.count;
 }
 
-void PassiveCounts::add(const PassiveCounts& o) {
-    for (const auto& [k, v] : o.handshakes) {
-        auto& mine = handshakes[k];
-        for (std::size_t i = 0; i < v.size(); ++i)
-            mine[i] += v[i];
-    }
-    for (const auto& [k, v] : o.icmp_errors) {
-        auto& mine = icmp_errors[k];
-        for (std::size_t i = 0; i < v.size(); ++i)
-            mine[i] += v[i];
-    }
-    for (const auto& [k, v] : o.handshake_times) {
-        auto& mine = handshake_times[k];
-        for (std::size_t i = 0; i < v.buckets.size(); ++i)
-            mine.buckets[i] += v.buckets[i];
-        mine.sum += v.sum;
-        mine.count += v.count;
-    }
-    packets += o.packets;
-    syns += o.syns;
-    truncated += o.truncated;
-    malformed += o.malformed;
-    flow_table_full += o.flow_table_full;
-}
-
 }  // namespace fedprobe

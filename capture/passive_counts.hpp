@@ -49,6 +49,9 @@ struct PassiveCounts {
     std::uint64_t truncated = 0;  // frames cut short before the headers that matter
     std::uint64_t malformed = 0;
     std::uint64_t flow_table_full = 0;  // handshakes not followed: the table was at its cap
+    // Finished handshakes forgotten before their linger ran out, to make room for new ones: a
+    // late retransmission of one would be counted as a new handshake.
+    std::uint64_t evicted = 0;
 
     static std::uint64_t key(std::uint16_t a, std::uint16_t b, std::uint16_t c) {
         return std::uint64_t{a} << 32 | std::uint64_t{b} << 16 | c;
@@ -68,8 +71,6 @@ struct PassiveCounts {
     }
     void observe_handshake_time(std::uint16_t src, std::uint16_t dst, double seconds);
 
-    // Adds `other` in (the daemon's sink takes what a capture counted since it last looked).
-    void add(const PassiveCounts& other);
     void clear() { *this = PassiveCounts{}; }
 };
 

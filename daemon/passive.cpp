@@ -99,6 +99,7 @@ int run_passive(const PassiveOptions& opt) {
         j["malformed"] = a.counts.malformed;
         j["unfinished"] = a.unfinished;
         j["flow_table_full"] = a.counts.flow_table_full;
+        j["evicted"] = a.counts.evicted;
         if (!a.read_error.empty()) j["read_error"] = a.read_error;
         std::cout << j.dump(2) << "\n";
     } else {

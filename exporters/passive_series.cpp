@@ -73,6 +73,7 @@ void PassiveSeriesSet::add(const PassiveCounts& d, const PassiveLabels& l,
     truncated_ += d.truncated;
     malformed_ += d.malformed;
     table_full_ += d.flow_table_full;
+    evicted_ += d.evicted;
     health_ = health;
 }
 
@@ -159,6 +160,11 @@ std::vector<MetricFamily> PassiveSeriesSet::Collect() const {
                        "[fedprobe.capture] max_flows",
                        MetricType::Counter);
     full.metric.push_back(counter({site}, static_cast<double>(table_full_)));
+    auto evicted = family("fedprobe_passive_flow_evictions_total",
+                          "Finished handshakes forgotten early to make room for new ones: a late "
+                          "retransmission of one of them would be counted again",
+                          MetricType::Counter);
+    evicted.metric.push_back(counter({site}, static_cast<double>(evicted_)));
     auto syns = family("fedprobe_passive_syns_total",
                        "SYNs seen (without ACK), retransmissions included", MetricType::Counter);
     syns.metric.push_back(counter({site}, static_cast<double>(syns_)));
@@ -170,7 +176,7 @@ std::vector<MetricFamily> PassiveSeriesSet::Collect() const {
         counter({{"reason", "truncated"}, site}, static_cast<double>(truncated_)));
     undecoded.metric.push_back(
         counter({{"reason", "malformed"}, site}, static_cast<double>(malformed_)));
-    return {hs, icmp, times, packets, drops, up, failures, tracked, full, syns, undecoded};
+    return {hs, icmp, times, packets, drops, up, failures, tracked, full, evicted, syns, undecoded};
 }
 
 }  // namespace fedprobe

@@ -39,7 +39,7 @@ class PassiveSeriesSet : public prometheus::Collectable {
     std::map<std::array<std::string, 3>, Outcomes> handshakes_;   // src, dst, service
     std::map<std::array<std::string, 3>, Outcomes> icmp_errors_;  // src, dst, reporter
     std::map<std::array<std::string, 2>, PassiveCounts::Times> times_;
-    std::uint64_t syns_ = 0, truncated_ = 0, malformed_ = 0, table_full_ = 0;
+    std::uint64_t syns_ = 0, truncated_ = 0, malformed_ = 0, table_full_ = 0, evicted_ = 0;
     CaptureHealth health_;
 };
 

@@ -200,6 +200,7 @@ TEST_CASE("a full table gives up tombstones first, then refuses new handshakes a
     tracker.add(syn(2, 2), 2 * kMs);
     tracker.add(syn(3, 3), 3 * kMs);  // takes the tombstone's place
     CHECK(tracker.counts().flow_table_full == 0);
+    CHECK(tracker.counts().evicted == 1);
     tracker.add(syn(4, 4), 4 * kMs);  // both waiting: no room
     CHECK(tracker.counts().flow_table_full == 1);
     CHECK(tracker.tracked() == 2);
