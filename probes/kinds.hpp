@@ -20,6 +20,7 @@
 #include "probes/dns_kind.hpp"
 #include "probes/http_kind.hpp"
 #include "probes/icmp_kind.hpp"
+#include "probes/idle_kind.hpp"
 #include "probes/path_kind.hpp"
 #include "probes/tcp_kind.hpp"
 #include "probes/udp_kind.hpp"
@@ -40,7 +41,7 @@ struct KindList {
 };
 
 // ---- the table --------------------------------------------------------------------------
-using Kinds = KindList<IcmpKind, TcpKind, UdpKind, DnsKind, HttpKind, PathKind>;
+using Kinds = KindList<IcmpKind, TcpKind, UdpKind, DnsKind, HttpKind, PathKind, IdleKind>;
 // -----------------------------------------------------------------------------------------
 
 inline constexpr std::size_t kKindCount = Kinds::size;
