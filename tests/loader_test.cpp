@@ -438,3 +438,34 @@ TEST_CASE("[fedprobe.capture]: off when absent, defaults, and located mistakes")
     CHECK_FALSE(empty.config);
     find(empty, "[fedprobe.capture] has no 'interfaces'");
 }
+
+TEST_CASE("[targets.idle]: defaults, and every mistake located") {
+    const std::string target =
+        "\n[[targets]]\nid = \"a\"\nnetwork = \"surrey-psn\"\naddress = \"198.51.100.20\"\n";
+    auto ok = load(kBase + target + "probes = [\"idle:https\"]\nidle = { required = \"1h\" }\n");
+    REQUIRE(ok.config);
+    const IdleOptions* o = ok.config->targets[0].options_for<IdleKind>();
+    REQUIRE(o);
+    CHECK(o->min == 30s);
+    CHECK(o->max == std::chrono::minutes(124));
+    CHECK(o->interval == std::chrono::hours(6));
+    CHECK(o->required == std::chrono::hours(1));
+    CHECK(o->sessions == 3);
+
+    const int at = static_cast<int>(std::count(kBase.begin(), kBase.end(), '\n')) + 6;
+    auto bad =
+        load(kBase + target +
+             "probes = [\"idle:https\", \"idle:dns\"]\n"
+             "idle = { min = \"1500ms\", interval = \"10s\", sessions = 20, requird = \"1h\" }\n");
+    CHECK_FALSE(bad.config);
+    find(bad, "idle:dns");  // a udp service: idle needs tcp
+    CHECK(find(bad, "min must be whole seconds, 1s to 24h, not 1500ms").line == at + 1);
+    CHECK(find(bad, "interval must be whole seconds, 1m to 7 days, not 10s").line == at + 1);
+    CHECK(find(bad, "'sessions' in target 'a': idle is 20, outside 1..16").line == at + 1);
+    CHECK(find(bad, "requird").line == at + 1);
+
+    auto order = load(kBase + target +
+                      "probes = [\"idle:https\"]\nidle = { min = \"10s\", max = \"5s\" }\n");
+    CHECK_FALSE(order.config);
+    find(order, "min (10s) must be below max (5s)");
+}

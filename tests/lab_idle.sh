@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# idle:SERVICE in the lab: kent-nhs's border forgets established sessions after 5 s idle
+# (the conntrack-timeout fault), so MLLP sessions from kent-psn to kent-nhs are cut; the
+# bounds converge around 5 s and the finding (below idle.required) is exported. SMTP to
+# surrey-psn crosses no such device: nothing is cut up to the maximum.
+export FEDPROBE_LAB="fpi$$"
+source "$(dirname "$0")/lab_lib.sh"
+"$LABD/federation" up
+"$LABD/fault" conntrack-timeout on
+sed -e '/^\[\[targets\]\]/,$d' -e "s|/run/fedprobe-lab/fpl/|$STATE/|g" "$LABD/federation.toml" >"$WORK/fed.toml"
+cat >>"$WORK/fed.toml" <<TOML
+
+[[targets]]
+id = "kent-nhs-mllp"
+network = "kent-nhs"
+address = "${SVC_IP[kn]}"
+probes = ["idle:mllp"]
+interval = "2s"
+idle = { min = "2s", max = "16s", required = "10s", interval = "1m" }
+
+[[targets]]
+id = "surrey-psn-smtp"
+network = "surrey-psn"
+address = "${SVC_IP[sp]}"
+probes = ["idle:smtp"]
+interval = "2s"
+idle = { min = "2s", max = "8s", sessions = 2 }
+TOML
+"$FEDPROBE" validate --config "$WORK/fed.toml" --site kent-psn >/dev/null 2>&1 || { "$FEDPROBE" validate --config "$WORK/fed.toml" --site kent-psn; fail "the config is valid"; }
+in_ns kp-app "$FEDPROBE" run --config "$WORK/fed.toml" --site kent-psn >"$WORK/kp.log" 2>&1 &
+PIDS+=($!)
+
+value() {  # metric target [extra label regex]: the value, or nothing
+    scrape kp 2>/dev/null | grep -E "^$1\{[^}]*${3:-}[^}]*target=\"$2\"\}" | awk '{print $2}' | head -1
+}
+started=$(date +%s)
+for _ in $(seq 1 180); do
+    lo=$(value fedprobe_idle_timeout_lower_seconds kent-nhs-mllp)
+    hi=$(value fedprobe_idle_timeout_upper_seconds kent-nhs-mllp)
+    open=$(value fedprobe_idle_sessions_open kent-nhs-mllp)
+    if [ -n "$lo" ] && [ "$lo" != NaN ] && [ -n "$hi" ] && [ "$hi" != +Inf ] && [ "$open" = 0 ]; then break; fi
+    sleep 1
+done
+took=$(( $(date +%s) - started ))
+echo "kent-nhs-mllp after ${took}s: lower $lo s, upper $hi s, sessions open $open"
+[ "$open" = 0 ] || fail "the search did not converge in 3 minutes (lower $lo, upper $hi)"
+awk -v lo="$lo" -v hi="$hi" 'BEGIN { exit !(lo >= 3 && lo < hi && hi <= 8) }' \
+    || fail "the bounds ($lo, $hi) do not bracket the 5 s conntrack timeout"
+[ "$(value fedprobe_idle_timeout_below_required kent-nhs-mllp)" = 1 ] || fail "below idle.required (10s) is a finding"
+silence=$(value fedprobe_idle_cuts_total kent-nhs-mllp 'how="silence"')
+[ "${silence:-0}" -ge 1 ] || fail "the cuts were silence (the border drops what it forgot): $silence"
+[ "$(value fedprobe_idle_cuts_total kent-nhs-mllp 'how="reset"')" = 0 ] || fail "no resets"
+pass "MLLP to kent-nhs: cut after ${lo}-${hi} s idle (the border's 5 s), by silence x$silence, below the 10 s required; converged in ${took} s"
+
+for _ in $(seq 1 60); do
+    [ "$(value fedprobe_idle_timeout_lower_seconds surrey-psn-smtp)" = 8 ] && [ "$(value fedprobe_idle_sessions_open surrey-psn-smtp)" = 0 ] && break
+    sleep 1
+done
+[ "$(value fedprobe_idle_timeout_lower_seconds surrey-psn-smtp)" = 8 ] || fail "SMTP to surrey-psn survives the 8 s maximum"
+[ "$(value fedprobe_idle_timeout_upper_seconds surrey-psn-smtp)" = +Inf ] || fail "SMTP to surrey-psn is never cut"
+[ -z "$(value fedprobe_idle_timeout_below_required surrey-psn-smtp)" ] || fail "no finding without idle.required"
+pass "SMTP to surrey-psn: alive at the 8 s maximum, never cut"
+
+# The fault off: at the next re-verification (idle.interval, 1 min here) a session outlives the
+# old cut, and the bounds restart from it and find no cut up to the maximum.
+"$LABD/fault" conntrack-timeout off
+for _ in $(seq 1 150); do
+    [ "$(value fedprobe_idle_timeout_upper_seconds kent-nhs-mllp)" = +Inf ] && break
+    sleep 1
+done
+[ "$(value fedprobe_idle_timeout_upper_seconds kent-nhs-mllp)" = +Inf ] || fail "after the fault, the re-verification restarts the bounds once a session outlives the old cut"
+[ "$(value fedprobe_idle_timeout_below_required kent-nhs-mllp)" = 0 ] || fail "no finding once nothing is cut"
+pass "fault off: the re-verification saw a session outlive the cut and restarted the bounds"
