@@ -113,7 +113,8 @@ bool Daemon::start_exposer() {
     if (!settings.web.basic_auth_users.empty())
         auth_ = std::make_unique<BasicAuth>(settings.web.basic_auth_users,
                                             [this] { exporter_.auth_failed(); });
-    set_web_health(&health_, auth_.get());  // /-/healthy and /-/ready, behind the same auth
+    // /-/healthy, /-/ready and the status page at /, behind the same auth.
+    set_web_health(&health_, auth_.get(), &page_);
     try {
         // The HTTP threads only read the registry; all probing stays on this thread.
         // A stalled scraper must not hold one of the two threads for long. (No linger option:
@@ -215,6 +216,7 @@ int Daemon::run() {
 
 void Daemon::apply(std::shared_ptr<const Config> config) {
     config_ = config;
+    page_.set_config(*config_);
     auto change = engine_->apply(std::move(config));
     // Building the jobs and dropping the previous config freed as much as the jobs now hold;
     // give those pages back, or RSS keeps the high-water mark of every reload.

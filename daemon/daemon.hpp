@@ -18,6 +18,7 @@
 #include "engine/engine.hpp"
 #include "exporters/basic_auth.hpp"
 #include "exporters/prometheus_exporter.hpp"
+#include "exporters/status_page.hpp"
 #include "exporters/web_health.hpp"
 #include "federation/loader.hpp"
 
@@ -46,6 +47,7 @@ class Daemon {
     // Beaten every few seconds from the loop (at most 5 s apart): three missed beats make
     // /-/healthy fail.
     WebHealth health_{std::chrono::seconds(15)};
+    StatusPage page_{exporter_.job_series(), exporter_.flow_series(), FEDPROBE_VERSION};
     std::unique_ptr<prometheus::Exposer> exposer_;
     std::unique_ptr<ConfigReloader> reloader_;
     int signal_fd_ = -1;

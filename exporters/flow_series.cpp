@@ -1,5 +1,7 @@
 #include "exporters/flow_series.hpp"
 
+#include "policy/verdict.hpp"
+
 #include <algorithm>
 #include <limits>
 
@@ -49,6 +51,33 @@ void FlowSeriesSet::set_blocked_after(Series* s, const std::optional<BlockedAfte
     if (!s) return;
     std::lock_guard lock(mutex_);
     s->blocked_after = b;
+}
+
+void FlowSeriesSet::fill_status(StatusView& view) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& key : order_) {
+        auto it = series_.find(key);
+        if (it == series_.end()) continue;
+        const Series& s = *it->second;
+        StatusView::Flow f;
+        for (const auto& l : s.labels) {
+            if (l.name == "flow") f.flow = l.value;
+            if (l.name == "from") f.from = l.value;
+            if (l.name == "to") f.to = l.value;
+            if (l.name == "service") f.service = l.value;
+            if (l.name == "expect") f.expect = l.value;
+        }
+        if (s.known) {
+            f.state = to_string(s.state);
+            f.verdict = to_string(
+                judge(f.expect == "deny" ? Expectation::deny : Expectation::allow, s.state));
+        }
+        f.compliant = s.compliant;
+        f.reporter = s.reporter;
+        f.reporter_network = s.reporter_network;
+        f.last_change = s.last_change;
+        view.flows.push_back(std::move(f));
+    }
 }
 
 std::vector<prometheus::MetricFamily> FlowSeriesSet::Collect() const {

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "exporters/status_page.hpp"
 #include "probes/outcome.hpp"
 #include "probes/path_trace.hpp"
 
@@ -38,6 +39,8 @@ class FlowSeriesSet : public prometheus::Collectable {
                 const std::string& reporter_network, double unix_now);
     void set_blocked_after(Series* s, const std::optional<BlockedAfter>& b);
     std::vector<prometheus::MetricFamily> Collect() const override;
+    // The status page's flows (notes are the page's own, from the config); any thread.
+    void fill_status(StatusView& view) const;
 
   private:
     mutable std::mutex mutex_;

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <limits>
 
+#include "core/clock.hpp"
+
 namespace fedprobe {
 
 namespace {
@@ -185,6 +187,11 @@ void JobSeriesSet::record(Series* s, const ProbeResult& r, const std::string& re
     s->outcomes[static_cast<std::size_t>(r.outcome)].fetch_add(1, std::memory_order_relaxed);
     if (s->duration) s->duration->observe(to_seconds(r.duration));
     s->own->record(r);
+    const auto outcome = static_cast<std::uint8_t>(r.outcome);
+    if (s->last_outcome.load(std::memory_order_relaxed) != outcome) {
+        s->last_change.store(static_cast<double>(realtime_ns()) / 1e9, std::memory_order_relaxed);
+        s->last_outcome.store(outcome, std::memory_order_relaxed);
+    }
     // The last-error series changes rarely; only then is a lock taken. Its strings live only
     // while the job fails, so a healthy job does not carry them.
     const bool failing = r.outcome != Outcome::ok;
@@ -276,6 +283,82 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
         }
     });
     return out;
+}
+
+namespace {
+
+// Reads one job's path series for the page: the hops of the current path and why it stopped.
+class PathReader : public SeriesWriter {
+  public:
+    explicit PathReader(StatusView::Path& path, bool stop) : path_(path), stop_(stop) {}
+    void value(std::initializer_list<ExtraLabel> extra, double) override {
+        StatusView::Hop hop;
+        std::string reason;
+        for (const auto& [name, value] : extra) {
+            if (name == "ttl") hop.ttl = value;
+            if (name == "hop") hop.hop = value;
+            if (name == "hop_network") hop.hop_network = value;
+            if (name == "reason") reason = value;
+        }
+        if (stop_)
+            path_.stop = reason + (hop.hop.empty() ? "" : " at " + hop.hop) +
+                         (hop.hop_network.empty() ? "" : " (" + hop.hop_network + ")");
+        else
+            path_.hops.push_back(std::move(hop));
+    }
+    void histogram(std::initializer_list<ExtraLabel>, const HistogramSnapshot&) override {}
+
+  private:
+    StatusView::Path& path_;
+    bool stop_;
+};
+
+std::size_t path_family(std::string_view name) {
+    for (std::size_t i = 0; i < PathKind::kFamilies.size(); ++i)
+        if (PathKind::kFamilies[i].name == name) return i;
+    return PathKind::kFamilies.size();
+}
+
+}  // namespace
+
+void JobSeriesSet::fill_status(StatusView& view) const {
+    static const std::size_t hops = path_family("fedprobe_path_hop_info");
+    static const std::size_t stop = path_family("fedprobe_path_stop_info");
+    constexpr std::size_t path_kind = kind_index_of<PathKind>();
+    std::shared_lock lock(structure_mutex_);
+    for (const Series* s : order_) {
+        StatusView::Probe p;
+        for (auto& [name, value] : unpack_labels(s->labels)) {
+            if (name == "target")
+                p.target = value;
+            else if (name == "network")
+                p.network = value;
+            else if (name == "probe")
+                p.probe = value;
+            else if (name == "service")
+                p.service = value;
+            else if (name != "site")
+                p.labels[name] = value;
+        }
+        const std::uint8_t o = s->last_outcome.load(std::memory_order_relaxed);
+        if (o != Series::kNoOutcome) p.outcome = to_string(static_cast<Outcome>(o));
+        p.last_change = s->last_change.load(std::memory_order_relaxed);
+        {
+            std::lock_guard errors(errors_mutex_);
+            if (const Series::LastError* le = s->last_error.get()) {
+                p.reporter = le->reporter;
+                p.reporter_network = le->reporter_network;
+            }
+        }
+        if (s->kind == path_kind) {
+            StatusView::Path path{p.target, p.service, "", {}};
+            PathReader hop_reader(path, false), stop_reader(path, true);
+            s->own->render(hops, hop_reader);
+            s->own->render(stop, stop_reader);
+            if (!path.hops.empty()) view.paths.push_back(std::move(path));
+        }
+        view.probes.push_back(std::move(p));
+    }
 }
 
 }  // namespace fedprobe

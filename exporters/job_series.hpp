@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engine/jobs.hpp"
+#include "exporters/status_page.hpp"
 #include "probes/probe.hpp"
 
 namespace fedprobe {
@@ -43,6 +44,8 @@ class JobSeriesSet : public prometheus::Collectable {
     std::size_t size() const;
 
     std::vector<prometheus::MetricFamily> Collect() const override;
+    // The status page's probes and traced paths (status_page.hpp); any thread.
+    void fill_status(StatusView& view) const;
 
     static std::string pack_labels(const Labels& labels);
     static std::vector<prometheus::ClientMetric::Label> unpack_labels(const std::string& packed);
@@ -53,6 +56,10 @@ class JobSeriesSet : public prometheus::Collectable {
         std::string labels;
         std::size_t kind = 0;
         std::atomic<double> success{0};
+        // For the status page: the last outcome (kNoOutcome before one) and since when.
+        static constexpr std::uint8_t kNoOutcome = 255;
+        std::atomic<std::uint8_t> last_outcome{kNoOutcome};
+        std::atomic<double> last_change{0};  // unix seconds
         std::array<std::atomic<std::uint64_t>, kAllOutcomes.size()> outcomes{};
         std::unique_ptr<AtomicHistogram<kDurationBuckets.size()>> duration;  // if the kind has it
         std::unique_ptr<KindSeries> own;  // the kind's own series

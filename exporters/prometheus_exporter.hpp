@@ -88,6 +88,9 @@ class PrometheusExporter : public ResultSink {
     void set_path_stats(std::uint64_t packets_sent, std::uint64_t answers, std::uint64_t late,
                         std::uint64_t resets_sent);
     std::size_t series_count() const { return jobs_->size(); }
+    // For the status page, which reads them from the HTTP threads.
+    const JobSeriesSet& job_series() const { return *jobs_; }
+    const FlowSeriesSet& flow_series() const { return *flows_; }
     // Passive capture's series: handed counts by the daemon's LiveCapture.
     PassiveSeriesSet& passive() { return *passive_; }
 

@@ -1,4 +1,5 @@
 #include "exporters/web_health.hpp"
+#include "exporters/status_page.hpp"
 
 #include <civetweb.h>
 
@@ -14,6 +15,7 @@ namespace fedprobe {
 namespace {
 
 std::atomic<const WebHealth*> g_health{nullptr};
+std::atomic<const StatusPage*> g_page{nullptr};
 std::atomic<BasicAuth*> g_auth{nullptr};
 
 constexpr std::array<std::int8_t, 256> kBase64 = [] {
@@ -54,11 +56,11 @@ std::optional<std::string> decode_base64(std::string_view in) {
 }
 
 void respond(mg_connection* c, int status, const char* reason, const std::string& body, bool head,
-             const char* extra_header = "") {
+             const char* extra_header = "", const char* type = "text/plain") {
     mg_printf(c,
-              "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+              "HTTP/1.1 %d %s\r\nContent-Type: %s; charset=utf-8\r\n"
               "Content-Length: %zu\r\nCache-Control: no-store\r\n%sConnection: close\r\n\r\n",
-              status, reason, body.size(), extra_header);
+              status, reason, type, body.size(), extra_header);
     if (!head) mg_write(c, body.data(), body.size());
 }
 
@@ -101,8 +103,9 @@ std::optional<std::pair<std::string, std::string>> parse_basic_authorization(
     return std::pair{decoded->substr(0, colon), decoded->substr(colon + 1)};
 }
 
-void set_web_health(const WebHealth* health, BasicAuth* auth) {
+void set_web_health(const WebHealth* health, BasicAuth* auth, const StatusPage* page) {
     g_auth.store(auth);
+    g_page.store(page);
     g_health.store(health);
 }
 
@@ -111,7 +114,9 @@ int begin_web_request(mg_connection* connection) {
     const WebHealth* health = g_health.load();
     const mg_request_info* info = mg_get_request_info(connection);
     if (!health || !info || !info->local_uri) return 0;
-    WebHealth::Answer a = health->answer(info->local_uri);
+    const StatusPage* page = g_page.load();
+    const bool is_page = page && std::strcmp(info->local_uri, "/") == 0;
+    WebHealth::Answer a = is_page ? WebHealth::Answer{200, ""} : health->answer(info->local_uri);
     if (a.status == 0) return 0;  // /metrics and the rest: the Exposer's
     const bool head = info->request_method && std::strcmp(info->request_method, "HEAD") == 0;
     if (!head && (!info->request_method || std::strcmp(info->request_method, "GET") != 0)) {
@@ -129,6 +134,14 @@ int begin_web_request(mg_connection* connection) {
                     "WWW-Authenticate: Basic realm=\"fedprobe\"\r\n");
             return 1;
         }
+    }
+    if (is_page) {
+        // Rendered only once the credentials are checked: the page names every target.
+        respond(connection, 200, "OK", page->render(), head,
+                "X-Content-Type-Options: nosniff\r\nContent-Security-Policy: default-src 'none'; "
+                "style-src 'unsafe-inline'\r\n",
+                "text/html");
+        return 1;
     }
     respond(connection, a.status, a.status == 200 ? "OK" : "Service Unavailable", a.body, head);
     return 1;

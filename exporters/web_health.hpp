@@ -1,6 +1,7 @@
 // /-/healthy and /-/ready on the metrics listener, as Prometheus' own components serve them, so
-// a load balancer, a systemd check or Kubernetes can ask whether the appliance works. Behind the
-// same basic auth as /metrics when it is configured.
+// a load balancer, a systemd check or Kubernetes can ask whether the appliance works; and the
+// status page at / (status_page.hpp). Behind the same basic auth as /metrics when it is
+// configured.
 //
 // prometheus-cpp's Exposer serves only metrics, so these are answered in civetweb's
 // begin_request callback, before the Exposer sees the request.
@@ -53,12 +54,15 @@ class WebHealth {
 std::optional<std::pair<std::string, std::string>> parse_basic_authorization(
     std::string_view header);
 
+class StatusPage;
+
 // What begin_web_request answers with: null health leaves every request to the Exposer; null
-// auth means no credentials are asked for.
-void set_web_health(const WebHealth* health, BasicAuth* auth);
+// auth means no credentials are asked for; null page leaves `/` unanswered (404).
+void set_web_health(const WebHealth* health, BasicAuth* auth, const StatusPage* page = nullptr);
 
 // civetweb's begin_request callback: records the client (remember_web_client), then answers
-// /-/healthy and /-/ready itself (returns 1); anything else goes on to the Exposer (0).
+// /-/healthy, /-/ready and the status page at / itself (returns 1); anything else goes on to
+// the Exposer (0).
 int begin_web_request(mg_connection* connection);
 
 }  // namespace fedprobe

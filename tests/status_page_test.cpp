@@ -1,0 +1,54 @@
+#include "exporters/status_page.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace fedprobe;
+
+TEST_CASE("every string is escaped") {
+    CHECK(html_escape("<a href=\"x\">'&'</a>") ==
+          "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    StatusView v;
+    v.site = "<site>";
+    StatusView::Probe p;
+    p.target = "t<1>";
+    p.network = "n&";
+    p.probe = "tcp";
+    p.service = "s\"x";
+    p.outcome = "filtered";
+    p.labels["role"] = "<img src=x onerror=alert(1)>";
+    v.probes.push_back(p);
+    StatusView::Flow f;
+    f.flow = "f'";
+    f.note = "<script>alert(1)</script>";
+    v.flows.push_back(f);
+    StatusView::Path path{"t<1>", "", "reached at <h>", {{"1", "<h>", "<n>"}}};
+    v.paths.push_back(path);
+    const std::string page = render_status_page(v);
+    for (const char* raw :
+         {"<site>", "t<1>", "n&<", "s\"x", "<img", "<script>", "f'", "<h>", "<n>"})
+        CHECK_MESSAGE(page.find(raw) == std::string::npos, std::string(raw));
+    CHECK(page.find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
+    CHECK(page.find("data-target=\"t&lt;1&gt;\"") != std::string::npos);
+}
+
+TEST_CASE("failing probes first, then those not yet probed, then the working ones") {
+    StatusView v;
+    auto probe = [](std::string target, std::string outcome) {
+        StatusView::Probe p;
+        p.target = std::move(target);
+        p.probe = "icmp";
+        p.outcome = std::move(outcome);
+        return p;
+    };
+    v.probes = {probe("a", "ok"), probe("b", ""), probe("c", "filtered"), probe("d", "ok")};
+    const std::string page = render_status_page(v);
+    const auto at = [&](const char* t) {
+        return page.find(std::string("data-target=\"") + t + "\"");
+    };
+    CHECK(at("c") < at("b"));
+    CHECK(at("b") < at("a"));
+    CHECK(at("a") < at("d"));
+    CHECK(page.find("1 failing") != std::string::npos);
+    CHECK(page.find("not yet probed") != std::string::npos);
+    CHECK(page.find("<script") == std::string::npos);  // no JavaScript at all
+}
