@@ -95,6 +95,22 @@ std::string help_text(const std::string& subcommand) {
                "                        it as this site's; overrides [fedprobe] site\n"
                "  -r, --read CAPTURE    the capture file\n"
                "      --format FMT      table (default) or json (schema version 1)\n";
+    if (subcommand == "export")
+        return "usage: fedprobe export prometheus --config FILE --out DIR [--site ID]\n"
+               "                        [--password-file PATH]\n\n"
+               "Writes what the federation's central Prometheus and Alertmanager need, from the\n"
+               "same federation file the appliances run: DIR/targets/fedprobe.json (file_sd: each\n"
+               "network's [[networks]] appliance address, labelled with its site; a network\n"
+               "without one is left out, with a warning), DIR/prometheus.yml (scraping them with\n"
+               "basic auth), DIR/rules/ (the alerting and recording rules) and\n"
+               "DIR/alertmanager.yml (routes to the organisation that owns the failing side,\n"
+               "inhibitions). Exits 0 when written, 1 on a config error (located, as validate)\n"
+               "or a file that cannot be written, 2 on a wrong command line.\n\n"
+               "  -c, --config FILE         the federation file (TOML)\n"
+               "  -s, --site ID             read the file as this site (any will do)\n"
+               "  -o, --out DIR             the directory to write into\n"
+               "      --password-file PATH  the scrape password's file on the Prometheus host\n"
+               "                            (default /etc/prometheus/fedprobe.password)\n";
     return "usage: fedprobe COMMAND [OPTIONS]\n\n"
            "fedprobe probes the other networks of a federation for reachability and firewall\n"
            "behaviour, says why a flow failed and which device stopped it, and exports it all to\n"
@@ -104,7 +120,8 @@ std::string help_text(const std::string& subcommand) {
            "  validate   check a federation file\n"
            "  check      verify the firewall policy's flows once (before/after a change)\n"
            "  trace      trace the path to a target once, hop by hop\n"
-           "  passive    count the handshakes in a capture file per pair of networks\n\n"
+           "  passive    count the handshakes in a capture file per pair of networks\n"
+           "  export     write the central Prometheus' targets, rules and Alertmanager routes\n\n"
            "  --help     this text; 'fedprobe COMMAND --help' for a command's options\n"
            "  --version  print the version\n";
 }
@@ -122,7 +139,7 @@ CliParse parse_cli(const std::vector<std::string>& args) {
             return out;
         }
         if (args.size() == 2 && args[1] != "run" && args[1] != "validate" && args[1] != "check" &&
-            args[1] != "trace" && args[1] != "passive") {
+            args[1] != "trace" && args[1] != "passive" && args[1] != "export") {
             out.error = "no help for " + quote_excerpt(args[1]) + ": not a command";
             return out;
         }
@@ -149,6 +166,8 @@ CliParse parse_cli(const std::vector<std::string>& args) {
         cmd.kind = CliCommand::Kind::trace;
     else if (first == "passive")
         cmd.kind = CliCommand::Kind::passive;
+    else if (first == "export")
+        cmd.kind = CliCommand::Kind::export_;
     else {
         out.error = "unknown command " + quote_excerpt(first);
         return out;
@@ -167,11 +186,9 @@ CliParse parse_cli(const std::vector<std::string>& args) {
         }
         // Every option once: a second --config (a script's default plus the user's) would
         // otherwise silently win, and the appliance would run a file nobody meant.
-        static const std::pair<const char*, const char*> kShort[] = {{"-c", "--config"},
-                                                                     {"-s", "--site"},
-                                                                     {"-l", "--log-level"},
-                                                                     {"-f", "--flow"},
-                                                                     {"-r", "--read"}};
+        static const std::pair<const char*, const char*> kShort[] = {
+            {"-c", "--config"}, {"-s", "--site"}, {"-l", "--log-level"},
+            {"-f", "--flow"},   {"-r", "--read"}, {"-o", "--out"}};
         std::string name = arg;
         for (auto [short_name, long_name] : kShort)
             if (arg == short_name) name = long_name;
@@ -230,6 +247,20 @@ CliParse parse_cli(const std::vector<std::string>& args) {
             }
         } else if ((arg == "--read" || arg == "-r") && cmd.kind == CliCommand::Kind::passive) {
             if (!value(cmd.read)) return out;
+        } else if ((arg == "--out" || arg == "-o") && cmd.kind == CliCommand::Kind::export_) {
+            if (!value(cmd.out)) return out;
+        } else if (arg == "--password-file" && cmd.kind == CliCommand::Kind::export_) {
+            if (!value(cmd.password_file)) return out;
+        } else if (cmd.kind == CliCommand::Kind::export_ && !arg.starts_with("-") &&
+                   cmd.what.empty()) {
+            cmd.what = arg;
+            if (cmd.what != "prometheus") {
+                out.error =
+                    "export writes 'prometheus' (its targets, rules and Alertmanager "
+                    "routes), not " +
+                    quote_excerpt(cmd.what);
+                return out;
+            }
         } else if (arg == "--service" && cmd.kind == CliCommand::Kind::trace) {
             if (!value(cmd.service)) return out;
         } else if (arg == "--method" && cmd.kind == CliCommand::Kind::trace) {
@@ -270,6 +301,14 @@ CliParse parse_cli(const std::vector<std::string>& args) {
     }
     if (cmd.config.empty()) {
         out.error = "'" + first + "' needs --config FILE";
+        return out;
+    }
+    if (cmd.kind == CliCommand::Kind::export_ && cmd.what.empty()) {
+        out.error = "'export' needs what to write: fedprobe export prometheus ...";
+        return out;
+    }
+    if (cmd.kind == CliCommand::Kind::export_ && cmd.out.empty()) {
+        out.error = "'export' needs --out DIR";
         return out;
     }
     if (cmd.kind == CliCommand::Kind::passive && cmd.read.empty()) {

@@ -8,7 +8,7 @@
 namespace fedprobe {
 
 struct CliCommand {
-    enum class Kind { run, validate, check, trace, passive, help, version } kind = Kind::help;
+    enum class Kind { run, validate, check, trace, passive, export_, help, version } kind = Kind::help;
     std::string subcommand;  // for help: which one ("" for the overview)
     std::string config;
     std::optional<std::string> site;
@@ -22,6 +22,10 @@ struct CliCommand {
     bool mtu = false;  // trace: search the path MTU too
     // passive
     std::string read;  // the capture file
+    // export
+    std::string what;  // "prometheus"
+    std::string out;
+    std::string password_file = "/etc/prometheus/fedprobe.password";
 };
 
 struct CliParse {

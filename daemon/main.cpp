@@ -7,6 +7,7 @@
 #include "daemon/check.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/export.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/passive.hpp"
 #include "daemon/trace.hpp"
@@ -71,6 +72,8 @@ int main(int argc, char** argv) {
         case fedprobe::CliCommand::Kind::trace:
             return fedprobe::run_trace({cmd.config, cmd.site, cmd.target, cmd.service, cmd.method,
                                         cmd.flows, cmd.mtu, cmd.format});
+        case fedprobe::CliCommand::Kind::export_:
+            return fedprobe::run_export({cmd.config, cmd.site, cmd.out, cmd.password_file});
         case fedprobe::CliCommand::Kind::passive:
             return fedprobe::run_passive({cmd.config, cmd.site, cmd.read, cmd.format});
         case fedprobe::CliCommand::Kind::run: {

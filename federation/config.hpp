@@ -26,6 +26,9 @@ struct Network {
     std::string name;
     std::vector<Prefix> prefixes;
     std::optional<double> rate_limit;  // probes/s towards this network; default from [fedprobe]
+    // Its appliance's metrics endpoint as the central Prometheus reaches it (management
+    // network): what `fedprobe export prometheus` writes as a scrape target.
+    std::optional<Endpoint> appliance = std::nullopt;
 };
 
 // One entry of a target's `probes`: a kind of the table (kinds.hpp) and maybe a service.

@@ -31,7 +31,7 @@ void read_networks(LoadContext& c, const toml::table& root) {
     }
     for (const toml::table* t : tables) {
         std::string where = "[[networks]]";
-        r.check_keys(*t, {"id", "kind", "name", "prefixes", "rate_limit"}, where);
+        r.check_keys(*t, {"id", "kind", "name", "prefixes", "rate_limit", "appliance"}, where);
         Network net;
         auto id = r.get_string(*t, "id", where);
         if (!id) {
@@ -82,6 +82,15 @@ void read_networks(LoadContext& c, const toml::table& root) {
             net.prefixes.push_back(*p);
         }
         net.rate_limit = r.get_positive_number(*t, "rate_limit", where);
+        if (auto a = r.get_string(*t, "appliance", where)) {
+            if (auto ep = Endpoint::parse(*a); ep && ep->port != 0)
+                net.appliance = *ep;
+            else
+                r.error(t->get("appliance")->source(),
+                        where + ": appliance " + quote_excerpt(*a) +
+                            " is not ADDRESS:PORT (the appliance's metrics endpoint, e.g. "
+                            "10.31.1.10:9641)");
+        }
         c.cfg.networks.push_back(std::move(net));
     }
 }

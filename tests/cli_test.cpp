@@ -91,3 +91,18 @@ TEST_CASE("passive takes --read and --format table|json; it needs --read") {
           "unknown option '--read' for 'check'");
     CHECK(help_text("passive").find("usage: fedprobe passive") == 0);
 }
+
+TEST_CASE("export prometheus takes --out and --password-file; it needs both what and where") {
+    auto p = parse_cli(
+        {"export", "prometheus", "-c", "fed.toml", "-o", "out", "--password-file", "/run/pw"});
+    REQUIRE(p.command);
+    CHECK(p.command->kind == CliCommand::Kind::export_);
+    CHECK(p.command->what == "prometheus");
+    CHECK(p.command->out == "out");
+    CHECK(p.command->password_file == "/run/pw");
+    CHECK(parse_cli({"export", "-c", "f", "-o", "d"}).error ==
+          "'export' needs what to write: fedprobe export prometheus ...");
+    CHECK(parse_cli({"export", "prometheus", "-c", "f"}).error == "'export' needs --out DIR");
+    CHECK(parse_cli({"export", "grafana", "-c", "f", "-o", "d"}).error ==
+          "export writes 'prometheus' (its targets, rules and Alertmanager routes), not 'grafana'");
+}
