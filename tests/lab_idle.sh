@@ -30,8 +30,10 @@ TOML
 in_ns kp-app "$FEDPROBE" run --config "$WORK/fed.toml" --site kent-psn >"$WORK/kp.log" 2>&1 &
 PIDS+=($!)
 
-value() {  # metric target [extra label regex]: the value, or nothing
-    scrape kp 2>/dev/null | grep -E "^$1\{[^}]*${3:-}[^}]*target=\"$2\"\}" | awk '{print $2}' | head -1
+value() {  # metric target [extra label regex]: the value, or nothing (also before the daemon listens)
+    local m
+    m=$(scrape kp 2>/dev/null) || return 0
+    grep -E "^$1\{[^}]*${3:-}[^}]*target=\"$2\"\}" <<<"$m" | awk '{print $2}' | head -1 || true
 }
 started=$(date +%s)
 for _ in $(seq 1 180); do

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The Grafana dashboards (Grafana itself cannot be installed here): the JSON follows the rules
+# (templated datasource, label_values() variables, a unit on every panel) and matches its
+# generator; then a real Prometheus, in the kent-nhs appliance's namespace of the lab, scrapes
+# that appliance's fedprobe with the shipped recording rules, and every dashboard expression,
+# every variable and every recording rule must return data (with one lab fault on, so failure
+# panels have something to show). Only the STAMP panel may be empty:
+# the stamp kind does not exist yet.
+export FEDPROBE_LAB="fpd$$"
+source "$(dirname "$0")/lab_lib.sh"
+PY=/usr/bin/python3
+DASH="$SOURCE_ROOT/dashboards"
+
+"$PY" "$DASH/make_dashboards.py" "$WORK" >/dev/null
+for f in "$DASH"/*.json; do
+    cmp -s "$f" "$WORK/$(basename "$f")" || fail "$(basename "$f") differs from what make_dashboards.py writes"
+done
+"$PY" - "$DASH"/*.json <<'PY' || fail "the dashboards break the rules"
+import json, sys
+problems = []
+for path in sys.argv[1:]:
+    d = json.load(open(path))
+    name = path.rsplit("/", 1)[-1]
+    variables = d["templating"]["list"]
+    if not any(v["name"] == "datasource" and v["type"] == "datasource" for v in variables):
+        problems.append(f"{name}: no datasource variable")
+    for v in variables:
+        if v["type"] == "query" and not v["query"]["query"].startswith("label_values("):
+            problems.append(f"{name}: variable {v['name']} is not label_values()")
+    ids = [p["id"] for p in d["panels"]]
+    if len(ids) != len(set(ids)):
+        problems.append(f"{name}: panel ids repeat")
+    for p in d["panels"]:
+        if p["datasource"].get("uid") != "${datasource}":
+            problems.append(f"{name}: panel {p['title']!r} has a fixed datasource")
+        if not p["fieldConfig"]["defaults"].get("unit"):
+            problems.append(f"{name}: panel {p['title']!r} has no unit")
+        for t in p["targets"]:
+            if t["datasource"].get("uid") != "${datasource}":
+                problems.append(f"{name}: a query of {p['title']!r} has a fixed datasource")
+print("\n".join(problems))
+sys.exit(1 if problems else 0)
+PY
+pass "4 dashboards: templated datasource, label_values() variables, a unit on every panel; as generated"
+
+"$LABD/federation" up
+# One fault on, so the panels of failures have something to show: NHS sites lose their route to
+# brighton-psn, and kent-nhs's flow trusts-to-councils-smtp is blocked.
+"$LABD/fault" route-withdrawn on >/dev/null
+sed -e 's/^interval = "5s"/interval = "2s"/' -e "s|/run/fedprobe-lab/fpl/|$STATE/|g" "$LABD/federation.toml" >"$WORK/fed.toml"
+cat >>"$WORK/fed.toml" <<TOML
+
+[[targets]]
+id = "kent-psn-idle"
+network = "kent-psn"
+address = "${SVC_IP[kp]}"
+probes = ["idle:https"]
+interval = "2s"
+idle = { min = "1s", max = "3s" }
+TOML
+in_ns kn-app "$FEDPROBE" run --config "$WORK/fed.toml" --site kent-nhs >"$WORK/kn.log" 2>&1 &
+PIDS+=($!)
+# The recording rules as shipped, the monthly group evaluated every few seconds for the test.
+sed 's/^    interval: 5m$/    interval: 5s/' "$SOURCE_ROOT/alerts/fedprobe.recording.yml" >"$WORK/recording.yml"
+cat >"$WORK/prometheus.yml" <<YML
+global: {scrape_interval: 2s, evaluation_interval: 2s}
+rule_files: [$WORK/recording.yml]
+scrape_configs:
+  - job_name: fedprobe
+    honor_labels: true
+    static_configs: [{targets: ["127.0.0.1:9641"], labels: {site: kent-nhs}}]
+YML
+in_ns kn-app prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
+    --web.listen-address=127.0.0.1:9090 >"$WORK/prometheus.log" 2>&1 &
+PIDS+=($!)
+# Data for 5-minute rates needs two scrapes; paths, MTU and idle bounds need a round or two.
+sleep 40
+
+in_ns kn-app "$PY" - "$DASH"/*.json "$WORK/recording.yml" <<'PY' || fail "expressions without data"
+import json, re, sys, time, urllib.parse, urllib.request
+API = "http://127.0.0.1:9090/api/v1/"
+
+def get(path):
+    with urllib.request.urlopen(API + path, timeout=10) as r:
+        return json.load(r)
+
+def query(expr):
+    return get("query?" + urllib.parse.urlencode({"query": expr}))["data"]["result"]
+
+exprs, variables = [], []
+for path in sys.argv[1:-1]:
+    d = json.load(open(path))
+    for v in d["templating"]["list"]:
+        if v["type"] == "query":
+            variables.append(v["query"]["query"])
+    for p in d["panels"]:
+        for t in p["targets"]:
+            exprs.append((path.rsplit("/", 1)[-1], p["title"], t["expr"]))
+records = re.findall(r"^\s*- record: (\S+)", open(sys.argv[-1]).read(), re.M)
+
+def concrete(expr):  # Grafana's variables as "all values" and its rate interval
+    return expr.replace("$__rate_interval", "1m").replace('"$site"', '".*"').replace(
+        '"$network"', '".*"').replace('"$target"', '".*"')
+
+deadline = time.time() + 120
+while True:
+    missing = [f"{name} / {title}: {e}" for name, title, e in exprs
+               if "fedprobe_stamp_" not in e and not query(concrete(e))]
+    missing += [f"recording rule {r}" for r in records if not query(r)]
+    for v in variables:
+        m = re.match(r"label_values\((\w+)\{[^}]*\}, (\w+)\)", v)
+        if not get(f"label/{m.group(2)}/values?match[]={m.group(1)}")["data"]:
+            missing.append(f"variable {v}")
+    if not missing or time.time() > deadline:
+        break
+    time.sleep(5)
+print("\n".join(missing) if missing else
+      f"{len(exprs)} panel expressions, {len(records)} recording rules and {len(variables)} "
+      f"variables return data")
+sys.exit(1 if missing else 0)
+PY
+pass "every panel expression, variable and recording rule returns data from a real Prometheus scraping the lab"
