@@ -5,7 +5,8 @@
 # that appliance's fedprobe with the shipped recording rules, and every dashboard expression,
 # every variable and every recording rule must return data (with one lab fault on, so failure
 # panels have something to show). Only the STAMP panel may be empty:
-# the stamp kind does not exist yet.
+# the stamp kind does not exist yet. The console templates in consoles/ are served by the same
+# Prometheus and checked too.
 export FEDPROBE_LAB="fpd$$"
 source "$(dirname "$0")/lab_lib.sh"
 PY=/usr/bin/python3
@@ -70,8 +71,10 @@ scrape_configs:
     honor_labels: true
     static_configs: [{targets: ["127.0.0.1:9641"], labels: {site: kent-nhs}}]
 YML
+mkdir -p "$WORK/console_libraries"  # the consoles need none
 in_ns kn-app prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
-    --web.listen-address=127.0.0.1:9090 >"$WORK/prometheus.log" 2>&1 &
+    --web.listen-address=127.0.0.1:9090 --web.console.templates="$SOURCE_ROOT/consoles" \
+    --web.console.libraries="$WORK/console_libraries" >"$WORK/prometheus.log" 2>&1 &
 PIDS+=($!)
 # Data for 5-minute rates needs two scrapes; paths, MTU and idle bounds need a round or two.
 sleep 40
@@ -120,3 +123,17 @@ print("\n".join(missing) if missing else
 sys.exit(1 if missing else 0)
 PY
 pass "every panel expression, variable and recording rule returns data from a real Prometheus scraping the lab"
+
+# The console templates, for sites without Grafana, served by the same Prometheus.
+page() { in_ns kn-app curl -sf --max-time 10 "http://127.0.0.1:9090/consoles/$1"; }
+matrix=$(page fedprobe.html) || fail "consoles/fedprobe.html is not served"
+grep -q '<tr><th>kent-nhs</th>' <<<"$matrix" || fail "the matrix has no row for kent-nhs"
+grep -Eq 'class="bad" data-site="kent-nhs" data-network="brighton-psn"' <<<"$matrix" \
+    || { grep -o 'class="[a-z]*" data-site="kent-nhs" data-network="[a-z-]*"' <<<"$matrix" >&2; fail "kent-nhs -> brighton-psn (route withdrawn) is not a bad cell"; }
+grep -Eq 'data-site="kent-nhs" data-network="kent-psn"><a href="fedprobe-link.html\?site=kent-nhs&network=kent-psn">[0-9.]+%</a>' <<<"$matrix" \
+    || fail "kent-nhs -> kent-psn has a cell with its success and a link"
+grep -q "trusts-to-councils-smtp" <<<"$matrix" || fail "the blocked flow is listed"
+link=$(page "fedprobe-link.html?site=kent-nhs&network=brighton-psn") || fail "consoles/fedprobe-link.html is not served"
+grep -q 'data-target="brighton-psn-svc"' <<<"$link" || fail "the link page lists brighton-psn's targets"
+grep -q "unreachable, reported by" <<<"$link" || fail "the link page says how and who"
+pass "console templates: the matrix (kent-nhs -> brighton-psn bad), failures, flows, and a link's page"

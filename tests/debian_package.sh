@@ -36,7 +36,7 @@ pass "lintian: no error or warning${lint:+ (left: $(grep -c . <<<"$lint") info/p
 contents=$(dpkg-deb -c "$deb")
 for f in ./usr/bin/fedprobe ./lib/systemd/system/fedprobe.service ./etc/fedprobe/federation.toml \
          ./etc/default/fedprobe ./usr/share/man/man8/fedprobe.8.gz ./usr/share/fedprobe/alerts/fedprobe.rules.yml \
-         ./usr/share/fedprobe/alerts/fedprobe.recording.yml \
+         ./usr/share/fedprobe/alerts/fedprobe.recording.yml ./usr/share/fedprobe/consoles/fedprobe.html \
          ./usr/share/doc/fedprobe/copyright ./usr/share/doc/fedprobe/examples/federation.toml; do
     grep -q " $f\$" <<<"$contents" || fail "the package lacks $f"
 done
