@@ -6,37 +6,11 @@
 #include <tuple>
 
 #include "core/clock.hpp"
+#include "core/markup.hpp"
 #include "exporters/flow_series.hpp"
 #include "exporters/job_series.hpp"
 
 namespace fedprobe {
-
-std::string html_escape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&#39;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
-}
 
 namespace {
 
@@ -56,7 +30,7 @@ std::string when(double unix_s, double now) {
 }
 
 std::string cell(std::string_view text) {
-    return "<td>" + html_escape(text) + "</td>";
+    return "<td>" + escape_markup(text) + "</td>";
 }
 
 std::string probe_name(const StatusView::Probe& p) {
@@ -68,7 +42,7 @@ std::string probe_name(const StatusView::Probe& p) {
 std::string render_status_page(const StatusView& v) {
     std::string h;
     h.reserve(4096 + 256 * (v.probes.size() + v.flows.size()));
-    const std::string site = html_escape(v.site);
+    const std::string site = escape_markup(v.site);
     h += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
          "<meta http-equiv=\"refresh\" content=\"30\">"
          "<title>fedprobe at " +
@@ -83,7 +57,7 @@ std::string render_status_page(const StatusView& v) {
         failing += !p.outcome.empty() && p.outcome != "ok";
     h += "<h1>fedprobe at " + site + "</h1>\n<p id=\"summary\">" + std::to_string(v.probes.size()) +
          " probes, " + std::to_string(failing) + " failing; " + std::to_string(v.flows.size()) +
-         " flows. fedprobe " + html_escape(v.version) + ", " + html_escape(when(v.now, v.now)) +
+         " flows. fedprobe " + escape_markup(v.version) + ", " + escape_markup(when(v.now, v.now)) +
          ". This page refreshes every 30 s.</p>\n";
 
     // Failing first: the wall shows what needs someone.
@@ -110,9 +84,9 @@ std::string render_status_page(const StatusView& v) {
                 ? ""
                 : p->reporter +
                       (p->reporter_network.empty() ? "" : " (" + p->reporter_network + ")");
-        h += "<tr class=\"" + std::string(cls) + "\" data-target=\"" + html_escape(p->target) +
-             "\" data-probe=\"" + html_escape(probe_name(*p)) + "\" data-outcome=\"" +
-             html_escape(p->outcome) + "\">" + cell(p->target) + cell(p->network) +
+        h += "<tr class=\"" + std::string(cls) + "\" data-target=\"" + escape_markup(p->target) +
+             "\" data-probe=\"" + escape_markup(probe_name(*p)) + "\" data-outcome=\"" +
+             escape_markup(p->outcome) + "\">" + cell(p->target) + cell(p->network) +
              cell(probe_name(*p)) + cell(p->outcome.empty() ? "not yet probed" : p->outcome) +
              cell(reporter) + cell(when(p->last_change, v.now)) + cell(labels) + "</tr>\n";
     }
@@ -121,18 +95,18 @@ std::string render_status_page(const StatusView& v) {
     h += "<h2>Paths</h2>\n";
     if (v.paths.empty()) h += "<p>No path traced yet (the path kind).</p>\n";
     for (const auto& path : v.paths) {
-        h += "<h3 class=\"path\" data-target=\"" + html_escape(path.target) + "\">" +
-             html_escape(path.target) +
-             (path.service.empty() ? "" : " " + html_escape(path.service)) + " <small>" +
-             html_escape(path.stop) + "</small></h3>\n<ol>";
+        h += "<h3 class=\"path\" data-target=\"" + escape_markup(path.target) + "\">" +
+             escape_markup(path.target) +
+             (path.service.empty() ? "" : " " + escape_markup(path.service)) + " <small>" +
+             escape_markup(path.stop) + "</small></h3>\n<ol>";
         for (const auto& hop : path.hops)
-            h += "<li value=\"" + html_escape(hop.ttl) + "\">" +
+            h += "<li value=\"" + escape_markup(hop.ttl) + "\">" +
                  (hop.hop.empty()
                       ? std::string("*")
-                      : html_escape(hop.hop) +
+                      : escape_markup(hop.hop) +
                             (hop.hop_network.empty()
                                  ? ""
-                                 : " <small>" + html_escape(hop.hop_network) + "</small>")) +
+                                 : " <small>" + escape_markup(hop.hop_network) + "</small>")) +
                  "</li>";
         h += "</ol>\n";
     }
@@ -146,7 +120,7 @@ std::string render_status_page(const StatusView& v) {
             f.reporter.empty()
                 ? ""
                 : f.reporter + (f.reporter_network.empty() ? "" : " (" + f.reporter_network + ")");
-        h += "<tr class=\"" + std::string(cls) + "\" data-flow=\"" + html_escape(f.flow) + "\">" +
+        h += "<tr class=\"" + std::string(cls) + "\" data-flow=\"" + escape_markup(f.flow) + "\">" +
              cell(f.flow) + cell(f.from) + cell(f.to) + cell(f.service) + cell(f.expect) +
              cell(f.state.empty() ? "not yet checked" : f.state) + cell(f.verdict) +
              cell(reporter) + cell(when(f.last_change, v.now)) + cell(f.note) + "</tr>\n";

@@ -52,7 +52,6 @@ struct StatusView {
     std::vector<Flow> flows;
 };
 
-std::string html_escape(std::string_view text);
 std::string render_status_page(const StatusView& view);
 
 class StatusPage {

@@ -1,5 +1,7 @@
 #include "policy/report.hpp"
 
+#include "core/markup.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -183,32 +185,6 @@ std::optional<CheckRun> check_run_from_json(const std::string& text, std::string
 
 namespace {
 
-std::string xml_escape(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&apos;";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) >= 0x20 || c == '\n' || c == '\t') out += c;
-        }
-    }
-    return out;
-}
-
 std::string evidence(const FlowRecord& f) {
     std::string s = "expected " + f.expect + ", got " + f.outcome + " (" + f.verdict + ")";
     if (!f.reporter.empty()) s += ", reported by " + f.reporter + " in " + f.reporter_network;
@@ -230,18 +206,20 @@ std::string to_junit(const CheckRun& run) {
     out += "<testsuites tests=\"" + std::to_string(run.flows.size()) + "\" failures=\"" +
            std::to_string(run.non_compliant()) + "\" time=\"" + fixed(run.duration_seconds, 3) +
            "\">\n";
-    out += "  <testsuite name=\"fedprobe check from " + xml_escape(run.site) + "\" tests=\"" +
+    out += "  <testsuite name=\"fedprobe check from " + escape_markup(run.site) + "\" tests=\"" +
            std::to_string(run.flows.size()) + "\" failures=\"" +
            std::to_string(run.non_compliant()) + "\" errors=\"0\" time=\"" +
-           fixed(run.duration_seconds, 3) + "\" timestamp=\"" + xml_escape(run.started) + "\">\n";
+           fixed(run.duration_seconds, 3) + "\" timestamp=\"" + escape_markup(run.started) +
+           "\">\n";
     for (const auto& f : run.flows) {
-        out += "    <testcase classname=\"" + xml_escape("flow." + f.flow) + "\" name=\"" +
-               xml_escape(f.from + " -> " + f.to + " " + f.service + " " + f.expect) +
+        out += "    <testcase classname=\"" + escape_markup("flow." + f.flow) + "\" name=\"" +
+               escape_markup(f.from + " -> " + f.to + " " + f.service + " " + f.expect) +
                "\" time=\"" + fixed(f.duration_seconds, 3) + "\">\n";
         if (!f.compliant)
-            out += "      <failure type=\"" + xml_escape(f.verdict) + "\" message=\"" +
-                   xml_escape(evidence(f)) + "\"/>\n";
-        if (!f.note.empty()) out += "      <system-out>" + xml_escape(f.note) + "</system-out>\n";
+            out += "      <failure type=\"" + escape_markup(f.verdict) + "\" message=\"" +
+                   escape_markup(evidence(f)) + "\"/>\n";
+        if (!f.note.empty())
+            out += "      <system-out>" + escape_markup(f.note) + "</system-out>\n";
         out += "    </testcase>\n";
     }
     out += "  </testsuite>\n</testsuites>\n";

@@ -2,10 +2,12 @@
 
 #include <doctest/doctest.h>
 
+#include "core/markup.hpp"
+
 using namespace fedprobe;
 
 TEST_CASE("every string is escaped") {
-    CHECK(html_escape("<a href=\"x\">'&'</a>") ==
+    CHECK(escape_markup("<a href=\"x\">'&'</a>") ==
           "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
     StatusView v;
     v.site = "<site>";
