@@ -13,6 +13,24 @@ HandshakeTracker::HandshakeTracker(const PassiveLabels& labels, HandshakeSetting
       linger_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(settings.linger).count()),
       flows_(settings.max_flows) {}
 
+void HandshakeTracker::add_frame(int link_type, std::span<const std::uint8_t> frame,
+                                 std::int64_t ts) {
+    ++counts_.packets;
+    FrameHeaders h;
+    switch (parse_frame(link_type, frame, h)) {
+        case FrameStatus::ok:
+            return add(h, ts);
+        case FrameStatus::truncated:
+            ++counts_.truncated;
+            return;
+        case FrameStatus::malformed:
+            ++counts_.malformed;
+            return;
+        default:
+            return;
+    }
+}
+
 void HandshakeTracker::add(const FrameHeaders& h, std::int64_t ts) {
     expire(ts);
     if (h.kind == FrameKind::icmp_error) {

@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <span>
 
 #include "capture/flow_table.hpp"
 #include "capture/frame.hpp"
@@ -35,6 +36,10 @@ class HandshakeTracker {
   public:
     HandshakeTracker(const PassiveLabels& labels, HandshakeSettings settings);
 
+    // One captured frame of `link_type`, in capture order: parsed, counted (packets, truncated,
+    // malformed) and, when it is a segment or an ICMP error, followed. Live and offline
+    // capture both feed frames through here.
+    void add_frame(int link_type, std::span<const std::uint8_t> frame, std::int64_t ts_ns);
     // One parsed frame, in capture order.
     void add(const FrameHeaders& h, std::int64_t ts_ns);
     // Handshakes with no answer by now_ns (their last SYN plus the timeout) are filtered. add()

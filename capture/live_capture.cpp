@@ -22,7 +22,6 @@ HandshakeSettings handshake_settings(const CaptureConfig& c) {
 }
 
 struct Reading {
-    LiveCapture* capture;
     HandshakeTracker* tracker;
     int link_type;
     std::uint64_t frames = 0;
@@ -118,29 +117,14 @@ void LiveCapture::close(std::size_t i, const std::string& why) {
 
 void LiveCapture::on_frame(void* user, std::int64_t ts, std::span<const std::uint8_t> frame) {
     auto* r = static_cast<Reading*>(user);
-    PassiveCounts& counts = r->tracker->counts();
-    ++counts.packets;
     ++r->frames;
-    FrameHeaders h;
-    switch (parse_frame(r->link_type, frame, h)) {
-        case FrameStatus::ok:
-            r->tracker->add(h, ts);
-            break;
-        case FrameStatus::truncated:
-            ++counts.truncated;
-            break;
-        case FrameStatus::malformed:
-            ++counts.malformed;
-            break;
-        default:
-            break;
-    }
+    r->tracker->add_frame(r->link_type, frame, ts);
 }
 
 void LiveCapture::readable(std::size_t i) {
     Interface& itf = interfaces_[i];
     if (!itf.source) return;
-    Reading r{this, &tracker_, itf.source->link_type()};
+    Reading r{&tracker_, itf.source->link_type()};
     auto n = itf.source->dispatch(&LiveCapture::on_frame, &r);
     health_.interfaces[i].packets += r.frames;
     if (!n.ok()) close(i, n.status().message());

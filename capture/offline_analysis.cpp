@@ -1,6 +1,5 @@
 #include "capture/offline_analysis.hpp"
 
-#include "capture/frame.hpp"
 #include "capture/pcap_source.hpp"
 
 namespace fedprobe {
@@ -14,22 +13,7 @@ struct Reading {
 
 void on_frame(void* user, std::int64_t ts, std::span<const std::uint8_t> frame) {
     auto* r = static_cast<Reading*>(user);
-    PassiveCounts& counts = r->tracker->counts();
-    ++counts.packets;
-    FrameHeaders h;
-    switch (parse_frame(r->link_type, frame, h)) {
-        case FrameStatus::ok:
-            r->tracker->add(h, ts);
-            break;
-        case FrameStatus::truncated:
-            ++counts.truncated;
-            break;
-        case FrameStatus::malformed:
-            ++counts.malformed;
-            break;
-        default:
-            break;
-    }
+    r->tracker->add_frame(r->link_type, frame, ts);
 }
 
 }  // namespace

@@ -8,7 +8,16 @@
 namespace fedprobe {
 
 struct CliCommand {
-    enum class Kind { run, validate, check, trace, passive, export_, help, version } kind = Kind::help;
+    enum class Kind {
+        run,
+        validate,
+        check,
+        trace,
+        passive,
+        export_,
+        help,
+        version
+    } kind = Kind::help;
     std::string subcommand;  // for help: which one ("" for the overview)
     std::string config;
     std::optional<std::string> site;
