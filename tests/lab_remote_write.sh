@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# When one central server is not enough: an appliance's own Prometheus in agent mode scrapes its
+# fedprobe and writes remotely to the central store (Prometheus' own receiver, lab/central),
+# keeping a WAL. The central store is stopped for 60 s; after it returns, no sample is missing.
+# Prints the figures for the capacity plan: series, samples/s, scrape size, bytes/s written.
+export FEDPROBE_LAB="fpr$$"
+source "$(dirname "$0")/lab_lib.sh"
+start_lab_daemons kn
+PROM=$((20000 + $$ % 10000))
+FEDPROBE="$FEDPROBE" "$LABD/central" up "$PROM" "$((PROM + 1))" >"$WORK/central.log" || { cat "$WORK/central.log"; fail "lab/central up"; }
+cat >"$WORK/agent.yml" <<YML
+global: {scrape_interval: 5s, external_labels: {agent: kent-nhs}}
+scrape_configs:
+  - job_name: fedprobe-agent
+    honor_labels: true
+    static_configs: [{targets: ["127.0.0.1:9641"]}]
+remote_write:
+  - url: http://100.64.0.1:9090/api/v1/write
+    queue_config: {min_backoff: 1s, max_backoff: 5s}
+YML
+in_ns kn-app prometheus --enable-feature=agent --config.file="$WORK/agent.yml" \
+    --storage.agent.path="$WORK/agent" --web.listen-address=127.0.0.1:9091 >"$WORK/agent.log" 2>&1 &
+PIDS+=($!)
+
+query() {  # expr [time]: the raw JSON result
+    curl -sf --max-time 5 "http://127.0.0.1:$PROM/api/v1/query" --data-urlencode "query=$1" ${2:+--data-urlencode "time=$2"}
+}
+value() { query "$@" | /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "")'; }
+for _ in $(seq 1 60); do
+    [ "$(value 'count(up{agent="kent-nhs"})' 2>/dev/null)" = 1 ] && break
+    sleep 1
+done
+[ "$(value 'count(up{agent="kent-nhs"})')" = 1 ] || fail "the agent's samples reach the central store"
+sleep 20
+agent_metric() {  # the sum of a counter over its label sets, from the agent's own metrics
+    in_ns kn-app curl -sf http://127.0.0.1:9091/metrics |
+        awk -v m="$1" '$1 == m || index($1, m "{") == 1 {s += $2} END {printf "%.0f\n", s}'
+}
+bytes0=$(agent_metric prometheus_remote_storage_bytes_total); samples0=$(agent_metric prometheus_remote_storage_samples_total); t0=$(date +%s)
+
+stopped=$(date +%s)
+"$LABD/central" stop-prometheus
+sleep 60
+"$LABD/central" start-prometheus
+started=$(date +%s)
+pass "central store stopped for $((started - stopped)) s"
+for _ in $(seq 1 60); do
+    curl -sf "http://127.0.0.1:$PROM/-/ready" >/dev/null 2>&1 && break
+    sleep 1
+done
+sleep 40  # the agent retries, then sends what its WAL kept
+end=$(date +%s)
+bytes1=$(agent_metric prometheus_remote_storage_bytes_total); samples1=$(agent_metric prometheus_remote_storage_samples_total); t1=$(date +%s)
+
+# The raw samples of one series across the outage: one every 5 s, no gap.
+window=$((end - stopped + 30))
+query "up{agent=\"kent-nhs\",job=\"fedprobe-agent\"}[${window}s]" "$end" >"$WORK/samples.json"
+/usr/bin/python3 - "$WORK/samples.json" "$stopped" "$started" <<'PY' || fail "samples are missing after the outage"
+import json, sys
+values = json.load(open(sys.argv[1]))["data"]["result"][0]["values"]
+stopped, started = float(sys.argv[2]), float(sys.argv[3])
+times = [float(t) for t, _ in values]
+gaps = [b - a for a, b in zip(times, times[1:])]
+during = [t for t in times if stopped <= t <= started]
+print(f"{len(times)} samples over {times[-1] - times[0]:.0f} s; {len(during)} from the outage; largest gap {max(gaps):.1f} s")
+sys.exit(0 if max(gaps) <= 7.5 and len(during) >= 10 else 1)
+PY
+pass "no sample missing: the outage's samples came from the agent's WAL"
+
+series=$(value 'count({agent="kent-nhs"})')
+scrape=$(in_ns kn-app curl -sf http://127.0.0.1:9641/metrics | wc -c)
+/usr/bin/python3 - "$series" "$scrape" "$bytes0" "$bytes1" "$samples0" "$samples1" "$t0" "$t1" <<'PY'
+import sys
+series, scrape, b0, b1, s0, s1, t0, t1 = map(float, sys.argv[1:])
+print(f"figures: {series:.0f} series from this appliance; scrape {scrape / 1024:.0f} KiB; "
+      f"{(s1 - s0) / (t1 - t0):.0f} samples/s and {(b1 - b0) / (t1 - t0) / 1024:.1f} KiB/s remote-written "
+      f"(averaged over the outage and catch-up)")
+PY
