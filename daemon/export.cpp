@@ -40,7 +40,7 @@ std::string targets_json(const Config& c) {
 
 std::string prometheus_yml(const Config& c, const ExportOptions& o) {
     std::ostringstream y;
-    y << "# Written by `fedprobe export prometheus` from " << c.path
+    y << "# Written by `fedprobe export prometheus` from " << nlohmann::json(c.path).dump()
       << ". Write it again after\n# changing the federation file; "
          "targets/fedprobe.json is re-read without a restart.\n"
          "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\n"
@@ -53,16 +53,19 @@ std::string prometheus_yml(const Config& c, const ExportOptions& o) {
          "    honor_labels: true\n"
          "    file_sd_configs:\n      - files: [targets/fedprobe.json]\n";
     if (!c.settings.web.basic_auth_users.empty())
-        y << "    basic_auth:\n      username: " << c.settings.web.basic_auth_users.begin()->first
+        // Quoted as JSON strings, which YAML reads the same: a user name or a path may hold
+        // any character.
+        y << "    basic_auth:\n      username: "
+          << nlohmann::json(c.settings.web.basic_auth_users.begin()->first).dump()
           << "\n      # The password whose bcrypt hash is in [fedprobe.web] basic_auth_users.\n"
              "      password_file: "
-          << o.password_file << "\n";
+          << nlohmann::json(o.password_file).dump() << "\n";
     return y.str();
 }
 
 std::string alertmanager_yml(const Config& c) {
     std::ostringstream y;
-    y << "# Written by `fedprobe export prometheus` from " << c.path
+    y << "# Written by `fedprobe export prometheus` from " << nlohmann::json(c.path).dump()
       << ": an example that routes\n"
          "# each alert to the organisation that owns the failing side, and the rest to the NOC.\n"
          "# Fill in each receiver (email_configs, webhook_configs) and check it with\n"
