@@ -311,6 +311,8 @@ ProbeResult IdleProbe::result_of(const Target& t) const {
 }
 
 void IdleProbe::forget_stale(TimePoint now) {
+    if (now < next_forget_) return;
+    next_forget_ = now + std::chrono::minutes(1);
     for (auto it = targets_.begin(); it != targets_.end();) {
         Target& t = *it->second;
         if (now - t.last_poll < kForgetAfter || !t.waiting.empty()) {

@@ -72,6 +72,7 @@ class IdleProbe : public Probe {
     EventLoop& loop_;
     std::unordered_map<std::string, std::unique_ptr<Target>> targets_;
     std::size_t open_ = 0;
+    TimePoint next_forget_{};  // forget_stale runs at most once a minute, not on every poll
 
     void top_up(Target& t);
     bool open_session(Target& t, double idle_s);
