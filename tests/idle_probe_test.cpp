@@ -95,6 +95,13 @@ void run_until_idle(EventLoop& loop, IdleProbe& probe, Duration most) {
         loop.run_once(100ms);
 }
 
+// Starts the sessions, waits until they have all ended, and polls for what they found.
+ProbeResult settle(EventLoop& loop, IdleProbe& probe, const ProbeRequest& req, Duration most) {
+    poll(loop, probe, req);
+    run_until_idle(loop, probe, most);
+    return poll(loop, probe, req);
+}
+
 }  // namespace
 
 TEST_CASE("sessions that survive: the lower bound climbs to the maximum, nothing is cut") {
@@ -125,9 +132,7 @@ TEST_CASE("a server that closes idle sessions itself is server_closed, not a cut
     Server server(loop, Server::After::close, 1s);
     IdleProbe probe(loop);
     auto req = to(server.port, 2, 5, 1);
-    poll(loop, probe, req);
-    run_until_idle(loop, probe, 10s);
-    const ProbeResult r = poll(loop, probe, req);
+    const ProbeResult r = settle(loop, probe, req, 10s);
     const IdleResult* idle = r.as<IdleKind>();
     REQUIRE(idle);
     CHECK(idle->cuts[static_cast<int>(IdleCut::server_closed)] == 1);
@@ -141,9 +146,7 @@ TEST_CASE("a reset cuts the session when it comes") {
     Server server(loop, Server::After::reset, 1s);
     IdleProbe probe(loop);
     auto req = to(server.port, 2, 5, 1);
-    poll(loop, probe, req);
-    run_until_idle(loop, probe, 10s);
-    const ProbeResult r = poll(loop, probe, req);
+    const ProbeResult r = settle(loop, probe, req, 10s);
     const IdleResult* idle = r.as<IdleKind>();
     REQUIRE(idle);
     CHECK(idle->cuts[static_cast<int>(IdleCut::reset)] == 1);

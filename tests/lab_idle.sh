@@ -7,7 +7,7 @@ export FEDPROBE_LAB="fpi$$"
 source "$(dirname "$0")/lab_lib.sh"
 "$LABD/federation" up
 "$LABD/fault" conntrack-timeout on
-sed -e '/^\[\[targets\]\]/,$d' -e "s|/run/fedprobe-lab/fpl/|$STATE/|g" "$LABD/federation.toml" >"$WORK/fed.toml"
+lab_config_without_targets "$WORK/fed.toml"
 cat >>"$WORK/fed.toml" <<TOML
 
 [[targets]]

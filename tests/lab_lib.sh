@@ -15,6 +15,12 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done; exit 1; }
 pass() { echo "ok: $*"; }
 
+# The lab's federation file with its state paths, cut before its targets and flows: the
+# networks, services and settings, for a test that adds only the targets it means.
+lab_config_without_targets() {  # output file
+    sed -e '/^\[\[targets\]\]/,$d' -e "s|/run/fedprobe-lab/fpl/|$STATE/|g" "$LABD/federation.toml" >"$1"
+}
+
 start_lab_daemons() {  # org codes...: the lab up, a daemon per appliance, probing every second
     "$LABD/federation" up
     sed -e 's/^interval = "5s"/interval = "1s"/' -e 's/^timeout = "1s"/timeout = "700ms"/' \

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lab_lib.sh"
 "$LABD/federation" up
 # The lab's networks and services, with no targets or flows: the daemon's own probes would be
 # handshakes on the same interface.
-sed -e '/^\[\[targets\]\]/,$d' -e "s|/run/fedprobe-lab/fpl/|$STATE/|g" "$LABD/federation.toml" >"$WORK/fed.toml"
+lab_config_without_targets "$WORK/fed.toml"
 cat >>"$WORK/fed.toml" <<'TOML'
 
 [fedprobe.capture]

@@ -21,6 +21,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A bcrypt hash ($2b$, cost 10) of a password, as basic_auth_users holds them.
+bcrypt_hash() { /usr/bin/python3 -W ignore -c "import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))" "$1"; }
+
 fail() { echo "FAIL: $*" >&2; [ -f "$WORK/daemon.log" ] && { echo "--- daemon log" >&2; cat "$WORK/daemon.log" >&2; }; exit 1; }
 pass() { echo "ok: $*"; }
 

@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 make_ns
 
-HASH=$(/usr/bin/python3 -W ignore -c "import crypt; print(crypt.crypt('s3cret', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))")
+HASH=$(bcrypt_hash s3cret)
 cat >"$WORK/fed.toml" <<TOML
 [fedprobe]
 site = "a"

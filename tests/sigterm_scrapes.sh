@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 make_ns
 # Basic auth at bcrypt cost 10, as an appliance would have it: each scrape costs a hash.
-HASH=$(/usr/bin/python3 -W ignore -c "import crypt; print(crypt.crypt('s3cret', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))")
+HASH=$(bcrypt_hash s3cret)
 SCRAPE_USER=prometheus:s3cret
 {
     cat <<TOML

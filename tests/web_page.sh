@@ -8,7 +8,7 @@ make_ns
 ARTIFACTS=${ARTIFACTS:-$WORK}
 mkdir -p "$ARTIFACTS"
 
-HASH=$(/usr/bin/python3 -W ignore -c "import crypt; print(crypt.crypt('s3cret', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))")
+HASH=$(bcrypt_hash s3cret)
 cat >"$WORK/fed.toml" <<TOML
 [fedprobe]
 site = "kent-nhs"
