@@ -51,6 +51,7 @@ struct Endpoint {
     std::uint16_t port = 0;
     static std::optional<Endpoint> parse(std::string_view text);
     std::string str() const;
+    friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 
 }  // namespace fedprobe

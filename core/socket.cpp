@@ -148,6 +148,25 @@ Status enable_rx_hop_limit(int fd) {
     return {};
 }
 
+Status enable_rx_packet_info(int fd, int family) {
+    int on = 1;
+    struct Option {
+        int level, name;
+        const char* what;
+    };
+    static constexpr Option v4[] = {{SOL_IP, IP_RECVTTL, "IP_RECVTTL"},
+                                    {SOL_IP, IP_RECVTOS, "IP_RECVTOS"},
+                                    {SOL_IP, IP_PKTINFO, "IP_PKTINFO"}};
+    static constexpr Option v6[] = {{SOL_IPV6, IPV6_RECVHOPLIMIT, "IPV6_RECVHOPLIMIT"},
+                                    {SOL_IPV6, IPV6_RECVTCLASS, "IPV6_RECVTCLASS"},
+                                    {SOL_IPV6, IPV6_RECVPKTINFO, "IPV6_RECVPKTINFO"}};
+    for (const Option& o :
+         family == AF_INET6 ? std::span<const Option>(v6) : std::span<const Option>(v4))
+        if (setsockopt(fd, o.level, o.name, &on, sizeof on) != 0)
+            return Status::from_errno(o.what, errno);
+    return {};
+}
+
 Status apply_send_options(int fd, int family, const SendOptions& send) {
     if (!send.device.empty() && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, send.device.c_str(),
                                            static_cast<socklen_t>(send.device.size())) != 0)
@@ -244,10 +263,41 @@ std::size_t PacketReceiver::receive(int fd) {
         Packet& p = packets_[i];
         p.rx_ns = 0;
         p.hop_limit = -1;
+        p.ttl = -1;
+        p.tos = -1;
+        p.to.reset();
+        p.truncated = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
         for (cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c;
              c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
             if (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) {
                 std::memcpy(&p.hop_limit, CMSG_DATA(c), sizeof p.hop_limit);
+                p.ttl = p.hop_limit;
+                continue;
+            }
+            if (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_TCLASS) {
+                std::memcpy(&p.tos, CMSG_DATA(c), sizeof p.tos);
+                continue;
+            }
+            if (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+                in6_pktinfo pi;
+                std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
+                p.to = IpAddress::from_in6(pi.ipi6_addr);
+                continue;
+            }
+            if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_TTL) {
+                std::memcpy(&p.ttl, CMSG_DATA(c), sizeof p.ttl);
+                continue;
+            }
+            if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_TOS) {
+                std::uint8_t tos;  // one byte here, unlike every other of these
+                std::memcpy(&tos, CMSG_DATA(c), 1);
+                p.tos = tos;
+                continue;
+            }
+            if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_PKTINFO) {
+                in_pktinfo pi;
+                std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
+                p.to = IpAddress::from_in(pi.ipi_addr);
                 continue;
             }
             if (c->cmsg_level != SOL_SOCKET) continue;
@@ -260,6 +310,9 @@ std::size_t PacketReceiver::receive(int fd) {
             }
         }
         p.from = IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&names_[i]));
+        p.from_port = names_[i].ss_family == AF_INET6
+                          ? ntohs(reinterpret_cast<sockaddr_in6*>(&names_[i])->sin6_port)
+                          : ntohs(reinterpret_cast<sockaddr_in*>(&names_[i])->sin_port);
         p.data = std::span<const std::uint8_t>(buffers_[i], msgs[i].msg_len);
     }
     return static_cast<std::size_t>(n);

@@ -62,6 +62,10 @@ Status pass_echo_replies_and_errors(int fd, int family);
 // IPV6_RECVHOPLIMIT: every received IPv6 packet carries the hop limit it arrived with (an IPv4
 // raw socket sees the TTL in the header it returns).
 Status enable_rx_hop_limit(int fd);
+// IP_RECVTTL, IP_RECVTOS and IP_PKTINFO (or their IPv6 forms): every received packet carries
+// its TTL, its TOS byte and the local address it was sent to, as a responder needs to answer
+// from the address it was asked on and to report what arrived.
+Status enable_rx_packet_info(int fd, int family);
 // DF on (IP_PMTUDISC_PROBE: set DF, ignore the cached path MTU) or off.
 Status set_dont_fragment(int fd, int family, bool on);
 // A larger receive buffer (SO_RCVBUFFORCE where CAP_NET_ADMIN allows, else up to rmem_max).
@@ -91,6 +95,13 @@ class PacketReceiver {
         std::optional<IpAddress> from;
         std::int64_t rx_ns = 0;  // the kernel's arrival time (CLOCK_REALTIME), 0 if absent
         int hop_limit = -1;      // IPv6 with enable_rx_hop_limit(): the packet's hop limit
+        // With enable_rx_packet_info(): the TTL / hop limit, the TOS / traffic-class byte and
+        // the local address the packet was sent to (-1 and nullopt when absent).
+        int ttl = -1;
+        int tos = -1;
+        std::optional<IpAddress> to;
+        std::uint16_t from_port = 0;
+        bool truncated = false;  // longer than the buffer: data holds its first 2048 bytes
     };
     // Reads up to kBatch packets without blocking; the spans stay valid until the next call.
     // 0 when nothing is waiting.
