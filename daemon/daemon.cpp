@@ -186,6 +186,7 @@ int Daemon::run() {
     engine_->add_sink(exporter_);
     engine_->add_sink(change_log_);
     apply(loaded.config);
+    if (config_->settings.stamp && !reflector_) return 1;  // apply() said why
     if (!start_exposer()) return 1;
     exporter_.config_reloaded(true, unix_now());
     spdlog::info("fedprobe {} running as site '{}' with {} ({} probes)", FEDPROBE_VERSION,
@@ -201,6 +202,7 @@ int Daemon::run() {
     // for an answer), then the HTTP server gets 300 ms.
     reloader_.reset();
     capture_.reset();
+    reflector_.reset();
     engine_.reset();
     if (!stop_exposer(std::chrono::milliseconds(300))) {
         // A scrape is still being built or sent. The process is ending and holds nothing that
@@ -232,6 +234,42 @@ void Daemon::apply(std::shared_ptr<const Config> config) {
     if (warning && *warning != descriptor_warning_) spdlog::warn("{}", *warning);
     descriptor_warning_ = warning.value_or("");
     apply_capture(*config_);
+    if (Status st = apply_reflector(*config_); !st.ok()) spdlog::error("{}", st.message());
+}
+
+Status Daemon::apply_reflector(const Config& config) {
+    const auto& want = config.settings.stamp;
+    exporter_.stamp_reflector().set(want.has_value() || reflector_, config.settings.site);
+    if (!want) {
+        if (reflector_) spdlog::info("stamp reflector: stopped (no [fedprobe.stamp] any more)");
+        reflector_.reset();
+        exporter_.stamp_reflector().set(false, config.settings.site);
+        return {};
+    }
+    if (reflector_ && reflector_->settings() == *want) return {};
+    // The old one lets go of its ports first: the new one most likely binds the same.
+    std::optional<StampReflectorSettings> was;
+    if (reflector_) was = reflector_->settings();
+    reflector_.reset();
+    auto counts = exporter_.stamp_reflector().counts();
+    auto fresh = std::make_unique<StampReflector>(loop_, *want, counts);
+    Status st = fresh->start();
+    if (st.ok()) {
+        reflector_ = std::move(fresh);
+        std::string where;
+        for (const auto& ep : want->listen)
+            where += (where.empty() ? "" : ", ") + ep.str();
+        spdlog::info("stamp reflector: answering on {} ({}{})", where,
+                     want->stateful ? "stateful" : "stateless", want->key ? ", authenticated" : "");
+        return {};
+    }
+    if (was) {
+        reflector_ = std::make_unique<StampReflector>(loop_, *was, counts);
+        if (!reflector_->start().ok()) reflector_.reset();
+    }
+    exporter_.stamp_reflector().set(reflector_ != nullptr, config.settings.site);
+    return Status::error("stamp reflector: " + st.message() +
+                         (reflector_ ? "; still answering as before" : ""));
 }
 
 void Daemon::apply_capture(const Config& config) {

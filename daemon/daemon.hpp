@@ -21,6 +21,7 @@
 #include "exporters/status_page.hpp"
 #include "exporters/web_health.hpp"
 #include "federation/loader.hpp"
+#include "probes/stamp_reflector.hpp"
 
 namespace prometheus {
 class Exposer;
@@ -42,7 +43,8 @@ class Daemon {
     PrometheusExporter exporter_;
     ChangeLog change_log_;
     std::unique_ptr<Engine> engine_;
-    std::unique_ptr<LiveCapture> capture_;  // while [fedprobe.capture] is configured
+    std::unique_ptr<LiveCapture> capture_;       // while [fedprobe.capture] is configured
+    std::unique_ptr<StampReflector> reflector_;  // while [fedprobe.stamp] is configured
     std::unique_ptr<BasicAuth> auth_;
     // Beaten every few seconds from the loop (at most 5 s apart): three missed beats make
     // /-/healthy fail.
@@ -59,6 +61,9 @@ class Daemon {
     bool stop_exposer(std::chrono::milliseconds deadline);  // false: still stopping
     void apply(std::shared_ptr<const Config> config);
     void apply_capture(const Config& config);
+    // Starts, replaces or stops the STAMP reflector; an error if the new one cannot bind (a
+    // reload then keeps the one that was running).
+    Status apply_reflector(const Config& config);
     void reloaded(LoadResult loaded);
     void on_signal();
     void every_few_seconds();

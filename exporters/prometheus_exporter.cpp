@@ -143,6 +143,8 @@ std::vector<prometheus::MetricFamily> PrometheusExporter::collect() const {
     out.insert(out.end(), flows.begin(), flows.end());
     auto passive = passive_->Collect();
     out.insert(out.end(), passive.begin(), passive.end());
+    auto reflector = stamp_reflector_->Collect();
+    out.insert(out.end(), reflector.begin(), reflector.end());
     auto self = registry_->Collect();
     out.insert(out.end(), self.begin(), self.end());
     return out;

@@ -20,6 +20,7 @@
 #include "exporters/flow_series.hpp"
 #include "exporters/job_series.hpp"
 #include "exporters/passive_series.hpp"
+#include "exporters/stamp_reflector_series.hpp"
 #include "probes/probe.hpp"
 
 namespace fedprobe {
@@ -46,7 +47,7 @@ class PrometheusExporter : public ResultSink {
     // Everything to register with the HTTP exposer: the process's own metrics, the probes' and
     // the policy's flows'.
     std::vector<std::weak_ptr<prometheus::Collectable>> collectables() const {
-        return {registry_, jobs_, flows_, passive_};
+        return {registry_, jobs_, flows_, passive_, stamp_reflector_};
     }
     std::vector<prometheus::MetricFamily> collect() const;  // both, for tests and one-shot output
 
@@ -93,12 +94,16 @@ class PrometheusExporter : public ResultSink {
     const FlowSeriesSet& flow_series() const { return *flows_; }
     // Passive capture's series: handed counts by the daemon's LiveCapture.
     PassiveSeriesSet& passive() { return *passive_; }
+    // The STAMP reflector's counts: the daemon hands them to the reflector it runs.
+    StampReflectorSeries& stamp_reflector() { return *stamp_reflector_; }
 
   private:
     std::shared_ptr<prometheus::Registry> registry_;
     std::shared_ptr<JobSeriesSet> jobs_;
     std::shared_ptr<FlowSeriesSet> flows_;
     std::shared_ptr<PassiveSeriesSet> passive_ = std::make_shared<PassiveSeriesSet>();
+    std::shared_ptr<StampReflectorSeries> stamp_reflector_ =
+        std::make_shared<StampReflectorSeries>();
     prometheus::Family<prometheus::Counter>& rate_limited_family_;
     prometheus::Family<prometheus::Counter>& overloaded_family_;
     // [kind][reason]: made up front so increase() sees them from zero.

@@ -15,6 +15,7 @@
 #include "core/socket.hpp"
 #include "probes/kinds.hpp"
 #include "probes/service.hpp"
+#include "probes/stamp_reflector.hpp"
 
 namespace fedprobe {
 
@@ -130,6 +131,9 @@ struct Settings {
     std::string ca_file;     // CA bundle for https probes; empty: the system's
     WebConfig web;
     std::optional<CaptureConfig> capture;
+    // [fedprobe.stamp]: the STAMP reflector (off when absent); `allow` already turned into the
+    // allowed networks' prefixes.
+    std::optional<StampReflectorSettings> stamp;
 };
 
 struct Config {

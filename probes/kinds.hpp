@@ -22,6 +22,7 @@
 #include "probes/icmp_kind.hpp"
 #include "probes/idle_kind.hpp"
 #include "probes/path_kind.hpp"
+#include "probes/stamp_kind.hpp"
 #include "probes/tcp_kind.hpp"
 #include "probes/udp_kind.hpp"
 
@@ -41,7 +42,8 @@ struct KindList {
 };
 
 // ---- the table --------------------------------------------------------------------------
-using Kinds = KindList<IcmpKind, TcpKind, UdpKind, DnsKind, HttpKind, PathKind, IdleKind>;
+using Kinds =
+    KindList<IcmpKind, TcpKind, UdpKind, DnsKind, HttpKind, PathKind, IdleKind, StampKind>;
 // -----------------------------------------------------------------------------------------
 
 inline constexpr std::size_t kKindCount = Kinds::size;

@@ -1,0 +1,152 @@
+// The reflector's decisions on single datagrams (no sockets): who is answered, the stateful
+// and stateless counts, the TLVs filled in, no reply larger than the request, and the
+// results counted for each refusal.
+#include "probes/stamp_reflector.hpp"
+
+#include <doctest/doctest.h>
+
+#include "core/event_loop.hpp"
+
+using namespace fedprobe;
+using namespace std::chrono_literals;
+
+namespace {
+
+StampReflectorSettings settings(bool stateful = true) {
+    StampReflectorSettings s;
+    s.allow = {*Prefix::parse("10.1.0.0/16")};
+    s.stateful = stateful;
+    s.rate_limit = 1000;
+    return s;
+}
+
+StampArrival arrival(const std::vector<std::uint8_t>& bytes, const char* from = "10.1.2.3",
+                     std::uint16_t port = 40000) {
+    return StampArrival{bytes, *IpAddress::parse(from), port, *IpAddress::parse("10.2.0.10"),
+                        862,   0xb8 /* DSCP 46 */,      62,   1'700'000'000'000'000'000};
+}
+
+std::vector<std::uint8_t> test_packet(std::uint32_t seq, std::vector<StampTlv> tlvs = {},
+                                      const StampKey* key = nullptr, std::uint16_t ssid = 1) {
+    StampSenderPacket p;
+    p.seq = seq;
+    p.ssid = ssid;
+    p.timestamp = stamp_timestamp(1'700'000'000'000'000'000 - 1'000'000, false);
+    p.tlvs = std::move(tlvs);
+    return encode(p, key);
+}
+
+StampReflectorPacket parse(const StampReply& r, const StampKey* key = nullptr) {
+    StampReflectorPacket p;
+    REQUIRE(decode(r.bytes, key, p) == StampParse::ok);
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("stateful: each session gets its own count; the sender's fields are echoed") {
+    EventLoop loop;
+    StampReflector refl(loop, settings());
+    const auto now = Clock::now();
+    for (std::uint32_t s : {5u, 6u, 9u}) {  // 7 and 8 never arrived
+        auto reply = refl.reflect(arrival(test_packet(s)), now);
+        REQUIRE(reply);
+        CHECK(reply->bytes.size() == 44);
+        auto p = parse(*reply);
+        CHECK(p.sender_seq == s);
+        CHECK(p.sender_ttl == 62);
+        CHECK(p.ssid == 1);
+        CHECK(stamp_timestamp_ns(p.receive_timestamp, false) == 1'700'000'000'000'000'000);
+    }
+    // The third reply carries count 2 while the sender is at 9: four lost forward.
+    auto again = parse(*refl.reflect(arrival(test_packet(10)), now));
+    CHECK(again.seq == 3);
+    // Another source port is another session, counting from 0.
+    auto other = parse(*refl.reflect(arrival(test_packet(10), "10.1.2.3", 40001), now));
+    CHECK(other.seq == 0);
+    CHECK(refl.counts().get(StampReflected::reflected) == 5);
+}
+
+TEST_CASE("stateless: the reply's sequence number is the sender's") {
+    EventLoop loop;
+    StampReflector refl(loop, settings(false));
+    auto p = parse(*refl.reflect(arrival(test_packet(77)), Clock::now()));
+    CHECK(p.seq == 77);
+    CHECK(refl.sessions() == 0);
+}
+
+TEST_CASE("a source outside allow gets nothing, counted as refused_source") {
+    EventLoop loop;
+    StampReflector refl(loop, settings());
+    CHECK_FALSE(refl.reflect(arrival(test_packet(0), "192.0.2.1"), Clock::now()));
+    CHECK(refl.counts().get(StampReflected::refused_source) == 1);
+    CHECK(refl.counts().get(StampReflected::reflected) == 0);
+}
+
+TEST_CASE("malformed packets are ignored and counted") {
+    EventLoop loop;
+    StampReflector refl(loop, settings());
+    CHECK_FALSE(refl.reflect(arrival(std::vector<std::uint8_t>(20, 0)), Clock::now()));
+    auto bad = test_packet(0);
+    bad.insert(bad.end(), {0, 4, 0, 99});  // a TLV that claims 99 bytes
+    CHECK_FALSE(refl.reflect(arrival(bad), Clock::now()));
+    CHECK(refl.counts().get(StampReflected::malformed) == 2);
+}
+
+TEST_CASE("authenticated: the right key is answered in kind, a wrong one or none gets silence") {
+    EventLoop loop;
+    auto s = settings();
+    s.key = StampKey{'k', 'e', 'y'};
+    StampReflector refl(loop, s);
+    auto reply = refl.reflect(arrival(test_packet(1, {}, &*s.key)), Clock::now());
+    REQUIRE(reply);
+    CHECK(reply->bytes.size() == 112);
+    parse(*reply, &*s.key);
+    const StampKey wrong = {'n', 'o', 'p', 'e'};
+    CHECK_FALSE(refl.reflect(arrival(test_packet(2, {}, &wrong)), Clock::now()));
+    CHECK_FALSE(refl.reflect(arrival(test_packet(3)), Clock::now()));  // unauthenticated
+    CHECK(refl.counts().get(StampReflected::auth_failed) == 2);
+}
+
+TEST_CASE("CoS and Location are filled in; the reply is exactly as long as the request") {
+    EventLoop loop;
+    StampReflector refl(loop, settings());
+    auto req = test_packet(0, {make_cos_tlv(StampCos{34, 0, 0, 0}), make_location_request(AF_INET),
+                               make_padding_tlv(100), StampTlv{0, 250, {1, 2}}});
+    auto reply = refl.reflect(arrival(req), Clock::now());
+    REQUIRE(reply);
+    CHECK(reply->bytes.size() == req.size());
+    CHECK(reply->tos == 34 << 2);  // the reply carries DSCP1
+    auto p = parse(*reply);
+    REQUIRE(p.tlvs.size() == 4);
+    auto cos = read_cos_tlv(p.tlvs[0]);
+    REQUIRE(cos);
+    CHECK(cos->dscp2 == 46);  // as it arrived
+    auto loc = read_location_tlv(p.tlvs[1]);
+    REQUIRE(loc);
+    CHECK(loc->source == IpAddress::parse("10.1.2.3"));
+    CHECK(loc->source_port == 40000);
+    CHECK(loc->destination == IpAddress::parse("10.2.0.10"));
+    CHECK(loc->destination_port == 862);
+    CHECK(p.tlvs[3].flags == kTlvUnrecognised);  // type 250: not understood, said so
+}
+
+TEST_CASE("each source is limited to its rate") {
+    EventLoop loop;
+    auto s = settings();
+    s.rate_limit = 10;  // burst 10
+    StampReflector refl(loop, s);
+    const auto now = Clock::now();
+    int answered = 0;
+    for (int i = 0; i < 30; ++i)
+        answered += refl.reflect(arrival(test_packet(static_cast<std::uint32_t>(i))), now) ? 1 : 0;
+    CHECK(answered == 10);
+    CHECK(refl.counts().get(StampReflected::rate_limited) == 20);
+    // Another source has its own allowance; a second later the first has ten more.
+    CHECK(refl.reflect(arrival(test_packet(0), "10.1.9.9"), now));
+    answered = 0;
+    for (int i = 0; i < 30; ++i)
+        answered +=
+            refl.reflect(arrival(test_packet(static_cast<std::uint32_t>(i))), now + 1s) ? 1 : 0;
+    CHECK(answered == 10);
+}
