@@ -140,9 +140,10 @@ void read_settings(LoadContext& c, const toml::table& root) {
     static const toml::table empty;
     if (!f) f = &empty;
     const std::string where = "[fedprobe]";
-    r.check_keys(
-        *f, {"site", "listen", "interval", "timeout", "rate_limit", "ca_file", "web", "capture"},
-        where);
+    r.check_keys(*f,
+                 {"site", "listen", "interval", "timeout", "rate_limit", "ca_file", "web",
+                  "capture", "stamp"},
+                 where);
     auto& s = c.cfg.settings;
     auto site = r.get_string(*f, "site", where);
     if (c.site_override)

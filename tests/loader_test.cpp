@@ -469,3 +469,70 @@ TEST_CASE("[targets.idle]: defaults, and every mistake located") {
     CHECK_FALSE(order.config);
     find(order, "min (10s) must be below max (5s)");
 }
+
+TEST_CASE("[fedprobe.stamp]: the reflector's settings, and every mistake located") {
+    auto none = load(kBase);
+    REQUIRE(none.config);
+    CHECK_FALSE(none.config->settings.stamp);
+
+    auto on = load(kBase +
+                   "\n[fedprobe.stamp]\nlisten = [\"10.31.0.10:862\", \"[::1]:8620\"]\n"
+                   "allow = [\"surrey-psn\", \"kent-nhs\"]\n");
+    REQUIRE(on.config);
+    const auto& st = *on.config->settings.stamp;
+    REQUIRE(st.listen.size() == 2);
+    CHECK(st.listen[0].str() == "10.31.0.10:862");
+    CHECK(st.listen[1].port == 8620);
+    // allow becomes the networks' prefixes.
+    CHECK(st.allow ==
+          std::vector<Prefix>{*Prefix::parse("198.51.100.0/24"), *Prefix::parse("10.31.0.0/16")});
+    CHECK(st.stateful);
+    CHECK_FALSE(st.key);
+    CHECK(st.rate_limit == 100);
+
+    const int at = static_cast<int>(std::count(kBase.begin(), kBase.end(), '\n')) + 2;
+    auto bad = load(kBase +
+                    "\n[fedprobe.stamp]\nlisten = [\"10.31.0.10:0\", \"nowhere:862\"]\n"
+                    "allow = [\"sussex-nhs\"]\nmode = \"stateles\"\n"
+                    "auth_key_file = \"/nonexistent/stamp.key\"\nrate = 5\n");
+    CHECK_FALSE(bad.config);
+    CHECK(find(bad, "port 0 is out of range").line == at + 1);
+    CHECK(find(bad, "'nowhere:862' is not ADDRESS:PORT").line == at + 1);
+    CHECK(find(bad, "allow names 'sussex-nhs', which is not a declared network").line == at + 2);
+    CHECK(find(bad, "mode must be \"stateful\" or \"stateless\"").line == at + 3);
+    CHECK(find(bad, "auth_key_file: cannot read /nonexistent/stamp.key").line == at + 4);
+    CHECK(find(bad, "rate").line == at + 5);  // rate_limit, suggested
+
+    auto empty = load(kBase + "\n[fedprobe.stamp]\n");
+    CHECK_FALSE(empty.config);
+    find(empty, "[fedprobe.stamp] has no 'listen'");
+    find(empty, "[fedprobe.stamp] has no 'allow'");
+}
+
+TEST_CASE("[targets.stamp]: defaults, and every mistake located") {
+    const std::string target =
+        "\n[[targets]]\nid = \"a\"\nnetwork = \"surrey-psn\"\naddress = \"198.51.100.20\"\n";
+    auto ok = load(kBase + target + "probes = [\"stamp\"]\nstamp = { dscp = 46 }\n");
+    REQUIRE(ok.config);
+    const StampOptions* o = ok.config->targets[0].options_for<StampKind>();
+    REQUIRE(o);
+    CHECK(o->packets == 10);
+    CHECK(o->spacing == 100ms);
+    CHECK(o->port == 862);
+    CHECK(o->dscp == 46);
+    CHECK(o->key.empty());
+
+    const int at = static_cast<int>(std::count(kBase.begin(), kBase.end(), '\n')) + 6;
+    auto bad = load(kBase + target +
+                    "probes = [\"stamp\", \"stamp:https\"]\n"
+                    "stamp = { port = 70000, dscp = 64, spacing = \"20s\", auth_key_file = "
+                    "\"/nonexistent/k\", timestamp = \"gps\", reflector = \"half\" }\n");
+    CHECK_FALSE(bad.config);
+    find(bad, "stamp:https");  // the kind takes no service
+    CHECK(find(bad, "'port' in target 'a': stamp is 70000, outside 1..65535").line == at + 1);
+    CHECK(find(bad, "'dscp' in target 'a': stamp is 64, outside 0..63").line == at + 1);
+    CHECK(find(bad, "spacing must be between 1ms and 10s").line == at + 1);
+    CHECK(find(bad, "auth_key_file: cannot read /nonexistent/k").line == at + 1);
+    CHECK(find(bad, "timestamp must be \"ntp\" or \"ptp\"").line == at + 1);
+    CHECK(find(bad, "reflector must be \"stateful\" or \"stateless\"").line == at + 1);
+}
