@@ -201,4 +201,30 @@ to = "t"
 service = "https"
 expect = "allow"
 ''')
+# STAMP (RFC 8762 4.2.1/4.2.2 and RFC 8972 4): the first byte is the fuzz target's mode
+# (bit 0 stateless, bit 1 authenticated with the key "fuzz").
+import hashlib  # noqa: E402
+import hmac  # noqa: E402
+
+
+def stamp_tlv(flags, typ, value):
+    return struct.pack("!BBH", flags, typ, len(value)) + value
+
+
+stamp_base = struct.pack("!IQHH28x", 7, 0xE8D4A51000000000, 0x0001, 1)
+stamp_cos = stamp_tlv(0, 4, struct.pack("!HH", 46 << 10, 0))
+stamp_loc = stamp_tlv(0, 2, struct.pack("!HH", 0, 0) + stamp_tlv(0, 1, bytes(4)) + stamp_tlv(0, 2, bytes(4)))
+stamp_loc6 = stamp_tlv(0, 2, struct.pack("!HH", 0, 0) + stamp_tlv(0, 3, bytes(16)) + stamp_tlv(0, 4, bytes(16)))
+put("stamp_packet", "base", b"\0" + stamp_base)
+put("stamp_packet", "base_stateless", b"\1" + stamp_base)
+put("stamp_packet", "tlvs", b"\0" + stamp_base + stamp_cos + stamp_loc + stamp_tlv(0, 1, bytes(32)) + stamp_tlv(0, 99, b"?"))
+put("stamp_packet", "location_v6", b"\0" + stamp_base + stamp_loc6)
+put("stamp_packet", "truncated_tlv", b"\0" + stamp_base + b"\x00\x04\x00\x10\x00")
+auth_base = struct.pack("!I12xQHH68x", 7, 0xE8D4A51000000000, 1, 1)
+auth = auth_base + hmac.new(b"fuzz", auth_base, hashlib.sha256).digest()[:16]
+put("stamp_packet", "authenticated", b"\2" + auth)
+put("stamp_packet", "authenticated_tlvs", b"\2" + auth + stamp_cos +
+    stamp_tlv(0, 8, hmac.new(b"fuzz", auth[:4] + stamp_cos, hashlib.sha256).digest()[:16]))
+reflected = struct.pack("!IQHHQIQH2xB3x", 0, 0xE8D4A51000000000, 1, 1, 0xE8D4A51000000000, 7, 0xE8D4A51000000000, 1, 64)
+put("stamp_packet", "reflected", b"\0" + reflected + stamp_cos + stamp_loc)
 print("seeds written to", ROOT)
