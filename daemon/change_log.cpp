@@ -6,9 +6,22 @@
 
 namespace fedprobe {
 
+void ChangeLog::jobs_changed(std::span<LiveJob* const> jobs) {
+    std::map<std::string, std::string> kept;
+    for (LiveJob* lj : jobs)
+        if (auto it = notices_.find(lj->job.key); it != notices_.end()) kept.insert(*it);
+    notices_ = std::move(kept);
+}
+
 void ChangeLog::finished(LiveJob& lj, const RoundReport& round) {
     const ProbeResult& result = round.result;
     if (result.overload) return;  // counted by the metrics; says nothing about the network
+    if (!result.notice.empty()) {
+        std::string& last = notices_[lj.job.key];
+        if (last != result.notice)
+            spdlog::info("{} {}: {}", lj.job.target->id, lj.job.spec.str(), result.notice);
+        last = result.notice;
+    }
     if (lj.last_outcome == result.outcome && lj.last_reporter == result.reporter) return;
     const std::string was = lj.last_outcome ? std::string(to_string(*lj.last_outcome)) : "new";
     const std::string& reporter_network = round.reporter_network;

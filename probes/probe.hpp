@@ -66,6 +66,9 @@ struct ProbeResult {
     std::optional<IpAddress>
         reporter;        // who said so: the target (RST) or the router that sent the ICMP
     std::string detail;  // for logs only, never a label
+    // A fact from the wire worth one log line whenever it changes, never a label: the address
+    // a STAMP reflector saw this appliance as. Empty: nothing to say.
+    std::string notice;
     // Set when the prober fell behind: this round says nothing about the network and is
     // counted as overload instead of as an outcome.
     std::optional<Overload> overload;

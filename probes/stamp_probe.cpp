@@ -283,8 +283,12 @@ void StampProbe::finish(Session& s) {
         res.detail = std::to_string(k.received) + "/" + std::to_string(k.sent) +
                      " replies, rtt min " + ms(*std::min_element(k.rtt.begin(), k.rtt.end())) +
                      " ms mean " + ms(mean(k.rtt)) + " ms";
-        if (k.translated && *k.translated)
-            res.detail += "; the reflector saw us as " + s.seen + " (translated)";
+        if (k.translated) {
+            const std::string local = Endpoint{s.local, s.local_port}.str();
+            res.notice = *k.translated ? "the reflector saw us as " + s.seen + ", not " + local +
+                                             ": the source is translated on the way"
+                                       : "the reflector saw us as " + local + ", untranslated";
+        }
     } else if (r->icmp) {
         res.outcome = outcome_of(*r->icmp);
         res.reporter = r->icmp->offender;

@@ -141,6 +141,39 @@ fault dscp-bleach on; bleached=$(dscp_count); fault dscp-bleach off
 [ "$ef" -eq 3 ] && [ "$bleached" -eq 0 ] || fail "dscp-bleach: EF packets arriving $ef -> $bleached"
 pass "dscp-bleach (EF arrivals $ef -> $bleached)"
 
+udp_through() {  # from to-ns to-address port n [source port]: how many of n datagrams arrive
+    local got
+    got=$(mktemp)
+    in_ns "$2" timeout 4 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", int(sys.argv[1]))); s.settimeout(1.5)
+n = 0
+print("ready", flush=True)
+try:
+    while True:
+        s.recv(100); n += 1
+except socket.timeout:
+    pass
+print(n)' "$4" >"$got" &
+    local pid=$!
+    for _ in $(seq 1 30); do grep -q ready "$got" && break; sleep 0.1; done
+    in_ns "$1" python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", int(sys.argv[4])))
+for _ in range(int(sys.argv[3])):
+    s.sendto(b"stamp?", (sys.argv[1], int(sys.argv[2]))); time.sleep(0.002)' "$3" "$4" "$5" "${6:-0}"
+    wait "$pid" || true
+    tail -1 "$got"
+    rm -f "$got"
+}
+fault stamp-loss on
+there=$(udp_through kp-app kn-app 10.31.1.10 862 200)
+back=$(udp_through kn-app kp-app 198.51.100.10 40862 200 862)
+fault stamp-loss off
+python3 -c "import sys; sys.exit(0 if 130 <= $there <= 185 and $back == 200 else 1)" ||
+    fail "stamp-loss: $there of 200 test packets arrived (about 160 expected), $back of 200 replies (200)"
+pass "stamp-loss ($there of 200 test packets into kent-nhs, $back of 200 replies out)"
+
 fault nat-change on
 tcp_error kn 10.211.2.10 2575 | grep -q "No route to host" || fail "nat-change: the old address is unreachable"
 open_tcp kn 10.211.2.11 2575 || fail "nat-change: the new address works"
