@@ -168,7 +168,7 @@ for _ in range(int(sys.argv[3])):
 }
 fault stamp-loss on
 there=$(udp_through kp-app kn-app 10.31.1.10 862 200)
-back=$(udp_through kn-app kp-app 198.51.100.10 40862 200 862)
+back=$(udp_through kn-app kp-app 198.51.100.10 862 200 862)
 fault stamp-loss off
 python3 -c "import sys; sys.exit(0 if 130 <= $there <= 185 and $back == 200 else 1)" ||
     fail "stamp-loss: $there of 200 test packets arrived (about 160 expected), $back of 200 replies (200)"
