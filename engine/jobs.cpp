@@ -74,7 +74,8 @@ std::vector<Job> build_flow_jobs(const Config& config, const std::string& patter
         if (!pattern.empty() && flow.id.find(pattern) == std::string::npos) continue;
         const Service& service = config.services.at(flow.service);
         for (const Target& t : config.targets) {
-            if (flow.to_network ? t.network != flow.to : t.id != flow.to) continue;
+            if (flow.to_network ? t.network != flow.to || !t.flow_destination : t.id != flow.to)
+                continue;
             Job job;
             job.key = "flow:" + flow.id + "/" + t.id;
             job.target = &t;

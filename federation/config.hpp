@@ -51,6 +51,9 @@ struct Target {
     Duration interval{};
     Duration timeout{};
     bool enabled = true;
+    // false: not a destination of the flows to its network (a measurement endpoint such as
+    // another appliance's STAMP reflector, which serves none of the policy's services).
+    bool flow_destination = true;
     KindOptions options;  // [targets.KIND] tables, one optional per kind of the table
 
     // What few targets set, kept apart: 184 bytes a target when inline, and a federation may

@@ -134,7 +134,7 @@ void read_targets(LoadContext& c, const toml::table& root) {
         std::string where = "[[targets]]";
         std::vector<std::string_view> keys = {
             "id",     "network", "address", "addresses_from", "probes", "interval", "timeout",
-            "labels", "from",    "enabled", "source",         "device", "dscp"};
+            "labels", "from",    "enabled", "source",         "device", "dscp",     "flows"};
         keys.insert(keys.end(), Kinds::names.begin(), Kinds::names.end());  // [targets.KIND]
         r.check_keys(*t, keys, where);
         auto id = r.get_string(*t, "id", where);
@@ -252,6 +252,7 @@ void read_targets(LoadContext& c, const toml::table& root) {
             tg.set_extras().from_sites.push_back(site);
         }
         tg.enabled = r.get_bool(*t, "enabled", where).value_or(true);
+        tg.flow_destination = r.get_bool(*t, "flows", where).value_or(true);
 
         if (const toml::node* src = t->get("source")) {
             if (auto a = read_address(c, *src, where + ": source")) {

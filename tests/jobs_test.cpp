@@ -118,6 +118,20 @@ TEST_CASE("flows expand to every target of a network, only from their own sites"
     CHECK(build_jobs(*b.config).size() == 2 + 3);           // two icmp probes and three flows
 }
 
+TEST_CASE("a target with flows = false is no destination of the flows to its network") {
+    std::string text = kFlows;
+    text.replace(text.find("[[flows]]"), 0,
+                 "[[targets]]\nid = \"kent-nhs-app\"\nnetwork = \"kent-nhs\"\n"
+                 "address = \"10.31.1.10\"\nprobes = [\"stamp\"]\nflows = false\n");
+    auto r = load_config_text(text, "t.toml", std::nullopt);
+    REQUIRE(r.config);
+    auto flows = build_flow_jobs(*r.config);
+    REQUIRE(flows.size() == 2);  // epr and pacs, not the appliance
+    CHECK(flows[0].target->id == "epr");
+    CHECK(flows[1].target->id == "pacs");
+    CHECK(build_jobs(*r.config).size() == 3 + 2);  // it is still probed itself
+}
+
 TEST_CASE("a udp flow sends the target's payload, but any reply will do") {
     auto r = load_config_text(R"([fedprobe]
 site = "a"

@@ -31,7 +31,7 @@ wait_compliance() {  # site-code "flow=0 flow=0 ..." (every flow not listed must
 wait_compliance kp ""
 wait_compliance kn ""
 pass "baseline: every flow compliant in the daemons' metrics"
-check kp before.json --format json --save "$WORK/kp-before.json" || fail "check from kent-psn at baseline"
+check kp before.json --format json --save "$WORK/kp-before.json" || fail "check from kent-psn at baseline: $(tail -5 "$WORK/before.json.err")"
 check kn before.json --save "$WORK/kn-before.json" || fail "check from kent-nhs at baseline"
 python3 -c "import json,sys; d=json.load(open('$WORK/kp-before.json')); assert d['version']==1 and d['summary']['non_compliant']==0 and d['summary']['flows']==8, d['summary']"
 pass "fedprobe check at baseline: exit 0, 8 flows from kent-psn (surrey-psn-voice joins the flows to surrey-psn) all compliant"
