@@ -1,6 +1,6 @@
-// The change log: one log line whenever a job's outcome, reporter or notice changes, and a warning when
-// a flow the policy denies gets through, and where a silently dropped flow dies. An audit trail of
-// what broke and who said so, never a line per probe. A ResultSink on the engine's thread.
+// The change log: one log line whenever a job's outcome, reporter or notice changes, and a warning
+// when a flow the policy denies gets through, and where a silently dropped flow dies. An audit
+// trail of what broke and who said so, never a line per probe. A ResultSink on the engine's thread.
 #pragma once
 
 #include <map>
