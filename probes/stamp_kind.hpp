@@ -52,6 +52,11 @@ struct StampResult {
     std::optional<double> jitter;
     std::optional<double> forward_delay;   // mean, s; both clocks synchronised only
     std::optional<double> backward_delay;  // mean, s
+    // The reflector's clock minus ours from the round's quickest exchange, NTP's way:
+    // ((T2 - T1) - (T4 - T3)) / 2, true within half that exchange's round trip (the error), the
+    // part of it the paths' asymmetry takes. For the mesh estimate (fedprobe mesh).
+    std::optional<double> clock_offset;
+    std::optional<double> clock_offset_error;
     int dscp_sent = 0;
     std::optional<int> dscp_received;
     std::optional<bool> translated;
@@ -92,6 +97,13 @@ struct StampKind {
                    SeriesType::gauge},
         FamilyInfo{"fedprobe_stamp_dscp_received",
                    "The DSCP the reflector saw arrive (Class of Service TLV)", SeriesType::gauge},
+        FamilyInfo{"fedprobe_stamp_clock_offset_seconds",
+                   "The reflector's clock minus this appliance's, from the last round's quickest "
+                   "exchange",
+                   SeriesType::gauge},
+        FamilyInfo{"fedprobe_stamp_clock_offset_error_seconds",
+                   "Half that exchange's round trip: the offset is true within it",
+                   SeriesType::gauge},
         FamilyInfo{"fedprobe_stamp_source_translated",
                    "1 when the reflector saw another source address or port than the one sent "
                    "from (NAT on the path; Location TLV)",

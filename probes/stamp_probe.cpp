@@ -227,6 +227,11 @@ void StampProbe::on_reply(Session& s, const PacketReceiver::Packet& p) {
     std::int64_t dwell = t3 - t2;
     if (dwell < 0 || dwell > raw) dwell = 0;  // a reflector clock that stepped between the two
     sent.rtt = static_cast<double>(std::max<std::int64_t>(raw - dwell, 0)) * 1e-9;
+    // Half the exchange's round trip bounds the offset's error: the quickest says the most.
+    if (r.best_rtt < 0 || sent.rtt < r.best_rtt) {
+        r.best_rtt = sent.rtt;
+        r.best_offset = static_cast<double>((t2 - sent.t1_ns) - (t4 - t3)) * 0.5e-9;
+    }
     if (theirs.synchronised && local_error_estimate(false).synchronised) {
         r.forward.push_back(static_cast<double>(t2 - sent.t1_ns) * 1e-9);
         r.backward.push_back(static_cast<double>(t4 - t3) * 1e-9);
@@ -270,6 +275,10 @@ void StampProbe::finish(Session& s) {
         k.backward_lost = b > s.reported_backward ? b - s.reported_backward : 0;
         s.reported_forward = std::max(s.reported_forward, f);
         s.reported_backward = std::max(s.reported_backward, b);
+    }
+    if (r->best_rtt >= 0) {
+        k.clock_offset = r->best_offset;
+        k.clock_offset_error = r->best_rtt / 2;
     }
     k.dscp_sent = std::max(s.params.dscp, 0);
     k.dscp_received = r->dscp_received;

@@ -41,8 +41,10 @@ class StampProbe : public Probe {
         int packets = 0;
         std::vector<Sent> sent;
         std::vector<double> forward, backward;  // one-way delays (synchronised clocks)
-        int send_errno = 0;                     // the first failed send's
-        int undecodable = 0;                    // answers that did not decode
+        double best_rtt = -1;                   // the quickest exchange's, and its offset
+        double best_offset = 0;
+        int send_errno = 0;   // the first failed send's
+        int undecodable = 0;  // answers that did not decode
         std::optional<int> dscp_received;
         std::optional<bool> translated;
         std::optional<QueuedError> icmp;

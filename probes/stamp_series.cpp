@@ -40,6 +40,8 @@ class StampSeries : public KindSeries {
         backward_delay_.store(s->backward_delay.value_or(kNaN), std::memory_order_relaxed);
         dscp_sent_.store(s->dscp_sent, std::memory_order_relaxed);
         dscp_received_.store(s->dscp_received.value_or(-1), std::memory_order_relaxed);
+        offset_.store(s->clock_offset.value_or(kNaN), std::memory_order_relaxed);
+        offset_error_.store(s->clock_offset_error.value_or(kNaN), std::memory_order_relaxed);
         translated_.store(s->translated ? (*s->translated ? 1 : 0) : -1, std::memory_order_relaxed);
     }
     void render(std::size_t family, SeriesWriter& out) const override {
@@ -79,6 +81,10 @@ class StampSeries : public KindSeries {
                     out.value({}, d);
                 return;
             case 10:
+                return value(offset_.load(std::memory_order_relaxed));
+            case 11:
+                return value(offset_error_.load(std::memory_order_relaxed));
+            case 12:
                 if (int t = translated_.load(std::memory_order_relaxed); t >= 0) out.value({}, t);
                 return;
             default:
@@ -91,6 +97,7 @@ class StampSeries : public KindSeries {
     std::atomic<bool> stateful_{true};
     AtomicHistogram<kRttBounds.size()> rtt_{kRttBounds};
     std::atomic<double> jitter_{kNaN}, forward_delay_{kNaN}, backward_delay_{kNaN};
+    std::atomic<double> offset_{kNaN}, offset_error_{kNaN};
     std::atomic<int> dscp_sent_{-1}, dscp_received_{-1}, translated_{-1};
 };
 

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <functional>
 #include <memory>
 
@@ -130,6 +131,11 @@ TEST_CASE("a clean round: every reply, a round trip, the DSCP that arrived, no t
         CHECK(v < 0.1);
     }
     CHECK(s->jitter.has_value());
+    // One clock at both ends: the offset is 0 within half the quickest round trip.
+    REQUIRE(s->clock_offset);
+    REQUIRE(s->clock_offset_error);
+    CHECK(*s->clock_offset_error > 0);
+    CHECK(std::abs(*s->clock_offset) <= *s->clock_offset_error + 1e-9);
     CHECK(s->dscp_sent == 34);
     REQUIRE(s->dscp_received);
     CHECK(*s->dscp_received == 34);
