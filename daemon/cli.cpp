@@ -111,6 +111,18 @@ std::string help_text(const std::string& subcommand) {
                "  -o, --out DIR             the directory to write into\n"
                "      --password-file PATH  the scrape password's file on the Prometheus host\n"
                "                            (default /etc/prometheus/fedprobe.password)\n";
+    if (subcommand == "mesh")
+        return "usage: fedprobe mesh --config FILE [--reference SITE] SCRAPE...\n\n"
+               "Fits every appliance's clock offset jointly, by least squares, from the STAMP\n"
+               "measurements in the appliances' scrapes (each SCRAPE a file of /metrics text, or\n"
+               "- for stdin: e.g. every appliance's /metrics, concatenated). Prints each site's\n"
+               "offset, each pair's one-way delays with the fitted offsets, and each triangle of\n"
+               "sites, whose measured offsets sum to 0 when paths are symmetric. Exits 0 when\n"
+               "every loop is within its bound, 1 when one is not (asymmetric paths, or a clock\n"
+               "that moved), 2 on a usage, config or scrape error or without measurements.\n\n"
+               "  -c, --config FILE     the federation file (TOML): the networks the scrapes name\n"
+               "  -s, --site ID         read the file as this site\n"
+               "      --reference SITE  the site whose clock is 0 (default: the file's site)\n";
     return "usage: fedprobe COMMAND [OPTIONS]\n\n"
            "fedprobe probes the other networks of a federation for reachability and firewall\n"
            "behaviour, says why a flow failed and which device stopped it, and exports it all to\n"
@@ -121,7 +133,8 @@ std::string help_text(const std::string& subcommand) {
            "  check      verify the firewall policy's flows once (before/after a change)\n"
            "  trace      trace the path to a target once, hop by hop\n"
            "  passive    count the handshakes in a capture file per pair of networks\n"
-           "  export     write the central Prometheus' targets, rules and Alertmanager routes\n\n"
+           "  export     write the central Prometheus' targets, rules and Alertmanager routes\n"
+           "  mesh       fit the appliances' clock offsets from their STAMP measurements\n\n"
            "  --help     this text; 'fedprobe COMMAND --help' for a command's options\n"
            "  --version  print the version\n";
 }
@@ -139,7 +152,8 @@ CliParse parse_cli(const std::vector<std::string>& args) {
             return out;
         }
         if (args.size() == 2 && args[1] != "run" && args[1] != "validate" && args[1] != "check" &&
-            args[1] != "trace" && args[1] != "passive" && args[1] != "export") {
+            args[1] != "trace" && args[1] != "passive" && args[1] != "export" &&
+            args[1] != "mesh") {
             out.error = "no help for " + quote_excerpt(args[1]) + ": not a command";
             return out;
         }
@@ -168,6 +182,8 @@ CliParse parse_cli(const std::vector<std::string>& args) {
         cmd.kind = CliCommand::Kind::passive;
     else if (first == "export")
         cmd.kind = CliCommand::Kind::export_;
+    else if (first == "mesh")
+        cmd.kind = CliCommand::Kind::mesh;
     else {
         out.error = "unknown command " + quote_excerpt(first);
         return out;
@@ -261,6 +277,10 @@ CliParse parse_cli(const std::vector<std::string>& args) {
                     quote_excerpt(cmd.what);
                 return out;
             }
+        } else if (arg == "--reference" && cmd.kind == CliCommand::Kind::mesh) {
+            if (!value(cmd.reference)) return out;
+        } else if (cmd.kind == CliCommand::Kind::mesh && (arg == "-" || !arg.starts_with("-"))) {
+            cmd.scrapes.push_back(arg);
         } else if (arg == "--service" && cmd.kind == CliCommand::Kind::trace) {
             if (!value(cmd.service)) return out;
         } else if (arg == "--method" && cmd.kind == CliCommand::Kind::trace) {
@@ -309,6 +329,10 @@ CliParse parse_cli(const std::vector<std::string>& args) {
     }
     if (cmd.kind == CliCommand::Kind::export_ && cmd.out.empty()) {
         out.error = "'export' needs --out DIR";
+        return out;
+    }
+    if (cmd.kind == CliCommand::Kind::mesh && cmd.scrapes.empty()) {
+        out.error = "'mesh' needs at least one SCRAPE: a file of the appliances' /metrics, or -";
         return out;
     }
     if (cmd.kind == CliCommand::Kind::passive && cmd.read.empty()) {

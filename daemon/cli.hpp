@@ -15,6 +15,7 @@ struct CliCommand {
         trace,
         passive,
         export_,
+        mesh,
         help,
         version
     } kind = Kind::help;
@@ -35,6 +36,9 @@ struct CliCommand {
     std::string what;  // "prometheus"
     std::string out;
     std::string password_file = "/etc/prometheus/fedprobe.password";
+    // mesh
+    std::string reference;
+    std::vector<std::string> scrapes;
 };
 
 struct CliParse {

@@ -9,6 +9,7 @@
 #include "daemon/daemon.hpp"
 #include "daemon/export.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/mesh.hpp"
 #include "daemon/passive.hpp"
 #include "daemon/trace.hpp"
 #include "federation/loader.hpp"
@@ -74,6 +75,8 @@ int main(int argc, char** argv) {
                                         cmd.flows, cmd.mtu, cmd.format});
         case fedprobe::CliCommand::Kind::export_:
             return fedprobe::run_export({cmd.config, cmd.site, cmd.out, cmd.password_file});
+        case fedprobe::CliCommand::Kind::mesh:
+            return fedprobe::run_mesh({cmd.config, cmd.site, cmd.reference, cmd.scrapes});
         case fedprobe::CliCommand::Kind::passive:
             return fedprobe::run_passive({cmd.config, cmd.site, cmd.read, cmd.format});
         case fedprobe::CliCommand::Kind::run: {

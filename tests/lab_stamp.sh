@@ -106,3 +106,18 @@ auth=$(value bp fedprobe_stamp_reflector_packets_total "" 'result="auth_failed"'
 [ "${auth%.*}" -ge 10 ] 2>/dev/null || fail "brighton-psn's reflector counted $auth auth_failed"
 reflected=$(value kp fedprobe_stamp_reflector_packets_total "" 'result="reflected"')
 pass "wrong key: silence, $auth auth_failed at brighton-psn; kent-psn reflected $reflected with the right one"
+
+# The lab's namespaces share one kernel clock: fitted over the mesh, every offset is 0 within
+# its error, and the exchanges' round trips split into one-way delays.
+for o in kn sn xn kp sp bp; do scrape "$o"; done >"$WORK/scrapes.txt"
+"$FEDPROBE" mesh --config "$WORK/fed.toml" --site kent-psn "$WORK/scrapes.txt" >"$WORK/mesh.txt" ||
+    { cat "$WORK/mesh.txt"; fail "fedprobe mesh on the lab's scrapes: exit $?"; }
+python3 - "$WORK/mesh.txt" <<'PY' || { cat "$WORK/mesh.txt"; fail "a fitted offset is not 0 within its error"; }
+import re, sys
+rows = re.findall(r"^([a-z-]+) +([+-][0-9.]+) +([0-9.]+)$", open(sys.argv[1]).read(), re.M)
+assert len(rows) >= 4, rows  # kent-psn and the sites it exchanged with
+for site, off, err in rows:
+    assert abs(float(off)) <= float(err) + 0.05, (site, off, err)
+print(f"ok: clock offsets over the mesh: {len(rows)} sites, each 0 within its error "
+      + ", ".join(f"{s} {o}±{e} ms" for s, o, e in rows))
+PY
