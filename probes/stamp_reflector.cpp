@@ -124,11 +124,18 @@ bool StampReflector::take_token(const IpAddress& a, TimePoint now) {
 }
 
 void StampReflector::sweep(TimePoint now) {
-    if (now < next_sweep_ && sessions_.size() < settings_.max_sessions) return;
+    if (now < next_sweep_ && sessions_.size() < settings_.max_sessions &&
+        buckets_.size() < settings_.max_sessions)
+        return;
     next_sweep_ = now + std::chrono::minutes(1);
     std::erase_if(sessions_,
                   [&](const auto& kv) { return now - kv.second.last_seen > kSessionIdle; });
-    std::erase_if(buckets_, [&](const auto& kv) { return now - kv.second.last > kSessionIdle; });
+    // A bucket unused long enough to be full again says nothing a fresh one would not: the
+    // sources a stateless reflector hears are forgotten as surely as a stateful one's sessions.
+    const auto full_again =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+            std::max(10.0, settings_.rate_limit / 5) / settings_.rate_limit + 1));
+    std::erase_if(buckets_, [&](const auto& kv) { return now - kv.second.last > full_again; });
     // Still full: the sessions heard from least recently go first.
     while (sessions_.size() >= settings_.max_sessions) {
         auto oldest = std::min_element(
@@ -143,6 +150,7 @@ std::optional<StampReply> StampReflector::reflect(const StampArrival& in, TimePo
         count(StampReflected::refused_source);
         return std::nullopt;
     }
+    sweep(now);
     if (!take_token(in.from, now)) {
         count(StampReflected::rate_limited);
         return std::nullopt;
@@ -161,7 +169,6 @@ std::optional<StampReply> StampReflector::reflect(const StampArrival& in, TimePo
 
     StampReflectorPacket reply;
     if (settings_.stateful) {
-        sweep(now);
         std::string sk = address_key(in.from);
         sk.push_back(static_cast<char>(in.from_port >> 8));
         sk.push_back(static_cast<char>(in.from_port & 0xff));

@@ -93,6 +93,7 @@ class StampReflector {
     const StampReflectorSettings& settings() const { return settings_; }
     const StampReflectorCounts& counts() const { return *counts_; }
     std::size_t sessions() const { return sessions_.size(); }
+    std::size_t sources() const { return buckets_.size(); }  // with a rate allowance kept
     // Where it answers, with the ports the kernel chose for any listen port 0 (tests).
     std::vector<Endpoint> bound() const;
 

@@ -150,3 +150,20 @@ TEST_CASE("each source is limited to its rate") {
             refl.reflect(arrival(test_packet(static_cast<std::uint32_t>(i))), now + 1s) ? 1 : 0;
     CHECK(answered == 10);
 }
+
+TEST_CASE("sessions and per-source allowances are bounded, stateful or not") {
+    EventLoop loop;
+    for (bool stateful : {true, false}) {
+        auto s = settings(stateful);
+        s.max_sessions = 16;
+        StampReflector refl(loop, s);
+        const auto now = Clock::now();
+        for (int i = 0; i < 100; ++i) {
+            const std::string from = "10.1.3." + std::to_string(i);
+            REQUIRE(
+                refl.reflect(arrival(test_packet(0), from.c_str()), now + std::chrono::seconds(i)));
+        }
+        CHECK(refl.sessions() <= 16);
+        CHECK(refl.sources() <= 16);
+    }
+}
