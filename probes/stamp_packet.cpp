@@ -141,12 +141,24 @@ ErrorEstimate ErrorEstimate::at_least(double seconds, bool synchronised, bool pt
 }
 
 ErrorEstimate local_error_estimate(bool ptp) {
-    timex tx{};
-    const int state = adjtimex(&tx);
-    const bool synced = state != -1 && state != TIME_ERROR && !(tx.status & STA_UNSYNC);
-    // maxerror is in microseconds; an unsynchronised clock claims a second.
-    const double err = synced ? static_cast<double>(tx.maxerror) * 1e-6 : 1.0;
-    return ErrorEstimate::at_least(err, synced, ptp);
+    // Every test packet and every reflected one asks: the kernel is asked at most once a
+    // second (the clock's state changes far more slowly), per thread.
+    thread_local std::int64_t asked_s = -1;
+    thread_local ErrorEstimate known;
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    if (now.tv_sec != asked_s) {
+        asked_s = now.tv_sec;
+        timex tx{};
+        const int state = adjtimex(&tx);
+        const bool synced = state != -1 && state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+        // maxerror is in microseconds; an unsynchronised clock claims a second.
+        const double err = synced ? static_cast<double>(tx.maxerror) * 1e-6 : 1.0;
+        known = ErrorEstimate::at_least(err, synced, false);
+    }
+    ErrorEstimate e = known;
+    e.ptp = ptp;
+    return e;
 }
 
 Result<StampKey> read_stamp_key(const std::string& path) {
@@ -321,24 +333,38 @@ std::array<std::uint8_t, kStampHmacBytes> stamp_hmac(const StampKey& key,
 
 // ---- packets --------------------------------------------------------------------------------
 
-std::vector<std::uint8_t> encode(const StampSenderPacket& p, const StampKey* key) {
-    const SenderLayout& l = key ? kSenderAuth : kSenderPlain;
+namespace {
+
+// The four fields both directions open with, each at its layout's place.
+template <typename Layout, typename Packet>
+std::vector<std::uint8_t> open_packet(const Layout& l, const Packet& p) {
     std::vector<std::uint8_t> out(l.size, 0);
     put32(out.data(), p.seq);
     put64(out.data() + l.timestamp, p.timestamp);
     put16(out.data() + l.error_estimate, p.error_estimate);
     put16(out.data() + l.ssid, p.ssid);
+    return out;
+}
+
+template <typename Layout, typename Packet>
+void read_common(const Layout& l, const std::uint8_t* b, Packet& out) {
+    out.seq = be32(b);
+    out.timestamp = be64(b + l.timestamp);
+    out.error_estimate = be16(b + l.error_estimate);
+    out.ssid = be16(b + l.ssid);
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> encode(const StampSenderPacket& p, const StampKey* key) {
+    std::vector<std::uint8_t> out = open_packet(key ? kSenderAuth : kSenderPlain, p);
     seal(out, p.tlvs, key);
     return out;
 }
 
 std::vector<std::uint8_t> encode(const StampReflectorPacket& p, const StampKey* key) {
     const ReflectorLayout& l = key ? kReflectorAuth : kReflectorPlain;
-    std::vector<std::uint8_t> out(l.size, 0);
-    put32(out.data(), p.seq);
-    put64(out.data() + l.timestamp, p.timestamp);
-    put16(out.data() + l.error_estimate, p.error_estimate);
-    put16(out.data() + l.ssid, p.ssid);
+    std::vector<std::uint8_t> out = open_packet(l, p);
     put64(out.data() + l.receive, p.receive_timestamp);
     put32(out.data() + l.sender_seq, p.sender_seq);
     put64(out.data() + l.sender_timestamp, p.sender_timestamp);
@@ -352,11 +378,7 @@ StampParse decode(std::span<const std::uint8_t> bytes, const StampKey* key,
                   StampSenderPacket& out) {
     const SenderLayout& l = key ? kSenderAuth : kSenderPlain;
     if (StampParse r = open(bytes, key, l.size, out.tlvs); r != StampParse::ok) return r;
-    const std::uint8_t* b = bytes.data();
-    out.seq = be32(b);
-    out.timestamp = be64(b + l.timestamp);
-    out.error_estimate = be16(b + l.error_estimate);
-    out.ssid = be16(b + l.ssid);
+    read_common(l, bytes.data(), out);
     return StampParse::ok;
 }
 
@@ -365,10 +387,7 @@ StampParse decode(std::span<const std::uint8_t> bytes, const StampKey* key,
     const ReflectorLayout& l = key ? kReflectorAuth : kReflectorPlain;
     if (StampParse r = open(bytes, key, l.size, out.tlvs); r != StampParse::ok) return r;
     const std::uint8_t* b = bytes.data();
-    out.seq = be32(b);
-    out.timestamp = be64(b + l.timestamp);
-    out.error_estimate = be16(b + l.error_estimate);
-    out.ssid = be16(b + l.ssid);
+    read_common(l, b, out);
     out.receive_timestamp = be64(b + l.receive);
     out.sender_seq = be32(b + l.sender_seq);
     out.sender_timestamp = be64(b + l.sender_timestamp);
