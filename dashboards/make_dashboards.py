@@ -122,7 +122,15 @@ drilldown = dashboard(
         panel("timeseries", "STAMP round trip",
               [target(f"histogram_quantile(0.5, sum by (le) (rate(fedprobe_stamp_rtt_seconds_bucket{{{LINK}}}[$__rate_interval])))",
                       "p50")],
-              "s", 12, 24, description="Empty until the stamp probe kind exists (#13)."),
+              "s", 12, 24, description="The reflector's dwell removed. Empty for targets without a stamp probe."),
+        panel("timeseries", "STAMP loss each way",
+              [target(f"sum(rate(fedprobe_stamp_forward_lost_total{{{LINK}}}[$__rate_interval])) / sum(rate(fedprobe_stamp_packets_sent_total{{{LINK}}}[$__rate_interval]))",
+                      "there (forward)"),
+               target(f"sum(rate(fedprobe_stamp_backward_lost_total{{{LINK}}}[$__rate_interval])) / sum(rate(fedprobe_stamp_packets_sent_total{{{LINK}}}[$__rate_interval]))",
+                      "back (backward)")],
+              "percentunit", 0, 32,
+              description="From a stateful reflector's count: loss on the way there is the far side's "
+                          "inbound path, loss on the way back its outbound one."),
     ],
     variables("site", "network", "target"))
 
