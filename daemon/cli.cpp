@@ -112,7 +112,8 @@ std::string help_text(const std::string& subcommand) {
                "      --password-file PATH  the scrape password's file on the Prometheus host\n"
                "                            (default /etc/prometheus/fedprobe.password)\n";
     if (subcommand == "mesh")
-        return "usage: fedprobe mesh --config FILE [--reference SITE] SCRAPE...\n\n"
+        return "usage: fedprobe mesh --config FILE [--reference SITE] [--format table|prometheus]\n"
+               "                     SCRAPE...\n\n"
                "Fits every appliance's clock offset jointly, by least squares, from the STAMP\n"
                "measurements in the appliances' scrapes (each SCRAPE a file of /metrics text, or\n"
                "- for stdin: e.g. every appliance's /metrics, concatenated). Prints each site's\n"
@@ -122,7 +123,9 @@ std::string help_text(const std::string& subcommand) {
                "that moved), 2 on a usage, config or scrape error or without measurements.\n\n"
                "  -c, --config FILE     the federation file (TOML): the networks the scrapes name\n"
                "  -s, --site ID         read the file as this site\n"
-               "      --reference SITE  the site whose clock is 0 (default: the file's site)\n";
+               "      --reference SITE  the site whose clock is 0 (default: the file's site)\n"
+               "      --format FMT      table (default) or prometheus (gauges, e.g. for\n"
+               "                        node_exporter's textfile collector)\n";
     return "usage: fedprobe COMMAND [OPTIONS]\n\n"
            "fedprobe probes the other networks of a federation for reachability and firewall\n"
            "behaviour, says why a flow failed and which device stopped it, and exports it all to\n"
@@ -275,6 +278,13 @@ CliParse parse_cli(const std::vector<std::string>& args) {
                     "export writes 'prometheus' (its targets, rules and Alertmanager "
                     "routes), not " +
                     quote_excerpt(cmd.what);
+                return out;
+            }
+        } else if (arg == "--format" && cmd.kind == CliCommand::Kind::mesh) {
+            if (!value(cmd.format)) return out;
+            if (cmd.format != "table" && cmd.format != "prometheus") {
+                out.error =
+                    "--format must be table or prometheus, not " + quote_excerpt(cmd.format);
                 return out;
             }
         } else if (arg == "--reference" && cmd.kind == CliCommand::Kind::mesh) {

@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
         case fedprobe::CliCommand::Kind::export_:
             return fedprobe::run_export({cmd.config, cmd.site, cmd.out, cmd.password_file});
         case fedprobe::CliCommand::Kind::mesh:
-            return fedprobe::run_mesh({cmd.config, cmd.site, cmd.reference, cmd.scrapes});
+            return fedprobe::run_mesh(
+                {cmd.config, cmd.site, cmd.reference, cmd.scrapes, cmd.format});
         case fedprobe::CliCommand::Kind::passive:
             return fedprobe::run_passive({cmd.config, cmd.site, cmd.read, cmd.format});
         case fedprobe::CliCommand::Kind::run: {

@@ -52,6 +52,47 @@ std::string ms_abs(double seconds) {
     return buf;
 }
 
+// The fit as gauges, for node_exporter's textfile collector (or any file Prometheus reads):
+// labels are the config's network ids and target ids, so bounded by the config.
+void print_prometheus(const MeshFit& fit) {
+    auto family = [](const char* name, const char* help) {
+        std::printf("# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    };
+    family("fedprobe_mesh_clock_offset_seconds",
+           "Each site's clock minus the reference site's, fitted over the STAMP mesh");
+    for (const auto& [site, off] : fit.offset)
+        std::printf("fedprobe_mesh_clock_offset_seconds{site=\"%s\",reference=\"%s\"} %.9g\n",
+                    site.c_str(), fit.reference.c_str(), off);
+    family("fedprobe_mesh_clock_offset_error_seconds", "The least-squares error of that offset");
+    for (const auto& [site, err] : fit.error)
+        std::printf("fedprobe_mesh_clock_offset_error_seconds{site=\"%s\",reference=\"%s\"} %.9g\n",
+                    site.c_str(), fit.reference.c_str(), err);
+    const std::pair<const char*, const char*> delays[] = {
+        {"fedprobe_mesh_forward_delay_seconds",
+         "One-way delay from site to target, with the fitted offsets"},
+        {"fedprobe_mesh_backward_delay_seconds",
+         "One-way delay from target to site, with the fitted offsets"},
+        {"fedprobe_mesh_delay_error_seconds", "The bound on both one-way delays"}};
+    for (int i = 0; i < 3; ++i) {
+        family(delays[i].first, delays[i].second);
+        for (const auto& p : fit.pairs)
+            std::printf("%s{site=\"%s\",network=\"%s\",target=\"%s\"} %.9g\n", delays[i].first,
+                        p.measured.from.c_str(), p.measured.to.c_str(), p.measured.target.c_str(),
+                        i == 0   ? p.forward
+                        : i == 1 ? p.backward
+                                 : p.delay_error);
+    }
+    family("fedprobe_mesh_loop_residual_seconds",
+           "The measured offsets summed around a triangle of sites (0 with symmetric paths)");
+    for (const auto& l : fit.loops)
+        std::printf("fedprobe_mesh_loop_residual_seconds{a=\"%s\",b=\"%s\",c=\"%s\"} %.9g\n",
+                    l.sites[0].c_str(), l.sites[1].c_str(), l.sites[2].c_str(), l.residual);
+    family("fedprobe_mesh_loop_bound_seconds", "The sum of that triangle's error bounds");
+    for (const auto& l : fit.loops)
+        std::printf("fedprobe_mesh_loop_bound_seconds{a=\"%s\",b=\"%s\",c=\"%s\"} %.9g\n",
+                    l.sites[0].c_str(), l.sites[1].c_str(), l.sites[2].c_str(), l.bound);
+}
+
 }  // namespace
 
 Result<std::vector<OffsetMeasurement>> read_offset_measurements(std::istream& in,
@@ -93,8 +134,10 @@ Result<std::vector<OffsetMeasurement>> read_offset_measurements(std::istream& in
     std::vector<OffsetMeasurement> out;
     for (const auto& [labels, v] : found) {
         if (std::isnan(v.first) || std::isnan(v.second)) continue;  // a round said nothing yet
-        out.push_back(OffsetMeasurement{labels.at("site"), labels.at("network"), v.first, v.second,
-                                        2 * v.second});
+        auto target = labels.find("target");
+        out.push_back(OffsetMeasurement{labels.at("site"), labels.at("network"),
+                                        target == labels.end() ? "" : target->second, v.first,
+                                        v.second, 2 * v.second});
     }
     return out;
 }
@@ -143,6 +186,13 @@ int run_mesh(const MeshOptions& o) {
         return 2;
     }
     const MeshFit fit = fit_clock_mesh(all, reference);
+    int inconsistent = 0;
+    for (const auto& l : fit.loops)
+        inconsistent += l.consistent() ? 0 : 1;
+    if (o.format == "prometheus") {
+        print_prometheus(fit);
+        return inconsistent ? 1 : 0;
+    }
     std::printf("clock offsets relative to %s, fitted over %zu measurements\n\n",
                 fit.reference.c_str(), all.size());
     std::printf("%-16s %12s %10s\n", "site", "offset ms", "+/- ms");
@@ -159,7 +209,6 @@ int run_mesh(const MeshOptions& o) {
                     p.measured.to.c_str(), ms_abs(p.measured.rtt).c_str(),
                     ms_abs(p.forward).c_str(), ms_abs(p.backward).c_str(),
                     ms_abs(p.delay_error).c_str(), ms(p.residual).c_str());
-    int inconsistent = 0;
     if (!fit.loops.empty()) {
         std::printf(
             "\nloops (the measured offsets around each triangle sum to 0 when paths are "
@@ -170,7 +219,6 @@ int run_mesh(const MeshOptions& o) {
                         ms_abs(l.bound).c_str(),
                         l.consistent() ? "consistent"
                                        : "NOT consistent: asymmetric paths or a clock that moved");
-            inconsistent += l.consistent() ? 0 : 1;
         }
     }
     return inconsistent ? 1 : 0;

@@ -19,6 +19,7 @@ struct MeshOptions {
     std::optional<std::string> site;
     std::string reference;             // empty: the config's site
     std::vector<std::string> scrapes;  // files of Prometheus text, "-" for stdin
+    std::string format = "table";      // or "prometheus": the fit as gauges (a textfile)
 };
 
 // 0: fitted, every loop within its bound; 1: a loop is not (asymmetric paths or a clock that

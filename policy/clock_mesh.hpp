@@ -18,6 +18,7 @@ namespace fedprobe {
 // One appliance's measurement of another: offset = clock(to) - clock(from), |error| bound.
 struct OffsetMeasurement {
     std::string from, to;
+    std::string target;  // which of `to`'s targets was measured (a label; may be empty)
     double offset = 0;
     double error = 0;  // > 0
     double rtt = 0;    // the exchange's round trip (2 x error for a STAMP measurement)

@@ -19,7 +19,7 @@ OffsetMeasurement measure(const std::string& from, const std::string& to,
     const double offset = clock[to] - clock[from];
     const double raw_forward = d_forward + offset, raw_backward = d_backward - offset;
     const double rtt = d_forward + d_backward;
-    return OffsetMeasurement{from, to, (raw_forward - raw_backward) / 2, rtt / 2, rtt};
+    return OffsetMeasurement{from, to, to + "-app", (raw_forward - raw_backward) / 2, rtt / 2, rtt};
 }
 
 }  // namespace
@@ -82,9 +82,9 @@ TEST_CASE("one asymmetric pair is corrected by the paths around it") {
 
 TEST_CASE("an asymmetry beyond the bounds shows in its loop") {
     std::vector<OffsetMeasurement> ms = {
-        {"a", "b", 0.000, 0.001, 0.002},
-        {"b", "c", 0.000, 0.001, 0.002},
-        {"c", "a", 0.050, 0.001, 0.002},  // a clock that stepped, or a path beyond its bound
+        {"a", "b", "", 0.000, 0.001, 0.002},
+        {"b", "c", "", 0.000, 0.001, 0.002},
+        {"c", "a", "", 0.050, 0.001, 0.002},  // a clock that stepped, or a path beyond its bound
     };
     const MeshFit fit = fit_clock_mesh(ms);
     REQUIRE(fit.loops.size() == 1);
@@ -93,10 +93,10 @@ TEST_CASE("an asymmetry beyond the bounds shows in its loop") {
 }
 
 TEST_CASE("sites that no chain of measurements joins to the reference are named, not placed") {
-    std::vector<OffsetMeasurement> ms = {{"a", "b", 0.001, 0.001, 0.002},
-                                         {"d", "e", 0.3, 0.001, 0.002},
-                                         {"x", "x", 1, 1, 2},   // to itself: ignored
-                                         {"a", "c", 1, 0, 0}};  // no bound: ignored
+    std::vector<OffsetMeasurement> ms = {{"a", "b", "", 0.001, 0.001, 0.002},
+                                         {"d", "e", "", 0.3, 0.001, 0.002},
+                                         {"x", "x", "", 1, 1, 2},   // to itself: ignored
+                                         {"a", "c", "", 1, 0, 0}};  // no bound: ignored
     const MeshFit fit = fit_clock_mesh(ms, "a");
     CHECK(fit.offset.at("b") == doctest::Approx(0.001));
     CHECK(fit.unreached == std::vector<std::string>{"d", "e"});

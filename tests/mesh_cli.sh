@@ -68,3 +68,16 @@ rc=0; err=$("$FEDPROBE" mesh --config "$WORK/fed.toml" 2>&1) || rc=$?
 rc=0; err=$("$FEDPROBE" mesh --config "$WORK/fed.toml" "$WORK/nope.txt" 2>&1) || rc=$?
 [ $rc = 2 ] && grep -q "cannot read .*nope.txt: No such file" <<<"$err" || fail "a missing file: exit $rc, $err"
 pass "bad input: a broken line and a non-number located, an unknown network, no measurements, no SCRAPE, a missing file: exit 2"
+
+"$FEDPROBE" mesh --config "$WORK/fed.toml" --format prometheus "$WORK/kn.txt" "$WORK/others.txt" >"$WORK/mesh.prom" ||
+    fail "--format prometheus: exit $?"
+promtool check metrics <"$WORK/mesh.prom" || fail "promtool rejects the gauges: $(cat "$WORK/mesh.prom")"
+grep -q '^fedprobe_mesh_clock_offset_seconds{site="surrey-psn",reference="kent-nhs"} 0.01$' "$WORK/mesh.prom" ||
+    fail "surrey-psn's offset gauge: $(cat "$WORK/mesh.prom")"
+grep -q '^fedprobe_mesh_forward_delay_seconds{site="kent-nhs",network="surrey-psn",target="surrey-psn-app"} 0.002$' "$WORK/mesh.prom" ||
+    fail "the forward delay gauge: $(grep forward "$WORK/mesh.prom")"
+grep -q '^fedprobe_mesh_loop_residual_seconds{a="brighton-psn",b="kent-nhs",c="surrey-psn"} ' "$WORK/mesh.prom" ||
+    fail "the loop gauge"
+rc=0; err=$("$FEDPROBE" mesh --config "$WORK/fed.toml" --format yaml "$WORK/kn.txt" 2>&1) || rc=$?
+[ $rc = 2 ] && grep -q "format must be table or prometheus" <<<"$err" || fail "--format yaml: exit $rc, $err"
+pass "--format prometheus: offsets, one-way delays and loops as gauges promtool accepts"
