@@ -106,7 +106,7 @@ void EventLoop::fire_due_timers() {
     std::uint64_t expirations;
     (void)!read(timer_fd_, &expirations, sizeof expirations);  // one read clears it; EAGAIN is fine
     TimePoint now = Clock::now();
-    while (!timer_queue_.empty() && timer_queue_.top().when <= now) {
+    while (!stopping_ && !timer_queue_.empty() && timer_queue_.top().when <= now) {
         TimerId id = timer_queue_.top().id;
         timer_queue_.pop();
         auto it = timers_.find(id);
@@ -119,11 +119,13 @@ void EventLoop::fire_due_timers() {
 }
 
 void EventLoop::run_deferred() {
-    while (!deferred_.empty()) {
+    while (!deferred_.empty() && !stopping_) {
         auto batch = std::move(deferred_);
         deferred_.clear();
-        for (auto& cb : batch)
+        for (auto& cb : batch) {
+            if (stopping_) break;
             cb();
+        }
     }
 }
 
@@ -144,6 +146,7 @@ void EventLoop::run_once(std::chrono::milliseconds max_wait) {
         if (it == fds_.end() || it->second.generation != (tag >> 32)) continue;
         auto handler = it->second.handler;  // the handler may remove itself
         handler(events[i].events);
+        if (stopping_) return;
     }
     if (timers_due || (!timer_queue_.empty() && timer_queue_.top().when <= Clock::now())) {
         // A socket's handler may have read only part of what waits (batches are bounded so one
@@ -153,11 +156,13 @@ void EventLoop::run_once(std::chrono::milliseconds max_wait) {
             drains_[i].second();
         fire_due_timers();
     }
+    if (stopping_) return;
     run_deferred();
 }
 
 void EventLoop::run() {
     running_ = true;
+    stopping_ = false;
     run_deferred();
     while (running_)
         run_once(std::chrono::milliseconds(1000));

@@ -51,7 +51,13 @@ class EventLoop {
     void defer(std::function<void()> callback);
 
     void run();  // until stop()
-    void stop() { running_ = false; }
+    // Ends run() as soon as the handler that calls it returns: the rest of that wake-up's
+    // handlers, timers and deferred callbacks do not run, so a process told to stop while the
+    // loop is behind does not first work through the backlog.
+    void stop() {
+        running_ = false;
+        stopping_ = true;
+    }
     // One wait-and-dispatch round with a bound on the wait; for tests and benchmarks.
     void run_once(std::chrono::milliseconds max_wait);
 
@@ -77,6 +83,7 @@ class EventLoop {
     int epoll_fd_ = -1;
     int timer_fd_ = -1;
     bool running_ = false;
+    bool stopping_ = false;  // stop() was called: run_once() returns at the next step
     std::uint32_t next_generation_ = 1;
     std::unordered_map<int, FdEntry> fds_;
     std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timer_queue_;

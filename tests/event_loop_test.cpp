@@ -58,3 +58,23 @@ TEST_CASE("deferred work runs after the current round, not inside the caller") {
     loop.run();
     CHECK(order == std::vector<int>{1, 2});
 }
+
+TEST_CASE("stop() from a handler ends the wake-up there: no due timer or deferred work runs") {
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    int p[2];
+    REQUIRE(pipe(p) == 0);
+    int timers = 0, deferred = 0;
+    // A backlog: timers already due, and work deferred, when the stop request arrives.
+    for (int i = 0; i < 100; ++i)
+        loop.add_timer(loop.now() - 1ms, [&] { ++timers; });
+    loop.defer([&] { ++deferred; });
+    REQUIRE(loop.add_fd(p[0], EPOLLIN, [&](std::uint32_t) { loop.stop(); }).ok());
+    REQUIRE(write(p[1], "x", 1) == 1);
+    loop.run();  // run() first runs what was deferred before it; the wake-up then stops
+    CHECK(deferred == 1);
+    CHECK(timers == 0);
+    loop.remove_fd(p[0]);
+    close(p[0]);
+    close(p[1]);
+}
