@@ -185,8 +185,9 @@ int Daemon::run() {
     engine_ = std::make_unique<Engine>(loop_, EngineSettings::daemon());
     engine_->add_sink(exporter_);
     engine_->add_sink(change_log_);
+    // A reflector that cannot bind (its port taken, or no CAP_NET_BIND_SERVICE) was logged by
+    // apply(); probing goes on without it, as after a reload that cannot bind.
     apply(loaded.config);
-    if (config_->settings.stamp && !reflector_) return 1;  // apply() said why
     if (!start_exposer()) return 1;
     exporter_.config_reloaded(true, unix_now());
     spdlog::info("fedprobe {} running as site '{}' with {} ({} probes)", FEDPROBE_VERSION,
@@ -268,8 +269,10 @@ Status Daemon::apply_reflector(const Config& config) {
         if (!reflector_->start().ok()) reflector_.reset();
     }
     exporter_.stamp_reflector().set(reflector_ != nullptr, config.settings.site);
-    return Status::error("stamp reflector: " + st.message() +
-                         (reflector_ ? "; still answering as before" : ""));
+    const bool denied = st.message().find("Permission denied") != std::string::npos;
+    return Status::error(st.message() +
+                         (denied ? " (a port below 1024 needs CAP_NET_BIND_SERVICE)" : "") +
+                         (reflector_ ? "; still answering as before" : "; not reflecting"));
 }
 
 void Daemon::apply_capture(const Config& config) {
