@@ -269,9 +269,7 @@ Status Daemon::apply_reflector(const Config& config) {
         if (!reflector_->start().ok()) reflector_.reset();
     }
     exporter_.stamp_reflector().set(reflector_ != nullptr, config.settings.site);
-    const bool denied = st.message().find("Permission denied") != std::string::npos;
     return Status::error(st.message() +
-                         (denied ? " (a port below 1024 needs CAP_NET_BIND_SERVICE)" : "") +
                          (reflector_ ? "; still answering as before" : "; not reflecting"));
 }
 

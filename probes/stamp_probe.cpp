@@ -79,7 +79,8 @@ Result<StampProbe::Session*> StampProbe::session_for(const ProbeRequest& req) {
     if (p.dscp >= 0) send.dscp = p.dscp;
     const std::string key = session_key(req, p, send);
     if (auto it = sessions_.find(key); it != sessions_.end()) {
-        it->second->params = p;  // packets, spacing and padding may change between rounds
+        // packets, spacing and padding may change between rounds, never within one
+        if (!it->second->round) it->second->params = p;
         return it->second.get();
     }
     auto opened = open_probe_socket(req.destination.family, SOCK_DGRAM, IPPROTO_UDP, send);
@@ -198,7 +199,6 @@ void StampProbe::on_event(Session& s, std::uint32_t events) {
             on_reply(s, receiver_.packet(i));
         if (n < PacketReceiver::kBatch) break;
     }
-    if (s.round && !s.round->timer) return;
     Round* r = s.round.get();
     if (r && static_cast<int>(r->sent.size()) == r->packets &&
         std::all_of(r->sent.begin(), r->sent.end(), [](const Sent& x) { return x.rtt >= 0; })) {

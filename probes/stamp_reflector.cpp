@@ -72,7 +72,10 @@ Status StampReflector::start() {
         sockaddr_storage ss;
         const socklen_t len = ep.address.to_sockaddr(ep.port, ss);
         if (st.ok() && bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0)
-            st = Status::from_errno("stamp reflector: bind " + ep.str(), errno);
+            st = errno == EACCES ? Status::error("stamp reflector: bind " + ep.str() +
+                                                 ": permission denied (a port below 1024 needs "
+                                                 "CAP_NET_BIND_SERVICE)")
+                                 : Status::from_errno("stamp reflector: bind " + ep.str(), errno);
         if (!st.ok()) {
             close(fd);
             close_all();
