@@ -113,10 +113,11 @@ bool Daemon::start_exposer() {
     if (!settings.web.basic_auth_users.empty())
         auth_ = std::make_unique<BasicAuth>(settings.web.basic_auth_users,
                                             [this] { exporter_.auth_failed(); });
-    // /-/healthy, /-/ready and the status page at /, behind the same auth.
-    set_web_health(&health_, auth_.get(), &page_);
+    // /metrics, /-/healthy, /-/ready and the status page at /, all behind the same auth.
+    set_web_health(&health_, auth_.get(), &page_, &metrics_);
     try {
-        // The HTTP threads only read the registry; all probing stays on this thread.
+        // prometheus-cpp's Exposer is only the HTTP server here: begin_request answers every
+        // path. The HTTP threads only read the series; all probing stays on this thread.
         // A stalled scraper must not hold one of the two threads for long. (No linger option:
         // an abortive close would cut large expositions short.)
         // begin_request records each request's client, so that basic auth throttles guessing
@@ -133,15 +134,6 @@ bool Daemon::start_exposer() {
         spdlog::error("cannot listen on {} for /metrics: {}", settings.listen.str(), e.what());
         return false;
     }
-    if (auth_) {
-        exposer_->RegisterAuth(
-            [this](const std::string& u, const std::string& p) {
-                return auth_->check(current_web_client(), u, p);
-            },
-            "fedprobe", "/metrics");
-    }
-    for (const auto& c : exporter_.collectables())
-        exposer_->RegisterCollectable(c, "/metrics");
     spdlog::info("metrics on http://{}/metrics{}", settings.listen.str(),
                  auth_ ? " (basic auth)" : "");
     return true;

@@ -50,6 +50,7 @@ class Daemon {
     // /-/healthy fail.
     WebHealth health_{std::chrono::seconds(15)};
     StatusPage page_{exporter_.job_series(), exporter_.flow_series(), FEDPROBE_VERSION};
+    MetricsWriter metrics_{[this](std::string& out) { exporter_.write_text(out); }};
     std::unique_ptr<prometheus::Exposer> exposer_;
     std::unique_ptr<ConfigReloader> reloader_;
     int signal_fd_ = -1;

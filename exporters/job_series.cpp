@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/clock.hpp"
+#include "exporters/text_exposition.hpp"
 
 namespace fedprobe {
 
@@ -70,6 +71,23 @@ prometheus::ClientMetric::Histogram to_client(const HistogramSnapshot& h) {
     return out;
 }
 
+// The series every kind has, in exposition order.
+constexpr FamilyInfo kSuccess{"fedprobe_probe_success",
+                              "1 when the last probe of this target and kind succeeded, 0 when "
+                              "it failed, NaN before the first",
+                              SeriesType::gauge};
+constexpr FamilyInfo kOutcomes{"fedprobe_probe_outcome_total",
+                               "Probes by outcome: each kind's possible outcomes from the start, "
+                               "any other once it has happened",
+                               SeriesType::counter};
+constexpr FamilyInfo kDuration{"fedprobe_probe_duration_seconds",
+                               "Connect time or round-trip time, or time until the verdict when "
+                               "failed (icmp: see fedprobe_icmp_rtt_seconds)",
+                               SeriesType::histogram};
+constexpr FamilyInfo kLastError{
+    "fedprobe_probe_last_error_info",
+    "Why the last probe failed and which device said so; absent after success", SeriesType::gauge};
+
 // Writes a kind's series into a MetricFamily with one job's labels.
 class FamilyWriter : public SeriesWriter {
   public:
@@ -94,6 +112,100 @@ class FamilyWriter : public SeriesWriter {
   private:
     prometheus::MetricFamily& f_;
     const std::vector<Label>& labels_;
+};
+
+using text_exposition::LabelView;
+
+std::string_view type_name(SeriesType t) {
+    switch (t) {
+        case SeriesType::gauge:
+            return "gauge";
+        case SeriesType::counter:
+            return "counter";
+        case SeriesType::histogram:
+            return "histogram";
+    }
+    return "untyped";
+}
+
+// A job's packed labels as views into the packed string (valid while the series is).
+void view_labels(const std::string& packed, std::vector<LabelView>& out) {
+    out.clear();
+    std::size_t at = 0;
+    auto next = [&] {
+        std::uint32_t n = 0;
+        std::memcpy(&n, packed.data() + at, sizeof n);
+        at += sizeof n;
+        std::string_view v(packed.data() + at, n);
+        at += n;
+        return v;
+    };
+    while (at < packed.size()) {
+        std::string_view name = next();
+        out.emplace_back(name, next());
+    }
+}
+
+// Writes a kind's series as exposition text with one job's labels: the same samples, in the
+// same order, as FamilyWriter and TextSerializer would give.
+class TextWriter : public SeriesWriter {
+  public:
+    // `scratch` holds merged labels between calls, so that a scrape allocates it once.
+    TextWriter(std::string& out, std::string_view name, const std::vector<LabelView>& labels,
+               std::vector<LabelView>& scratch)
+        : out_(out), name_(name), labels_(labels), merged_(scratch) {}
+
+    void value(std::initializer_list<ExtraLabel> extra, double v) override {
+        text_exposition::append_series(out_, name_, "", merged(extra));
+        out_.push_back(' ');
+        text_exposition::append_value(out_, v);
+        out_.push_back('\n');
+    }
+    void histogram(std::initializer_list<ExtraLabel> extra, const HistogramSnapshot& h) override {
+        write_histogram(out_, name_, merged(extra), h);
+    }
+
+    static void write_histogram(std::string& out, std::string_view name,
+                                std::span<const LabelView> labels, const HistogramSnapshot& h) {
+        const std::uint64_t count = h.cumulative.empty() ? 0 : h.cumulative.back();
+        text_exposition::append_series(out, name, "_count", labels);
+        out.push_back(' ');
+        out.append(std::to_string(count));
+        out.push_back('\n');
+        text_exposition::append_series(out, name, "_sum", labels);
+        out.push_back(' ');
+        text_exposition::append_value(out, h.sum);
+        out.push_back('\n');
+        std::string le;
+        for (std::size_t i = 0; i < h.cumulative.size(); ++i) {
+            le.clear();
+            text_exposition::append_value(
+                le, i < h.bounds.size() ? h.bounds[i] : std::numeric_limits<double>::infinity());
+            text_exposition::append_series(out, name, "_bucket", labels, le);
+            out.push_back(' ');
+            out.append(std::to_string(h.cumulative[i]));
+            out.push_back('\n');
+        }
+    }
+
+  private:
+    // The job's labels with the non-empty extra ones, in name order.
+    std::span<const LabelView> merged(std::initializer_list<ExtraLabel> extra) {
+        bool any = false;
+        for (const auto& e : extra)
+            any = any || !e.second.empty();
+        if (!any) return labels_;
+        merged_.assign(labels_.begin(), labels_.end());
+        for (const auto& [name, value] : extra)
+            if (!value.empty()) merged_.emplace_back(name, value);
+        std::sort(merged_.begin(), merged_.end());
+        return merged_;
+    }
+
+    std::string& out_;
+    std::string_view name_;
+    const std::vector<LabelView>& labels_;
+    std::vector<LabelView>& merged_;
 };
 
 }  // namespace
@@ -209,23 +321,10 @@ void JobSeriesSet::record(Series* s, const ProbeResult& r, const std::string& re
 
 std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
     using prometheus::ClientMetric;
-    using prometheus::MetricType;
-    auto success = family("fedprobe_probe_success",
-                          "1 when the last probe of this target and kind succeeded, 0 when it "
-                          "failed, NaN before the first",
-                          MetricType::Gauge);
-    auto outcomes = family("fedprobe_probe_outcome_total",
-                           "Probes by outcome: each kind's possible outcomes from the start, any "
-                           "other once it has happened",
-                           MetricType::Counter);
-    auto duration = family("fedprobe_probe_duration_seconds",
-                           "Connect time or round-trip time, or time until the verdict when "
-                           "failed (icmp: see fedprobe_icmp_rtt_seconds)",
-                           MetricType::Histogram);
-    auto last_error =
-        family("fedprobe_probe_last_error_info",
-               "Why the last probe failed and which device said so; absent after success",
-               MetricType::Gauge);
+    auto success = family(kSuccess.name, kSuccess.help, metric_type(kSuccess.type));
+    auto outcomes = family(kOutcomes.name, kOutcomes.help, metric_type(kOutcomes.type));
+    auto duration = family(kDuration.name, kDuration.help, metric_type(kDuration.type));
+    auto last_error = family(kLastError.name, kLastError.help, metric_type(kLastError.type));
 
     std::shared_lock lock(structure_mutex_);
     // Unpacked once per scrape, for the common families and then each kind's own: the scrape
@@ -283,6 +382,56 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
         }
     });
     return out;
+}
+
+void JobSeriesSet::write_text(std::string& out) const {
+    std::shared_lock lock(structure_mutex_);
+    std::vector<LabelView> labels, scratch;
+    std::string block;
+    // A family's samples go to `block` first: like Collect(), a family without any is left out.
+    // `kind` limits it to one kind's jobs (kKindCount: every job).
+    auto family_of = [&](const FamilyInfo& f, auto&& write_job, std::size_t kind = kKindCount) {
+        block.clear();
+        for (const Series* s : order_) {
+            if (kind != kKindCount && s->kind != kind) continue;
+            view_labels(s->labels, labels);
+            write_job(*s, TextWriter(block, f.name, labels, scratch));
+        }
+        if (block.empty()) return;
+        text_exposition::append_head(out, f.name, f.help, type_name(f.type));
+        out.append(block);
+    };
+    family_of(kSuccess, [&](const Series& s, TextWriter&& w) {
+        w.value({}, s.success.load(std::memory_order_relaxed));
+    });
+    family_of(kOutcomes, [&](const Series& s, TextWriter&& w) {
+        for (std::size_t i = 0; i < kAllOutcomes.size(); ++i) {
+            auto n = s.outcomes[i].load(std::memory_order_relaxed);
+            if (n == 0 && !kKindFacts[s.kind].declared[i]) continue;
+            w.value({{"outcome", to_string(kAllOutcomes[i])}}, static_cast<double>(n));
+        }
+    });
+    family_of(kDuration, [&](const Series& s, TextWriter&& w) {
+        if (s.duration) w.histogram({}, s.duration->snapshot());
+    });
+    {
+        std::lock_guard errors(errors_mutex_);
+        family_of(kLastError, [&](const Series& s, TextWriter&& w) {
+            if (const Series::LastError* le = s.last_error.get())
+                w.value({{"outcome", to_string(le->outcome)},
+                         {"reporter", le->reporter},
+                         {"reporter_network", le->reporter_network}},
+                        1);
+        });
+    }
+    // Each kind's own families, in table order; a family lists only that kind's jobs.
+    for_each_kind([&]<typename K>() {
+        constexpr std::size_t kind = kind_index_of<K>();
+        for (std::size_t i = 0; i < K::kFamilies.size(); ++i)
+            family_of(
+                K::kFamilies[i], [&](const Series& s, TextWriter&& w) { s.own->render(i, w); },
+                kind);
+    });
 }
 
 namespace {

@@ -44,6 +44,9 @@ class JobSeriesSet : public prometheus::Collectable {
     std::size_t size() const;
 
     std::vector<prometheus::MetricFamily> Collect() const override;
+    // The same series as Collect(), appended to `out` as exposition text: what /metrics serves
+    // (a third of the memory and time of building the families first).
+    void write_text(std::string& out) const;
     // The status page's probes and traced paths (status_page.hpp); any thread.
     void fill_status(StatusView& view) const;
 

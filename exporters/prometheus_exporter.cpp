@@ -1,5 +1,7 @@
 #include "exporters/prometheus_exporter.hpp"
 
+#include <prometheus/text_serializer.h>
+
 #include "policy/verdict.hpp"
 
 namespace fedprobe {
@@ -148,6 +150,16 @@ std::vector<prometheus::MetricFamily> PrometheusExporter::collect() const {
     auto self = registry_->Collect();
     out.insert(out.end(), self.begin(), self.end());
     return out;
+}
+
+void PrometheusExporter::write_text(std::string& out) const {
+    // The same order as collect(): the jobs' series straight as text, the rest (a few dozen
+    // families whatever the size of the config) through prometheus-cpp's serializer.
+    jobs_->write_text(out);
+    std::vector<prometheus::MetricFamily> rest = flows_->Collect();
+    for (const auto& c : {passive_->Collect(), stamp_reflector_->Collect(), registry_->Collect()})
+        rest.insert(rest.end(), c.begin(), c.end());
+    out.append(prometheus::TextSerializer().Serialize(rest));
 }
 
 void PrometheusExporter::sync_jobs(const std::vector<JobLabels>& jobs) {

@@ -44,12 +44,10 @@ class PrometheusExporter : public ResultSink {
     // The engine's own counters, as running totals (called every few seconds).
     void update_engine_stats(const Engine::Stats& stats);
 
-    // Everything to register with the HTTP exposer: the process's own metrics, the probes' and
-    // the policy's flows'.
-    std::vector<std::weak_ptr<prometheus::Collectable>> collectables() const {
-        return {registry_, jobs_, flows_, passive_, stamp_reflector_};
-    }
     std::vector<prometheus::MetricFamily> collect() const;  // both, for tests and one-shot output
+    // What /metrics serves: collect()'s families as exposition text, appended to `out`. Scrape
+    // threads, any number at once.
+    void write_text(std::string& out) const;
 
     // Makes the job series match `jobs`: adds new ones (every outcome counter at 0), removes the
     // series of jobs that left the config, keeps the rest untouched.

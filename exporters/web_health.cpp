@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "exporters/basic_auth.hpp"
+#include "exporters/http_gzip.hpp"
 #include "exporters/web_client.hpp"
 
 namespace fedprobe {
@@ -17,6 +18,7 @@ namespace {
 std::atomic<const WebHealth*> g_health{nullptr};
 std::atomic<const StatusPage*> g_page{nullptr};
 std::atomic<BasicAuth*> g_auth{nullptr};
+std::atomic<const MetricsWriter*> g_metrics{nullptr};
 
 constexpr std::array<std::int8_t, 256> kBase64 = [] {
     std::array<std::int8_t, 256> t{};
@@ -103,9 +105,11 @@ std::optional<std::pair<std::string, std::string>> parse_basic_authorization(
     return std::pair{decoded->substr(0, colon), decoded->substr(colon + 1)};
 }
 
-void set_web_health(const WebHealth* health, BasicAuth* auth, const StatusPage* page) {
+void set_web_health(const WebHealth* health, BasicAuth* auth, const StatusPage* page,
+                    const MetricsWriter* metrics) {
     g_auth.store(auth);
     g_page.store(page);
+    g_metrics.store(metrics);
     g_health.store(health);
 }
 
@@ -115,8 +119,11 @@ int begin_web_request(mg_connection* connection) {
     const mg_request_info* info = mg_get_request_info(connection);
     if (!health || !info || !info->local_uri) return 0;
     const StatusPage* page = g_page.load();
+    const MetricsWriter* metrics = g_metrics.load();
     const bool is_page = page && std::strcmp(info->local_uri, "/") == 0;
-    WebHealth::Answer a = is_page ? WebHealth::Answer{200, ""} : health->answer(info->local_uri);
+    const bool is_metrics = metrics && std::strcmp(info->local_uri, "/metrics") == 0;
+    WebHealth::Answer a =
+        is_page || is_metrics ? WebHealth::Answer{200, ""} : health->answer(info->local_uri);
     if (a.status == 0) return 0;  // /metrics and the rest: the Exposer's
     const bool head = info->request_method && std::strcmp(info->request_method, "HEAD") == 0;
     if (!head && (!info->request_method || std::strcmp(info->request_method, "GET") != 0)) {
@@ -134,6 +141,20 @@ int begin_web_request(mg_connection* connection) {
                     "WWW-Authenticate: Basic realm=\"fedprobe\"\r\n");
             return 1;
         }
+    }
+    if (is_metrics) {
+        std::string body;
+        (*metrics)(body);
+        std::string headers = "X-Content-Type-Options: nosniff\r\n";
+        if (accepts_gzip(mg_get_header(connection, "Accept-Encoding"))) {
+            if (auto z = gzip(body)) {
+                std::string().swap(body);  // the plain text's memory goes before the write
+                body = std::move(*z);
+                headers += "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n";
+            }
+        }
+        respond(connection, 200, "OK", body, head, headers.c_str(), "text/plain; version=0.0.4");
+        return 1;
     }
     if (is_page) {
         // Rendered only once the credentials are checked: the page names every target.

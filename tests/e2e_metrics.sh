@@ -54,6 +54,18 @@ grep -q 'role="epr"' "$WORK/metrics.txt" || fail "static labels exported"
 promtool check metrics <"$WORK/metrics.txt" >"$WORK/promtool.out" 2>&1 || { cat "$WORK/promtool.out"; fail "promtool check metrics"; }
 pass "promtool check metrics is clean"
 
+# Prometheus asks for gzip: the same exposition, compressed, with the format's content type.
+in_ns curl -s -D "$WORK/gz.headers" -H 'Accept-Encoding: gzip' -o "$WORK/metrics.gz" http://127.0.0.1:9641/metrics
+grep -qi '^Content-Encoding: gzip' "$WORK/gz.headers" || { cat "$WORK/gz.headers"; fail "no gzip when asked for"; }
+grep -qi '^Content-Type: text/plain; version=0.0.4' "$WORK/gz.headers" || fail "content type is not the text format's"
+gunzip -c "$WORK/metrics.gz" >"$WORK/metrics.unzipped" || fail "the gzip body does not inflate"
+[ "$(grep -c '^fedprobe_probe_success{' "$WORK/metrics.unzipped")" = 3 ] || fail "gzip body lacks the job series"
+promtool check metrics <"$WORK/metrics.unzipped" >/dev/null 2>&1 || fail "promtool on the inflated body"
+[ "$(stat -c %s "$WORK/metrics.gz")" -lt "$(( $(stat -c %s "$WORK/metrics.unzipped") / 3 ))" ] || fail "gzip body not smaller"
+in_ns curl -s -D "$WORK/plain.headers" -H 'Accept-Encoding: gzip;q=0' -o /dev/null http://127.0.0.1:9641/metrics
+grep -qi '^Content-Encoding' "$WORK/plain.headers" && fail "gzip despite q=0"
+pass "gzip when asked for ($(stat -c %s "$WORK/metrics.gz") bytes for $(stat -c %s "$WORK/metrics.unzipped")), plain otherwise"
+
 # /-/healthy and /-/ready answer as Prometheus' own do, beside /metrics.
 health=$(in_ns curl -s -w ' %{http_code}' http://127.0.0.1:9641/-/healthy)
 [ "$health" = "fedprobe is Healthy.
@@ -63,7 +75,7 @@ ready=$(in_ns curl -s -w ' %{http_code}' http://127.0.0.1:9641/-/ready)
  200" ] || fail "/-/ready said '$ready'"
 [ "$(in_ns curl -s -o /dev/null -w '%{http_code}' -I http://127.0.0.1:9641/-/ready)" = 200 ] || fail "HEAD /-/ready"
 [ "$(in_ns curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:9641/-/healthy)" = 405 ] || fail "POST /-/healthy is not allowed"
-scrape | grep -q '^fedprobe_build_info' || fail "/metrics still served after the health endpoints"
+grep -q '^fedprobe_build_info' <<<"$(scrape)" || fail "/metrics still served after the health endpoints"
 pass "/-/healthy and /-/ready: 200 with Prometheus' words, HEAD too, POST refused"
 
 # SIGTERM stops it within a second.

@@ -86,7 +86,10 @@ std::string target(const std::string& id, int host) {
 
 std::string scrape(const PrometheusExporter& e) {
     prometheus::TextSerializer s;
-    return s.Serialize(e.collect());
+    std::string served;  // what /metrics serves
+    e.write_text(served);
+    CHECK(served == s.Serialize(e.collect()));
+    return served;
 }
 
 struct Fixture {

@@ -1,6 +1,9 @@
 #include "exporters/job_series.hpp"
 
 #include <doctest/doctest.h>
+#include <prometheus/text_serializer.h>
+
+#include <chrono>
 
 using namespace fedprobe;
 using namespace std::string_literals;
@@ -41,4 +44,41 @@ TEST_CASE("a job whose labels changed gets new series; one whose labels did not 
     const auto& labels = families[0].metric.at(0).label;
     REQUIRE(labels.size() == 4);
     CHECK(labels[1].name == "role");
+}
+
+TEST_CASE("write_text is, byte for byte, what prometheus-cpp makes of Collect(), for every kind") {
+    JobSeriesSet set;
+    std::vector<std::pair<std::string, Labels>> jobs;
+    for_each_kind([&]<typename K>() {
+        for (const char* target : {"a", "b\"\\\n"}) {  // a value that needs escaping
+            Labels l = {{"site", "kent-nhs"}, {"network", "surrey-psn"},
+                        {"target", target},   {"probe", std::string(K::kName)},
+                        {"service", ""},      {"role", "pacs"}};
+            jobs.push_back({std::string(target) + "/" + std::string(K::kName), l});
+        }
+    });
+    set.sync(jobs);
+    auto text = [&] {
+        std::string out;
+        set.write_text(out);
+        return out;
+    };
+    auto serialized = [&] { return prometheus::TextSerializer().Serialize(set.Collect()); };
+    CHECK(text() == serialized());  // never probed: NaN success, zero counters
+    std::size_t i = 0;
+    for_each_kind([&]<typename K>() {
+        ProbeResult r;
+        r.outcome = Outcome::ok;
+        r.duration = std::chrono::microseconds(1500);
+        r.kind = typename K::Result{};
+        set.record(set.find("a/" + std::string(K::kName)), r, "");
+        r.outcome = i++ % 2 ? Outcome::filtered : Outcome::prohibited;  // last error, reporter
+        r.reporter = IpAddress::parse("192.0.2.6");
+        set.record(set.find("b\"\\\n/" + std::string(K::kName)), r, "surrey-psn");
+    });
+    const std::string served = text();
+    CHECK(served == serialized());
+    CHECK(served.find("fedprobe_probe_last_error_info{") != std::string::npos);
+    CHECK(served.find("target=\"b\\\"\\\\\\n\"") != std::string::npos);
+    CHECK(served.find("service=") == std::string::npos);
 }

@@ -7,9 +7,14 @@ using namespace fedprobe;
 
 namespace {
 
+// What /metrics serves; every test here also checks that it is, byte for byte, what
+// prometheus-cpp's serializer makes of collect().
 std::string scrape(const PrometheusExporter& e) {
     prometheus::TextSerializer s;
-    return s.Serialize(e.collect());
+    std::string served;
+    e.write_text(served);
+    CHECK(served == s.Serialize(e.collect()));
+    return served;
 }
 
 bool has(const std::string& text, const std::string& needle) {
@@ -177,16 +182,9 @@ TEST_CASE("reload metrics follow Prometheus' own") {
 }
 
 namespace {
-// What the HTTP exposer serves: every collectable the daemon registers.
+// What /metrics serves (scrape() checks it against collect()).
 std::string serve(const PrometheusExporter& e) {
-    std::vector<prometheus::MetricFamily> all;
-    for (const auto& weak : e.collectables()) {
-        auto c = weak.lock();
-        REQUIRE(c);
-        auto families = c->Collect();
-        all.insert(all.end(), families.begin(), families.end());
-    }
-    return prometheus::TextSerializer().Serialize(all);
+    return scrape(e);
 }
 }  // namespace
 
