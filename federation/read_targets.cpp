@@ -101,6 +101,8 @@ bool read_kind_options(LoadContext& c, const toml::table& t, Target& tg, const s
             if (p.kind != index) continue;
             KindUse one;
             (p.service.empty() ? one.plain : one.with_service) = true;
+            one.interval = tg.interval;
+            one.timeout = tg.timeout;
             if (std::string why = K::check(one, slot.get()); !why.empty()) {
                 r.error(t.source(), where + ": probe '" + p.str() + "' " + why);
                 ok = false;

@@ -36,10 +36,13 @@ class Probe;
 
 enum class ServiceUse { none, optional, required };
 
-// Which forms of a kind a target runs: "KIND" and/or "KIND:SERVICE".
+// Which forms of a kind a target runs: "KIND" and/or "KIND:SERVICE", and the target's
+// interval and timeout, for kinds whose rounds must fit in the interval (0: not known).
 struct KindUse {
     bool plain = false;
     bool with_service = false;
+    Duration interval{};
+    Duration timeout{};
     bool any() const { return plain || with_service; }
 };
 

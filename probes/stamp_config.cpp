@@ -53,6 +53,18 @@ StampOptions StampKind::parse(OptionReader& r, const KindUse&) {
     return o;
 }
 
+std::string StampKind::check(const KindUse& use, const StampOptions* o) {
+    const StampOptions d = o ? *o : StampOptions{};
+    if (use.interval <= Duration::zero()) return {};
+    const Duration round = (d.packets - 1) * d.spacing + use.timeout;
+    if (round < use.interval) return {};
+    return "sends " + std::to_string(d.packets) + " packets " + format_duration(d.spacing) +
+           " apart and waits the timeout " + format_duration(use.timeout) +
+           " for the last reply: a round of " + format_duration(round) +
+           " does not fit in the interval " + format_duration(use.interval) +
+           "; lower stamp.packets or stamp.spacing, or raise the interval";
+}
+
 StampParams StampKind::params(const StampOptions* o, JobContext& c) {
     StampParams p = o ? *o : StampOptions{};
     // One SSID per sending site, so a reflector tells appliances apart behind the same NAT.

@@ -114,7 +114,9 @@ struct StampKind {
     using Result = StampResult;
 
     static Options parse(OptionReader& r, const KindUse& use);
-    static std::string check(const KindUse&, const Options*) { return {}; }
+    // A round (packets - 1 spacings, then the timeout for the last reply) must end before the
+    // next starts: the session has one round at a time, so an overlong one fails every other.
+    static std::string check(const KindUse& use, const Options* o);
     static Params params(const Options* o, JobContext& c);
     static std::unique_ptr<Probe> make_probe(EventLoop& loop);
     static std::unique_ptr<KindSeries> make_series();

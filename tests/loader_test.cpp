@@ -535,4 +535,19 @@ TEST_CASE("[targets.stamp]: defaults, and every mistake located") {
     CHECK(find(bad, "auth_key_file: cannot read /nonexistent/k").line == at + 1);
     CHECK(find(bad, "timestamp must be \"ntp\" or \"ptp\"").line == at + 1);
     CHECK(find(bad, "reflector must be \"stateful\" or \"stateless\"").line == at + 1);
+
+    // A round that cannot end before the next starts is refused at load, not found at run time.
+    // kBase's interval and timeout apply unless the target sets its own.
+    auto fits = load(kBase + target +
+                     "interval = \"5s\"\ntimeout = \"1s\"\nprobes = [\"stamp\"]\n"
+                     "stamp = { packets = 40, spacing = \"100ms\" }\n");  // 3.9 + 1 s < 5 s
+    CHECK(fits.config);
+    auto overlong = load(kBase + target +
+                         "interval = \"5s\"\ntimeout = \"1s\"\nprobes = [\"stamp\"]\n"
+                         "stamp = { packets = 41, spacing = \"100ms\" }\n");  // 4 + 1 s
+    CHECK_FALSE(overlong.config);
+    CHECK(find(overlong,
+               "target 'a': probe 'stamp' sends 41 packets 100ms apart and waits the timeout 1s "
+               "for the last reply: a round of 5s does not fit in the interval 5s")
+              .line == at - 4);
 }
