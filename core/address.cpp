@@ -45,6 +45,15 @@ std::optional<IpAddress> IpAddress::from_sockaddr(const sockaddr* sa) {
     return std::nullopt;
 }
 
+std::optional<Endpoint> Endpoint::from_sockaddr(const sockaddr* sa) {
+    auto address = IpAddress::from_sockaddr(sa);
+    if (!address) return std::nullopt;
+    const std::uint16_t port = sa->sa_family == AF_INET6
+                                   ? reinterpret_cast<const sockaddr_in6*>(sa)->sin6_port
+                                   : reinterpret_cast<const sockaddr_in*>(sa)->sin_port;
+    return Endpoint{*address, ntohs(port)};
+}
+
 std::string IpAddress::str() const {
     char buf[INET6_ADDRSTRLEN] = {};
     if (!valid() || inet_ntop(family, bytes.data(), buf, sizeof buf) == nullptr) return "";

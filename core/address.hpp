@@ -50,6 +50,8 @@ struct Endpoint {
     IpAddress address;
     std::uint16_t port = 0;
     static std::optional<Endpoint> parse(std::string_view text);
+    // An AF_INET/AF_INET6 socket address (from recvmsg, getsockname); nullopt for any other.
+    static std::optional<Endpoint> from_sockaddr(const sockaddr* sa);
     std::string str() const;
     friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };

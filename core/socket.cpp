@@ -309,10 +309,9 @@ std::size_t PacketReceiver::receive(int fd) {
                 std::memcpy(&drops_, CMSG_DATA(c), sizeof drops_);
             }
         }
-        p.from = IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&names_[i]));
-        p.from_port = names_[i].ss_family == AF_INET6
-                          ? ntohs(reinterpret_cast<sockaddr_in6*>(&names_[i])->sin6_port)
-                          : ntohs(reinterpret_cast<sockaddr_in*>(&names_[i])->sin_port);
+        const auto from = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&names_[i]));
+        p.from = from ? std::optional(from->address) : std::nullopt;
+        p.from_port = from ? from->port : 0;
         p.data = std::span<const std::uint8_t>(buffers_[i], msgs[i].msg_len);
     }
     return static_cast<std::size_t>(n);

@@ -106,10 +106,10 @@ Result<StampProbe::Session*> StampProbe::session_for(const ProbeRequest& req) {
         close(fd);
         return st;
     }
-    s->local = IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&local)).value_or(IpAddress{});
-    s->local_port =
-        ntohs(local.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&local)->sin6_port
-                                          : reinterpret_cast<sockaddr_in*>(&local)->sin_port);
+    const Endpoint bound =
+        Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&local)).value_or(Endpoint{});
+    s->local = bound.address;
+    s->local_port = bound.port;
     Session* raw = s.get();
     st =
         loop_.add_fd(fd, EPOLLIN | EPOLLERR, [this, raw](std::uint32_t ev) { on_event(*raw, ev); });

@@ -85,8 +85,8 @@ Status StampReflector::start() {
         Endpoint local = ep;
         socklen_t got = sizeof ss;
         if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &got) == 0)
-            local.port = ntohs(family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
-                                                  : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+            if (auto bound = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&ss)))
+                local.port = bound->port;  // the port the kernel chose for :0
         sockets_.push_back(Socket{fd, local});
     }
     for (std::size_t i = 0; i < sockets_.size(); ++i) {

@@ -54,6 +54,21 @@ TEST_CASE("sockaddr round trip") {
     CHECK(ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port) == 443);
 }
 
+TEST_CASE("an endpoint comes back from a socket address with its port; other families do not") {
+    for (const char* text : {"192.0.2.7:862", "[2001:db8::7]:40000"}) {
+        const Endpoint e = *Endpoint::parse(text);
+        sockaddr_storage ss;
+        e.address.to_sockaddr(e.port, ss);
+        auto back = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+        REQUIRE(back);
+        CHECK(*back == e);
+    }
+    sockaddr_storage unix_family{};
+    unix_family.ss_family = AF_UNIX;
+    CHECK_FALSE(Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&unix_family)));
+    CHECK_FALSE(Endpoint::from_sockaddr(nullptr));
+}
+
 TEST_CASE("host_str: the form a URL or host:port needs") {
     CHECK(IpAddress::parse("198.51.100.20")->host_str() == "198.51.100.20");
     CHECK(IpAddress::parse("2001:db8::20")->host_str() == "[2001:db8::20]");
