@@ -58,6 +58,19 @@ def scrape(port):
     return body.decode(), time.monotonic() - t
 
 
+def scrape_gzip(port):
+    """As Prometheus scrapes: Accept-Encoding gzip. (size MB, seconds), or None when the body
+    came back uncompressed."""
+    t = time.monotonic()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        body = r.read()
+        took = time.monotonic() - t
+        if r.headers.get("Content-Encoding") != "gzip":
+            return None
+    return len(body) / 1e6, took
+
+
 def total(text, metric, pred=lambda labels: True):
     s = 0.0
     for m in re.finditer(r"^" + metric + r"(\{[^}]*\})? (\S+)$", text, re.M):
@@ -137,6 +150,7 @@ def run_fedprobe(exe, n, seconds, port, tmp, scrapers=0):
         time.sleep(seconds)
         after, scrape_s, c1, t1 = bracketed()
         _, scrape2_s = scrape(port)
+        gz = scrape_gzip(port)
         time.sleep(1)  # the HTTP thread gives the scrape's memory back after the response
         rss1 = rss_mib(p.pid)
         if scrapers:
@@ -159,7 +173,7 @@ def run_fedprobe(exe, n, seconds, port, tmp, scrapers=0):
     over = total(after, "fedprobe_probe_overloaded_total") - total(before, "fedprobe_probe_overloaded_total")
     return dict(probes_s=sent / (t1 - t0), cpu_us=(c1 - c0) * 1e6 / max(sent, 1), failed=int(failed),
                 overloaded=int(over), rss0=rss0, rss1=rss1, body_mb=len(after) / 1e6,
-                per_target_b=len(after) / n, scrape_s=min(scrape_s, scrape2_s), **extra)
+                per_target_b=len(after) / n, scrape_s=min(scrape_s, scrape2_s), gzip=gz, **extra)
 
 
 def run_fping(n, seconds, tmp):
@@ -205,7 +219,8 @@ def main():
     print(f"fedprobe run vs fping: {os.cpu_count()} cores, each target once per second, 1 echo, "
           f"{a.seconds} s measured\n")
     print(f"{'targets':>8} {'probes/s':>9} {'cpu-us/p':>9} {'failed':>7} {'overld':>7} {'RSS MiB':>8} "
-          f"{'after scr':>9} {'MiB+KiB/t':>9} {'scrape MB':>9} {'B/target':>9} {'scrape s':>9} {'fping us/p':>10} {'fping/fedprobe':>14}")
+          f"{'after scr':>9} {'MiB+KiB/t':>9} {'scrape MB':>9} {'B/target':>9} {'scrape s':>9} {'gzip MB':>8} {'gzip s':>7} "
+          f"{'fping us/p':>10} {'fping/fedprobe':>14}")
     storms = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, n in enumerate(s for s in sizes for _ in range(a.repeat)):
@@ -214,11 +229,12 @@ def main():
                 storms.append((n, f))
             fp = None if a.no_fping else run_fping(n, a.seconds, tmp)
             budget = 20 + n / 1024  # #10: at most 20 MiB plus 1 KiB per target
+            gz_col = f"{f['gzip'][0]:8.2f} {f['gzip'][1]:7.3f}" if f["gzip"] else f"{'-':>8} {'-':>7}"
             fping_col = f"{fp['cpu_us']:10.2f} {fp['cpu_us'] / f['cpu_us']:13.2f}x" if isinstance(fp, dict) \
                 else f"{'-':>10} {fp or ('skipped' if a.no_fping else 'not installed'):>14}"
             print(f"{n:8d} {f['probes_s']:9.0f} {f['cpu_us']:9.2f} {f['failed']:7d} {f['overloaded']:7d} "
                   f"{f['rss0']:8.1f} {f['rss1']:9.1f} {budget:9.1f} {f['body_mb']:9.2f} {f['per_target_b']:9.0f} "
-                  f"{f['scrape_s']:9.3f} {fping_col}", flush=True)
+                  f"{f['scrape_s']:9.3f} {gz_col} {fping_col}", flush=True)
     if storms:
         print(f"\n{a.scrapers} concurrent scrapes while probing:")
         print(f"{'targets':>8} {'median s':>9} {'slowest s':>9} {'not whole':>9} {'lag quiet ms':>12} "

@@ -414,16 +414,16 @@ void JobSeriesSet::write_text(std::string& out) const {
     family_of(kDuration, [&](const Series& s, TextWriter&& w) {
         if (s.duration) w.histogram({}, s.duration->snapshot());
     });
-    {
+    // Locked per job, as Collect() does: the probing thread takes the lock when a job's last
+    // error changes, and must not wait for a whole family of 100,000 jobs.
+    family_of(kLastError, [&](const Series& s, TextWriter&& w) {
         std::lock_guard errors(errors_mutex_);
-        family_of(kLastError, [&](const Series& s, TextWriter&& w) {
-            if (const Series::LastError* le = s.last_error.get())
-                w.value({{"outcome", to_string(le->outcome)},
-                         {"reporter", le->reporter},
-                         {"reporter_network", le->reporter_network}},
-                        1);
-        });
-    }
+        if (const Series::LastError* le = s.last_error.get())
+            w.value({{"outcome", to_string(le->outcome)},
+                     {"reporter", le->reporter},
+                     {"reporter_network", le->reporter_network}},
+                    1);
+    });
     // Each kind's own families, in table order; a family lists only that kind's jobs.
     for_each_kind([&]<typename K>() {
         constexpr std::size_t kind = kind_index_of<K>();
