@@ -9,6 +9,10 @@ and from nothing of fedprobe's code. Two roles:
                                    writes what it saw to OUT.json until killed
 
 Options: --key FILE (authenticated mode). Exits non-zero with the first mismatch.
+
+Unauthenticated packets are also built and read by a second implementation that is not the
+test's: scapy's contrib/stamp (RFC 8762 and 8972), so that the two encoders cannot share a
+misreading of the RFCs.
 """
 import argparse
 import hashlib
@@ -182,6 +186,45 @@ def exchange(host, port, packet, source=("0.0.0.0", 0), tos=0, wait=1.0):
     return reply, local
 
 
+def scapy_stamp():
+    """scapy's STAMP layer, imported only where used (it takes a second to load)."""
+    from scapy.layers.inet import UDP
+    from scapy.contrib import stamp
+    return UDP, stamp
+
+
+def scapy_read(cls, data):
+    """Dissects with scapy; its TLV list reads the length from the UDP header above it."""
+    UDP, _ = scapy_stamp()
+    return cls(data, _parent=UDP(len=8 + len(data)))
+
+
+def scapy_exchange(a, allowed):
+    """scapy builds a test packet with a CoS TLV; scapy reads fedprobe's reply."""
+    _, sc = scapy_stamp()
+    sent = time.time()
+    req = bytes(sc.STAMPSessionSenderTestUnauthenticated(
+        seq=555, ts=sent + NTP_EPOCH, ssid=777,
+        err_estimate=sc.ErrorEstimate(S=0, Z=0, scale=0, multiplier=1),
+        tlv_objects=[sc.STAMPTestTLV(type=4, len=4, value=struct.pack("!HH", 46 << 10, 0))]))
+    check(len(req) == 52, f"scapy's test packet is {len(req)} bytes, not 44 + 8")
+    reply, _ = exchange(a.host, a.port, req, (allowed, 0), tos=46 << 2)
+    check(reply is not None, "no reply to scapy's test packet")
+    r = scapy_read(sc.STAMPSessionReflectorTestUnauthenticated, reply)
+    check(r.seq_sender == 555 and r.ssid == 777, f"scapy reads seq_sender {r.seq_sender}, ssid {r.ssid}")
+    check(r.ttl_sender == 64, f"scapy reads Ses-Sender TTL {r.ttl_sender}")
+    check(abs(float(r.ts_sender) - NTP_EPOCH - sent) < 1e-3, "scapy reads another sender timestamp")
+    check(r.err_estimate_sender.multiplier == 1 and r.err_estimate.multiplier != 0,
+          "scapy reads the error estimates wrong")
+    check(r.err_estimate.Z == 0 and abs(float(r.ts_rx) - NTP_EPOCH - time.time()) < 5,
+          "scapy reads a receive timestamp not near now")
+    check(r.mbz1 == 0 and r.mbz2 == 0, "scapy reads non-zero MBZ fields")
+    check([t.type for t in r.tlv_objects] == [4] and r.tlv_objects[0].len == 4,
+          f"scapy reads the TLVs as {[(t.type, t.len) for t in r.tlv_objects]}")
+    check(read_cos(r.tlv_objects[0].value)["dscp2"] == 46, "scapy reads another DSCP received")
+    print("ok: scapy's contrib/stamp builds a test packet and reads the reply: fields, TTL, CoS TLV")
+
+
 def run_sender(a):
     key = open(a.key, "rb").read().rstrip(b"\r\n") if a.key else None
     allowed, refused = a.sources[0], a.sources[1]
@@ -236,6 +279,7 @@ def run_sender(a):
         check(near(p["rx"], True) and near(p["ts"], True), "timestamps are not PTP near now")
         check(p["ee"] & 0x4000, "the reply's Z bit is not set for PTP")
         print("ok: PTP timestamps")
+        scapy_exchange(a, allowed)
 
         reply, _ = exchange(a.host, a.port, sender_packet(9, ntp_now(), 1, 1), (refused, 0))
         check(reply is None, "a source outside allow was answered")
@@ -280,6 +324,9 @@ def run_reflector(a):
         os.replace(a.out + ".tmp", a.out)
 
     signal.signal(signal.SIGTERM, lambda *_: (dump(), sys.exit(0)))
+    if key is None:
+        scapy_stamp()  # loaded before the first dump says ready: it takes a second, and replies
+        # held up that long would read as backward loss
     try:
         serve(a, s, key, sessions, seen, dump)
     except SystemExit as e:  # a check failed: say which, where the test reads
@@ -306,6 +353,14 @@ def serve(a, s, key, sessions, seen, dump):
         check(abs(ts_seconds(p["ts"], ptp) - t2) < 5, "fedprobe's timestamp is not near now in its format")
         check(p["ee"] & 0xFF != 0, "fedprobe's error estimate has multiplier 0")
         check(p["ssid"] != 0, "fedprobe sent SSID 0")
+        if key is None:
+            _, sc = scapy_stamp()
+            q = scapy_read(sc.STAMPSessionSenderTestUnauthenticated, data)
+            check((q.seq, q.ssid, q.err_estimate.Z) == (p["seq"], p["ssid"], int(ptp)) and q.mbz == 0,
+                  "scapy reads fedprobe's test packet otherwise")
+            check([(t.type, t.len) for t in q.tlv_objects] == [(t, len(v)) for _, t, v in p["tlvs"]],
+                  "scapy reads fedprobe's TLVs otherwise")
+            seen["scapy"] = seen.get("scapy", 0) + 1
         seen["packets"] += 1
         seen["sizes"].append(p["size"])
         seen["z"].append(ptp)

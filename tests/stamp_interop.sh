@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # STAMP interop on loopback in a private namespace, against an encoder of the test's own
-# (stamp_interop.py, written from the RFCs' figures), both ways:
+# (stamp_interop.py, written from the RFCs' figures) and scapy's contrib/stamp, both ways:
 #   - its sender against fedprobe's reflector: 44-byte and 112-byte layouts, the stateful
 #     count, NTP and PTP timestamps, CoS and Location TLVs, silence to a source outside
 #     allow, to malformed packets and to a wrong key; then the reflector's counters;
@@ -10,7 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 make_ns
 in_ns ip addr add 127.0.1.1/8 dev lo 2>/dev/null || true
-PY="python3 $SOURCE_ROOT/tests/stamp_interop.py"
+PY="/usr/bin/python3 $SOURCE_ROOT/tests/stamp_interop.py"  # Debian's, with python3-scapy
 printf 'interop-secret\n' >"$WORK/stamp.key"
 
 config() {  # reflector's extra line
@@ -64,12 +64,12 @@ wait_for_metric 'fedprobe_stamp_reflector_packets_total\{site="kent-nhs",result=
 
 in_ns $PY sender 127.0.1.1 862 127.0.2.5 127.0.3.5 || fail "the test's sender against fedprobe's reflector"
 m=$(scrape)
-for want in 'site="kent-nhs",result="reflected"} 7' 'site="kent-nhs",result="refused_source"} 1' \
+for want in 'site="kent-nhs",result="reflected"} 8' 'site="kent-nhs",result="refused_source"} 1' \
     'site="kent-nhs",result="malformed"} 2'; do
     grep -qF "fedprobe_stamp_reflector_packets_total{$want" <<<"$m" ||
         fail "reflector counters: no $want in $(grep stamp_reflector <<<"$m")"
 done
-pass "reflector counters: 7 reflected, 1 refused_source, 2 malformed"
+pass "reflector counters: 8 reflected, 1 refused_source, 2 malformed"
 
 # fedprobe's sender: wait for enough rounds, then compare what both ends counted.
 wait_for_metric 'fedprobe_stamp_packets_received_total\{.*target="py-plain".*\} ([4-9][0-9]|[1-9][0-9][0-9])' 20
@@ -81,7 +81,9 @@ print(s["packets"], s["dropped"], s.get("error", "-").replace(" ", "_"), ",".joi
 [ "$error" = "-" ] || fail "fedprobe's test packets: $error"
 [ "$sizes" = "76" ] || fail "fedprobe's packets were $sizes bytes; 44 + CoS (4+4) + Location (4+4+8+8) = 76 expected"
 [ "$dscp" = "46" ] || fail "fedprobe's packets arrived with DSCP $dscp, configured 46"
-pass "fedprobe's $packets test packets parse (76 bytes: base, CoS, Location), DSCP 46"
+read_by_scapy=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("scapy", 0))' "$WORK/plain.json")
+[ "$read_by_scapy" = "$packets" ] || fail "scapy read $read_by_scapy of fedprobe's $packets test packets"
+pass "fedprobe's $packets test packets parse (76 bytes: base, CoS, Location), DSCP 46, scapy reads them alike"
 sleep 1.5  # the last round ends without replies: its packets are not attributed either way
 m=$(scrape)
 value() { grep -E "^$1\{.*target=\"$2\"" <<<"$m" | head -1 | awk '{print $2}'; }
