@@ -387,19 +387,19 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
 void JobSeriesSet::write_text(std::string& out) const {
     std::shared_lock lock(structure_mutex_);
     std::vector<LabelView> labels, scratch;
-    std::string block;
-    // A family's samples go to `block` first: like Collect(), a family without any is left out.
+    // A family's head goes first and comes off again when no job wrote a sample: like
+    // Collect(), a family without any is left out, and no family is copied on the way.
     // `kind` limits it to one kind's jobs (kKindCount: every job).
     auto family_of = [&](const FamilyInfo& f, auto&& write_job, std::size_t kind = kKindCount) {
-        block.clear();
+        const std::size_t mark = out.size();
+        text_exposition::append_head(out, f.name, f.help, type_name(f.type));
+        const std::size_t head_end = out.size();
         for (const Series* s : order_) {
             if (kind != kKindCount && s->kind != kind) continue;
             view_labels(s->labels, labels);
-            write_job(*s, TextWriter(block, f.name, labels, scratch));
+            write_job(*s, TextWriter(out, f.name, labels, scratch));
         }
-        if (block.empty()) return;
-        text_exposition::append_head(out, f.name, f.help, type_name(f.type));
-        out.append(block);
+        if (out.size() == head_end) out.resize(mark);
     };
     family_of(kSuccess, [&](const Series& s, TextWriter&& w) {
         w.value({}, s.success.load(std::memory_order_relaxed));
