@@ -11,6 +11,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -96,6 +97,7 @@ class PrometheusExporter : public ResultSink {
     StampReflectorSeries& stamp_reflector() { return *stamp_reflector_; }
 
   private:
+    mutable std::atomic<std::size_t> last_text_size_{0};  // write_text's last body, for reserve
     std::shared_ptr<prometheus::Registry> registry_;
     std::shared_ptr<JobSeriesSet> jobs_;
     std::shared_ptr<FlowSeriesSet> flows_;
