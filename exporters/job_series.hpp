@@ -43,6 +43,8 @@ class JobSeriesSet : public prometheus::Collectable {
     void record(Series* s, const ProbeResult& result, const std::string& reporter_network);
     std::size_t size() const;
 
+    // The series as prometheus-cpp's families. Not what /metrics serves (write_text is): the
+    // reference that the tests hold write_text to, byte for byte after TextSerializer.
     std::vector<prometheus::MetricFamily> Collect() const override;
     // The same series as Collect(), appended to `out` as exposition text: what /metrics serves
     // (a third of the memory and time of building the families first).

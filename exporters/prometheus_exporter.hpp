@@ -45,7 +45,8 @@ class PrometheusExporter : public ResultSink {
     // The engine's own counters, as running totals (called every few seconds).
     void update_engine_stats(const Engine::Stats& stats);
 
-    std::vector<prometheus::MetricFamily> collect() const;  // both, for tests and one-shot output
+    // Every family as prometheus-cpp's objects: the reference write_text is tested against.
+    std::vector<prometheus::MetricFamily> collect() const;
     // What /metrics serves: collect()'s families as exposition text, appended to `out`. Scrape
     // threads, any number at once.
     void write_text(std::string& out) const;
