@@ -20,6 +20,7 @@
 #include "exporters/prometheus_exporter.hpp"
 #include "exporters/status_page.hpp"
 #include "exporters/web_health.hpp"
+#include "exporters/web_routes.hpp"
 #include "federation/loader.hpp"
 #include "probes/stamp_reflector.hpp"
 

@@ -1,30 +1,19 @@
-// Every path of the HTTP listener: /metrics; /-/healthy and /-/ready, as Prometheus' own
-// components serve them, so a load balancer, a systemd check or Kubernetes can ask whether the
-// appliance works; and the status page at / (status_page.hpp). All behind the same basic auth
-// when it is configured.
+// /-/healthy and /-/ready, as Prometheus' own components serve them, so a load balancer, a
+// systemd check or Kubernetes can ask whether the appliance works; and the parsing of basic
+// credentials. web_routes.hpp answers the requests.
 //
-// They are answered in civetweb's begin_request callback, before prometheus-cpp's Exposer sees
-// the request: the Exposer cannot serve the other paths, and its /metrics builds every family
-// as objects before writing a byte (three times the body's size, at 45 MB bodies).
-//
-// Threads: beat() and set_ready() on the probing thread; answer() and begin_web_request() on the
-// HTTP server's threads. set_web_health() before the server starts and after it stopped.
+// Threads: beat() and set_ready() on the probing thread; answer() on the HTTP server's threads.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
-struct mg_connection;
-
 namespace fedprobe {
-
-class BasicAuth;
 
 class WebHealth {
   public:
@@ -55,21 +44,5 @@ class WebHealth {
 // credentials (another scheme, bad base64, no colon).
 std::optional<std::pair<std::string, std::string>> parse_basic_authorization(
     std::string_view header);
-
-class StatusPage;
-
-// The body of /metrics, appended to `out`; called on the HTTP threads, several at once.
-using MetricsWriter = std::function<void(std::string& out)>;
-
-// What begin_web_request answers with: null health leaves every request to the Exposer; null
-// auth means no credentials are asked for; null page leaves `/` unanswered (404); null metrics
-// leaves /metrics to the Exposer.
-void set_web_health(const WebHealth* health, BasicAuth* auth, const StatusPage* page = nullptr,
-                    const MetricsWriter* metrics = nullptr);
-
-// civetweb's begin_request callback: records the client (remember_web_client), then answers
-// /metrics (gzip when the client takes it), /-/healthy, /-/ready and the status page at /
-// itself (returns 1); anything else goes on to the Exposer (0).
-int begin_web_request(mg_connection* connection);
 
 }  // namespace fedprobe
