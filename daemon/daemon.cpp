@@ -19,7 +19,6 @@
 
 #include "daemon/fd_limit.hpp"
 #include "daemon/sd_notify.hpp"
-#include "exporters/web_client.hpp"
 #include "exporters/web_health.hpp"
 #include "probes/http_probe.hpp"
 #include "probes/icmp_probe.hpp"
@@ -120,8 +119,6 @@ bool Daemon::start_exposer() {
         // path. The HTTP threads only read the series; all probing stays on this thread.
         // A stalled scraper must not hold one of the two threads for long. (No linger option:
         // an abortive close would cut large expositions short.)
-        // begin_request records each request's client, so that basic auth throttles guessing
-        // per client and not for everyone at once.
         CivetCallbacks callbacks;
         callbacks.begin_request = begin_web_request;
         callbacks.end_request = end_web_request;

@@ -1,6 +1,7 @@
 #include "exporters/web_routes.hpp"
 
 #include <civetweb.h>
+#include <malloc.h>
 
 #include <atomic>
 #include <cstring>
@@ -8,7 +9,6 @@
 #include "exporters/basic_auth.hpp"
 #include "exporters/http_gzip.hpp"
 #include "exporters/status_page.hpp"
-#include "exporters/web_client.hpp"
 #include "exporters/web_health.hpp"
 
 namespace fedprobe {
@@ -40,7 +40,6 @@ void set_web_health(const WebHealth* health, BasicAuth* auth, const StatusPage* 
 }
 
 int begin_web_request(mg_connection* connection) {
-    remember_web_client(connection);
     const WebHealth* health = g_health.load();
     const mg_request_info* info = mg_get_request_info(connection);
     if (!health || !info || !info->local_uri) return 0;
@@ -50,7 +49,7 @@ int begin_web_request(mg_connection* connection) {
     const bool is_metrics = metrics && std::strcmp(info->local_uri, "/metrics") == 0;
     WebHealth::Answer a =
         is_page || is_metrics ? WebHealth::Answer{200, ""} : health->answer(info->local_uri);
-    if (a.status == 0) return 0;  // /metrics and the rest: the Exposer's
+    if (a.status == 0) return 0;  // not a path of ours: the Exposer answers 404
     const bool head = info->request_method && std::strcmp(info->request_method, "HEAD") == 0;
     if (!head && (!info->request_method || std::strcmp(info->request_method, "GET") != 0)) {
         respond(connection, 405, "Method Not Allowed", "GET or HEAD only.\n", false,
@@ -59,10 +58,11 @@ int begin_web_request(mg_connection* connection) {
     }
     if (BasicAuth* auth = g_auth.load()) {
         // A request without credentials is not a guess: only presented ones are checked.
+        // Guessing is throttled per client address, not for everyone at once.
         const char* header = mg_get_header(connection, "Authorization");
         auto credentials = header ? parse_basic_authorization(header) : std::nullopt;
         if (!credentials ||
-            !auth->check(current_web_client(), credentials->first, credentials->second)) {
+            !auth->check(info->remote_addr, credentials->first, credentials->second)) {
             respond(connection, 401, "Unauthorized", "Unauthorized\n", head,
                     "WWW-Authenticate: Basic realm=\"fedprobe\"\r\n");
             return 1;
@@ -92,6 +92,11 @@ int begin_web_request(mg_connection* connection) {
     }
     respond(connection, a.status, a.status == 200 ? "OK" : "Service Unavailable", a.body, head);
     return 1;
+}
+
+void end_web_request(const mg_connection* connection, int /*status*/) {
+    const mg_request_info* info = mg_get_request_info(connection);
+    if (info && info->local_uri && std::strcmp(info->local_uri, "/metrics") == 0) malloc_trim(0);
 }
 
 }  // namespace fedprobe

@@ -6,8 +6,8 @@
 // the request: the Exposer cannot serve the other paths, and its /metrics builds every family
 // as objects before writing a byte (three times the body's size, at 45 MB bodies).
 //
-// Threads: begin_web_request() on the HTTP server's threads; set_web_health() before the server
-// starts and after it stopped.
+// Threads: begin_web_request() and end_web_request() on the HTTP server's threads; set_web_health()
+// before the server starts and after it stopped.
 #pragma once
 
 #include <functional>
@@ -30,9 +30,14 @@ using MetricsWriter = std::function<void(std::string& out)>;
 void set_web_health(const WebHealth* health, BasicAuth* auth, const StatusPage* page = nullptr,
                     const MetricsWriter* metrics = nullptr);
 
-// civetweb's begin_request callback: records the client (remember_web_client), then answers
-// /metrics (gzip when the client takes it), /-/healthy, /-/ready and the status page at /
-// itself (returns 1); anything else goes on to the Exposer (0).
+// civetweb's begin_request callback: answers /metrics (gzip when the client takes it),
+// /-/healthy, /-/ready and the status page at / itself (returns 1); anything else goes on to
+// the Exposer (0), which answers 404.
 int begin_web_request(mg_connection* connection);
+
+// civetweb's end_request callback: after a /metrics request, gives the memory its body took
+// back to the system. glibc keeps freed memory in the HTTP thread's arena, so without a trim
+// RSS would sit at the size of the largest scrape for good.
+void end_web_request(const mg_connection* connection, int status);
 
 }  // namespace fedprobe
