@@ -215,7 +215,7 @@ void Daemon::apply(std::shared_ptr<const Config> config) {
     malloc_trim(0);
     if (!change.added.empty() || !change.removed.empty())
         spdlog::info("config: {} probes added, {} removed, {} kept", change.added.size(),
-                     change.removed.size(), change.kept.size());
+                     change.removed.size(), change.kept);
     for (const auto& k : change.added)
         spdlog::debug("config: + {}", k);
     for (const auto& k : change.removed)

@@ -74,12 +74,18 @@ class Engine {
     // Sinks see every job change and result from now on; they must outlive the engine.
     void add_sink(ResultSink& sink);
 
-    // Runs `jobs` (built from `config`) from now on: kept jobs (same key and interval) keep
-    // their phase, state and series; new ones are spread over their interval; departed ones
-    // stop (a probe still running is dropped when it returns). `config` is kept alive.
-    Scheduler::Change apply(std::shared_ptr<const Config> config, std::vector<Job> jobs);
+    // What a load or reload changed, by job key.
+    struct Change {
+        std::vector<std::string> added, removed;
+        std::size_t kept = 0;
+    };
+    // Runs `jobs` (built from `config`) from now on: kept jobs (same key) keep their state and
+    // series, and their phase too unless their interval changed; new ones are spread over their
+    // interval; departed ones stop (a probe still running is dropped when it returns). `config`
+    // is kept alive.
+    Change apply(std::shared_ptr<const Config> config, std::vector<Job> jobs);
     // The jobs config.settings.site runs (build_jobs).
-    Scheduler::Change apply(std::shared_ptr<const Config> config);
+    Change apply(std::shared_ptr<const Config> config);
 
     // Starts every job due at `now`. The loop's timer calls it; tests call it directly.
     void run_due(TimePoint now);
@@ -111,8 +117,8 @@ class Engine {
     std::array<std::unique_ptr<Probe>, kKindCount> probes_;
     std::shared_ptr<const Config> config_;
     std::shared_ptr<const NetworkIndex> network_index_ = std::make_shared<NetworkIndex>();
-    std::unordered_map<std::string, std::unique_ptr<LiveJob>> jobs_;
-    std::vector<LiveJob*> order_;
+    std::vector<std::unique_ptr<LiveJob>> jobs_;  // in config order
+    std::vector<LiveJob*> order_;                 // the same, as sinks take them
     std::vector<std::unique_ptr<LiveJob>> retired_;
     std::vector<ResultSink*> sinks_;
     EventLoop::TimerId tick_timer_ = 0;

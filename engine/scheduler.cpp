@@ -4,9 +4,20 @@
 
 namespace fedprobe {
 
-void Scheduler::set_rate_limit(const std::string& network, double per_second, double burst) {
+std::uint32_t Scheduler::limit_index(std::string_view network) const {
+    auto it = limit_by_network_.find(network);
+    return it == limit_by_network_.end() ? kNoLimit : it->second;
+}
+
+void Scheduler::set_rate_limit(std::string_view network, double per_second, double burst) {
     RateLimiter fresh(per_second, burst);
-    auto& slot = limits_[network];
+    std::uint32_t i = limit_index(network);
+    if (i == kNoLimit) {
+        limits_.push_back(Limit{std::string(network), nullptr, 0});
+        i = static_cast<std::uint32_t>(limits_.size() - 1);
+        limit_by_network_.emplace(std::string(network), i);
+    }
+    auto& slot = limits_[i].limiter;
     // An unchanged limit keeps its state across a reload, and its users (path probes pace
     // every packet with it) keep sharing it.
     if (slot && slot->spacing() == fresh.spacing() && slot->tolerance() == fresh.tolerance())
@@ -14,66 +25,87 @@ void Scheduler::set_rate_limit(const std::string& network, double per_second, do
     slot = std::make_shared<RateLimiter>(fresh);
 }
 
-std::shared_ptr<RateLimiter> Scheduler::limiter(const std::string& network) const {
-    auto it = limits_.find(network);
-    return it == limits_.end() ? nullptr : it->second;
+std::shared_ptr<RateLimiter> Scheduler::limiter(std::string_view network) const {
+    std::uint32_t i = limit_index(network);
+    return i == kNoLimit ? nullptr : limits_[i].limiter;
 }
 
-void Scheduler::push(std::size_t index, TimePoint when) {
-    Job& job = *jobs_[index];
+std::map<std::string, std::uint64_t> Scheduler::rate_limited() const {
+    std::map<std::string, std::uint64_t> out;
+    for (const Limit& l : limits_)
+        if (l.held_back) out[l.network] = l.held_back;
+    return out;
+}
+
+Scheduler::Job* Scheduler::find(JobHandle h) {
+    if (h.id == 0 || h.index >= jobs_.size() || jobs_[h.index].id != h.id) return nullptr;
+    return &jobs_[h.index];
+}
+
+void Scheduler::push(std::uint32_t index, TimePoint when) {
+    Job& job = jobs_[index];
     job.version = next_version_++;
     heap_.push(Entry{when, index, job.version});
 }
 
-Scheduler::Change Scheduler::set_jobs(const std::vector<JobSpec>& specs, TimePoint now,
-                                      bool spread) {
-    Change change;
-    std::unordered_map<std::string, const JobSpec*> wanted;
-    for (const auto& s : specs)
-        wanted[s.key] = &s;
-
-    for (auto it = by_key_.begin(); it != by_key_.end();) {
-        auto w = wanted.find(it->first);
-        Job& job = *jobs_[it->second];
-        if (w != wanted.end() && w->second->interval == job.spec.interval) {
-            job.spec = *w->second;  // network may change; phase stays
-            change.kept.push_back(it->first);
-            ++it;
+std::vector<JobHandle> Scheduler::set_jobs(std::span<const JobSpec> specs, TimePoint now,
+                                           bool spread) {
+    std::vector<JobHandle> handles(specs.size());
+    // Kept: a live job named by the first spec that names it, with the same interval.
+    // Everything else goes.
+    std::vector<bool> named(jobs_.size(), false), kept(jobs_.size(), false);
+    std::vector<std::size_t> fresh;
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+        const JobSpec& s = specs[i];
+        Job* job = find(s.previous);
+        const bool first = job && !named[s.previous.index];
+        if (job) named[s.previous.index] = true;
+        if (first && job->interval == s.interval) {
+            kept[s.previous.index] = true;
+            job->user = s.user;
+            job->limit = limit_index(s.network);  // the network may change; the phase stays
+            handles[i] = s.previous;
         } else {
-            change.removed.push_back(it->first);
-            jobs_[it->second].reset();
-            free_slots_.push_back(it->second);
-            it = by_key_.erase(it);
+            fresh.push_back(i);
         }
     }
+    for (std::uint32_t index = 0; index < jobs_.size(); ++index) {
+        if (jobs_[index].id == 0 || kept[index]) continue;
+        jobs_[index] = Job{};  // its heap entries go stale with it
+        free_slots_.push_back(index);
+        --live_;
+    }
 
-    std::vector<const JobSpec*> fresh;
-    for (const auto& s : specs)
-        if (!by_key_.count(s.key)) fresh.push_back(&s);
     // Exactly the room needed: doubling growth would leave up to half the table as slack.
     if (fresh.size() > free_slots_.size())
         jobs_.reserve(jobs_.size() + fresh.size() - free_slots_.size());
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     const double n = static_cast<double>(fresh.size());
     for (std::size_t i = 0; i < fresh.size(); ++i) {
-        const JobSpec& s = *fresh[i];
+        const JobSpec& s = specs[fresh[i]];
         // Slot i of n over the interval, at a random point inside the slot.
         double fraction = spread ? (static_cast<double>(i) + unit(rng_)) / n : 0.0;
         auto offset = std::chrono::duration_cast<Clock::duration>(s.interval * fraction);
-        std::size_t index;
+        std::uint32_t index;
         if (!free_slots_.empty()) {
             index = free_slots_.back();
             free_slots_.pop_back();
         } else {
-            index = jobs_.size();
+            index = static_cast<std::uint32_t>(jobs_.size());
             jobs_.emplace_back();
         }
-        jobs_[index] = Job{s, now + offset, std::nullopt, false, 0, next_id_++};
-        by_key_[s.key] = index;
-        push(index, now + offset);
-        change.added.push_back(s.key);
+        Job& job = jobs_[index];
+        job = Job{};
+        job.nominal = now + offset;
+        job.interval = s.interval;
+        job.user = s.user;
+        job.id = next_id_++;
+        job.limit = limit_index(s.network);
+        ++live_;
+        push(index, job.nominal);
+        handles[fresh[i]] = JobHandle{index, job.id};
     }
-    return change;
+    return handles;
 }
 
 std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
@@ -83,10 +115,11 @@ std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
     while (!heap_.empty() && heap_.top().when <= now + slack) {
         Entry e = heap_.top();
         heap_.pop();
-        if (e.index >= jobs_.size() || !jobs_[e.index] || jobs_[e.index]->version != e.version)
+        if (e.index >= jobs_.size() || jobs_[e.index].id == 0 ||
+            jobs_[e.index].version != e.version)
             continue;
-        Job& job = *jobs_[e.index];
-        const auto interval = std::chrono::duration_cast<Clock::duration>(job.spec.interval);
+        Job& job = jobs_[e.index];
+        const auto interval = std::chrono::duration_cast<Clock::duration>(job.interval);
         // Early by at most a tenth of the job's own interval, however long the slack: a short
         // interval keeps its spacing, and its next slot never falls inside this wake-up.
         const TimePoint horizon = now + std::min(slack, interval / 10);
@@ -110,12 +143,12 @@ std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
             advance();
             continue;
         }
-        if (!job.slot) {
-            auto limit = limits_.find(job.spec.network);
-            if (limit != limits_.end()) {
-                TimePoint eligible = limit->second->reserve(now);
+        if (!job.slot && job.limit != kNoLimit) {
+            Limit& limit = limits_[job.limit];
+            if (limit.limiter) {
+                TimePoint eligible = limit.limiter->reserve(now);
                 if (eligible > now) {
-                    ++rate_limited_[job.spec.network];
+                    ++limit.held_back;
                     job.slot = eligible;
                     push(e.index, eligible);
                     continue;
@@ -124,10 +157,9 @@ std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
         }
         const TimePoint slot = job.slot ? std::max(*job.slot, job.nominal) : job.nominal;
         out.push_back(
-            Start{job.spec.key,
-                  std::max(Duration{0}, std::chrono::duration_cast<Duration>(now - job.nominal)),
-                  std::max(Duration{0}, std::chrono::duration_cast<Duration>(now - slot)),
-                  job.spec.user, JobHandle{e.index, job.id}});
+            Start{std::max(Duration{0}, std::chrono::duration_cast<Duration>(now - job.nominal)),
+                  std::max(Duration{0}, std::chrono::duration_cast<Duration>(now - slot)), job.user,
+                  JobHandle{e.index, job.id}});
         job.in_flight = true;
         advance();
     }
@@ -137,19 +169,13 @@ std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
 }
 
 void Scheduler::finished(JobHandle h) {
-    if (h.index < jobs_.size() && jobs_[h.index] && jobs_[h.index]->id == h.id)
-        jobs_[h.index]->in_flight = false;
-}
-
-void Scheduler::finished(const std::string& key) {
-    auto it = by_key_.find(key);
-    if (it != by_key_.end()) jobs_[it->second]->in_flight = false;
+    if (Job* job = find(h)) job->in_flight = false;
 }
 
 std::optional<TimePoint> Scheduler::next_wakeup() {
     while (!heap_.empty()) {
         const Entry& e = heap_.top();
-        if (e.index < jobs_.size() && jobs_[e.index] && jobs_[e.index]->version == e.version)
+        if (e.index < jobs_.size() && jobs_[e.index].id != 0 && jobs_[e.index].version == e.version)
             return e.when;
         heap_.pop();
     }

@@ -10,9 +10,9 @@
 #include <optional>
 #include <queue>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -21,17 +21,21 @@
 
 namespace fedprobe {
 
-struct JobSpec {
-    std::string key;      // stable identity across reloads: "target/probe"
-    std::string network;  // destination network, for the rate limit
-    Duration interval{};
-    void* user = nullptr;  // the caller's own record, handed back with each start
+// Names one job of the scheduler without a string: for finished(), and for the next
+// set_jobs(), which keeps the job (and its phase) when its spec hands the handle back. Stale
+// handles are ignored.
+struct JobHandle {
+    std::uint32_t index = 0;
+    std::uint64_t id = 0;  // 0: no job
 };
 
-// Names one job for finished() without a string lookup; stale handles are ignored.
-struct JobHandle {
-    std::size_t index = 0;
-    std::uint64_t id = 0;
+// One job as the caller wants it scheduled. The scheduler keeps no key or network name of its
+// own: at 100,000 jobs a string-keyed map and two strings per job cost 19 MB.
+struct JobSpec {
+    Duration interval{};
+    std::string_view network;  // destination network, for the rate limit (read in set_jobs only)
+    void* user = nullptr;      // the caller's own record, handed back with each start
+    JobHandle previous;        // the job's handle from the last set_jobs; {} for a new job
 };
 
 class Scheduler {
@@ -43,65 +47,74 @@ class Scheduler {
     void set_slack(Duration slack) { slack_ = slack; }
 
     // Rate for a destination network (probes/s); networks without one are unlimited.
-    void set_rate_limit(const std::string& network, double per_second, double burst);
+    void set_rate_limit(std::string_view network, double per_second, double burst);
     // The limiter of a destination network (null: unlimited), shared with probes that send
     // more than one packet per round, so each of their packets counts against the same limit.
-    std::shared_ptr<RateLimiter> limiter(const std::string& network) const;
+    std::shared_ptr<RateLimiter> limiter(std::string_view network) const;
 
-    struct Change {
-        std::vector<std::string> added, removed, kept;
-    };
-    // Replaces the job set. Kept jobs (same key and interval) keep their phase, so a reload never
-    // bursts; new jobs are spread evenly over their interval with jitter inside their slot, or,
-    // with spread = false, are all due at once (within the rate limit).
-    Change set_jobs(const std::vector<JobSpec>& jobs, TimePoint now, bool spread = true);
+    // Replaces the job set and returns each spec's handle, in order. A spec whose `previous`
+    // names a live job with the same interval keeps that job and its phase, so a reload never
+    // bursts; the jobs no spec names are dropped. New jobs are spread evenly over their interval
+    // with jitter inside their slot, or, with spread = false, are all due at once (within the
+    // rate limit).
+    std::vector<JobHandle> set_jobs(std::span<const JobSpec> jobs, TimePoint now,
+                                    bool spread = true);
 
     struct Start {
-        std::string_view key;  // valid until the next set_jobs()
-        Duration lag{};        // how late against the job's nominal time (rate limit, loop delay)
-        Duration late{};       // how late against its slot: the loop's delay alone
+        Duration lag{};   // how late against the job's nominal time (rate limit, loop delay)
+        Duration late{};  // how late against its slot: the loop's delay alone
         void* user = nullptr;
         JobHandle handle;
     };
     // Jobs to start now; each is marked in flight until finished().
     std::vector<Start> due(TimePoint now);
     void finished(JobHandle handle);
-    void finished(const std::string& key);
 
     std::optional<TimePoint> next_wakeup();
-    std::size_t size() const { return by_key_.size(); }
+    std::size_t size() const { return live_; }
     std::uint64_t overruns() const { return overruns_; }  // rounds skipped: the previous still ran
-    const std::map<std::string, std::uint64_t>& rate_limited() const { return rate_limited_; }
+    // Rounds held back by a network's rate limit, by network (those never limited are absent).
+    std::map<std::string, std::uint64_t> rate_limited() const;
 
   private:
+    static constexpr std::uint32_t kNoLimit = UINT32_MAX;
     struct Job {
-        JobSpec spec;
         TimePoint nominal{};            // when the next round should start
         std::optional<TimePoint> slot;  // a rate-limit reservation for this round
+        Duration interval{};
+        void* user = nullptr;
+        std::uint64_t version = 0;       // invalidates stale heap entries
+        std::uint64_t id = 0;            // this job's identity for handles; 0: a free slot
+        std::uint32_t limit = kNoLimit;  // index into limits_
         bool in_flight = false;
-        std::uint64_t version = 0;  // invalidates stale heap entries
-        std::uint64_t id = 0;       // this job's identity for handles
     };
     struct Entry {
         TimePoint when;
-        std::size_t index;
+        std::uint32_t index;
         std::uint64_t version;
         bool operator>(const Entry& o) const { return when > o.when; }
     };
+    struct Limit {
+        std::string network;
+        std::shared_ptr<RateLimiter> limiter;
+        std::uint64_t held_back = 0;
+    };
 
     std::mt19937_64 rng_;
-    std::vector<std::optional<Job>> jobs_;
-    std::vector<std::size_t> free_slots_;
-    std::unordered_map<std::string, std::size_t> by_key_;
+    std::vector<Job> jobs_;
+    std::vector<std::uint32_t> free_slots_;
+    std::size_t live_ = 0;
     std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap_;
-    std::map<std::string, std::shared_ptr<RateLimiter>> limits_;
+    std::vector<Limit> limits_;  // a network keeps its index for the scheduler's life
+    std::map<std::string, std::uint32_t, std::less<>> limit_by_network_;
     std::uint64_t overruns_ = 0;
-    std::map<std::string, std::uint64_t> rate_limited_;
     std::uint64_t next_version_ = 1;
     std::uint64_t next_id_ = 1;
     Duration slack_{0};
 
-    void push(std::size_t index, TimePoint when);
+    Job* find(JobHandle h);
+    std::uint32_t limit_index(std::string_view network) const;
+    void push(std::uint32_t index, TimePoint when);
 };
 
 }  // namespace fedprobe

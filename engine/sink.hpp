@@ -10,6 +10,7 @@
 
 #include "core/boxed.hpp"
 #include "engine/jobs.hpp"
+#include "engine/scheduler.hpp"
 #include "probes/path_middlebox.hpp"
 #include "probes/path_trace.hpp"
 #include "probes/probe.hpp"
@@ -21,6 +22,7 @@ namespace fedprobe {
 struct LiveJob {
     static constexpr std::size_t kMaxSinks = 4;
     Job job;
+    JobHandle schedule;                   // its place in the engine's scheduler
     std::optional<Outcome> last_outcome;  // updated after every sink has seen the result
     std::optional<IpAddress> last_reporter;
     std::array<void*, kMaxSinks> sink_data{};  // each sink's own slot (see ResultSink::slot)

@@ -163,7 +163,7 @@ TEST_CASE("a reload keeps the series of unchanged jobs and drops those that left
     CHECK(before.find("target=\"leaves\"") != std::string::npos);
 
     auto change = f.engine->apply(config(target("stays", 1) + target("arrives", 3)));
-    CHECK(change.kept.size() == 2);
+    CHECK(change.kept == 2);
     CHECK(change.removed.size() == 2);
     CHECK(change.added.size() == 2);
     auto after = scrape(exporter);
@@ -173,6 +173,39 @@ TEST_CASE("a reload keeps the series of unchanged jobs and drops those that left
     CHECK(after.find("fedprobe_probe_outcome_total{network=\"surrey-psn\",outcome=\"ok\","
                      "probe=\"tcp\",service=\"https\",site=\"kent-nhs\",target=\"stays\"} 1") !=
           std::string::npos);
+}
+
+TEST_CASE("a job whose interval changed keeps its series and runs at the new interval") {
+    Fixture f;
+    PrometheusExporter exporter("test");
+    f.engine->add_sink(exporter);
+    f.engine->apply(config(target("epr", 1)));
+    f.advance(11s);
+    REQUIRE(f.probes.started.size() == 2);
+    f.probes.finish_all(Outcome::ok);
+    std::string faster = target("epr", 1) + "interval = \"2s\"\n";
+    auto change = f.engine->apply(config(faster));
+    CHECK(change.kept == 2);
+    CHECK(change.added.empty());
+    CHECK(change.removed.empty());
+    f.advance(10s);  // five rounds of 2 s each, finished as they start
+    std::size_t rounds = 0, tcp_rounds = 0;
+    for (int i = 0; i < 5; ++i) {
+        rounds += f.probes.started.size();
+        for (const auto& st : f.probes.started)
+            tcp_rounds += st.kind == kind_index_of<TcpKind>();
+        f.probes.finish_all(Outcome::ok);
+        f.advance(2s);
+    }
+    CHECK(rounds >= 8);  // about 2 jobs x 5 rounds, not 2 x 1 as at 10 s
+    // The series went on counting from the round before the reload.
+    const std::string line =
+        "fedprobe_probe_outcome_total{network=\"surrey-psn\",outcome=\"ok\",probe=\"tcp\","
+        "service=\"https\",site=\"kent-nhs\",target=\"epr\"} ";
+    const std::string text = scrape(exporter);
+    const auto at = text.find(line);
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stod(text.substr(at + line.size())) == static_cast<double>(1 + tcp_rounds));
 }
 
 TEST_CASE("a probe that returns after its job left is dropped, not recorded") {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "engine/scheduler.hpp"
 
@@ -10,12 +11,26 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Names that outlive every scheduler here: a job's name is its `user` pointer, and networks are
+// views.
+const std::string& intern(const std::string& name) {
+    static std::set<std::string> names;
+    return *names.insert(name).first;
+}
+
 std::vector<JobSpec> jobs(int n, const std::string& network, Duration interval,
                           const std::string& prefix = "t") {
     std::vector<JobSpec> out;
     for (int i = 0; i < n; ++i)
-        out.push_back(JobSpec{prefix + std::to_string(i), network, interval});
+        out.push_back(JobSpec{interval,
+                              intern(network),
+                              const_cast<std::string*>(&intern(prefix + std::to_string(i))),
+                              {}});
     return out;
+}
+
+const std::string& name(const Scheduler::Start& st) {
+    return *static_cast<const std::string*>(st.user);
 }
 
 // Drives the scheduler with an injected clock in fixed steps; returns each job's start times.
@@ -24,7 +39,7 @@ std::map<std::string, std::vector<TimePoint>> drive(Scheduler& s, TimePoint from
     std::map<std::string, std::vector<TimePoint>> starts;
     for (TimePoint now = from; now <= from + span; now += step) {
         for (const auto& st : s.due(now)) {
-            starts[std::string(st.key)].push_back(now);
+            starts[name(st)].push_back(now);
             if (finish_immediately) s.finished(st.handle);
         }
     }
@@ -72,11 +87,11 @@ TEST_CASE("each job keeps its phase: one start per interval") {
 
 TEST_CASE("a job still in flight is not stacked: the round is skipped and counted") {
     Scheduler s(3);
-    s.set_jobs(jobs(1, "net", 1s), TimePoint{});
+    auto handles = s.set_jobs(jobs(1, "net", 1s), TimePoint{});
     auto starts = drive(s, TimePoint{}, 5s, 1ms, /*finish_immediately=*/false);
     CHECK(starts["t0"].size() == 1);  // never finished, so never started again
     CHECK(s.overruns() >= 4);
-    s.finished("t0");
+    s.finished(handles.at(0));
     auto later = drive(s, TimePoint{} + 5s + 1ms, 2s, 1ms);
     CHECK(later["t0"].size() == 2);
 }
@@ -92,7 +107,7 @@ TEST_CASE("the rate limit holds per destination network, other networks are unaf
     std::size_t fast_count = 0;
     for (TimePoint now{}; now < TimePoint{} + 5s; now += 1ms) {
         for (const auto& st : s.due(now)) {
-            if (st.key[0] == 's')
+            if (name(st)[0] == 's')
                 slow_starts.push_back(now);
             else
                 ++fast_count;
@@ -120,20 +135,49 @@ TEST_CASE("the rate limit allows its burst after a quiet spell") {
 
 TEST_CASE("a reload keeps unchanged jobs' phase and spreads only new ones") {
     Scheduler s(11);
-    s.set_jobs(jobs(4, "net", 1s), TimePoint{});
-    auto before = drive(s, TimePoint{}, 2s - 1ms, 1ms);
     auto specs = jobs(4, "net", 1s);
-    specs.erase(specs.begin());                  // t0 leaves
-    specs.push_back(JobSpec{"new", "net", 1s});  // a new one arrives
-    auto change = s.set_jobs(specs, TimePoint{} + 2s);
-    CHECK(change.removed == std::vector<std::string>{"t0"});
-    CHECK(change.added == std::vector<std::string>{"new"});
-    CHECK(change.kept.size() == 3);
+    auto handles = s.set_jobs(specs, TimePoint{});
+    auto before = drive(s, TimePoint{}, 2s - 1ms, 1ms);
+    for (std::size_t i = 0; i < specs.size(); ++i)
+        specs[i].previous = handles[i];
+    specs.erase(specs.begin());                     // t0 leaves
+    specs.push_back(jobs(1, "net", 1s, "new")[0]);  // a new one arrives
+    auto next = s.set_jobs(specs, TimePoint{} + 2s);
+    REQUIRE(next.size() == 4);
+    for (std::size_t i = 0; i < 3; ++i)  // t1..t3 keep their handles
+        CHECK(next[i].id == handles[i + 1].id);
+    CHECK(next[3].id != 0);
+    for (const JobHandle& h : handles)
+        CHECK(next[3].id != h.id);
+    CHECK(s.size() == 4);
     auto after = drive(s, TimePoint{} + 2s, 1s - 1ms, 1ms);
     CHECK(after.count("t0") == 0);
-    CHECK(after["new"].size() == 1);
+    CHECK(after["new0"].size() == 1);
     for (const char* k : {"t1", "t2", "t3"})
         CHECK(after[k].at(0) == before[k].at(1) + 1s);
+}
+
+TEST_CASE("a reload starts a job afresh when its interval changed or its handle is stale") {
+    Scheduler s(12);
+    auto specs = jobs(2, "net", 1s);
+    auto handles = s.set_jobs(specs, TimePoint{});
+    specs[0].previous = handles[0];
+    specs[0].interval = 2s;          // same job, new interval: a new phase
+    specs[1].previous = handles[0];  // a second claim on the same handle is not honoured
+    auto next = s.set_jobs(specs, TimePoint{} + 500ms);
+    CHECK(next[0].id != handles[0].id);
+    CHECK(next[1].id != handles[0].id);
+    CHECK(next[0].id != next[1].id);
+    CHECK(s.size() == 2);
+    // The dropped jobs' handles are stale: finished() ignores them, and a later set_jobs
+    // cannot bring them back.
+    s.finished(handles[0]);
+    specs[0].previous = handles[1];
+    specs[1].previous = next[1];
+    auto again = s.set_jobs(specs, TimePoint{} + 600ms);
+    CHECK(again[0].id != handles[1].id);
+    CHECK(again[1].id == next[1].id);
+    CHECK(s.size() == 2);
 }
 
 TEST_CASE("lag is reported against the nominal time") {
@@ -166,7 +210,7 @@ TEST_CASE("slack lets a job start early by at most a tenth of its own interval, 
         for (auto w = s.next_wakeup(); w && *w < TimePoint{} + 10s; w = s.next_wakeup()) {
             ++wakeups;
             for (const auto& st : s.due(*w)) {
-                starts[std::string(st.key)].push_back(*w);
+                starts[name(st)].push_back(*w);
                 s.finished(st.handle);
             }
         }
@@ -205,7 +249,7 @@ TEST_CASE("with slack, jobs due close together start in one wake-up, never late,
         ++wakeups;
         for (const auto& st : s.due(*w)) {
             CHECK(st.lag == 0ns);
-            starts[std::string(st.key)].push_back(*w);
+            starts[name(st)].push_back(*w);
             s.finished(st.handle);
             ++started;
         }
