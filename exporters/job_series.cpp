@@ -210,33 +210,42 @@ class TextWriter : public SeriesWriter {
 
 }  // namespace
 
-void JobSeriesSet::sync(const std::vector<std::pair<std::string, Labels>>& jobs) {
+std::vector<JobSeriesSet::Series*> JobSeriesSet::sync(const std::vector<Wanted>& jobs) {
     std::unique_lock lock(structure_mutex_);
-    std::unordered_map<std::string, std::unique_ptr<Series>> next;
-    order_.clear();
-    for (const auto& [key, labels] : jobs) {
-        std::string sorted = pack_labels(labels);
-        auto probe = labels.find("probe");
-        auto kind = kind_index(probe == labels.end() ? "" : probe->second);
-        if (!kind) continue;  // not a probe job
-        auto old = series_.find(key);
-        if (old != series_.end() && old->second->labels == sorted && old->second->kind == *kind) {
-            order_.push_back(old->second.get());
-            next.emplace(key, std::move(old->second));
+    std::vector<std::unique_ptr<Series>> next;
+    next.reserve(jobs.size());
+    std::vector<Series*> handles;
+    handles.reserve(jobs.size());
+    for (const Wanted& w : jobs) {
+        std::string sorted = pack_labels(w.labels);
+        auto probe = w.labels.find("probe");
+        auto kind = kind_index(probe == w.labels.end() ? "" : probe->second);
+        if (!kind) {  // not a probe job
+            handles.push_back(nullptr);
             continue;
         }
-        auto s = std::make_unique<Series>();
-        s->labels = std::move(sorted);
-        s->kind = *kind;
-        s->success.store(std::numeric_limits<double>::quiet_NaN());  // not probed yet
-        if (kKindFacts[*kind].common_duration)
-            s->duration =
-                std::make_unique<AtomicHistogram<kDurationBuckets.size()>>(kDurationBuckets);
-        s->own = visit_kind(*kind, []<typename K>() { return K::make_series(); });
-        order_.push_back(s.get());
-        next.emplace(key, std::move(s));
+        // Its own series, still in this set (a series knows its place, so no map is needed),
+        // not yet claimed, with the same labels and kind: kept as it is.
+        Series* old = w.previous;
+        if (old && old->place < order_.size() && order_[old->place].get() == old &&
+            old->labels == sorted && old->kind == *kind) {
+            next.push_back(std::move(order_[old->place]));
+        } else {
+            auto s = std::make_unique<Series>();
+            s->labels = std::move(sorted);
+            s->kind = *kind;
+            s->success.store(std::numeric_limits<double>::quiet_NaN());  // not probed yet
+            if (kKindFacts[*kind].common_duration)
+                s->duration =
+                    std::make_unique<AtomicHistogram<kDurationBuckets.size()>>(kDurationBuckets);
+            s->own = visit_kind(*kind, []<typename K>() { return K::make_series(); });
+            next.push_back(std::move(s));
+        }
+        next.back()->place = static_cast<std::uint32_t>(next.size() - 1);
+        handles.push_back(next.back().get());
     }
-    series_ = std::move(next);  // departed jobs' series go with the old map
+    order_ = std::move(next);  // departed jobs' series go with the old table
+    return handles;
 }
 
 namespace {
@@ -282,15 +291,9 @@ std::vector<Label> JobSeriesSet::unpack_labels(const std::string& packed) {
     return out;
 }
 
-JobSeriesSet::Series* JobSeriesSet::find(const std::string& key) {
-    std::shared_lock lock(structure_mutex_);
-    auto it = series_.find(key);
-    return it == series_.end() ? nullptr : it->second.get();
-}
-
 std::size_t JobSeriesSet::size() const {
     std::shared_lock lock(structure_mutex_);
-    return series_.size();
+    return order_.size();
 }
 
 void JobSeriesSet::record(Series* s, const ProbeResult& r, const std::string& reporter_network) {
@@ -331,7 +334,7 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
     // holds them for its length, the series only their packed form.
     std::vector<std::vector<Label>> labels_of;
     labels_of.reserve(order_.size());
-    for (const Series* s : order_)
+    for (const auto& s : order_)
         labels_of.push_back(unpack_labels(s->labels));
     for (std::size_t j = 0; j < order_.size(); ++j) {
         const Series& s = *order_[j];
@@ -394,7 +397,7 @@ void JobSeriesSet::write_text(std::string& out) const {
         const std::size_t mark = out.size();
         text_exposition::append_head(out, f.name, f.help, type_name(f.type));
         const std::size_t head_end = out.size();
-        for (const Series* s : order_) {
+        for (const auto& s : order_) {
             if (kind != kKindCount && s->kind != kind) continue;
             view_labels(s->labels, labels);
             write_job(*s, TextWriter(out, f.name, labels, scratch));
@@ -475,7 +478,7 @@ void JobSeriesSet::fill_status(StatusView& view) const {
     static const std::size_t stop = path_family("fedprobe_path_stop_info");
     constexpr std::size_t path_kind = kind_index_of<PathKind>();
     std::shared_lock lock(structure_mutex_);
-    for (const Series* s : order_) {
+    for (const auto& s : order_) {
         StatusView::Probe p;
         for (auto& [name, value] : unpack_labels(s->labels)) {
             if (name == "target")

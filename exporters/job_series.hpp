@@ -17,7 +17,6 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/jobs.hpp"
@@ -35,10 +34,17 @@ class JobSeriesSet : public prometheus::Collectable {
   public:
     struct Series;
 
-    // Adds new jobs, removes departed ones, replaces those whose labels changed. find() gives
-    // the handles, valid until the next sync.
-    void sync(const std::vector<std::pair<std::string, Labels>>& jobs);
-    Series* find(const std::string& key);
+    // A job as the set should have it: its labels, and the handle the last sync() gave it
+    // (null for a new job).
+    struct Wanted {
+        Labels labels;
+        Series* previous = nullptr;
+    };
+    // Makes the series match `jobs`, in their order: a job keeps its `previous` series when its
+    // labels are unchanged, gets a new one (every counter at zero) otherwise; series no job
+    // names are dropped. Returns each job's handle, valid until the next sync (null for a job
+    // that is not a probe's). Engine thread.
+    std::vector<Series*> sync(const std::vector<Wanted>& jobs);
     // Engine thread only; lock-free except when the last error changes.
     void record(Series* s, const ProbeResult& result, const std::string& reporter_network);
     std::size_t size() const;
@@ -59,7 +65,8 @@ class JobSeriesSet : public prometheus::Collectable {
         // Sorted by name, none empty, packed length-prefixed (pack_labels): one
         // allocation of a few dozen bytes instead of a vector of string pairs per job.
         std::string labels;
-        std::size_t kind = 0;
+        std::uint32_t kind = 0;
+        std::uint32_t place = 0;  // its index in order_, so sync() needs no map to find it
         std::atomic<double> success{0};
         // For the status page: the last outcome (kNoOutcome before one) and since when.
         static constexpr std::uint8_t kNoOutcome = 255;
@@ -79,10 +86,9 @@ class JobSeriesSet : public prometheus::Collectable {
     };
 
   private:
-    mutable std::shared_mutex structure_mutex_;  // sync (unique) against Collect (shared)
-    mutable std::mutex errors_mutex_;            // last-error fields
-    std::unordered_map<std::string, std::unique_ptr<Series>> series_;
-    std::vector<Series*> order_;  // exposition order: config order
+    mutable std::shared_mutex structure_mutex_;   // sync (unique) against Collect (shared)
+    mutable std::mutex errors_mutex_;             // last-error fields
+    std::vector<std::unique_ptr<Series>> order_;  // exposition order: config order
 };
 
 }  // namespace fedprobe

@@ -95,13 +95,19 @@ PrometheusExporter::PrometheusExporter(const std::string& version)
 
 void PrometheusExporter::jobs_changed(std::span<LiveJob* const> jobs) {
     std::vector<JobLabels> probes, flows;
-    for (const LiveJob* lj : jobs)
-        (lj->job.flow ? flows : probes).push_back(JobLabels{lj->job.key, lj->job.labels()});
-    sync_jobs(probes);
+    for (const LiveJob* lj : jobs) {
+        if (lj->job.flow)
+            flows.push_back(JobLabels{lj->job.key, lj->job.labels()});
+        else  // a kept job hands back its series; a new job's slot is still null
+            probes.push_back(
+                JobLabels{{}, lj->job.labels(), static_cast<Series*>(lj->sink_data[slot])});
+    }
+    const std::vector<Series*> series = sync_jobs(probes);
     sync_flows(flows);
+    std::size_t next = 0;
     for (LiveJob* lj : jobs)
         lj->sink_data[slot] = lj->job.flow ? static_cast<void*>(find_flow(lj->job.key))
-                                           : static_cast<void*>(find(lj->job.key));
+                                           : static_cast<void*>(series[next++]);
 }
 
 void PrometheusExporter::finished(LiveJob& lj, const RoundReport& round) {
@@ -167,13 +173,14 @@ void PrometheusExporter::write_text(std::string& out) const {
     last_text_size_.store(out.size() - start, std::memory_order_relaxed);
 }
 
-void PrometheusExporter::sync_jobs(const std::vector<JobLabels>& jobs) {
-    std::vector<std::pair<std::string, Labels>> specs;
-    specs.reserve(jobs.size());
+std::vector<PrometheusExporter::Series*> PrometheusExporter::sync_jobs(
+    const std::vector<JobLabels>& jobs) {
+    std::vector<JobSeriesSet::Wanted> wanted;
+    wanted.reserve(jobs.size());
     for (const auto& j : jobs)
-        specs.emplace_back(j.key, j.labels);
-    jobs_->sync(specs);
+        wanted.push_back({j.labels, j.previous});
     scheduled_.Set(static_cast<double>(jobs.size()));
+    return jobs_->sync(wanted);
 }
 
 void PrometheusExporter::sync_flows(const std::vector<JobLabels>& flows) {

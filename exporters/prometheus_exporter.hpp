@@ -27,8 +27,9 @@
 namespace fedprobe {
 
 struct JobLabels {
-    std::string key;
-    Labels labels;  // site, network, target, probe, service + the target's static labels
+    std::string key;  // flows: their series are found by it; probe jobs pass `previous`
+    Labels labels;    // site, network, target, probe, service + the target's static labels
+    JobSeriesSet::Series* previous = nullptr;  // a probe job's handle from the last sync_jobs
 };
 
 class PrometheusExporter : public ResultSink {
@@ -52,8 +53,9 @@ class PrometheusExporter : public ResultSink {
     void write_text(std::string& out) const;
 
     // Makes the job series match `jobs`: adds new ones (every outcome counter at 0), removes the
-    // series of jobs that left the config, keeps the rest untouched.
-    void sync_jobs(const std::vector<JobLabels>& jobs);
+    // series of jobs that left the config, keeps the rest untouched. Returns each job's handle
+    // for record(), valid until the next sync_jobs().
+    std::vector<Series*> sync_jobs(const std::vector<JobLabels>& jobs);
     // The policy's flows (labels: site, flow, from, to, network, service, expect).
     void sync_flows(const std::vector<JobLabels>& flows);
     FlowSeriesSet::Series* find_flow(const std::string& key) { return flows_->find(key); }
@@ -62,16 +64,9 @@ class PrometheusExporter : public ResultSink {
                      double unix_now) {
         flows_->record(s, outcome, compliant, reporter, reporter_network, unix_now);
     }
-    // The hot path: a job keeps its series' handle instead of looking it up by key per probe.
-    // Handles stay valid until the next sync_jobs().
-    Series* find(const std::string& key) { return jobs_->find(key); }
+    // The hot path: a job keeps its series' handle (from sync_jobs) instead of a lookup per probe.
     void record(Series* series, const ProbeResult& result, const std::string& reporter_network) {
         jobs_->record(series, result, reporter_network);
-    }
-    void record(const std::string& key, const ProbeResult& result,
-                const std::string& reporter_network) {
-        record(find(key), result,
-               reporter_network);  // null when the job left the config while it ran
     }
 
     void set_blocked_after(FlowSeriesSet::Series* s, const std::optional<BlockedAfter>& b) {

@@ -30,14 +30,20 @@ TEST_CASE("packed labels come back sorted, with empty values left out and any by
 TEST_CASE("a job whose labels changed gets new series; one whose labels did not keeps its own") {
     JobSeriesSet set;
     Labels a = {{"site", "s"}, {"target", "t"}, {"probe", "icmp"}};
-    set.sync({{"t/icmp", a}});
-    auto* first = set.find("t/icmp");
+    auto* first = set.sync({{a}}).at(0);
     REQUIRE(first);
-    set.sync({{"t/icmp", a}});
-    CHECK(set.find("t/icmp") == first);
+    auto* kept = set.sync({{a, first}}).at(0);
+    CHECK(kept == first);
+    // Two jobs cannot share a series: the second claim on it gets one of its own.
+    auto both = set.sync({{a, kept}, {a, kept}});
+    CHECK(both.at(0) == first);
+    CHECK(both.at(1) != first);
+    CHECK(set.size() == 2);
     a["role"] = "epr";
-    set.sync({{"t/icmp", a}});
-    CHECK(set.find("t/icmp") != nullptr);
+    auto* relabelled = set.sync({{a, both[0]}}).at(0);
+    CHECK(relabelled != nullptr);
+    CHECK(set.sync({{{{"target", "t"}}}}).at(0) == nullptr);  // no probe label: not a probe job
+    set.sync({{a}});
     CHECK(set.size() == 1);
     auto families = set.Collect();
     REQUIRE_FALSE(families.empty());
@@ -48,16 +54,16 @@ TEST_CASE("a job whose labels changed gets new series; one whose labels did not 
 
 TEST_CASE("write_text is, byte for byte, what prometheus-cpp makes of Collect(), for every kind") {
     JobSeriesSet set;
-    std::vector<std::pair<std::string, Labels>> jobs;
+    std::vector<JobSeriesSet::Wanted> jobs;
     for_each_kind([&]<typename K>() {
         for (const char* target : {"a", "b\"\\\n"}) {  // a value that needs escaping
             Labels l = {{"site", "kent-nhs"}, {"network", "surrey-psn"},
                         {"target", target},   {"probe", std::string(K::kName)},
                         {"service", ""},      {"role", "pacs"}};
-            jobs.push_back({std::string(target) + "/" + std::string(K::kName), l});
+            jobs.push_back({l});
         }
     });
-    set.sync(jobs);
+    const auto handles = set.sync(jobs);  // per kind: target a, then target b
     auto text = [&] {
         std::string out;
         set.write_text(out);
@@ -71,10 +77,11 @@ TEST_CASE("write_text is, byte for byte, what prometheus-cpp makes of Collect(),
         r.outcome = Outcome::ok;
         r.duration = std::chrono::microseconds(1500);
         r.kind = typename K::Result{};
-        set.record(set.find("a/" + std::string(K::kName)), r, "");
-        r.outcome = i++ % 2 ? Outcome::filtered : Outcome::prohibited;  // last error, reporter
+        set.record(handles.at(2 * i), r, "");
+        r.outcome = i % 2 ? Outcome::filtered : Outcome::prohibited;  // last error, reporter
         r.reporter = IpAddress::parse("192.0.2.6");
-        set.record(set.find("b\"\\\n/" + std::string(K::kName)), r, "surrey-psn");
+        set.record(handles.at(2 * i + 1), r, "surrey-psn");
+        ++i;
     });
     const std::string served = text();
     CHECK(served == serialized());

@@ -51,11 +51,11 @@ TEST_CASE("every job gets success, every outcome counter at zero, and a duration
 
 TEST_CASE("a failure sets last_error_info with the reporter; success removes it") {
     PrometheusExporter e("1");
-    e.sync_jobs({job("epr", "tcp", "https")});
+    auto* epr = e.sync_jobs({job("epr", "tcp", "https")}).at(0);
     ProbeResult r;
     r.outcome = Outcome::prohibited;
     r.reporter = IpAddress::parse("198.51.100.1");
-    e.record("epr/tcp", r, "psn-core");
+    e.record(epr, r, "psn-core");
     auto text = scrape(e);
     CHECK(has(text,
               "fedprobe_probe_last_error_info{network=\"surrey-psn\",outcome=\"prohibited\",probe="
@@ -66,13 +66,13 @@ TEST_CASE("a failure sets last_error_info with the reporter; success removes it"
 
     r.outcome = Outcome::filtered;  // a new verdict replaces the series, never adds one
     r.reporter.reset();
-    e.record("epr/tcp", r, "");
+    e.record(epr, r, "");
     text = scrape(e);
     CHECK_FALSE(has(text, "reporter=\"198.51.100.1\""));
     CHECK(has(text, "fedprobe_probe_last_error_info{network=\"surrey-psn\",outcome=\"filtered\""));
 
     r.outcome = Outcome::ok;
-    e.record("epr/tcp", r, "");
+    e.record(epr, r, "");
     text = scrape(e);
     CHECK_FALSE(has(text, "fedprobe_probe_last_error_info{"));
     CHECK(has(text,
@@ -82,24 +82,34 @@ TEST_CASE("a failure sets last_error_info with the reporter; success removes it"
 
 TEST_CASE("jobs that leave the config take all their series with them") {
     PrometheusExporter e("1");
-    e.sync_jobs({job("epr", "tcp", "https"), job("pacs", "icmp", "")});
+    auto first = e.sync_jobs({job("epr", "tcp", "https"), job("pacs", "icmp", "")});
     ProbeResult r;
     r.outcome = Outcome::refused;
     r.reporter = IpAddress::parse("198.51.100.9");
-    e.record("pacs/icmp", r, "surrey-psn");
+    e.record(first.at(1), r, "surrey-psn");
+    e.record(first.at(0), r, "surrey-psn");
     CHECK(has(scrape(e), "target=\"pacs\""));
-    e.sync_jobs({job("epr", "tcp", "https")});
+    JobLabels kept = job("epr", "tcp", "https");
+    kept.previous = first.at(0);
+    auto second = e.sync_jobs({kept});
     auto text = scrape(e);
     CHECK_FALSE(has(text, "target=\"pacs\""));
     CHECK(has(text, "target=\"epr\""));
     CHECK(e.series_count() == 1);
-    e.record("pacs/icmp", r, "");  // a late result of a departed job is dropped
-    CHECK_FALSE(has(scrape(e), "target=\"pacs\""));
+    CHECK(second.at(0) == first.at(0));  // epr kept its series, and its count
+    CHECK(has(text,
+              "outcome=\"refused\",probe=\"tcp\",service=\"https\",site=\"kent-nhs\","
+              "target=\"epr\"} 1"));
+    // Handed back without its previous handle, a job starts from zero.
+    e.sync_jobs({job("epr", "tcp", "https")});
+    CHECK(has(scrape(e),
+              "outcome=\"refused\",probe=\"tcp\",service=\"https\",site=\"kent-"
+              "nhs\",target=\"epr\"} 0"));
 }
 
 TEST_CASE("ICMP rounds feed the packet counters and the RTT histogram") {
     PrometheusExporter e("1");
-    e.sync_jobs({job("pacs", "icmp", "")});
+    auto* pacs = e.sync_jobs({job("pacs", "icmp", "")}).at(0);
     ProbeResult r;
     r.outcome = Outcome::ok;
     IcmpResult icmp;
@@ -108,7 +118,7 @@ TEST_CASE("ICMP rounds feed the packet counters and the RTT histogram") {
     icmp.duplicates = 1;
     icmp.rtts = {std::chrono::microseconds(300), std::chrono::microseconds(1500)};
     r.kind = icmp;
-    e.record("pacs/icmp", r, "");
+    e.record(pacs, r, "");
     auto text = scrape(e);
     // An empty label (service) is left out: Prometheus reads it as absent either way.
     const std::string labels =
@@ -125,34 +135,35 @@ TEST_CASE("ICMP rounds feed the packet counters and the RTT histogram") {
     CHECK(has(text, "outcome=\"ok\",probe=\"icmp\""));
     CHECK_FALSE(has(text, "outcome=\"filtered\",probe=\"icmp\""));
     r.outcome = Outcome::filtered;
-    e.record("pacs/icmp", r, "");
+    e.record(pacs, r, "");
     CHECK(has(scrape(e), "outcome=\"filtered\",probe=\"icmp\""));
 }
 
 TEST_CASE("an icmp target stays within 25 series and 2 KB of exposition, failing or not") {
     PrometheusExporter e("1");
     // Labels as the lab's federation gives them.
-    e.sync_jobs({JobLabels{"surrey-psn-gateway/icmp",
-                           {{"site", "sussex-nhs"},
-                            {"network", "surrey-psn"},
-                            {"target", "surrey-psn-gateway"},
-                            {"probe", "icmp"},
-                            {"service", ""}}}});
+    auto* gw = e.sync_jobs({JobLabels{"surrey-psn-gateway/icmp",
+                                      {{"site", "sussex-nhs"},
+                                       {"network", "surrey-psn"},
+                                       {"target", "surrey-psn-gateway"},
+                                       {"probe", "icmp"},
+                                       {"service", ""}}}})
+                   .at(0);
     ProbeResult r;
     r.outcome = Outcome::prohibited;
     r.reporter = IpAddress::parse("192.0.2.6");
     IcmpResult icmp;
     icmp.packets_sent = 3;
     r.kind = icmp;
-    e.record("surrey-psn-gateway/icmp", r, "surrey-psn");  // a failure: its outcome, last error
+    e.record(gw, r, "surrey-psn");  // a failure: its outcome, last error
     r.outcome = Outcome::ok;
     r.reporter.reset();
     icmp.packets_received = 3;
     icmp.rtts = {std::chrono::milliseconds(12)};
     r.kind = icmp;
-    e.record("surrey-psn-gateway/icmp", r, "");
+    e.record(gw, r, "");
     r.outcome = Outcome::filtered;  // and failing again
-    e.record("surrey-psn-gateway/icmp", r, "");
+    e.record(gw, r, "");
     prometheus::TextSerializer s;
     std::size_t series = 0, bytes = 0;
     for (const auto& f : e.collect()) {
@@ -230,14 +241,14 @@ TEST_CASE("flows: compliance, a state set, the last change and the reporter, all
 
 TEST_CASE("http probes: phases, status, TLS version, verification and certificate dates") {
     PrometheusExporter e("1");
-    e.sync_jobs({job("portal", "http", "https")});
+    auto* portal = e.sync_jobs({job("portal", "http", "https")}).at(0);
     const std::string labels =
         "network=\"surrey-psn\",probe=\"http\",service=\"https\",site=\"kent-nhs\",target="
         "\"portal\"";
     ProbeResult r;
     r.outcome = Outcome::filtered;
     r.kind = HttpResult{};
-    e.record("portal/http", r, "");
+    e.record(portal, r, "");
     auto text = scrape(e);
     CHECK(has(text, "fedprobe_http_status_code{" + labels + "} 0"));
     CHECK(
@@ -254,7 +265,7 @@ TEST_CASE("http probes: phases, status, TLS version, verification and certificat
     h.chain_not_after = 1690000000;
     h.phases.tls = 0.004;
     r.kind = h;
-    e.record("portal/http", r, "");
+    e.record(portal, r, "");
     text = scrape(e);
     CHECK(has(text, "fedprobe_tls_cert_verified{" + labels + "} 0"));
     CHECK(has(text, "fedprobe_http_tls_version_info{" + labels + ",version=\"TLSv1.3\"} 1"));
@@ -271,7 +282,7 @@ TEST_CASE("http probes: phases, status, TLS version, verification and certificat
     ProbeResult gone;
     gone.outcome = Outcome::filtered;
     gone.kind = HttpResult{};
-    e.record("portal/http", gone, "");
+    e.record(portal, gone, "");
     text = scrape(e);
     CHECK(has(text, "fedprobe_tls_cert_not_after_timestamp_seconds{cert=\"leaf\"," + labels +
                         "} 1700000000"));
