@@ -9,7 +9,7 @@ ProbeRequest request_for(const Config& config, const Target& t, const ProbeSpec&
     ProbeRequest r;
     r.destination = t.address_for(config.settings.site);
     r.timeout = t.timeout;
-    r.send = t.send();
+    if (t.send() != SendOptions{}) r.set_send() = t.send();
     const Service* service = spec.service.empty() ? nullptr : &config.services.at(spec.service);
     JobContext context;
     context.site = config.settings.site;

@@ -130,16 +130,16 @@ void DnsProbe::start(const ProbeRequest& req, Done done) {
             Endpoint{req.destination, req.port ? req.port : std::uint16_t{53}}.str();
         if (int rc2 = ares_set_servers_ports_csv(q->channel, server.c_str()); rc2 != ARES_SUCCESS)
             error = std::string("c-ares servers: ") + ares_strerror(rc2);
-        if (req.send.source) {
-            if (req.send.source->family == AF_INET) {
+        if (req.send().source) {
+            if (req.send().source->family == AF_INET) {
                 std::uint32_t v4;
-                std::memcpy(&v4, req.send.source->bytes.data(), 4);
+                std::memcpy(&v4, req.send().source->bytes.data(), 4);
                 ares_set_local_ip4(q->channel, ntohl(v4));
             } else {
-                ares_set_local_ip6(q->channel, req.send.source->bytes.data());
+                ares_set_local_ip6(q->channel, req.send().source->bytes.data());
             }
         }
-        if (!req.send.device.empty()) ares_set_local_dev(q->channel, req.send.device.c_str());
+        if (!req.send().device.empty()) ares_set_local_dev(q->channel, req.send().device.c_str());
     }
     Query* raw = q.get();
     queries_.emplace(raw->id, std::move(q));

@@ -163,7 +163,7 @@ bool HttpProbe::launch(const ProbeRequest& request, Done done) {
     t->self = this;
     t->started = loop_.now();
     t->destination = request.destination;
-    t->send = request.send;
+    t->send = request.send();
     t->done = std::move(done);
     t->verify = req.http.verify;
     t->expected_status = req.http.status;

@@ -130,9 +130,9 @@ void IcmpProbe::start(const ProbeRequest& req, Done done) {
     std::string error;
     Socket* sock = socket_for(req.destination.family, req.as<IcmpKind>().dont_fragment, error);
     unsigned ifindex = 0;
-    if (sock && !req.send.device.empty()) {
-        ifindex = if_nametoindex(req.send.device.c_str());
-        if (ifindex == 0) error = "device '" + req.send.device + "': " + std::strerror(errno);
+    if (sock && !req.send().device.empty()) {
+        ifindex = if_nametoindex(req.send().device.c_str());
+        if (ifindex == 0) error = "device '" + req.send().device + "': " + std::strerror(errno);
     }
     if (!sock || !error.empty()) {
         loop_.defer([done = std::move(done), error] {
@@ -158,8 +158,8 @@ void IcmpProbe::start(const ProbeRequest& req, Done done) {
     r.destination = req.destination;
     r.timeout = req.timeout;
     r.icmp_params = req.as<IcmpKind>();
-    r.dscp = req.send.dscp;
-    r.source = req.send.source;
+    r.dscp = req.send().dscp;
+    r.source = req.send().source;
     r.ifindex = ifindex;
     r.nonce = random32();
     r.started = loop_.now();

@@ -23,8 +23,8 @@ std::string key_of(const ProbeRequest& r, const IdleParams& p) {
     auto s = [](Duration d) { return std::to_string(d.count()); };
     return r.destination.host_str() + ":" + std::to_string(r.port) + "/" + s(p.min) + "/" +
            s(p.max) + "/" + s(p.interval) + "/" + (p.required ? s(*p.required) : "-") + "/" +
-           std::to_string(p.sessions) + "/" + r.send.device + "/" +
-           (r.send.source ? r.send.source->str() : "") + "/" + std::to_string(r.send.dscp);
+           std::to_string(p.sessions) + "/" + r.send().device + "/" +
+           (r.send().source ? r.send().source->str() : "") + "/" + std::to_string(r.send().dscp);
 }
 
 }  // namespace
@@ -90,7 +90,7 @@ void IdleProbe::top_up(Target& t) {
 bool IdleProbe::open_session(Target& t, double idle_s) {
     if (open_ >= kMaxSessions || !loop_.fd_budget().try_take()) return false;
     const ProbeRequest& req = t.request;
-    auto opened = open_probe_socket(req.destination.family, SOCK_STREAM, IPPROTO_TCP, req.send);
+    auto opened = open_probe_socket(req.destination.family, SOCK_STREAM, IPPROTO_TCP, req.send());
     if (!opened.ok()) {
         const int err = errno;
         loop_.fd_budget().give();

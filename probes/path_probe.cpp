@@ -296,13 +296,13 @@ void PathProbe::start(const ProbeRequest& request, Done done) {
         return fail(request, std::move(done), Outcome::error, st.message());
     const int protocol =
         PathFlow{params.method, {}, request.destination, 0, 0, 0, false}.protocol();
-    auto fd = send_socket(family, protocol, request.send.device);
+    auto fd = send_socket(family, protocol, request.send().device);
     if (!fd.ok()) return fail(request, std::move(done), Outcome::error, fd.status().message());
     IpAddress source;
-    if (request.send.source) {
-        source = *request.send.source;
+    if (request.send().source) {
+        source = *request.send().source;
     } else {
-        auto s = route_source(request.destination, request.send.device);
+        auto s = route_source(request.destination, request.send().device);
         if (!s.ok())
             return fail(request, std::move(done), Outcome::unreachable, s.status().message());
         source = *s;
@@ -317,7 +317,7 @@ void PathProbe::start(const ProbeRequest& request, Done done) {
     r.started = now;
     r.send_fd = *fd;
     r.drops_at_start = drops_total_;
-    if (!request.send.device.empty()) r.ifindex = if_nametoindex(request.send.device.c_str());
+    if (!request.send().device.empty()) r.ifindex = if_nametoindex(request.send().device.c_str());
     for (int i = 0; i < params.flows; ++i) {
         FlowRun run;
         run.flow.method = params.method;
@@ -325,7 +325,7 @@ void PathProbe::start(const ProbeRequest& request, Done done) {
         run.flow.destination = request.destination;
         run.flow.port = request.port;
         run.flow.tos =
-            static_cast<std::uint8_t>(request.send.dscp >= 0 ? request.send.dscp << 2 : 0);
+            static_cast<std::uint8_t>(request.send().dscp >= 0 ? request.send().dscp << 2 : 0);
         // DF on every probe: a small one never needs fragmenting, and a quote without DF shows
         // a device that clears it (as some IPsec gateways do).
         run.flow.dont_fragment = true;
@@ -460,7 +460,7 @@ int PathProbe::transmit(const Round& r, const PathFlow& flow, std::span<const st
     }
     PacketOptions o;
     o.ttl = ttl;
-    o.tos = r.request.send.dscp >= 0 ? r.request.send.dscp << 2 : -1;
+    o.tos = r.request.send().dscp >= 0 ? r.request.send().dscp << 2 : -1;
     o.source = flow.source;  // the one the checksum was computed with
     o.ifindex = r.ifindex;
     return send_packet(r.send_fd, flow.destination, 0, packet, o);
@@ -725,7 +725,7 @@ void PathProbe::finish(std::uint64_t id) {
         if (t.stop != PathStop::reached && drops_total_ != r.drops_at_start)
             result.overload = Overload::dropped_replies;
     }
-    path.dscp = r.request.send.dscp;
+    path.dscp = r.request.send().dscp;
     path.min_mtu = r.params.min_mtu;
     path.min_mss = r.params.min_mss;
     const bool reached = !path.flows.empty() && path.flows.front().stop == PathStop::reached;

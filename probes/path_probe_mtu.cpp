@@ -61,7 +61,7 @@ void PathProbe::start_mtu(std::unique_ptr<Round> round, ProbeResult trace) {
     const PathResult& path = std::get<PathResult>(trace.kind);
     const FlowTrace& t = path.flows.front();
     const bool v4 = f.flow.destination.family == AF_INET;
-    const int local = interface_mtu(f.flow.source, r.request.send.device);
+    const int local = interface_mtu(f.flow.source, r.request.send().device);
     MtuSearch search(local, v4 ? 68 : 1280, static_cast<int>(path_probe_bytes(f.flow)), t.stop_ttl);
     r.mtu = std::make_unique<MtuRun>(std::move(search));
     r.mtu->held = std::move(trace);

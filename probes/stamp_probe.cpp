@@ -75,7 +75,7 @@ void StampProbe::forget_stale(TimePoint now) {
 
 Result<StampProbe::Session*> StampProbe::session_for(const ProbeRequest& req) {
     const StampParams& p = req.as<StampKind>();
-    SendOptions send = req.send;
+    SendOptions send = req.send();
     if (p.dscp >= 0) send.dscp = p.dscp;
     const std::string key = session_key(req, p, send);
     if (auto it = sessions_.find(key); it != sessions_.end()) {

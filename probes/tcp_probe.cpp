@@ -24,7 +24,7 @@ void TcpProbe::start(const ProbeRequest& req, Done done) {
 }
 
 void TcpProbe::begin(const ProbeRequest& req, Done done) {
-    auto opened = open_probe_socket(req.destination.family, SOCK_STREAM, IPPROTO_TCP, req.send);
+    auto opened = open_probe_socket(req.destination.family, SOCK_STREAM, IPPROTO_TCP, req.send());
     if (!opened.ok()) {
         const int err = errno;
         return attempts_.open_failed(err, opened.status().message(), req, std::move(done));

@@ -22,7 +22,7 @@ void UdpProbe::start(const ProbeRequest& req, Done done) {
 
 void UdpProbe::begin(const ProbeRequest& req, Done done) {
     const UdpParams& udp = req.as<UdpKind>();
-    auto opened = open_probe_socket(req.destination.family, SOCK_DGRAM, IPPROTO_UDP, req.send);
+    auto opened = open_probe_socket(req.destination.family, SOCK_DGRAM, IPPROTO_UDP, req.send());
     if (!opened.ok()) {
         const int err = errno;
         return attempts_.open_failed(err, opened.status().message(), req, std::move(done));

@@ -172,9 +172,9 @@ TEST_CASE("system_resolver: the URL's host is resolved by the system, not pinned
 TEST_CASE("probes leave from the configured source address") {
     HttpServer server(reply(200, "ok"));
     auto req = request("http://127.0.0.1:" + std::to_string(server.port) + "/");
-    req.send.source = IpAddress::parse("127.0.0.2");
+    req.set_send().source = IpAddress::parse("127.0.0.2");
     CHECK(run(req).outcome == Outcome::ok);
-    req.send.source = IpAddress::parse("192.0.2.99");  // not on this machine: a local error
+    req.set_send().source = IpAddress::parse("192.0.2.99");  // not on this machine: a local error
     auto bad = run(req);
     CHECK(bad.outcome == Outcome::error);
     CHECK(bad.detail.find("bind") != std::string::npos);

@@ -84,7 +84,7 @@ TEST_CASE("DF, TTL, DSCP and a big payload still get answers") {
     icmp.ttl = 5;
     icmp.payload_bytes = 1400;
     req.params = icmp;
-    req.send.dscp = 46;
+    req.set_send().dscp = 46;
     auto r = run_all(loop, probe, {req}).at(0);
     CHECK(r.outcome == Outcome::ok);
     CHECK(icmp_of(r).packets_received == 2);
@@ -104,7 +104,7 @@ TEST_CASE("a source address that is not ours is a local error, not loss") {
     REQUIRE(loop.init().ok());
     IcmpProbe probe(loop);
     auto req = ping("127.0.0.1", 1);
-    req.send.source = IpAddress::parse("192.0.2.55");
+    req.set_send().source = IpAddress::parse("192.0.2.55");
     auto r = run_all(loop, probe, {req}).at(0);
     CHECK(r.outcome == Outcome::error);
     CHECK(icmp_of(r).packets_sent == 0);

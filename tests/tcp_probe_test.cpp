@@ -92,9 +92,9 @@ TEST_CASE("the source address option binds the probe; an absent one is a local e
     TcpProbe probe(loop);
     Listener l;
     auto req = to("127.0.0.1", l.port);
-    req.send.source = IpAddress::parse("127.0.0.9");
+    req.set_send().source = IpAddress::parse("127.0.0.9");
     CHECK(run_probe(loop, probe, req).outcome == Outcome::ok);
-    req.send.source =
+    req.set_send().source =
         IpAddress::parse("192.0.2.1");  // not on this host: bind fails before any packet
     auto r = run_probe(loop, probe, req);
     CHECK(r.outcome == Outcome::error);
@@ -107,9 +107,9 @@ TEST_CASE("DSCP and a missing device are applied or reported") {
     TcpProbe probe(loop);
     Listener l;
     auto req = to("127.0.0.1", l.port);
-    req.send.dscp = 46;
+    req.set_send().dscp = 46;
     CHECK(run_probe(loop, probe, req).outcome == Outcome::ok);
-    req.send.device = "nosuchdev0";
+    req.set_send().device = "nosuchdev0";
     auto r = run_probe(loop, probe, req);
     CHECK(r.outcome == Outcome::error);
     CHECK(r.detail.find("SO_BINDTODEVICE") != std::string::npos);
