@@ -37,6 +37,22 @@ std::map<std::string, std::uint64_t> Scheduler::rate_limited() const {
     return out;
 }
 
+bool Scheduler::current(const Entry& e) const {
+    return e.index < jobs_.size() && jobs_[e.index].id != 0 && jobs_[e.index].version == e.version;
+}
+
+Scheduler::Entry Scheduler::pop() {
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
+    Entry e = heap_.back();
+    heap_.pop_back();
+    return e;
+}
+
+void Scheduler::push_entry(const Entry& e) {
+    heap_.push_back(e);
+    std::push_heap(heap_.begin(), heap_.end(), std::greater<>{});
+}
+
 Scheduler::Job* Scheduler::find(JobHandle h) {
     if (h.id == 0 || h.index >= jobs_.size() || jobs_[h.index].id != h.id) return nullptr;
     return &jobs_[h.index];
@@ -45,11 +61,12 @@ Scheduler::Job* Scheduler::find(JobHandle h) {
 void Scheduler::push(std::uint32_t index, TimePoint when) {
     Job& job = jobs_[index];
     job.version = next_version_++;
-    heap_.push(Entry{when, index, job.version});
+    push_entry(Entry{when, index, job.version});
 }
 
 std::vector<JobHandle> Scheduler::set_jobs(std::span<const JobSpec> specs, TimePoint now,
                                            bool spread) {
+    if (!unanchored_.empty()) anchor(now);  // the previous set's new jobs, never yet due
     std::vector<JobHandle> handles(specs.size());
     // Kept: a live job named by the first spec that names it, with the same interval.
     // Everything else goes.
@@ -104,20 +121,44 @@ std::vector<JobHandle> Scheduler::set_jobs(std::span<const JobSpec> specs, TimeP
         ++live_;
         push(index, job.nominal);
         handles[fresh[i]] = JobHandle{index, job.id};
+        unanchored_.push_back(handles[fresh[i]]);
     }
+    set_at_ = now;
     return handles;
 }
 
+void Scheduler::anchor(TimePoint now) {
+    // New jobs were spread from the time of set_jobs; if the first due() comes later (the
+    // daemon had more to set up, a sink took long over a reload), their spread starts now
+    // instead, or every slot that passed meanwhile would start at once: a burst of probes, and
+    // of rounds in flight, at 100,000 targets.
+    const auto delay = now - set_at_;
+    if (delay > Clock::duration::zero()) {
+        std::vector<JobHandle> moved;
+        for (JobHandle h : unanchored_)
+            if (Job* job = find(h); job && !job->in_flight) {
+                job->nominal += delay;
+                job->version = next_version_++;
+                moved.push_back(h);
+            }
+        // Their old entries (now stale) go, rather than leave the heap twice its size.
+        std::erase_if(heap_, [this](const Entry& e) { return !current(e); });
+        for (JobHandle h : moved)
+            heap_.push_back(Entry{jobs_[h.index].nominal, h.index, jobs_[h.index].version});
+        std::make_heap(heap_.begin(), heap_.end(), std::greater<>{});
+    }
+    unanchored_.clear();
+    unanchored_.shrink_to_fit();
+}
+
 std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
+    if (!unanchored_.empty()) anchor(now);
     std::vector<Start> out;
     std::vector<Entry> not_yet;
     const auto slack = std::chrono::duration_cast<Clock::duration>(slack_);
-    while (!heap_.empty() && heap_.top().when <= now + slack) {
-        Entry e = heap_.top();
-        heap_.pop();
-        if (e.index >= jobs_.size() || jobs_[e.index].id == 0 ||
-            jobs_[e.index].version != e.version)
-            continue;
+    while (!heap_.empty() && heap_.front().when <= now + slack) {
+        Entry e = pop();
+        if (!current(e)) continue;
         Job& job = jobs_[e.index];
         const auto interval = std::chrono::duration_cast<Clock::duration>(job.interval);
         // Early by at most a tenth of the job's own interval, however long the slack: a short
@@ -164,7 +205,7 @@ std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
         advance();
     }
     for (const Entry& e : not_yet)
-        heap_.push(e);
+        push_entry(e);
     return out;
 }
 
@@ -174,10 +215,9 @@ void Scheduler::finished(JobHandle h) {
 
 std::optional<TimePoint> Scheduler::next_wakeup() {
     while (!heap_.empty()) {
-        const Entry& e = heap_.top();
-        if (e.index < jobs_.size() && jobs_[e.index].id != 0 && jobs_[e.index].version == e.version)
-            return e.when;
-        heap_.pop();
+        const Entry& e = heap_.front();
+        if (current(e)) return e.when;
+        pop();
     }
     return std::nullopt;
 }

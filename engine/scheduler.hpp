@@ -8,7 +8,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <random>
 #include <span>
 #include <string>
@@ -56,7 +55,7 @@ class Scheduler {
     // names a live job with the same interval keeps that job and its phase, so a reload never
     // bursts; the jobs no spec names are dropped. New jobs are spread evenly over their interval
     // with jitter inside their slot, or, with spread = false, are all due at once (within the
-    // rate limit).
+    // rate limit); the spread starts at the first due() after this, however late that comes.
     std::vector<JobHandle> set_jobs(std::span<const JobSpec> jobs, TimePoint now,
                                     bool spread = true);
 
@@ -104,7 +103,7 @@ class Scheduler {
     std::vector<Job> jobs_;
     std::vector<std::uint32_t> free_slots_;
     std::size_t live_ = 0;
-    std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap_;
+    std::vector<Entry> heap_;    // a min-heap on `when` (std::push_heap and friends)
     std::vector<Limit> limits_;  // a network keeps its index for the scheduler's life
     std::map<std::string, std::uint32_t, std::less<>> limit_by_network_;
     std::uint64_t overruns_ = 0;
@@ -112,7 +111,15 @@ class Scheduler {
     std::uint64_t next_id_ = 1;
     Duration slack_{0};
 
+    // Jobs new in the last set_jobs, not yet started: their spread begins at the first due().
+    std::vector<JobHandle> unanchored_;
+    TimePoint set_at_{};
+
     Job* find(JobHandle h);
+    void anchor(TimePoint now);
+    bool current(const Entry& e) const;  // not made stale by a later push or a removal
+    Entry pop();
+    void push_entry(const Entry& e);
     std::uint32_t limit_index(std::string_view network) const;
     void push(std::uint32_t index, TimePoint when);
 };
