@@ -128,24 +128,6 @@ std::string_view type_name(SeriesType t) {
     return "untyped";
 }
 
-// A job's packed labels as views into the packed string (valid while the series is).
-void view_labels(const std::string& packed, std::vector<LabelView>& out) {
-    out.clear();
-    std::size_t at = 0;
-    auto next = [&] {
-        std::uint32_t n = 0;
-        std::memcpy(&n, packed.data() + at, sizeof n);
-        at += sizeof n;
-        std::string_view v(packed.data() + at, n);
-        at += n;
-        return v;
-    };
-    while (at < packed.size()) {
-        std::string_view name = next();
-        out.emplace_back(name, next());
-    }
-}
-
 // Writes a kind's series as exposition text with one job's labels: the same samples, in the
 // same order, as FamilyWriter and TextSerializer would give.
 class TextWriter : public SeriesWriter {
@@ -217,7 +199,7 @@ std::vector<JobSeriesSet::Series*> JobSeriesSet::sync(const std::vector<Wanted>&
     std::vector<Series*> handles;
     handles.reserve(jobs.size());
     for (const Wanted& w : jobs) {
-        std::string sorted = pack_labels(w.labels);
+        PackedLabels sorted(w.labels, names_);
         auto probe = w.labels.find("probe");
         auto kind = kind_index(probe == w.labels.end() ? "" : probe->second);
         if (!kind) {  // not a probe job
@@ -248,47 +230,9 @@ std::vector<JobSeriesSet::Series*> JobSeriesSet::sync(const std::vector<Wanted>&
     return handles;
 }
 
-namespace {
-// Length-prefixed, so any byte a TOML string can hold (NUL included) survives.
-void put_string(std::string& out, std::string_view text) {
-    const auto n = static_cast<std::uint32_t>(text.size());
-    out.append(reinterpret_cast<const char*>(&n), sizeof n);
-    out.append(text);
-}
-std::string get_string(const std::string& packed, std::size_t& at) {
-    std::uint32_t n = 0;
-    std::memcpy(&n, packed.data() + at, sizeof n);
-    at += sizeof n;
-    std::string out = packed.substr(at, n);
-    at += n;
-    return out;
-}
-}  // namespace
-
-std::string JobSeriesSet::pack_labels(const Labels& labels) {
-    std::size_t size = 0;
-    for (const auto& [name, value] : labels)
-        if (!value.empty()) size += 2 * sizeof(std::uint32_t) + name.size() + value.size();
-    std::string out;
-    out.reserve(size);                          // one allocation per job, kept for its life
-    for (const auto& [name, value] : labels) {  // std::map: already sorted
-        if (value.empty()) continue;
-        put_string(out, name);
-        put_string(out, value);
-    }
-    return out;
-}
-
-std::vector<Label> JobSeriesSet::unpack_labels(const std::string& packed) {
-    std::vector<Label> out;
-    std::size_t at = 0;
-    while (at < packed.size()) {
-        Label l;
-        l.name = get_string(packed, at);
-        l.value = get_string(packed, at);
-        out.push_back(std::move(l));
-    }
-    return out;
+std::size_t JobSeriesSet::label_names() const {
+    std::shared_lock lock(structure_mutex_);
+    return names_.size();
 }
 
 std::size_t JobSeriesSet::size() const {
@@ -322,6 +266,17 @@ void JobSeriesSet::record(Series* s, const ProbeResult& r, const std::string& re
     s->last_error.swap(now);
 }
 
+std::vector<Label> JobSeriesSet::unpack(const PackedLabels& labels) const {
+    std::vector<Label> out;
+    for (auto& [name, value] : labels.unpack(names_)) {
+        Label l;
+        l.name = std::move(name);
+        l.value = std::move(value);
+        out.push_back(std::move(l));
+    }
+    return out;
+}
+
 std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
     using prometheus::ClientMetric;
     auto success = family(kSuccess.name, kSuccess.help, metric_type(kSuccess.type));
@@ -335,7 +290,7 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
     std::vector<std::vector<Label>> labels_of;
     labels_of.reserve(order_.size());
     for (const auto& s : order_)
-        labels_of.push_back(unpack_labels(s->labels));
+        labels_of.push_back(unpack(s->labels));
     for (std::size_t j = 0; j < order_.size(); ++j) {
         const Series& s = *order_[j];
         const std::vector<Label>& labels = labels_of[j];
@@ -399,7 +354,7 @@ void JobSeriesSet::write_text(std::string& out) const {
         const std::size_t head_end = out.size();
         for (const auto& s : order_) {
             if (kind != kKindCount && s->kind != kind) continue;
-            view_labels(s->labels, labels);
+            s->labels.view(names_, labels);
             write_job(*s, TextWriter(out, f.name, labels, scratch));
         }
         if (out.size() == head_end) out.resize(mark);
@@ -480,7 +435,7 @@ void JobSeriesSet::fill_status(StatusView& view) const {
     std::shared_lock lock(structure_mutex_);
     for (const auto& s : order_) {
         StatusView::Probe p;
-        for (auto& [name, value] : unpack_labels(s->labels)) {
+        for (auto& [name, value] : s->labels.unpack(names_)) {
             if (name == "target")
                 p.target = value;
             else if (name == "network")

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/jobs.hpp"
+#include "exporters/packed_labels.hpp"
 #include "exporters/status_page.hpp"
 #include "probes/probe.hpp"
 
@@ -57,14 +58,12 @@ class JobSeriesSet : public prometheus::Collectable {
     void write_text(std::string& out) const;
     // The status page's probes and traced paths (status_page.hpp); any thread.
     void fill_status(StatusView& view) const;
-
-    static std::string pack_labels(const Labels& labels);
-    static std::vector<prometheus::ClientMetric::Label> unpack_labels(const std::string& packed);
+    // The label names the series use, each once (packed_labels.hpp).
+    std::size_t label_names() const;
 
     struct Series {
-        // Sorted by name, none empty, packed length-prefixed (pack_labels): one
-        // allocation of a few dozen bytes instead of a vector of string pairs per job.
-        std::string labels;
+        // Sorted by name, none empty; names by their index in the set's names_.
+        PackedLabels labels;
         std::uint32_t kind = 0;
         std::uint32_t place = 0;  // its index in order_, so sync() needs no map to find it
         std::atomic<double> success{0};
@@ -89,6 +88,9 @@ class JobSeriesSet : public prometheus::Collectable {
     mutable std::shared_mutex structure_mutex_;   // sync (unique) against Collect (shared)
     mutable std::mutex errors_mutex_;             // last-error fields
     std::vector<std::unique_ptr<Series>> order_;  // exposition order: config order
+    LabelNames names_;  // added to by sync (unique lock), read by scrapes (shared lock)
+
+    std::vector<prometheus::ClientMetric::Label> unpack(const PackedLabels& labels) const;
 };
 
 }  // namespace fedprobe
