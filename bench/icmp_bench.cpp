@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -109,8 +110,10 @@ Figures run(std::size_t n, Duration interval, Duration measure, bool metrics) {
     PrometheusExporter exporter("bench");
     Counter counter;
     counter.rtts_us.reserve(1 << 20);
-    if (metrics) engine->add_sink(exporter);
-    engine->add_sink(counter);
+    if ((metrics && !engine->add_sink(exporter)) || !engine->add_sink(counter)) {
+        std::fprintf(stderr, "icmp_bench: the engine refused a sink\n");
+        std::exit(1);
+    }
     engine->apply(bench_config(n, interval));
     malloc_trim(0);
 

@@ -131,8 +131,10 @@ std::vector<Figures> run_fedprobe(const Options& o, const std::vector<std::strin
     Engine engine(loop, settings);
     PrometheusExporter exporter("bench");  // the daemon's sink: its per-hop series cost CPU too
     Tally tally;
-    engine.add_sink(exporter);
-    engine.add_sink(tally);
+    if (!engine.add_sink(exporter) || !engine.add_sink(tally)) {
+        std::fprintf(stderr, "path_bench: the engine refused a sink\n");
+        std::exit(1);
+    }
     auto config = bench_config(o, d);
     std::vector<Figures> out;
     TimePoint round_start = loop.now();

@@ -127,7 +127,10 @@ int run_check(const CheckOptions& opt) {
     settings.search_mtu_of_working_flows = opt.mtu;
     Engine engine(loop, settings);
     Collector collector(loop, total);
-    engine.add_sink(collector);
+    if (!engine.add_sink(collector)) {
+        std::cerr << "fedprobe check: internal error: the engine refused a result sink\n";
+        return 2;
+    }
     const auto started = loop.now();
     engine.apply(loaded.config, std::move(jobs));
     if (total > 0) loop.run();

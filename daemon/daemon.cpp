@@ -172,8 +172,10 @@ int Daemon::run() {
     descriptors_ = plan_descriptors();
     loop_.fd_budget().set_limit(descriptors_.budget);
     engine_ = std::make_unique<Engine>(loop_, EngineSettings::daemon());
-    engine_->add_sink(exporter_);
-    engine_->add_sink(change_log_);
+    if (!engine_->add_sink(exporter_) || !engine_->add_sink(change_log_)) {
+        spdlog::error("internal error: the engine refused a result sink");
+        return 1;
+    }
     // A reflector that cannot bind (its port taken, or no CAP_NET_BIND_SERVICE) was logged by
     // apply(); probing goes on without it, as after a reload that cannot bind.
     apply(loaded.config);

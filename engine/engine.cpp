@@ -31,10 +31,12 @@ Engine::~Engine() {
         p.reset();
 }
 
-void Engine::add_sink(ResultSink& sink) {
+bool Engine::add_sink(ResultSink& sink) {
+    if (sinks_.size() >= LiveJob::kMaxSinks) return false;
     sink.slot = sinks_.size();
     sinks_.push_back(&sink);
     if (!order_.empty()) sink.jobs_changed(order_);
+    return true;
 }
 
 Probe& Engine::probe(std::size_t kind) {

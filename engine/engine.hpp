@@ -71,8 +71,9 @@ class Engine {
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
 
-    // Sinks see every job change and result from now on; they must outlive the engine.
-    void add_sink(ResultSink& sink);
+    // Sinks see every job change and result from now on; they must outlive the engine. At most
+    // LiveJob::kMaxSinks: a further one is refused (false), as a programming error.
+    [[nodiscard]] bool add_sink(ResultSink& sink);
 
     // What a load or reload changed, by job key.
     struct Change {

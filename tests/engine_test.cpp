@@ -136,8 +136,10 @@ TEST_CASE("first runs spread over the interval, each job once per interval") {
 TEST_CASE("every result reaches every sink, in order") {
     Fixture f;
     Recorder a, b;
-    f.engine->add_sink(a);
-    f.engine->add_sink(b);
+    REQUIRE(f.engine->add_sink(a));
+    REQUIRE(f.engine->add_sink(b));
+    Recorder c;  // every job has room for two sinks' state, no more
+    CHECK_FALSE(f.engine->add_sink(c));
     f.engine->apply(config(target("epr", 10)));
     CHECK(a.changes == 1);
     f.advance(11s);  // one interval and a little: jitter may reach its very end
@@ -154,7 +156,7 @@ TEST_CASE("every result reaches every sink, in order") {
 TEST_CASE("a reload keeps the series of unchanged jobs and drops those that left") {
     Fixture f;
     PrometheusExporter exporter("test");
-    f.engine->add_sink(exporter);
+    REQUIRE(f.engine->add_sink(exporter));
     f.engine->apply(config(target("stays", 1) + target("leaves", 2)));
     f.advance(11s);  // one interval and a little: jitter may reach its very end
     REQUIRE(f.probes.started.size() == 4);
@@ -178,7 +180,7 @@ TEST_CASE("a reload keeps the series of unchanged jobs and drops those that left
 TEST_CASE("a job whose interval changed keeps its series and runs at the new interval") {
     Fixture f;
     PrometheusExporter exporter("test");
-    f.engine->add_sink(exporter);
+    REQUIRE(f.engine->add_sink(exporter));
     f.engine->apply(config(target("epr", 1)));
     f.advance(11s);
     REQUIRE(f.probes.started.size() == 2);
@@ -211,7 +213,7 @@ TEST_CASE("a job whose interval changed keeps its series and runs at the new int
 TEST_CASE("a probe that returns after its job left is dropped, not recorded") {
     Fixture f;
     Recorder r;
-    f.engine->add_sink(r);
+    REQUIRE(f.engine->add_sink(r));
     f.engine->apply(config(target("gone", 1)));
     f.advance(11s);  // one interval and a little: jitter may reach its very end
     REQUIRE(f.probes.started.size() == 2);
@@ -224,8 +226,8 @@ TEST_CASE("overload is accounted as overload, never as an outcome") {
     Fixture f;
     PrometheusExporter exporter("test");
     Recorder r;
-    f.engine->add_sink(exporter);
-    f.engine->add_sink(r);
+    REQUIRE(f.engine->add_sink(exporter));
+    REQUIRE(f.engine->add_sink(r));
     f.engine->apply(config(target("epr", 1)));
     f.advance(11s);  // one interval and a little: jitter may reach its very end
     REQUIRE(f.probes.started.size() == 2);
@@ -350,8 +352,8 @@ TEST_CASE("an allow flow found filtered is traced with path:SERVICE, at most onc
     Fixture f;
     PrometheusExporter exporter("test");
     TraceRecorder rec;
-    f.engine->add_sink(exporter);
-    f.engine->add_sink(rec);
+    REQUIRE(f.engine->add_sink(exporter));
+    REQUIRE(f.engine->add_sink(rec));
     f.engine->apply(flow_config());
     const std::size_t tcp = kind_index_of<TcpKind>(), path = kind_index_of<PathKind>();
     f.advance(11s);
@@ -401,7 +403,7 @@ TEST_CASE("an allow flow found filtered is traced with path:SERVICE, at most onc
 TEST_CASE("a flow that works again loses its blocked_after; a reload during a trace is safe") {
     Fixture f;
     PrometheusExporter exporter("test");
-    f.engine->add_sink(exporter);
+    REQUIRE(f.engine->add_sink(exporter));
     f.engine->apply(flow_config());
     const std::size_t tcp = kind_index_of<TcpKind>(), path = kind_index_of<PathKind>();
     f.advance(11s);
