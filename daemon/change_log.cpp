@@ -9,7 +9,7 @@ namespace fedprobe {
 void ChangeLog::jobs_changed(std::span<LiveJob* const> jobs) {
     std::map<std::string, std::string> kept;
     for (LiveJob* lj : jobs)
-        if (auto it = notices_.find(lj->job.key); it != notices_.end()) kept.insert(*it);
+        if (auto it = notices_.find(lj->job.key()); it != notices_.end()) kept.insert(*it);
     notices_ = std::move(kept);
 }
 
@@ -17,9 +17,9 @@ void ChangeLog::finished(LiveJob& lj, const RoundReport& round) {
     const ProbeResult& result = round.result;
     if (result.overload) return;  // counted by the metrics; says nothing about the network
     if (!result.notice.empty()) {
-        std::string& last = notices_[lj.job.key];
+        std::string& last = notices_[lj.job.key()];
         if (last != result.notice)
-            spdlog::info("{} {}: {}", lj.job.target->id, lj.job.spec.str(), result.notice);
+            spdlog::info("{} {}: {}", lj.job.target->id, lj.job.spec->str(), result.notice);
         last = result.notice;
     }
     if (lj.last_outcome == result.outcome && lj.last_reporter == result.reporter) return;
@@ -38,10 +38,10 @@ void ChangeLog::finished(LiveJob& lj, const RoundReport& round) {
         return;
     }
     if (result.outcome == Outcome::ok) {
-        spdlog::info("{} {}: {} -> ok", lj.job.target->id, lj.job.spec.str(), was);
+        spdlog::info("{} {}: {} -> ok", lj.job.target->id, lj.job.spec->str(), was);
         return;
     }
-    spdlog::info("{} {}: {} -> {}{}{} ({})", lj.job.target->id, lj.job.spec.str(), was,
+    spdlog::info("{} {}: {} -> {}{}{} ({})", lj.job.target->id, lj.job.spec->str(), was,
                  to_string(result.outcome),
                  result.reporter ? " reported by " + result.reporter->str() : "",
                  result.reporter ? " in network " + reporter_network : "", result.detail);

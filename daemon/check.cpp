@@ -44,13 +44,13 @@ class Collector : public ResultSink {
     void jobs_changed(std::span<LiveJob* const> jobs) override {
         index_.clear();
         for (std::size_t i = 0; i < jobs.size(); ++i)
-            index_[jobs[i]->job.key] = i;
+            index_[jobs[i]->job.key()] = i;
     }
     void finished(LiveJob& job, const RoundReport& round) override {
-        auto& slot = results_[index_.at(job.job.key)];
+        auto& slot = results_[index_.at(job.job.key())];
         if (slot) return;
         slot = round.result;
-        reporter_networks_[job.job.key] = round.reporter_network;
+        reporter_networks_[job.job.key()] = round.reporter_network;
         ++done_;
         if (round.trace_follows) ++tracing_;
         progress();
@@ -153,7 +153,7 @@ int run_check(const CheckOptions& opt) {
         f.network = j.target->network;
         f.address = j.request.destination.str();
         f.service = j.flow->service;
-        f.proto = std::string(j.spec.name());
+        f.proto = std::string(j.spec->name());
         f.port = j.request.port;
         f.expect = std::string(to_string(j.flow->expect));
         f.outcome = std::string(to_string(r.outcome));
@@ -161,7 +161,7 @@ int run_check(const CheckOptions& opt) {
         f.compliant = is_compliant(v);
         if (r.reporter) {
             f.reporter = r.reporter->str();
-            f.reporter_network = collector.reporter_network(j.key);
+            f.reporter_network = collector.reporter_network(j.key());
         }
         f.duration_seconds = to_seconds(r.duration);
         f.note = j.flow->note;

@@ -53,21 +53,22 @@ Engine::Change Engine::apply(std::shared_ptr<const Config> config, std::vector<J
     Change change;
     // The running jobs by key, only while the new set is matched against them: a map kept for
     // the engine's life would cost 6 MB at 100,000 jobs.
-    std::unordered_map<std::string_view, std::size_t> running;
+    std::unordered_map<std::string, std::size_t> running;
     running.reserve(jobs_.size());
     for (std::size_t i = 0; i < jobs_.size(); ++i)
-        running.emplace(jobs_[i]->job.key, i);
+        running.emplace(jobs_[i]->job.key(), i);
     std::vector<std::unique_ptr<LiveJob>> live;
     live.reserve(jobs.size());
     for (auto& job : jobs) {
         std::unique_ptr<LiveJob> lj;
-        if (auto old = running.find(job.key); old != running.end()) {
+        std::string key = job.key();
+        if (auto old = running.find(key); old != running.end()) {
             lj = std::move(jobs_[old->second]);  // kept: its last outcome and sinks' state
-            running.erase(old);                  // before its key (the map's view) is replaced
+            running.erase(old);
             ++change.kept;
         } else {
             lj = std::make_unique<LiveJob>();
-            change.added.push_back(job.key);
+            change.added.push_back(std::move(key));
         }
         lj->job = std::move(job);
         if (lj->job.flow && !lj->flow_trace) lj->flow_trace = LiveJob::FlowTrace{};
@@ -76,7 +77,7 @@ Engine::Change Engine::apply(std::shared_ptr<const Config> config, std::vector<J
     running = {};
     for (auto& lj : jobs_) {  // what is left has departed
         if (!lj) continue;
-        change.removed.push_back(lj->job.key);
+        change.removed.push_back(lj->job.key());
         if (lj->in_flight > 0) {
             lj->removed = true;
             retired_.push_back(std::move(lj));
@@ -137,7 +138,7 @@ void Engine::start(const Scheduler::Start& s) {
     if (s.late > settings_.late_start_bound) late = Overload::late_start;
     ++in_flight_;
     ++lj->in_flight;
-    probe(lj->job.spec.kind)
+    probe(lj->job.spec->kind)
         .start(lj->job.request, [this, lj, handle = s.handle, late](ProbeResult result) {
             on_result(lj, handle, late, std::move(result));
         });
@@ -159,7 +160,7 @@ void Engine::on_result(LiveJob* lj, JobHandle handle, std::optional<Overload> la
     }
     if (!result.overload) result.overload = late;
     const std::optional<Overload> overload = result.overload;
-    if (overload) ++overloaded_[lj->job.spec.kind][static_cast<std::size_t>(*overload)];
+    if (overload) ++overloaded_[lj->job.spec->kind][static_cast<std::size_t>(*overload)];
     static const std::string kNoReporter;
     const std::string& reporter_network =
         result.reporter ? network_index_->lookup(*result.reporter) : kNoReporter;

@@ -40,9 +40,13 @@ Labels Job::labels() const {
     out["site"] = at;
     out["network"] = target->network;
     out["target"] = target->id;
-    out["probe"] = std::string(spec.name());
-    out["service"] = spec.service;
+    out["probe"] = std::string(spec->name());
+    out["service"] = spec->service;
     return out;
+}
+
+std::string Job::key() const {
+    return flow ? "flow:" + flow->id + "/" + target->id : target->id + "/" + spec->str();
 }
 
 std::vector<Job> build_jobs(const Config& config) {
@@ -52,10 +56,9 @@ std::vector<Job> build_jobs(const Config& config) {
         if (!t.enabled || !t.probed_from(site)) continue;
         for (const ProbeSpec& spec : t.probes) {
             Job job;
-            job.key = t.id + "/" + spec.str();
             job.target = &t;
             job.site = &site;
-            job.spec = spec;
+            job.spec = &spec;
             job.request = request_for(config, t, spec, false, &job.interval);
             jobs.push_back(std::move(job));
         }
@@ -72,19 +75,15 @@ std::vector<Job> build_flow_jobs(const Config& config, const std::string& patter
     for (const Flow& flow : config.flows) {
         if (std::find(flow.from.begin(), flow.from.end(), site) == flow.from.end()) continue;
         if (!pattern.empty() && flow.id.find(pattern) == std::string::npos) continue;
-        const Service& service = config.services.at(flow.service);
         for (const Target& t : config.targets) {
             if (flow.to_network ? t.network != flow.to || !t.flow_destination : t.id != flow.to)
                 continue;
             Job job;
-            job.key = "flow:" + flow.id + "/" + t.id;
             job.target = &t;
             job.flow = &flow;
             job.site = &site;
-            job.spec = ProbeSpec{service.transport == Transport::tcp ? kind_index_of<TcpKind>()
-                                                                     : kind_index_of<UdpKind>(),
-                                 flow.service};
-            job.request = request_for(config, t, job.spec, true, &job.interval);
+            job.spec = &flow.probe;
+            job.request = request_for(config, t, *job.spec, true, &job.interval);
             jobs.push_back(std::move(job));
         }
     }

@@ -15,19 +15,21 @@ namespace fedprobe {
 using Labels = std::map<std::string, std::string>;
 
 struct Job {
-    std::string key;  // "target/probe" or "flow:FLOW/target", stable across reloads
     const Target* target = nullptr;
     const Flow* flow = nullptr;         // set for the flows of the policy
     const std::string* site = nullptr;  // config.settings.site: the site that runs it
-    ProbeSpec spec;
-    ProbeRequest request;  // what to send, with the address as seen from this site
-    Duration interval{};   // the target's, unless the kind sets its own (path: 60 s)
+    const ProbeSpec* spec = nullptr;    // one of target->probes, or flow->probe
+    ProbeRequest request;               // what to send, with the address as seen from this site
+    Duration interval{};                // the target's, unless the kind sets its own (path: 60 s)
 
     // Its series' labels, derived when asked (a sink asks once per reload) rather than stored:
     // a map of five or more strings would be the largest part of a job. A target's own labels,
     // then site, network, target, probe and service; a flow's site, flow, from, to, network,
     // service and expect.
     Labels labels() const;
+    // "target/probe" or "flow:FLOW/target": its identity, stable across reloads. Made when asked
+    // (a reload, a log line), as labels are, not kept in each of 100,000 jobs.
+    std::string key() const;
 };
 
 // What to send to target `t` for `spec`, as config.settings.site sees it (its address behind

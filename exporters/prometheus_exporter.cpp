@@ -97,7 +97,7 @@ void PrometheusExporter::jobs_changed(std::span<LiveJob* const> jobs) {
     std::vector<JobLabels> probes, flows;
     for (const LiveJob* lj : jobs) {
         if (lj->job.flow)
-            flows.push_back(JobLabels{lj->job.key, lj->job.labels()});
+            flows.push_back(JobLabels{lj->job.key(), lj->job.labels()});
         else  // a kept job hands back its series; a new job's slot is still null
             probes.push_back(
                 JobLabels{{}, lj->job.labels(), static_cast<Series*>(lj->sink_data[slot])});
@@ -106,14 +106,14 @@ void PrometheusExporter::jobs_changed(std::span<LiveJob* const> jobs) {
     sync_flows(flows);
     std::size_t next = 0;
     for (LiveJob* lj : jobs)
-        lj->sink_data[slot] = lj->job.flow ? static_cast<void*>(find_flow(lj->job.key))
+        lj->sink_data[slot] = lj->job.flow ? static_cast<void*>(find_flow(lj->job.key()))
                                            : static_cast<void*>(series[next++]);
 }
 
 void PrometheusExporter::finished(LiveJob& lj, const RoundReport& round) {
     const ProbeResult& r = round.result;
     if (r.overload) {
-        overloaded_[lj.job.spec.kind][static_cast<std::size_t>(*r.overload)]->Increment();
+        overloaded_[lj.job.spec->kind][static_cast<std::size_t>(*r.overload)]->Increment();
         return;
     }
     if (lj.job.flow) {

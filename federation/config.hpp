@@ -111,6 +111,9 @@ struct Flow {
     Expectation expect = Expectation::allow;
     std::string note;
     int line = 0;  // where it is declared, for messages
+    // What tests it: tcp or udp on its service, as the service's transport says. Set by the
+    // loader; jobs point at it as target jobs point at the target's own probes.
+    ProbeSpec probe;
 };
 
 struct WebConfig {

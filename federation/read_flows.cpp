@@ -66,6 +66,10 @@ void read_flows(LoadContext& c, const toml::table& root) {
             ok = false;
         } else {
             f.service = *service;
+            f.probe = ProbeSpec{c.cfg.services.at(*service).transport == Transport::tcp
+                                    ? kind_index_of<TcpKind>()
+                                    : kind_index_of<UdpKind>(),
+                                *service};
         }
         if (auto expect = r.get_string(*t, "expect", where)) {
             if (*expect == "allow")

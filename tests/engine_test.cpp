@@ -55,7 +55,7 @@ struct Recorder : public ResultSink {
     std::vector<std::string> keys;
     std::size_t changes = 0;
     void jobs_changed(std::span<LiveJob* const>) override { ++changes; }
-    void finished(LiveJob& job, const RoundReport&) override { keys.push_back(job.job.key); }
+    void finished(LiveJob& job, const RoundReport&) override { keys.push_back(job.job.key()); }
 };
 
 std::shared_ptr<const Config> config(const std::string& targets) {
@@ -341,7 +341,7 @@ struct TraceRecorder : public ResultSink {
         if (job.job.flow) trace_follows.push_back(round.trace_follows);
     }
     void flow_traced(LiveJob& job, const ProbeResult&) override {
-        traced.push_back(job.job.key + " " +
+        traced.push_back(job.job.key() + " " +
                          (job.blocked_after() ? describe(*job.blocked_after()) : "-"));
     }
 };

@@ -41,8 +41,8 @@ TEST_CASE("jobs: per-site addresses, from-site filters, disabled targets, static
     REQUIRE(r.config);
     auto jobs = build_jobs(*r.config);
     REQUIRE(jobs.size() == 2);
-    CHECK(jobs[0].key == "epr/icmp");
-    CHECK(jobs[1].key == "epr/tcp:https");
+    CHECK(jobs[0].key() == "epr/icmp");
+    CHECK(jobs[1].key() == "epr/tcp:https");
     CHECK(jobs[1].request.port == 443);
     CHECK(jobs[1].request.destination.str() ==
           "10.10.0.10");  // the address behind NAT, as this site sees it
@@ -57,7 +57,7 @@ TEST_CASE("the same file run as another site gives that site's jobs") {
     auto jobs = build_jobs(*r.config);
     REQUIRE(jobs.size() == 3);
     CHECK(jobs[0].request.destination.str() == "198.51.100.10");
-    CHECK(jobs[2].key == "only-from-surrey/icmp");
+    CHECK(jobs[2].key() == "only-from-surrey/icmp");
     CHECK(jobs[2].labels().at("site") == "surrey-psn");
 }
 
@@ -102,7 +102,7 @@ TEST_CASE("flows expand to every target of a network, only from their own sites"
     REQUIRE(r.config);
     auto flows = build_flow_jobs(*r.config);
     REQUIRE(flows.size() == 2);  // kent-psn's flow to both kent-nhs targets; not brighton's
-    CHECK(flows[0].key == "flow:kent-nhs-https-from-kent-psn-brighton-psn/epr");
+    CHECK(flows[0].key() == "flow:kent-nhs-https-from-kent-psn-brighton-psn/epr");
     CHECK(flows[1].target->id == "pacs");
     CHECK(flows[0].labels().at("expect") == "allow");
     CHECK(flows[0].labels().at("from") == "kent-psn");
@@ -112,8 +112,8 @@ TEST_CASE("flows expand to every target of a network, only from their own sites"
     REQUIRE(b.config);
     auto from_brighton = build_flow_jobs(*b.config);
     REQUIRE(from_brighton.size() == 3);
-    CHECK(from_brighton[2].key == "flow:echo-from-brighton/epr");
-    CHECK(from_brighton[2].spec.name() == "udp");
+    CHECK(from_brighton[2].key() == "flow:echo-from-brighton/epr");
+    CHECK(from_brighton[2].spec->name() == "udp");
     CHECK(build_flow_jobs(*b.config, "echo").size() == 1);  // --flow PATTERN
     CHECK(build_jobs(*b.config).size() == 2 + 3);           // two icmp probes and three flows
 }
@@ -180,7 +180,7 @@ http = { url = "https://portal.surrey.gov.uk/login", host = "portal.surrey.gov.u
     auto jobs = build_jobs(*r.config);
     REQUIRE(jobs.size() == 4);
     const HttpParams& built = jobs[2].request.as<HttpKind>();
-    CHECK(jobs[2].key == "portal/http:https");
+    CHECK(jobs[2].key() == "portal/http:https");
     CHECK(built.url == "https://portal.surrey.gov.uk:443/health");
     CHECK(jobs[2].request.destination.str() == "10.10.0.20");  // behind NAT, as kent-nhs sees it
     CHECK(built.ca_file == "/etc/ssl/federation.pem");
