@@ -230,11 +230,6 @@ std::vector<JobSeriesSet::Series*> JobSeriesSet::sync(const std::vector<Wanted>&
     return handles;
 }
 
-std::size_t JobSeriesSet::label_names() const {
-    std::shared_lock lock(structure_mutex_);
-    return names_.size();
-}
-
 std::size_t JobSeriesSet::size() const {
     std::shared_lock lock(structure_mutex_);
     return order_.size();

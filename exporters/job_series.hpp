@@ -58,8 +58,6 @@ class JobSeriesSet : public prometheus::Collectable {
     void write_text(std::string& out) const;
     // The status page's probes and traced paths (status_page.hpp); any thread.
     void fill_status(StatusView& view) const;
-    // The label names the series use, each once (packed_labels.hpp).
-    std::size_t label_names() const;
 
     struct Series {
         // Sorted by name, none empty; names by their index in the set's names_.
