@@ -102,7 +102,7 @@ void PrometheusExporter::jobs_changed(std::span<LiveJob* const> jobs) {
             probes.push_back(
                 JobLabels{{}, lj->job.labels(), static_cast<Series*>(lj->sink_data[slot])});
     }
-    const std::vector<Series*> series = sync_jobs(probes);
+    const std::vector<Series*> series = sync_jobs(std::move(probes));
     sync_flows(flows);
     std::size_t next = 0;
     for (LiveJob* lj : jobs)
@@ -174,11 +174,11 @@ void PrometheusExporter::write_text(std::string& out) const {
 }
 
 std::vector<PrometheusExporter::Series*> PrometheusExporter::sync_jobs(
-    const std::vector<JobLabels>& jobs) {
+    std::vector<JobLabels> jobs) {
     std::vector<JobSeriesSet::Wanted> wanted;
     wanted.reserve(jobs.size());
-    for (const auto& j : jobs)
-        wanted.push_back({j.labels, j.previous});
+    for (auto& j : jobs)
+        wanted.push_back({std::move(j.labels), j.previous});
     scheduled_.Set(static_cast<double>(jobs.size()));
     return jobs_->sync(wanted);
 }

@@ -55,7 +55,7 @@ class PrometheusExporter : public ResultSink {
     // Makes the job series match `jobs`: adds new ones (every outcome counter at 0), removes the
     // series of jobs that left the config, keeps the rest untouched. Returns each job's handle
     // for record(), valid until the next sync_jobs().
-    std::vector<Series*> sync_jobs(const std::vector<JobLabels>& jobs);
+    std::vector<Series*> sync_jobs(std::vector<JobLabels> jobs);
     // The policy's flows (labels: site, flow, from, to, network, service, expect).
     void sync_flows(const std::vector<JobLabels>& flows);
     FlowSeriesSet::Series* find_flow(const std::string& key) { return flows_->find(key); }
