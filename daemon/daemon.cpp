@@ -212,9 +212,6 @@ void Daemon::apply(std::shared_ptr<const Config> config) {
     config_ = config;
     page_.set_config(*config_);
     auto change = engine_->apply(std::move(config));
-    // Building the jobs and dropping the previous config freed as much as the jobs now hold;
-    // give those pages back, or RSS keeps the high-water mark of every reload.
-    malloc_trim(0);
     if (!change.added.empty() || !change.removed.empty())
         spdlog::info("config: {} probes added, {} removed, {} kept", change.added.size(),
                      change.removed.size(), change.kept);
@@ -227,6 +224,11 @@ void Daemon::apply(std::shared_ptr<const Config> config) {
     descriptor_warning_ = warning.value_or("");
     apply_capture(*config_);
     if (Status st = apply_reflector(*config_); !st.ok()) spdlog::error("{}", st.message());
+    change = {};
+    // Building the jobs, their series and this change, and dropping the previous config, freed
+    // as much as the jobs now hold; give those pages back, or RSS keeps the high-water mark of
+    // every reload.
+    malloc_trim(0);
 }
 
 Status Daemon::apply_reflector(const Config& config) {
