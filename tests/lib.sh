@@ -15,6 +15,11 @@ cleanup() {
     local p n
     for p in "${BACKGROUND[@]}"; do kill "$p" 2>/dev/null || true; done
     if [ -n "$DAEMON_PID" ]; then kill "$DAEMON_PID" 2>/dev/null || true; wait "$DAEMON_PID" 2>/dev/null || true; fi
+    # Whatever still runs inside the namespaces goes first: a server started as `in_ns CMD &`
+    # has a subshell as $!, so killing that leaves the server behind, and the namespace with it.
+    for n in "${MORE_NS[@]}" "$NS"; do
+        ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null || true
+    done
     for n in "${MORE_NS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
     ip netns del "$NS" 2>/dev/null || true
     rm -rf "$WORK"
