@@ -29,8 +29,7 @@ std::uint64_t get_varint(const char*& p) {
 std::uint32_t LabelNames::id(std::string_view name) {
     if (auto it = ids_.find(name); it != ids_.end()) return it->second;
     const auto id = static_cast<std::uint32_t>(names_.size());
-    names_.emplace_back(name);
-    ids_.emplace(std::string(name), id);
+    names_.push_back(&ids_.emplace(std::string(name), id).first->first);
     return id;
 }
 

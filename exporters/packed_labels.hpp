@@ -8,7 +8,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -26,12 +25,12 @@ namespace fedprobe {
 class LabelNames {
   public:
     std::uint32_t id(std::string_view name);  // adds it when new
-    std::string_view name(std::uint32_t id) const { return names_.at(id); }
+    std::string_view name(std::uint32_t id) const { return *names_.at(id); }
     std::size_t size() const { return names_.size(); }
 
   private:
-    std::deque<std::string> names_;  // a deque, so views of older names stay valid
     std::map<std::string, std::uint32_t, std::less<>> ids_;
+    std::vector<const std::string*> names_;  // by id: the map's own keys, which never move
 };
 
 class PackedLabels {
