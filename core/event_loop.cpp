@@ -62,6 +62,11 @@ void EventLoop::remove_drain(std::uint64_t id) {
     std::erase_if(drains_, [id](const auto& d) { return d.first == id; });
 }
 
+void EventLoop::drain() {
+    for (std::size_t i = 0; i < drains_.size() && !stopping_; ++i)
+        drains_[i].second();
+}
+
 void EventLoop::remove_fd(int fd) {
     if (fds_.erase(fd) > 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
 }
@@ -152,8 +157,7 @@ void EventLoop::run_once(std::chrono::milliseconds max_wait) {
         // A socket's handler may have read only part of what waits (batches are bounded so one
         // socket cannot starve the others); what has arrived must be read before any deadline
         // is judged, or a busy loop turns its own slowness into lost replies.
-        for (std::size_t i = 0; i < drains_.size(); ++i)
-            drains_[i].second();
+        drain();
         fire_due_timers();
     }
     if (stopping_) return;

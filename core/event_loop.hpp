@@ -44,6 +44,9 @@ class EventLoop {
     // waiting on their sockets here. Returns an id for remove_drain().
     std::uint64_t add_drain(std::function<void()> drain);
     void remove_drain(std::uint64_t id);
+    // Runs every drain now: for a handler about to do a long stretch of work (thousands of
+    // sends), so what already arrived is read, and its rounds end, between the stretches.
+    void drain();
 
     TimerId add_timer(TimePoint when, std::function<void()> callback);
     void cancel_timer(TimerId id);

@@ -125,8 +125,14 @@ void Engine::arm_tick() {
 }
 
 void Engine::run_due(TimePoint at) {
-    for (const auto& s : scheduler_.due(at))
+    std::size_t since_drain = 0;
+    for (const auto& s : scheduler_.due(at)) {
         start(s);
+        if (++since_drain == settings_.starts_between_drains) {
+            since_drain = 0;
+            loop_.drain();
+        }
+    }
     arm_tick();
 }
 

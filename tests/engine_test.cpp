@@ -275,6 +275,47 @@ TEST_CASE("check's settings start every job at once, within the rate limit") {
     CHECK(probes.started.size() == 10);
 }
 
+TEST_CASE("the sockets are drained between stretches of starts, so few rounds wait at once") {
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    FakeProbes probes;
+    // A near network: whatever was sent has its answer waiting when the sockets are read.
+    std::size_t drains = 0, most_waiting = 0;
+    loop.add_drain([&] {
+        ++drains;
+        most_waiting = std::max(most_waiting, probes.started.size());
+        probes.finish_all(Outcome::ok);
+    });
+    TimePoint now = TimePoint{} + 1000h;
+    EngineSettings settings = EngineSettings::check();
+    settings.starts_between_drains = 100;
+    Engine engine(loop, settings, probes.factory(), [&] { return now; });
+    Recorder results;
+    REQUIRE(engine.add_sink(results));
+    std::string text = R"([fedprobe]
+site = "kent-nhs"
+interval = "10s"
+rate_limit = 1000000
+[[networks]]
+id = "kent-nhs"
+[[networks]]
+id = "surrey-psn"
+prefixes = ["10.0.0.0/8"]
+)";
+    for (int i = 0; i < 1050; ++i)
+        text += "[[targets]]\nid = \"t" + std::to_string(i) + "\"\nnetwork = \"surrey-psn\"\n" +
+                "address = \"10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) +
+                "\"\nprobes = [\"icmp\"]\n";
+    auto loaded = load_config_text(text, "t.toml", std::nullopt);
+    REQUIRE(loaded.config);
+    engine.apply(loaded.config);
+    engine.run_due(now);  // all 1,050 due in this one wake-up
+    CHECK(drains == 10);
+    CHECK(most_waiting == 100);
+    CHECK(results.keys.size() == 1000);  // ended inside the wake-up, as the drains read them
+    CHECK(probes.started.size() == 50);  // the last stretch waits for the loop's own read
+}
+
 namespace {
 
 // A flow from kent-nhs over https to one target (and a deny flow to it over ssh).
