@@ -71,7 +71,8 @@ Engine::Change Engine::apply(std::shared_ptr<const Config> config, std::vector<J
             change.added.push_back(std::move(key));
         }
         lj->job = std::move(job);
-        if (lj->job.flow && !lj->flow_trace) lj->flow_trace = LiveJob::FlowTrace{};
+        if (lj->job.flow && !lj->flow_trace)
+            lj->flow_trace = std::make_unique<LiveJob::FlowTrace>();
         live.push_back(std::move(lj));
     }
     running = {};

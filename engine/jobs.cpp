@@ -49,7 +49,20 @@ std::string Job::key() const {
     return flow ? "flow:" + flow->id + "/" + target->id : target->id + "/" + spec->str();
 }
 
+namespace {
+
+// Jobs with equal params (every icmp target with the same options, every tcp job) share one.
+void share_params(ProbeRequest& r, std::size_t kind, Kinds::ParamPools& pools) {
+    visit_kind(kind, [&]<typename K>() {
+        auto& box = std::get<Boxed<typename K::Params>>(r.params);
+        box = std::get<kind_index_of<K>()>(pools).intern(std::move(box));
+    });
+}
+
+}  // namespace
+
 std::vector<Job> build_jobs(const Config& config) {
+    Kinds::ParamPools pools;
     std::vector<Job> jobs;
     const std::string& site = config.settings.site;
     for (const Target& t : config.targets) {
@@ -60,6 +73,7 @@ std::vector<Job> build_jobs(const Config& config) {
             job.site = &site;
             job.spec = &spec;
             job.request = request_for(config, t, spec, false, &job.interval);
+            share_params(job.request, spec.kind, pools);
             jobs.push_back(std::move(job));
         }
     }
@@ -70,6 +84,7 @@ std::vector<Job> build_jobs(const Config& config) {
 }
 
 std::vector<Job> build_flow_jobs(const Config& config, const std::string& pattern) {
+    Kinds::ParamPools pools;
     std::vector<Job> jobs;
     const std::string& site = config.settings.site;
     for (const Flow& flow : config.flows) {
@@ -84,6 +99,7 @@ std::vector<Job> build_flow_jobs(const Config& config, const std::string& patter
             job.site = &site;
             job.spec = &flow.probe;
             job.request = request_for(config, t, *job.spec, true, &job.interval);
+            share_params(job.request, job.spec->kind, pools);
             jobs.push_back(std::move(job));
         }
     }

@@ -4,11 +4,11 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 
-#include "core/boxed.hpp"
 #include "engine/jobs.hpp"
 #include "engine/scheduler.hpp"
 #include "probes/path_middlebox.hpp"
@@ -40,7 +40,7 @@ struct LiveJob {
         std::vector<MiddleboxSeen> middleboxes;
         bool tracing = false;
     };
-    Boxed<FlowTrace> flow_trace;
+    std::unique_ptr<FlowTrace> flow_trace;
 
     // The trace's findings; empty for a job that is not a flow.
     const std::optional<BlockedAfter>& blocked_after() const {

@@ -74,7 +74,7 @@ struct Target {
     // For the loader: the extras, made on first use.
     Extras& set_extras() {
         if (!extras) extras = Extras{};
-        return *extras;
+        return extras.edit();
     }
 
     template <typename K>

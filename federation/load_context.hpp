@@ -16,6 +16,7 @@ struct LoadContext {
     Config& cfg;
     std::optional<std::string> site_override;
     std::map<std::string, const toml::node*> network_nodes;  // id -> where it is declared
+    Kinds::OptionPools option_pools;  // targets with equal [targets.KIND] tables share one
 };
 
 // [a-z0-9][a-z0-9-]*

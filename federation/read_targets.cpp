@@ -108,6 +108,7 @@ bool read_kind_options(LoadContext& c, const toml::table& t, Target& tg, const s
                 ok = false;
             }
         }
+        slot = std::get<kind_index_of<K>()>(c.option_pools).intern(std::move(slot));
     });
     return ok;
 }

@@ -30,6 +30,7 @@ struct DnsParams {
     DnsQuery query;
     std::vector<std::string> expected;  // the answers this site should get
     bool tcp = false;
+    friend bool operator==(const DnsParams&, const DnsParams&) = default;
 };
 
 struct DnsResult {

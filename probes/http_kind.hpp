@@ -35,6 +35,7 @@ struct HttpParams {
     HttpOptions http;
     std::string ca_file;  // empty: the system's
     std::string user_agent;
+    friend bool operator==(const HttpParams&, const HttpParams&) = default;
 };
 
 // Seconds an http probe spent in each phase (see http_timing.hpp); 0 for a phase not reached.

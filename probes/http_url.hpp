@@ -10,6 +10,7 @@ namespace fedprobe {
 struct HttpUrl {
     bool tls = false;  // https
     std::string host;  // as in the URL, without the brackets of a v6 address
+    friend bool operator==(const HttpUrl&, const HttpUrl&) = default;
 };
 
 // The parts of `url`, or nullopt with `why` saying what is wrong (for a config message).

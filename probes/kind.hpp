@@ -70,6 +70,9 @@ concept ProbeKind = requires(OptionReader& reader, const KindUse& use,
     requires std::copyable<typename K::Options>;
     requires std::copyable<typename K::Params>;
     requires std::copyable<typename K::Result>;
+    // Equal option tables and params share one box (BoxPool): a generated config repeats a few.
+    requires std::equality_comparable<typename K::Options>;
+    requires std::equality_comparable<typename K::Params>;
     // Reads [targets.KIND]; problems go to the reader, located.
     { K::parse(reader, use) } -> std::same_as<typename K::Options>;
     // "" when a probe of this form can run with these options (null: no table), else why not.

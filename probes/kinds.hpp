@@ -37,6 +37,9 @@ struct KindList {
     using Results = std::variant<std::monostate, typename K::Result...>;
     // Boxed and empty unless the target has the kind's table: most targets set none.
     using Options = std::tuple<Boxed<typename K::Options>...>;
+    // Where equal option tables and params are made to share one box (see BoxPool).
+    using OptionPools = std::tuple<BoxPool<typename K::Options>...>;
+    using ParamPools = std::tuple<BoxPool<typename K::Params>...>;
     using Tuple = std::tuple<K...>;
     static constexpr std::array<std::string_view, size> names = {K::kName...};
 };

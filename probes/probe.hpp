@@ -59,7 +59,7 @@ struct ProbeRequest {
     }
     SendOptions& set_send() {
         if (!send_) send_ = SendOptions{};
-        return *send_;
+        return send_.edit();
     }
 
     template <typename K>
@@ -68,7 +68,7 @@ struct ProbeRequest {
     }
     template <typename K>
     typename K::Params& params_of() {
-        return *std::get<Boxed<typename K::Params>>(params);
+        return std::get<Boxed<typename K::Params>>(params).edit();
     }
 
   private:

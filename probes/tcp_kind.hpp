@@ -8,7 +8,9 @@ namespace fedprobe {
 struct TcpOptions {
     friend bool operator==(const TcpOptions&, const TcpOptions&) = default;
 };
-struct TcpParams {};
+struct TcpParams {
+    friend bool operator==(const TcpParams&, const TcpParams&) = default;
+};
 struct TcpResult {};
 
 struct TcpKind {

@@ -204,3 +204,52 @@ TEST_CASE("http: the scheme follows the port unless told, the host defaults to t
     h.url = "https://named.example/";
     CHECK(http_url_for(h, v4, nullptr) == "https://named.example/");
 }
+
+TEST_CASE("targets with equal option tables share one, and so do jobs with equal params") {
+    auto r = load_config_text(R"([fedprobe]
+site = "kent-nhs"
+[[networks]]
+id = "kent-nhs"
+[[networks]]
+id = "surrey-psn"
+[[targets]]
+id = "a"
+network = "surrey-psn"
+address = "198.51.100.1"
+probes = ["icmp"]
+icmp = { packets = 1 }
+[[targets]]
+id = "b"
+network = "surrey-psn"
+address = "198.51.100.2"
+probes = ["icmp"]
+icmp = { packets = 1 }
+[[targets]]
+id = "c"
+network = "surrey-psn"
+address = "198.51.100.3"
+probes = ["icmp"]
+icmp = { packets = 5 }
+)",
+                              "t.toml", std::nullopt);
+    REQUIRE(r.config);
+    const auto& t = r.config->targets;
+    using Box = Boxed<IcmpOptions>;
+    CHECK(std::get<Box>(t[0].options).shares_with(std::get<Box>(t[1].options)));
+    CHECK(!std::get<Box>(t[0].options).shares_with(std::get<Box>(t[2].options)));
+    CHECK(t[2].options_for<IcmpKind>()->packets == 5);
+
+    auto jobs = build_jobs(*r.config);
+    REQUIRE(jobs.size() == 3);
+    using Params = Boxed<IcmpParams>;
+    CHECK(std::get<Params>(jobs[0].request.params)
+              .shares_with(std::get<Params>(jobs[1].request.params)));
+    CHECK(!std::get<Params>(jobs[0].request.params)
+               .shares_with(std::get<Params>(jobs[2].request.params)));
+    CHECK(jobs[0].request.as<IcmpKind>().packets == 1);
+    CHECK(jobs[2].request.as<IcmpKind>().packets == 5);
+    // A job that changes its params (as a trace does) changes only its own.
+    jobs[1].request.params_of<IcmpKind>().packets = 9;
+    CHECK(jobs[0].request.as<IcmpKind>().packets == 1);
+    CHECK(jobs[1].request.as<IcmpKind>().packets == 9);
+}
