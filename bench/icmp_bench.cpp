@@ -84,15 +84,19 @@ std::shared_ptr<const Config> bench_config(std::size_t n, Duration interval) {
         Network{"loopback", NetworkKind::other, "loopback", {*Prefix::parse("127.0.0.0/8")}, {}});
     IcmpOptions icmp;
     icmp.packets = 1;
+    // Shared by every target, as the loader shares equal tables and lists.
+    const Boxed<IcmpOptions> options = icmp;
+    const Boxed<std::vector<ProbeSpec>> probes =
+        std::vector{ProbeSpec{kind_index_of<IcmpKind>(), ""}};
     for (std::size_t i = 0; i < n; ++i) {
         Target t;
         t.id = "t" + std::to_string(i);
         t.network = "loopback";
         t.address = *IpAddress::parse(address(i));
-        t.probes = {ProbeSpec{kind_index_of<IcmpKind>(), ""}};
+        t.probe_list = probes;
         t.interval = interval;
         t.timeout = 1s;
-        std::get<Boxed<IcmpOptions>>(t.options) = icmp;
+        std::get<Boxed<IcmpOptions>>(t.options) = options;
         c->targets.push_back(std::move(t));
     }
     return c;

@@ -30,7 +30,7 @@ int validate(const fedprobe::CliCommand& cmd) {
     const auto& c = *result.config;
     std::size_t probes = 0;
     for (const auto& t : c.targets)
-        if (t.enabled && t.probed_from(c.settings.site)) probes += t.probes.size();
+        if (t.enabled && t.probed_from(c.settings.site)) probes += t.probes().size();
     std::cout << cmd.config << ": valid: " << c.networks.size() << " networks, "
               << c.services.size() << " services, " << c.targets.size() << " targets; site '"
               << c.settings.site << "' runs " << probes << " probes";

@@ -67,7 +67,7 @@ std::vector<Job> build_jobs(const Config& config) {
     const std::string& site = config.settings.site;
     for (const Target& t : config.targets) {
         if (!t.enabled || !t.probed_from(site)) continue;
-        for (const ProbeSpec& spec : t.probes) {
+        for (const ProbeSpec& spec : t.probes()) {
             Job job;
             job.target = &t;
             job.site = &site;

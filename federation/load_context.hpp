@@ -17,6 +17,7 @@ struct LoadContext {
     std::optional<std::string> site_override;
     std::map<std::string, const toml::node*> network_nodes;  // id -> where it is declared
     Kinds::OptionPools option_pools;  // targets with equal [targets.KIND] tables share one
+    BoxPool<std::vector<ProbeSpec>> probe_lists;  // and equal `probes = [...]` lists
 };
 
 // [a-z0-9][a-z0-9-]*

@@ -83,7 +83,7 @@ bool read_kind_options(LoadContext& c, const toml::table& t, Target& tg, const s
     for_each_kind([&]<typename K>() {
         constexpr std::size_t index = kind_index_of<K>();
         KindUse use;
-        for (const auto& p : tg.probes)
+        for (const auto& p : tg.probes())
             if (p.kind == index) (p.service.empty() ? use.plain : use.with_service) = true;
         const std::string key(K::kName);
         auto& slot = std::get<Boxed<typename K::Options>>(tg.options);
@@ -97,7 +97,7 @@ bool read_kind_options(LoadContext& c, const toml::table& t, Target& tg, const s
             slot = K::parse(options, use);
         }
         if (!use.any()) return;
-        for (const auto& p : tg.probes) {
+        for (const auto& p : tg.probes()) {
             if (p.kind != index) continue;
             KindUse one;
             (p.service.empty() ? one.plain : one.with_service) = true;
@@ -205,16 +205,18 @@ void read_targets(LoadContext& c, const toml::table& root) {
 
         if (!t->get("probes"))
             r.error(t->source(), where + " has no 'probes' (e.g. [\"icmp\", \"tcp:https\"])");
+        std::vector<ProbeSpec> probes;
         for (auto& [text, node] : r.get_string_array(*t, "probes", where)) {
             auto spec = parse_probe(c, text, *node, where);
             if (!spec) continue;
-            if (std::find(tg.probes.begin(), tg.probes.end(), *spec) != tg.probes.end()) {
+            if (std::find(probes.begin(), probes.end(), *spec) != probes.end()) {
                 r.error(node->source(),
                         where + ": probe " + quote_excerpt(text) + " is listed twice");
                 continue;
             }
-            tg.probes.push_back(*spec);
+            probes.push_back(*spec);
         }
+        if (!probes.empty()) tg.probe_list = c.probe_lists.intern(std::move(probes));
 
         tg.interval = r.get_duration(*t, "interval", where).value_or(c.cfg.settings.interval);
         tg.timeout = r.get_duration(*t, "timeout", where).value_or(c.cfg.settings.timeout);

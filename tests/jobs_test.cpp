@@ -205,7 +205,7 @@ TEST_CASE("http: the scheme follows the port unless told, the host defaults to t
     CHECK(http_url_for(h, v4, nullptr) == "https://named.example/");
 }
 
-TEST_CASE("targets with equal option tables share one, and so do jobs with equal params") {
+TEST_CASE("targets with equal option tables and probe lists share one, as do equal params") {
     auto r = load_config_text(R"([fedprobe]
 site = "kent-nhs"
 [[networks]]
@@ -238,6 +238,8 @@ icmp = { packets = 5 }
     CHECK(std::get<Box>(t[0].options).shares_with(std::get<Box>(t[1].options)));
     CHECK(!std::get<Box>(t[0].options).shares_with(std::get<Box>(t[2].options)));
     CHECK(t[2].options_for<IcmpKind>()->packets == 5);
+    CHECK(t[0].probe_list.shares_with(t[2].probe_list));  // the same `probes = ["icmp"]`
+    CHECK(t[2].probes().size() == 1);
 
     auto jobs = build_jobs(*r.config);
     REQUIRE(jobs.size() == 3);

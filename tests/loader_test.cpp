@@ -76,7 +76,7 @@ labels = { role = "epr" }
     CHECK(t.timeout == 1s);
     CHECK(t.address_for("kent-nhs").str() == "10.31.9.9");
     CHECK(t.address_for("surrey-psn").str() == "198.51.100.10");
-    CHECK(t.probes.size() == 2);
+    CHECK(t.probes().size() == 2);
     CHECK(t.labels().at("role") == "epr");
     CHECK(r.config->settings.listen.str() == "127.0.0.1:9641");
 }
@@ -315,7 +315,7 @@ TEST_CASE("http: a url for 'http', options checked and located") {
     CHECK(h.body_regex == "^ok");
     CHECK(h.method == "HEAD");
     CHECK_FALSE(h.verify);
-    CHECK(ok.config->targets[0].probes[1].str() == "http:https");
+    CHECK(ok.config->targets[0].probes()[1].str() == "http:https");
 
     auto no_url = load(kBase + target + "probes = [\"http\"]\n");
     CHECK(find(no_url, "probe 'http' needs a url").line == 19);
