@@ -13,7 +13,9 @@ struct TestKind {
     static constexpr std::array kOutcomes = {Outcome::ok};
     static constexpr bool kCommonDuration = true;
     static constexpr std::array<FamilyInfo, 0> kFamilies{};
-    struct Options {};
+    struct Options {
+        friend bool operator==(const Options&, const Options&) = default;
+    };
     using Params = Options;
     struct Result {};
 #if DROP != 2
