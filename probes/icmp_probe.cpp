@@ -157,20 +157,16 @@ void IcmpProbe::start(const ProbeRequest& req, Done done) {
     r.done = std::move(done);
     r.destination = req.destination;
     r.timeout = req.timeout;
-    r.icmp_params = req.as<IcmpKind>();
-    r.dscp = req.send().dscp;
-    r.source = req.send().source;
+    r.params = req.params_box<IcmpKind>();
+    r.send = req.send_box();
     r.ifindex = ifindex;
     r.nonce = random32();
     r.started = loop_.now();
     r.deadline_ns = 0;
     r.timer = 0;
     r.sent = r.resolved = 0;
-    r.error_outcome = Outcome::error;
-    r.reporter.reset();
-    r.detail.clear();
+    r.error.reset();
     r.icmp = IcmpResult{};
-    r.have_error = false;
     r.socket = sock;
     r.keys.clear();
     send_next(index);
@@ -179,7 +175,7 @@ void IcmpProbe::start(const ProbeRequest& req, Done done) {
 void IcmpProbe::send_next(std::uint32_t index) {
     Round& r = rounds_[index];
     r.timer = 0;
-    const IcmpParams& icmp = r.icmp_params;
+    const IcmpParams& icmp = r.icmp_params();
     const int family = r.destination.family;
 
     std::int64_t evicted = -1;
@@ -198,8 +194,8 @@ void IcmpProbe::send_next(std::uint32_t index) {
     // Per-packet TTL, DSCP, source and interface: one shared socket serves targets that differ.
     PacketOptions options;
     options.ttl = icmp.ttl;
-    options.tos = r.dscp >= 0 ? r.dscp << 2 : -1;
-    options.source = r.source;
+    options.tos = r.send && r.send->dscp >= 0 ? r.send->dscp << 2 : -1;
+    options.source = r.source();
     options.ifindex = r.ifindex;
 
     r.keys.push_back(key);
@@ -208,18 +204,17 @@ void IcmpProbe::send_next(std::uint32_t index) {
         matcher_.forget(key);
         --r.sent;  // never left this host: not a packet on the wire
         ++r.resolved;
-        if (!r.have_error) {
-            r.error_outcome = outcome_from_errno(err);
-            if (r.error_outcome == Outcome::ok || r.error_outcome == Outcome::filtered)
-                r.error_outcome = Outcome::error;
-            r.detail = std::string("sendmsg: ") + std::strerror(err);
+        if (!r.error) {
+            Outcome outcome = outcome_from_errno(err);
+            if (outcome == Outcome::ok || outcome == Outcome::filtered) outcome = Outcome::error;
+            std::string detail = std::string("sendmsg: ") + std::strerror(err);
             // The kernel says "unreachable" or "invalid" for a source it does not own: that is
             // this appliance's misconfiguration, not the network's verdict.
-            if (r.source && !is_local_address(*r.source)) {
-                r.error_outcome = Outcome::error;
-                r.detail = "source address " + r.source->str() + " is not on this host";
+            if (r.source() && !is_local_address(*r.source())) {
+                outcome = Outcome::error;
+                detail = "source address " + r.source()->str() + " is not on this host";
             }
-            r.have_error = true;
+            r.set_error(outcome, std::nullopt, std::move(detail));
         }
     }
 
@@ -317,16 +312,13 @@ void IcmpProbe::handle(int family, const IcmpMessage& m, const IpAddress& from,
         if (found.verdict == EchoMatcher::Verdict::duplicate) return;
         Outcome o = family == AF_INET ? outcome_from_icmp4(m.type, m.code)
                                       : outcome_from_icmp6(m.type, m.code);
-        if (!r.have_error || r.error_outcome == Outcome::error) {
-            r.error_outcome = o;
-            r.reporter = from;
-            r.detail = "icmp type " + std::to_string(m.type) + " code " + std::to_string(m.code);
-            r.have_error = true;
-        }
+        if (!r.error || r.error->outcome == Outcome::error)
+            r.set_error(o, from,
+                        "icmp type " + std::to_string(m.type) + " code " + std::to_string(m.code));
     }
     matcher_.answered(found.key);
     ++r.resolved;
-    const int packets = r.icmp_params.packets;
+    const int packets = r.icmp_params().packets;
     if (r.resolved >= packets && static_cast<int>(r.keys.size()) >= packets) finish(found.round);
 }
 
@@ -338,9 +330,13 @@ void IcmpProbe::finish(std::uint32_t index) {
     for (std::uint32_t key : r.keys)
         matcher_.expire(key, index);
     ProbeResult result;
-    result.outcome = r.error_outcome;
-    result.reporter = r.reporter;
-    result.detail = std::move(r.detail);
+    const bool error_seen = r.error != nullptr;
+    if (error_seen) {
+        result.outcome = r.error->outcome;
+        result.reporter = r.error->reporter;
+        result.detail = std::move(r.error->detail);
+        r.error.reset();
+    }
     r.icmp.packets_sent = static_cast<std::uint32_t>(r.sent);
     if (r.icmp.packets_received > 0) {
         Duration sum{};
@@ -352,7 +348,7 @@ void IcmpProbe::finish(std::uint32_t index) {
         result.detail.clear();
     } else {
         result.duration = loop_.now() - r.started;
-        if (!r.have_error) {
+        if (!error_seen) {
             result.outcome = Outcome::filtered;
             result.detail = "no reply before the timeout";
         }
@@ -368,6 +364,8 @@ void IcmpProbe::finish(std::uint32_t index) {
     Done done = std::move(r.done);
     r.active = false;
     r.done = nullptr;
+    r.params = Boxed<IcmpParams>();  // the job's boxes are not held past the round
+    r.send = Boxed<SendOptions>();
     free_rounds_.push_back(index);
     done(std::move(result));
 }

@@ -10,9 +10,12 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/boxed.hpp"
 #include "core/event_loop.hpp"
 #include "core/socket.hpp"
 #include "probes/echo_matcher.hpp"
@@ -49,29 +52,43 @@ class IcmpProbe : public Probe {
     // One round in flight. It keeps only what sending and judging need, not the request and a
     // ProbeResult (whose per-kind variant is sized by the largest kind): at 100,000 targets the
     // rounds in flight at a busy moment took 80 MB at 600 bytes each.
+    // The first error (or the ICMP error that answered): the round's verdict without replies.
+    struct ErrorSeen {
+        Outcome outcome = Outcome::error;
+        std::optional<IpAddress> reporter;
+        std::string detail;
+    };
+    // Its params and send options are the job's own boxes, shared, not copies: a network that
+    // goes silent keeps a timeout's worth of rounds (90,000 at 100,000 targets a second) in
+    // memory, and they were 312 bytes each.
     struct Round {
         bool active = false;
+        unsigned ifindex = 0;
+        std::uint32_t nonce = 0;
+        int sent = 0;
+        int resolved = 0;  // answered or errored
         Done done;
         IpAddress destination;
         Duration timeout{};
-        IcmpParams icmp_params;
-        int dscp = -1;
-        std::optional<IpAddress> source;
-        unsigned ifindex = 0;
-        std::uint32_t nonce = 0;
+        Boxed<IcmpParams> params;
+        Boxed<SendOptions> send;  // empty: the system's defaults
         TimePoint started{};
         std::int64_t deadline_ns = 0;  // kernel time after which a reply is late; 0: not yet set
         EventLoop::TimerId timer = 0;
-        int sent = 0;
-        int resolved = 0;  // answered or errored
-        // The first error (or the ICMP error that answered): the round's verdict without replies.
-        Outcome error_outcome = Outcome::error;
-        std::optional<IpAddress> reporter;
-        std::string detail;
+        std::unique_ptr<ErrorSeen> error;  // null until one is seen, as for most rounds
         IcmpResult icmp;
-        bool have_error = false;
         Socket* socket = nullptr;
         std::vector<std::uint32_t> keys;
+
+        const IcmpParams& icmp_params() const { return *params; }
+        const std::optional<IpAddress>& source() const {
+            static const std::optional<IpAddress> none;
+            return send ? send->source : none;
+        }
+        void set_error(Outcome outcome, std::optional<IpAddress> reporter, std::string detail) {
+            error = std::make_unique<ErrorSeen>(
+                ErrorSeen{outcome, std::move(reporter), std::move(detail)});
+        }
     };
     EventLoop& loop_;
     std::array<Socket, 4> sockets_{};  // [v6][df]

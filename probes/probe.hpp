@@ -66,6 +66,12 @@ struct ProbeRequest {
     const typename K::Params& as() const {
         return *std::get<Boxed<typename K::Params>>(params);
     }
+    // The params' box, for a probe that keeps them while its round runs: a copy shares them.
+    template <typename K>
+    const Boxed<typename K::Params>& params_box() const {
+        return std::get<Boxed<typename K::Params>>(params);
+    }
+    const Boxed<SendOptions>& send_box() const { return send_; }  // empty: the defaults
     template <typename K>
     typename K::Params& params_of() {
         return std::get<Boxed<typename K::Params>>(params).edit();

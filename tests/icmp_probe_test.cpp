@@ -107,5 +107,7 @@ TEST_CASE("a source address that is not ours is a local error, not loss") {
     req.set_send().source = IpAddress::parse("192.0.2.55");
     auto r = run_all(loop, probe, {req}).at(0);
     CHECK(r.outcome == Outcome::error);
+    CHECK(r.detail == "source address 192.0.2.55 is not on this host");
+    CHECK(!r.reporter);
     CHECK(icmp_of(r).packets_sent == 0);
 }
