@@ -13,8 +13,13 @@ and slowest time and the scheduler's mean lag in the windows before and during t
 daemon's own fedprobe_scheduler_lag_seconds), so a scrape that slows the probe loop shows.
 With --repeat R each size runs R times (the issue's "zero false loss in 5 consecutive runs").
 
+With --floor PATH (bench/icmp_floor) the machine's floor runs too: the same echoes from a tight
+sendmmsg/recvmmsg loop that keeps no state, mostly the kernel's own work per echo, which no
+prober can go below; fedprobe's CPU is printed as a multiple of it.
+
 Needs root (raw sockets) and sends only to 127.0.0.0/8. Usage:
     bench/icmp_daemon.py FEDPROBE [--sizes 1000,10000] [--seconds 20] [--repeat 1] [--scrapers 0]
+                         [--interval 1] [--floor build/bench/icmp_floor]
 """
 import argparse, os, re, shutil, statistics, subprocess, sys, tempfile, threading, time
 import urllib.request
@@ -207,6 +212,19 @@ def run_fping(n, seconds, tmp, interval=1):
     return dict(cpu_us=cpu * 1e6 / sent, probes_s=sent / (time.monotonic() - t0), sent=sent)
 
 
+def run_floor(floor, n, seconds, interval=1):
+    """bench/icmp_floor on the same addresses at the same rate: the least CPU any prober spends
+    per echo on this machine (the kernel's own work, a tight sendmmsg/recvmmsg loop)."""
+    if not floor:
+        return None
+    out = subprocess.run([floor, str(n), str(interval), str(seconds)], capture_output=True,
+                         text=True, timeout=seconds + 60)
+    m = re.search(r"sent=(\d+) received=(\d+) cpu_us_per_echo=([\d.]+)", out.stdout)
+    if out.returncode != 0 or not m:
+        return "failed: " + (out.stderr.strip() or out.stdout.strip())[:60]
+    return dict(cpu_us=float(m.group(3)), sent=int(m.group(1)), received=int(m.group(2)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("fedprobe")
@@ -218,6 +236,7 @@ def main():
     # Seconds between a target's probes. Memory per target hardly depends on the rate, so a
     # machine that cannot send 100,000 echoes a second can still measure it at 100,000 targets.
     ap.add_argument("--interval", type=int, default=1)
+    ap.add_argument("--floor", help="bench/icmp_floor, run beside fedprobe and fping")
     a = ap.parse_args()
     sizes = [int(s) for s in a.sizes.split(",")]
     every = "second" if a.interval == 1 else f"{a.interval} s"
@@ -225,7 +244,7 @@ def main():
           f"{a.seconds} s measured\n")
     print(f"{'targets':>8} {'probes/s':>9} {'cpu-us/p':>9} {'failed':>7} {'overld':>7} {'RSS MiB':>8} "
           f"{'after scr':>9} {'MiB+KiB/t':>9} {'scrape MB':>9} {'B/target':>9} {'scrape s':>9} {'gzip MB':>8} {'gzip s':>7} "
-          f"{'fping us/p':>10} {'fping/fedprobe':>14}")
+          f"{'fping us/p':>10} {'fping/fedprobe':>14} {'floor us/p':>10} {'fedprobe/floor':>14}")
     storms = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, n in enumerate(s for s in sizes for _ in range(a.repeat)):
@@ -233,13 +252,16 @@ def main():
             if "storm_median" in f:
                 storms.append((n, f))
             fp = None if a.no_fping else run_fping(n, a.seconds, tmp, a.interval)
+            fl = run_floor(a.floor, n, a.seconds, a.interval)
             budget = 20 + n / 1024  # #10: at most 20 MiB plus 1 KiB per target
             gz_col = f"{f['gzip'][0]:8.2f} {f['gzip'][1]:7.3f}" if f["gzip"] else f"{'-':>8} {'-':>7}"
             fping_col = f"{fp['cpu_us']:10.2f} {fp['cpu_us'] / f['cpu_us']:13.2f}x" if isinstance(fp, dict) \
                 else f"{'-':>10} {fp or ('skipped' if a.no_fping else 'not installed'):>14}"
+            floor_col = f"{fl['cpu_us']:10.2f} {f['cpu_us'] / fl['cpu_us']:13.2f}x" if isinstance(fl, dict) \
+                else f"{'-':>10} {fl or 'not run':>14}"
             print(f"{n:8d} {f['probes_s']:9.0f} {f['cpu_us']:9.2f} {f['failed']:7d} {f['overloaded']:7d} "
                   f"{f['rss0']:8.1f} {f['rss1']:9.1f} {budget:9.1f} {f['body_mb']:9.2f} {f['per_target_b']:9.0f} "
-                  f"{f['scrape_s']:9.3f} {gz_col} {fping_col}", flush=True)
+                  f"{f['scrape_s']:9.3f} {gz_col} {fping_col} {floor_col}", flush=True)
     if storms:
         print(f"\n{a.scrapers} concurrent scrapes while probing:")
         print(f"{'targets':>8} {'median s':>9} {'slowest s':>9} {'not whole':>9} {'lag quiet ms':>12} "
