@@ -198,17 +198,10 @@ Result<int> open_probe_socket(int family, int type, int protocol, const SendOpti
     return fd;
 }
 
-int send_packet(int fd, const IpAddress& destination, std::uint16_t port,
-                std::span<const std::uint8_t> packet, const PacketOptions& o) {
-    sockaddr_storage dst;
-    socklen_t dst_len = destination.to_sockaddr(port, dst);
-    iovec iov{const_cast<std::uint8_t*>(packet.data()), packet.size()};
-    msghdr msg{};
-    msg.msg_name = &dst;
-    msg.msg_namelen = dst_len;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) std::uint8_t control[256] = {};
+namespace {
+
+// The options as control messages; their length. `control` holds at least 96 bytes.
+std::size_t write_options(int family, const PacketOptions& o, std::uint8_t* control) {
     std::size_t control_len = 0;
     auto add = [&](int level, int type, const void* data, std::size_t n) {
         cmsghdr* c = reinterpret_cast<cmsghdr*>(control + control_len);
@@ -218,7 +211,7 @@ int send_packet(int fd, const IpAddress& destination, std::uint16_t port,
         std::memcpy(CMSG_DATA(c), data, n);
         control_len += CMSG_SPACE(n);
     };
-    if (destination.family == AF_INET) {
+    if (family == AF_INET) {
         if (o.ttl > 0) add(SOL_IP, IP_TTL, &o.ttl, sizeof(int));
         if (o.tos >= 0) add(SOL_IP, IP_TOS, &o.tos, sizeof(int));
         if (o.source || o.ifindex) {
@@ -237,11 +230,73 @@ int send_packet(int fd, const IpAddress& destination, std::uint16_t port,
             add(SOL_IPV6, IPV6_PKTINFO, &pi, sizeof pi);
         }
     }
-    if (control_len) {
+    return control_len;  // at most 16 + 16 + 40 (IPv6 packet info): within 96
+}
+
+}  // namespace
+
+int send_packet(int fd, const IpAddress& destination, std::uint16_t port,
+                std::span<const std::uint8_t> packet, const PacketOptions& o) {
+    sockaddr_storage dst;
+    socklen_t dst_len = destination.to_sockaddr(port, dst);
+    iovec iov{const_cast<std::uint8_t*>(packet.data()), packet.size()};
+    msghdr msg{};
+    msg.msg_name = &dst;
+    msg.msg_namelen = dst_len;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) std::uint8_t control[96] = {};
+    if (std::size_t control_len = write_options(destination.family, o, control)) {
         msg.msg_control = control;
         msg.msg_controllen = control_len;
     }
     return sendmsg(fd, &msg, 0) < 0 ? errno : 0;
+}
+
+void PacketSender::add(const IpAddress& destination, std::uint16_t port,
+                       std::span<const std::uint8_t> packet, const PacketOptions& options,
+                       std::uint64_t tag) {
+    Entry& e = queued_.emplace_back();
+    e.tag = tag;
+    e.destination_len = destination.to_sockaddr(port, e.destination);
+    e.offset = bytes_.size();
+    e.length = packet.size();
+    bytes_.insert(bytes_.end(), packet.begin(), packet.end());
+    std::memset(e.control, 0, sizeof e.control);
+    e.control_len = write_options(destination.family, options, e.control);
+    e.err = 0;
+}
+
+void PacketSender::send_all(int fd) {
+    mmsghdr msgs[kBatch];
+    iovec iovs[kBatch];
+    for (std::size_t first = 0; first < sending_.size();) {
+        const std::size_t n = std::min(kBatch, sending_.size() - first);
+        for (std::size_t i = 0; i < n; ++i) {
+            Entry& e = sending_[first + i];
+            iovs[i] = iovec{sending_bytes_.data() + e.offset, e.length};
+            msgs[i] = mmsghdr{};
+            msgs[i].msg_hdr.msg_name = &e.destination;
+            msgs[i].msg_hdr.msg_namelen = e.destination_len;
+            msgs[i].msg_hdr.msg_iov = &iovs[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+            if (e.control_len) {
+                msgs[i].msg_hdr.msg_control = e.control;
+                msgs[i].msg_hdr.msg_controllen = e.control_len;
+            }
+        }
+        int sent = sendmmsg(fd, msgs, static_cast<unsigned>(n), 0);
+        if (sent > 0) {
+            first += static_cast<std::size_t>(sent);
+        } else if (sent < 0 && errno == EINTR) {
+            continue;
+        } else {
+            // The first packet of the batch failed (sendmmsg reports a later one's error only
+            // by stopping short of it): it gets the errno, the rest are tried again.
+            sending_[first].err = sent < 0 ? errno : EIO;
+            ++first;
+        }
+    }
 }
 
 std::size_t PacketReceiver::receive(int fd) {

@@ -39,6 +39,12 @@ void EchoMatcher::forget(std::uint32_t key) {
     if (slot.key == key) slot.state = State::free;
 }
 
+void EchoMatcher::sent_at(std::uint32_t key, std::int64_t sent_ns) {
+    if (ring_.empty()) return;
+    Slot& slot = ring_[key & mask_];
+    if (slot.key == key && slot.state == State::waiting) slot.sent_ns = sent_ns;
+}
+
 void EchoMatcher::answered(std::uint32_t key) {
     Slot& slot = ring_[key & mask_];
     if (slot.key == key && slot.state == State::waiting) slot.state = State::answered;

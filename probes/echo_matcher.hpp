@@ -49,6 +49,9 @@ class EchoMatcher {
     std::uint32_t add(std::uint32_t round, std::uint32_t nonce, std::int64_t sent_ns,
                       std::int64_t* evicted_round);
     void forget(std::uint32_t key);  // the send failed: nothing will answer
+    // The request went at sent_ns (it waited in a send queue since add()): its RTT counts from
+    // there.
+    void sent_at(std::uint32_t key, std::int64_t sent_ns);
     void answered(std::uint32_t key);
     void expire(std::uint32_t key, std::uint32_t round);  // the round ended: later answers are late
 

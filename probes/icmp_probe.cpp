@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -57,6 +58,7 @@ IcmpProbe::IcmpProbe(EventLoop& loop) : loop_(loop) {
     matcher_.seed(random32());
     // Before any round's timeout is judged, everything the kernel has received is read.
     drain_id_ = loop_.add_drain([this] {
+        flush_all();
         for (auto& s : sockets_)
             if (s.fd >= 0) on_readable(s, 0);
     });
@@ -200,40 +202,72 @@ void IcmpProbe::send_next(std::uint32_t index) {
 
     r.keys.push_back(key);
     ++r.sent;
-    if (int err = send_packet(r.socket->fd, r.destination, 0, {packet, len}, options); err) {
-        matcher_.forget(key);
-        --r.sent;  // never left this host: not a packet on the wire
-        ++r.resolved;
-        if (!r.error) {
-            Outcome outcome = outcome_from_errno(err);
-            if (outcome == Outcome::ok || outcome == Outcome::filtered) outcome = Outcome::error;
-            std::string detail = std::string("sendmsg: ") + std::strerror(err);
-            // The kernel says "unreachable" or "invalid" for a source it does not own: that is
-            // this appliance's misconfiguration, not the network's verdict.
-            if (r.source() && !is_local_address(*r.source())) {
-                outcome = Outcome::error;
-                detail = "source address " + r.source()->str() + " is not on this host";
-            }
-            r.set_error(outcome, std::nullopt, std::move(detail));
-        }
-    }
+    Socket& s = *r.socket;
+    s.sender.add(r.destination, 0, {packet, len}, options, std::uint64_t{index} << 32 | key);
 
     const int total = icmp.packets;
     const int attempted = static_cast<int>(r.keys.size());
     if (attempted < total) {
         r.timer = loop_.add_timer(r.started + icmp.spacing * attempted,
                                   [this, index] { send_next(index); });
-    } else if (r.resolved >= total) {
-        loop_.defer([this, index, nonce = r.nonce] {
-            if (rounds_[index].active && rounds_[index].nonce == nonce) finish(index);
-        });
     } else {
+        // A send that fails ends the round in on_sent(), which cancels this.
         r.deadline_ns = realtime_ns() + r.timeout.count();
         r.timer = loop_.add_timer(loop_.now() + r.timeout, [this, index] {
             rounds_[index].timer = 0;
             finish(index);
         });
     }
+    // Last: a full batch goes now, and its reports may end rounds, this one among them.
+    if (s.sender.size() >= PacketSender::kBatch) flush(s);
+    if (s.sender.size() > 0 && !flush_deferred_) {
+        flush_deferred_ = true;
+        loop_.defer([this, alive = std::weak_ptr<char>(alive_)] {
+            if (alive.expired()) return;
+            flush_deferred_ = false;
+            flush_all();
+        });
+    }
+}
+
+void IcmpProbe::flush_all() {
+    for (auto& s : sockets_)
+        if (s.fd >= 0) flush(s);
+}
+
+void IcmpProbe::flush(Socket& s) {
+    const std::int64_t sent_ns = realtime_ns();
+    s.sender.flush(s.fd, [this, sent_ns](std::uint64_t tag, int err) {
+        on_sent(static_cast<std::uint32_t>(tag >> 32), static_cast<std::uint32_t>(tag), err,
+                sent_ns);
+    });
+}
+
+void IcmpProbe::on_sent(std::uint32_t index, std::uint32_t key, int err, std::int64_t sent_ns) {
+    if (!err) {
+        matcher_.sent_at(key, sent_ns);
+        return;
+    }
+    Round& r = rounds_[index];
+    // Its round ended while the request was queued (evicted from a full ring): nothing to do.
+    if (!r.active || std::find(r.keys.begin(), r.keys.end(), key) == r.keys.end()) return;
+    matcher_.forget(key);
+    --r.sent;  // never left this host: not a packet on the wire
+    ++r.resolved;
+    if (!r.error) {
+        Outcome outcome = outcome_from_errno(err);
+        if (outcome == Outcome::ok || outcome == Outcome::filtered) outcome = Outcome::error;
+        std::string detail = std::string("sendmsg: ") + std::strerror(err);
+        // The kernel says "unreachable" or "invalid" for a source it does not own: that is
+        // this appliance's misconfiguration, not the network's verdict.
+        if (r.source() && !is_local_address(*r.source())) {
+            outcome = Outcome::error;
+            detail = "source address " + r.source()->str() + " is not on this host";
+        }
+        r.set_error(outcome, std::nullopt, std::move(detail));
+    }
+    const int packets = r.icmp_params().packets;
+    if (r.resolved >= packets && static_cast<int>(r.keys.size()) >= packets) finish(index);
 }
 
 void IcmpProbe::on_readable(Socket& s, unsigned max_batches) {

@@ -2,6 +2,8 @@
 // Unprivileged ping sockets where net.ipv4.ping_group_range allows, raw sockets (CAP_NET_RAW)
 // otherwise. Replies are matched by the key and nonce each request carries, never by a
 // socket per probe, so the cost of a target is one slot in a ring while its round runs.
+// Requests are queued and sent in batches (sendmmsg), at the latest when the current dispatch
+// ends and always before the sockets are read.
 // A reply counts when the kernel received it before the round's deadline, however late the
 // loop reads it: the sockets are drained before any timeout fires. Replies the kernel dropped
 // because the loop fell behind (SO_RXQ_OVFL) make the rounds they may belong to `overloaded`,
@@ -48,6 +50,7 @@ class IcmpProbe : public Probe {
         bool raw = false;
         std::uint32_t drops_seen = 0;                // SO_RXQ_OVFL's running total, last read
         TimePoint last_overflow = TimePoint::min();  // when drops were last noticed
+        PacketSender sender;                         // requests queued for its next sendmmsg
     };
     // One round in flight. It keeps only what sending and judging need, not the request and a
     // ProbeResult (whose per-kind variant is sized by the largest kind): at 100,000 targets the
@@ -99,10 +102,18 @@ class IcmpProbe : public Probe {
     Stats stats_;
     PacketReceiver receiver_;
     std::uint64_t drain_id_ = 0;
+    bool flush_deferred_ = false;  // a flush of every socket's queue waits on the loop
+    // Expires with the probe, so a flush deferred on the loop never runs on a probe that is gone.
+    std::shared_ptr<char> alive_ = std::make_shared<char>();
 
     Socket* socket_for(int family, bool df, std::string& error);
     std::uint32_t random32();
     void send_next(std::uint32_t round_index);
+    // Sends what waits in the sockets' queues; each request's time is taken just before its
+    // batch goes, so an RTT does not include the wait in the queue.
+    void flush(Socket& s);
+    void flush_all();
+    void on_sent(std::uint32_t round_index, std::uint32_t key, int err, std::int64_t sent_ns);
     // Reads what waits on s: at most max_batches batches (0: until it is empty).
     void on_readable(Socket& s, unsigned max_batches);
     void on_error_queue(Socket& s);

@@ -32,6 +32,18 @@ TEST_CASE("a reply to a waiting request matches, with its round and send time") 
     CHECK(found.sent_ns == 12345);
 }
 
+TEST_CASE("a request's send time is the one it went at, after its wait in a send queue") {
+    EchoMatcher em;
+    auto key = em.add(7, 0xabc, 1000, nullptr);  // queued
+    em.sent_at(key, 5000);                       // sent
+    CHECK(em.find(reply(key, 0xabc)).sent_ns == 5000);
+    em.answered(key);
+    em.sent_at(key, 9000);  // only a waiting request's time moves
+    CHECK(em.find(reply(key, 0xabc)).sent_ns == 5000);
+    em.sent_at(key + 1, 9000);  // nor another key's
+    CHECK(em.find(reply(key, 0xabc)).sent_ns == 5000);
+}
+
 TEST_CASE("wrong id, wrong sequence, wrong nonce: unmatched") {
     EchoMatcher em;
     auto key = em.add(1, 99, 0, nullptr);

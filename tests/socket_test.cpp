@@ -7,6 +7,7 @@
 #include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <vector>
@@ -130,4 +131,66 @@ TEST_CASE("lengths that do not fit are refused, never read past") {
         c.finish();
         CHECK_FALSE(parse_error_queue(c.msg, kQuote));
     }
+}
+
+namespace {
+
+// A UDP socket bound to 127.0.0.1 on a port of the kernel's choosing; its port.
+int bound_udp(std::uint16_t& port) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port = ntohs(a.sin_port);
+    return fd;
+}
+
+}  // namespace
+
+TEST_CASE("a sender's queue goes out in batches, each packet reported in order with its errno") {
+    std::uint16_t port = 0;
+    int rx = bound_udp(port);
+    int tx = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    REQUIRE(tx >= 0);
+    const IpAddress to = *IpAddress::parse("127.0.0.1");
+    PacketSender sender;
+    const std::size_t n = 2 * PacketSender::kBatch + 5;  // three sendmmsg calls
+    const std::size_t bad = PacketSender::kBatch + 2;    // one in the middle of the second
+    for (std::size_t i = 0; i < n; ++i) {
+        std::uint8_t payload[2] = {static_cast<std::uint8_t>(i), 0x5a};
+        PacketOptions o;
+        // A source this host does not own: the kernel refuses that one packet.
+        if (i == bad) o.source = IpAddress::parse("192.0.2.55");
+        sender.add(to, port, payload, o, 1000 + i);
+    }
+    CHECK(sender.size() == n);
+    std::vector<std::pair<std::uint64_t, int>> reports;
+    sender.flush(tx, [&](std::uint64_t tag, int err) {
+        reports.emplace_back(tag, err);
+        // A report may queue more: they wait for the next flush.
+        if (tag == 1000) sender.add(to, port, std::vector<std::uint8_t>{0xff}, {}, 9999);
+    });
+    REQUIRE(reports.size() == n);
+    for (std::size_t i = 0; i < n; ++i) {
+        CHECK(reports[i].first == 1000 + i);
+        if (i == bad)
+            CHECK(reports[i].second != 0);
+        else
+            CHECK(reports[i].second == 0);
+    }
+    CHECK(sender.size() == 1);
+    // What arrived: every packet but the refused one, in order.
+    std::vector<int> got;
+    std::uint8_t buf[16];
+    while (recv(rx, buf, sizeof buf, 0) == 2)
+        got.push_back(buf[0]);
+    REQUIRE(got.size() == n - 1);
+    for (std::size_t i = 0, j = 0; i < n; ++i)
+        if (i != bad) CHECK(got[j++] == static_cast<int>(i));
+    close(tx);
+    close(rx);
 }
