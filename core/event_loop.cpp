@@ -136,7 +136,10 @@ void EventLoop::run_deferred() {
 
 void EventLoop::run_once(std::chrono::milliseconds max_wait) {
     epoll_event events[256];
-    int n = epoll_wait(epoll_fd_, events, 256, static_cast<int>(max_wait.count()));
+    // Work deferred from outside a dispatch (a probe started before run(), or by a test) must
+    // not wait behind a poll that blocks.
+    const int wait_ms = deferred_.empty() ? static_cast<int>(max_wait.count()) : 0;
+    int n = epoll_wait(epoll_fd_, events, 256, wait_ms);
     if (n < 0 && errno != EINTR) return;
     bool timers_due = false;
     for (int i = 0; i < n; ++i) {

@@ -59,6 +59,17 @@ TEST_CASE("deferred work runs after the current round, not inside the caller") {
     CHECK(order == std::vector<int>{1, 2});
 }
 
+TEST_CASE("work deferred outside a dispatch does not wait behind a blocking poll") {
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    bool ran = false;
+    loop.defer([&] { ran = true; });  // as a probe started before run() queues its sends
+    const auto before = loop.now();
+    loop.run_once(2000ms);  // nothing is ready: it would block for the whole bound
+    CHECK(ran);
+    CHECK(loop.now() - before < 1000ms);
+}
+
 TEST_CASE("stop() from a handler ends the wake-up there: no due timer or deferred work runs") {
     EventLoop loop;
     REQUIRE(loop.init().ok());
