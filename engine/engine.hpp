@@ -35,8 +35,8 @@ struct EngineSettings {
     // Within one wake-up, the probes' sockets are drained after every this many starts. On a
     // near network the replies are there as soon as the requests are sent; read between
     // stretches, they end their rounds at once, so the rounds waiting in memory stay near this
-    // many instead of a whole wake-up's (10,000 at 100,000 targets a second, 312 bytes each
-    // for icmp), and a burst never fills a socket's receive buffer.
+    // many instead of a whole wake-up's (10,000 at 100,000 targets a second), and a burst never
+    // fills a socket's receive buffer.
     std::size_t starts_between_drains = 512;  // 0: only between wake-ups
     // First runs spread over the interval (the daemon) or all at once within the rate limit
     // (check).
