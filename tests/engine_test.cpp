@@ -58,12 +58,13 @@ struct Recorder : public ResultSink {
     void finished(LiveJob& job, const RoundReport&) override { keys.push_back(job.job.key()); }
 };
 
-std::shared_ptr<const Config> config(const std::string& targets) {
+std::shared_ptr<const Config> config(const std::string& targets, int rate_limit = 1000) {
     auto r = load_config_text(R"([fedprobe]
 site = "kent-nhs"
 interval = "10s"
 timeout = "1s"
-rate_limit = 1000
+rate_limit = )" + std::to_string(rate_limit) +
+                                  R"(
 [[networks]]
 id = "kent-nhs"
 [[networks]]
@@ -292,23 +293,10 @@ TEST_CASE("the sockets are drained between stretches of starts, so few rounds wa
     Engine engine(loop, settings, probes.factory(), [&] { return now; });
     Recorder results;
     REQUIRE(engine.add_sink(results));
-    std::string text = R"([fedprobe]
-site = "kent-nhs"
-interval = "10s"
-rate_limit = 1000000
-[[networks]]
-id = "kent-nhs"
-[[networks]]
-id = "surrey-psn"
-prefixes = ["10.0.0.0/8"]
-)";
-    for (int i = 0; i < 1050; ++i)
-        text += "[[targets]]\nid = \"t" + std::to_string(i) + "\"\nnetwork = \"surrey-psn\"\n" +
-                "address = \"10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) +
-                "\"\nprobes = [\"icmp\"]\n";
-    auto loaded = load_config_text(text, "t.toml", std::nullopt);
-    REQUIRE(loaded.config);
-    engine.apply(loaded.config);
+    std::string targets;
+    for (int i = 0; i < 525; ++i)  // two jobs each (icmp, tcp:https); addresses may repeat
+        targets += target("t" + std::to_string(i), i % 250 + 1);
+    engine.apply(config(targets, 1000000));
     engine.run_due(now);  // all 1,050 due in this one wake-up
     CHECK(drains == 10);
     CHECK(most_waiting == 100);
