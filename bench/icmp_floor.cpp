@@ -21,8 +21,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <vector>
+
+#include "probes/icmp_packet.hpp"
 
 namespace {
 
@@ -35,16 +36,6 @@ in_addr_t address(long i) {
     return htonl((127u << 24) | (static_cast<std::uint32_t>(1 + n / 65536) << 16) |
                  (static_cast<std::uint32_t>((n / 256) % 256) << 8) |
                  static_cast<std::uint32_t>(n % 256));
-}
-
-std::uint16_t checksum(const std::uint8_t* p, std::size_t len) {
-    std::uint32_t sum = 0;
-    for (std::size_t i = 0; i + 1 < len; i += 2)
-        sum += static_cast<std::uint32_t>(p[i] << 8 | p[i + 1]);
-    if (len & 1) sum += static_cast<std::uint32_t>(p[len - 1] << 8);
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return htons(static_cast<std::uint16_t>(~sum));
 }
 
 double cpu_seconds() {
@@ -140,17 +131,10 @@ int main(int argc, char** argv) {
         while (next < due) {
             int batch = static_cast<int>(std::min<long>(kBatch, due - next));
             for (int i = 0; i < batch; ++i) {
-                std::uint8_t* p = packets[i];
-                p[0] = ICMP_ECHO;
-                p[1] = 0;
-                p[2] = p[3] = 0;
-                p[4] = 0x4a;  // id (a ping socket writes its own)
-                p[5] = 0x17;
+                // fedprobe's own request, marker and checksum included (a ping socket writes
+                // its own id).
                 ++seq;
-                p[6] = static_cast<std::uint8_t>(seq >> 8);
-                p[7] = static_cast<std::uint8_t>(seq);
-                std::uint16_t c = checksum(p, sizeof packets[i]);
-                std::memcpy(p + 2, &c, 2);
+                fedprobe::build_echo_request(packets[i], AF_INET, 0x4a17, seq, seq, 0, kPayload);
                 to[i].sin_addr.s_addr = address((next + i) % n);
             }
             int done = sendmmsg(fd, out, static_cast<unsigned>(batch), 0);
