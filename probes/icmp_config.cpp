@@ -1,4 +1,6 @@
 // [targets.icmp]
+#include <sys/socket.h>
+
 #include "config/toml_reader.hpp"
 #include "probes/icmp_kind.hpp"
 
@@ -14,6 +16,12 @@ IcmpOptions IcmpKind::parse(OptionReader& r, const KindUse&) {
     if (auto v = r.integer("ttl", 1, 255)) icmp.ttl = static_cast<int>(*v);
     if (auto v = r.duration("spacing")) icmp.spacing = *v;
     return icmp;
+}
+
+bool sends_dont_fragment(const IcmpParams& icmp, int family) {
+    if (icmp.dont_fragment) return *icmp.dont_fragment;
+    constexpr int kIpv4Header = 20, kIcmpHeader = 8, kNeverFragmented = 576;  // RFC 791
+    return family == AF_INET && kIpv4Header + kIcmpHeader + icmp.payload_bytes <= kNeverFragmented;
 }
 
 }  // namespace fedprobe

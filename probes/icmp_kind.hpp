@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <vector>
 
 #include "core/duration.hpp"
@@ -12,12 +13,19 @@ namespace fedprobe {
 struct IcmpOptions {
     int packets = 3;         // echo requests per round
     int payload_bytes = 56;  // ICMP data after the 8-byte header, like ping's default
-    bool dont_fragment = false;
+    // Unset: DF on IPv4 echoes of at most 576 bytes (RFC 791's datagram every host takes,
+    // far below any real link's MTU, IPsec tunnels included), as Linux ping sets it. With DF
+    // the kernel leaves the IP ID at 0 instead of drawing it from its shared generator, the
+    // largest single cost of a send. Bigger echoes and IPv6 go without unless asked.
+    std::optional<bool> dont_fragment;
     int ttl = 0;                                       // 0: the system default
     Duration spacing = std::chrono::milliseconds(20);  // gap between packets of a round
     friend bool operator==(const IcmpOptions&, const IcmpOptions&) = default;
 };
 using IcmpParams = IcmpOptions;
+
+// Whether an echo of these params to this family leaves with Don't Fragment.
+bool sends_dont_fragment(const IcmpParams& icmp, int family);
 
 struct IcmpResult {
     std::uint32_t packets_sent = 0;

@@ -1,6 +1,17 @@
 // The ICMP engine against loopback, where every 127/8 address answers ping.
 #include <doctest/doctest.h>
 
+// linux/icmp.h for ICMP_FILTER; net/if.h first, or linux/if.h's definitions clash.
+#include <net/if.h>
+
+#include <arpa/inet.h>
+#include <linux/icmp.h>
+#include <netinet/ip.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <optional>
 #include <thread>
 
 #include "core/event_loop.hpp"
@@ -90,6 +101,52 @@ TEST_CASE("DF, TTL, DSCP and a big payload still get answers") {
     auto r = run_all(loop, probe, {req}).at(0);
     CHECK(r.outcome == Outcome::ok);
     CHECK(icmp_of(r).packets_received == 2);
+}
+
+namespace {
+
+// The IPv4 flags of the echo request a round sends to `to`, read off loopback by a raw socket
+// that sees only echo requests: 0x4000 is DF.
+std::uint16_t flags_on_the_wire(const std::string& to, std::optional<bool> df, int payload) {
+    int tap = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP);
+    REQUIRE(tap >= 0);  // the suite runs as root
+    icmp_filter only_requests{~(1u << ICMP_ECHO)};
+    REQUIRE(setsockopt(tap, SOL_RAW, ICMP_FILTER, &only_requests, sizeof only_requests) == 0);
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    IcmpProbe probe(loop);
+    auto req = ping(to, 1);
+    IcmpParams icmp = req.as<IcmpKind>();
+    icmp.dont_fragment = df;
+    icmp.payload_bytes = payload;
+    req.params = icmp;
+    CHECK(run_all(loop, probe, {req}).at(0).outcome == Outcome::ok);
+    std::optional<std::uint16_t> flags;
+    std::uint8_t buf[2048];
+    for (ssize_t n; (n = recv(tap, buf, sizeof buf, 0)) > 0;) {
+        iphdr ip;
+        std::memcpy(&ip, buf, sizeof ip);
+        if (static_cast<std::size_t>(n) >= sizeof ip && ip.daddr == inet_addr(to.c_str()))
+            flags = ntohs(ip.frag_off) & 0xe000;
+    }
+    close(tap);
+    REQUIRE(flags.has_value());
+    return *flags;
+}
+
+}  // namespace
+
+TEST_CASE("DF: on small IPv4 echoes unless asked otherwise, off on big ones unless asked") {
+    CHECK(flags_on_the_wire("127.0.0.31", std::nullopt, 56) == 0x4000);
+    CHECK(flags_on_the_wire("127.0.0.32", std::nullopt, 548) == 0x4000);  // 576 bytes in all
+    CHECK(flags_on_the_wire("127.0.0.33", std::nullopt, 549) == 0);
+    CHECK(flags_on_the_wire("127.0.0.34", false, 56) == 0);
+    CHECK(flags_on_the_wire("127.0.0.35", true, 1400) == 0x4000);
+    IcmpParams icmp;
+    CHECK(sends_dont_fragment(icmp, AF_INET));
+    CHECK_FALSE(sends_dont_fragment(icmp, AF_INET6));  // routers never fragment IPv6
+    icmp.dont_fragment = true;
+    CHECK(sends_dont_fragment(icmp, AF_INET6));
 }
 
 TEST_CASE("IPv6 loopback") {
