@@ -130,8 +130,9 @@ IcmpProbe::Socket* IcmpProbe::socket_for(int family, bool df, std::string& error
 
 void IcmpProbe::start(const ProbeRequest& req, Done done) {
     std::string error;
-    Socket* sock = socket_for(req.destination.family,
-                              sends_dont_fragment(req.as<IcmpKind>(), req.destination.family), error);
+    Socket* sock =
+        socket_for(req.destination.family,
+                   sends_dont_fragment(req.as<IcmpKind>(), req.destination.family), error);
     unsigned ifindex = 0;
     if (sock && !req.send().device.empty()) {
         ifindex = if_nametoindex(req.send().device.c_str());
