@@ -73,6 +73,32 @@ IcmpProbe::~IcmpProbe() {
     }
     for (auto& r : rounds_)
         if (r.active && r.timer) loop_.cancel_timer(r.timer);
+    if (timeout_timer_) loop_.cancel_timer(timeout_timer_);
+}
+
+void IcmpProbe::arm_timeouts() {
+    const auto next = timeouts_.earliest();
+    if (!next) return;
+    // A later verdict costs nothing (replies are judged by their kernel timestamps against the
+    // deadline), so rounds that end within this of each other share one wake-up.
+    constexpr auto kCoalesce = std::chrono::milliseconds(5);
+    if (timeout_timer_ && timeout_timer_at_ <= *next + kCoalesce) return;
+    if (timeout_timer_) loop_.cancel_timer(timeout_timer_);
+    timeout_timer_at_ = *next + kCoalesce;
+    timeout_timer_ = loop_.add_timer(timeout_timer_at_, [this] {
+        timeout_timer_ = 0;
+        on_timeouts();
+    });
+}
+
+void IcmpProbe::on_timeouts() {
+    const TimePoint now = loop_.now();
+    while (auto due = timeouts_.pop_due(now)) {
+        const Round& r = rounds_[due->id];
+        // Ended already (answered, or a send failed), or the slot holds a newer round.
+        if (r.active && r.generation == due->generation) finish(due->id);
+    }
+    arm_timeouts();
 }
 
 std::uint32_t
@@ -213,12 +239,10 @@ void IcmpProbe::send_next(std::uint32_t index) {
         r.timer = loop_.add_timer(r.started + icmp.spacing * attempted,
                                   [this, index] { send_next(index); });
     } else {
-        // A send that fails ends the round in on_sent(), which cancels this.
+        // A send that fails ends the round in on_sent(), and its timeout is then skipped.
         r.deadline_ns = realtime_ns() + r.timeout.count();
-        r.timer = loop_.add_timer(loop_.now() + r.timeout, [this, index] {
-            rounds_[index].timer = 0;
-            finish(index);
-        });
+        timeouts_.push(r.timeout, loop_.now(), index, r.generation);
+        arm_timeouts();
     }
     // Last: a full batch goes now, and its reports may end rounds, this one among them.
     if (s.sender.size() >= PacketSender::kBatch) flush(s);
@@ -363,6 +387,7 @@ void IcmpProbe::finish(std::uint32_t index) {
     if (!r.active) return;
     if (r.timer) loop_.cancel_timer(r.timer);
     r.timer = 0;
+    ++r.generation;
     for (std::uint32_t key : r.keys)
         matcher_.expire(key, index);
     ProbeResult result;

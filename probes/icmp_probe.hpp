@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/boxed.hpp"
+#include "core/deadline_fifo.hpp"
 #include "core/event_loop.hpp"
 #include "core/socket.hpp"
 #include "probes/echo_matcher.hpp"
@@ -77,7 +78,8 @@ class IcmpProbe : public Probe {
         Boxed<SendOptions> send;  // empty: the system's defaults
         TimePoint started{};
         std::int64_t deadline_ns = 0;  // kernel time after which a reply is late; 0: not yet set
-        EventLoop::TimerId timer = 0;
+        EventLoop::TimerId timer = 0;  // the next packet's (the timeout is in timeouts_)
+        std::uint32_t generation = 0;  // bumped as the round ends: its timeout no longer counts
         std::unique_ptr<ErrorSeen> error;  // null until one is seen, as for most rounds
         IcmpResult icmp;
         Socket* socket = nullptr;
@@ -102,6 +104,11 @@ class IcmpProbe : public Probe {
     Stats stats_;
     PacketReceiver receiver_;
     std::uint64_t drain_id_ = 0;
+    // Every round's timeout, in one loop timer for the earliest: a timer per round was a hash
+    // node and a heap entry each, and one in ten CPU-us went to the heap at 100,000 targets.
+    DeadlineFifo timeouts_;
+    EventLoop::TimerId timeout_timer_ = 0;
+    TimePoint timeout_timer_at_{};
     bool flush_deferred_ = false;  // a flush of every socket's queue waits on the loop
     // Expires with the probe, so a flush deferred on the loop never runs on a probe that is gone.
     std::shared_ptr<char> alive_ = std::make_shared<char>();
@@ -119,6 +126,9 @@ class IcmpProbe : public Probe {
     void on_error_queue(Socket& s);
     void handle(int family, const IcmpMessage& m, const IpAddress& from, std::int64_t rx_ns);
     void finish(std::uint32_t round_index);
+    // Ends the rounds whose timeout has come, then sets the timer for the next.
+    void on_timeouts();
+    void arm_timeouts();
 };
 
 }  // namespace fedprobe

@@ -5,8 +5,11 @@
 #include <net/if.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <linux/icmp.h>
 #include <netinet/ip.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -188,4 +191,100 @@ TEST_CASE("requests wait for the loop to send them in a batch; the RTT counts fr
         REQUIRE(icmp_of(r).rtts.size() == 1);
         CHECK(icmp_of(r).rtts[0] < 20ms);  // not the 50 ms the request waited in the queue
     }
+}
+
+namespace {
+
+// This process in a network namespace of its own, with lo up and echo answers switched by
+// echo_ignore(); back in the test runner's namespace when it goes out of scope. Nothing else
+// on the host sees the namespace, and it is gone with its last socket.
+class SilentNamespace {
+  public:
+    SilentNamespace() {
+        home_ = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        REQUIRE(home_ >= 0);
+        REQUIRE(unshare(CLONE_NEWNET) == 0);  // the suite runs as root
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        REQUIRE(fd >= 0);
+        ifreq ifr{};
+        std::strcpy(ifr.ifr_name, "lo");
+        REQUIRE(ioctl(fd, SIOCGIFFLAGS, &ifr) == 0);
+        ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+        REQUIRE(ioctl(fd, SIOCSIFFLAGS, &ifr) == 0);
+        close(fd);
+    }
+    ~SilentNamespace() {
+        (void)setns(home_, CLONE_NEWNET);
+        close(home_);
+    }
+    void echo_ignore(bool on) {
+        FILE* f = std::fopen("/proc/sys/net/ipv4/icmp_echo_ignore_all", "w");
+        REQUIRE(f);
+        std::fputs(on ? "1" : "0", f);
+        REQUIRE(std::fclose(f) == 0);
+    }
+
+  private:
+    int home_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE("unanswered rounds end at their own timeouts, shortest first, and no earlier") {
+    SilentNamespace ns;
+    ns.echo_ignore(true);
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    IcmpProbe probe(loop);
+    std::vector<std::pair<std::string, ProbeResult>> results;
+    const auto t0 = loop.now();
+    std::vector<Duration> took;
+    for (auto [to, timeout] : {std::pair{"127.0.0.2", 300ms},
+                               {"127.0.0.3", 100ms},
+                               {"127.0.0.4", 300ms},
+                               {"127.0.0.5", 100ms}}) {
+        auto req = ping(to, 1);
+        req.timeout = timeout;
+        probe.start(req, [&, to = std::string(to)](ProbeResult r) {
+            took.push_back(loop.now() - t0);
+            results.emplace_back(to, std::move(r));
+        });
+    }
+    while (results.size() < 4 && loop.now() - t0 < 5s)
+        loop.run_once(100ms);
+    REQUIRE(results.size() == 4);
+    for (const auto& [to, r] : results) {
+        CHECK(r.outcome == Outcome::filtered);
+        CHECK(icmp_of(r).packets_sent == 1);
+        CHECK(icmp_of(r).packets_received == 0);
+    }
+    CHECK(results[0].first == "127.0.0.3");
+    CHECK(results[1].first == "127.0.0.5");
+    CHECK(took[1] >= 100ms);
+    CHECK(took[1] < 250ms);
+    CHECK(took[2] >= 300ms);
+    CHECK(took[3] < 1s);
+    CHECK(probe.rounds_in_flight() == 0);
+}
+
+TEST_CASE("a round answered early leaves its timeout behind, and it never ends the next round") {
+    SilentNamespace ns;
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    IcmpProbe probe(loop);
+    auto req = ping("127.0.0.2", 1);
+    req.timeout = 1s;
+    auto first = run_all(loop, probe, {req}).at(0);  // answered: its round's slot is free again
+    CHECK(first.outcome == Outcome::ok);
+    REQUIRE(probe.rounds_in_flight() == 0);
+    // 400 ms on, a round that nothing answers takes the same slot; the first round's deadline
+    // comes 600 ms into it.
+    const auto wait_until = loop.now() + 400ms;
+    while (loop.now() < wait_until)
+        loop.run_once(50ms);
+    ns.echo_ignore(true);
+    const auto t0 = loop.now();
+    auto second = run_all(loop, probe, {req}).at(0);
+    CHECK(second.outcome == Outcome::filtered);
+    CHECK(loop.now() - t0 >= 1s);
 }
