@@ -171,8 +171,9 @@ void Engine::on_result(LiveJob* lj, JobHandle handle, std::optional<Overload> la
     static const std::string kNoReporter;
     const std::string& reporter_network =
         result.reporter ? network_index_->lookup(*result.reporter) : kNoReporter;
-    const TimePoint at = now();
-    const bool trace = should_trace(*lj, result, at);
+    // Only flows are ever traced; the clock is read for them alone.
+    const TimePoint at = lj->job.flow ? now() : TimePoint{};
+    const bool trace = lj->job.flow && should_trace(*lj, result, at);
     if (lj->flow_trace && !overload && result.outcome != Outcome::filtered)
         lj->flow_trace->blocked_after.reset();
     RoundReport round{result, reporter_network, unix_now(), trace};

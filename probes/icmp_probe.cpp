@@ -209,7 +209,10 @@ void IcmpProbe::send_next(std::uint32_t index) {
     const int family = r.destination.family;
 
     std::int64_t evicted = -1;
-    const std::uint32_t key = matcher_.add(index, r.nonce, realtime_ns(), &evicted);
+    // Until its batch goes (on_sent() then sets the send time); one clock read serves the
+    // deadline too, as clock reads were 4% of the probing thread at 100,000 targets.
+    const std::int64_t queued_ns = realtime_ns();
+    const std::uint32_t key = matcher_.add(index, r.nonce, queued_ns, &evicted);
     if (evicted >= 0 && rounds_[static_cast<std::size_t>(evicted)].active) {
         // More requests in flight than the ring holds: the evicted one can no longer be matched.
         ++rounds_[static_cast<std::size_t>(evicted)].resolved;
@@ -240,7 +243,7 @@ void IcmpProbe::send_next(std::uint32_t index) {
                                   [this, index] { send_next(index); });
     } else {
         // A send that fails ends the round in on_sent(), and its timeout is then skipped.
-        r.deadline_ns = realtime_ns() + r.timeout.count();
+        r.deadline_ns = queued_ns + r.timeout.count();
         timeouts_.push(r.timeout, loop_.now(), index, r.generation);
         arm_timeouts();
     }
