@@ -27,9 +27,10 @@ class DeadlineFifo {
         std::uint32_t generation;  // the owner's, to recognise a deadline that no longer matters
     };
 
-    // A deadline at now + timeout. `now` never goes back between calls (the monotonic clock);
-    // were it to, the deadline is kept no earlier than the queue's last, so the order holds.
-    void push(Duration timeout, TimePoint now, std::uint32_t id, std::uint32_t generation) {
+    // A deadline at now + timeout, returned. `now` never goes back between calls (the monotonic
+    // clock); were it to, the deadline is kept no earlier than the queue's last, so the order
+    // holds.
+    TimePoint push(Duration timeout, TimePoint now, std::uint32_t id, std::uint32_t generation) {
         auto it = std::find_if(queues_.begin(), queues_.end(),
                                [&](const Queue& q) { return q.timeout == timeout; });
         if (it == queues_.end()) it = queues_.insert(queues_.end(), Queue{timeout, {}});
@@ -37,6 +38,7 @@ class DeadlineFifo {
         if (!it->entries.empty()) when = std::max(when, it->entries.back().when);
         it->entries.push_back(Entry{when, id, generation});
         ++size_;
+        return when;
     }
 
     // The earliest deadline, if any.

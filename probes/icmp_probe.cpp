@@ -79,12 +79,9 @@ IcmpProbe::~IcmpProbe() {
 void IcmpProbe::arm_timeouts() {
     const auto next = timeouts_.earliest();
     if (!next) return;
-    // A later verdict costs nothing (replies are judged by their kernel timestamps against the
-    // deadline), so rounds that end within this of each other share one wake-up.
-    constexpr auto kCoalesce = std::chrono::milliseconds(5);
-    if (timeout_timer_ && timeout_timer_at_ <= *next + kCoalesce) return;
+    if (timeout_timer_ && timeout_timer_at_ <= *next + kTimeoutCoalesce) return;
     if (timeout_timer_) loop_.cancel_timer(timeout_timer_);
-    timeout_timer_at_ = *next + kCoalesce;
+    timeout_timer_at_ = *next + kTimeoutCoalesce;
     timeout_timer_ = loop_.add_timer(timeout_timer_at_, [this] {
         timeout_timer_ = 0;
         on_timeouts();
@@ -244,8 +241,10 @@ void IcmpProbe::send_next(std::uint32_t index) {
     } else {
         // A send that fails ends the round in on_sent(), and its timeout is then skipped.
         r.deadline_ns = queued_ns + r.timeout.count();
-        timeouts_.push(r.timeout, loop_.now(), index, r.generation);
-        arm_timeouts();
+        // Only a deadline earlier than the timer's (a shorter timeout) moves it: no scan of the
+        // queues for every round, which was 0.5% of the probing thread at 100,000 targets.
+        const TimePoint due = timeouts_.push(r.timeout, loop_.now(), index, r.generation);
+        if (!timeout_timer_ || due + kTimeoutCoalesce < timeout_timer_at_) arm_timeouts();
     }
     // Last: a full batch goes now, and its reports may end rounds, this one among them.
     if (s.sender.size() >= PacketSender::kBatch) flush(s);

@@ -107,6 +107,9 @@ class IcmpProbe : public Probe {
     // Every round's timeout, in one loop timer for the earliest: a timer per round was a hash
     // node and a heap entry each, and one in ten CPU-us went to the heap at 100,000 targets.
     DeadlineFifo timeouts_;
+    // A later verdict costs nothing (replies are judged by their kernel timestamps against the
+    // deadline), so rounds that end within this of each other share one wake-up.
+    static constexpr Duration kTimeoutCoalesce = std::chrono::milliseconds(5);
     EventLoop::TimerId timeout_timer_ = 0;
     TimePoint timeout_timer_at_{};
     bool flush_deferred_ = false;  // a flush of every socket's queue waits on the loop

@@ -40,8 +40,9 @@ TEST_CASE("deadlines of different timeouts come due in time order, not in the or
 TEST_CASE("a deadline keeps its generation, and a clock that went back cannot reorder a queue") {
     DeadlineFifo f;
     const TimePoint t0 = TimePoint{} + 1h;
-    f.push(1s, t0, 7, 41);
-    f.push(1s, t0 - 500ms, 8, 42);  // would be due before the first: held at the first's time
+    CHECK(f.push(1s, t0, 7, 41) == t0 + 1s);
+    // Would be due before the first: held at the first's time.
+    CHECK(f.push(1s, t0 - 500ms, 8, 42) == t0 + 1s);
     CHECK(*f.earliest() == t0 + 1s);
     auto a = f.pop_due(t0 + 1s);
     auto b = f.pop_due(t0 + 1s);
