@@ -334,10 +334,18 @@ void PathProbe::start(const ProbeRequest& request, Done done) {
         run.memory = *m;
         run.flow.ident = run.memory->ident;
         run.key = FlowKey{protocol, request.destination, run.flow.ident, run.flow.port};
-        if (active_.count(run.key))  // the same flow of another job is still tracing
+        if (auto a = active_.find(run.key); a != active_.end()) {
+            // The same flow of another job is still tracing: a second round would send packets
+            // with the same identifiers and neither could tell whose answers are whose.
+            Round& running = *rounds_.at(a->second.first);
+            if (can_join(running, request, params)) {
+                running.joined.push_back(std::move(r.done));
+                return;
+            }
             return fail(request, std::move(r.done), Outcome::error,
                         "another path round to " + request.destination.str() +
-                            " with the same flow is still running");
+                            " with the same flow and other settings is still running");
+        }
         // Generation 0 never goes out: an IPv4 ID of 0 would be replaced by the kernel.
         run.memory->generation = static_cast<std::uint8_t>(run.memory->generation % 255 + 1);
         run.generation = run.memory->generation;
@@ -737,9 +745,26 @@ void PathProbe::finish(std::uint64_t id) {
     deliver(std::move(round), std::move(result));
 }
 
+bool PathProbe::can_join(const Round& running, const ProbeRequest& request,
+                         const PathParams& params) {
+    // A caller that wants the MTU shares a round only if that round searches it this time; one
+    // that does not is content with a round that also does. Everything else must be the same.
+    if (params.mtu && !running.mtu_due) return false;
+    PathParams a = running.params;
+    PathParams b = params;
+    a.mtu = b.mtu = false;
+    a.mtu_every = b.mtu_every = 1;
+    return a == b && running.request.destination == request.destination &&
+           running.request.port == request.port && running.request.timeout == request.timeout &&
+           running.request.send() == request.send();
+}
+
 void PathProbe::deliver(std::unique_ptr<Round> round, ProbeResult result) {
     Done done = std::move(round->done);
+    std::vector<Done> joined = std::move(round->joined);
     round.reset();
+    for (Done& j : joined)
+        j(result);
     done(std::move(result));
 }
 

@@ -21,6 +21,11 @@
 //
 // Every ICMP error's quote is compared with what was sent (path_middlebox.hpp).
 //
+// Two callers asking for the same flows of the same destination at once (a flow's trace and the
+// regular path job of its service) share one round when their settings match, and each gets its
+// result; with other settings the second is refused, since the two rounds' packets would carry
+// the same identifiers.
+//
 // Everything runs on the event loop's thread.
 #pragma once
 
@@ -130,6 +135,9 @@ class PathProbe : public Probe {
         ProbeRequest request;
         PathParams params;
         Done done;
+        // Callers whose round would have been this one: the same flows of the same destination,
+        // asked while it ran. Each gets a copy of its result (see can_join).
+        std::vector<Done> joined;
         std::vector<FlowRun> flows;
         TimePoint started{};
         std::priority_queue<Pending, std::vector<Pending>, std::greater<>> queue;
@@ -188,6 +196,8 @@ class PathProbe : public Probe {
     void maybe_finish(std::uint64_t id);
     void finish(std::uint64_t id);
     void deliver(std::unique_ptr<Round> round, ProbeResult result);
+    static bool can_join(const Round& running, const ProbeRequest& request,
+                         const PathParams& params);
     // The MTU search (path_probe_mtu.cpp).
     std::vector<std::uint8_t> big_packet_;
     // Interface MTUs by source address and device: reading one lists every interface, so a

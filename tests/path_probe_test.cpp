@@ -178,3 +178,41 @@ TEST_CASE("path.mtu: a full-size DF probe over loopback in one packet, every mtu
         }
     CHECK(probe.rounds_in_flight() == 0);
 }
+
+TEST_CASE(
+    "a second caller for the same flow shares the running round; other settings are refused") {
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    PathProbe probe(loop);
+    // 127.0.0.4 answers at TTL 1 at once; the round lasts until its answer, long enough for a
+    // second start in the same loop turn to find it running.
+    auto req = to("127.0.0.4", PathMethod::udp);
+    std::vector<ProbeResult> got;
+    probe.start(req, [&](ProbeResult r) { got.push_back(std::move(r)); });
+    probe.start(req, [&](ProbeResult r) { got.push_back(std::move(r)); });
+    PathParams wider = req.as<PathKind>();
+    wider.max_ttl = 12;  // same flow, other settings
+    auto other = req;
+    other.params = wider;
+    std::unique_ptr<ProbeResult> refused;
+    probe.start(other,
+                [&](ProbeResult r) { refused = std::make_unique<ProbeResult>(std::move(r)); });
+    CHECK(probe.rounds_in_flight() == 1);
+    auto deadline = loop.now() + 10s;
+    while ((got.size() < 2 || !refused) && loop.now() < deadline)
+        loop.run_once(100ms);
+    REQUIRE(got.size() == 2);
+    for (const auto& r : got) {
+        CHECK(r.outcome == Outcome::ok);
+        REQUIRE(r.as<PathKind>());
+        CHECK(r.as<PathKind>()->packets_sent == got[0].as<PathKind>()->packets_sent);
+        CHECK(r.as<PathKind>()->flows[0].flow_id == got[0].as<PathKind>()->flows[0].flow_id);
+    }
+    REQUIRE(refused);
+    CHECK(refused->outcome == Outcome::error);
+    CHECK(refused->detail.find("other settings") != std::string::npos);
+    // The shared round was one round: the next sends only the destination's TTL.
+    auto next = run(loop, probe, req);
+    CHECK(next.as<PathKind>()->packets_sent == 1);
+    CHECK(probe.rounds_in_flight() == 0);
+}
