@@ -226,6 +226,13 @@ void Engine::on_trace(LiveJob* lj, ProbeResult result) {
         release_if_removed(lj);
         return;
     }
+    // A trace that could not run (a socket, or another round of the same flow with other
+    // settings) said nothing about the network: the next filtered round tries again rather
+    // than leave the flow without its blocked_after for blocked_trace_every. Once: an error that
+    // lasts (no raw sockets) must not log a failed trace every round.
+    const bool failed = result.outcome == Outcome::error;
+    if (failed && !t.retried) t.traced_at.reset();
+    t.retried = failed && !t.retried;
     const PathResult* path = result.as<PathKind>();
     // A round since the trace began may have found the flow working again.
     if (path && lj->last_outcome == Outcome::filtered)

@@ -34,6 +34,7 @@ struct LiveJob {
         // where it died, cleared when the flow is no longer filtered.
         std::optional<BlockedAfter> blocked_after;
         std::optional<TimePoint> traced_at;  // when its last trace started
+        bool retried = false;                // the last trace retried one that could not run
         // check --mtu: an allow flow that works is traced with path:SERVICE and path.mtu; what
         // the search and the quotes found.
         std::optional<PathMtu> path_mtu;

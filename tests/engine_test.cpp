@@ -429,6 +429,51 @@ TEST_CASE("an allow flow found filtered is traced with path:SERVICE, at most onc
     CHECK(scrape(exporter).find("fedprobe_flow_blocked_after_info") == std::string::npos);
 }
 
+TEST_CASE("a trace that could not run is tried again on the next filtered round") {
+    Fixture f;
+    TraceRecorder rec;
+    REQUIRE(f.engine->add_sink(rec));
+    f.engine->apply(flow_config());
+    const std::size_t tcp = kind_index_of<TcpKind>(), path = kind_index_of<PathKind>();
+    f.advance(11s);
+    finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    REQUIRE(f.probes.started.size() == 1);
+    ProbeResult busy = with_outcome(Outcome::error);
+    busy.detail = "another path round to 192.0.2.10 with the same flow and other settings";
+    finish_kind(f.probes, path, busy);
+    CHECK(rec.traced.back() == "flow:web/epr -");
+    // The next round, 10 s on and not 10 minutes: traced again, and this time it runs.
+    f.advance(10s);
+    finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    REQUIRE(f.probes.started.size() == 1);
+    CHECK(f.probes.started[0].kind == path);
+    CHECK(f.engine->stats().blocked_traces == 2);
+    finish_kind(f.probes, path, silent_after_hop_4());
+    CHECK(rec.traced.back() == "flow:web/epr after 192.0.2.6 (surrey-psn), hop 4");
+    // Done: the next rounds leave it for blocked_trace_every.
+    f.advance(10s);
+    finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    CHECK(f.probes.started.empty());
+
+    // An error that lasts (no raw sockets) is retried once, not every round.
+    for (int round = 0; round < 62 && f.probes.started.empty(); ++round) {
+        f.advance(10s);
+        finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    }
+    REQUIRE(f.probes.started.size() == 1);
+    finish_kind(f.probes, path, busy);
+    f.advance(10s);
+    finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    REQUIRE(f.probes.started.size() == 1);  // the one retry
+    finish_kind(f.probes, path, busy);
+    for (int round = 0; round < 30; ++round) {
+        f.advance(10s);
+        finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    }
+    CHECK(f.probes.started.empty());
+    CHECK(f.engine->stats().blocked_traces == 4);
+}
+
 TEST_CASE("a flow that works again loses its blocked_after; a reload during a trace is safe") {
     Fixture f;
     PrometheusExporter exporter("test");
