@@ -14,7 +14,18 @@ BACKGROUND=()  # accept_and_close
 cleanup() {
     local p n
     for p in "${BACKGROUND[@]}"; do kill "$p" 2>/dev/null || true; done
-    if [ -n "$DAEMON_PID" ]; then kill "$DAEMON_PID" 2>/dev/null || true; wait "$DAEMON_PID" 2>/dev/null || true; fi
+    # A daemon that ignores SIGTERM must not hold the cleanup past meson's grace period: that
+    # would leave the namespace behind. It is told what it hung on first.
+    if [ -n "$DAEMON_PID" ]; then
+        kill "$DAEMON_PID" 2>/dev/null || true
+        for _ in $(seq 1 50); do alive "$DAEMON_PID" || break; sleep 0.1; done
+        if alive "$DAEMON_PID"; then
+            echo "daemon still running 5 s after SIGTERM:" >&2
+            threads_of "$DAEMON_PID" >&2
+            kill -KILL "$DAEMON_PID" 2>/dev/null || true
+        fi
+        wait "$DAEMON_PID" 2>/dev/null || true
+    fi
     # Whatever still runs inside the namespaces goes first: a server started as `in_ns CMD &`
     # has a subshell as $!, so killing that leaves the server behind, and the namespace with it.
     for n in "${MORE_NS[@]}" "$NS"; do
@@ -74,10 +85,27 @@ start_daemon() {  # config [extra args]
     DAEMON_PID=$!
 }
 
-# True while the process runs; a zombie (exited, not yet reaped) counts as gone.
-alive() { [ -e "/proc/$1" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
+# Each thread of a process, its name, state and the kernel function it waits in: what a hung
+# daemon was doing, for the log.
+threads_of() {  # pid
+    local t
+    for t in /proc/"$1"/task/*; do
+        printf '%s %s %s wchan=%s\n' "${t##*/}" "$(cat "$t/comm" 2>/dev/null)" \
+            "$(awk '{print $3}' "$t/stat" 2>/dev/null)" "$(cat "$t/wchan" 2>/dev/null)"
+    done
+}
 
-scrape() { in_ns curl -sf --max-time 2 ${SCRAPE_USER:+-u "$SCRAPE_USER"} "http://${LISTEN:-127.0.0.1:9641}/metrics"; }
+# True while the process runs; a zombie (exited, not yet reaped) counts as gone.
+# Read once (a process reaped between two reads must not count as running) and without a fork,
+# so a loop timing a shutdown measures the daemon rather than the shell on a loaded machine.
+alive() {
+    local stat
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+    [[ ! $stat =~ ^[0-9]+\ \(.*\)\ [ZX] ]]
+}
+
+# SCRAPE_TIMEOUT: seconds a scrape may take (a test of many targets under ASan needs more).
+scrape() { in_ns curl -sf --max-time "${SCRAPE_TIMEOUT:-2}" ${SCRAPE_USER:+-u "$SCRAPE_USER"} "http://${LISTEN:-127.0.0.1:9641}/metrics"; }
 
 # Waits until the metrics contain a line matching the regex, up to N seconds.
 wait_for_metric() {  # regex seconds

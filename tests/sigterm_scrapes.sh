@@ -29,9 +29,17 @@ TOML
 } >"$WORK/fed.toml"
 
 # Scrapers run while this file exists, each in a loop of its own inside the namespace.
-stop_scrapers() { rm -f "$WORK/scraping"; wait $(jobs -p | grep -vx "${DAEMON_PID:-none}") 2>/dev/null || true; }
+# A bare `wait` would wait for the daemon too: only the scrapers' pids, and only if any run.
+stop_scrapers() {
+    rm -f "$WORK/scraping"
+    local pids
+    pids=$(jobs -p | grep -vx "${DAEMON_PID:-none}" || true)
+    if [ -n "$pids" ]; then wait $pids 2>/dev/null || true; fi
+}
 trap 'stop_scrapers; cleanup' EXIT
 
+# The page of 10,000 targets is 21 MB: under ASan on a loaded machine one scrape takes seconds.
+SCRAPE_TIMEOUT=20
 for run in 1 2 3; do
     start_daemon "$WORK/fed.toml"
     wait_for_metric "^fedprobe_scheduled_probes $((2 * ${TARGETS:-5000}))" 30
@@ -49,6 +57,10 @@ for run in 1 2 3; do
     kill -TERM "$DAEMON_PID"
     for _ in $(seq 1 1000); do alive "$DAEMON_PID" || break; sleep 0.01; done
     ms=$((($(date +%s%N) - t0) / 1000000))
+    if alive "$DAEMON_PID"; then
+        threads_of "$DAEMON_PID" >&2
+        fail "run $run: still running $ms ms after SIGTERM"
+    fi
     wait "$DAEMON_PID" || fail "run $run: non-zero exit after SIGTERM"
     DAEMON_PID=""
     stop_scrapers
