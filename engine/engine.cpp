@@ -94,7 +94,8 @@ Engine::Change Engine::apply(std::shared_ptr<const Config> config, std::vector<J
     for (auto& lj : live) {
         lj->job.request.pacer = scheduler_.limiter(lj->job.target->network);
         lj->job.request.networks = network_index_;
-        specs.push_back(JobSpec{lj->job.interval, lj->job.target->network, lj.get(), lj->schedule});
+        specs.push_back(JobSpec{lj->job.interval, lj->job.target->network, lj.get(), lj->schedule,
+                                lj->running});
     }
     auto handles = scheduler_.set_jobs(specs, now(), settings_.spread_first_runs);
     specs = {};
@@ -141,14 +142,14 @@ void Engine::start(const Scheduler::Start& s) {
     auto* lj = static_cast<LiveJob*>(s.user);
     for (auto* sink : sinks_)
         sink->started(*lj, s.lag);
-    std::optional<Overload> late;
-    if (s.late > settings_.late_start_bound) late = Overload::late_start;
+    lj->started_late = s.late > settings_.late_start_bound;
+    lj->running = true;
     ++in_flight_;
     ++lj->in_flight;
-    probe(lj->job.spec->kind)
-        .start(lj->job.request, [this, lj, handle = s.handle, late](ProbeResult result) {
-            on_result(lj, handle, late, std::move(result));
-        });
+    // Two pointers: std::function keeps them inline (see LiveJob::running).
+    probe(lj->job.spec->kind).start(lj->job.request, [this, lj](ProbeResult result) {
+        on_result(lj, std::move(result));
+    });
 }
 
 void Engine::release_if_removed(LiveJob* lj) {
@@ -156,16 +157,18 @@ void Engine::release_if_removed(LiveJob* lj) {
         std::erase_if(retired_, [lj](const std::unique_ptr<LiveJob>& p) { return p.get() == lj; });
 }
 
-void Engine::on_result(LiveJob* lj, JobHandle handle, std::optional<Overload> late,
-                       ProbeResult result) {
+void Engine::on_result(LiveJob* lj, ProbeResult result) {
     --in_flight_;
     --lj->in_flight;
-    scheduler_.finished(handle);
+    lj->running = false;
+    // The job's current handle: the same as at the start, or a new one (its interval changed
+    // meanwhile) that set_jobs marked in flight for this round. A departed job's is stale.
+    scheduler_.finished(lj->schedule);
     if (lj->removed) {  // left the config while it ran
         release_if_removed(lj);
         return;
     }
-    if (!result.overload) result.overload = late;
+    if (!result.overload && lj->started_late) result.overload = Overload::late_start;
     const std::optional<Overload> overload = result.overload;
     if (overload) ++overloaded_[lj->job.spec->kind][static_cast<std::size_t>(*overload)];
     static const std::string kNoReporter;

@@ -137,8 +137,7 @@ class Engine {
     TimePoint now() const { return now_ ? now_() : loop_.now(); }
     void arm_tick();
     void start(const Scheduler::Start& start);
-    void on_result(LiveJob* job, JobHandle handle, std::optional<Overload> late,
-                   ProbeResult result);
+    void on_result(LiveJob* job, ProbeResult result);
     bool should_trace(const LiveJob& lj, const ProbeResult& result, TimePoint at) const;
     void start_trace(LiveJob* lj, TimePoint at);
     void on_trace(LiveJob* lj, ProbeResult result);

@@ -117,6 +117,7 @@ std::vector<JobHandle> Scheduler::set_jobs(std::span<const JobSpec> specs, TimeP
         job.interval = s.interval;
         job.user = s.user;
         job.id = next_id_++;
+        job.in_flight = s.in_flight;
         job.limit = limit_index(s.network);
         ++live_;
         push(index, job.nominal);

@@ -211,6 +211,26 @@ TEST_CASE("a job whose interval changed keeps its series and runs at the new int
     CHECK(std::stod(text.substr(at + line.size())) == static_cast<double>(1 + tcp_rounds));
 }
 
+TEST_CASE("a job whose interval changes while its round is out waits for that round") {
+    Fixture f;
+    Recorder r;
+    REQUIRE(f.engine->add_sink(r));
+    f.engine->apply(config(target("epr", 1)));
+    f.advance(11s);
+    REQUIRE(f.probes.started.size() == 2);
+    // Reloaded with 2 s while both rounds are out: the jobs get new scheduler handles.
+    f.engine->apply(config(target("epr", 1) + "interval = \"2s\"\n"));
+    f.advance(6s);
+    CHECK(f.probes.started.size() == 2);  // no second round on top of the first
+    CHECK(f.engine->stats().overruns > 0);
+    f.probes.finish_all(Outcome::ok);
+    CHECK(r.keys.size() == 2);
+    CHECK(f.engine->stats().in_flight == 0);
+    // The old rounds' return freed the new handles: the jobs run again at 2 s.
+    f.advance(2100ms);
+    CHECK(f.probes.started.size() == 2);
+}
+
 TEST_CASE("a probe that returns after its job left is dropped, not recorded") {
     Fixture f;
     Recorder r;

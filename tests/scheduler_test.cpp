@@ -204,6 +204,20 @@ TEST_CASE("a reload starts a job afresh when its interval changed or its handle 
     CHECK(s.size() == 2);
 }
 
+TEST_CASE("a job set in flight is not started until finished(), then keeps its interval") {
+    Scheduler s(12);
+    auto specs = jobs(1, "net", 1s);
+    specs[0].in_flight = true;  // its caller's round from before a reload is still out
+    auto h = s.set_jobs(specs, TimePoint{}, false);
+    CHECK(s.due(TimePoint{} + 100ms).empty());
+    CHECK(s.due(TimePoint{} + 1100ms).empty());
+    CHECK(s.overruns() == 2);
+    s.finished(h[0]);
+    auto st = s.due(TimePoint{} + 2000ms);
+    REQUIRE(st.size() == 1);
+    CHECK(st[0].handle.id == h[0].id);
+}
+
 TEST_CASE("lag is reported against the nominal time") {
     Scheduler s(5);
     s.set_jobs(jobs(1, "net", 1s), TimePoint{});
