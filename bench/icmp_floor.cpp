@@ -1,7 +1,7 @@
 // The least CPU an ICMP prober can spend per echo on this machine's path: N addresses, one
-// echo each per interval (56 bytes of payload, as fedprobe and ping send), sent with sendmmsg in
-// batches of 64 and the replies read with recvmmsg between batches, with no bookkeeping beyond
-// counting. On loopback the kernel builds and delivers the reply in the sender's context, so
+// echo each per interval (56 bytes of payload and DF, as fedprobe and ping send), sent with
+// sendmmsg in batches of 64 and the replies read with recvmmsg between batches, with no bookkeeping
+// beyond counting. On loopback the kernel builds and delivers the reply in the sender's context, so
 // this is mostly the kernel's own work, which no prober can avoid. icmp_daemon.py runs it beside
 // `fedprobe run` and fping on the same addresses and rate, and prints the ratios.
 //
@@ -84,6 +84,13 @@ int main(int argc, char** argv) {
             std::perror("icmp_floor: ICMP_FILTER");
             return 1;
         }
+    }
+    // As fedprobe sends a small echo (icmp.df unset): DF without an IP ID, so the kernel skips
+    // its shared ID generator for the request, as it does for fedprobe's.
+    int pmtu = IP_PMTUDISC_PROBE;
+    if (setsockopt(fd, SOL_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu) != 0) {
+        std::perror("icmp_floor: IP_MTU_DISCOVER");
+        return 1;
     }
     int rcvbuf = 8 << 20;
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);  // best effort
