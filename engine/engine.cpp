@@ -94,8 +94,7 @@ Engine::Change Engine::apply(std::shared_ptr<const Config> config, std::vector<J
     for (auto& lj : live) {
         lj->job.request.pacer = scheduler_.limiter(lj->job.target->network);
         lj->job.request.networks = network_index_;
-        specs.push_back(JobSpec{lj->job.interval, lj->job.target->network, lj.get(), lj->schedule,
-                                lj->running});
+        specs.push_back(JobSpec{lj->job.interval, lj->job.target->network, lj.get(), lj->schedule});
     }
     auto handles = scheduler_.set_jobs(specs, now(), settings_.spread_first_runs);
     specs = {};
@@ -143,10 +142,9 @@ void Engine::start(const Scheduler::Start& s) {
     for (auto* sink : sinks_)
         sink->started(*lj, s.lag);
     lj->started_late = s.late > settings_.late_start_bound;
-    lj->running = true;
     ++in_flight_;
     ++lj->in_flight;
-    // Two pointers: std::function keeps them inline (see LiveJob::running).
+    // Two pointers: std::function keeps them inline (see LiveJob::started_late).
     probe(lj->job.spec->kind).start(lj->job.request, [this, lj](ProbeResult result) {
         on_result(lj, std::move(result));
     });
@@ -160,9 +158,8 @@ void Engine::release_if_removed(LiveJob* lj) {
 void Engine::on_result(LiveJob* lj, ProbeResult result) {
     --in_flight_;
     --lj->in_flight;
-    lj->running = false;
     // The job's current handle: the same as at the start, or a new one (its interval changed
-    // meanwhile) that set_jobs marked in flight for this round. A departed job's is stale.
+    // meanwhile) that set_jobs started in flight for this round. A departed job's is stale.
     scheduler_.finished(lj->schedule);
     if (lj->removed) {  // left the config while it ran
         release_if_removed(lj);

@@ -71,7 +71,10 @@ std::vector<JobHandle> Scheduler::set_jobs(std::span<const JobSpec> specs, TimeP
     // Kept: a live job named by the first spec that names it, with the same interval.
     // Everything else goes.
     std::vector<bool> named(jobs_.size(), false), kept(jobs_.size(), false);
-    std::vector<std::size_t> fresh;
+    // Each new job, and whether the job it replaces (same handle, new interval) still has a
+    // round out: then it starts in flight, so finished() on the new handle ends that round and
+    // the job never stacks on it.
+    std::vector<std::pair<std::size_t, bool>> fresh;
     for (std::size_t i = 0; i < specs.size(); ++i) {
         const JobSpec& s = specs[i];
         Job* job = find(s.previous);
@@ -83,7 +86,7 @@ std::vector<JobHandle> Scheduler::set_jobs(std::span<const JobSpec> specs, TimeP
             job->limit = limit_index(s.network);  // the network may change; the phase stays
             handles[i] = s.previous;
         } else {
-            fresh.push_back(i);
+            fresh.emplace_back(i, first && job->in_flight);
         }
     }
     for (std::uint32_t index = 0; index < jobs_.size(); ++index) {
@@ -99,7 +102,8 @@ std::vector<JobHandle> Scheduler::set_jobs(std::span<const JobSpec> specs, TimeP
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     const double n = static_cast<double>(fresh.size());
     for (std::size_t i = 0; i < fresh.size(); ++i) {
-        const JobSpec& s = specs[fresh[i]];
+        const auto [spec, busy] = fresh[i];
+        const JobSpec& s = specs[spec];
         // Slot i of n over the interval, at a random point inside the slot.
         double fraction = spread ? (static_cast<double>(i) + unit(rng_)) / n : 0.0;
         auto offset = std::chrono::duration_cast<Clock::duration>(s.interval * fraction);
@@ -117,12 +121,12 @@ std::vector<JobHandle> Scheduler::set_jobs(std::span<const JobSpec> specs, TimeP
         job.interval = s.interval;
         job.user = s.user;
         job.id = next_id_++;
-        job.in_flight = s.in_flight;
+        job.in_flight = busy;
         job.limit = limit_index(s.network);
         ++live_;
         push(index, job.nominal);
-        handles[fresh[i]] = JobHandle{index, job.id};
-        unanchored_.push_back(handles[fresh[i]]);
+        handles[spec] = JobHandle{index, job.id};
+        unanchored_.push_back(handles[spec]);
     }
     set_at_ = now;
     return handles;

@@ -35,10 +35,6 @@ struct JobSpec {
     std::string_view network;  // destination network, for the rate limit (read in set_jobs only)
     void* user = nullptr;      // the caller's own record, handed back with each start
     JobHandle previous;        // the job's handle from the last set_jobs; {} for a new job
-    // The caller's last round of this job is still out. A job that gets a new handle (its
-    // interval changed) then starts as in flight, so finished() on the new handle ends that
-    // round and the job never stacks on it.
-    bool in_flight = false;
 };
 
 class Scheduler {

@@ -58,10 +58,8 @@ struct LiveJob {
     }
     int in_flight = 0;     // probe rounds and traces
     bool removed = false;  // left the config while a probe ran: dropped when it returns
-    // Its scheduled round (not a trace) is out, and whether it started late. Kept here rather
-    // than in the round's callback, which then fits std::function's inline buffer: no
-    // allocation per probe.
-    bool running = false;
+    // Whether its scheduled round started late. Kept here rather than in the round's callback,
+    // which then fits std::function's inline buffer: no allocation per probe.
     bool started_late = false;
 };
 

@@ -204,16 +204,21 @@ TEST_CASE("a reload starts a job afresh when its interval changed or its handle 
     CHECK(s.size() == 2);
 }
 
-TEST_CASE("a job set in flight is not started until finished(), then keeps its interval") {
+TEST_CASE(
+    "a job reloaded with a new interval while in flight waits for finished() on its new handle") {
     Scheduler s(12);
-    auto specs = jobs(1, "net", 1s);
-    specs[0].in_flight = true;  // its caller's round from before a reload is still out
-    auto h = s.set_jobs(specs, TimePoint{}, false);
+    auto specs = jobs(1, "net", 2s);
+    auto old = s.set_jobs(specs, TimePoint{}, false);
+    REQUIRE(s.due(TimePoint{}).size() == 1);  // its round is out
+    specs[0].previous = old[0];
+    specs[0].interval = 1s;
+    auto h = s.set_jobs(specs, TimePoint{} + 50ms, false);
+    REQUIRE(h[0].id != old[0].id);
     CHECK(s.due(TimePoint{} + 100ms).empty());
     CHECK(s.due(TimePoint{} + 1100ms).empty());
     CHECK(s.overruns() == 2);
     s.finished(h[0]);
-    auto st = s.due(TimePoint{} + 2000ms);
+    auto st = s.due(TimePoint{} + 2050ms);  // its phase is set_jobs' time, 50 ms
     REQUIRE(st.size() == 1);
     CHECK(st[0].handle.id == h[0].id);
 }
