@@ -41,16 +41,8 @@ bool Scheduler::current(const Entry& e) const {
     return e.index < jobs_.size() && jobs_[e.index].id != 0 && jobs_[e.index].version == e.version;
 }
 
-Scheduler::Entry Scheduler::pop() {
-    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
-    Entry e = heap_.back();
-    heap_.pop_back();
-    return e;
-}
-
 void Scheduler::push_entry(const Entry& e) {
-    heap_.push_back(e);
-    std::push_heap(heap_.begin(), heap_.end(), std::greater<>{});
+    queue_.push(e, jobs_[e.index].interval);
 }
 
 Scheduler::Job* Scheduler::find(JobHandle h) {
@@ -91,7 +83,7 @@ std::vector<JobHandle> Scheduler::set_jobs(std::span<const JobSpec> specs, TimeP
     }
     for (std::uint32_t index = 0; index < jobs_.size(); ++index) {
         if (jobs_[index].id == 0 || kept[index]) continue;
-        jobs_[index] = Job{};  // its heap entries go stale with it
+        jobs_[index] = Job{};  // its queued entries go stale with it
         free_slots_.push_back(index);
         --live_;
     }
@@ -146,11 +138,10 @@ void Scheduler::anchor(TimePoint now) {
                 job->version = next_version_++;
                 moved.push_back(h);
             }
-        // Their old entries (now stale) go, rather than leave the heap twice its size.
-        std::erase_if(heap_, [this](const Entry& e) { return !current(e); });
+        // Their old entries (now stale) go, rather than leave the queue twice its size.
+        queue_.erase_if([this](const Entry& e) { return !current(e); });
         for (JobHandle h : moved)
-            heap_.push_back(Entry{jobs_[h.index].nominal, h.index, jobs_[h.index].version});
-        std::make_heap(heap_.begin(), heap_.end(), std::greater<>{});
+            push_entry(Entry{jobs_[h.index].nominal, h.index, jobs_[h.index].version});
     }
     unanchored_.clear();
     unanchored_.shrink_to_fit();
@@ -161,8 +152,8 @@ std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
     std::vector<Start> out;
     std::vector<Entry> not_yet;
     const auto slack = std::chrono::duration_cast<Clock::duration>(slack_);
-    while (!heap_.empty() && heap_.front().when <= now + slack) {
-        Entry e = pop();
+    while (!queue_.empty() && queue_.top().when <= now + slack) {
+        Entry e = queue_.pop();
         if (!current(e)) continue;
         Job& job = jobs_[e.index];
         const auto interval = std::chrono::duration_cast<Clock::duration>(job.interval);
@@ -219,10 +210,10 @@ void Scheduler::finished(JobHandle h) {
 }
 
 std::optional<TimePoint> Scheduler::next_wakeup() {
-    while (!heap_.empty()) {
-        const Entry& e = heap_.front();
+    while (!queue_.empty()) {
+        const Entry& e = queue_.top();
         if (current(e)) return e.when;
-        pop();
+        queue_.pop();
     }
     return std::nullopt;
 }

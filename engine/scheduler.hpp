@@ -17,6 +17,7 @@
 #include "core/clock.hpp"
 #include "core/duration.hpp"
 #include "core/rate_limiter.hpp"
+#include "engine/due_queue.hpp"
 
 namespace fedprobe {
 
@@ -82,17 +83,12 @@ class Scheduler {
         std::optional<TimePoint> slot;  // a rate-limit reservation for this round
         Duration interval{};
         void* user = nullptr;
-        std::uint64_t version = 0;       // invalidates stale heap entries
+        std::uint64_t version = 0;       // invalidates stale queue entries
         std::uint64_t id = 0;            // this job's identity for handles; 0: a free slot
         std::uint32_t limit = kNoLimit;  // index into limits_
         bool in_flight = false;
     };
-    struct Entry {
-        TimePoint when;
-        std::uint32_t index;
-        std::uint64_t version;
-        bool operator>(const Entry& o) const { return when > o.when; }
-    };
+    using Entry = DueQueue::Entry;
     struct Limit {
         std::string network;
         std::shared_ptr<RateLimiter> limiter;
@@ -103,7 +99,7 @@ class Scheduler {
     std::vector<Job> jobs_;
     std::vector<std::uint32_t> free_slots_;
     std::size_t live_ = 0;
-    std::vector<Entry> heap_;    // a min-heap on `when` (std::push_heap and friends)
+    DueQueue queue_;             // each job's next start, with stale entries among them
     std::vector<Limit> limits_;  // a network keeps its index for the scheduler's life
     std::map<std::string, std::uint32_t, std::less<>> limit_by_network_;
     std::uint64_t overruns_ = 0;
@@ -118,7 +114,6 @@ class Scheduler {
     Job* find(JobHandle h);
     void anchor(TimePoint now);
     bool current(const Entry& e) const;  // not made stale by a later push or a removal
-    Entry pop();
     void push_entry(const Entry& e);
     std::uint32_t limit_index(std::string_view network) const;
     void push(std::uint32_t index, TimePoint when);
