@@ -6,15 +6,6 @@
 
 namespace fedprobe {
 
-namespace {
-
-double unix_now() {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-}  // namespace
-
 std::unique_ptr<Probe> Engine::real_probe(std::size_t kind, EventLoop& loop) {
     return visit_kind(kind, [&]<typename K>() { return K::make_probe(loop); });
 }
@@ -176,7 +167,7 @@ void Engine::on_result(LiveJob* lj, ProbeResult result) {
     const bool trace = lj->job.flow && should_trace(*lj, result, at);
     if (lj->flow_trace && !overload && result.outcome != Outcome::filtered)
         lj->flow_trace->blocked_after.reset();
-    RoundReport round{result, reporter_network, unix_now(), trace};
+    RoundReport round{result, reporter_network, trace};
     for (auto* sink : sinks_)
         sink->finished(*lj, round);
     if (!overload) {

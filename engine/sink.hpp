@@ -67,7 +67,6 @@ struct LiveJob {
 struct RoundReport {
     const ProbeResult& result;
     const std::string& reporter_network;  // the reporter's network, "" without a reporter
-    double unix_time;                     // when it finished
     bool trace_follows = false;           // a blocked flow: a trace starts, ending in flow_traced()
     // result.overload set: the round measured the prober, not the network; sinks count it and
     // record no verdict.

@@ -119,7 +119,8 @@ void PrometheusExporter::finished(LiveJob& lj, const RoundReport& round) {
     if (lj.job.flow) {
         record_flow(static_cast<FlowSeriesSet::Series*>(lj.sink_data[slot]), r.outcome,
                     is_compliant(judge(lj.job.flow->expect, r.outcome)),
-                    r.reporter ? r.reporter->str() : "", round.reporter_network, round.unix_time);
+                    r.reporter ? r.reporter->str() : "", round.reporter_network,
+                    static_cast<double>(realtime_ns()) / 1e9);
         set_blocked_after(static_cast<FlowSeriesSet::Series*>(lj.sink_data[slot]),
                           lj.blocked_after());
         return;
