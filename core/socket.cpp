@@ -141,6 +141,21 @@ Status pass_echo_replies_and_errors(int fd, int family) {
     return {};
 }
 
+Status block_all_icmp(int fd, int family) {
+    if (family == AF_INET) {
+        icmp_filter filter{};
+        filter.data = ~0u;
+        if (setsockopt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof filter) != 0)
+            return Status::from_errno("ICMP_FILTER", errno);
+        return {};
+    }
+    icmp6_filter filter;
+    ICMP6_FILTER_SETBLOCKALL(&filter);
+    if (setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter) != 0)
+        return Status::from_errno("ICMP6_FILTER", errno);
+    return {};
+}
+
 Status enable_rx_hop_limit(int fd) {
     int on = 1;
     if (setsockopt(fd, SOL_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on) != 0)

@@ -59,6 +59,10 @@ Status enable_rx_overflow_count(int fd);
 // and the errors that quote a packet (unreachable, time exceeded, parameter problem, and
 // packet too big for IPv6). Used by every prober that reads raw ICMP.
 Status pass_echo_replies_and_errors(int fd, int family);
+// A raw ICMP/ICMPv6 socket that only sends: the kernel hands it no ICMP message at all. Every
+// raw socket of a protocol gets its own copy of each message it lets through, so a prober that
+// sends on several (DF on and off) reads on one and blocks all on the rest.
+Status block_all_icmp(int fd, int family);
 // IPV6_RECVHOPLIMIT: every received IPv6 packet carries the hop limit it arrived with (an IPv4
 // raw socket sees the TTL in the header it returns).
 Status enable_rx_hop_limit(int fd);

@@ -59,17 +59,19 @@ IcmpProbe::IcmpProbe(EventLoop& loop) : loop_(loop) {
     // Before any round's timeout is judged, everything the kernel has received is read.
     drain_id_ = loop_.add_drain([this] {
         flush_all();
-        for (auto& s : sockets_)
-            if (s.fd >= 0) on_readable(s, 0);
+        for (auto& rx : receivers_)
+            if (rx.fd >= 0) on_readable(rx, 0);
     });
 }
 
 IcmpProbe::~IcmpProbe() {
     loop_.remove_drain(drain_id_);
-    for (auto& s : sockets_) {
-        if (s.fd < 0) continue;
-        loop_.remove_fd(s.fd);
-        close(s.fd);
+    for (auto& s : sockets_)
+        if (s.fd >= 0 && s.fd != s.receiver->fd) close(s.fd);  // a raw socket's: send only
+    for (auto& rx : receivers_) {
+        if (rx.fd < 0) continue;
+        loop_.remove_fd(rx.fd);
+        close(rx.fd);
     }
     for (auto& r : rounds_)
         if (r.active && r.timer) loop_.cancel_timer(r.timer);
@@ -107,13 +109,37 @@ IcmpProbe::random32() {  // xorshift64*: nonces need to be unpredictable-ish, no
 }
 
 std::string IcmpProbe::socket_kind(int family) const {
-    for (const auto& s : sockets_)
-        if (s.fd >= 0 && s.family == family) return s.raw ? "raw" : "ping";
+    for (const auto& rx : receivers_)
+        if (rx.fd >= 0 && rx.family == family) return rx.raw ? "raw" : "ping";
     return "";
 }
 
+Status IcmpProbe::open_receiver(Receiver& rx, int fd, int family, bool raw) {
+    Status st = enable_rx_timestamps(fd);
+    if (st.ok()) st = enable_rx_overflow_count(fd);
+    // Ping sockets learn of ICMP errors through the error queue; raw sockets read them directly.
+    if (st.ok())
+        st = raw ? pass_echo_replies_and_errors(fd, family) : enable_error_queue(fd, family);
+    if (!st.ok()) return st;
+    // Bursts of replies from many targets land at once; SO_RCVBUF is capped by rmem_max
+    // (about 1,300 replies), so ask for more where CAP_NET_ADMIN allows.
+    grow_receive_buffer(fd, 8 << 20);
+    st = loop_.add_fd(fd, EPOLLIN | EPOLLERR, [this, &rx](std::uint32_t ev) {
+        if (ev & EPOLLERR) on_error_queue(rx);
+        // Bounded, so one busy socket cannot starve the loop; the drain reads the rest
+        // before any timeout.
+        if (ev & EPOLLIN) on_readable(rx, 64);
+    });
+    if (!st.ok()) return st;
+    rx.fd = fd;
+    rx.family = family;
+    rx.raw = raw;
+    return {};
+}
+
 IcmpProbe::Socket* IcmpProbe::socket_for(int family, bool df, std::string& error) {
-    Socket& s = sockets_[(family == AF_INET6 ? 2 : 0) + (df ? 1 : 0)];
+    const std::size_t base = family == AF_INET6 ? 2 : 0;
+    Socket& s = sockets_[base + (df ? 1 : 0)];
     if (s.fd >= 0) return &s;
     bool raw = false;
     auto opened = open_icmp_socket(family, raw);
@@ -121,32 +147,32 @@ IcmpProbe::Socket* IcmpProbe::socket_for(int family, bool df, std::string& error
         error = opened.status().message();
         return nullptr;
     }
-    int fd = *opened;
-    Status st = enable_rx_timestamps(fd);
-    if (st.ok()) st = enable_rx_overflow_count(fd);
-    // Ping sockets learn of ICMP errors through the error queue; raw sockets read them directly.
-    if (st.ok())
-        st = raw ? pass_echo_replies_and_errors(fd, family) : enable_error_queue(fd, family);
-    if (st.ok()) st = set_dont_fragment(fd, family, df);
-    if (st.ok()) {
-        // Bursts of replies from many targets land at once; SO_RCVBUF is capped by rmem_max
-        // (about 1,300 replies), so ask for more where CAP_NET_ADMIN allows.
-        grow_receive_buffer(fd, 8 << 20);
-        st = loop_.add_fd(fd, EPOLLIN | EPOLLERR, [this, &s](std::uint32_t ev) {
-            if (ev & EPOLLERR) on_error_queue(s);
-            // Bounded, so one busy socket cannot starve the loop; the drain reads the rest
-            // before any timeout.
-            if (ev & EPOLLIN) on_readable(s, 64);
-        });
+    const int fd = *opened;
+    Receiver& rx = receivers_[raw ? base : base + (df ? 1 : 0)];
+    Status st;
+    if (!raw) {
+        st = open_receiver(rx, fd, family, raw);
+    } else {
+        st = block_all_icmp(fd, family);
+        if (st.ok() && rx.fd < 0) {  // the first raw socket of this IP version: open its reader
+            bool raw_again = true;
+            auto reader = open_icmp_socket(family, raw_again);
+            st = reader.ok() ? open_receiver(rx, *reader, family, raw_again) : reader.status();
+            if (reader.ok() && !st.ok()) close(*reader);
+        }
     }
+    if (st.ok()) st = set_dont_fragment(fd, family, df);
     if (!st.ok()) {
         error = st.message();
+        if (rx.fd == fd) {
+            loop_.remove_fd(fd);
+            rx.fd = -1;
+        }
         close(fd);
         return nullptr;
     }
     s.fd = fd;
-    s.family = family;
-    s.raw = raw;
+    s.receiver = &rx;
     matcher_.set_raw_ids(raw);  // ping_group_range covers both IP versions: all sockets alike
     return &s;
 }
@@ -196,10 +222,10 @@ void IcmpProbe::start(const ProbeRequest& req, Done done) {
     r.icmp = IcmpResult{};
     r.socket = sock;
     r.keys.clear();
-    send_next(index);
+    send_next(index, r.started);
 }
 
-void IcmpProbe::send_next(std::uint32_t index) {
+void IcmpProbe::send_next(std::uint32_t index, TimePoint now) {
     Round& r = rounds_[index];
     r.timer = 0;
     const IcmpParams& icmp = r.icmp_params();
@@ -237,13 +263,13 @@ void IcmpProbe::send_next(std::uint32_t index) {
     const int attempted = static_cast<int>(r.keys.size());
     if (attempted < total) {
         r.timer = loop_.add_timer(r.started + icmp.spacing * attempted,
-                                  [this, index] { send_next(index); });
+                                  [this, index] { send_next(index, loop_.now()); });
     } else {
         // A send that fails ends the round in on_sent(), and its timeout is then skipped.
         r.deadline_ns = queued_ns + r.timeout.count();
         // Only a deadline earlier than the timer's (a shorter timeout) moves it: no scan of the
         // queues for every round, which was 0.5% of the probing thread at 100,000 targets.
-        const TimePoint due = timeouts_.push(r.timeout, loop_.now(), index, r.generation);
+        const TimePoint due = timeouts_.push(r.timeout, now, index, r.generation);
         if (!timeout_timer_ || due + kTimeoutCoalesce < timeout_timer_at_) arm_timeouts();
     }
     // Last: a full batch goes now, and its reports may end rounds, this one among them.
@@ -298,35 +324,35 @@ void IcmpProbe::on_sent(std::uint32_t index, std::uint32_t key, int err, std::in
     if (r.resolved >= packets && static_cast<int>(r.keys.size()) >= packets) finish(index);
 }
 
-void IcmpProbe::on_readable(Socket& s, unsigned max_batches) {
+void IcmpProbe::on_readable(Receiver& rx, unsigned max_batches) {
     for (unsigned batch = 0; max_batches == 0 || batch < max_batches; ++batch) {
-        std::size_t n = receiver_.receive(s.fd);
-        if (receiver_.drops() != s.drops_seen) {
+        std::size_t n = receiver_.receive(rx.fd);
+        if (receiver_.drops() != rx.drops_seen) {
             // The kernel dropped packets on this socket since we last looked: the loop fell
             // behind. Rounds still waiting may have lost their replies here, not on the wire.
-            stats_.rx_dropped += receiver_.drops() - s.drops_seen;
-            s.drops_seen = receiver_.drops();
-            s.last_overflow = loop_.now();
+            stats_.rx_dropped += receiver_.drops() - rx.drops_seen;
+            rx.drops_seen = receiver_.drops();
+            rx.last_overflow = loop_.now();
         }
         for (std::size_t i = 0; i < n; ++i) {
             const auto& p = receiver_.packet(i);
             if (!p.from) continue;
-            auto m = s.family == AF_INET ? parse_icmp4(p.data, s.raw) : parse_icmp6(p.data);
-            if (m) handle(s.family, *m, *p.from, p.rx_ns ? p.rx_ns : realtime_ns());
+            auto m = rx.family == AF_INET ? parse_icmp4(p.data, rx.raw) : parse_icmp6(p.data);
+            if (m) handle(rx.family, *m, *p.from, p.rx_ns ? p.rx_ns : realtime_ns());
         }
         if (n < PacketReceiver::kBatch) return;
     }
 }
 
-void IcmpProbe::on_error_queue(Socket& s) {
-    while (auto q = read_error_queue(s.fd)) {
+void IcmpProbe::on_error_queue(Receiver& rx) {
+    while (auto q = read_error_queue(rx.fd)) {
         if (!q->from_icmp() || !q->offender) continue;
-        auto m = parse_quoted_request(q->quoted, s.family);
+        auto m = parse_quoted_request(q->quoted, rx.family);
         if (!m) continue;
         m->kind = IcmpMessage::Kind::error;
         m->type = q->type;
         m->code = q->code;
-        handle(s.family, *m, *q->offender, realtime_ns());  // the kernel matched it to our socket
+        handle(rx.family, *m, *q->offender, realtime_ns());  // the kernel matched it to our socket
     }
 }
 
@@ -419,7 +445,7 @@ void IcmpProbe::finish(std::uint32_t index) {
     // Unanswered requests while this socket was dropping packets: the replies may be among the
     // drops, so the round measures the prober, not the network.
     if (r.icmp.packets_received + r.icmp.duplicates < r.icmp.packets_sent &&
-        r.socket->last_overflow >= r.started) {
+        r.socket->receiver->last_overflow >= r.started) {
         result.overload = Overload::dropped_replies;
         result.detail = "the prober fell behind: the kernel dropped replies it could not read";
     }

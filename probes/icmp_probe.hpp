@@ -45,13 +45,23 @@ class IcmpProbe : public Probe {
     std::string socket_kind(int family) const;
 
   private:
-    struct Socket {
+    // Reads replies, and on raw sockets the ICMP errors, for one ping socket, or for every raw
+    // socket of an IP version: the kernel copies each ICMP message to every raw socket that lets
+    // it through, so two that read would see each reply twice (a false duplicate, then late).
+    struct Receiver {
         int fd = -1;
         int family = AF_INET;
         bool raw = false;
         std::uint32_t drops_seen = 0;                // SO_RXQ_OVFL's running total, last read
         TimePoint last_overflow = TimePoint::min();  // when drops were last noticed
-        PacketSender sender;                         // requests queued for its next sendmmsg
+    };
+    // Sends for one (IP version, DF) pair. A raw one only sends (it blocks every ICMP message,
+    // and is not in the loop, so the kernel never wakes the loop for it); a ping socket is its own
+    // receiver, as the kernel hands each its own replies.
+    struct Socket {
+        int fd = -1;
+        Receiver* receiver = nullptr;
+        PacketSender sender;  // requests queued for its next sendmmsg
     };
     // One round in flight. It keeps only what sending and judging need, not the request and a
     // ProbeResult (whose per-kind variant is sized by the largest kind): at 100,000 targets the
@@ -96,7 +106,8 @@ class IcmpProbe : public Probe {
         }
     };
     EventLoop& loop_;
-    std::array<Socket, 4> sockets_{};  // [v6][df]
+    std::array<Socket, 4> sockets_{};      // [v6][df]
+    std::array<Receiver, 4> receivers_{};  // ping: beside its socket; raw: [v6][0] for both
     std::vector<Round> rounds_;
     std::vector<std::uint32_t> free_rounds_;
     EchoMatcher matcher_;
@@ -117,16 +128,20 @@ class IcmpProbe : public Probe {
     std::shared_ptr<char> alive_ = std::make_shared<char>();
 
     Socket* socket_for(int family, bool df, std::string& error);
+    // Sets fd up to read replies (timestamps, drop counts, errors, a larger buffer) and watches
+    // it on the loop.
+    Status open_receiver(Receiver& rx, int fd, int family, bool raw);
     std::uint32_t random32();
-    void send_next(std::uint32_t round_index);
+    // `now`: the caller's reading of the loop's clock (a round's first packet shares its start's).
+    void send_next(std::uint32_t round_index, TimePoint now);
     // Sends what waits in the sockets' queues; each request's time is taken just before its
     // batch goes, so an RTT does not include the wait in the queue.
     void flush(Socket& s);
     void flush_all();
     void on_sent(std::uint32_t round_index, std::uint32_t key, int err, std::int64_t sent_ns);
-    // Reads what waits on s: at most max_batches batches (0: until it is empty).
-    void on_readable(Socket& s, unsigned max_batches);
-    void on_error_queue(Socket& s);
+    // Reads what waits on rx: at most max_batches batches (0: until it is empty).
+    void on_readable(Receiver& rx, unsigned max_batches);
+    void on_error_queue(Receiver& rx);
     void handle(int family, const IcmpMessage& m, const IpAddress& from, std::int64_t rx_ns);
     void finish(std::uint32_t round_index);
     // Ends the rounds whose timeout has come, then sets the timer for the next.

@@ -106,6 +106,36 @@ TEST_CASE("DF, TTL, DSCP and a big payload still get answers") {
     CHECK(icmp_of(r).packets_received == 2);
 }
 
+TEST_CASE("echoes with and without DF at once: each reply is read once, never a duplicate") {
+    // Raw sockets (as root) get a copy of every ICMP message each: one socket per DF setting
+    // that also read would see each reply twice, a false duplicate and then a false late one.
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    IcmpProbe probe(loop);
+    std::vector<ProbeRequest> reqs;
+    for (int i = 0; i < 20; ++i) {
+        auto req = ping("127.0.3." + std::to_string(i + 1), 3);
+        IcmpParams icmp = req.as<IcmpKind>();
+        icmp.dont_fragment = i % 2 == 0;
+        icmp.payload_bytes = i % 2 == 0 ? 56 : 1000;
+        req.params = icmp;
+        reqs.push_back(req);
+    }
+    for (const auto& r : run_all(loop, probe, reqs)) {
+        CHECK(r.outcome == Outcome::ok);
+        CHECK(icmp_of(r).packets_received == 3);
+        CHECK(icmp_of(r).duplicates == 0);
+    }
+    // Copies read after their rounds ended would count as late.
+    const auto until = loop.now() + 200ms;
+    while (loop.now() < until)
+        loop.run_once(20ms);
+    CHECK(probe.stats().duplicates == 0);
+    CHECK(probe.stats().late == 0);
+    CHECK(probe.stats().unmatched == 0);
+    CHECK(probe.socket_kind(AF_INET) == "raw");  // the suite runs as root: the case above
+}
+
 namespace {
 
 // The IPv4 flags of the echo request a round sends to `to`, read off loopback by a raw socket
