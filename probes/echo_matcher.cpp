@@ -69,9 +69,13 @@ EchoMatcher::Lookup EchoMatcher::find(const IcmpMessage& m) const {
     } else {
         return out;  // a reply without our marker: someone else's ping
     }
+    // Keys run in sequence from a random start, so one this matcher never issued (or issued
+    // more than a ring ago) belongs to another fedprobe on this host reading the same raw ICMP,
+    // such as `fedprobe check` beside the daemon: not a reply to us that went astray.
+    const std::uint32_t age = next_key_ - key;
+    if (ring_.empty() || age == 0 || age > ring_.size()) return out;
     out.verdict = Verdict::unmatched;
     out.key = key;
-    if (ring_.empty()) return out;
     const Slot& slot = ring_[key & mask_];
     if (slot.key != key || slot.state == State::free) return out;
     bool id_ok = raw_ids_ ? (m.id == static_cast<std::uint16_t>(key >> 16) &&

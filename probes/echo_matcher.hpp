@@ -29,8 +29,8 @@ class EchoMatcher {
         pending,    // the first answer to a request still waiting
         duplicate,  // that request was answered already
         late,       // its round is over
-        unmatched,  // carries our marker but names no request of ours (wrong id, nonce, stale)
-        foreign,    // not ours at all: another program's ping
+        unmatched,  // names a key of ours still in the ring, but a wrong id, nonce or source
+        foreign,    // not ours at all: another program's ping, or another fedprobe's
     };
     struct Lookup {
         Verdict verdict = Verdict::foreign;

@@ -53,8 +53,8 @@ TEST_CASE("wrong id, wrong sequence, wrong nonce: unmatched") {
     m = reply(key, 99);
     m.seq ^= 1;
     CHECK(em.find(m).verdict == V::unmatched);
-    CHECK(em.find(reply(key, 98)).verdict == V::unmatched);      // a token from another round
-    CHECK(em.find(reply(key + 1, 99)).verdict == V::unmatched);  // never sent
+    CHECK(em.find(reply(key, 98)).verdict == V::unmatched);    // a token from another round
+    CHECK(em.find(reply(key + 1, 99)).verdict == V::foreign);  // never issued: not our reply
 }
 
 TEST_CASE("ping sockets: the kernel owns the id, the sequence must still agree") {
@@ -89,6 +89,24 @@ TEST_CASE("someone else's ping is foreign, not unmatched") {
     m.kind = IcmpMessage::Kind::echo_request;  // our own request looped back
     m.has_token = true;
     CHECK(em.find(m).verdict == V::foreign);
+}
+
+TEST_CASE("another fedprobe's reply (a key this one never issued) is foreign, not unmatched") {
+    // Two probers on one host, as `fedprobe check` beside the daemon: raw sockets see both's.
+    EchoMatcher ours, theirs;
+    ours.seed(1'000'000);
+    theirs.seed(3'000'000'000u);
+    std::vector<std::uint32_t> our_keys, their_keys;
+    for (int i = 0; i < 100; ++i) {
+        our_keys.push_back(ours.add(1, 7, 0, nullptr));
+        their_keys.push_back(theirs.add(1, 9, 0, nullptr));
+    }
+    for (std::uint32_t k : their_keys)
+        CHECK(ours.find(reply(k, 9)).verdict == V::foreign);
+    CHECK(ours.find(reply(our_keys.back() + 1, 7)).verdict == V::foreign);  // not issued yet
+    // One of ours with the wrong nonce is still unmatched.
+    CHECK(ours.find(reply(our_keys[5], 9)).verdict == V::unmatched);
+    CHECK(ours.find(reply(our_keys[5], 7)).verdict == V::pending);
 }
 
 TEST_CASE("an error quoting only id and sequence still finds its request (raw ids)") {
