@@ -13,9 +13,10 @@ and slowest time and the scheduler's mean lag in the windows before and during t
 daemon's own fedprobe_scheduler_lag_seconds), so a scrape that slows the probe loop shows.
 With --repeat R each size runs R times (the issue's "zero false loss in 5 consecutive runs").
 
-With --floor PATH (bench/icmp_floor) the machine's floor runs too: the same echoes from a tight
-sendmmsg/recvmmsg loop that keeps no state, mostly the kernel's own work per echo, which no
-prober can go below; fedprobe's CPU is printed as a multiple of it.
+With --floor PATH (bench/icmp_floor) the machine's floor runs too, just before and just after
+fedprobe: the same echoes from a tight sendmmsg/recvmmsg loop that keeps no state, mostly the
+kernel's own work per echo, which no prober can go below; fedprobe's CPU is printed as a
+multiple of the two runs' mean.
 
 Needs root (raw sockets) and sends only to 127.0.0.0/8. Usage:
     bench/icmp_daemon.py FEDPROBE [--sizes 1000,10000] [--seconds 20] [--repeat 1] [--scrapers 0]
@@ -248,11 +249,19 @@ def main():
     storms = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, n in enumerate(s for s in sizes for _ in range(a.repeat)):
+            # The floor runs just before and just after fedprobe, and the ratio is to their
+            # mean: a VM's speed drifts by tens of percent within minutes, and a floor taken on
+            # one side alone made the same binary's ratio vary from 0.9 to 2.2.
+            fl0 = run_floor(a.floor, n, a.seconds, a.interval)
             f = run_fedprobe(a.fedprobe, n, a.seconds, 19641 + i, tmp, a.scrapers, a.interval)
             if "storm_median" in f:
                 storms.append((n, f))
             fp = None if a.no_fping else run_fping(n, a.seconds, tmp, a.interval)
             fl = run_floor(a.floor, n, a.seconds, a.interval)
+            if isinstance(fl0, dict) and isinstance(fl, dict):
+                fl = dict(cpu_us=(fl0["cpu_us"] + fl["cpu_us"]) / 2)
+            elif fl0 is not None and not isinstance(fl0, dict):
+                fl = fl0
             budget = 20 + n / 1024  # #10: at most 20 MiB plus 1 KiB per target
             gz_col = f"{f['gzip'][0]:8.2f} {f['gzip'][1]:7.3f}" if f["gzip"] else f"{'-':>8} {'-':>7}"
             fping_col = f"{fp['cpu_us']:10.2f} {fp['cpu_us'] / f['cpu_us']:13.2f}x" if isinstance(fp, dict) \
