@@ -148,6 +148,14 @@ IcmpProbe::Socket* IcmpProbe::socket_for(int family, bool df, std::string& error
         return nullptr;
     }
     const int fd = *opened;
+    // One kind for the probe's life: the key's layout (matcher_.set_raw_ids) and the receivers'
+    // places depend on it, and only a sysctl changed while running can make the next differ.
+    if (raw_sockets_ && *raw_sockets_ != raw) {
+        close(fd);
+        error = std::string("ICMP sockets changed from ") + (raw ? "ping to raw" : "raw to ping") +
+                " sockets (net.ipv4.ping_group_range changed while fedprobe ran): restart fedprobe";
+        return nullptr;
+    }
     Receiver& rx = receivers_[raw ? base : base + (df ? 1 : 0)];
     Status st;
     if (!raw) {
@@ -173,6 +181,7 @@ IcmpProbe::Socket* IcmpProbe::socket_for(int family, bool df, std::string& error
     }
     s.fd = fd;
     s.receiver = &rx;
+    raw_sockets_ = raw;
     matcher_.set_raw_ids(raw);  // ping_group_range covers both IP versions: all sockets alike
     return &s;
 }

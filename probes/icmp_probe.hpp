@@ -108,6 +108,7 @@ class IcmpProbe : public Probe {
     EventLoop& loop_;
     std::array<Socket, 4> sockets_{};      // [v6][df]
     std::array<Receiver, 4> receivers_{};  // ping: beside its socket; raw: [v6][0] for both
+    std::optional<bool> raw_sockets_;      // set by the first socket: raw, or ping sockets
     std::vector<Round> rounds_;
     std::vector<std::uint32_t> free_rounds_;
     EchoMatcher matcher_;

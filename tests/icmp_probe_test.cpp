@@ -247,18 +247,55 @@ class SilentNamespace {
         (void)setns(home_, CLONE_NEWNET);
         close(home_);
     }
-    void echo_ignore(bool on) {
-        FILE* f = std::fopen("/proc/sys/net/ipv4/icmp_echo_ignore_all", "w");
-        REQUIRE(f);
-        std::fputs(on ? "1" : "0", f);
-        REQUIRE(std::fclose(f) == 0);
-    }
+    void echo_ignore(bool on) { set("/proc/sys/net/ipv4/icmp_echo_ignore_all", on ? "1" : "0"); }
+    // Which groups may open ping sockets, in this namespace only: "0 0" lets root.
+    void ping_group_range(const char* range) { set("/proc/sys/net/ipv4/ping_group_range", range); }
 
   private:
     int home_ = -1;
+
+    static void set(const char* path, const char* value) {
+        FILE* f = std::fopen(path, "w");
+        REQUIRE(f);
+        std::fputs(value, f);
+        REQUIRE(std::fclose(f) == 0);
+    }
 };
 
 }  // namespace
+
+TEST_CASE("ping sockets: echoes with and without DF answered once each; raw ones later refused") {
+    // The suite runs as root, so every other case here uses raw sockets; this one lets root
+    // open ping sockets, as an unprivileged daemon would, in a namespace of its own.
+    SilentNamespace ns;
+    ns.ping_group_range("0 0");
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    IcmpProbe probe(loop);
+    std::vector<ProbeRequest> reqs;
+    for (int i = 0; i < 4; ++i) {
+        auto req = ping("127.0.0.1", 3);
+        IcmpParams icmp = req.as<IcmpKind>();
+        icmp.dont_fragment = i % 2 == 0;
+        icmp.payload_bytes = i % 2 == 0 ? 56 : 1000;
+        req.params = icmp;
+        reqs.push_back(req);
+    }
+    for (const auto& r : run_all(loop, probe, reqs)) {
+        CHECK(r.outcome == Outcome::ok);
+        CHECK(icmp_of(r).packets_received == 3);
+        CHECK(icmp_of(r).duplicates == 0);
+    }
+    CHECK(probe.socket_kind(AF_INET) == "ping");
+    CHECK(probe.stats().duplicates == 0);
+    CHECK(probe.stats().unmatched == 0);
+    // The sysctl changes under a running probe: its next socket would be raw, with another key
+    // layout; the round says so rather than mismatch every reply.
+    ns.ping_group_range("1 0");
+    auto r = run_all(loop, probe, {ping("::1", 1)}).at(0);
+    CHECK(r.outcome == Outcome::error);
+    CHECK(r.detail.find("ping_group_range changed") != std::string::npos);
+}
 
 TEST_CASE("unanswered rounds end at their own timeouts, shortest first, and no earlier") {
     SilentNamespace ns;
