@@ -53,6 +53,26 @@ const IcmpResult& icmp_of(const ProbeResult& r) {
     return *r.as<IcmpKind>();
 }
 
+// A round of 3 echoes to each address, DF on (small payload) and off (big payload) in turn, all
+// at once: every one answered 3 times, none twice.
+void check_rounds_with_df_on_and_off(EventLoop& loop, IcmpProbe& probe,
+                                     const std::vector<std::string>& to) {
+    std::vector<ProbeRequest> reqs;
+    for (std::size_t i = 0; i < to.size(); ++i) {
+        auto req = ping(to[i], 3);
+        IcmpParams icmp = req.as<IcmpKind>();
+        icmp.dont_fragment = i % 2 == 0;
+        icmp.payload_bytes = i % 2 == 0 ? 56 : 1000;
+        req.params = icmp;
+        reqs.push_back(req);
+    }
+    for (const auto& r : run_all(loop, probe, reqs)) {
+        CHECK(r.outcome == Outcome::ok);
+        CHECK(icmp_of(r).packets_received == 3);
+        CHECK(icmp_of(r).duplicates == 0);
+    }
+}
+
 }  // namespace
 
 TEST_CASE("a round to a loopback address: every packet answered, kernel-stamped RTTs") {
@@ -112,20 +132,10 @@ TEST_CASE("echoes with and without DF at once: each reply is read once, never a 
     EventLoop loop;
     REQUIRE(loop.init().ok());
     IcmpProbe probe(loop);
-    std::vector<ProbeRequest> reqs;
-    for (int i = 0; i < 20; ++i) {
-        auto req = ping("127.0.3." + std::to_string(i + 1), 3);
-        IcmpParams icmp = req.as<IcmpKind>();
-        icmp.dont_fragment = i % 2 == 0;
-        icmp.payload_bytes = i % 2 == 0 ? 56 : 1000;
-        req.params = icmp;
-        reqs.push_back(req);
-    }
-    for (const auto& r : run_all(loop, probe, reqs)) {
-        CHECK(r.outcome == Outcome::ok);
-        CHECK(icmp_of(r).packets_received == 3);
-        CHECK(icmp_of(r).duplicates == 0);
-    }
+    std::vector<std::string> to;
+    for (int i = 0; i < 20; ++i)
+        to.push_back("127.0.3." + std::to_string(i + 1));
+    check_rounds_with_df_on_and_off(loop, probe, to);
     // Copies read after their rounds ended would count as late.
     const auto until = loop.now() + 200ms;
     while (loop.now() < until)
@@ -272,20 +282,8 @@ TEST_CASE("ping sockets: echoes with and without DF answered once each; raw ones
     EventLoop loop;
     REQUIRE(loop.init().ok());
     IcmpProbe probe(loop);
-    std::vector<ProbeRequest> reqs;
-    for (int i = 0; i < 4; ++i) {
-        auto req = ping("127.0.0.1", 3);
-        IcmpParams icmp = req.as<IcmpKind>();
-        icmp.dont_fragment = i % 2 == 0;
-        icmp.payload_bytes = i % 2 == 0 ? 56 : 1000;
-        req.params = icmp;
-        reqs.push_back(req);
-    }
-    for (const auto& r : run_all(loop, probe, reqs)) {
-        CHECK(r.outcome == Outcome::ok);
-        CHECK(icmp_of(r).packets_received == 3);
-        CHECK(icmp_of(r).duplicates == 0);
-    }
+    check_rounds_with_df_on_and_off(loop, probe,
+                                    {"127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1"});
     CHECK(probe.socket_kind(AF_INET) == "ping");
     CHECK(probe.stats().duplicates == 0);
     CHECK(probe.stats().unmatched == 0);
