@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/due_queue.hpp"
 #include "core/duration.hpp"
 #include "core/rate_limiter.hpp"
-#include "engine/due_queue.hpp"
 
 namespace fedprobe {
 
@@ -88,7 +88,11 @@ class Scheduler {
         std::uint32_t limit = kNoLimit;  // index into limits_
         bool in_flight = false;
     };
-    using Entry = DueQueue::Entry;
+    struct Entry {
+        TimePoint when;
+        std::uint32_t index;
+        std::uint64_t version;
+    };
     struct Limit {
         std::string network;
         std::shared_ptr<RateLimiter> limiter;
@@ -99,7 +103,7 @@ class Scheduler {
     std::vector<Job> jobs_;
     std::vector<std::uint32_t> free_slots_;
     std::size_t live_ = 0;
-    DueQueue queue_;             // each job's next start, with stale entries among them
+    DueQueue<Entry> queue_;      // each job's next start, with stale entries among them
     std::vector<Limit> limits_;  // a network keeps its index for the scheduler's life
     std::map<std::string, std::uint32_t, std::less<>> limit_by_network_;
     std::uint64_t overruns_ = 0;

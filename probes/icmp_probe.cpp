@@ -278,7 +278,8 @@ void IcmpProbe::send_next(std::uint32_t index, TimePoint now) {
         r.deadline_ns = queued_ns + r.timeout.count();
         // Only a deadline earlier than the timer's (a shorter timeout) moves it: no scan of the
         // queues for every round, which was 0.5% of the probing thread at 100,000 targets.
-        const TimePoint due = timeouts_.push(r.timeout, now, index, r.generation);
+        const TimePoint due = now + std::chrono::duration_cast<Clock::duration>(r.timeout);
+        timeouts_.push(Timeout{due, index, r.generation}, r.timeout);
         if (!timeout_timer_ || due + kTimeoutCoalesce < timeout_timer_at_) arm_timeouts();
     }
     // Last: a full batch goes now, and its reports may end rounds, this one among them.

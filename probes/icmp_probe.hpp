@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "core/boxed.hpp"
-#include "core/deadline_fifo.hpp"
+#include "core/due_queue.hpp"
 #include "core/event_loop.hpp"
 #include "core/socket.hpp"
 #include "probes/echo_matcher.hpp"
@@ -118,7 +118,12 @@ class IcmpProbe : public Probe {
     std::uint64_t drain_id_ = 0;
     // Every round's timeout, in one loop timer for the earliest: a timer per round was a hash
     // node and a heap entry each, and one in ten CPU-us went to the heap at 100,000 targets.
-    DeadlineFifo timeouts_;
+    struct Timeout {
+        TimePoint when;
+        std::uint32_t id;          // the round's index
+        std::uint32_t generation;  // the round's when set: a later one means it ended early
+    };
+    DueQueue<Timeout> timeouts_;  // a lane per timeout value: set at now + timeout, so in order
     // A later verdict costs nothing (replies are judged by their kernel timestamps against the
     // deadline), so rounds that end within this of each other share one wake-up.
     static constexpr Duration kTimeoutCoalesce = std::chrono::milliseconds(5);

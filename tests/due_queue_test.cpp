@@ -3,21 +3,35 @@
 #include <map>
 #include <random>
 
-#include "engine/due_queue.hpp"
+#include "core/due_queue.hpp"
 
 using namespace fedprobe;
 using namespace std::chrono_literals;
 
 namespace {
 
-DueQueue::Entry at(TimePoint when, std::uint32_t index) {
+struct Entry {
+    TimePoint when;
+    std::uint32_t index;
+    std::uint32_t generation;
+};
+using Queue = DueQueue<Entry>;
+
+Entry at(TimePoint when, std::uint32_t index) {
     return {when, index, index};
+}
+
+std::vector<std::uint32_t> due_ids(Queue& q, TimePoint now) {
+    std::vector<std::uint32_t> ids;
+    while (auto e = q.pop_due(now))
+        ids.push_back(e->index);
+    return ids;
 }
 
 }  // namespace
 
 TEST_CASE("entries come out earliest first, whichever lane or the heap holds them") {
-    DueQueue q;
+    Queue q;
     const TimePoint t0{};
     q.push(at(t0 + 30ms, 1), 1s);
     q.push(at(t0 + 10ms, 2), 1s);  // earlier than its lane's last: the heap
@@ -36,7 +50,7 @@ TEST_CASE("entries come out earliest first, whichever lane or the heap holds the
 
 TEST_CASE("random pushes and pops over more intervals than lanes match a sorted reference") {
     std::mt19937 rng(7);
-    DueQueue q;
+    Queue q;
     std::multimap<TimePoint, std::uint32_t> ref;
     const TimePoint t0{};
     TimePoint now = t0;
@@ -70,12 +84,12 @@ TEST_CASE("random pushes and pops over more intervals than lanes match a sorted 
 }
 
 TEST_CASE("erase_if drops what it selects and the rest keep their order") {
-    DueQueue q;
+    Queue q;
     const TimePoint t0{};
     for (std::uint32_t i = 0; i < 100; ++i)
         q.push(at(t0 + std::chrono::milliseconds(i), i), i % 2 ? 1s : 2s);
     q.push(at(t0 + 1ms, 1000), 1s);  // out of order: the heap
-    q.erase_if([](const DueQueue::Entry& e) { return e.index % 3 == 0; });
+    q.erase_if([](const Entry& e) { return e.index % 3 == 0; });
     CHECK(q.size() == 66 + 1);
     std::uint32_t last = 0;
     TimePoint last_when = t0;
@@ -96,10 +110,10 @@ TEST_CASE("erase_if drops what it selects and the rest keep their order") {
 }
 
 TEST_CASE("a lane left empty by an interval that went is taken over by a new one") {
-    DueQueue q;
+    Queue q;
     const TimePoint t0{};
     // Fill every lane, then empty them all.
-    for (std::uint32_t i = 0; i < DueQueue::kMaxLanes; ++i)
+    for (std::uint32_t i = 0; i < Queue::kMaxLanes; ++i)
         q.push(at(t0 + std::chrono::milliseconds(i), i), std::chrono::seconds(i + 1));
     while (!q.empty())
         q.pop();
@@ -117,4 +131,43 @@ TEST_CASE("a lane left empty by an interval that went is taken over by a new one
         ++n;
     }
     CHECK(n == 1000);
+}
+
+TEST_CASE("deadlines of different timeouts come due in time order, not in the order set") {
+    Queue q;
+    const TimePoint t0{};
+    CHECK(!q.earliest());
+    q.push(at(t0 + 1s, 1), 1s);
+    q.push(at(t0 + 110ms, 2), 100ms);
+    q.push(at(t0 + 1020ms, 3), 1s);
+    q.push(at(t0 + 130ms, 4), 100ms);
+    q.push(at(t0 + 5040ms, 5), 5s);
+    CHECK(q.size() == 5);
+    CHECK(*q.earliest() == t0 + 110ms);
+    CHECK(due_ids(q, t0 + 109ms).empty());
+    CHECK(due_ids(q, t0 + 130ms) == std::vector<std::uint32_t>{2, 4});
+    CHECK(*q.earliest() == t0 + 1s);
+    CHECK(due_ids(q, t0 + 2s) == std::vector<std::uint32_t>{1, 3});
+    CHECK(q.size() == 1);
+    CHECK(due_ids(q, t0 + 10s) == std::vector<std::uint32_t>{5});
+    CHECK(!q.earliest());
+    CHECK(q.empty());
+}
+
+TEST_CASE("an entry keeps what it carries, and one set by a clock that went back comes first") {
+    Queue q;
+    const TimePoint t0 = TimePoint{} + 1h;
+    q.push(Entry{t0 + 1s, 7, 41}, 1s);
+    q.push(Entry{t0 + 500ms, 8, 42}, 1s);  // earlier than its lane's last: still in order
+    CHECK(*q.earliest() == t0 + 500ms);
+    auto a = q.pop_due(t0 + 1s);
+    auto b = q.pop_due(t0 + 1s);
+    REQUIRE(a);
+    REQUIRE(b);
+    CHECK(a->index == 8);
+    CHECK(a->generation == 42);
+    CHECK(a->when == t0 + 500ms);
+    CHECK(b->index == 7);
+    CHECK(b->generation == 41);
+    CHECK(!q.pop_due(t0 + 1s));
 }
