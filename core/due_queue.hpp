@@ -45,10 +45,7 @@ class DueQueue {
     std::size_t size() const { return size_; }
 
     // The earliest entry; the queue must not be empty.
-    const Entry& top() const {
-        const int from = earliest_source();
-        return from == kHeap ? heap_.front() : lanes_[static_cast<std::size_t>(from)].fifo.front();
-    }
+    const Entry& top() const { return at(earliest_source()); }
 
     std::optional<TimePoint> earliest() const {
         if (empty()) return std::nullopt;
@@ -56,25 +53,14 @@ class DueQueue {
     }
 
     // Removes and returns the earliest entry; the queue must not be empty.
-    Entry pop() {
-        const int from = earliest_source();
-        --size_;
-        if (from != kHeap) {
-            Ring& f = lanes_[static_cast<std::size_t>(from)].fifo;
-            Entry e = f.front();
-            f.pop_front();
-            return e;
-        }
-        std::pop_heap(heap_.begin(), heap_.end(), Later{});
-        Entry e = std::move(heap_.back());
-        heap_.pop_back();
-        return e;
-    }
+    Entry pop() { return pop_from(earliest_source()); }
 
-    // The earliest entry, removed, if it is due at `now`.
+    // The earliest entry, removed, if it is due at `now`: the lanes are scanned once.
     std::optional<Entry> pop_due(TimePoint now) {
-        if (empty() || top().when > now) return std::nullopt;
-        return pop();
+        if (empty()) return std::nullopt;
+        const int from = earliest_source();
+        if (at(from).when > now) return std::nullopt;
+        return pop_from(from);
     }
 
     // Removes every entry `drop` selects; the rest keep their order.
@@ -135,6 +121,24 @@ class DueQueue {
         bool operator()(const Entry& a, const Entry& b) const { return a.when > b.when; }
     };
     static constexpr int kHeap = -1;
+
+    const Entry& at(int from) const {
+        return from == kHeap ? heap_.front() : lanes_[static_cast<std::size_t>(from)].fifo.front();
+    }
+
+    Entry pop_from(int from) {
+        --size_;
+        if (from != kHeap) {
+            Ring& f = lanes_[static_cast<std::size_t>(from)].fifo;
+            Entry e = f.front();
+            f.pop_front();
+            return e;
+        }
+        std::pop_heap(heap_.begin(), heap_.end(), Later{});
+        Entry e = std::move(heap_.back());
+        heap_.pop_back();
+        return e;
+    }
 
     // Where the earliest entry is: a lane's index, or kHeap. The queue must not be empty.
     int earliest_source() const {

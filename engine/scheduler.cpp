@@ -152,8 +152,8 @@ std::vector<Scheduler::Start> Scheduler::due(TimePoint now) {
     std::vector<Start> out;
     std::vector<Entry> not_yet;
     const auto slack = std::chrono::duration_cast<Clock::duration>(slack_);
-    while (!queue_.empty() && queue_.top().when <= now + slack) {
-        Entry e = queue_.pop();
+    while (auto due = queue_.pop_due(now + slack)) {
+        const Entry e = *due;
         if (!current(e)) continue;
         Job& job = jobs_[e.index];
         const auto interval = std::chrono::duration_cast<Clock::duration>(job.interval);
