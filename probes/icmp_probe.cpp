@@ -163,10 +163,12 @@ IcmpProbe::Socket* IcmpProbe::socket_for(int family, bool df, std::string& error
     } else {
         st = block_all_icmp(fd, family);
         if (st.ok() && rx.fd < 0) {  // the first raw socket of this IP version: open its reader
-            bool raw_again = true;
-            auto reader = open_icmp_socket(family, raw_again);
-            st = reader.ok() ? open_receiver(rx, *reader, family, raw_again) : reader.status();
-            if (reader.ok() && !st.ok()) close(*reader);
+            // Raw like the sender, never a ping socket, which would see none of its replies.
+            const int proto = family == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
+            const int reader = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+            st = reader < 0 ? Status::from_errno("raw ICMP socket", errno)
+                            : open_receiver(rx, reader, family, true);
+            if (reader >= 0 && !st.ok()) close(reader);
         }
     }
     if (st.ok()) st = set_dont_fragment(fd, family, df);
@@ -336,16 +338,16 @@ void IcmpProbe::on_sent(std::uint32_t index, std::uint32_t key, int err, std::in
 
 void IcmpProbe::on_readable(Receiver& rx, unsigned max_batches) {
     for (unsigned batch = 0; max_batches == 0 || batch < max_batches; ++batch) {
-        std::size_t n = receiver_.receive(rx.fd);
-        if (receiver_.drops() != rx.drops_seen) {
+        std::size_t n = packets_in_.receive(rx.fd);
+        if (packets_in_.drops() != rx.drops_seen) {
             // The kernel dropped packets on this socket since we last looked: the loop fell
             // behind. Rounds still waiting may have lost their replies here, not on the wire.
-            stats_.rx_dropped += receiver_.drops() - rx.drops_seen;
-            rx.drops_seen = receiver_.drops();
+            stats_.rx_dropped += packets_in_.drops() - rx.drops_seen;
+            rx.drops_seen = packets_in_.drops();
             rx.last_overflow = loop_.now();
         }
         for (std::size_t i = 0; i < n; ++i) {
-            const auto& p = receiver_.packet(i);
+            const auto& p = packets_in_.packet(i);
             if (!p.from) continue;
             auto m = rx.family == AF_INET ? parse_icmp4(p.data, rx.raw) : parse_icmp6(p.data);
             if (m) handle(rx.family, *m, *p.from, p.rx_ns ? p.rx_ns : realtime_ns());

@@ -114,7 +114,7 @@ class IcmpProbe : public Probe {
     EchoMatcher matcher_;
     std::uint64_t rng_state_;
     Stats stats_;
-    PacketReceiver receiver_;
+    PacketReceiver packets_in_;  // the batch buffers every Receiver reads into
     std::uint64_t drain_id_ = 0;
     // Every round's timeout, in one loop timer for the earliest: a timer per round was a hash
     // node and a heap entry each, and one in ten CPU-us went to the heap at 100,000 targets.
