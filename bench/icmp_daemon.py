@@ -256,8 +256,8 @@ def main():
             f = run_fedprobe(a.fedprobe, n, a.seconds, 19641 + i, tmp, a.scrapers, a.interval)
             if "storm_median" in f:
                 storms.append((n, f))
+            fl = run_floor(a.floor, n, a.seconds, a.interval)  # before fping: right after fedprobe
             fp = None if a.no_fping else run_fping(n, a.seconds, tmp, a.interval)
-            fl = run_floor(a.floor, n, a.seconds, a.interval)
             if isinstance(fl0, dict) and isinstance(fl, dict):
                 fl = dict(cpu_us=(fl0["cpu_us"] + fl["cpu_us"]) / 2)
             elif fl0 is not None and not isinstance(fl0, dict):
