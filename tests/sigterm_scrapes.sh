@@ -2,6 +2,14 @@
 # SIGTERM while probing 10,000 loopback probes, serving six scrapers at full speed and holding
 # two idle connections: the daemon exits 0 within a second (it took 1.0-4.3 s, waiting for the
 # HTTP threads).
+#
+# Two times are checked: the daemon's own stop, from SIGTERM to its last log line ("stopped"),
+# and the end of the process. Each is held to a second, here in the release tree, as the README
+# promises. Under AddressSanitizer each may take five, as a bound against hanging rather than a
+# measure: there the probing thread, 10,000 probes a second against six scrapers on two cores,
+# is busy 97% of the time in passes of up to 170 ms, and sees the signal only at its next wait
+# (the stop took up to 1.06 s alone); and at exit LeakSanitizer scans the heap and the kernel
+# unmaps a far larger one (0.2-0.5 s after the last line, 1.45 s in all once beside other tests).
 source "$(dirname "$0")/lib.sh"
 make_ns
 # Basic auth at bcrypt cost 10, as an appliance would have it: each scrape costs a hash.
@@ -43,6 +51,8 @@ SCRAPE_TIMEOUT=20
 for run in 1 2 3; do
     start_daemon "$WORK/fed.toml"
     wait_for_metric "^fedprobe_scheduled_probes $((2 * ${TARGETS:-5000}))" 30
+    LIMIT_MS=1000
+    if grep -q libasan "/proc/$DAEMON_PID/maps"; then LIMIT_MS=5000; fi
     sleep 2
     size=$(in_ns curl -s --max-time 20 -u prometheus:s3cret -o /dev/null -w '%{size_download}' http://127.0.0.1:9641/metrics)
     touch "$WORK/scraping"
@@ -64,6 +74,12 @@ for run in 1 2 3; do
     wait "$DAEMON_PID" || fail "run $run: non-zero exit after SIGTERM"
     DAEMON_PID=""
     stop_scrapers
-    [ "$ms" -le 1000 ] || fail "run $run: SIGTERM took $ms ms under six scrapers of $size bytes"
-    pass "run $run: SIGTERM under six scrapers of $size bytes each and two idle connections: exited 0 in $ms ms"
+    # The log's clock is the wall clock, as t0 is, to the millisecond.
+    stopped=$(grep -m1 ' info stopped$' "$WORK/daemon.log" | cut -d' ' -f1) ||
+        fail "run $run: no 'stopped' line in the log"
+    stop_ms=$((($(date -d "$stopped" +%s%N) - t0) / 1000000))
+    [ "$stop_ms" -le "$LIMIT_MS" ] || fail "run $run: the daemon's stop took $stop_ms ms under six scrapers of $size bytes"
+    [ "$ms" -le "$LIMIT_MS" ] ||
+        fail "run $run: the process ended $ms ms after SIGTERM (its stop took $stop_ms ms) under six scrapers of $size bytes"
+    pass "run $run: SIGTERM under six scrapers of $size bytes each and two idle connections: stopped in $stop_ms ms, exited 0 in $ms ms"
 done
