@@ -12,7 +12,12 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done; exit 1; }
+fail() {
+    local f
+    for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
+    echo "FAIL: $*" >&2  # last: CI shows a failing test's output from its end
+    exit 1
+}
 pass() { echo "ok: $*"; }
 
 # The lab's federation file with its state paths, cut before its targets and flows: the

@@ -40,7 +40,14 @@ trap cleanup EXIT
 # A bcrypt hash ($2b$, cost 10) of a password, as basic_auth_users holds them.
 bcrypt_hash() { /usr/bin/python3 -W ignore -c "import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))" "$1"; }
 
-fail() { echo "FAIL: $*" >&2; [ -f "$WORK/daemon.log" ] && { echo "--- daemon log" >&2; cat "$WORK/daemon.log" >&2; }; exit 1; }
+# The reason comes last, after the daemon's log: CI shows a failing test's output from its end.
+fail() {
+    if [ -f "$WORK/daemon.log" ]; then
+        { echo "--- daemon log"; cat "$WORK/daemon.log"; echo "--- end of daemon log"; } >&2
+    fi
+    echo "FAIL: $*" >&2
+    exit 1
+}
 pass() { echo "ok: $*"; }
 
 # A namespace with only loopback: nothing the test does can leave it.
