@@ -8,8 +8,9 @@
 # promises. Under AddressSanitizer each may take five, as a bound against hanging rather than a
 # measure: there the probing thread, 10,000 probes a second against six scrapers on two cores,
 # is busy 97% of the time in passes of up to 170 ms, and sees the signal only at its next wait
-# (the stop took up to 1.06 s alone); and at exit LeakSanitizer scans the heap and the kernel
-# unmaps a far larger one (0.2-0.5 s after the last line, 1.45 s in all once beside other tests).
+# (the stop took up to 1.06 s alone, 1.29 s beside other tests); and at exit LeakSanitizer
+# scans the heap and the kernel unmaps a far larger one (0.2-0.5 s after the last line, and
+# 1.45 s in all once beside other tests).
 source "$(dirname "$0")/lib.sh"
 make_ns
 # Basic auth at bcrypt cost 10, as an appliance would have it: each scrape costs a hash.
