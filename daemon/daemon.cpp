@@ -196,19 +196,19 @@ int Daemon::run() {
     capture_.reset();
     reflector_.reset();
     engine_.reset();
-    if (!stop_exposer(std::chrono::milliseconds(300))) {
-        // A scrape is still being built or sent. The process is ending and holds nothing that
-        // needs an orderly close (no files but the log), so it does not wait for the scraper:
-        // the kernel closes the connection, and Prometheus retries on its next interval.
-        spdlog::warn("stopping without waiting for a scrape still in progress");
-        spdlog::info("stopped");
+    const bool http_stopped = stop_exposer(std::chrono::milliseconds(300));
+    // A scrape still being built or sent is not waited for: the process holds nothing that
+    // needs an orderly close (no files but the log); the kernel closes the connection, and
+    // Prometheus retries on its next interval.
+    if (!http_stopped) spdlog::warn("stopping without waiting for a scrape still in progress");
+    // The last line: what follows (freeing memory, the kernel ending the process) is not the
+    // daemon's to shorten, and tests time the two apart by it.
+    spdlog::info("stopped");
+    if (!http_stopped) {
         spdlog::shutdown();
         std::fflush(nullptr);
         _exit(0);
     }
-    // The last line the daemon writes: what is left (freeing memory, the kernel closing the
-    // process) is not the daemon's to shorten, and tests tell the two apart by it.
-    spdlog::info("stopped");
     return 0;
 }
 
