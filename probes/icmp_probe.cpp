@@ -20,12 +20,20 @@ namespace fedprobe {
 
 namespace {
 
+int icmp_protocol(int family) {
+    return family == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
+}
+
+// A raw ICMP socket, or -1 with errno set.
+int raw_icmp_socket(int family) {
+    return socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, icmp_protocol(family));
+}
+
 Result<int> open_icmp_socket(int family, bool& raw) {
-    int proto = family == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
-    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, icmp_protocol(family));
     raw = false;
     if (fd < 0 && (errno == EACCES || errno == EPERM)) {
-        fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+        fd = raw_icmp_socket(family);
         raw = true;
     }
     if (fd < 0)
@@ -164,8 +172,7 @@ IcmpProbe::Socket* IcmpProbe::socket_for(int family, bool df, std::string& error
         st = block_all_icmp(fd, family);
         if (st.ok() && rx.fd < 0) {  // the first raw socket of this IP version: open its reader
             // Raw like the sender, never a ping socket, which would see none of its replies.
-            const int proto = family == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
-            const int reader = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+            const int reader = raw_icmp_socket(family);
             st = reader < 0 ? Status::from_errno("raw ICMP socket", errno)
                             : open_receiver(rx, reader, family, true);
             if (reader >= 0 && !st.ok()) close(reader);
