@@ -55,14 +55,20 @@ bytes1=$(agent_metric prometheus_remote_storage_bytes_total); samples1=$(agent_m
 # The raw samples of one series across the outage: one every 5 s, no gap.
 window=$((end - stopped + 30))
 query "up{agent=\"kent-nhs\",job=\"fedprobe-agent\"}[${window}s]" "$end" >"$WORK/samples.json"
-/usr/bin/python3 - "$WORK/samples.json" "$stopped" "$started" <<'PY' || fail "samples are missing after the outage"
+/usr/bin/python3 - "$WORK/samples.json" "$stopped" "$started" "$end" <<'PY' || fail "samples are missing after the outage"
 import json, sys
 values = json.load(open(sys.argv[1]))["data"]["result"][0]["values"]
-stopped, started = float(sys.argv[2]), float(sys.argv[3])
+stopped, started, end = map(float, sys.argv[2:5])
 times = [float(t) for t, _ in values]
 gaps = [b - a for a, b in zip(times, times[1:])]
 during = [t for t in times if stopped <= t <= started]
-print(f"{len(times)} samples over {times[-1] - times[0]:.0f} s; {len(during)} from the outage; largest gap {max(gaps):.1f} s")
+# Where the largest gap lies, in seconds from the store's stop: before it (negative), in the
+# outage (0 to its length), or after the store came back. A failure says which part lost them.
+i = max(range(len(gaps)), key=gaps.__getitem__)
+print(f"{len(times)} samples over {times[-1] - times[0]:.0f} s; {len(during)} from the outage; "
+      f"largest gap {gaps[i]:.1f} s, from {times[i] - stopped:+.1f} s to {times[i + 1] - stopped:+.1f} s "
+      f"after the stop (the store was back at +{started - stopped:.0f} s; the last sample "
+      f"{end - times[-1]:.1f} s before the query)")
 sys.exit(0 if max(gaps) <= 7.5 and len(during) >= 10 else 1)
 PY
 pass "no sample missing: the outage's samples came from the agent's WAL"
