@@ -192,8 +192,11 @@ void Engine::start_trace(LiveJob* lj, TimePoint at) {
     // path:SERVICE: the flow's own transport and port, so the trace crosses the same rules.
     const ProbeSpec spec{kind_index_of<PathKind>(), lj->job.flow->service};
     ProbeRequest request = request_for(*config_, *lj->job.target, spec);
+    auto& params = request.params_of<PathKind>();
+    // It explains the round that just ended: another job's path round of the same flow begun
+    // before now may have crossed a firewall before the rule that drops the flow.
+    params.fresh = true;
     if (lj->last_outcome == Outcome::ok) {  // check --mtu: the flow works; how large?
-        auto& params = request.params_of<PathKind>();
         params.mtu = true;
         params.mtu_every = 1;
     }
@@ -217,10 +220,10 @@ void Engine::on_trace(LiveJob* lj, ProbeResult result) {
         release_if_removed(lj);
         return;
     }
-    // A trace that could not run (a socket, or another round of the same flow with other
-    // settings) said nothing about the network: the next filtered round tries again rather
-    // than leave the flow without its blocked_after for blocked_trace_every. Once: an error that
-    // lasts (no raw sockets) must not log a failed trace every round.
+    // A trace that could not run (a socket, a route) said nothing about the network: the next
+    // filtered round tries again rather than leave the flow without its blocked_after for
+    // blocked_trace_every. Once: an error that lasts (no raw sockets) must not log a failed trace
+    // every round.
     const bool failed = result.outcome == Outcome::error;
     if (failed && !t.retried) t.traced_at.reset();
     t.retried = failed && !t.retried;

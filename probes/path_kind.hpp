@@ -45,6 +45,9 @@ struct PathParams {
     int mtu_every = 1;
     int min_mtu = 0;  // 0: not set
     int min_mss = 0;
+    // Not from the config: set by the engine when a trace must explain a round that has just
+    // ended (a flow's), so a round of the same flow begun before it asked cannot answer it.
+    bool fresh = false;
     friend bool operator==(const PathParams&, const PathParams&) = default;
 };
 

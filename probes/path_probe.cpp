@@ -336,15 +336,16 @@ void PathProbe::start(const ProbeRequest& request, Done done) {
         run.key = FlowKey{protocol, request.destination, run.flow.ident, run.flow.port};
         if (auto a = active_.find(run.key); a != active_.end()) {
             // The same flow of another job is still tracing: a second round would send packets
-            // with the same identifiers and neither could tell whose answers are whose.
+            // with the same identifiers and neither could tell whose answers are whose. So the
+            // caller shares that round or, if it cannot (other settings, or it wants evidence
+            // from after it asked), waits for it to end and then runs its own.
             Round& running = *rounds_.at(a->second.first);
-            if (can_join(running, request, params)) {
+            const bool stale = params.fresh && running.started < now;
+            if (!stale && can_join(running, request, params))
                 running.joined.push_back(std::move(r.done));
-                return;
-            }
-            return fail(request, std::move(r.done), Outcome::error,
-                        "another path round to " + request.destination.str() +
-                            " with the same flow and other settings is still running");
+            else
+                running.after.emplace_back(request, std::move(r.done));
+            return;
         }
         // Generation 0 never goes out: an IPv4 ID of 0 would be replaced by the kernel.
         run.memory->generation = static_cast<std::uint8_t>(run.memory->generation % 255 + 1);
@@ -754,6 +755,7 @@ bool PathProbe::can_join(const Round& running, const ProbeRequest& request,
     PathParams b = params;
     a.mtu = b.mtu = false;
     a.mtu_every = b.mtu_every = 1;
+    a.fresh = b.fresh = false;  // start() has already checked the round began in time
     return a == b && running.request.destination == request.destination &&
            running.request.port == request.port && running.request.timeout == request.timeout &&
            running.request.send() == request.send();
@@ -762,10 +764,15 @@ bool PathProbe::can_join(const Round& running, const ProbeRequest& request,
 void PathProbe::deliver(std::unique_ptr<Round> round, ProbeResult result) {
     Done done = std::move(round->done);
     std::vector<Done> joined = std::move(round->joined);
+    std::vector<std::pair<ProbeRequest, Done>> after = std::move(round->after);
     round.reset();
     for (Done& j : joined)
         j(result);
     done(std::move(result));
+    // The flow is free again. The first of these starts a round; the others share it or queue
+    // behind it, as if they had just asked.
+    for (auto& [request, d] : after)
+        start(request, std::move(d));
 }
 
 }  // namespace fedprobe

@@ -23,8 +23,11 @@
 //
 // Two callers asking for the same flows of the same destination at once (a flow's trace and the
 // regular path job of its service) share one round when their settings match, and each gets its
-// result; with other settings the second is refused, since the two rounds' packets would carry
-// the same identifiers.
+// result. Otherwise the second waits for the first to end and then runs its own round, since
+// two rounds at once would send packets with the same identifiers. "Otherwise" is other
+// settings, or a caller with PathParams::fresh (a flow's trace, which explains the flow's last
+// round) finding a round that began before it asked: that round may have crossed the firewall
+// before the rule that now drops the flow.
 //
 // Everything runs on the event loop's thread.
 #pragma once
@@ -138,6 +141,9 @@ class PathProbe : public Probe {
         // Callers whose round would have been this one: the same flows of the same destination,
         // asked while it ran. Each gets a copy of its result (see can_join).
         std::vector<Done> joined;
+        // Callers of the same flow that could not share it: each starts its own round once this
+        // one is over.
+        std::vector<std::pair<ProbeRequest, Done>> after;
         std::vector<FlowRun> flows;
         TimePoint started{};
         std::priority_queue<Pending, std::vector<Pending>, std::greater<>> queue;

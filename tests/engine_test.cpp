@@ -21,6 +21,7 @@ struct FakeProbes {
         std::size_t kind;
         Probe::Done done;
         std::uint16_t port = 0;
+        bool fresh = false;  // a path request's PathParams::fresh
     };
     std::vector<Started> started;
 
@@ -28,7 +29,8 @@ struct FakeProbes {
       public:
         Fake(FakeProbes& owner, std::size_t kind) : owner_(owner), kind_(kind) {}
         void start(const ProbeRequest& r, Done done) override {
-            owner_.started.push_back({r.destination.str(), kind_, std::move(done), r.port});
+            const bool fresh = kind_ == kind_index_of<PathKind>() && r.as<PathKind>().fresh;
+            owner_.started.push_back({r.destination.str(), kind_, std::move(done), r.port, fresh});
         }
 
       private:
@@ -413,6 +415,7 @@ TEST_CASE("an allow flow found filtered is traced with path:SERVICE, at most onc
     CHECK(f.probes.started[0].kind == path);
     CHECK(f.probes.started[0].port == 443);
     CHECK(f.probes.started[0].destination == "192.0.2.10");
+    CHECK(f.probes.started[0].fresh);  // never answered by a path round begun before the drop
     CHECK(rec.trace_follows == std::vector<bool>{true, false});
     finish_kind(f.probes, path, silent_after_hop_4());
     REQUIRE(rec.traced.size() == 1);
@@ -459,7 +462,7 @@ TEST_CASE("a trace that could not run is tried again on the next filtered round"
     finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
     REQUIRE(f.probes.started.size() == 1);
     ProbeResult busy = with_outcome(Outcome::error);
-    busy.detail = "another path round to 192.0.2.10 with the same flow and other settings";
+    busy.detail = "socket(AF_INET, SOCK_RAW, IPPROTO_RAW): Operation not permitted";
     finish_kind(f.probes, path, busy);
     CHECK(rec.traced.back() == "flow:web/epr -");
     // The next round, 10 s on and not 10 minutes: traced again, and this time it runs.

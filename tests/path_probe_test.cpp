@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include <memory>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "core/event_loop.hpp"
 #include "probes/path_probe.hpp"
@@ -179,13 +182,12 @@ TEST_CASE("path.mtu: a full-size DF probe over loopback in one packet, every mtu
     CHECK(probe.rounds_in_flight() == 0);
 }
 
-TEST_CASE(
-    "a second caller for the same flow shares the running round; other settings are refused") {
+TEST_CASE("a second caller for the same flow shares the running round; other settings wait") {
     EventLoop loop;
     REQUIRE(loop.init().ok());
     PathProbe probe(loop);
-    // 127.0.0.4 answers at TTL 1 at once; the round lasts until its answer, long enough for a
-    // second start in the same loop turn to find it running.
+    // 127.0.0.4 answers at TTL 1 at once; the round lasts until the loop reads its answer, long
+    // enough for more starts before the next loop turn to find it running.
     auto req = to("127.0.0.4", PathMethod::udp);
     std::vector<ProbeResult> got;
     probe.start(req, [&](ProbeResult r) { got.push_back(std::move(r)); });
@@ -194,12 +196,11 @@ TEST_CASE(
     wider.max_ttl = 12;  // same flow, other settings
     auto other = req;
     other.params = wider;
-    std::unique_ptr<ProbeResult> refused;
-    probe.start(other,
-                [&](ProbeResult r) { refused = std::make_unique<ProbeResult>(std::move(r)); });
+    std::vector<ProbeResult> later;  // in the order they end
+    probe.start(other, [&](ProbeResult r) { later.push_back(std::move(r)); });
     CHECK(probe.rounds_in_flight() == 1);
     auto deadline = loop.now() + 10s;
-    while ((got.size() < 2 || !refused) && loop.now() < deadline)
+    while ((got.size() < 2 || later.empty()) && loop.now() < deadline)
         loop.run_once(100ms);
     REQUIRE(got.size() == 2);
     for (const auto& r : got) {
@@ -208,11 +209,48 @@ TEST_CASE(
         CHECK(r.as<PathKind>()->packets_sent == got[0].as<PathKind>()->packets_sent);
         CHECK(r.as<PathKind>()->flows[0].flow_id == got[0].as<PathKind>()->flows[0].flow_id);
     }
-    REQUIRE(refused);
-    CHECK(refused->outcome == Outcome::error);
-    CHECK(refused->detail.find("other settings") != std::string::npos);
-    // The shared round was one round: the next sends only the destination's TTL.
-    auto next = run(loop, probe, req);
-    CHECK(next.as<PathKind>()->packets_sent == 1);
+    // The other settings waited for the shared round, then ran their own: the learned window,
+    // one packet, and the same flow.
+    REQUIRE(later.size() == 1);
+    CHECK(later[0].outcome == Outcome::ok);
+    REQUIRE(later[0].as<PathKind>());
+    CHECK(later[0].as<PathKind>()->packets_sent == 1);
+    CHECK(later[0].as<PathKind>()->flows[0].flow_id == got[0].as<PathKind>()->flows[0].flow_id);
+    CHECK(probe.rounds_in_flight() == 0);
+}
+
+TEST_CASE("a fresh caller never takes a round of its flow that began before it asked") {
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    PathProbe probe(loop);
+    auto req = to("127.0.0.5", PathMethod::udp);
+    auto fresh = req;
+    PathParams p = req.as<PathKind>();
+    p.fresh = true;
+    fresh.params = p;
+    std::vector<std::pair<std::string, ProbeResult>> ended;
+    auto note = [&](std::string who) {
+        return [&ended, who](ProbeResult r) { ended.emplace_back(who, std::move(r)); };
+    };
+    probe.start(req, note("job"));
+    // The job's answer is already in the socket, unread, so its round is still running.
+    std::this_thread::sleep_for(2ms);
+    probe.start(fresh, note("trace"));      // waits for it, then runs its own
+    probe.start(req, note("another job"));  // not fresh: the running round answers it
+    CHECK(probe.rounds_in_flight() == 1);
+    auto deadline = loop.now() + 10s;
+    while (ended.size() < 3 && loop.now() < deadline)
+        loop.run_once(100ms);
+    REQUIRE(ended.size() == 3);
+    std::vector<std::string> order;
+    for (const auto& [who, r] : ended) {
+        CAPTURE(who);
+        CHECK(r.outcome == Outcome::ok);
+        order.push_back(who);
+    }
+    CHECK(order == std::vector<std::string>{"another job", "job", "trace"});
+    // The first round sent its first TTLs; the trace's own round only the learned one.
+    CHECK(ended[1].second.as<PathKind>()->packets_sent > 1);
+    CHECK(ended[2].second.as<PathKind>()->packets_sent == 1);
     CHECK(probe.rounds_in_flight() == 0);
 }
