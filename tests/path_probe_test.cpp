@@ -233,7 +233,8 @@ TEST_CASE("a fresh caller never takes a round of its flow that began before it a
         return [&ended, who](ProbeResult r) { ended.emplace_back(who, std::move(r)); };
     };
     probe.start(req, note("job"));
-    // The job's answer is already in the socket, unread, so its round is still running.
+    // The loop has not run since, so the job's round is still running (any answer unread),
+    // and the clock has moved on.
     std::this_thread::sleep_for(2ms);
     probe.start(fresh, note("trace"));      // waits for it, then runs its own
     probe.start(req, note("another job"));  // not fresh: the running round answers it
