@@ -220,8 +220,8 @@ void Engine::on_trace(LiveJob* lj, ProbeResult result) {
         release_if_removed(lj);
         return;
     }
-    // A trace that could not run (a socket, a route) said nothing about the network: the next
-    // filtered round tries again rather than leave the flow without its blocked_after for
+    // A trace that could not run (a socket it could not open) said nothing about the network: the
+    // next filtered round tries again rather than leave the flow without its blocked_after for
     // blocked_trace_every. Once: an error that lasts (no raw sockets) must not log a failed trace
     // every round.
     const bool failed = result.outcome == Outcome::error;
