@@ -38,7 +38,8 @@ agent_metric() {  # the sum of a counter over its label sets, from the agent's o
 }
 bytes0=$(agent_metric prometheus_remote_storage_bytes_total); samples0=$(agent_metric prometheus_remote_storage_samples_total); t0=$(date +%s)
 
-scrapes0=$(agent_metric prometheus_target_interval_length_seconds_count)  # the agent's scrapes, less one
+# The agent has one target (above): each of its scrapes after the first adds one interval here.
+scrapes0=$(agent_metric prometheus_target_interval_length_seconds_count)
 stopped=$(date +%s)
 "$LABD/central" stop-prometheus
 sleep 60
