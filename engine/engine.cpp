@@ -164,6 +164,11 @@ void Engine::on_result(LiveJob* lj, ProbeResult result) {
         result.reporter ? network_index_->lookup(*result.reporter) : kNoReporter;
     // Only flows are ever traced; the clock is read for them alone.
     const TimePoint at = lj->job.flow ? now() : TimePoint{};
+    // A flow that leaves its state has a new story: its next silent drop is traced at once, not
+    // blocked_trace_every after a trace of an earlier fault (blame needs it within a round).
+    if (lj->flow_trace && !overload && !lj->flow_trace->tracing &&
+        lj->last_outcome != result.outcome)
+        lj->flow_trace->traced_at.reset();
     const bool trace = lj->job.flow && should_trace(*lj, result, at);
     if (lj->flow_trace && !overload && result.outcome != Outcome::filtered)
         lj->flow_trace->blocked_after.reset();

@@ -523,6 +523,38 @@ TEST_CASE("a flow that works again loses its blocked_after; a reload during a tr
     CHECK(f.engine->stats().in_flight == 0);
 }
 
+TEST_CASE("a flow blocked again after working is traced at once, not 10 minutes on") {
+    Fixture f;
+    TraceRecorder rec;
+    REQUIRE(f.engine->add_sink(rec));
+    f.engine->apply(flow_config());
+    const std::size_t tcp = kind_index_of<TcpKind>(), path = kind_index_of<PathKind>();
+    f.advance(11s);
+    finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    finish_kind(f.probes, path, silent_after_hop_4());
+    CHECK(f.engine->stats().blocked_traces == 1);
+    // Fixed, then a new fault 20 s later: blame must see where this one stops.
+    f.advance(10s);
+    finish_kind(f.probes, tcp, with_outcome(Outcome::ok));
+    f.advance(10s);
+    finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    REQUIRE(f.probes.started.size() == 1);
+    CHECK(f.probes.started[0].kind == path);
+    CHECK(f.engine->stats().blocked_traces == 2);
+    finish_kind(f.probes, path, silent_after_hop_4());
+    // Still filtered: no new trace until blocked_trace_every.
+    f.advance(10s);
+    finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    CHECK(f.probes.started.empty());
+    // A change between two failures (prohibited, then filtered) is a new story too.
+    f.advance(10s);
+    finish_kind(f.probes, tcp, with_outcome(Outcome::prohibited));
+    f.advance(10s);
+    finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    REQUIRE(f.probes.started.size() == 1);
+    CHECK(f.engine->stats().blocked_traces == 3);
+}
+
 TEST_CASE("no trace when tracing is off, and check traces once per run") {
     for (bool off : {true, false}) {
         CAPTURE(off);
