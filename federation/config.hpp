@@ -30,6 +30,10 @@ struct Network {
     // Its appliance's metrics endpoint as the central Prometheus reaches it (management
     // network): what `fedprobe export prometheus` writes as a scrape target.
     std::optional<Endpoint> appliance = std::nullopt;
+    // Its appliance's address on the federation side, as the other appliances reach it (and
+    // per site where NAT shows it otherwise): the loader derives a target `ID-appliance` from
+    // it, so every appliance traces its way to every other and the way back is always measured.
+    std::optional<IpAddress> appliance_address = std::nullopt;
 };
 
 // One entry of a target's `probes`: a kind of the table (kinds.hpp) and maybe a service.

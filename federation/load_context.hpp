@@ -18,6 +18,8 @@ struct LoadContext {
     std::map<std::string, const toml::node*> network_nodes;  // id -> where it is declared
     Kinds::OptionPools option_pools;  // targets with equal [targets.KIND] tables share one
     BoxPool<std::vector<ProbeSpec>> probe_lists;  // and equal `probes = [...]` lists
+    // [[networks]] tables with a valid appliance_address, for the targets derived from them.
+    std::vector<const toml::table*> appliance_networks;
 };
 
 // [a-z0-9][a-z0-9-]*

@@ -39,7 +39,7 @@ LoadResult load_config_text(std::string_view text, const std::string& path,
     cfg.path = path;
     try {
         toml::table root = toml::parse(text, path);
-        LoadContext c{reader, cfg, site_override, {}, {}, {}};
+        LoadContext c{reader, cfg, site_override, {}, {}, {}, {}};
         reader.check_keys(root, {"fedprobe", "networks", "services", "targets", "flows"},
                           "the top level");
         read_networks(c, root);

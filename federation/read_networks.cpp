@@ -31,7 +31,10 @@ void read_networks(LoadContext& c, const toml::table& root) {
     }
     for (const toml::table* t : tables) {
         std::string where = "[[networks]]";
-        r.check_keys(*t, {"id", "kind", "name", "prefixes", "rate_limit", "appliance"}, where);
+        r.check_keys(*t,
+                     {"id", "kind", "name", "prefixes", "rate_limit", "appliance",
+                      "appliance_address", "appliance_addresses_from"},
+                     where);
         Network net;
         auto id = r.get_string(*t, "id", where);
         if (!id) {
@@ -90,6 +93,30 @@ void read_networks(LoadContext& c, const toml::table& root) {
                         where + ": appliance " + quote_excerpt(*a) +
                             " is not ADDRESS:PORT (the appliance's metrics endpoint, e.g. "
                             "10.31.1.10:9641)");
+        }
+        if (const toml::node* a = t->get("appliance_address")) {
+            bool ok = true;
+            if (auto addr = read_address(c, *a, where + ": appliance_address")) {
+                net.appliance_address = *addr;
+                if (!net.prefixes.empty() &&
+                    std::none_of(net.prefixes.begin(), net.prefixes.end(),
+                                 [&](const Prefix& p) { return p.contains(*addr); }))
+                    r.warning(a->source(), where + ": appliance_address " + addr->str() +
+                                               " is outside the network's prefixes");
+            } else {
+                ok = false;
+            }
+            if (const toml::table* af = r.get_table(*t, "appliance_addresses_from", where)) {
+                for (auto&& [site, node] : *af)
+                    if (!read_address(
+                            c, node,
+                            where + ": appliance_addresses_from." + std::string(site.str())))
+                        ok = false;
+            }
+            if (ok) c.appliance_networks.push_back(t);
+        } else if (t->get("appliance_addresses_from")) {
+            r.error(t->get("appliance_addresses_from")->source(),
+                    where + ": appliance_addresses_from needs appliance_address");
         }
         c.cfg.networks.push_back(std::move(net));
     }

@@ -126,159 +126,204 @@ std::optional<IpAddress> read_address(LoadContext& c, const toml::node& n,
     return a;
 }
 
-void read_targets(LoadContext& c, const toml::table& root) {
+namespace {
+
+// One [[targets]] table, explicit or derived; `seen` holds the ids read so far.
+void read_target(LoadContext& c, const toml::table* t,
+                 std::map<std::string, const toml::node*>& seen) {
     TomlReader& r = c.r;
+    std::string where = "[[targets]]";
+    std::vector<std::string_view> keys = {
+        "id",     "network", "address", "addresses_from", "probes", "interval", "timeout",
+        "labels", "from",    "enabled", "source",         "device", "dscp",     "flows"};
+    keys.insert(keys.end(), Kinds::names.begin(), Kinds::names.end());  // [targets.KIND]
+    r.check_keys(*t, keys, where);
+    auto id = r.get_string(*t, "id", where);
+    if (!id) {
+        if (!t->get("id")) r.error(t->source(), "[[targets]] entry has no 'id'");
+        return;
+    }
+    where = "target " + quote_excerpt(*id);
+    if (!check_id(c, *t, *id, where)) return;
+    if (seen.count(*id)) {
+        r.error(t->get("id")->source(), "duplicate target id '" + *id +
+                                            "' (first declared at line " +
+                                            std::to_string(seen[*id]->source().begin.line) + ")");
+        return;
+    }
+    seen[*id] = t->get("id");
+    Target tg;
+    tg.id = *id;
+    bool ok = true;
+
+    auto network = r.get_string(*t, "network", where);
+    const Network* net = nullptr;
+    if (!network) {
+        if (!t->get("network")) r.error(t->source(), where + " has no 'network'");
+        ok = false;
+    } else if (!(net = c.cfg.network(*network))) {
+        r.error(t->get("network")->source(),
+                where + ": network '" + *network + "' is not declared in [[networks]]");
+        ok = false;
+    } else {
+        tg.network = *network;
+    }
+
+    if (const toml::node* a = t->get("address")) {
+        if (auto addr = read_address(c, *a, where + ": address")) {
+            tg.address = *addr;
+            if (net && !net->prefixes.empty() &&
+                std::none_of(net->prefixes.begin(), net->prefixes.end(),
+                             [&](const Prefix& p) { return p.contains(*addr); }))
+                r.warning(a->source(), where + ": address " + addr->str() +
+                                           " is outside the prefixes of network '" + net->id + "'");
+        } else {
+            ok = false;
+        }
+    } else {
+        r.error(t->source(), where + " has no 'address'");
+        ok = false;
+    }
+
+    if (const toml::table* af = r.get_table(*t, "addresses_from", where)) {
+        for (auto&& [site, node] : *af) {
+            std::string s(site.str());
+            if (!c.cfg.network(s))
+                r.error(site.source(), where + ": addresses_from names " + quote_excerpt(s) +
+                                           ", which is not a declared network");
+            if (auto addr = read_address(c, node, where + ": addresses_from." + s)) {
+                if (addr->family != tg.address.family && tg.address.valid())
+                    r.error(node.source(), where + ": addresses_from." + s +
+                                               " is not the same IP version as 'address'");
+                tg.set_extras().addresses_from[s] = *addr;
+            }
+        }
+    }
+
+    if (!t->get("probes"))
+        r.error(t->source(), where + " has no 'probes' (e.g. [\"icmp\", \"tcp:https\"])");
+    std::vector<ProbeSpec> probes;
+    for (auto& [text, node] : r.get_string_array(*t, "probes", where)) {
+        auto spec = parse_probe(c, text, *node, where);
+        if (!spec) continue;
+        if (std::find(probes.begin(), probes.end(), *spec) != probes.end()) {
+            r.error(node->source(), where + ": probe " + quote_excerpt(text) + " is listed twice");
+            continue;
+        }
+        probes.push_back(*spec);
+    }
+    if (!probes.empty()) tg.probe_list = c.probe_lists.intern(std::move(probes));
+
+    tg.interval = r.get_duration(*t, "interval", where).value_or(c.cfg.settings.interval);
+    tg.timeout = r.get_duration(*t, "timeout", where).value_or(c.cfg.settings.timeout);
+    if (tg.timeout >= tg.interval) {
+        const toml::node* at = t->get("timeout") ? t->get("timeout") : t->get("interval");
+        r.warning(at ? at->source() : t->source(),
+                  where + ": timeout " + format_duration(tg.timeout) +
+                      " is not shorter than interval " + format_duration(tg.interval) +
+                      "; rounds that time out will skip the next one");
+    }
+
+    if (const toml::table* labels = r.get_table(*t, "labels", where)) {
+        for (auto&& [k, v] : *labels) {
+            std::string name(k.str());
+            if (!is_label_name(name) || name.starts_with("__")) {
+                r.error(k.source(), where + ": label name " + quote_excerpt(name) +
+                                        " is not a valid Prometheus label name");
+            } else if (kReservedLabels.count(name)) {
+                r.error(k.source(), where + ": label '" + name +
+                                        "' is set by fedprobe itself; choose another name");
+            } else if (auto value = v.value<std::string>(); value && v.is_string()) {
+                tg.set_extras().labels[name] = *value;
+            } else {
+                r.error(v.source(),
+                        where + ": label '" + name + "' must be a string, not " + type_name(v));
+            }
+        }
+        if (tg.labels().size() > 8)
+            r.warning(labels->source(),
+                      where + ": " + std::to_string(tg.labels().size()) +
+                          " labels; keep static labels few, every series carries them");
+    }
+
+    for (auto& [site, node] : r.get_string_array(*t, "from", where)) {
+        if (!c.cfg.network(site))
+            r.error(node->source(), where + ": from names " + quote_excerpt(site) +
+                                        ", which is not a declared network");
+        tg.set_extras().from_sites.push_back(site);
+    }
+    tg.enabled = r.get_bool(*t, "enabled", where).value_or(true);
+    tg.flow_destination = r.get_bool(*t, "flows", where).value_or(true);
+
+    if (const toml::node* src = t->get("source")) {
+        if (auto a = read_address(c, *src, where + ": source")) {
+            if (tg.address.valid() && a->family != tg.address.family)
+                r.error(src->source(), where + ": source " + a->str() +
+                                           " is not the same IP version as the address");
+            tg.set_extras().send.source = a;
+        }
+    }
+    if (auto dev = r.get_string(*t, "device", where)) {
+        if (dev->empty() || dev->size() >= 16 || dev->find('/') != std::string::npos)
+            r.error(t->get("device")->source(),
+                    where + ": device '" + *dev + "' is not an interface name");
+        tg.set_extras().send.device = *dev;
+    }
+    if (auto v = r.get_int(*t, "dscp", where, 0, 63))
+        tg.set_extras().send.dscp = static_cast<int>(*v);
+    if (!read_kind_options(c, *t, tg, where)) ok = false;
+
+    if (ok) c.cfg.targets.push_back(std::move(tg));
+}
+
+// A target per network with an appliance_address: the other appliances trace their way to it
+// (path, icmp: it needs no port open at the border), and measure it with STAMP where the
+// federation reflects STAMP and no target of that network already does. Each is an ordinary
+// [[targets]] table, read as one, so a derived target can do nothing an explicit one cannot.
+std::vector<toml::table> derived_appliance_targets(LoadContext& c) {
+    std::vector<std::string> sites;
+    for (const toml::table* t : c.appliance_networks)
+        sites.push_back(t->get_as<std::string>("id")->get());
+    std::vector<toml::table> out;
+    for (const toml::table* t : c.appliance_networks) {
+        const std::string id = t->get_as<std::string>("id")->get();
+        toml::table d;
+        d.insert("id", id + "-appliance");
+        d.insert("network", id);
+        d.insert("address", *t->get("appliance_address"));
+        if (const toml::node* af = t->get("appliance_addresses_from"))
+            d.insert("addresses_from", *af);
+        toml::array from;
+        for (const auto& s : sites)
+            if (s != id) from.push_back(s);
+        d.insert("from", std::move(from));
+        toml::array probes{"path"};
+        bool stamped = false;
+        for (const auto& tg : c.cfg.targets)
+            for (const auto& p : tg.probes())
+                stamped = stamped || (tg.network == id && p.name() == "stamp");
+        if (c.cfg.settings.stamp && !stamped) probes.push_back("stamp");
+        d.insert("probes", std::move(probes));
+        d.insert("path", toml::table{{"method", "icmp"}});
+        d.insert("flows", false);
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
+}  // namespace
+
+void read_targets(LoadContext& c, const toml::table& root) {
     std::map<std::string, const toml::node*> seen;
-    const auto tables = r.get_table_array(root, "targets");
+    const auto tables = c.r.get_table_array(root, "targets");
     // Exactly sized: a Target is a few hundred bytes, and doubling growth would leave up to
     // half of 100,000 of them as slack for the life of the config.
-    c.cfg.targets.reserve(tables.size());
-    for (const toml::table* t : tables) {
-        std::string where = "[[targets]]";
-        std::vector<std::string_view> keys = {
-            "id",     "network", "address", "addresses_from", "probes", "interval", "timeout",
-            "labels", "from",    "enabled", "source",         "device", "dscp",     "flows"};
-        keys.insert(keys.end(), Kinds::names.begin(), Kinds::names.end());  // [targets.KIND]
-        r.check_keys(*t, keys, where);
-        auto id = r.get_string(*t, "id", where);
-        if (!id) {
-            if (!t->get("id")) r.error(t->source(), "[[targets]] entry has no 'id'");
-            continue;
-        }
-        where = "target " + quote_excerpt(*id);
-        if (!check_id(c, *t, *id, where)) continue;
-        if (seen.count(*id)) {
-            r.error(t->get("id")->source(),
-                    "duplicate target id '" + *id + "' (first declared at line " +
-                        std::to_string(seen[*id]->source().begin.line) + ")");
-            continue;
-        }
-        seen[*id] = t->get("id");
-        Target tg;
-        tg.id = *id;
-        bool ok = true;
-
-        auto network = r.get_string(*t, "network", where);
-        const Network* net = nullptr;
-        if (!network) {
-            if (!t->get("network")) r.error(t->source(), where + " has no 'network'");
-            ok = false;
-        } else if (!(net = c.cfg.network(*network))) {
-            r.error(t->get("network")->source(),
-                    where + ": network '" + *network + "' is not declared in [[networks]]");
-            ok = false;
-        } else {
-            tg.network = *network;
-        }
-
-        if (const toml::node* a = t->get("address")) {
-            if (auto addr = read_address(c, *a, where + ": address")) {
-                tg.address = *addr;
-                if (net && !net->prefixes.empty() &&
-                    std::none_of(net->prefixes.begin(), net->prefixes.end(),
-                                 [&](const Prefix& p) { return p.contains(*addr); }))
-                    r.warning(a->source(), where + ": address " + addr->str() +
-                                               " is outside the prefixes of network '" + net->id +
-                                               "'");
-            } else {
-                ok = false;
-            }
-        } else {
-            r.error(t->source(), where + " has no 'address'");
-            ok = false;
-        }
-
-        if (const toml::table* af = r.get_table(*t, "addresses_from", where)) {
-            for (auto&& [site, node] : *af) {
-                std::string s(site.str());
-                if (!c.cfg.network(s))
-                    r.error(site.source(), where + ": addresses_from names " + quote_excerpt(s) +
-                                               ", which is not a declared network");
-                if (auto addr = read_address(c, node, where + ": addresses_from." + s)) {
-                    if (addr->family != tg.address.family && tg.address.valid())
-                        r.error(node.source(), where + ": addresses_from." + s +
-                                                   " is not the same IP version as 'address'");
-                    tg.set_extras().addresses_from[s] = *addr;
-                }
-            }
-        }
-
-        if (!t->get("probes"))
-            r.error(t->source(), where + " has no 'probes' (e.g. [\"icmp\", \"tcp:https\"])");
-        std::vector<ProbeSpec> probes;
-        for (auto& [text, node] : r.get_string_array(*t, "probes", where)) {
-            auto spec = parse_probe(c, text, *node, where);
-            if (!spec) continue;
-            if (std::find(probes.begin(), probes.end(), *spec) != probes.end()) {
-                r.error(node->source(),
-                        where + ": probe " + quote_excerpt(text) + " is listed twice");
-                continue;
-            }
-            probes.push_back(*spec);
-        }
-        if (!probes.empty()) tg.probe_list = c.probe_lists.intern(std::move(probes));
-
-        tg.interval = r.get_duration(*t, "interval", where).value_or(c.cfg.settings.interval);
-        tg.timeout = r.get_duration(*t, "timeout", where).value_or(c.cfg.settings.timeout);
-        if (tg.timeout >= tg.interval) {
-            const toml::node* at = t->get("timeout") ? t->get("timeout") : t->get("interval");
-            r.warning(at ? at->source() : t->source(),
-                      where + ": timeout " + format_duration(tg.timeout) +
-                          " is not shorter than interval " + format_duration(tg.interval) +
-                          "; rounds that time out will skip the next one");
-        }
-
-        if (const toml::table* labels = r.get_table(*t, "labels", where)) {
-            for (auto&& [k, v] : *labels) {
-                std::string name(k.str());
-                if (!is_label_name(name) || name.starts_with("__")) {
-                    r.error(k.source(), where + ": label name " + quote_excerpt(name) +
-                                            " is not a valid Prometheus label name");
-                } else if (kReservedLabels.count(name)) {
-                    r.error(k.source(), where + ": label '" + name +
-                                            "' is set by fedprobe itself; choose another name");
-                } else if (auto value = v.value<std::string>(); value && v.is_string()) {
-                    tg.set_extras().labels[name] = *value;
-                } else {
-                    r.error(v.source(),
-                            where + ": label '" + name + "' must be a string, not " + type_name(v));
-                }
-            }
-            if (tg.labels().size() > 8)
-                r.warning(labels->source(),
-                          where + ": " + std::to_string(tg.labels().size()) +
-                              " labels; keep static labels few, every series carries them");
-        }
-
-        for (auto& [site, node] : r.get_string_array(*t, "from", where)) {
-            if (!c.cfg.network(site))
-                r.error(node->source(), where + ": from names " + quote_excerpt(site) +
-                                            ", which is not a declared network");
-            tg.set_extras().from_sites.push_back(site);
-        }
-        tg.enabled = r.get_bool(*t, "enabled", where).value_or(true);
-        tg.flow_destination = r.get_bool(*t, "flows", where).value_or(true);
-
-        if (const toml::node* src = t->get("source")) {
-            if (auto a = read_address(c, *src, where + ": source")) {
-                if (tg.address.valid() && a->family != tg.address.family)
-                    r.error(src->source(), where + ": source " + a->str() +
-                                               " is not the same IP version as the address");
-                tg.set_extras().send.source = a;
-            }
-        }
-        if (auto dev = r.get_string(*t, "device", where)) {
-            if (dev->empty() || dev->size() >= 16 || dev->find('/') != std::string::npos)
-                r.error(t->get("device")->source(),
-                        where + ": device '" + *dev + "' is not an interface name");
-            tg.set_extras().send.device = *dev;
-        }
-        if (auto v = r.get_int(*t, "dscp", where, 0, 63))
-            tg.set_extras().send.dscp = static_cast<int>(*v);
-        if (!read_kind_options(c, *t, tg, where)) ok = false;
-
-        if (ok) c.cfg.targets.push_back(std::move(tg));
-    }
+    c.cfg.targets.reserve(tables.size() + c.appliance_networks.size());
+    for (const toml::table* t : tables)
+        read_target(c, t, seen);
+    // An explicit target of the same id wins: a site may tune its own.
+    for (const toml::table& d : derived_appliance_targets(c))
+        if (!seen.count(d.get_as<std::string>("id")->get())) read_target(c, &d, seen);
 }
 
 }  // namespace fedprobe

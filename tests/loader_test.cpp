@@ -551,3 +551,85 @@ TEST_CASE("[targets.stamp]: defaults, and every mistake located") {
                "for the last reply: a round of 5s does not fit in the interval 5s")
               .line == at - 4);
 }
+
+TEST_CASE("each appliance_address gives a target the other appliances trace") {
+    const std::string text = R"([fedprobe]
+site = "kent-nhs"
+[fedprobe.stamp]
+listen = ["0.0.0.0:862"]
+allow = ["kent-nhs", "surrey-psn", "brighton-psn"]
+
+[[networks]]
+id = "kent-nhs"
+prefixes = ["10.31.0.0/16"]
+appliance_address = "10.31.1.10"
+
+[[networks]]
+id = "surrey-psn"
+prefixes = ["198.51.100.0/24"]
+appliance_address = "198.51.100.138"
+appliance_addresses_from = { brighton-psn = "198.51.100.139" }
+
+[[networks]]
+id = "brighton-psn"
+prefixes = ["203.0.113.0/24"]
+appliance_address = "203.0.113.10"
+
+[[networks]]
+id = "psn-core"
+prefixes = ["192.0.2.0/24"]
+
+[[targets]]                      # brighton's own, with STAMP: it wins over the derived one
+id = "brighton-psn-appliance"
+network = "brighton-psn"
+address = "203.0.113.10"
+probes = ["stamp"]
+)";
+    auto r = load(text);
+    for (const auto& d : r.diagnostics)
+        CHECK_MESSAGE(d.severity != Diagnostic::Severity::error, d.format());
+    REQUIRE(r.config);
+    const Target* kent = r.config->target("kent-nhs-appliance");
+    const Target* surrey = r.config->target("surrey-psn-appliance");
+    const Target* brighton = r.config->target("brighton-psn-appliance");
+    REQUIRE(kent);
+    REQUIRE(surrey);
+    REQUIRE(brighton);
+    CHECK(r.config->target("psn-core-appliance") == nullptr);  // no appliance there
+    CHECK(kent->address.str() == "10.31.1.10");
+    CHECK(kent->from_sites() == std::vector<std::string>{"surrey-psn", "brighton-psn"});
+    CHECK_FALSE(kent->probed_from("kent-nhs"));  // never its own
+    CHECK_FALSE(kent->flow_destination);         // an appliance serves none of the policy's flows
+    std::vector<std::string> probes;
+    for (const auto& p : kent->probes())
+        probes.push_back(p.str());
+    CHECK(probes == std::vector<std::string>{"path", "stamp"});
+    REQUIRE(kent->options_for<PathKind>());
+    CHECK(kent->options_for<PathKind>()->method ==
+          std::optional(PathMethod::icmp));                                // no port to open
+    CHECK(surrey->address_for("brighton-psn").str() == "198.51.100.139");  // NAT, as addresses_from
+    CHECK(surrey->address_for("kent-nhs").str() == "198.51.100.138");
+    CHECK(brighton->probes().size() == 1);  // the explicit one
+    CHECK(brighton->from_sites().empty());
+
+    // Without a STAMP reflector in the federation, the derived targets only trace.
+    std::string no_stamp = text;
+    no_stamp.erase(no_stamp.find("[fedprobe.stamp]"),
+                   no_stamp.find("[[networks]]") - no_stamp.find("[fedprobe.stamp]"));
+    auto q = load(no_stamp);
+    REQUIRE(q.config);
+    REQUIRE(q.config->target("kent-nhs-appliance"));
+    CHECK(q.config->target("kent-nhs-appliance")->probes().size() == 1);
+}
+
+TEST_CASE("appliance_address errors say where and why") {
+    CHECK(find(load(kBase + "[[networks]]\nid = \"x\"\nappliance_address = \"10.0.0.300\"\n"),
+               "appliance_address: '10.0.0.300' is not a literal")
+              .line == 20);
+    find(load(kBase +
+              "[[networks]]\nid = \"x\"\nappliance_addresses_from = { kent-nhs = \"10.1.1.1\" }\n"),
+         "appliance_addresses_from needs appliance_address");
+    find(load(kBase + "[[networks]]\nid = \"x\"\nprefixes = [\"10.9.0.0/16\"]\nappliance_address = "
+                      "\"10.1.1.1\"\n"),
+         "outside the network's prefixes");
+}
