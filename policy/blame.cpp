@@ -1,0 +1,357 @@
+#include "policy/blame.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace fedprobe {
+
+namespace {
+
+std::string at(const HopSeen& h) {
+    if (h.address.empty()) return "no hop answered";
+    return h.address + (h.network.empty() ? "" : " (" + h.network + ")") +
+           (h.ttl > 0 ? ", hop " + std::to_string(h.ttl) : "");
+}
+
+std::string joined(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v)
+        out += (out.empty() ? "" : " > ") + s;
+    return out.empty() ? "(none)" : out;
+}
+
+const ApplianceEvidence* appliance(const std::vector<ApplianceEvidence>& all,
+                                   const std::string& site) {
+    for (const auto& a : all)
+        if (a.site == site) return &a;
+    return nullptr;
+}
+
+// The source's own trace of the flow: the flow's target on the flow's service, else any plain
+// trace into the destination's network (the way there, if not on the service's port).
+const TraceSeen* forward_trace(const ApplianceEvidence& a, const FlowSeen& f) {
+    for (const auto& t : a.traces)
+        if (t.target == f.to && t.service == f.service) return &t;
+    for (const auto& t : a.traces)
+        if (t.network == f.network && t.service.empty()) return &t;
+    for (const auto& t : a.traces)
+        if (t.network == f.network) return &t;
+    return nullptr;
+}
+
+// The destination's trace back into the source's network: a plain one first (it needs no
+// port to be open at the source's border), a reached one before one that is not.
+const TraceSeen* return_trace(const ApplianceEvidence& b, const std::string& source) {
+    const TraceSeen* best = nullptr;
+    auto rank = [](const TraceSeen& t) {
+        return (t.service.empty() ? 2 : 0) + (t.reached ? 1 : 0);
+    };
+    for (const auto& t : b.traces)
+        if (t.network == source && (!best || rank(t) > rank(*best))) best = &t;
+    return best;
+}
+
+const StampSeen* stamp_to(const ApplianceEvidence& a, const std::string& network) {
+    for (const auto& s : a.stamps)
+        if (s.network == network) return &s;
+    return nullptr;
+}
+
+Segment segment_of(const std::string& network, const std::string& source,
+                   const std::string& destination) {
+    if (network == source) return Segment::source;
+    if (network == destination) return Segment::destination;
+    return Segment::transit;
+}
+
+std::string stamp_words(const StampSeen& s, const std::string& from) {
+    char buf[200];
+    if (s.sent > 0)
+        std::snprintf(buf, sizeof buf,
+                      "STAMP %s -> %s: last round %s; since start %.0f sent, %.0f lost on the way "
+                      "out, %.0f on the way back",
+                      from.c_str(), s.network.c_str(),
+                      s.state.empty() ? "not run" : s.state.c_str(), s.sent, s.forward_lost,
+                      s.backward_lost);
+    else
+        std::snprintf(buf, sizeof buf, "STAMP %s -> %s: last round %s", from.c_str(),
+                      s.network.c_str(), s.state.empty() ? "not run" : s.state.c_str());
+    return buf;
+}
+
+// A router of `from`'s way into `into` that says it has no route there: the first of `from`'s
+// probes into `into` that ended unreachable, reported by a device outside `into`.
+const ProbeErrorSeen* no_route(const ApplianceEvidence& from, const std::string& into) {
+    for (const auto& e : from.errors)
+        if (e.network == into && e.outcome == "unreachable" && !e.reporter_network.empty() &&
+            e.reporter_network != into)
+            return &e;
+    return nullptr;
+}
+
+std::string probe_words(const ProbeErrorSeen& e) {
+    return e.probe + (e.service.empty() ? "" : ":" + e.service) + " to " + e.target + ": " +
+           e.outcome + " from " + e.reporter + " (" + e.reporter_network + ")";
+}
+
+// A silent drop on the way of an allowed flow: the way out, the way back, or neither known.
+// The way back is asked of the destination's appliance first, since a missing or asymmetric
+// return route makes the way out look cut where the replies stop coming back.
+void judge_silent_drop(Fault& fault, const FlowSeen& f, const ApplianceEvidence& a,
+                       const std::vector<ApplianceEvidence>& all, double now,
+                       const BlameSettings& settings) {
+    const std::string& A = a.site;
+    const std::string& B = f.network;
+    if (f.blocked_after)
+        fault.evidence.push_back("from " + A + ": the flow dies after " + at(*f.blocked_after));
+    if (const StampSeen* s = stamp_to(a, B)) fault.evidence.push_back(stamp_words(*s, A));
+    // The way out has no route: the source's own probes into B say so.
+    if (const ProbeErrorSeen* e = no_route(a, B); e && B != A) {
+        fault.evidence.push_back("from " + A + ": " + probe_words(*e) +
+                                 ": the way out has no route");
+        fault.segment = segment_of(e->reporter_network, A, B);
+        fault.owner = e->reporter_network;
+        return;
+    }
+    // The flow stays inside one organisation: there is no other end to ask.
+    if (A == B) {
+        if (!f.blocked_after) {
+            fault.reason = "no trace of the flow yet: where it dies is not known";
+            return;
+        }
+        fault.segment = Segment::source;
+        fault.owner = A;
+        fault.hop = f.blocked_after;
+        return;
+    }
+    const ApplianceEvidence* b = appliance(all, B);
+    if (!b) {
+        fault.reason =
+            "no evidence from " + B +
+            "'s appliance: a fault on the way back cannot be told from one on the way out";
+        return;
+    }
+    if (!b->answered) {
+        fault.reason = B + "'s appliance did not answer (" + b->error +
+                       "): a fault on the way back cannot be told from one on the way out";
+        return;
+    }
+    if (const StampSeen* s = stamp_to(*b, A)) fault.evidence.push_back(stamp_words(*s, B));
+    const TraceSeen* back = return_trace(*b, A);
+    if (back && settings.stale_after > 0 && back->last_run &&
+        now - *back->last_run > settings.stale_after) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.0f s old", now - *back->last_run);
+        fault.reason = B + "'s trace back into " + A + " (" + back->target + ") is " + buf;
+        return;
+    }
+    if (back) fault.return_networks = networks_of(back->hops);
+    // The way back has no route: B's own probes into A, or its trace back, say so.
+    if (const ProbeErrorSeen* e = no_route(*b, A)) {
+        fault.evidence.push_back("from " + B + ": " + probe_words(*e) + ": replies from " + B +
+                                 " have no way back to " + A);
+        fault.segment = Segment::return_;
+        fault.owner = e->reporter_network;
+        fault.hop = HopSeen{0, e->reporter, e->reporter_network};
+        if (back && back->stop && back->stop->address == e->reporter) fault.hop = back->stop;
+        return;
+    }
+    if (back && !back->reached && back->stop &&
+        (back->stop_reason == "unreachable" || back->stop_reason == "prohibited") &&
+        !back->stop->network.empty()) {
+        fault.evidence.push_back("from " + B + ": the trace back to " + back->target + " (" + A +
+                                 ") ends " + back->stop_reason + " from " + at(*back->stop) +
+                                 ": replies from " + B + " have no way back");
+        fault.segment = Segment::return_;
+        fault.owner = back->stop->network;
+        fault.hop = back->stop;
+        return;
+    }
+    if (!back) {
+        fault.reason = B + "'s appliance traces nothing back into " + A +
+                       ": a fault on the way back cannot be told from one on the way out";
+        return;
+    }
+    if (!f.blocked_after) {
+        fault.reason = "no trace of the flow yet: where it dies is not known";
+        return;
+    }
+    const HopSeen& hop = *f.blocked_after;
+    // The way back is known as far as it arrives in A: the replies' route, out of B's hands.
+    const bool arrives =
+        back->reached || (!fault.return_networks->empty() && fault.return_networks->back() == A);
+    if (!arrives) {
+        fault.evidence.push_back("from " + B + ": the trace back to " + back->target + " (" + A +
+                                 ") is lost after " +
+                                 (back->stop ? at(*back->stop) : "no hop answered"));
+        fault.reason = "both ways are lost silently: the way back cannot be told from the way out";
+        return;
+    }
+    fault.evidence.push_back("from " + B + ": the trace back to " + back->target + " (" + A + ") " +
+                             (back->reached ? "reaches it" : "reaches " + A + "'s network") +
+                             " through " + joined(*fault.return_networks));
+    // Align the way out (as far as it is known) with the way back, both from the source: where
+    // they part, one of the routes around the loop differs. A border with one uplink has no
+    // choice of way: the network that has one (a transit network) beside the parting is where
+    // the route is.
+    std::vector<std::string> rev = *fault.return_networks;
+    std::reverse(rev.begin(), rev.end());
+    const auto& fwd = fault.forward_networks;
+    for (std::size_t i = 0; i < fwd.size() && i < rev.size(); ++i) {
+        if (fwd[i] == rev[i]) continue;
+        auto transit = [&](const std::string& n) { return !n.empty() && n != A && n != B; };
+        const std::string before = i > 0 ? rev[i - 1] : "",
+                          after = i + 1 < rev.size() ? rev[i + 1] : "";
+        fault.segment = Segment::return_;
+        fault.hop = hop;
+        fault.owner = transit(after)    ? after
+                      : transit(before) ? before
+                      : !after.empty()  ? after
+                                        : "unknown";
+        fault.evidence.push_back(
+            "the flow goes out through " + fwd[i] + " and its replies come back through " + rev[i] +
+            ": an asymmetric path, whose routes part beside " + fault.owner +
+            "; a stateful device that sees one half of the connection drops the other");
+        if (fault.owner == "unknown")
+            fault.reason = "the ways out and back part, and nothing says where";
+        return;
+    }
+    if (hop.ttl == 0 || hop.network.empty()) {
+        fault.reason =
+            hop.ttl == 0
+                ? "no hop of the trace answered: where the flow dies is not known"
+                : "the last hop that answered, " + hop.address + ", is in no declared network";
+        fault.hop = hop;
+        return;
+    }
+    fault.segment = segment_of(hop.network, A, B);
+    fault.owner = hop.network;
+    fault.hop = hop;
+    fault.evidence.push_back(
+        "the way back follows the way out: the flow is dropped on its way out, at or just after " +
+        at(hop));
+}
+
+Fault judge_flow(const FlowSeen& f, const ApplianceEvidence& a,
+                 const std::vector<ApplianceEvidence>& all, double now,
+                 const BlameSettings& settings) {
+    Fault fault;
+    fault.flow = f.flow;
+    fault.from = a.site;
+    fault.to = f.to;
+    fault.to_network = f.network;
+    fault.service = f.service;
+    fault.expect = f.expect;
+    fault.state = f.state;
+    if (const TraceSeen* t = forward_trace(a, f)) {
+        std::vector<HopSeen> upto;
+        for (const auto& h : t->hops)
+            if (!f.blocked_after || f.blocked_after->ttl == 0 || h.ttl <= f.blocked_after->ttl)
+                upto.push_back(h);
+        fault.forward_networks = networks_of(upto);
+    }
+    if (f.blocked_after && fault.forward_networks.empty() && !f.blocked_after->network.empty())
+        fault.forward_networks = {f.blocked_after->network};
+    const std::string& A = a.site;
+    const std::string& B = f.network;
+    const std::string policy = "the policy " +
+                               std::string(f.expect == "deny" ? "denies" : "allows") + " " +
+                               f.service + " from " + A + " to " + f.to + " (" + B + ")";
+    fault.evidence.push_back(policy + "; from " + A + " it is " + f.state);
+    const std::string reporter =
+        f.reporter + (f.reporter_network.empty() ? "" : " (" + f.reporter_network + ")");
+    if (f.expect == "deny") {
+        if (f.state == "ok" || f.state == "refused") {
+            fault.segment = Segment::destination;
+            fault.owner = B;
+            fault.evidence.push_back(
+                f.state == "ok"
+                    ? "it connects: no firewall on the way stops it, " + B + "'s border included"
+                    : "the target itself refuses it: no firewall on the way stops it, " + B +
+                          "'s border included");
+        } else {
+            fault.reason = "it is " + f.state + ": whether a firewall would stop it is not known";
+        }
+        return fault;
+    }
+    if (f.state == "prohibited" || f.state == "unreachable") {
+        if (f.reporter_network.empty()) {
+            fault.reason = f.reporter.empty() ? "nothing says who answered"
+                                              : "the device that answered, " + f.reporter +
+                                                    ", is in no declared network";
+        } else {
+            fault.segment = segment_of(f.reporter_network, A, B);
+            fault.owner = f.reporter_network;
+            fault.evidence.push_back(reporter + " answered " + f.state);
+        }
+    } else if (f.state == "refused") {
+        fault.segment = Segment::destination;
+        fault.owner = B;
+        fault.evidence.push_back(
+            "refused by " + (f.reporter.empty() ? "the target" : reporter) +
+            ": the way is open and nothing listens (or a firewall forges the target's reset)");
+    } else if (f.state == "mismatch" || f.state == "tls_error" || f.state == "app_blocked") {
+        fault.segment = Segment::application;
+        fault.owner = B;
+        fault.evidence.push_back("the connection is made, and the application's answer is " +
+                                 f.state);
+    } else if (f.state == "filtered") {
+        judge_silent_drop(fault, f, a, all, now, settings);
+    } else {
+        fault.reason =
+            "the probe at " + A + " ended " + f.state + ": nothing was learned of the way";
+    }
+    return fault;
+}
+
+}  // namespace
+
+const char* to_string(Segment s) {
+    switch (s) {
+        case Segment::source:
+            return "source";
+        case Segment::transit:
+            return "transit";
+        case Segment::destination:
+            return "destination";
+        case Segment::return_:
+            return "return";
+        case Segment::application:
+            return "application";
+        case Segment::mtu:
+            return "mtu";
+        case Segment::idle:
+            return "idle";
+        case Segment::dns:
+            return "dns";
+        case Segment::unknown:
+            return "unknown";
+    }
+    return "unknown";
+}
+
+std::vector<std::string> networks_of(const std::vector<HopSeen>& hops) {
+    std::vector<std::string> out;
+    for (const auto& h : hops) {
+        if (h.address.empty() || h.network.empty()) continue;
+        if (out.empty() || out.back() != h.network) out.push_back(h.network);
+    }
+    return out;
+}
+
+std::vector<Fault> blame(const std::vector<ApplianceEvidence>& appliances, double now,
+                         const BlameSettings& settings) {
+    std::vector<Fault> out;
+    for (const auto& a : appliances) {
+        if (!a.answered) continue;
+        for (const auto& f : a.flows) {
+            if (f.state.empty() || f.compliant) continue;
+            Fault fault = judge_flow(f, a, appliances, now, settings);
+            if (fault.segment == Segment::unknown) fault.owner = "unknown";
+            out.push_back(std::move(fault));
+        }
+    }
+    return out;
+}
+
+}  // namespace fedprobe

@@ -1,0 +1,336 @@
+// The federation verdict rules (policy/blame.hpp), one by one on made-up evidence, and on the
+// lab's own scrapes (tests/data/blame/FAULT/SITE.prom, taken from lab runs with three
+// appliances: kent-nhs, kent-psn, brighton-psn).
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "policy/blame.hpp"
+#include "policy/blame_evidence.hpp"
+#include "policy/exposition.hpp"
+
+using namespace fedprobe;
+
+namespace {
+
+HopSeen hop(int ttl, std::string address, std::string network) {
+    return HopSeen{ttl, std::move(address), std::move(network)};
+}
+
+// kent-psn's https flow to kent-nhs-svc, as kent-psn sees it.
+FlowSeen flow(std::string state, std::string expect = "allow") {
+    FlowSeen f;
+    f.flow = "councils-to-trusts-https";
+    f.to = "kent-nhs-svc";
+    f.network = "kent-nhs";
+    f.service = "https";
+    f.expect = std::move(expect);
+    f.state = std::move(state);
+    f.compliant = (f.expect == "allow") == (f.state == "ok");
+    return f;
+}
+
+// kent-psn's way to kent-nhs: its border, the PSN core, the interconnect, a silent exchange,
+// kent-nhs's border, the server.
+TraceSeen way_out(int upto) {
+    TraceSeen t;
+    t.target = "kent-nhs-svc";
+    t.network = "kent-nhs";
+    t.service = "https";
+    const HopSeen all[] = {hop(1, "198.51.100.1", "kent-psn"),    hop(2, "192.0.2.1", "psn-core"),
+                           hop(3, "192.0.2.101", "interconnect"), hop(4, "", ""),
+                           hop(5, "172.20.1.2", "kent-nhs"),      hop(6, "10.31.2.10", "kent-nhs")};
+    for (const auto& h : all)
+        if (h.ttl <= upto) t.hops.push_back(h);
+    t.reached = upto >= 6;
+    return t;
+}
+
+// kent-nhs's trace back to kent-psn-svc, through `ix` ("interconnect" or the backup).
+TraceSeen way_back(const std::string& ix = "interconnect", bool reached = true) {
+    TraceSeen t;
+    t.target = "kent-psn-svc";
+    t.network = "kent-psn";
+    t.service = "https";
+    t.hops = {hop(1, "10.31.1.1", "kent-nhs"), hop(2, "", ""),
+              hop(3, ix == "interconnect" ? "172.20.100.2" : "172.20.101.2", ix),
+              hop(4, "192.0.2.102", "psn-core"), hop(5, "192.0.2.2", "kent-psn")};
+    if (reached) t.hops.push_back(hop(6, "198.51.100.20", "kent-psn"));
+    t.reached = reached;
+    t.stop_reason = reached ? "reached" : "silent";
+    t.stop = t.hops.back();
+    return t;
+}
+
+ApplianceEvidence site(std::string id) {
+    ApplianceEvidence a = ApplianceEvidence::unanswered(std::move(id), "");
+    a.answered = true;
+    return a;
+}
+
+// kent-psn with one flow, kent-nhs with its trace back: the two ends of every case below.
+struct Ends {
+    ApplianceEvidence psn = site("kent-psn"), nhs = site("kent-nhs");
+    std::vector<Fault> judge() const { return blame({psn, nhs}, 1000); }
+};
+
+std::vector<Sample> read_file(const std::string& path) {
+    std::ifstream in(path);
+    REQUIRE_MESSAGE(in, "cannot read " << path);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto got = read_exposition(text.str(), "fedprobe_", path);
+    REQUIRE_MESSAGE(got.ok(), got.status().message());
+    return *got;
+}
+
+std::vector<Fault> lab_run(const std::string& fault) {
+    std::vector<ApplianceEvidence> appliances;
+    for (const char* s : {"kent-nhs", "kent-psn", "brighton-psn"})
+        add_evidence(read_file(std::string(FEDPROBE_SOURCE_ROOT) + "/tests/data/blame/" + fault +
+                               "/" + s + ".prom"),
+                     appliances);
+    // The lab's other three appliances were not running: their evidence is missing.
+    for (const char* s : {"surrey-nhs", "sussex-nhs", "surrey-psn"})
+        appliances.push_back(ApplianceEvidence::unanswered(s, "not running"));
+    return blame(appliances, 1000);
+}
+
+const Fault* find(const std::vector<Fault>& faults, const std::string& flow,
+                  const std::string& from) {
+    for (const auto& f : faults)
+        if (f.flow == flow && f.from == from) return &f;
+    return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("a flow that does what the policy expects gets no verdict") {
+    Ends e;
+    e.psn.flows = {flow("ok"), flow("filtered", "deny")};
+    e.psn.flows[1].flow = "no-rdp";
+    CHECK(e.judge().empty());
+    e.psn.flows = {flow("")};  // not probed yet: nothing is known, nothing is broken
+    e.psn.flows[0].compliant = false;
+    CHECK(e.judge().empty());
+}
+
+TEST_CASE("a reject or an unreachable names its reporter's network") {
+    struct Row {
+        const char* state;
+        const char* reporter_network;
+        Segment segment;
+    };
+    for (const Row& r : {Row{"prohibited", "kent-nhs", Segment::destination},
+                         Row{"unreachable", "interconnect", Segment::transit},
+                         Row{"prohibited", "kent-psn", Segment::source}}) {
+        CAPTURE(r.state);
+        Ends e;
+        e.psn.flows = {flow(r.state)};
+        e.psn.flows[0].reporter = "192.0.2.9";
+        e.psn.flows[0].reporter_network = r.reporter_network;
+        const auto faults = e.judge();
+        REQUIRE(faults.size() == 1);
+        CHECK(faults[0].segment == r.segment);
+        CHECK(faults[0].owner == r.reporter_network);
+    }
+    Ends e;  // a reporter in no declared network: nobody can be named
+    e.psn.flows = {flow("unreachable")};
+    e.psn.flows[0].reporter = "203.0.113.99";
+    const auto faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].segment == Segment::unknown);
+    CHECK(faults[0].owner == "unknown");
+    CHECK(faults[0].reason.find("203.0.113.99") != std::string::npos);
+}
+
+TEST_CASE("refused is the destination's, a deny flow that gets through is the destination's") {
+    Ends e;
+    e.psn.flows = {flow("refused"), flow("ok", "deny"), flow("unreachable", "deny")};
+    e.psn.flows[1].flow = "no-rdp";
+    e.psn.flows[2].flow = "no-dicom";
+    e.psn.flows[2].compliant = false;  // not verified: unreachable is no firewall's answer
+    const auto faults = e.judge();
+    REQUIRE(faults.size() == 3);
+    CHECK(faults[0].segment == Segment::destination);
+    CHECK(faults[0].owner == "kent-nhs");
+    CHECK(faults[1].segment == Segment::destination);  // a violation: B's border lets it in
+    CHECK(faults[1].owner == "kent-nhs");
+    CHECK(faults[2].segment == Segment::unknown);  // not verified: no firewall was reached
+}
+
+TEST_CASE("a silent drop on the way out: the way back follows the way out") {
+    Ends e;
+    e.psn.flows = {flow("filtered")};
+    e.psn.flows[0].blocked_after = hop(5, "172.20.1.2", "kent-nhs");
+    e.psn.traces = {way_out(5)};
+    e.nhs.traces = {way_back()};
+    auto faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].segment == Segment::destination);
+    CHECK(faults[0].owner == "kent-nhs");
+    CHECK(faults[0].hop == hop(5, "172.20.1.2", "kent-nhs"));
+    CHECK(faults[0].forward_networks ==
+          std::vector<std::string>{"kent-psn", "psn-core", "interconnect", "kent-nhs"});
+    REQUIRE(faults[0].return_networks);
+    CHECK(*faults[0].return_networks ==
+          std::vector<std::string>{"kent-nhs", "interconnect", "psn-core", "kent-psn"});
+    // Dropped in the interconnect instead: transit, and the interconnect owns it.
+    e.psn.flows[0].blocked_after = hop(3, "192.0.2.101", "interconnect");
+    faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].segment == Segment::transit);
+    CHECK(faults[0].owner == "interconnect");
+}
+
+TEST_CASE("a missing return route: the destination's own probes back say where") {
+    Ends e;
+    e.psn.flows = {flow("filtered")};
+    e.psn.flows[0].blocked_after = hop(3, "192.0.2.101", "interconnect");
+    e.psn.traces = {way_out(3)};
+    // The trace back is lost entirely (the border's errors are rate-limited), and its icmp
+    // probe of kent-psn-svc got "unreachable" from its own border.
+    TraceSeen back = way_back("interconnect", false);
+    back.hops.clear();
+    back.stop = hop(0, "", "");
+    e.nhs.traces = {back};
+    e.nhs.errors = {ProbeErrorSeen{"kent-psn-svc", "kent-psn", "icmp", "", "unreachable",
+                                   "10.31.1.1", "kent-nhs"}};
+    auto faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].segment == Segment::return_);  // not the interconnect, as the source alone says
+    CHECK(faults[0].owner == "kent-nhs");
+    // Without the probe, the trace back's own stop says the same.
+    e.nhs.errors.clear();
+    e.nhs.traces[0].stop_reason = "unreachable";
+    e.nhs.traces[0].stop = hop(1, "10.31.1.1", "kent-nhs");
+    faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].segment == Segment::return_);
+    CHECK(faults[0].owner == "kent-nhs");
+    CHECK(faults[0].hop == hop(1, "10.31.1.1", "kent-nhs"));
+}
+
+TEST_CASE("no route on the way out: the source's own probes say so") {
+    Ends e;
+    e.psn.flows = {flow("filtered")};
+    e.psn.errors = {ProbeErrorSeen{"kent-nhs-svc", "kent-nhs", "icmp", "", "unreachable",
+                                   "198.51.100.1", "kent-psn"}};
+    const auto faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].segment == Segment::source);
+    CHECK(faults[0].owner == "kent-psn");
+}
+
+TEST_CASE("an asymmetric return: the network beside the parting owns the route") {
+    Ends e;
+    e.psn.flows = {flow("filtered")};
+    e.psn.flows[0].blocked_after = hop(3, "192.0.2.101", "interconnect");
+    e.psn.traces = {way_out(3)};
+    // kent-nhs's way back runs through the backup interconnect. From kent-psn: out through
+    // kent-psn, psn-core, interconnect; back through kent-psn, psn-core, interconnect-backup.
+    e.nhs.traces = {way_back("interconnect-backup")};
+    const auto faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].segment == Segment::return_);
+    CHECK(faults[0].owner == "psn-core");
+    CHECK(faults[0].evidence.back().find("interconnect-backup") != std::string::npos);
+}
+
+TEST_CASE("missing, silent, stale or disagreeing evidence gives unknown with the reason") {
+    Ends e;
+    e.psn.flows = {flow("filtered")};
+    e.psn.flows[0].blocked_after = hop(3, "192.0.2.101", "interconnect");
+    e.psn.traces = {way_out(3)};
+    auto one = [](const std::vector<Fault>& f) {
+        REQUIRE(f.size() == 1);
+        CHECK(f[0].segment == Segment::unknown);
+        CHECK(f[0].owner == "unknown");
+        return f[0].reason;
+    };
+    // The other end said nothing.
+    CHECK(one(blame({e.psn}, 1000)).find("no evidence from kent-nhs") != std::string::npos);
+    CHECK(one(blame({e.psn, ApplianceEvidence::unanswered("kent-nhs", "timed out")}, 1000))
+              .find("timed out") != std::string::npos);
+    // It answered, but traces nothing back.
+    CHECK(one(e.judge()).find("traces nothing back") != std::string::npos);
+    // Both ways are lost silently: the ends do not agree on a place.
+    e.nhs.traces = {way_back("interconnect", false)};
+    e.nhs.traces[0].hops.resize(1);
+    e.nhs.traces[0].stop = e.nhs.traces[0].hops.back();
+    CHECK(one(e.judge()).find("both ways") != std::string::npos);
+    // A trace back from long ago.
+    e.nhs.traces = {way_back()};
+    e.nhs.traces[0].last_run = 100;
+    CHECK(one(blame({e.psn, e.nhs}, 1000, BlameSettings{.stale_after = 60})).find("900 s old") !=
+          std::string::npos);
+    // The source has not traced the flow yet.
+    e.psn.flows[0].blocked_after.reset();
+    e.nhs.traces[0].last_run.reset();
+    CHECK(one(e.judge()).find("no trace of the flow yet") != std::string::npos);
+}
+
+TEST_CASE("the lab's runs: every fault class with its segment and owner") {
+    CHECK(lab_run("clean").empty());
+    struct Row {
+        const char* fault;
+        const char* flow;
+        const char* from;
+        Segment segment;
+        const char* owner;
+    };
+    for (const Row& r : {
+             Row{"drop-mllp", "councils-to-kent-nhs-mllp", "kent-psn", Segment::destination,
+                 "kent-nhs"},
+             Row{"lan-drop", "councils-to-kent-nhs-mllp", "brighton-psn", Segment::destination,
+                 "kent-nhs"},
+             Row{"return-route-missing", "councils-to-trusts-https", "kent-psn", Segment::return_,
+                 "kent-nhs"},
+             Row{"return-route-missing", "trusts-to-kent-psn-echo", "kent-nhs", Segment::source,
+                 "kent-nhs"},
+             Row{"asymmetric", "trusts-to-councils-smtp", "kent-nhs", Segment::return_, "psn-core"},
+             Row{"route-withdrawn", "trusts-to-councils-smtp", "kent-nhs", Segment::transit,
+                 "interconnect"},
+         }) {
+        CAPTURE(r.fault);
+        CAPTURE(r.flow);
+        const auto faults = lab_run(r.fault);
+        const Fault* f = find(faults, r.flow, r.from);
+        REQUIRE(f);
+        CAPTURE(f->reason);
+        CHECK(to_string(f->segment) == std::string(to_string(r.segment)));
+        CHECK(f->owner == r.owner);
+        // Nothing else is blamed on an organisation the fault is not in.
+        for (const auto& other : faults)
+            if (other.segment != Segment::unknown) CHECK(other.owner == std::string(r.owner));
+    }
+}
+
+TEST_CASE("exposition: labels, escapes, values; errors name the line") {
+    const std::string text =
+        "# HELP x y\n"
+        "fedprobe_a{a=\"1\",b=\"q\\\"u\\\\o\\nte\"} 2.5\n"
+        "other_metric{a=\"1\"} 7\n"
+        "fedprobe_b NaN\n"
+        "fedprobe_c{} +Inf 1700000000\n";
+    auto got = read_exposition(text, "fedprobe_", "t");
+    REQUIRE(got.ok());
+    REQUIRE(got->size() == 3);
+    CHECK((*got)[0].labels.at("b") == "q\"u\\o\nte");
+    CHECK((*got)[0].value == 2.5);
+    CHECK((*got)[1].value != (*got)[1].value);  // NaN
+    CHECK((*got)[2].labels.empty());
+    for (const auto& [bad, why] : std::vector<std::pair<std::string, std::string>>{
+             {"fedprobe_a{a=\"1\" 2\n", "t:1:"},
+             {"ok 1\nfedprobe_a{a=1} 2\n", "t:2: label a's value is not quoted"},
+             {"fedprobe_a{a=\"1\",a=\"2\"} 2\n", "given twice"},
+             {"fedprobe_a 2x\n", "not a number"},
+             {"{a=\"1\"} 2\n", "a metric name was expected"},
+             {"fedprobe_a{a=\"1", "not closed"}}) {
+        CAPTURE(bad);
+        auto r = read_exposition(bad, "", "t");
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.status().message().find(why) != std::string::npos);
+    }
+}
