@@ -111,6 +111,21 @@ std::string help_text(const std::string& subcommand) {
                "  -o, --out DIR             the directory to write into\n"
                "      --password-file PATH  the scrape password's file on the Prometheus host\n"
                "                            (default /etc/prometheus/fedprobe.password)\n";
+    if (subcommand == "blame")
+        return "usage: fedprobe blame --config FILE [--format table|json] [--prometheus URL]\n"
+               "                      [SOURCE...]\n\n"
+               "Joins the evidence of every appliance (each SOURCE an appliance's scrape URL,\n"
+               "http://HOST:9641/metrics, or a file of its /metrics text, or - for stdin; or\n"
+               "--prometheus URL, the central Prometheus's HTTP API, which Thanos and Mimir serve\n"
+               "too) and names, for every flow of the policy that does not do what the policy\n"
+               "expects, the segment where it breaks (source, transit, destination, return,\n"
+               "application, or unknown with the reason) and the [[networks]] id that owns it,\n"
+               "with the evidence of both ends. Exits 0 when every flow complies, 1 when one does\n"
+               "not, 2 on a usage, config or source error.\n\n"
+               "  -c, --config FILE     the federation file (TOML): its networks and appliances\n"
+               "  -s, --site ID         read the file as this site\n"
+               "      --prometheus URL  ask the central Prometheus (e.g. http://127.0.0.1:9090)\n"
+               "      --format FMT      table (default) or json\n";
     if (subcommand == "mesh")
         return "usage: fedprobe mesh --config FILE [--reference SITE] [--format table|prometheus]\n"
                "                     SCRAPE...\n\n"
@@ -137,7 +152,8 @@ std::string help_text(const std::string& subcommand) {
            "  trace      trace the path to a target once, hop by hop\n"
            "  passive    count the handshakes in a capture file per pair of networks\n"
            "  export     write the central Prometheus' targets, rules and Alertmanager routes\n"
-           "  mesh       fit the appliances' clock offsets from their STAMP measurements\n\n"
+           "  mesh       fit the appliances' clock offsets from their STAMP measurements\n"
+           "  blame      for every broken flow, the segment and the organisation that owns it\n\n"
            "  --help     this text; 'fedprobe COMMAND --help' for a command's options\n"
            "  --version  print the version\n";
 }
@@ -156,7 +172,7 @@ CliParse parse_cli(const std::vector<std::string>& args) {
         }
         if (args.size() == 2 && args[1] != "run" && args[1] != "validate" && args[1] != "check" &&
             args[1] != "trace" && args[1] != "passive" && args[1] != "export" &&
-            args[1] != "mesh") {
+            args[1] != "mesh" && args[1] != "blame") {
             out.error = "no help for " + quote_excerpt(args[1]) + ": not a command";
             return out;
         }
@@ -187,6 +203,8 @@ CliParse parse_cli(const std::vector<std::string>& args) {
         cmd.kind = CliCommand::Kind::export_;
     else if (first == "mesh")
         cmd.kind = CliCommand::Kind::mesh;
+    else if (first == "blame")
+        cmd.kind = CliCommand::Kind::blame;
     else {
         out.error = "unknown command " + quote_excerpt(first);
         return out;
@@ -287,6 +305,16 @@ CliParse parse_cli(const std::vector<std::string>& args) {
                     "--format must be table or prometheus, not " + quote_excerpt(cmd.format);
                 return out;
             }
+        } else if (arg == "--format" && cmd.kind == CliCommand::Kind::blame) {
+            if (!value(cmd.format)) return out;
+            if (cmd.format != "table" && cmd.format != "json") {
+                out.error = "--format must be table or json, not " + quote_excerpt(cmd.format);
+                return out;
+            }
+        } else if (arg == "--prometheus" && cmd.kind == CliCommand::Kind::blame) {
+            if (!value(cmd.prometheus)) return out;
+        } else if (cmd.kind == CliCommand::Kind::blame && (arg == "-" || !arg.starts_with("-"))) {
+            cmd.sources.push_back(arg);
         } else if (arg == "--reference" && cmd.kind == CliCommand::Kind::mesh) {
             if (!value(cmd.reference)) return out;
         } else if (cmd.kind == CliCommand::Kind::mesh && (arg == "-" || !arg.starts_with("-"))) {
@@ -343,6 +371,12 @@ CliParse parse_cli(const std::vector<std::string>& args) {
     }
     if (cmd.kind == CliCommand::Kind::mesh && cmd.scrapes.empty()) {
         out.error = "'mesh' needs at least one SCRAPE: a file of the appliances' /metrics, or -";
+        return out;
+    }
+    if (cmd.kind == CliCommand::Kind::blame && cmd.sources.empty() && cmd.prometheus.empty()) {
+        out.error =
+            "'blame' needs a SOURCE (an appliance's scrape URL or a file of its /metrics) or "
+            "--prometheus URL";
         return out;
     }
     if (cmd.kind == CliCommand::Kind::passive && cmd.read.empty()) {

@@ -16,6 +16,7 @@ struct CliCommand {
         passive,
         export_,
         mesh,
+        blame,
         help,
         version
     } kind = Kind::help;
@@ -39,6 +40,9 @@ struct CliCommand {
     // mesh
     std::string reference;
     std::vector<std::string> scrapes;
+    // blame
+    std::vector<std::string> sources;  // scrape URLs or files
+    std::string prometheus;            // the central Prometheus's base URL
 };
 
 struct CliParse {

@@ -9,6 +9,7 @@
 #include "daemon/daemon.hpp"
 #include "daemon/export.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/blame.hpp"
 #include "daemon/mesh.hpp"
 #include "daemon/passive.hpp"
 #include "daemon/trace.hpp"
@@ -78,6 +79,9 @@ int main(int argc, char** argv) {
         case fedprobe::CliCommand::Kind::mesh:
             return fedprobe::run_mesh(
                 {cmd.config, cmd.site, cmd.reference, cmd.scrapes, cmd.format});
+        case fedprobe::CliCommand::Kind::blame:
+            return fedprobe::run_blame(
+                {cmd.config, cmd.site, cmd.sources, cmd.prometheus, cmd.format});
         case fedprobe::CliCommand::Kind::passive:
             return fedprobe::run_passive({cmd.config, cmd.site, cmd.read, cmd.format});
         case fedprobe::CliCommand::Kind::run: {

@@ -1,0 +1,298 @@
+#include "daemon/blame.hpp"
+
+#include <curl/curl.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "config/diagnostic.hpp"
+#include "federation/loader.hpp"
+#include "policy/blame_evidence.hpp"
+
+namespace fedprobe {
+
+namespace {
+
+// A scrape of 10,000 targets is about 14 MB; four times that is no appliance's.
+constexpr std::size_t kMaxSource = 64u << 20;
+
+struct Body {
+    std::string text;
+    bool too_big = false;
+};
+
+std::size_t on_data(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* body = static_cast<Body*>(user);
+    if (body->text.size() + size * n > kMaxSource) {
+        body->too_big = true;
+        return 0;  // ends the transfer
+    }
+    body->text.append(data, size * n);
+    return size * n;
+}
+
+Result<std::string> fetch_url(const std::string& url) {
+    CURL* curl = curl_easy_init();
+    if (!curl) return Status::error(url + ": cannot start libcurl");
+    Body body;
+    char error[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+    const CURLcode rc = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(curl);
+    if (body.too_big)
+        return Status::error(url + ": the answer is larger than " +
+                             std::to_string(kMaxSource >> 20) + " MiB");
+    if (rc != CURLE_OK)
+        return Status::error(url + ": " + (error[0] ? error : curl_easy_strerror(rc)));
+    if (status >= 400) return Status::error(url + ": HTTP status " + std::to_string(status));
+    return body.text;
+}
+
+Result<std::string> read_source_file(const std::string& path) {
+    std::ifstream file;
+    std::istream* in = &std::cin;
+    if (path != "-") {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0) return Status::from_errno(path, errno);
+        if (!S_ISREG(st.st_mode))
+            return Status::error(path + ": not a regular file (a scrape saved to a file, or -)");
+        file.open(path, std::ios::binary);
+        if (!file) return Status::from_errno(path, errno);
+        in = &file;
+    }
+    std::string text;
+    char buf[65536];
+    while (in->read(buf, sizeof buf) || in->gcount() > 0) {
+        text.append(buf, static_cast<std::size_t>(in->gcount()));
+        if (text.size() > kMaxSource)
+            return Status::error((path == "-" ? std::string("stdin") : path) + ": larger than " +
+                                 std::to_string(kMaxSource >> 20) + " MiB");
+    }
+    return text;
+}
+
+bool is_url(const std::string& s) {
+    return s.starts_with("http://") || s.starts_with("https://");
+}
+
+std::string url_escape(const std::string& s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+// The site a URL source stands for, when it is a network's declared appliance endpoint.
+std::string site_of_url(const Config& config, const std::string& url) {
+    for (const auto& n : config.networks)
+        if (n.appliance && url.find("//" + n.appliance->str() + "/") != std::string::npos)
+            return n.id;
+    return "";
+}
+
+nlohmann::ordered_json hop_json(const std::optional<HopSeen>& h) {
+    if (!h) return nullptr;
+    return {{"ttl", h->ttl}, {"address", h->address}, {"network", h->network}};
+}
+
+std::string cell(const std::optional<HopSeen>& h) {
+    if (!h) return "-";
+    if (h->address.empty()) return "no hop answered";
+    return h->address + (h->network.empty() ? "" : " (" + h->network + ")") +
+           (h->ttl > 0 ? ", hop " + std::to_string(h->ttl) : "");
+}
+
+}  // namespace
+
+Result<std::vector<Sample>> samples_from_prometheus_json(const std::string& body,
+                                                         const std::string& source) {
+    nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        return Status::error(source + ": the answer is not JSON: " + quote_excerpt(body));
+    if (j.value("status", "") != "success")
+        return Status::error(source + ": Prometheus answered " +
+                             quote_excerpt(j.value("error", j.value("status", "?"))));
+    const auto data = j.find("data");
+    if (data == j.end() || !data->is_object() || data->value("resultType", "") != "vector" ||
+        !data->contains("result") || !(*data)["result"].is_array())
+        return Status::error(source + ": the answer is not an instant vector");
+    std::vector<Sample> out;
+    for (const auto& r : (*data)["result"]) {
+        if (!r.is_object() || !r.contains("metric") || !r["metric"].is_object() ||
+            !r.contains("value") || !r["value"].is_array() || r["value"].size() != 2 ||
+            !r["value"][1].is_string())
+            return Status::error(source +
+                                 ": a result is not {metric, value}: " + quote_excerpt(r.dump()));
+        Sample s;
+        for (const auto& [k, v] : r["metric"].items()) {
+            if (!v.is_string()) return Status::error(source + ": label " + k + " is not a string");
+            if (k == "__name__")
+                s.name = v.get<std::string>();
+            else
+                s.labels[k] = v.get<std::string>();
+        }
+        const std::string v = r["value"][1].get<std::string>();
+        auto parsed = read_exposition("x " + v, "", source);
+        if (!parsed.ok() || parsed->size() != 1)
+            return Status::error(source + ": the value " + quote_excerpt(v) + " is not a number");
+        s.value = (*parsed)[0].value;
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+std::string blame_json(const std::vector<Fault>& faults) {
+    nlohmann::ordered_json doc;
+    doc["version"] = 1;
+    doc["faults"] = nlohmann::ordered_json::array();
+    for (const auto& f : faults) {
+        nlohmann::ordered_json r;
+        r["flow"] = f.flow;
+        r["from"] = f.from;
+        r["to"] = f.to;
+        r["to_network"] = f.to_network;
+        r["service"] = f.service;
+        r["expect"] = f.expect;
+        r["state"] = f.state;
+        r["segment"] = to_string(f.segment);
+        r["owner"] = f.owner;
+        r["hop"] = hop_json(f.hop);
+        r["forward_networks"] = f.forward_networks;
+        r["return_networks"] = f.return_networks ? nlohmann::ordered_json(*f.return_networks)
+                                                 : nlohmann::ordered_json(nullptr);
+        r["evidence"] = f.evidence;
+        if (!f.reason.empty()) r["reason"] = f.reason;
+        doc["faults"].push_back(std::move(r));
+    }
+    return doc.dump(2) + "\n";
+}
+
+std::string blame_table(const std::vector<Fault>& faults) {
+    if (faults.empty()) return "every flow does what the policy expects\n";
+    std::string out;
+    char line[512];
+    std::snprintf(line, sizeof line, "%-28s %-13s %-16s %-8s %-12s %-14s %s\n", "FLOW", "FROM",
+                  "TO", "SERVICE", "SEGMENT", "OWNER", "WHERE");
+    out += line;
+    for (const auto& f : faults) {
+        std::snprintf(line, sizeof line, "%-28s %-13s %-16s %-8s %-12s %-14s %s\n", f.flow.c_str(),
+                      f.from.c_str(), f.to.c_str(), f.service.c_str(), to_string(f.segment),
+                      f.owner.c_str(), cell(f.hop).c_str());
+        out += line;
+        if (!f.reason.empty()) out += "    unknown: " + f.reason + "\n";
+        for (const auto& e : f.evidence)
+            out += "    - " + e + "\n";
+    }
+    return out;
+}
+
+int run_blame(const BlameOptions& o) {
+    LoadResult loaded = load_config_file(o.config, o.site);
+    for (const auto& d : loaded.diagnostics)
+        if (d.severity == Diagnostic::Severity::error) std::cerr << d.format() << "\n";
+    if (!loaded.config) return 2;
+    const Config& config = *loaded.config;
+
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<ApplianceEvidence> appliances;
+    bool source_error = false;
+    auto failed = [&](const std::string& site, const std::string& why) {
+        std::cerr << "fedprobe blame: " << why << "\n";
+        source_error = true;
+        if (site.empty()) return;
+        for (auto& a : appliances)
+            if (a.site == site) return;
+        appliances.push_back(ApplianceEvidence::unanswered(site, why));
+    };
+    std::vector<Sample> samples;
+    if (!o.prometheus.empty()) {
+        std::string names;
+        for (const auto& n : blame_metric_names())
+            names += (names.empty() ? "" : "|") + n;
+        std::string base = o.prometheus;
+        while (base.ends_with("/"))
+            base.pop_back();
+        const std::string url =
+            base + "/api/v1/query?query=" + url_escape("{__name__=~\"" + names + "\"}");
+        auto body = fetch_url(url);
+        if (!body.ok()) {
+            failed("", body.status().message());
+        } else if (auto got = samples_from_prometheus_json(*body, o.prometheus); !got.ok()) {
+            failed("", got.status().message());
+        } else {
+            samples.insert(samples.end(), got->begin(), got->end());
+        }
+    }
+    for (const auto& source : o.sources) {
+        const std::string site = is_url(source) ? site_of_url(config, source) : "";
+        auto text = is_url(source) ? fetch_url(source) : read_source_file(source);
+        if (!text.ok()) {
+            failed(site, text.status().message());
+            continue;
+        }
+        auto got = read_exposition(*text, "fedprobe_", source == "-" ? "stdin" : source);
+        if (!got.ok()) {
+            failed(site, got.status().message());
+            continue;
+        }
+        samples.insert(samples.end(), got->begin(), got->end());
+    }
+    add_evidence(samples, appliances);
+    // A network with an appliance that no source spoke for: what it would say is missing.
+    for (const auto& n : config.networks) {
+        if (!n.appliance) continue;
+        bool have = false;
+        for (const auto& a : appliances)
+            have = have || a.site == n.id;
+        if (!have)
+            appliances.push_back(ApplianceEvidence::unanswered(n.id, "no source spoke for it"));
+    }
+    for (const auto& a : appliances)
+        if (a.answered && !config.network(a.site)) {
+            std::cerr << "fedprobe blame: the evidence names site " << quote_excerpt(a.site)
+                      << ", which " << o.config << " does not declare\n";
+            return 2;
+        }
+    const auto gathered = std::chrono::steady_clock::now();
+    const auto faults = blame(appliances, static_cast<double>(std::time(nullptr)));
+    const auto judged = std::chrono::steady_clock::now();
+    std::cout << (o.format == "json" ? blame_json(faults) : blame_table(faults)) << std::flush;
+    int answered = 0;
+    for (const auto& a : appliances)
+        answered += a.answered ? 1 : 0;
+    using ms = std::chrono::duration<double, std::milli>;
+    std::fprintf(stderr,
+                 "fedprobe blame: %d appliances answered, %zu samples gathered in %.1f ms, judged "
+                 "in %.1f ms\n",
+                 answered, samples.size(), ms(gathered - started).count(),
+                 ms(judged - gathered).count());
+    if (source_error) return 2;
+    return faults.empty() ? 0 : 1;
+}
+
+}  // namespace fedprobe

@@ -1,0 +1,36 @@
+// `fedprobe blame`: gathers every appliance's evidence (scrape URLs, files of /metrics text, or
+// the central Prometheus's HTTP API), judges it (policy/blame.hpp), and prints each broken flow
+// with its segment, owner and evidence, as a table or as JSON. Runs on the calling thread;
+// fetches one source after another.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.hpp"
+#include "policy/blame.hpp"
+#include "policy/exposition.hpp"
+
+namespace fedprobe {
+
+struct BlameOptions {
+    std::string config;
+    std::optional<std::string> site;
+    std::vector<std::string> sources;  // URLs, files, or "-"
+    std::string prometheus;            // base URL of the central Prometheus, or ""
+    std::string format = "table";      // or "json"
+};
+
+// 0: every flow complies; 1: a flow does not; 2: usage, config or source error.
+int run_blame(const BlameOptions& options);
+
+// The JSON document (schema version 1) and the table, for the command and its tests.
+std::string blame_json(const std::vector<Fault>& faults);
+std::string blame_table(const std::vector<Fault>& faults);
+
+// What the central Prometheus answers to an instant query, as samples; an error says why.
+Result<std::vector<Sample>> samples_from_prometheus_json(const std::string& body,
+                                                         const std::string& source);
+
+}  // namespace fedprobe
