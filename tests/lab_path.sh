@@ -97,7 +97,7 @@ sleep 11  # ten rounds or more
 pass "ten rounds and more under ECMP: no change counted (Paris)"
 "$LABD/fault" backup-path on >/dev/null
 wait_metric "^fedprobe_path_changes_total\{[^}]*$k" 1 15
-grep -Eq "^fedprobe_path_hop_info\{hop=\"172.20.101.2\",hop_network=\"interconnect\",[^}]*$k,ttl=\"3\"\} 1" <<<"$(scrape kn)" || fail "hop 3 is now the backup interconnect"
+grep -Eq "^fedprobe_path_hop_info\{hop=\"172.20.101.2\",hop_network=\"interconnect-backup\",[^}]*$k,ttl=\"3\"\} 1" <<<"$(scrape kn)" || fail "hop 3 is now the backup interconnect"
 sleep 3
 [ "$(metric "^fedprobe_path_changes_total\{[^}]*$k")" = 1 ] || fail "the move is counted once"
 grep -Eq "^fedprobe_path_hop_info\{[^}]*hop=\"172.20.100.2\",[^}]*$k" <<<"$(scrape kn)" && fail "the old hop's series is replaced, not kept"

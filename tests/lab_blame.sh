@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Federation verdicts in the lab: daemons in three appliances (kent-nhs, kent-psn,
+# brighton-psn), `fedprobe blame` over their scrapes while the lab's faults come and go. Each
+# fault's flow must get the segment and owner that lab/README.md's ground truth states, soon
+# after the fault goes on, and every verdict must be gone soon after it goes off. A healthy lab
+# gives no verdict at all, and a fault that breaks no flow gives none either.
+export FEDPROBE_LAB="fpb$$"
+source "$(dirname "$0")/lab_lib.sh"
+start_lab_daemons kn kp bp
+
+blame_json() {  # the verdicts as JSON, from the three appliances' scrapes as they are now
+    local o
+    for o in kn kp bp; do scrape "$o" >"$WORK/$o.prom" 2>/dev/null || : >"$WORK/$o.prom"; done
+    "$FEDPROBE" blame --config "$WORK/fed.toml" --format json "$WORK/kn.prom" "$WORK/kp.prom" "$WORK/bp.prom" 2>>"$WORK/blame.log" || true
+}
+verdict_of() {  # flow from: "segment owner" of that flow's verdict, or "none"
+    python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for f in d["faults"]:
+    if f["flow"] == sys.argv[1] and f["from"] == sys.argv[2]:
+        print(f["segment"], f["owner"]); break
+else:
+    print("none")' "$1" "$2"
+}
+count_verdicts() { python3 -c 'import json,sys; print(len(json.load(sys.stdin)["faults"]))'; }
+
+# Waits for no verdict at all (the lab healthy); prints the seconds it took.
+wait_healthy() {  # what, for the failure
+    local start=$SECONDS j
+    while ((SECONDS - start < 45)); do
+        j=$(blame_json)
+        [ "$(count_verdicts <<<"$j")" = 0 ] && { echo $((SECONDS - start)); return 0; }
+        sleep 0.5
+    done
+    echo "$j" >"$WORK/last.log"
+    fail "$1: still $(count_verdicts <<<"$j") verdicts after 45 s"
+}
+
+wait_healthy "the baseline" >/dev/null
+# The clean lab stays clean: nothing for a while, with every probe and trace running.
+for _ in $(seq 1 10); do
+    [ "$(blame_json | count_verdicts)" = 0 ] || fail "a verdict in the healthy lab: $(blame_json)"
+    sleep 1
+done
+pass "the healthy lab: no verdict"
+
+# fault flow from segment owner, as lab/README.md states them
+check_fault() {
+    local fault=$1 flow=$2 from=$3 want="$4 $5" start got j
+    "$LABD/fault" "$fault" on >/dev/null
+    start=$SECONDS
+    while ((SECONDS - start < 60)); do
+        j=$(blame_json)
+        got=$(verdict_of "$flow" "$from" <<<"$j")
+        [ "$got" = "$want" ] && break
+        sleep 0.5
+    done
+    if [ "$got" != "$want" ]; then
+        echo "$j" >"$WORK/last.log"
+        fail "$fault: $flow from $from is '$got', not '$want'"
+    fi
+    local on=$((SECONDS - start))
+    # No other organisation is blamed for it.
+    python3 -c '
+import json, sys
+want = sys.argv[1]
+for f in json.load(sys.stdin)["faults"]:
+    if f["segment"] != "unknown" and f["owner"] != want:
+        sys.exit(f"{f[\"flow\"]} from {f[\"from\"]}: blamed on {f[\"owner\"]} ({f[\"segment\"]})")' "$5" <<<"$j" \
+        || fail "$fault: another owner blamed"
+    "$LABD/fault" "$fault" off >/dev/null
+    local off
+    off=$(wait_healthy "$fault off")
+    pass "$fault: $flow from $from is $want after ${on} s; no verdict ${off} s after the fix"
+}
+
+check_fault drop-mllp councils-to-kent-nhs-mllp kent-psn destination kent-nhs
+check_fault lan-drop councils-to-kent-nhs-mllp brighton-psn destination kent-nhs
+check_fault return-route-missing councils-to-trusts-https kent-psn return kent-nhs
+check_fault asymmetric trusts-to-councils-smtp kent-nhs return psn-core
+check_fault route-withdrawn trusts-to-councils-smtp kent-nhs transit interconnect
+check_fault nat-change councils-to-surrey-nhs-https kent-psn destination surrey-nhs
+check_fault rdp-opened no-rdp-from-councils kent-psn destination kent-nhs
+
+# Faults that break no flow of the policy give no verdict: the path moving to the backup
+# interconnect (both ways), and a reject of a service no flow uses.
+for fault in backup-path reject-https; do
+    "$LABD/fault" "$fault" on >/dev/null
+    for _ in $(seq 1 10); do
+        [ "$(blame_json | count_verdicts)" = 0 ] || fail "$fault: a verdict: $(blame_json)"
+        sleep 1
+    done
+    "$LABD/fault" "$fault" off >/dev/null
+done
+pass "backup-path and reject-https: no verdict"
+
+# The exit codes and the table: 1 with a fault, naming it; 2 for a source that cannot be read.
+"$LABD/fault" drop-mllp on >/dev/null
+for _ in $(seq 1 60); do
+    [ "$(blame_json | verdict_of councils-to-kent-nhs-mllp kent-psn)" = "destination kent-nhs" ] && break
+    sleep 0.5
+done
+rc=0
+out=$("$FEDPROBE" blame --config "$WORK/fed.toml" "$WORK/kn.prom" "$WORK/kp.prom" "$WORK/bp.prom" 2>&1) || rc=$?
+[ $rc = 1 ] || fail "blame with a fault exits $rc, not 1: $out"
+grep -Eq '^councils-to-kent-nhs-mllp +kent-psn +kent-nhs-svc +mllp +destination +kent-nhs +172\.20\.1\.2 \(kent-nhs\), hop 5' <<<"$out" \
+    || fail "the table names the flow, its segment, owner and hop: $out"
+rc=0
+"$FEDPROBE" blame --config "$WORK/fed.toml" "$WORK/kn.prom" "$WORK/nosuch.prom" >/dev/null 2>"$WORK/err.log" || rc=$?
+[ $rc = 2 ] && grep -q "nosuch.prom: No such file" "$WORK/err.log" || fail "a missing source exits 2 ($rc) and says so: $(cat "$WORK/err.log")"
+# A URL source: kent-psn's own endpoint, from inside its namespace.
+rc=0
+in_ns kp-app "$FEDPROBE" blame --config "$WORK/fed.toml" http://127.0.0.1:9641/metrics >"$WORK/url.log" 2>&1 || rc=$?
+[ $rc = 1 ] && grep -q "^councils-to-kent-nhs-mllp " "$WORK/url.log" || fail "a scrape URL as the source ($rc): $(cat "$WORK/url.log")"
+"$LABD/fault" drop-mllp off >/dev/null
+pass "exit 1 with a fault and the table names it; 2 for a source that cannot be read; URLs are read"
