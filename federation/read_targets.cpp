@@ -304,7 +304,10 @@ std::vector<toml::table> derived_appliance_targets(LoadContext& c) {
                 stamped = stamped || (tg.network == id && p.name() == "stamp");
         if (c.cfg.settings.stamp && !stamped) probes.push_back("stamp");
         d.insert("probes", std::move(probes));
-        d.insert("path", toml::table{{"method", "icmp"}});
+        // Every interval, not path's hourly-minded default: verdicts need the way back as
+        // fresh as the flows.
+        d.insert("path", toml::table{{"method", "icmp"},
+                                     {"interval", format_duration(c.cfg.settings.interval)}});
         d.insert("flows", false);
         out.push_back(std::move(d));
     }

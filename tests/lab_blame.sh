@@ -57,7 +57,11 @@ check_fault() {
         sleep 0.5
     done
     if [ "$got" != "$want" ]; then
-        echo "$j" >"$WORK/last.log"
+        python3 -c '
+import json, sys
+for f in json.load(sys.stdin)["faults"]:
+    if f["flow"] == sys.argv[1] and f["from"] == sys.argv[2]:
+        print(json.dumps(f, indent=1))' "$flow" "$from" <<<"$j" >"$WORK/verdict.log"
         fail "$fault: $flow from $from is '$got', not '$want'"
     fi
     local on=$((SECONDS - start))
@@ -67,8 +71,8 @@ import json, sys
 want = sys.argv[1]
 for f in json.load(sys.stdin)["faults"]:
     if f["segment"] != "unknown" and f["owner"] != want:
-        sys.exit(f"{f[\"flow\"]} from {f[\"from\"]}: blamed on {f[\"owner\"]} ({f[\"segment\"]})")' "$5" <<<"$j" \
-        || fail "$fault: another owner blamed"
+        sys.exit("%s from %s: blamed on %s (%s)" % (f["flow"], f["from"], f["owner"], f["segment"]))' "$5" <<<"$j" 2>"$WORK/other.txt" \
+        || fail "$fault: another owner blamed: $(cat "$WORK/other.txt")"
     "$LABD/fault" "$fault" off >/dev/null
     local off
     off=$(wait_healthy "$fault off")

@@ -607,6 +607,7 @@ probes = ["stamp"]
     REQUIRE(kent->options_for<PathKind>());
     CHECK(kent->options_for<PathKind>()->method ==
           std::optional(PathMethod::icmp));                                // no port to open
+    CHECK(kent->options_for<PathKind>()->interval == std::optional<Duration>(15s));  // [fedprobe]'s
     CHECK(surrey->address_for("brighton-psn").str() == "198.51.100.139");  // NAT, as addresses_from
     CHECK(surrey->address_for("kent-nhs").str() == "198.51.100.138");
     CHECK(brighton->probes().size() == 1);  // the explicit one
