@@ -177,6 +177,14 @@ struct PathKind {
         FamilyInfo{"fedprobe_path_min_mss_bytes", "path.min_mss as configured", SeriesType::gauge},
         FamilyInfo{"fedprobe_path_dscp", "The DSCP the probes carry, as configured",
                    SeriesType::gauge},
+        FamilyInfo{"fedprobe_path_networks_info",
+                   "The networks flow 0's path crosses, in order (networks=\"a>b>c\"), as "
+                   "last confirmed by a round that reached the destination",
+                   SeriesType::gauge},
+        FamilyInfo{"fedprobe_path_network_changes_total",
+                   "Changes of the networks flow 0's path crosses (not of hops inside a "
+                   "network), each seen in two consecutive rounds that reached the destination",
+                   SeriesType::counter},
     };
     using Options = PathOptions;
     using Params = PathParams;

@@ -2,7 +2,8 @@
 // changes, so an address from the wire is a label only within max_ttl), where and why the last
 // round stopped, path changes confirmed over two rounds, the ECMP width and forwarding loss;
 // the last MTU search (kept between searches) and the middleboxes on the current path (at most
-// one series per kind of change).
+// one series per kind of change); the networks the path crosses and their changes, apart from
+// hop changes inside a network.
 #include <mutex>
 
 #include "probes/path_kind.hpp"
@@ -27,6 +28,8 @@ class PathSeries : public KindSeries {
             loss_.reset();  // rates of another path say nothing about this one
         }
         loss_.add(t);
+        if (network_tracker_.observe(network_list(t), t.stop == PathStop::reached))
+            ++network_changes_;
         last_ = t;
         have_ = true;
         distinct_ = path->distinct_paths;
@@ -45,6 +48,7 @@ class PathSeries : public KindSeries {
     void render(std::size_t family, SeriesWriter& out) const override {
         std::lock_guard lock(mutex_);
         if (family == 5) return out.value({}, static_cast<double>(changes_));
+        if (family == 19) return out.value({}, static_cast<double>(network_changes_));
         if (!have_) return;
         const FlowTrace& t = last_;
         switch (family) {
@@ -118,6 +122,14 @@ class PathSeries : public KindSeries {
             case 17:
                 if (dscp_ >= 0) out.value({}, dscp_);
                 return;
+            case 18: {
+                // Network ids are [a-z0-9-]: '>' cannot be one of them.
+                std::string joined;
+                for (const auto& n : network_tracker_.current())
+                    joined += (joined.empty() ? "" : ">") + n;
+                if (!joined.empty()) out.value({{"networks", joined}}, 1);
+                return;
+            }
         }
     }
 
@@ -128,6 +140,8 @@ class PathSeries : public KindSeries {
     int distinct_ = 0;
     std::uint64_t changes_ = 0;
     PathChangeTracker changes_tracker_;
+    NetworkPathTracker network_tracker_;
+    std::uint64_t network_changes_ = 0;
     LossWindow loss_;
     std::vector<MiddleboxSeen> middleboxes_;
     int quoted_mss_ = 0;

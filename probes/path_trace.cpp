@@ -184,6 +184,49 @@ bool PathChangeTracker::observe(const HopList& path) {
     return false;
 }
 
+std::vector<std::string> network_list(const FlowTrace& t) {
+    std::vector<std::string> out;
+    for (const auto& h : t.hops) {
+        if (!h.address || h.network.empty()) continue;
+        if (out.empty() || out.back() != h.network) out.push_back(h.network);
+    }
+    return out;
+}
+
+namespace {
+bool subsequence(const std::vector<std::string>& small, const std::vector<std::string>& big) {
+    std::size_t i = 0;
+    for (const auto& n : big)
+        if (i < small.size() && small[i] == n) ++i;
+    return i == small.size();
+}
+}  // namespace
+
+bool same_networks(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+    return subsequence(a, b) || subsequence(b, a);
+}
+
+bool NetworkPathTracker::observe(const std::vector<std::string>& networks, bool reached) {
+    if (!reached) return false;
+    if (!have_current_) {
+        current_ = networks;
+        have_current_ = true;
+        return false;
+    }
+    if (same_networks(current_, networks)) {
+        candidate_.reset();
+        if (networks.size() > current_.size()) current_ = networks;  // the fuller view
+        return false;
+    }
+    if (candidate_ && same_networks(*candidate_, networks)) {
+        current_ = networks.size() >= candidate_->size() ? networks : *candidate_;
+        candidate_.reset();
+        return true;
+    }
+    candidate_ = networks;
+    return false;
+}
+
 int forwarding_loss_from(std::span<const HopTally> tallies, bool reached) {
     if (!reached || tallies.size() < 2) return -1;
     auto rate = [&](std::size_t i) {

@@ -69,6 +69,28 @@ class PathChangeTracker {
     bool have_current_ = false;
 };
 
+// The networks a trace crosses, in order: silent hops and hops in no declared network skipped,
+// repeats folded ("kent-nhs", "interconnect", "psn-core", "kent-psn").
+std::vector<std::string> network_list(const FlowTrace& t);
+// Two network lists are the same path unless neither is a subsequence of the other: a network
+// whose hops all stayed silent in one round is no difference.
+bool same_networks(const std::vector<std::string>& a, const std::vector<std::string>& b);
+
+// Counts changes of one flow's networks (traffic moving to a backup interconnect), apart from
+// hop changes inside a network: only rounds that reached the destination count, and a new list
+// counts once it is seen in two consecutive such rounds.
+class NetworkPathTracker {
+  public:
+    // True when this round confirms a change.
+    bool observe(const std::vector<std::string>& networks, bool reached);
+    const std::vector<std::string>& current() const { return current_; }
+
+  private:
+    std::vector<std::string> current_;
+    std::optional<std::vector<std::string>> candidate_;
+    bool have_current_ = false;
+};
+
 // Forwarding loss as fbtracert reads it: hop by hop answer rates over recent rounds. A hop that
 // answers less than the one before it while a later hop answers more is rate-limiting its ICMP;
 // loss starts at TTL i only when every TTL from i to the destination answers less than i-1.

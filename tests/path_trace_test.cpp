@@ -189,3 +189,42 @@ TEST_CASE("blocked_after: the last hop that answered, nothing when the trace rea
     r.flows[0].stop_ttl = 6;
     CHECK_FALSE(blocked_after(r));
 }
+
+TEST_CASE("networks: the list a trace crosses; a change counts after two reached rounds") {
+    using V = std::vector<std::string>;
+    FlowTrace t;
+    auto hop = [](int ttl, const char* a, const char* net) {
+        PathHop h;
+        h.ttl = ttl;
+        if (a) h.address = IpAddress::parse(a);
+        h.network = net;
+        return h;
+    };
+    t.hops = {hop(1, "10.31.1.1", "kent-nhs"),
+              hop(2, nullptr, ""),
+              hop(3, "172.20.100.2", "interconnect"),
+              hop(4, "192.0.2.102", "psn-core"),
+              hop(5, "192.0.2.9", "psn-core"),
+              hop(6, "198.51.100.20", "kent-psn"),
+              hop(7, "203.0.113.99", "")};
+    CHECK(network_list(t) == V{"kent-nhs", "interconnect", "psn-core", "kent-psn"});
+    const V main{"kent-nhs", "interconnect", "psn-core", "kent-psn"};
+    const V backup{"kent-nhs", "interconnect-backup", "psn-core", "kent-psn"};
+    const V gap{"kent-nhs", "psn-core", "kent-psn"};  // the interconnect silent this round
+    CHECK(same_networks(main, gap));
+    CHECK(same_networks(gap, main));
+    CHECK_FALSE(same_networks(main, backup));
+    CHECK_FALSE(same_networks(gap, V{"kent-psn", "psn-core"}));  // order matters
+
+    NetworkPathTracker n;
+    CHECK_FALSE(n.observe(main, true));
+    CHECK_FALSE(n.observe(gap, true));  // a silent network is no change
+    CHECK(n.current() == main);
+    CHECK_FALSE(n.observe(backup, false));  // a round that did not arrive says nothing
+    CHECK_FALSE(n.observe(backup, true));   // seen once
+    CHECK_FALSE(n.observe(main, true));     // and back: no change
+    CHECK_FALSE(n.observe(backup, true));
+    CHECK(n.observe(backup, true));  // twice in a row: the path moved to the backup
+    CHECK(n.current() == backup);
+    CHECK_FALSE(n.observe(backup, true));
+}
