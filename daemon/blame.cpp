@@ -1,6 +1,10 @@
 #include "daemon/blame.hpp"
 
+#include <CivetServer.h>
 #include <curl/curl.h>
+#include <prometheus/exposer.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -9,10 +13,14 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
 #include "config/diagnostic.hpp"
+#include "exporters/web_health.hpp"
+#include "exporters/web_routes.hpp"
 #include "federation/loader.hpp"
 #include "policy/blame_evidence.hpp"
 
@@ -211,23 +219,24 @@ std::string blame_table(const std::vector<Fault>& faults) {
     return out;
 }
 
-int run_blame(const BlameOptions& o) {
-    LoadResult loaded = load_config_file(o.config, o.site);
-    for (const auto& d : loaded.diagnostics)
-        if (d.severity == Diagnostic::Severity::error) std::cerr << d.format() << "\n";
-    if (!loaded.config) return 2;
-    const Config& config = *loaded.config;
+namespace {
 
-    const auto started = std::chrono::steady_clock::now();
+struct Gathered {
     std::vector<ApplianceEvidence> appliances;
-    bool source_error = false;
+    std::vector<std::string> errors;  // a source that could not be read, and why
+    std::size_t samples = 0;
+};
+
+// Every source's evidence, one after the other; a source that fails is an error and, where its
+// site is known, that appliance's missing evidence.
+Gathered gather(const Config& config, const BlameOptions& o) {
+    Gathered g;
     auto failed = [&](const std::string& site, const std::string& why) {
-        std::cerr << "fedprobe blame: " << why << "\n";
-        source_error = true;
+        g.errors.push_back(why);
         if (site.empty()) return;
-        for (auto& a : appliances)
+        for (auto& a : g.appliances)
             if (a.site == site) return;
-        appliances.push_back(ApplianceEvidence::unanswered(site, why));
+        g.appliances.push_back(ApplianceEvidence::unanswered(site, why));
     };
     std::vector<Sample> samples;
     if (!o.prometheus.empty()) {
@@ -262,36 +271,181 @@ int run_blame(const BlameOptions& o) {
         }
         samples.insert(samples.end(), got->begin(), got->end());
     }
-    add_evidence(samples, appliances);
+    g.samples = samples.size();
+    add_evidence(samples, g.appliances);
     // A network with an appliance that no source spoke for: what it would say is missing.
     for (const auto& n : config.networks) {
-        if (!n.appliance) continue;
+        if (!n.appliance && !n.appliance_address) continue;
         bool have = false;
-        for (const auto& a : appliances)
+        for (const auto& a : g.appliances)
             have = have || a.site == n.id;
         if (!have)
-            appliances.push_back(ApplianceEvidence::unanswered(n.id, "no source spoke for it"));
+            g.appliances.push_back(ApplianceEvidence::unanswered(n.id, "no source spoke for it"));
     }
-    for (const auto& a : appliances)
-        if (a.answered && !config.network(a.site)) {
-            std::cerr << "fedprobe blame: the evidence names site " << quote_excerpt(a.site)
-                      << ", which " << o.config << " does not declare\n";
-            return 2;
+    // Evidence from a site the file does not declare is not this federation's.
+    for (const auto& a : g.appliances)
+        if (a.answered && !config.network(a.site))
+            g.errors.push_back("the evidence names site " + quote_excerpt(a.site) + ", which " +
+                               o.config + " does not declare");
+    std::erase_if(g.appliances,
+                  [&](const ApplianceEvidence& a) { return !config.network(a.site); });
+    return g;
+}
+
+std::string escape_label(const std::string& v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
         }
+        out += c;
+    }
+    return out;
+}
+
+// --serve: the verdicts of one gathering, for every scrape.
+class VerdictServer {
+  public:
+    VerdictServer(const Config& config, const BlameOptions& o) : config_(config), options_(o) {}
+    void write(std::string& out) {
+        // One gathering at a time: two scrapers at once must not ask every appliance twice.
+        std::lock_guard lock(mutex_);
+        const auto start = std::chrono::steady_clock::now();
+        Gathered g = gather(config_, options_);
+        const auto faults = blame(g.appliances, static_cast<double>(std::time(nullptr)));
+        const double took =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        out += blame_exposition(faults, g.appliances, took, g.errors.size());
+    }
+
+  private:
+    const Config& config_;
+    const BlameOptions& options_;
+    std::mutex mutex_;
+};
+
+int serve(const Config& config, const BlameOptions& o) {
+    const auto listen = Endpoint::parse(o.serve);
+    if (!listen || listen->port == 0) {
+        std::cerr << "fedprobe blame: --serve " << quote_excerpt(o.serve)
+                  << " is not ADDRESS:PORT (e.g. 127.0.0.1:9642)\n";
+        return 2;
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) {
+        std::cerr << "fedprobe blame: cannot block signals: " << std::strerror(errno) << "\n";
+        return 1;
+    }
+    VerdictServer server(config, o);
+    const MetricsWriter metrics = [&server](std::string& out) { server.write(out); };
+    WebHealth health(std::chrono::seconds(10));
+    health.beat();
+    health.set_ready(true);
+    set_web_health(&health, nullptr, nullptr, &metrics);
+    std::unique_ptr<prometheus::Exposer> exposer;
+    try {
+        CivetCallbacks callbacks;
+        callbacks.begin_request = begin_web_request;
+        callbacks.end_request = end_web_request;
+        exposer = std::make_unique<prometheus::Exposer>(
+            std::vector<std::string>{"listening_ports", listen->str(), "num_threads", "4",
+                                     "request_timeout_ms", "30000"},
+            &callbacks);
+    } catch (const std::exception& e) {
+        set_web_health(nullptr, nullptr);
+        std::cerr << "fedprobe blame: cannot listen on " << listen->str() << ": " << e.what()
+                  << "\n";
+        return 1;
+    }
+    std::cerr << "fedprobe blame: verdicts on http://" << listen->str() << "/metrics\n";
+    const timespec second{1, 0};
+    int signal = -1;
+    while (signal < 0) {
+        health.beat();
+        signal = sigtimedwait(&set, nullptr, &second);
+        if (signal < 0 && errno != EAGAIN && errno != EINTR) {
+            std::cerr << "fedprobe blame: sigtimedwait: " << std::strerror(errno) << "\n";
+            break;
+        }
+    }
+    exposer.reset();
+    set_web_health(nullptr, nullptr);
+    std::cerr << "fedprobe blame: stopped\n";
+    return 0;
+}
+
+}  // namespace
+
+std::string blame_exposition(const std::vector<Fault>& faults,
+                             const std::vector<ApplianceEvidence>& appliances, double seconds,
+                             std::size_t source_errors) {
+    std::string out;
+    out +=
+        "# HELP fedprobe_federation_fault_info A flow that does not do what the policy expects: "
+        "the segment where it breaks and the network that owns it, from both ends' evidence\n"
+        "# TYPE fedprobe_federation_fault_info gauge\n";
+    for (const auto& f : faults) {
+        out += "fedprobe_federation_fault_info{flow=\"" + escape_label(f.flow) + "\",from_site=\"" +
+               escape_label(f.from) + "\",to=\"" + escape_label(f.to) + "\",to_network=\"" +
+               escape_label(f.to_network) + "\",service=\"" + escape_label(f.service) +
+               "\",segment=\"" + to_string(f.segment) + "\",owner=\"" + escape_label(f.owner) +
+               "\"} 1\n";
+    }
+    out +=
+        "# HELP fedprobe_federation_evidence_up 1 when the site's appliance gave its evidence, 0 "
+        "when it did not (verdicts that need it are unknown)\n"
+        "# TYPE fedprobe_federation_evidence_up gauge\n";
+    for (const auto& a : appliances)
+        out += "fedprobe_federation_evidence_up{site=\"" + escape_label(a.site) + "\"} " +
+               (a.answered ? "1" : "0") + "\n";
+    char buf[320];
+    std::snprintf(buf, sizeof buf,
+                  "# HELP fedprobe_federation_evaluation_seconds How long gathering the evidence "
+                  "and judging it took\n"
+                  "# TYPE fedprobe_federation_evaluation_seconds gauge\n"
+                  "fedprobe_federation_evaluation_seconds %.6f\n",
+                  seconds);
+    out += buf;
+    out +=
+        "# HELP fedprobe_federation_source_errors Sources that could not be read in the last "
+        "evaluation\n"
+        "# TYPE fedprobe_federation_source_errors gauge\n"
+        "fedprobe_federation_source_errors " +
+        std::to_string(source_errors) + "\n";
+    return out;
+}
+
+int run_blame(const BlameOptions& o) {
+    LoadResult loaded = load_config_file(o.config, o.site);
+    for (const auto& d : loaded.diagnostics)
+        if (d.severity == Diagnostic::Severity::error) std::cerr << d.format() << "\n";
+    if (!loaded.config) return 2;
+    const Config& config = *loaded.config;
+    if (!o.serve.empty()) return serve(config, o);
+
+    const auto started = std::chrono::steady_clock::now();
+    const Gathered g = gather(config, o);
+    for (const auto& e : g.errors)
+        std::cerr << "fedprobe blame: " << e << "\n";
     const auto gathered = std::chrono::steady_clock::now();
-    const auto faults = blame(appliances, static_cast<double>(std::time(nullptr)));
+    const auto faults = blame(g.appliances, static_cast<double>(std::time(nullptr)));
     const auto judged = std::chrono::steady_clock::now();
     std::cout << (o.format == "json" ? blame_json(faults) : blame_table(faults)) << std::flush;
     int answered = 0;
-    for (const auto& a : appliances)
+    for (const auto& a : g.appliances)
         answered += a.answered ? 1 : 0;
     using ms = std::chrono::duration<double, std::milli>;
     std::fprintf(stderr,
-                 "fedprobe blame: %d appliances answered, %zu samples gathered in %.1f ms, judged "
-                 "in %.1f ms\n",
-                 answered, samples.size(), ms(gathered - started).count(),
+                 "fedprobe blame: %d appliances answered, %zu samples gathered in %.1f ms, "
+                 "judged in %.1f ms\n",
+                 answered, g.samples, ms(gathered - started).count(),
                  ms(judged - gathered).count());
-    if (source_error) return 2;
+    if (!g.errors.empty()) return 2;
     return faults.empty() ? 0 : 1;
 }
 

@@ -113,7 +113,7 @@ std::string help_text(const std::string& subcommand) {
                "                            (default /etc/prometheus/fedprobe.password)\n";
     if (subcommand == "blame")
         return "usage: fedprobe blame --config FILE [--format table|json] [--prometheus URL]\n"
-               "                      [SOURCE...]\n\n"
+               "                      [--serve ADDR] [SOURCE...]\n\n"
                "Joins the evidence of every appliance (each SOURCE an appliance's scrape URL,\n"
                "http://HOST:9641/metrics, or a file of its /metrics text, or - for stdin; or\n"
                "--prometheus URL, the central Prometheus's HTTP API, which Thanos and Mimir serve\n"
@@ -125,7 +125,10 @@ std::string help_text(const std::string& subcommand) {
                "  -c, --config FILE     the federation file (TOML): its networks and appliances\n"
                "  -s, --site ID         read the file as this site\n"
                "      --prometheus URL  ask the central Prometheus (e.g. http://127.0.0.1:9090)\n"
-               "      --format FMT      table (default) or json\n";
+               "      --format FMT      table (default) or json\n"
+               "      --serve ADDR      serve the verdicts as Prometheus series on ADDR:PORT\n"
+               "                        (/metrics), judged afresh for every scrape, until\n"
+               "                        SIGTERM: fedprobe_federation_fault_info per broken flow\n";
     if (subcommand == "mesh")
         return "usage: fedprobe mesh --config FILE [--reference SITE] [--format table|prometheus]\n"
                "                     SCRAPE...\n\n"
@@ -313,6 +316,8 @@ CliParse parse_cli(const std::vector<std::string>& args) {
             }
         } else if (arg == "--prometheus" && cmd.kind == CliCommand::Kind::blame) {
             if (!value(cmd.prometheus)) return out;
+        } else if (arg == "--serve" && cmd.kind == CliCommand::Kind::blame) {
+            if (!value(cmd.serve)) return out;
         } else if (cmd.kind == CliCommand::Kind::blame && (arg == "-" || !arg.starts_with("-"))) {
             cmd.sources.push_back(arg);
         } else if (arg == "--reference" && cmd.kind == CliCommand::Kind::mesh) {

@@ -43,6 +43,7 @@ struct CliCommand {
     // blame
     std::vector<std::string> sources;  // scrape URLs or files
     std::string prometheus;            // the central Prometheus's base URL
+    std::string serve;                 // ADDRESS:PORT to serve the verdicts on
 };
 
 struct CliParse {

@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
                 {cmd.config, cmd.site, cmd.reference, cmd.scrapes, cmd.format});
         case fedprobe::CliCommand::Kind::blame:
             return fedprobe::run_blame(
-                {cmd.config, cmd.site, cmd.sources, cmd.prometheus, cmd.format});
+                {cmd.config, cmd.site, cmd.sources, cmd.prometheus, cmd.format, cmd.serve});
         case fedprobe::CliCommand::Kind::passive:
             return fedprobe::run_passive({cmd.config, cmd.site, cmd.read, cmd.format});
         case fedprobe::CliCommand::Kind::run: {

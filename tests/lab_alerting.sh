@@ -3,7 +3,9 @@
 # `fedprobe export prometheus` from the lab's own federation file: they scrape all six
 # appliances over the management network and are reachable on the host's loopback. A lab fault
 # (rdp-opened: a change lets RDP into kent-nhs, which the policy denies) makes the matching alert
-# fire, and Alertmanager routes it to the organisations at both ends of the flow.
+# fire, and Alertmanager routes it to the organisations at both ends of the flow. The federation's
+# verdicts come from the same Prometheus: `fedprobe blame --prometheus` reads its API, and
+# `blame --serve` (which lab/central starts) gives FedprobeFederationFault, paged to the owner.
 export FEDPROBE_LAB="fpa$$"
 source "$(dirname "$0")/lab_lib.sh"
 start_lab_daemons kn sn xn kp sp bp
@@ -22,13 +24,42 @@ done
 [ "$(query 'count(count by (site) (fedprobe_probe_success))')" = 6 ] || fail "series from six sites"
 pass "central Prometheus on the host's loopback scrapes the six appliances over the management network"
 
+# The healthy lab, from the central Prometheus's API: no verdict.
+rc=0
+"$FEDPROBE" blame --config "$WORK/fed.toml" --prometheus "http://127.0.0.1:$PROM" >"$WORK/blame.txt" 2>&1 || rc=$?
+[ $rc = 0 ] || fail "blame --prometheus on the healthy lab exits $rc: $(cat "$WORK/blame.txt")"
+grep -q "6 appliances answered" "$WORK/blame.txt" || fail "blame --prometheus hears all six sites: $(cat "$WORK/blame.txt")"
+pass "blame --prometheus: the six appliances' evidence from the central Prometheus, no verdict in the healthy lab"
+
 "$LABD/fault" rdp-opened on >/dev/null
-alerts() { curl -sf --max-time 5 "http://127.0.0.1:$AM/api/v2/alerts" -G --data-urlencode 'filter=alertname="FedprobeDenyFlowViolation"'; }
+alerts() { curl -sf --max-time 5 "http://127.0.0.1:$AM/api/v2/alerts" -G --data-urlencode "filter=alertname=\"${1:-FedprobeDenyFlowViolation}\""; }
+count() { alerts "$1" | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0; }
 started=$SECONDS
 for _ in $(seq 1 60); do
-    [ "$(alerts | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null)" -gt 0 ] 2>/dev/null && break
+    [ "$(count FedprobeDenyFlowViolation)" -gt 0 ] && [ "$(count FedprobeFederationFault)" -gt 0 ] && break
     sleep 5
 done
+rc=0
+"$FEDPROBE" blame --config "$WORK/fed.toml" --prometheus "http://127.0.0.1:$PROM" --format json >"$WORK/blame.json" 2>"$WORK/blame.err" || rc=$?
+[ $rc = 1 ] || fail "blame --prometheus with rdp-opened exits $rc: $(cat "$WORK/blame.err")"
+/usr/bin/python3 - "$WORK/blame.json" <<'PY' || fail "blame --prometheus: the violation's verdict"
+import json, sys
+faults = json.load(open(sys.argv[1]))["faults"]
+rdp = [f for f in faults if f["flow"] == "no-rdp-from-councils"]
+print(f"{len(faults)} verdict(s); no-rdp-from-councils from {sorted(f['from'] for f in rdp)}")
+sys.exit(0 if rdp and all(f["segment"] == "destination" and f["owner"] == "kent-nhs" for f in rdp) else 1)
+PY
+alerts FedprobeFederationFault >"$WORK/fault-alerts.json" || fail "Alertmanager answers"
+/usr/bin/python3 - "$WORK/fault-alerts.json" <<'PY' || fail "FedprobeFederationFault did not reach Alertmanager, paged to kent-nhs only: $(cat "$WORK/fault-alerts.json")"
+import json, sys
+alerts = [a for a in json.load(open(sys.argv[1])) if a["labels"]["flow"] == "no-rdp-from-councils"]
+receivers = {r["name"] for a in alerts for r in a["receivers"]}
+print(f"{len(alerts)} verdict alert(s); receivers {sorted(receivers)}")
+ok = alerts and all(a["labels"]["owner"] == "kent-nhs" for a in alerts) and "org-kent-nhs" in receivers \
+    and "org-kent-psn-info" in receivers and not any(r in receivers for r in ("org-kent-psn", "org-surrey-psn", "org-brighton-psn"))
+sys.exit(0 if ok else 1)
+PY
+pass "rdp-opened: blame --serve's FedprobeFederationFault in Alertmanager $((SECONDS - started)) s after the fault, paged to kent-nhs, the councils informed"
 alerts >"$WORK/alerts.json" || fail "Alertmanager answers"
 /usr/bin/python3 - "$WORK/alerts.json" <<'PY' || fail "the violation did not reach Alertmanager routed to both ends"
 import json, sys
