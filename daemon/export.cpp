@@ -51,7 +51,15 @@ std::string prometheus_yml(const Config& c, const ExportOptions& o) {
          "    # Each appliance's series carry its own site label already; it wins over the\n"
          "    # target's, which labels the rest (up, scrape_duration_seconds).\n"
          "    honor_labels: true\n"
-         "    file_sd_configs:\n      - files: [targets/fedprobe.json]\n";
+         "    file_sd_configs:\n      - files: [targets/fedprobe.json]\n"
+         "  # The federation's verdicts: `fedprobe blame --serve 127.0.0.1:9642 --prometheus\n"
+         "  # http://127.0.0.1:9090 --config FILE` beside this Prometheus judges every broken "
+         "flow\n"
+         "  # from both ends' series, afresh for each scrape (fedprobe_federation_fault_info).\n"
+         "  - job_name: fedprobe-blame\n"
+         "    honor_labels: true\n"
+         "    scrape_timeout: 10s\n"
+         "    static_configs:\n      - targets: [\"127.0.0.1:9642\"]\n";
     if (!c.settings.web.basic_auth_users.empty())
         // Quoted as JSON strings, which YAML reads the same: a user name or a path may hold
         // any character.
@@ -71,7 +79,23 @@ std::string alertmanager_yml(const Config& c) {
          "# Fill in each receiver (email_configs, webhook_configs) and check it with\n"
          "# `amtool check-config alertmanager.yml`.\n"
          "route:\n  receiver: noc\n  group_by: [alertname, network]\n  group_wait: 30s\n"
-         "  group_interval: 5m\n  repeat_interval: 4h\n  routes:\n";
+         "  group_interval: 5m\n  repeat_interval: 4h\n  routes:\n"
+         "    # A federation verdict pages the organisation that owns the broken segment, and\n"
+         "    # only it; the flow's two ends, when they do not own it, are informed (ORG-info).\n"
+         "    - matchers: "
+         "['alertname=~\"FedprobeFederationFault|FedprobeFederationFaultUnplaced\"']\n"
+         "      receiver: noc\n      group_by: [alertname, owner, flow]\n      routes:\n";
+    for (const auto& n : c.networks) {
+        const std::string q = "\"" + n.id + "\"";
+        y << "        - {receiver: org-" << n.id << ", continue: true, matchers: ['owner=" << q
+          << "']}\n"
+          << "        - {receiver: org-" << n.id
+          << "-info, continue: true, matchers: ['owner!=" << q << "', 'from_site=" << q << "']}\n"
+          << "        - {receiver: org-" << n.id
+          << "-info, continue: true, matchers: ['owner!=" << q << "', 'from_site!=" << q
+          << "', 'to_network=" << q << "']}\n";
+    }
+    y << "        - {receiver: noc}\n";
     for (const auto& n : c.networks) {
         const std::string r = "org-" + n.id;
         y << "    # " << n.id
@@ -87,7 +111,7 @@ std::string alertmanager_yml(const Config& c) {
     y << "    # The NOC sees everything.\n    - {receiver: noc}\n"
          "receivers:\n  - name: noc\n";
     for (const auto& n : c.networks)
-        y << "  - name: org-" << n.id << "\n";
+        y << "  - name: org-" << n.id << "\n  - name: org-" << n.id << "-info\n";
     y << "inhibit_rules:\n"
          "  # A whole organisation unreachable from a site is one alert, not one per target.\n"
          "  - source_matchers: ['alertname=\"FedprobeNetworkUnreachable\"']\n"

@@ -132,8 +132,12 @@ matrix=$(page fedprobe.html) || fail "consoles/fedprobe.html is not served"
 grep -q '<tr><th>kent-nhs</th>' <<<"$matrix" || fail "the matrix has no row for kent-nhs"
 grep -Eq 'class="bad" data-site="kent-nhs" data-network="brighton-psn"' <<<"$matrix" \
     || { grep -o 'class="[a-z]*" data-site="kent-nhs" data-network="[a-z-]*"' <<<"$matrix" >&2; fail "kent-nhs -> brighton-psn (route withdrawn) is not a bad cell"; }
-grep -Eq 'data-site="kent-nhs" data-network="kent-psn"><a href="fedprobe-link.html\?site=kent-nhs&network=kent-psn">[0-9.]+%</a>' <<<"$matrix" \
-    || fail "kent-nhs -> kent-psn has a cell with its success and a link"
+grep -Eq 'class="ok" data-site="kent-nhs" data-network="kent-psn"><a href="fedprobe-link.html\?site=kent-nhs&network=kent-psn">compliant</a><br><small>probes [0-9.]+%</small>' <<<"$matrix" \
+    || fail "kent-nhs -> kent-psn has a green cell (its flows comply), its probes' success and a link"
+# Probes of services no flow allows fail by design (rdp to surrey-psn): with no flow there, the
+# cell is not red.
+grep -Eq 'class="none" data-site="kent-nhs" data-network="surrey-psn"><a [^>]*>no flows</a>' <<<"$matrix" \
+    || fail "kent-nhs -> surrey-psn (no flows; rdp probes fail by design) is not red"
 grep -q "trusts-to-councils-smtp" <<<"$matrix" || fail "the blocked flow is listed"
 link=$(page "fedprobe-link.html?site=kent-nhs&network=brighton-psn") || fail "consoles/fedprobe-link.html is not served"
 grep -q 'data-target="brighton-psn-svc"' <<<"$link" || fail "the link page lists brighton-psn's targets"

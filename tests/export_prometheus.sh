@@ -44,6 +44,14 @@ route() { amtool config routes test --config.file="$am" "$@" 2>/dev/null | tr -d
 [ "$(route alertname=FedprobePassiveHandshakesFailing site=kent-nhs dst_network=brighton-psn)" = "org-brighton-psn,noc" ] || fail "passive: the destination's organisation"
 [ "$(route alertname=FedprobeOverloaded instance=x)" = "noc" ] || fail "the rest: the NOC"
 grep -q "FedprobeNetworkUnreachable" "$am" || fail "the inhibition of per-target alerts by a whole network unreachable"
+# A federation verdict pages its owner only; the flow's ends are informed when not the owner.
+got=$(route alertname=FedprobeFederationFault owner=kent-nhs from_site=kent-psn to_network=kent-nhs)
+[ "$got" = "org-kent-nhs,org-kent-psn-info,noc" ] || fail "a verdict pages its owner, informs the source: $got"
+got=$(route alertname=FedprobeFederationFault owner=surrey-psn from_site=kent-nhs to_network=sussex-nhs)
+[ "$got" = "org-kent-nhs-info,org-sussex-nhs-info,org-surrey-psn,noc" ] || fail "a transit owner is paged, both ends informed: $got"
+got=$(route alertname=FedprobeFederationFaultUnplaced owner=unknown from_site=kent-nhs to_network=sussex-nhs)
+[ "$got" = "org-kent-nhs-info,org-sussex-nhs-info,noc" ] || fail "an unplaced verdict pages nobody but the NOC: $got"
+grep -q '"127.0.0.1:9642"' "$WORK/out/prometheus.yml" || fail "prometheus.yml scrapes fedprobe blame --serve"
 pass "amtool accepts alertmanager.yml; routes reach the failing side's organisation, flows both ends"
 
 printf '[fedprobe]\nsite = "a"\n[[networks]]\nid = "a"\nprefixes = ["10.0.0.0/8"]\nappliance = "10.0.0.1"\n' >"$WORK/bad.toml"
