@@ -162,7 +162,7 @@ Result<std::vector<Sample>> samples_from_prometheus_json(const std::string& body
             if (k == "__name__")
                 s.name = v.get<std::string>();
             else
-                s.labels[k] = v.get<std::string>();
+                s.labels.emplace_back(k, v.get<std::string>());
         }
         const std::string v = r["value"][1].get<std::string>();
         auto parsed = read_exposition("x " + v, "", source);
@@ -264,7 +264,8 @@ Gathered gather(const Config& config, const BlameOptions& o) {
             failed(site, text.status().message());
             continue;
         }
-        auto got = read_exposition(*text, "fedprobe_", source == "-" ? "stdin" : source);
+        auto got = read_exposition(*text, "fedprobe_", source == "-" ? "stdin" : source,
+                                   &blame_metric_names());
         if (!got.ok()) {
             failed(site, got.status().message());
             continue;

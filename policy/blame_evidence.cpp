@@ -9,9 +9,8 @@ namespace fedprobe {
 
 namespace {
 
-std::string label(const Sample& s, const char* name) {
-    auto it = s.labels.find(name);
-    return it == s.labels.end() ? std::string() : it->second;
+const std::string& label(const Sample& s, const char* name) {
+    return s.label(name);
 }
 
 int ttl_of(const Sample& s) {

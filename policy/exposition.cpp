@@ -1,5 +1,6 @@
 #include "policy/exposition.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -17,7 +18,7 @@ bool name_char(char c, bool first) {
 
 // Parses `{a="x",b="y"}` from s[i] == '{'; i ends past the '}'. An error says why.
 std::string parse_labels(std::string_view s, std::size_t& i,
-                         std::map<std::string, std::string>& out) {
+                         std::vector<std::pair<std::string, std::string>>& out) {
     ++i;  // '{'
     while (true) {
         while (i < s.size() && s[i] == ' ')
@@ -46,7 +47,9 @@ std::string parse_labels(std::string_view s, std::size_t& i,
         }
         if (i >= s.size()) return "label " + key + "'s value is not closed";
         ++i;  // closing quote
-        if (!out.emplace(std::move(key), std::move(value)).second) return "a label is given twice";
+        for (const auto& [k, v] : out)
+            if (k == key) return "a label is given twice";
+        out.emplace_back(std::move(key), std::move(value));
         while (i < s.size() && s[i] == ' ')
             ++i;
         if (i < s.size() && s[i] == ',')
@@ -70,8 +73,16 @@ bool parse_value(std::string_view v, double& out) {
 
 }  // namespace
 
+const std::string& Sample::label(std::string_view name) const {
+    static const std::string none;
+    for (const auto& [k, v] : labels)
+        if (k == name) return v;
+    return none;
+}
+
 Result<std::vector<Sample>> read_exposition(std::string_view text, std::string_view prefix,
-                                            const std::string& source) {
+                                            const std::string& source,
+                                            const std::vector<std::string>* names) {
     std::vector<Sample> out;
     std::size_t line_no = 0, pos = 0;
     while (pos < text.size()) {
@@ -90,9 +101,11 @@ Result<std::vector<Sample>> read_exposition(std::string_view text, std::string_v
         while (i < line.size() && name_char(line[i], i == 0))
             ++i;
         if (i == 0) return fail("a metric name was expected");
+        const std::string_view name = line.substr(0, i);
+        if (!name.starts_with(prefix)) continue;
+        if (names && std::find(names->begin(), names->end(), name) == names->end()) continue;
         Sample s;
-        s.name = std::string(line.substr(0, i));
-        if (!s.name.starts_with(prefix)) continue;
+        s.name = std::string(name);
         if (i < line.size() && line[i] == '{') {
             const std::string why = parse_labels(line, i, s.labels);
             if (!why.empty()) return fail(why);

@@ -4,9 +4,9 @@
 // Pure functions; any thread.
 #pragma once
 
-#include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.hpp"
@@ -15,13 +15,19 @@ namespace fedprobe {
 
 struct Sample {
     std::string name;
-    std::map<std::string, std::string> labels;
+    // In the order written; a few per sample, so a vector (a map cost twice the memory).
+    std::vector<std::pair<std::string, std::string>> labels;
     double value = 0;
+
+    // The label's value, "" when it has none (as Prometheus reads an absent label).
+    const std::string& label(std::string_view name) const;
 };
 
-// Every sample of `text` whose metric name starts with `prefix` ("" for all); comments and
-// other metrics are skipped unread. `source` names the text in errors ("URL:LINE: why").
+// Every sample of `text` whose metric name starts with `prefix` ("" for all) and, when `names`
+// is given, is one of them; comments and other metrics are skipped unread. `source` names the
+// text in errors ("URL:LINE: why").
 Result<std::vector<Sample>> read_exposition(std::string_view text, std::string_view prefix,
-                                            const std::string& source);
+                                            const std::string& source,
+                                            const std::vector<std::string>* names = nullptr);
 
 }  // namespace fedprobe

@@ -317,7 +317,8 @@ TEST_CASE("exposition: labels, escapes, values; errors name the line") {
     auto got = read_exposition(text, "fedprobe_", "t");
     REQUIRE(got.ok());
     REQUIRE(got->size() == 3);
-    CHECK((*got)[0].labels.at("b") == "q\"u\\o\nte");
+    CHECK((*got)[0].label("b") == "q\"u\\o\nte");
+    CHECK((*got)[0].label("nosuch").empty());
     CHECK((*got)[0].value == 2.5);
     CHECK((*got)[1].value != (*got)[1].value);  // NaN
     CHECK((*got)[2].labels.empty());

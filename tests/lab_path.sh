@@ -95,12 +95,18 @@ sleep 11  # ten rounds or more
 [ "$(metric "^fedprobe_path_changes_total\{[^}]*$k")" = 0 ] || fail "a path change with nothing moved"
 [ "$(metric "^fedprobe_path_hash\{[^}]*$k")" = "$hash" ] || fail "the path hash moved with nothing moved"
 pass "ten rounds and more under ECMP: no change counted (Paris)"
+grep -Eq "^fedprobe_path_networks_info\{[^}]*networks=\"kent-nhs>interconnect>psn-core>kent-psn\",[^}]*$k\} 1" <<<"$(scrape kn)" || fail "networks_info: the networks crossed"
+[ "$(metric "^fedprobe_path_network_changes_total\{[^}]*$b")" = 0 ] || fail "a network change under ECMP (two routers of one network)"
 "$LABD/fault" backup-path on >/dev/null
 wait_metric "^fedprobe_path_changes_total\{[^}]*$k" 1 15
+wait_metric "^fedprobe_path_network_changes_total\{[^}]*$k" 1 15
+grep -Eq "^fedprobe_path_networks_info\{[^}]*networks=\"kent-nhs>interconnect-backup>psn-core>kent-psn\",[^}]*$k\} 1" <<<"$(scrape kn)" || fail "networks_info: now through the backup interconnect"
 grep -Eq "^fedprobe_path_hop_info\{hop=\"172.20.101.2\",hop_network=\"interconnect-backup\",[^}]*$k,ttl=\"3\"\} 1" <<<"$(scrape kn)" || fail "hop 3 is now the backup interconnect"
 sleep 3
 [ "$(metric "^fedprobe_path_changes_total\{[^}]*$k")" = 1 ] || fail "the move is counted once"
+[ "$(metric "^fedprobe_path_network_changes_total\{[^}]*$k")" = 1 ] || fail "the network change is counted once"
 grep -Eq "^fedprobe_path_hop_info\{[^}]*hop=\"172.20.100.2\",[^}]*$k" <<<"$(scrape kn)" && fail "the old hop's series is replaced, not kept"
 "$LABD/fault" backup-path off >/dev/null
 wait_metric "^fedprobe_path_changes_total\{[^}]*$k" 2 15
-pass "backup-path: the move counted once, hop series replaced, and the way back counted too"
+wait_metric "^fedprobe_path_network_changes_total\{[^}]*$k" 2 15
+pass "backup-path: the move counted once (hops and networks), hop series replaced, and the way back counted too"
