@@ -35,7 +35,22 @@ class Fd {
 
 }  // namespace
 
-Result<std::string> read_config_file(const std::string& path, std::size_t max_bytes) {
+Result<std::string> read_bounded(std::istream& in, std::size_t max_bytes, std::string_view name) {
+    std::string text;
+    char buf[65536];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+        text.append(buf, static_cast<std::size_t>(in.gcount()));
+        if (text.size() > max_bytes)
+            return Status::error(std::string(name) + ": more than " +
+                                 std::to_string(max_bytes / (1024 * 1024)) + " MiB");
+    }
+    if (in.bad()) return Status::error(std::string(name) + ": read error");
+    return text;
+}
+
+Result<std::string> read_config_file(const std::string& path, std::size_t max_bytes,
+                                     std::string_view what) {
+    const bool config = what == "a config file";
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. It
     // changes nothing for the regular file that is the only thing read.
     Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
@@ -43,12 +58,12 @@ Result<std::string> read_config_file(const std::string& path, std::size_t max_by
     struct stat st {};
     if (fstat(fd.get(), &st) != 0) return Status::from_errno("cannot stat the file", errno);
     if (!S_ISREG(st.st_mode))
-        return Status::error(std::string("is ") + kind_of(st.st_mode) +
-                             ", not a regular file; --config takes a federation TOML file");
+        return Status::error(std::string("is ") + kind_of(st.st_mode) + ", not a regular file" +
+                             (config ? "; --config takes a federation TOML file" : ""));
     auto too_big = [&](std::size_t size) {
-        return Status::error("is " + std::to_string(size) +
-                             " bytes; a config file may be at most " + std::to_string(max_bytes) +
-                             " (" + std::to_string(max_bytes / (1024 * 1024)) + " MiB)");
+        return Status::error("is " + std::to_string(size) + " bytes; " + std::string(what) +
+                             " may be at most " + std::to_string(max_bytes) + " (" +
+                             std::to_string(max_bytes / (1024 * 1024)) + " MiB)");
     };
     if (static_cast<std::uintmax_t>(st.st_size) > max_bytes)
         return too_big(static_cast<std::size_t>(st.st_size));

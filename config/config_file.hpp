@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstddef>
+#include <istream>
 #include <string>
+#include <string_view>
 
 #include "core/status.hpp"
 
@@ -16,7 +18,13 @@ inline constexpr std::size_t kMaxConfigBytes = 16 * 1024 * 1024;
 
 // The whole file, or why not: "is a directory, not a regular file", "is 52428800 bytes; a
 // config file may be at most 16777216", "cannot open: Permission denied".
+// `what` names the file in the size error ("a baseline"), for the other files the commands read
+// whole (check --baseline, mesh's scrapes, blame's sources) with the same guards.
 Result<std::string> read_config_file(const std::string& path,
-                                     std::size_t max_bytes = kMaxConfigBytes);
+                                     std::size_t max_bytes = kMaxConfigBytes,
+                                     std::string_view what = "a config file");
+
+// At most `max_bytes` of a stream (standard input), or why not.
+Result<std::string> read_bounded(std::istream& in, std::size_t max_bytes, std::string_view name);
 
 }  // namespace fedprobe

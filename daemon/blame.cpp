@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/config_file.hpp"
 #include "config/diagnostic.hpp"
 #include "exporters/web_health.hpp"
 #include "exporters/web_routes.hpp"
@@ -74,25 +75,9 @@ Result<std::string> fetch_url(const std::string& url) {
 }
 
 Result<std::string> read_source_file(const std::string& path) {
-    std::ifstream file;
-    std::istream* in = &std::cin;
-    if (path != "-") {
-        struct stat st {};
-        if (::stat(path.c_str(), &st) != 0) return Status::from_errno(path, errno);
-        if (!S_ISREG(st.st_mode))
-            return Status::error(path + ": not a regular file (a scrape saved to a file, or -)");
-        file.open(path, std::ios::binary);
-        if (!file) return Status::from_errno(path, errno);
-        in = &file;
-    }
-    std::string text;
-    char buf[65536];
-    while (in->read(buf, sizeof buf) || in->gcount() > 0) {
-        text.append(buf, static_cast<std::size_t>(in->gcount()));
-        if (text.size() > kMaxSource)
-            return Status::error((path == "-" ? std::string("stdin") : path) + ": larger than " +
-                                 std::to_string(kMaxSource >> 20) + " MiB");
-    }
+    if (path == "-") return read_bounded(std::cin, kMaxSource, "stdin");
+    auto text = read_config_file(path, kMaxSource, "a scrape");
+    if (!text.ok()) return Status::error(path + ": " + text.status().message());
     return text;
 }
 
@@ -174,9 +159,10 @@ Result<std::vector<Sample>> samples_from_prometheus_json(const std::string& body
     return out;
 }
 
-std::string blame_json(const std::vector<Fault>& faults) {
+std::string blame_json(const std::vector<Fault>& faults, const std::vector<std::string>& errors) {
     nlohmann::ordered_json doc;
     doc["version"] = 1;
+    doc["source_errors"] = errors;
     doc["faults"] = nlohmann::ordered_json::array();
     for (const auto& f : faults) {
         nlohmann::ordered_json r;
@@ -200,9 +186,14 @@ std::string blame_json(const std::vector<Fault>& faults) {
     return doc.dump(2) + "\n";
 }
 
-std::string blame_table(const std::vector<Fault>& faults) {
-    if (faults.empty()) return "every flow does what the policy expects\n";
+std::string blame_table(const std::vector<Fault>& faults, const std::vector<std::string>& errors) {
     std::string out;
+    if (!errors.empty())
+        out += "PARTIAL: " + std::to_string(errors.size()) +
+               " source(s) could not be read; flows they would speak for are not judged\n";
+    if (faults.empty())
+        return out + (errors.empty() ? "every flow does what the policy expects\n"
+                                     : "no broken flow among the evidence read\n");
     char line[512];
     std::snprintf(line, sizeof line, "%-28s %-13s %-16s %-8s %-12s %-14s %s\n", "FLOW", "FROM",
                   "TO", "SERVICE", "SEGMENT", "OWNER", "WHERE");
@@ -436,7 +427,8 @@ int run_blame(const BlameOptions& o) {
     const auto gathered = std::chrono::steady_clock::now();
     const auto faults = blame(g.appliances, static_cast<double>(std::time(nullptr)));
     const auto judged = std::chrono::steady_clock::now();
-    std::cout << (o.format == "json" ? blame_json(faults) : blame_table(faults)) << std::flush;
+    std::cout << (o.format == "json" ? blame_json(faults, g.errors) : blame_table(faults, g.errors))
+              << std::flush;
     int answered = 0;
     for (const auto& a : g.appliances)
         answered += a.answered ? 1 : 0;

@@ -28,8 +28,11 @@ struct BlameOptions {
 int run_blame(const BlameOptions& options);
 
 // The JSON document (schema version 1) and the table, for the command and its tests.
-std::string blame_json(const std::vector<Fault>& faults);
-std::string blame_table(const std::vector<Fault>& faults);
+// `errors`: sources that could not be read (the verdicts are then partial).
+std::string blame_json(const std::vector<Fault>& faults,
+                       const std::vector<std::string>& errors = {});
+std::string blame_table(const std::vector<Fault>& faults,
+                        const std::vector<std::string>& errors = {});
 
 // The verdicts as Prometheus series (--serve): one fedprobe_federation_fault_info per broken
 // flow, which appliances gave evidence, and how long it took.

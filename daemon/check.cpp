@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "config/config_file.hpp"
 #include "core/event_loop.hpp"
 #include "engine/engine.hpp"
 #include "federation/loader.hpp"
@@ -25,15 +26,6 @@ std::string rfc3339_now() {
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
     return buf;
-}
-
-bool read_file(const std::string& path, std::string& out) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return false;
-    std::ostringstream s;
-    s << in.rdbuf();
-    out = s.str();
-    return true;
 }
 
 // Keeps each flow's first result and stops the loop once every flow has one and every trace of
@@ -100,12 +92,15 @@ int run_check(const CheckOptions& opt) {
 
     std::optional<CheckRun> baseline;
     if (!opt.baseline.empty()) {
-        std::string text, error;
-        if (!read_file(opt.baseline, text)) {
-            std::cerr << opt.baseline << ": cannot read the baseline\n";
+        std::string error;
+        // A saved run of 100,000 flows is about 40 MB; /dev/zero or a log file is no baseline.
+        auto text = read_config_file(opt.baseline, 64u << 20, "a baseline");
+        if (!text.ok()) {
+            std::cerr << opt.baseline << ": cannot read the baseline: " << text.status().message()
+                      << "\n";
             return 2;
         }
-        baseline = check_run_from_json(text, error);
+        baseline = check_run_from_json(*text, error);
         if (!baseline) {
             std::cerr << opt.baseline << ": not a fedprobe check result: " << error << "\n";
             return 2;

@@ -6,7 +6,9 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <sstream>
 
+#include "config/config_file.hpp"
 #include "config/diagnostic.hpp"
 #include "federation/loader.hpp"
 
@@ -150,17 +152,16 @@ int run_mesh(const MeshOptions& o) {
     const Config& config = *loaded.config;
     std::vector<OffsetMeasurement> all;
     for (const auto& path : o.scrapes) {
-        std::ifstream file;
-        if (path != "-") {
-            file.open(path);
-            if (!file) {
-                std::cerr << "fedprobe mesh: cannot read " << path << ": " << std::strerror(errno)
-                          << "\n";
-                return 2;
-            }
+        // Bounded, and regular files only: `mesh F /dev/zero` must not take the machine's memory.
+        auto text = path == "-" ? read_bounded(std::cin, 64u << 20, "stdin")
+                                : read_config_file(path, 64u << 20, "a scrape");
+        if (!text.ok()) {
+            std::cerr << "fedprobe mesh: cannot read " << path << ": " << text.status().message()
+                      << "\n";
+            return 2;
         }
-        auto got =
-            read_offset_measurements(path == "-" ? std::cin : file, path == "-" ? "stdin" : path);
+        std::istringstream in(*text);
+        auto got = read_offset_measurements(in, path == "-" ? "stdin" : path);
         if (!got.ok()) {
             std::cerr << got.status().message() << "\n";
             return 2;

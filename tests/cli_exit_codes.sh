@@ -70,3 +70,20 @@ expect_exit 1 "an 8 MB key" "$FEDPROBE" validate --config "$WORK/longkey.toml"
 [ "$(wc -c <"$WORK/out")" -lt 400 ] || fail "an 8 MB key gave $(wc -c <"$WORK/out") bytes of output"
 grep -q "longkey.toml:3:1: error: unknown key 'kkkk.*'...(8000000 bytes) in \[fedprobe\]" "$WORK/out" || { cat "$WORK/out"; fail "long key cut short"; }
 pass "an 8 MB key is echoed in $(wc -c <"$WORK/out") bytes"
+
+# Files the commands read whole are bounded and must be regular files: /dev/zero is no scrape,
+# baseline or source, and standard input stops at 64 MiB.
+ex="$SOURCE_ROOT/config/examples/federation.toml"
+expect_exit 2 "mesh /dev/zero" "$FEDPROBE" mesh --config "$ex" /dev/zero
+grep -q "cannot read /dev/zero: is a character device, not a regular file" "$WORK/out" || fail "mesh says why"
+expect_exit 2 "check --baseline /dev/zero" "$FEDPROBE" check --config "$ex" --baseline /dev/zero --no-trace
+grep -q "/dev/zero: cannot read the baseline: is a character device" "$WORK/out" || fail "check says why"
+expect_exit 2 "blame /dev/zero" "$FEDPROBE" blame --config "$ex" /dev/zero
+grep -q "^PARTIAL: 1 source(s) could not be read" "$WORK/out" || fail "blame says its verdicts are partial"
+set +e; head -c $((65 << 20)) /dev/zero | "$FEDPROBE" blame --config "$ex" - >"$WORK/out" 2>&1; got=$?; set -e
+[ $got = 2 ] && grep -q "stdin: more than 64 MiB" "$WORK/out" || { cat "$WORK/out"; fail "blame - stops at 64 MiB ($got)"; }
+expect_exit 2 "blame without a source" "$FEDPROBE" blame --config "$ex"
+grep -q "'blame' needs a SOURCE" "$WORK/out" || fail "blame says what it needs"
+expect_exit 2 "blame --serve not an address" "$FEDPROBE" blame --config "$ex" --serve nowhere /dev/null
+grep -q "is not ADDRESS:PORT" "$WORK/out" || fail "blame --serve says why"
+pass "bounded inputs: mesh, check --baseline and blame refuse /dev/zero and stop stdin at 64 MiB"
