@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -109,6 +110,18 @@ int run_check(const CheckOptions& opt) {
 
     auto jobs = build_flow_jobs(config, opt.flow_pattern);
     const std::size_t total = jobs.size();
+    // A pattern that matches nothing checked nothing: a change-window script must not read
+    // that as "compliant".
+    if (!opt.flow_pattern.empty() && jobs.empty()) {
+        std::string known;
+        for (const Flow& f : config.flows)
+            if (std::find(f.from.begin(), f.from.end(), config.settings.site) != f.from.end())
+                known += (known.empty() ? "" : ", ") + f.id;
+        std::cerr << "fedprobe check: --flow " << quote_excerpt(opt.flow_pattern)
+                  << " matches none of " << config.settings.site << "'s flows"
+                  << (known.empty() ? std::string(" (it has none)") : ": " + known) << "\n";
+        return 2;
+    }
 
     EventLoop loop;
     if (Status st = loop.init(); !st.ok()) {

@@ -87,3 +87,6 @@ grep -q "'blame' needs a SOURCE" "$WORK/out" || fail "blame says what it needs"
 expect_exit 2 "blame --serve not an address" "$FEDPROBE" blame --config "$ex" --serve nowhere /dev/null
 grep -q "is not ADDRESS:PORT" "$WORK/out" || fail "blame --serve says why"
 pass "bounded inputs: mesh, check --baseline and blame refuse /dev/zero and stop stdin at 64 MiB"
+expect_exit 2 "check --flow that matches nothing" "$FEDPROBE" check --config "$SOURCE_ROOT/lab/federation.toml" --site kent-psn --flow nosuch --no-trace
+grep -q "fedprobe check: --flow 'nosuch' matches none of kent-psn's flows: " "$WORK/out" || { cat "$WORK/out"; fail "check names the flows it knows"; }
+pass "check --flow matching nothing exits 2 and names the site's flows"
