@@ -114,9 +114,11 @@ bool StampReflector::allowed(const IpAddress& a) const {
 
 bool StampReflector::take_token(const IpAddress& a, TimePoint now) {
     const double burst = std::max(10.0, settings_.rate_limit / 5);
-    auto [it, fresh] = buckets_.try_emplace(address_key(a), Bucket{burst, now});
-    Bucket& b = it->second;
-    if (!fresh) {
+    bool fresh = false;
+    Bucket& b = buckets_.touch(address_key(a), now, settings_.max_sessions, fresh).value;
+    if (fresh) {
+        b = Bucket{burst, now};
+    } else {
         b.tokens = std::min(burst, b.tokens + std::chrono::duration<double>(now - b.last).count() *
                                                   settings_.rate_limit);
         b.last = now;
@@ -127,25 +129,13 @@ bool StampReflector::take_token(const IpAddress& a, TimePoint now) {
 }
 
 void StampReflector::sweep(TimePoint now) {
-    if (now < next_sweep_ && sessions_.size() < settings_.max_sessions &&
-        buckets_.size() < settings_.max_sessions)
-        return;
-    next_sweep_ = now + std::chrono::minutes(1);
-    std::erase_if(sessions_,
-                  [&](const auto& kv) { return now - kv.second.last_seen > kSessionIdle; });
+    sessions_.expire_before(now - kSessionIdle);
     // A bucket unused long enough to be full again says nothing a fresh one would not: the
     // sources a stateless reflector hears are forgotten as surely as a stateful one's sessions.
     const auto full_again =
         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
             std::max(10.0, settings_.rate_limit / 5) / settings_.rate_limit + 1));
-    std::erase_if(buckets_, [&](const auto& kv) { return now - kv.second.last > full_again; });
-    // Still full: the sessions heard from least recently go first.
-    while (sessions_.size() >= settings_.max_sessions) {
-        auto oldest = std::min_element(
-            sessions_.begin(), sessions_.end(),
-            [](const auto& x, const auto& y) { return x.second.last_seen < y.second.last_seen; });
-        sessions_.erase(oldest);
-    }
+    buckets_.expire_before(now - full_again);
 }
 
 std::optional<StampReply> StampReflector::reflect(const StampArrival& in, TimePoint now) {
@@ -177,9 +167,9 @@ std::optional<StampReply> StampReflector::reflect(const StampArrival& in, TimePo
         sk.push_back(static_cast<char>(in.from_port & 0xff));
         sk.push_back(static_cast<char>(req.ssid >> 8));
         sk.push_back(static_cast<char>(req.ssid & 0xff));
-        Session& s = sessions_[sk];
-        if (s.last_seen != TimePoint{} && now - s.last_seen > kSessionIdle) s.next = 0;
-        s.last_seen = now;
+        // A full table gives the new session the place of the one heard from least recently.
+        bool fresh = false;
+        Session& s = sessions_.touch(sk, now, settings_.max_sessions, fresh).value;
         reply.seq = s.next++;
     } else {
         reply.seq = req.seq;

@@ -26,6 +26,7 @@
 #include "core/event_loop.hpp"
 #include "core/socket.hpp"
 #include "core/status.hpp"
+#include "probes/lru_table.hpp"
 #include "probes/stamp_packet.hpp"
 
 namespace fedprobe {
@@ -103,8 +104,7 @@ class StampReflector {
 
   private:
     struct Session {
-        std::uint32_t next = 0;
-        TimePoint last_seen;
+        std::uint32_t next = 0;  // a session unheard for kSessionIdle is expired: it starts at 0
     };
     struct Bucket {
         double tokens = 0;
@@ -120,9 +120,10 @@ class StampReflector {
     std::shared_ptr<StampReflectorCounts> counts_;
     std::vector<Socket> sockets_;
     PacketReceiver receiver_;
-    std::unordered_map<std::string, Session> sessions_;
-    std::unordered_map<std::string, Bucket> buckets_;
-    TimePoint next_sweep_{};
+    // O(1) per packet at any max_sessions, full or not: a flood of spoofed sources must not
+    // slow the probing thread that runs this.
+    LruTable<Session> sessions_;
+    LruTable<Bucket> buckets_;
 
     void count(StampReflected r) {
         counts_->packets[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);

@@ -167,3 +167,38 @@ TEST_CASE("sessions and per-source allowances are bounded, stateful or not") {
         CHECK(refl.sources() <= 16);
     }
 }
+
+TEST_CASE("a full table under a flood of spoofed sources keeps the sessions still talking") {
+    EventLoop loop;
+    auto s = settings();
+    s.max_sessions = 64;
+    StampReflector refl(loop, s);
+    const auto start = Clock::now();
+    std::uint32_t legit = 0;
+    auto send_legit = [&](TimePoint now) {
+        auto reply = refl.reflect(arrival(test_packet(legit), "10.1.2.3", 40000), now);
+        REQUIRE(reply);
+        CHECK(parse(*reply).seq == legit);  // its count goes on, never restarted
+        ++legit;
+    };
+    // An established session (it has spoken more than once)...
+    send_legit(start);
+    send_legit(start);
+    // ...then 20,000 spoofed one-packet sources, the real sender once every 100 of them: the
+    // flood churns the table's probation, the session keeps its place and its count, and the
+    // table stays at its bound.
+    for (int i = 0; i < 20000; ++i) {
+        const auto now = start + std::chrono::milliseconds(i);
+        const std::string from =
+            "10.1." + std::to_string(10 + i / 250) + "." + std::to_string(i % 250);
+        refl.reflect(arrival(test_packet(0), from.c_str(), 50000), now);
+        if (i % 100 == 0) send_legit(now);
+    }
+    CHECK(legit == 202);
+    CHECK(refl.sessions() == 64);
+    CHECK(refl.sources() <= 64);
+    // Ten idle minutes later every session has expired: a new one counts from 0.
+    const auto later = start + std::chrono::minutes(11);
+    CHECK(parse(*refl.reflect(arrival(test_packet(500), "10.1.2.3", 40000), later)).seq == 0);
+    CHECK(refl.sessions() == 1);
+}
