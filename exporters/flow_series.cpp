@@ -75,6 +75,7 @@ void FlowSeriesSet::fill_status(StatusView& view) const {
         f.compliant = s.compliant;
         f.reporter = s.reporter;
         f.reporter_network = s.reporter_network;
+        if (s.known && s.blocked_after) f.blocked_after = describe(*s.blocked_after);
         f.last_change = s.last_change;
         view.flows.push_back(std::move(f));
     }

@@ -113,7 +113,7 @@ std::string render_status_page(const StatusView& v) {
 
     h += "<h2>Flows</h2>\n<table id=\"flows\"><thead><tr><th>flow</th><th>from</th><th>to</th>"
          "<th>service</th><th>expect</th><th>outcome</th><th>verdict</th><th>reported by</th>"
-         "<th>since</th><th>note</th></tr></thead><tbody>\n";
+         "<th>where it stops</th><th>since</th><th>note</th></tr></thead><tbody>\n";
     for (const auto& f : v.flows) {
         const char* cls = f.state.empty() ? "none" : f.compliant ? "ok" : "bad";
         std::string reporter =
@@ -123,7 +123,8 @@ std::string render_status_page(const StatusView& v) {
         h += "<tr class=\"" + std::string(cls) + "\" data-flow=\"" + escape_markup(f.flow) + "\">" +
              cell(f.flow) + cell(f.from) + cell(f.to) + cell(f.service) + cell(f.expect) +
              cell(f.state.empty() ? "not yet checked" : f.state) + cell(f.verdict) +
-             cell(reporter) + cell(when(f.last_change, v.now)) + cell(f.note) + "</tr>\n";
+             cell(reporter) + cell(f.blocked_after) + cell(when(f.last_change, v.now)) +
+             cell(f.note) + "</tr>\n";
     }
     h += "</tbody></table>\n</body></html>\n";
     return h;

@@ -43,6 +43,7 @@ struct StatusView {
         std::string verdict;  // the policy's word for it (policy/verdict.hpp)
         bool compliant = false;
         std::string reporter, reporter_network, note;
+        std::string blocked_after;  // a silent drop's trace: "after 172.20.1.2 (kent-nhs), hop 5"
         double last_change = 0;
     };
     std::string site, version;

@@ -54,3 +54,24 @@ TEST_CASE("failing probes first, then those not yet probed, then the working one
     CHECK(page.find("not yet probed") != std::string::npos);
     CHECK(page.find("<script") == std::string::npos);  // no JavaScript at all
 }
+
+TEST_CASE("a flow's row: compliance as its colour, and where a silent drop stops") {
+    StatusView v;
+    StatusView::Flow denied, blocked;
+    denied.flow = "no-rdp";
+    denied.expect = "deny";
+    denied.state = "filtered";
+    denied.verdict = "compliant";
+    denied.compliant = true;  // a denied flow that is stopped is green
+    blocked.flow = "mllp";
+    blocked.expect = "allow";
+    blocked.state = "filtered";
+    blocked.verdict = "blocked";
+    blocked.blocked_after = "after 172.20.1.2 (kent-nhs), hop 5";
+    v.flows = {denied, blocked};
+    const std::string page = render_status_page(v);
+    CHECK(page.find("<tr class=\"ok\" data-flow=\"no-rdp\">") != std::string::npos);
+    CHECK(page.find("<tr class=\"bad\" data-flow=\"mllp\">") != std::string::npos);
+    CHECK(page.find("<td>after 172.20.1.2 (kent-nhs), hop 5</td>") != std::string::npos);
+    CHECK(page.find("<th>where it stops</th>") != std::string::npos);
+}
