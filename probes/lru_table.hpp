@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <list>
 #include <string>
 #include <string_view>
@@ -58,12 +59,15 @@ class LruTable {
         return probation_.back();
     }
 
-    // Drops every entry last touched before `cutoff`: only the old ends are looked at.
-    void expire_before(TimePoint cutoff) {
+    // Drops entries last touched before `cutoff`, at most `max_drops` of them: only the old
+    // ends are looked at, and a call after a long quiet spell does not drop a full table at once
+    // (the rest go on later calls; a full table evicts anyway).
+    void expire_before(TimePoint cutoff, std::size_t max_drops = SIZE_MAX) {
         for (auto* list : {&probation_, &protected_})
-            while (!list->empty() && list->front().touched < cutoff) {
+            while (max_drops > 0 && !list->empty() && list->front().touched < cutoff) {
                 index_.erase(list->front().key);
                 list->pop_front();
+                --max_drops;
             }
     }
 

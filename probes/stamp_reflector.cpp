@@ -129,13 +129,15 @@ bool StampReflector::take_token(const IpAddress& a, TimePoint now) {
 }
 
 void StampReflector::sweep(TimePoint now) {
-    sessions_.expire_before(now - kSessionIdle);
+    // A few at a time: a packet after a quiet spell must not pay for a million idle entries.
+    constexpr std::size_t kDropsPerPacket = 16;
+    sessions_.expire_before(now - kSessionIdle, kDropsPerPacket);
     // A bucket unused long enough to be full again says nothing a fresh one would not: the
     // sources a stateless reflector hears are forgotten as surely as a stateful one's sessions.
     const auto full_again =
         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
             std::max(10.0, settings_.rate_limit / 5) / settings_.rate_limit + 1));
-    buckets_.expire_before(now - full_again);
+    buckets_.expire_before(now - full_again, kDropsPerPacket);
 }
 
 std::optional<StampReply> StampReflector::reflect(const StampArrival& in, TimePoint now) {
@@ -170,6 +172,9 @@ std::optional<StampReply> StampReflector::reflect(const StampArrival& in, TimePo
         // A full table gives the new session the place of the one heard from least recently.
         bool fresh = false;
         Session& s = sessions_.touch(sk, now, settings_.max_sessions, fresh).value;
+        // Expiry is a few entries a packet, so an idle session may still be in the table.
+        if (s.last_seen != TimePoint{} && now - s.last_seen > kSessionIdle) s.next = 0;
+        s.last_seen = now;
         reply.seq = s.next++;
     } else {
         reply.seq = req.seq;

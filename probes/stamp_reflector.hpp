@@ -104,7 +104,8 @@ class StampReflector {
 
   private:
     struct Session {
-        std::uint32_t next = 0;  // a session unheard for kSessionIdle is expired: it starts at 0
+        std::uint32_t next = 0;
+        TimePoint last_seen;  // unheard for kSessionIdle, it starts again at 0
     };
     struct Bucket {
         double tokens = 0;

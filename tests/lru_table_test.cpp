@@ -29,7 +29,10 @@ TEST_CASE("lru table: touch order, probation evicted first, expiry by time") {
     CHECK(t.touch("a", t0 + 8s, 3, fresh).value == 1);
     CHECK_FALSE(fresh);
     CHECK(t.size() == 3);
-    // Expiry: everything untouched since before 8 s goes, protected or not.
+    // Expiry: everything untouched since before 8 s goes, protected or not, a bounded number
+    // per call.
+    t.expire_before(t0 + 8s, 1);
+    CHECK(t.size() == 2);
     t.expire_before(t0 + 8s);
     CHECK(t.size() == 1);
     t.expire_before(t0 + 1h);
