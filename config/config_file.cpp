@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace fedprobe {
 namespace {
@@ -54,7 +55,9 @@ Result<std::string> read_config_file(const std::string& path, std::size_t max_by
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. It
     // changes nothing for the regular file that is the only thing read.
     Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    if (fd.get() < 0) return Status::from_errno("cannot open the file", errno);
+    if (fd.get() < 0)
+        return config ? Status::from_errno("cannot open the file", errno)
+                      : Status::error(std::strerror(errno));  // the caller names the file
     struct stat st {};
     if (fstat(fd.get(), &st) != 0) return Status::from_errno("cannot stat the file", errno);
     if (!S_ISREG(st.st_mode))

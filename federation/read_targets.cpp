@@ -304,6 +304,10 @@ std::vector<toml::table> derived_appliance_targets(LoadContext& c) {
                 stamped = stamped || (tg.network == id && p.name() == "stamp");
         if (c.cfg.settings.stamp && !stamped) probes.push_back("stamp");
         d.insert("probes", std::move(probes));
+        // A STAMP round (10 packets 100 ms apart, then the timeout) needs a few seconds; the
+        // trace keeps the flows' interval (below) whatever this is.
+        d.insert("interval", format_duration(std::max<Duration>(c.cfg.settings.interval,
+                                                                std::chrono::seconds(10))));
         // Every interval, not path's hourly-minded default: verdicts need the way back as
         // fresh as the flows.
         d.insert("path", toml::table{{"method", "icmp"},

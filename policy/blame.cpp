@@ -65,7 +65,7 @@ Segment segment_of(const std::string& network, const std::string& source,
 }
 
 std::string stamp_words(const StampSeen& s, const std::string& from) {
-    char buf[200];
+    char buf[400];  // network ids are short ([a-z0-9-]); the words fit with room to spare
     if (s.sent > 0)
         std::snprintf(buf, sizeof buf,
                       "STAMP %s -> %s: last round %s; since start %.0f sent, %.0f lost on the way "

@@ -584,6 +584,7 @@ id = "brighton-psn-appliance"
 network = "brighton-psn"
 address = "203.0.113.10"
 probes = ["stamp"]
+interval = "10s"
 )";
     auto r = load(text);
     for (const auto& d : r.diagnostics)
@@ -606,8 +607,9 @@ probes = ["stamp"]
     CHECK(probes == std::vector<std::string>{"path", "stamp"});
     REQUIRE(kent->options_for<PathKind>());
     CHECK(kent->options_for<PathKind>()->method ==
-          std::optional(PathMethod::icmp));                                // no port to open
+          std::optional(PathMethod::icmp));  // no port to open
     CHECK(kent->options_for<PathKind>()->interval == std::optional<Duration>(15s));  // [fedprobe]'s
+    CHECK(kent->interval == 15s);                                          // STAMP's, at least 10 s
     CHECK(surrey->address_for("brighton-psn").str() == "198.51.100.139");  // NAT, as addresses_from
     CHECK(surrey->address_for("kent-nhs").str() == "198.51.100.138");
     CHECK(brighton->probes().size() == 1);  // the explicit one
@@ -615,6 +617,20 @@ probes = ["stamp"]
 
     // Without a STAMP reflector in the federation, the derived targets only trace.
     std::string no_stamp = text;
+    // A 1 s interval: the traces keep it, STAMP gets 10 s (a round of 10 packets 100 ms apart).
+    {
+        std::string fast = text;
+        fast.replace(fast.find("site = \"kent-nhs\"\n"), 18,
+                     "site = \"kent-nhs\"\ninterval = \"1s\"\ntimeout = \"700ms\"\n");
+        auto f = load(fast);
+        for (const auto& d : f.diagnostics)
+            CHECK_MESSAGE(d.severity != Diagnostic::Severity::error, d.format());
+        REQUIRE(f.config);
+        const Target* k = f.config->target("kent-nhs-appliance");
+        REQUIRE(k);
+        CHECK(k->interval == 10s);
+        CHECK(k->options_for<PathKind>()->interval == std::optional<Duration>(1s));
+    }
     no_stamp.erase(no_stamp.find("[fedprobe.stamp]"),
                    no_stamp.find("[[networks]]") - no_stamp.find("[fedprobe.stamp]"));
     auto q = load(no_stamp);
