@@ -308,7 +308,7 @@ std::vector<toml::table> derived_appliance_targets(LoadContext& c) {
         // trace keeps the flows' interval (below) whatever this is.
         d.insert("interval", format_duration(std::max<Duration>(c.cfg.settings.interval,
                                                                 std::chrono::seconds(10))));
-        // Every interval, not path's hourly-minded default: verdicts need the way back as
+        // Every interval, not path's own 60 s default: verdicts need the way back as
         // fresh as the flows.
         d.insert("path", toml::table{{"method", "icmp"},
                                      {"interval", format_duration(c.cfg.settings.interval)}});
