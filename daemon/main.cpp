@@ -4,12 +4,12 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "daemon/blame.hpp"
 #include "daemon/check.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/export.hpp"
 #include "daemon/logging.hpp"
-#include "daemon/blame.hpp"
 #include "daemon/mesh.hpp"
 #include "daemon/passive.hpp"
 #include "daemon/trace.hpp"
