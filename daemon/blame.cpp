@@ -23,6 +23,7 @@
 #include "exporters/web_health.hpp"
 #include "exporters/web_routes.hpp"
 #include "federation/loader.hpp"
+#include "federation/network_index.hpp"
 #include "policy/blame_evidence.hpp"
 
 namespace fedprobe {
@@ -297,6 +298,17 @@ std::string escape_label(const std::string& v) {
     return out;
 }
 
+// What the verdicts need of the federation file: whose links the addresses are on.
+BlameSettings settings_of(const Config& config) {
+    auto index = std::make_shared<NetworkIndex>(network_index_for_site(config));
+    BlameSettings s;
+    s.link_network = [index](const std::string& address) -> std::string {
+        auto ip = IpAddress::parse(address);
+        return ip ? index->lookup_link(*ip) : "unknown";
+    };
+    return s;
+}
+
 // --serve: the verdicts of one gathering, for every scrape.
 class VerdictServer {
   public:
@@ -306,7 +318,8 @@ class VerdictServer {
         std::lock_guard lock(mutex_);
         const auto start = std::chrono::steady_clock::now();
         Gathered g = gather(config_, options_);
-        const auto faults = blame(g.appliances, static_cast<double>(std::time(nullptr)));
+        const auto faults =
+            blame(g.appliances, static_cast<double>(std::time(nullptr)), settings_of(config_));
         const double took =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         out += blame_exposition(faults, g.appliances, took, g.errors.size());
@@ -425,7 +438,8 @@ int run_blame(const BlameOptions& o) {
     for (const auto& e : g.errors)
         std::cerr << "fedprobe blame: " << e << "\n";
     const auto gathered = std::chrono::steady_clock::now();
-    const auto faults = blame(g.appliances, static_cast<double>(std::time(nullptr)));
+    const auto faults =
+        blame(g.appliances, static_cast<double>(std::time(nullptr)), settings_of(config));
     const auto judged = std::chrono::steady_clock::now();
     std::cout << (o.format == "json" ? blame_json(faults, g.errors) : blame_table(faults, g.errors))
               << std::flush;

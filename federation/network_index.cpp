@@ -17,6 +17,14 @@ const std::string& NetworkIndex::lookup(const IpAddress& address) const {
     return unknown;
 }
 
+const std::string& NetworkIndex::lookup_link(const IpAddress& address) const {
+    static const std::string unknown = "unknown";
+    const std::string& own = lookup(address);
+    for (const auto& e : entries_)
+        if (e.network != own && e.prefix.contains(address)) return e.network;
+    return unknown;
+}
+
 NetworkIndex network_index_for_site(const Config& config) {
     NetworkIndex index;
     if (const Network* own = config.network(config.settings.site))

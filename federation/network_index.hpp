@@ -17,6 +17,11 @@ class NetworkIndex : public NetworkNamer {
     // With overlapping space (two networks with the same 10.x range), the longer prefix wins
     // and a tie goes to the network declared first.
     const std::string& lookup(const IpAddress& address) const override;
+    // The network whose address space numbers the link an interface sits on: the longest prefix
+    // containing `address` that belongs to another network than lookup()'s. A border's uplink
+    // address is often declared as its organisation's /32 inside its provider's range, and a
+    // silent router beside it on that link is the provider's. "unknown" when none.
+    const std::string& lookup_link(const IpAddress& address) const;
 
   private:
     struct Entry {

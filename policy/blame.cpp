@@ -304,6 +304,121 @@ Fault judge_flow(const FlowSeen& f, const ApplianceEvidence& a,
     return fault;
 }
 
+// The source's trace that found a black hole on the flow's way: towards the flow's target, else
+// into its network.
+const TraceSeen* blackhole_towards(const ApplianceEvidence& a, const std::string& target,
+                                   const std::string& network) {
+    for (const auto& t : a.traces)
+        if (t.blackhole && t.target == target) return &t;
+    for (const auto& t : a.traces)
+        if (t.blackhole && t.network == network) return &t;
+    return nullptr;
+}
+
+// A black hole: full-size packets pass the last hop that answered them and are lost before the
+// next, which never says "fragmentation needed". The device that should say it is that next
+// hop (or the link into it), so its network owns the fault; the small-packet trace names it.
+// Silent routers named from the federation's traces: where a silent hop is followed by one
+// that answers from a link numbered from another network's addresses, the silent one is that
+// network's router. The name is kept per the hop that precedes it (the router whose next hop it
+// is), and only where every trace agrees, so a trace whose silent hop has no such neighbour can
+// still name it when it follows the same router.
+class SilentHops {
+  public:
+    SilentHops(const std::vector<ApplianceEvidence>& all, const BlameSettings& settings) {
+        if (!settings.link_network) return;
+        for (const auto& a : all)
+            for (const auto& t : a.traces)
+                for (std::size_t i = 1; i + 1 < t.hops.size(); ++i) {
+                    const HopSeen &prev = t.hops[i - 1], &mid = t.hops[i], &next = t.hops[i + 1];
+                    if (!mid.address.empty() || prev.address.empty() || next.address.empty() ||
+                        prev.ttl + 1 != mid.ttl || mid.ttl + 1 != next.ttl)
+                        continue;
+                    const std::string n = settings.link_network(next.address);
+                    if (n.empty() || n == "unknown") continue;
+                    auto [it, fresh] = after_.emplace(prev.address, n);
+                    if (!fresh && it->second != n) it->second = "";  // traces disagree
+                }
+    }
+    // The silent router's network after the hop at `address`, or "".
+    std::string after(const std::string& address) const {
+        auto it = after_.find(address);
+        return it == after_.end() ? "" : it->second;
+    }
+
+  private:
+    std::map<std::string, std::string> after_;
+};
+
+void judge_blackhole(Fault& fault, const TraceSeen& t, const std::string& from,
+                     const BlameSettings& settings, const SilentHops& silent) {
+    const HopSeen& last = *t.blackhole;
+    fault.segment = Segment::mtu;
+    fault.hop = last;
+    const HopSeen* next = nullptr;
+    const HopSeen* after_next = nullptr;
+    for (const auto& h : t.hops) {
+        if (h.ttl == last.ttl + 1 && !h.address.empty()) next = &h;
+        if (h.ttl == last.ttl + 2 && !h.address.empty()) after_next = &h;
+    }
+    char mtu[64] = "";
+    if (t.mtu) std::snprintf(mtu, sizeof mtu, " (the path MTU is %.0f bytes)", *t.mtu);
+    fault.evidence.push_back(
+        "from " + from + ": path.mtu towards " + t.target +
+        (t.service.empty() ? "" : " on " + t.service + "'s port") + mtu +
+        ": full-size packets with DF pass " +
+        (last.address.empty() ? std::string("no hop") : at(last)) +
+        " and are lost after it, and no device sends \"fragmentation needed\": a black hole");
+    if (!next && after_next && settings.link_network) {
+        // The next router never answers at all; the one after it does. The silent one is its
+        // neighbour on the link that reaches it, and that link's addresses say whose it is.
+        const std::string owner = settings.link_network(after_next->address);
+        if (!owner.empty() && owner != "unknown") {
+            fault.owner = owner;
+            fault.evidence.push_back(
+                "the next hop never answers, even small packets; the one after it, " +
+                at(*after_next) + ", is reached over a link numbered from " + owner +
+                "'s addresses: the silent router that drops the large packets is " + owner + "'s");
+            return;
+        }
+    }
+    if (!next && !last.address.empty()) {
+        if (const std::string owner = silent.after(last.address); !owner.empty()) {
+            fault.owner = owner;
+            fault.evidence.push_back(
+                "the next hop never answers, even small packets; in the federation's traces the "
+                "silent router after " +
+                last.address + " is " + owner + "'s (it reaches links numbered from " + owner +
+                "'s addresses): the router that drops the large packets is " + owner + "'s");
+            return;
+        }
+    }
+    if (!next || next->network.empty()) {
+        fault.reason = next ? "the hop after the black hole, " + next->address +
+                                  ", is in no declared network"
+                            : "the hop after the black hole does not answer small packets either";
+        return;
+    }
+    fault.owner = next->network;
+    fault.evidence.push_back("the next hop, " + at(*next) +
+                             ", answers small packets: the device that drops the large ones "
+                             "silently is there, or on the link into it");
+}
+
+Fault fault_of(const std::string& flow, const std::string& from, const std::string& to,
+               const std::string& network, const std::string& service,
+               const std::string& expect, const std::string& state) {
+    Fault f;
+    f.flow = flow;
+    f.from = from;
+    f.to = to;
+    f.to_network = network;
+    f.service = service;
+    f.expect = expect;
+    f.state = state;
+    return f;
+}
+
 }  // namespace
 
 const char* to_string(Segment s) {
@@ -342,13 +457,65 @@ std::vector<std::string> networks_of(const std::vector<HopSeen>& hops) {
 std::vector<Fault> blame(const std::vector<ApplianceEvidence>& appliances, double now,
                          const BlameSettings& settings) {
     std::vector<Fault> out;
+    const SilentHops silent(appliances, settings);
+    auto add = [&](Fault&& fault) {
+        if (fault.segment == Segment::unknown) fault.owner = "unknown";
+        out.push_back(std::move(fault));
+    };
     for (const auto& a : appliances) {
         if (!a.answered) continue;
+        std::vector<const TraceSeen*> holes_judged;
         for (const auto& f : a.flows) {
-            if (f.state.empty() || f.compliant) continue;
-            Fault fault = judge_flow(f, a, appliances, now, settings);
-            if (fault.segment == Segment::unknown) fault.owner = "unknown";
-            out.push_back(std::move(fault));
+            if (f.state.empty()) continue;
+            if (!f.compliant) {
+                add(judge_flow(f, a, appliances, now, settings));
+                continue;
+            }
+            // The handshake works; full-size data on the same way may not.
+            const TraceSeen* t =
+                f.expect == "allow" ? blackhole_towards(a, f.to, f.network) : nullptr;
+            if (!t) continue;
+            holes_judged.push_back(t);
+            Fault fault = fault_of(f.flow, a.site, f.to, f.network, f.service, f.expect, f.state);
+            fault.evidence.push_back("the policy allows " + f.service + " from " + a.site +
+                                     " to " + f.to + " (" + f.network +
+                                     "); its handshake is ok, and full-size packets are lost");
+            judge_blackhole(fault, *t, a.site, settings, silent);
+            add(std::move(fault));
+        }
+        for (const auto& t : a.traces) {
+            if (!t.blackhole ||
+                std::find(holes_judged.begin(), holes_judged.end(), &t) != holes_judged.end())
+                continue;
+            Fault fault = fault_of("mtu:" + t.target, a.site, t.target, t.network, t.service, "",
+                                   "blackhole");
+            judge_blackhole(fault, t, a.site, settings, silent);
+            add(std::move(fault));
+        }
+        // A resolver's answer that is not the declared one: the horizon it serves this site is
+        // wrong (stale, or split the wrong way). Its organisation keeps the zone and the views.
+        // One fault per resolver, however many ways (UDP, TCP) it is asked.
+        std::map<std::string, std::vector<std::string>> asked;  // target -> how
+        std::vector<const ProbeErrorSeen*> resolvers;
+        for (const auto& e : a.errors) {
+            if (e.probe != "dns" || e.outcome != "mismatch") continue;
+            auto& how = asked[e.target];
+            if (how.empty()) resolvers.push_back(&e);
+            how.push_back(e.service.empty() ? "over UDP" : "on " + e.service + "'s port");
+        }
+        for (const ProbeErrorSeen* e : resolvers) {
+            Fault fault =
+                fault_of("dns:" + e->target, a.site, e->target, e->network, "dns", "", e->outcome);
+            fault.segment = Segment::dns;
+            fault.owner = e->network;
+            std::string how;
+            for (const auto& h : asked[e->target])
+                how += (how.empty() ? "" : " and ") + h;
+            fault.evidence.push_back("from " + a.site + ": the resolver " + e->target + " (" +
+                                     e->network + "), asked " + how +
+                                     ", answers, and not what the federation file declares for " +
+                                     a.site + ": a wrong or stale split-horizon view");
+            add(std::move(fault));
         }
     }
     return out;

@@ -6,6 +6,7 @@
 // thread.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -29,6 +30,10 @@ struct TraceSeen {
     std::string stop_reason;         // reached, silent, unreachable, prohibited, ... ("" unknown)
     std::optional<HopSeen> stop;     // where it stopped (the last hop that answered)
     std::optional<double> last_run;  // unix seconds of the last round, when known
+    // path.mtu: the path MTU found, and a black hole: full-size packets with DF lost silently
+    // after this hop (ttl 0 and no address: lost before the first hop), with nothing sent back.
+    std::optional<double> mtu;
+    std::optional<HopSeen> blackhole;
 };
 
 // One flow of the policy as the appliance at its source sees it.
@@ -48,8 +53,9 @@ struct StampSeen {
     double sent = 0, forward_lost = 0, backward_lost = 0;  // counters, for the words only
 };
 
-// A probe of the appliance's that failed with a named reporter (fedprobe_probe_last_error_info):
-// a router that has no route, a firewall that rejects.
+// A probe of the appliance's that failed (fedprobe_probe_last_error_info), with the device that
+// said so when one did: a router that has no route, a firewall that rejects; none for a resolver
+// whose answer is not the expected one.
 struct ProbeErrorSeen {
     std::string target, network, probe, service, outcome, reporter, reporter_network;
 };
@@ -75,6 +81,10 @@ struct ApplianceEvidence {
 struct BlameSettings {
     // A trace older than this many seconds is stale evidence (0: never).
     double stale_after = 0;
+    // The network that numbers the link an answering hop's address sits on, when it is not
+    // that hop's own (NetworkIndex::lookup_link): names a silent router beside it. Unset or
+    // "unknown": a silent hop stays unnamed.
+    std::function<std::string(const std::string& address)> link_network;
 };
 
 // The segments of a flow's way, as the federation's change board names them.
@@ -93,7 +103,11 @@ struct Fault {
 };
 
 // Every broken flow among the appliances' evidence, in the order of the sites, then the flows.
-// A flow that complies gets no fault.
+// A flow whose handshake complies is still broken where its source's path.mtu finds a black
+// hole into its network (segment mtu). Two faults belong to no flow of the policy, and carry a
+// flow name of their own: "mtu:TARGET" for a black hole towards a target no allowed flow goes
+// to, and "dns:TARGET" for a resolver whose answer is not the one declared (segment dns).
+// Any other flow that complies gets no fault.
 std::vector<Fault> blame(const std::vector<ApplianceEvidence>& appliances, double now,
                          const BlameSettings& settings = {});
 

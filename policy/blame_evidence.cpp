@@ -38,6 +38,8 @@ const std::vector<std::string>& blame_metric_names() {
                                                    "fedprobe_path_reached",
                                                    "fedprobe_path_hop_info",
                                                    "fedprobe_path_stop_info",
+                                                   "fedprobe_path_mtu_bytes",
+                                                   "fedprobe_path_blackhole_info",
                                                    "fedprobe_probe_success",
                                                    "fedprobe_stamp_packets_sent_total",
                                                    "fedprobe_stamp_forward_lost_total",
@@ -84,9 +86,11 @@ void add_evidence(const std::vector<Sample>& samples, std::vector<ApplianceEvide
             else if (s.name == "fedprobe_path_stop_info") {
                 t.stop_reason = label(s, "reason");
                 t.stop = hop_of(s);
-            }
+            } else if (s.name == "fedprobe_path_mtu_bytes")
+                t.mtu = s.value;
+            else if (s.name == "fedprobe_path_blackhole_info")
+                t.blackhole = hop_of(s);
         } else if (s.name == "fedprobe_probe_last_error_info") {
-            if (label(s, "reporter").empty()) continue;
             errors[site].push_back(ProbeErrorSeen{
                 label(s, "target"), label(s, "network"), label(s, "probe"), label(s, "service"),
                 label(s, "outcome"), label(s, "reporter"), label(s, "reporter_network")});

@@ -4,8 +4,11 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <memory>
 #include <sstream>
 
+#include "federation/loader.hpp"
+#include "federation/network_index.hpp"
 #include "policy/blame.hpp"
 #include "policy/blame_evidence.hpp"
 #include "policy/exposition.hpp"
@@ -94,7 +97,19 @@ std::vector<Fault> lab_run(const std::string& fault) {
     // The lab's other three appliances were not running: their evidence is missing.
     for (const char* s : {"surrey-nhs", "sussex-nhs", "surrey-psn"})
         appliances.push_back(ApplianceEvidence::unanswered(s, "not running"));
-    return blame(appliances, 1000);
+    // Whose links the addresses are on, from the lab's own federation file.
+    static const std::shared_ptr<NetworkIndex> index = [] {
+        LoadResult loaded =
+            load_config_file(std::string(FEDPROBE_SOURCE_ROOT) + "/lab/federation.toml", "kent-nhs");
+        REQUIRE(loaded.config);
+        return std::make_shared<NetworkIndex>(network_index_for_site(*loaded.config));
+    }();
+    BlameSettings settings;
+    settings.link_network = [](const std::string& address) -> std::string {
+        auto ip = IpAddress::parse(address);
+        return ip ? index->lookup_link(*ip) : "unknown";
+    };
+    return blame(appliances, 1000, settings);
 }
 
 const Fault* find(const std::vector<Fault>& faults, const std::string& flow,
@@ -263,12 +278,96 @@ TEST_CASE("missing, silent, stale or disagreeing evidence gives unknown with the
     // A trace back from long ago.
     e.nhs.traces = {way_back()};
     e.nhs.traces[0].last_run = 100;
-    CHECK(one(blame({e.psn, e.nhs}, 1000, BlameSettings{.stale_after = 60})).find("900 s old") !=
+    CHECK(one(blame({e.psn, e.nhs}, 1000, BlameSettings{.stale_after = 60, .link_network = {}})).find("900 s old") !=
           std::string::npos);
     // The source has not traced the flow yet.
     e.psn.flows[0].blocked_after.reset();
     e.nhs.traces[0].last_run.reset();
     CHECK(one(e.judge()).find("no trace of the flow yet") != std::string::npos);
+}
+
+TEST_CASE("a black hole on a flow's way: mtu, owned by the hop after the last that answers") {
+    Ends e;
+    e.psn.flows = {flow("ok")};
+    TraceSeen t = way_out(6);
+    t.service = "mllp";
+    t.mtu = 1400;
+    CHECK(e.judge().empty());  // a path with no black hole says nothing
+    // Full-size packets are answered as far as the interconnect (TTL 3); the exchange at TTL 4
+    // answers small packets only.
+    t.hops[3] = hop(4, "172.20.100.1", "hscn-exchange");
+    t.blackhole = hop(3, "192.0.2.101", "interconnect");
+    e.psn.traces = {t};
+    auto faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].flow == "councils-to-trusts-https");
+    CHECK(to_string(faults[0].segment) == std::string("mtu"));
+    CHECK(faults[0].owner == "hscn-exchange");
+    CHECK(faults[0].hop == hop(3, "192.0.2.101", "interconnect"));
+    CHECK(faults[0].evidence.back().find("172.20.100.1 (hscn-exchange), hop 4") !=
+          std::string::npos);
+    // Lost before the first hop: the first hop's network.
+    e.psn.traces[0].blackhole = hop(0, "", "");
+    CHECK(e.judge()[0].owner == "kent-psn");
+    // The hop after is silent to small packets too: where the hole is is not known...
+    e.psn.traces[0].blackhole = hop(3, "192.0.2.101", "interconnect");
+    e.psn.traces[0].hops[3] = hop(4, "", "");
+    faults = e.judge();
+    CHECK(to_string(faults[0].segment) == std::string("mtu"));
+    CHECK(faults[0].owner == "unknown");
+    CHECK(faults[0].reason.find("does not answer small packets either") != std::string::npos);
+    // ...unless the hop after it sits on a link numbered from another network's addresses: the
+    // silent router is that network's.
+    BlameSettings settings;
+    settings.link_network = [](const std::string& address) -> std::string {
+        return address == "172.20.1.2" ? "hscn-exchange" : "unknown";
+    };
+    faults = blame({e.psn, e.nhs}, 1000, settings);
+    CHECK(faults[0].owner == "hscn-exchange");
+    CHECK(faults[0].evidence.back().find("numbered from hscn-exchange") != std::string::npos);
+    // Two silent hops: the neighbour of the one that answers may not be where the hole is.
+    e.psn.traces[0].hops[4] = hop(5, "", "");
+    e.psn.traces[0].hops[5] = hop(6, "172.20.1.2", "kent-nhs");
+    CHECK(blame({e.psn, e.nhs}, 1000, settings)[0].owner == "unknown");
+    e.psn.traces[0].hops = way_out(6).hops;
+    // A deny flow is not carried by the path: no flow of the policy goes there, so the black
+    // hole is a fault of its own, named after the target.
+    e.psn.traces[0].hops[3] = hop(4, "172.20.100.1", "hscn-exchange");
+    e.psn.flows = {flow("filtered", "deny")};
+    faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].flow == "mtu:kent-nhs-svc");
+    CHECK(faults[0].owner == "hscn-exchange");
+    // A flow that is broken anyway is judged as broken, and the hole stays a fault of its own.
+    e.psn.flows = {flow("filtered")};
+    e.psn.flows[0].blocked_after = hop(3, "192.0.2.101", "interconnect");
+    faults = e.judge();
+    REQUIRE(faults.size() == 2);
+    CHECK(faults[0].flow == "councils-to-trusts-https");
+    CHECK(to_string(faults[0].segment) != std::string("mtu"));
+    CHECK(faults[1].flow == "mtu:kent-nhs-svc");
+}
+
+TEST_CASE("a resolver's unexpected answer: dns, owned by the resolver's network") {
+    Ends e;
+    ProbeErrorSeen dns{"kent-psn-resolver", "kent-psn", "dns", "", "mismatch", "", ""};
+    e.nhs.errors = {dns};
+    auto faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].flow == "dns:kent-psn-resolver");
+    CHECK(faults[0].from == "kent-nhs");
+    CHECK(faults[0].service == "dns");
+    CHECK(to_string(faults[0].segment) == std::string("dns"));
+    CHECK(faults[0].owner == "kent-psn");
+    // A resolver that does not answer is a reachability failure, not a wrong view.
+    e.nhs.errors[0].outcome = "filtered";
+    CHECK(e.judge().empty());
+    // Asked over UDP and over TCP: one fault, naming both.
+    e.nhs.errors = {dns, dns};
+    e.nhs.errors[1].service = "dns";
+    faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].evidence[0].find("asked over UDP and on dns's port") != std::string::npos);
 }
 
 TEST_CASE("the lab's runs: every fault class with its segment and owner") {
@@ -292,6 +391,13 @@ TEST_CASE("the lab's runs: every fault class with its segment and owner") {
              Row{"asymmetric", "trusts-to-councils-smtp", "kent-nhs", Segment::return_, "psn-core"},
              Row{"route-withdrawn", "trusts-to-councils-smtp", "kent-nhs", Segment::transit,
                  "interconnect"},
+             Row{"mtu-blackhole", "councils-to-sussex-nhs-https", "kent-psn", Segment::mtu,
+                 "hscn-exchange"},
+             Row{"mtu-blackhole", "councils-to-sussex-nhs-https", "brighton-psn", Segment::mtu,
+                 "hscn-exchange"},
+             Row{"mtu-blackhole", "mtu:sussex-nhs-pmtu", "kent-nhs", Segment::mtu,
+                 "hscn-exchange"},
+             Row{"dns-split", "dns:kent-psn-resolver", "brighton-psn", Segment::dns, "kent-psn"},
          }) {
         CAPTURE(r.fault);
         CAPTURE(r.flow);

@@ -35,3 +35,15 @@ TEST_CASE("from inside an overlapping network, its own prefixes win the tie") {
     c.settings.site = "surrey-nhs";
     CHECK(network_index_for_site(c).lookup(*IpAddress::parse("10.10.1.1")) == "surrey-nhs");
 }
+
+TEST_CASE("the network that numbers a border's uplink: the provider's range around its /32") {
+    NetworkIndex idx;
+    idx.add(*Prefix::parse("172.20.3.2/32"), "sussex-nhs");  // the border's uplink address
+    idx.add(*Prefix::parse("10.212.0.0/16"), "sussex-nhs");
+    idx.add(*Prefix::parse("172.20.0.0/16"), "hscn-exchange");
+    CHECK(idx.lookup(*IpAddress::parse("172.20.3.2")) == "sussex-nhs");
+    CHECK(idx.lookup_link(*IpAddress::parse("172.20.3.2")) == "hscn-exchange");
+    // An address inside its own network only: no other network numbers its link.
+    CHECK(idx.lookup_link(*IpAddress::parse("10.212.2.10")) == "unknown");
+    CHECK(idx.lookup_link(*IpAddress::parse("203.0.113.1")) == "unknown");
+}
