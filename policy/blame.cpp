@@ -1,6 +1,7 @@
 #include "policy/blame.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 namespace fedprobe {
@@ -113,6 +114,20 @@ void judge_silent_drop(Fault& fault, const FlowSeen& f, const ApplianceEvidence&
         fault.owner = e->reporter_network;
         return;
     }
+    // The same target's other probes are told "unreachable" (no route, no host: whatever the
+    // port): routers rate-limit their ICMP errors (Linux: one a second per source), so of the
+    // probes sent together only some get the answer, and the rest look dropped.
+    for (const auto& e : a.errors)
+        if (e.target == f.to && e.outcome == "unreachable" && !e.reporter_network.empty()) {
+            fault.evidence.push_back(
+                "from " + A + ": " + probe_words(e) +
+                ": the device that says so rate-limits what it sends, and this probe's answer "
+                "was one it did not send");
+            fault.segment = segment_of(e.reporter_network, A, B);
+            fault.owner = e.reporter_network;
+            fault.hop = HopSeen{0, e.reporter, e.reporter_network};
+            return;
+        }
     // The flow stays inside one organisation: there is no other end to ask.
     if (A == B) {
         if (!f.blocked_after) {
@@ -304,14 +319,21 @@ Fault judge_flow(const FlowSeen& f, const ApplianceEvidence& a,
     return fault;
 }
 
+// A black hole is one only where small packets get through: when the trace itself does not
+// reach its target, large packets are lost with everything else (a route, a drop), and that
+// fault is judged on its own.
+bool has_blackhole(const TraceSeen& t) {
+    return t.blackhole && t.reached;
+}
+
 // The source's trace that found a black hole on the flow's way: towards the flow's target, else
 // into its network.
 const TraceSeen* blackhole_towards(const ApplianceEvidence& a, const std::string& target,
                                    const std::string& network) {
     for (const auto& t : a.traces)
-        if (t.blackhole && t.target == target) return &t;
+        if (has_blackhole(t) && t.target == target) return &t;
     for (const auto& t : a.traces)
-        if (t.blackhole && t.network == network) return &t;
+        if (has_blackhole(t) && t.network == network) return &t;
     return nullptr;
 }
 
@@ -405,6 +427,71 @@ void judge_blackhole(Fault& fault, const TraceSeen& t, const std::string& from,
                              "silently is there, or on the link into it");
 }
 
+// The networks an idle session from `a` to its target crosses: the way out as `a` traces it,
+// and the way back as the target network's appliance traces it, where there is one.
+std::vector<std::string> idle_way(const ApplianceEvidence& a, const IdleSeen& i,
+                                  const std::vector<ApplianceEvidence>& all) {
+    FlowSeen as_flow;
+    as_flow.to = i.target;
+    as_flow.network = i.network;
+    as_flow.service = i.service;
+    std::vector<std::string> way;
+    auto add = [&](const std::vector<std::string>& nets) {
+        for (const auto& n : nets)
+            if (std::find(way.begin(), way.end(), n) == way.end()) way.push_back(n);
+    };
+    if (const TraceSeen* t = forward_trace(a, as_flow)) add(networks_of(t->hops));
+    if (const ApplianceEvidence* b = appliance(all, i.network); b && b->answered && b != &a)
+        if (const TraceSeen* back = return_trace(*b, a.site)) add(networks_of(back->hops));
+    if (std::find(way.begin(), way.end(), a.site) == way.end()) way.insert(way.begin(), a.site);
+    return way;
+}
+
+// Idle sessions cut too soon: the stateful device that forgets them is on their way, and on
+// the way of no session that lived idle longer than these were cut after. With one network
+// left, that network owns it.
+void judge_idle(Fault& fault, const ApplianceEvidence& a, const IdleSeen& cut,
+                const std::vector<ApplianceEvidence>& all) {
+    fault.segment = Segment::idle;
+    char words[200];
+    std::snprintf(words, sizeof words,
+                  "sessions idle for %.0f s live and for %.0f s are cut, below the %.0f s "
+                  "idle.required",
+                  std::isnan(cut.lower) ? 0.0 : cut.lower, cut.upper, cut.required.value_or(0));
+    fault.evidence.push_back("from " + a.site + ": idle:" + cut.service + " to " + cut.target +
+                             ": " + words);
+    std::vector<std::string> suspects = idle_way(a, cut, all);
+    fault.forward_networks = suspects;
+    for (const auto& other : all) {
+        if (!other.answered) continue;
+        for (const auto& i : other.idles) {
+            if (!(i.lower >= cut.upper)) continue;  // NaN: nothing learned
+            const auto cleared = idle_way(other, i, all);
+            const auto before = suspects.size();
+            std::erase_if(suspects, [&](const std::string& n) {
+                return std::find(cleared.begin(), cleared.end(), n) != cleared.end();
+            });
+            if (suspects.size() < before) {
+                std::snprintf(words, sizeof words, "%.0f s", i.lower);
+                fault.evidence.push_back("from " + other.site + ": idle:" + i.service + " to " +
+                                         i.target + " lives " + words + " idle through " +
+                                         joined(cleared));
+            }
+        }
+    }
+    if (suspects.size() == 1) {
+        fault.owner = suspects[0];
+        fault.evidence.push_back("the one network on the cut sessions' way that no longer-lived "
+                                 "session crosses: " +
+                                 suspects[0]);
+        return;
+    }
+    fault.reason = suspects.empty()
+                       ? "every network on the way also carries sessions that live longer"
+                       : "the cut sessions' way crosses " + joined(suspects) +
+                             ", and no longer-lived session clears all but one";
+}
+
 Fault fault_of(const std::string& flow, const std::string& from, const std::string& to,
                const std::string& network, const std::string& service,
                const std::string& expect, const std::string& state) {
@@ -484,12 +571,27 @@ std::vector<Fault> blame(const std::vector<ApplianceEvidence>& appliances, doubl
             add(std::move(fault));
         }
         for (const auto& t : a.traces) {
-            if (!t.blackhole ||
+            if (!has_blackhole(t) ||
                 std::find(holes_judged.begin(), holes_judged.end(), &t) != holes_judged.end())
                 continue;
             Fault fault = fault_of("mtu:" + t.target, a.site, t.target, t.network, t.service, "",
                                    "blackhole");
             judge_blackhole(fault, t, a.site, settings, silent);
+            add(std::move(fault));
+        }
+        for (const auto& i : a.idles) {
+            if (!i.below_required) continue;
+            // The allowed flow of that service to that target, else a fault of its own.
+            const FlowSeen* of = nullptr;
+            for (const auto& f : a.flows)
+                if (f.expect == "allow" && f.service == i.service &&
+                    (f.to == i.target || f.network == i.network))
+                    of = &f;
+            Fault fault = of ? fault_of(of->flow, a.site, of->to, of->network, of->service,
+                                        of->expect, of->state)
+                             : fault_of("idle:" + i.target, a.site, i.target, i.network,
+                                        i.service, "", "cut");
+            judge_idle(fault, a, i, appliances);
             add(std::move(fault));
         }
         // A resolver's answer that is not the declared one: the horizon it serves this site is

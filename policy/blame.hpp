@@ -60,6 +60,15 @@ struct ProbeErrorSeen {
     std::string target, network, probe, service, outcome, reporter, reporter_network;
 };
 
+// An idle:SERVICE job: how long an idle session lives on the way to its target.
+struct IdleSeen {
+    std::string target, network, service;
+    double lower = 0;                  // a session this idle (seconds) lived
+    double upper = 0;                  // one this idle was cut (+Inf: none was)
+    std::optional<double> required;    // idle.required, when declared
+    bool below_required = false;       // upper < required: the finding
+};
+
 // Everything one appliance said, or why it said nothing.
 struct ApplianceEvidence {
     std::string site;
@@ -69,6 +78,7 @@ struct ApplianceEvidence {
     std::vector<TraceSeen> traces;
     std::vector<StampSeen> stamps;
     std::vector<ProbeErrorSeen> errors;
+    std::vector<IdleSeen> idles;
 
     static ApplianceEvidence unanswered(std::string site, std::string why) {
         ApplianceEvidence a;
@@ -107,6 +117,9 @@ struct Fault {
 // hole into its network (segment mtu). Two faults belong to no flow of the policy, and carry a
 // flow name of their own: "mtu:TARGET" for a black hole towards a target no allowed flow goes
 // to, and "dns:TARGET" for a resolver whose answer is not the one declared (segment dns).
+// Idle sessions cut before idle.required give segment idle on the allowed flow of that service
+// to that target, else "idle:TARGET"; the owner is the one network on the cut sessions' way
+// that no session living longer crosses (from every appliance's idle jobs and traces).
 // Any other flow that complies gets no fault.
 std::vector<Fault> blame(const std::vector<ApplianceEvidence>& appliances, double now,
                          const BlameSettings& settings = {});

@@ -44,7 +44,11 @@ const std::vector<std::string>& blame_metric_names() {
                                                    "fedprobe_stamp_packets_sent_total",
                                                    "fedprobe_stamp_forward_lost_total",
                                                    "fedprobe_stamp_backward_lost_total",
-                                                   "fedprobe_probe_last_error_info"};
+                                                   "fedprobe_probe_last_error_info",
+                                                   "fedprobe_idle_timeout_lower_seconds",
+                                                   "fedprobe_idle_timeout_upper_seconds",
+                                                   "fedprobe_idle_timeout_required_seconds",
+                                                   "fedprobe_idle_timeout_below_required"};
     return names;
 }
 
@@ -55,6 +59,7 @@ void add_evidence(const std::vector<Sample>& samples, std::vector<ApplianceEvide
     std::map<std::string, std::map<FlowKey, TraceSeen>> traces;
     std::map<std::string, std::map<std::string, StampSeen>> stamps;
     std::map<std::string, std::vector<ProbeErrorSeen>> errors;
+    std::map<std::string, std::map<FlowKey, IdleSeen>> idles;
     for (const Sample& s : samples) {
         const std::string site = label(s, "site");
         if (site.empty()) continue;
@@ -90,6 +95,19 @@ void add_evidence(const std::vector<Sample>& samples, std::vector<ApplianceEvide
                 t.mtu = s.value;
             else if (s.name == "fedprobe_path_blackhole_info")
                 t.blackhole = hop_of(s);
+        } else if (s.name.starts_with("fedprobe_idle_timeout_")) {
+            IdleSeen& i = idles[site][{label(s, "target"), label(s, "service")}];
+            i.target = label(s, "target");
+            i.network = label(s, "network");
+            i.service = label(s, "service");
+            if (s.name == "fedprobe_idle_timeout_lower_seconds")
+                i.lower = s.value;
+            else if (s.name == "fedprobe_idle_timeout_upper_seconds")
+                i.upper = s.value;
+            else if (s.name == "fedprobe_idle_timeout_required_seconds")
+                i.required = s.value;
+            else if (s.name == "fedprobe_idle_timeout_below_required")
+                i.below_required = s.value == 1;
         } else if (s.name == "fedprobe_probe_last_error_info") {
             errors[site].push_back(ProbeErrorSeen{
                 label(s, "target"), label(s, "network"), label(s, "probe"), label(s, "service"),
@@ -128,6 +146,8 @@ void add_evidence(const std::vector<Sample>& samples, std::vector<ApplianceEvide
             a.stamps.push_back(std::move(st));
         for (auto& e : errors[site])
             a.errors.push_back(std::move(e));
+        for (auto& [k, i] : idles[site])
+            a.idles.push_back(std::move(i));
     }
 }
 

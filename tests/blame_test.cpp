@@ -3,6 +3,7 @@
 // appliances: kent-nhs, kent-psn, brighton-psn).
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -227,6 +228,21 @@ TEST_CASE("a missing return route: the destination's own probes back say where")
     CHECK(faults[0].hop == hop(1, "10.31.1.1", "kent-nhs"));
 }
 
+TEST_CASE("a drop beside probes told unreachable: the rate-limited answer, not a drop") {
+    Ends e;
+    e.psn.flows = {flow("filtered")};
+    e.psn.errors = {ProbeErrorSeen{"kent-nhs-svc", "kent-nhs", "tcp", "rdp", "unreachable",
+                                   "172.20.1.2", "kent-nhs"}};
+    auto faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(to_string(faults[0].segment) == std::string("destination"));
+    CHECK(faults[0].owner == "kent-nhs");
+    CHECK(faults[0].evidence.back().find("rate-limits") != std::string::npos);
+    // A reject is about its own port: it says nothing of this one.
+    e.psn.errors[0].outcome = "prohibited";
+    CHECK(e.judge()[0].owner != "kent-nhs");
+}
+
 TEST_CASE("no route on the way out: the source's own probes say so") {
     Ends e;
     e.psn.flows = {flow("filtered")};
@@ -306,6 +322,10 @@ TEST_CASE("a black hole on a flow's way: mtu, owned by the hop after the last th
     CHECK(faults[0].hop == hop(3, "192.0.2.101", "interconnect"));
     CHECK(faults[0].evidence.back().find("172.20.100.1 (hscn-exchange), hop 4") !=
           std::string::npos);
+    // Small packets do not get through either: not a black hole, whatever the search says.
+    e.psn.traces[0].reached = false;
+    CHECK(e.judge().empty());
+    e.psn.traces[0].reached = true;
     // Lost before the first hop: the first hop's network.
     e.psn.traces[0].blackhole = hop(0, "", "");
     CHECK(e.judge()[0].owner == "kent-psn");
@@ -368,6 +388,56 @@ TEST_CASE("a resolver's unexpected answer: dns, owned by the resolver's network"
     faults = e.judge();
     REQUIRE(faults.size() == 1);
     CHECK(faults[0].evidence[0].find("asked over UDP and on dns's port") != std::string::npos);
+}
+
+TEST_CASE("idle sessions cut too soon: the one network no longer-lived session clears") {
+    Ends e;
+    e.psn.flows = {flow("ok")};
+    e.psn.flows[0].flow = "councils-to-kent-nhs-mllp";
+    e.psn.flows[0].service = "mllp";
+    e.psn.traces = {way_out(6)};
+    e.psn.traces[0].service = "";
+    IdleSeen cut{"kent-nhs-svc", "kent-nhs", "mllp", 4, 6, 10, true};
+    e.psn.idles = {cut};
+    // Alone, the cut sessions' way has four networks: nothing clears any of them.
+    auto faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].flow == "councils-to-kent-nhs-mllp");
+    CHECK(to_string(faults[0].segment) == std::string("idle"));
+    CHECK(faults[0].owner == "unknown");
+    CHECK(faults[0].reason.find("kent-psn > psn-core > interconnect > kent-nhs") !=
+          std::string::npos);
+    // SMTP to surrey-psn lives 8 s idle: kent-psn and the PSN core are cleared.
+    TraceSeen to_surrey_psn;
+    to_surrey_psn.target = "surrey-psn-svc";
+    to_surrey_psn.network = "surrey-psn";
+    to_surrey_psn.hops = {hop(1, "198.51.100.1", "kent-psn"), hop(2, "192.0.2.1", "psn-core"),
+                          hop(3, "192.0.2.6", "surrey-psn")};
+    e.psn.traces.push_back(to_surrey_psn);
+    e.psn.idles.push_back(IdleSeen{"surrey-psn-svc", "surrey-psn", "smtp", 8, HUGE_VAL, {}, false});
+    CHECK(e.judge()[0].reason.find("crosses interconnect > kent-nhs") != std::string::npos);
+    // A session to surrey-nhs that lived only 5 s clears nothing (the cut came after 6 s)...
+    TraceSeen to_surrey_nhs = to_surrey_psn;
+    to_surrey_nhs.target = "surrey-nhs-svc";
+    to_surrey_nhs.network = "surrey-nhs";
+    to_surrey_nhs.hops = {hop(1, "198.51.100.1", "kent-psn"), hop(2, "192.0.2.1", "psn-core"),
+                          hop(3, "192.0.2.101", "interconnect"), hop(4, "", ""),
+                          hop(5, "172.20.2.2", "surrey-nhs")};
+    e.psn.traces.push_back(to_surrey_nhs);
+    e.psn.idles.push_back(IdleSeen{"surrey-nhs-svc", "surrey-nhs", "smtp", 5, HUGE_VAL, {}, false});
+    CHECK(e.judge()[0].owner == "unknown");
+    // ...one that lived 8 s clears the interconnect: kent-nhs is left.
+    e.psn.idles.back().lower = 8;
+    faults = e.judge();
+    CHECK(faults[0].owner == "kent-nhs");
+    CHECK(faults[0].evidence.back().find("no longer-lived session crosses: kent-nhs") !=
+          std::string::npos);
+    // Cut, but not below idle.required: no fault. Without an allowed flow: idle:TARGET.
+    e.psn.idles[0].below_required = false;
+    CHECK(e.judge().empty());
+    e.psn.idles[0].below_required = true;
+    e.psn.flows.clear();
+    CHECK(e.judge()[0].flow == "idle:kent-nhs-svc");
 }
 
 TEST_CASE("the lab's runs: every fault class with its segment and owner") {

@@ -2,7 +2,9 @@
 # idle:SERVICE in the lab: kent-nhs's border forgets established sessions after 5 s idle
 # (the conntrack-timeout fault), so MLLP sessions from kent-psn to kent-nhs are cut; the
 # bounds converge around 5 s and the finding (below idle.required) is exported. SMTP to
-# surrey-psn crosses no such device: nothing is cut up to the maximum.
+# surrey-psn and to surrey-nhs crosses no such device: nothing is cut up to the maximum. From
+# those, `fedprobe blame` clears every network on the MLLP sessions' way but kent-nhs: the idle
+# segment, owned by kent-nhs (lab/README.md's ground truth).
 export FEDPROBE_LAB="fpi$$"
 source "$(dirname "$0")/lab_lib.sh"
 "$LABD/federation" up
@@ -22,6 +24,14 @@ idle = { min = "2s", max = "16s", required = "10s", interval = "1m" }
 id = "surrey-psn-smtp"
 network = "surrey-psn"
 address = "${SVC_IP[sp]}"
+probes = ["idle:smtp"]
+interval = "2s"
+idle = { min = "2s", max = "8s", sessions = 2 }
+
+[[targets]]
+id = "surrey-nhs-smtp"
+network = "surrey-nhs"
+address = "${PUB_SVC[sn]}"
 probes = ["idle:smtp"]
 interval = "2s"
 idle = { min = "2s", max = "8s", sessions = 2 }
@@ -54,14 +64,35 @@ silence=$(value fedprobe_idle_cuts_total kent-nhs-mllp 'how="silence"')
 [ "$(value fedprobe_idle_cuts_total kent-nhs-mllp 'how="reset"')" = 0 ] || fail "no resets"
 pass "MLLP to kent-nhs: cut after ${lo}-${hi} s idle (the border's 5 s), by silence x$silence, below the 10 s required; converged in ${took} s"
 
-for _ in $(seq 1 60); do
-    [ "$(value fedprobe_idle_timeout_lower_seconds surrey-psn-smtp)" = 8 ] && [ "$(value fedprobe_idle_sessions_open surrey-psn-smtp)" = 0 ] && break
+for t in surrey-psn-smtp surrey-nhs-smtp; do
+    for _ in $(seq 1 60); do
+        [ "$(value fedprobe_idle_timeout_lower_seconds $t)" = 8 ] && [ "$(value fedprobe_idle_sessions_open $t)" = 0 ] && break
+        sleep 1
+    done
+    [ "$(value fedprobe_idle_timeout_lower_seconds $t)" = 8 ] || fail "SMTP $t survives the 8 s maximum"
+    [ "$(value fedprobe_idle_timeout_upper_seconds $t)" = +Inf ] || fail "SMTP $t is never cut"
+    [ -z "$(value fedprobe_idle_timeout_below_required $t)" ] || fail "no finding without idle.required"
+done
+pass "SMTP to surrey-psn and surrey-nhs: alive at the 8 s maximum, never cut"
+
+# The verdict, from kent-psn's evidence alone: "segment owner" of idle:kent-nhs-mllp, or none.
+idle_verdict() {
+    scrape kp >"$WORK/kp.prom" 2>/dev/null || return 0
+    "$FEDPROBE" blame --config "$WORK/fed.toml" --format json "$WORK/kp.prom" 2>/dev/null |
+        python3 -c '
+import json, sys
+for f in json.load(sys.stdin)["faults"]:
+    if f["flow"] == "idle:kent-nhs-mllp" and f["from"] == "kent-psn":
+        print(f["segment"], f["owner"]); break
+else:
+    print("none")'
+}
+for _ in $(seq 1 30); do
+    [ "$(idle_verdict)" = "idle kent-nhs" ] && break
     sleep 1
 done
-[ "$(value fedprobe_idle_timeout_lower_seconds surrey-psn-smtp)" = 8 ] || fail "SMTP to surrey-psn survives the 8 s maximum"
-[ "$(value fedprobe_idle_timeout_upper_seconds surrey-psn-smtp)" = +Inf ] || fail "SMTP to surrey-psn is never cut"
-[ -z "$(value fedprobe_idle_timeout_below_required surrey-psn-smtp)" ] || fail "no finding without idle.required"
-pass "SMTP to surrey-psn: alive at the 8 s maximum, never cut"
+[ "$(idle_verdict)" = "idle kent-nhs" ] || fail "blame: idle:kent-nhs-mllp is '$(idle_verdict)', not 'idle kent-nhs': $("$FEDPROBE" blame --config "$WORK/fed.toml" "$WORK/kp.prom" 2>&1)"
+pass "blame: the cut MLLP sessions are the idle segment's, owned by kent-nhs (every other network on their way carries SMTP sessions that live 8 s)"
 
 # The fault off: at the next re-verification (idle.interval, 1 min here) a session outlives the
 # old cut, and the bounds restart from it and find no cut up to the maximum.
@@ -72,4 +103,5 @@ for _ in $(seq 1 150); do
 done
 [ "$(value fedprobe_idle_timeout_upper_seconds kent-nhs-mllp)" = +Inf ] || fail "after the fault, the re-verification restarts the bounds once a session outlives the old cut"
 [ "$(value fedprobe_idle_timeout_below_required kent-nhs-mllp)" = 0 ] || fail "no finding once nothing is cut"
-pass "fault off: the re-verification saw a session outlive the cut and restarted the bounds"
+[ "$(idle_verdict)" = none ] || fail "blame: no idle verdict once nothing is cut: $(idle_verdict)"
+pass "fault off: the re-verification saw a session outlive the cut and restarted the bounds; no verdict"

@@ -26,9 +26,12 @@ lab_config_without_targets() {  # output file
     sed -e '/^\[\[targets\]\]/,$d' -e "s|/run/fedprobe-lab/fpl/|$STATE/|g" "$LABD/federation.toml" >"$1"
 }
 
-start_lab_daemons() {  # org codes...: the lab up, a daemon per appliance, probing every second
+# org codes...: the lab up, a daemon per appliance, probing every second; LAB_PATH_INTERVAL, when
+# set, replaces the lab's 30 s path interval (path.mtu's search included).
+start_lab_daemons() {
     "$LABD/federation" up
     sed -e 's/^interval = "5s"/interval = "1s"/' -e 's/^timeout = "1s"/timeout = "700ms"/' \
+        -e "s/interval = \"30s\"/interval = \"${LAB_PATH_INTERVAL:-30s}\"/" \
         -e "s|/run/fedprobe-lab/fpl/|$STATE/|g" "$LABD/federation.toml" >"$WORK/fed.toml"
     for o in "$@"; do
         ip netns exec "$(ns "$o-app")" "$FEDPROBE" run --config "$WORK/fed.toml" --site "${ID[$o]}" >"$WORK/$o.log" 2>&1 &
