@@ -80,6 +80,29 @@ std::string stamp_words(const StampSeen& s, const std::string& from) {
     return buf;
 }
 
+// What the destination's capture saw of real handshakes from the source's network on the
+// flow's service: whether SYNs from there reach it at all, and how they end. Words only: the
+// counts run since the appliance started, so they show the pattern, not this minute.
+std::optional<std::string> passive_words(const ApplianceEvidence& b, const std::string& from,
+                                         const std::string& service) {
+    if (!b.captures) return std::nullopt;
+    for (const auto& p : b.passive) {
+        if (p.src_network != from || p.dst_network != b.site || p.service != service) continue;
+        std::string counts;
+        for (const auto& [outcome, n] : p.outcomes) {
+            if (n <= 0) continue;
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%.0f ", n);
+            counts += (counts.empty() ? "" : ", ") + std::string(buf) + outcome;
+        }
+        if (counts.empty()) break;
+        return "at " + b.site + "'s capture, real " + service + " handshakes from " + from +
+               " since it started: " + counts;
+    }
+    return "at " + b.site + "'s capture, no " + service + " handshake from " + from +
+           " has been seen since it started";
+}
+
 // A router of `from`'s way into `into` that says it has no route there: the first of `from`'s
 // probes into `into` that ended unreachable, reported by a device outside `into`.
 const ProbeErrorSeen* no_route(const ApplianceEvidence& from, const std::string& into) {
@@ -152,6 +175,7 @@ void judge_silent_drop(Fault& fault, const FlowSeen& f, const ApplianceEvidence&
         return;
     }
     if (const StampSeen* s = stamp_to(*b, A)) fault.evidence.push_back(stamp_words(*s, B));
+    if (auto words = passive_words(*b, A, f.service)) fault.evidence.push_back(*words);
     const TraceSeen* back = return_trace(*b, A);
     if (back && settings.stale_after > 0 && back->last_run &&
         now - *back->last_run > settings.stale_after) {

@@ -69,6 +69,13 @@ struct IdleSeen {
     bool below_required = false;       // upper < required: the finding
 };
 
+// What an appliance's passive capture counted of real users' handshakes between two networks
+// on one service, since it started (fedprobe_passive_handshakes_total).
+struct PassiveSeen {
+    std::string src_network, dst_network, service;
+    std::map<std::string, double> outcomes;  // ok, filtered, refused, ... -> count
+};
+
 // Everything one appliance said, or why it said nothing.
 struct ApplianceEvidence {
     std::string site;
@@ -79,6 +86,8 @@ struct ApplianceEvidence {
     std::vector<StampSeen> stamps;
     std::vector<ProbeErrorSeen> errors;
     std::vector<IdleSeen> idles;
+    std::vector<PassiveSeen> passive;
+    bool captures = false;  // it exports passive series: its capture is on
 
     static ApplianceEvidence unanswered(std::string site, std::string why) {
         ApplianceEvidence a;

@@ -48,7 +48,9 @@ const std::vector<std::string>& blame_metric_names() {
                                                    "fedprobe_idle_timeout_lower_seconds",
                                                    "fedprobe_idle_timeout_upper_seconds",
                                                    "fedprobe_idle_timeout_required_seconds",
-                                                   "fedprobe_idle_timeout_below_required"};
+                                                   "fedprobe_idle_timeout_below_required",
+                                                   "fedprobe_passive_handshakes_total",
+                                                   "fedprobe_passive_interface_up"};
     return names;
 }
 
@@ -60,6 +62,9 @@ void add_evidence(const std::vector<Sample>& samples, std::vector<ApplianceEvide
     std::map<std::string, std::map<std::string, StampSeen>> stamps;
     std::map<std::string, std::vector<ProbeErrorSeen>> errors;
     std::map<std::string, std::map<FlowKey, IdleSeen>> idles;
+    std::map<std::string, std::map<std::tuple<std::string, std::string, std::string>, PassiveSeen>>
+        passive;
+    std::map<std::string, bool> captures;
     for (const Sample& s : samples) {
         const std::string site = label(s, "site");
         if (site.empty()) continue;
@@ -108,6 +113,16 @@ void add_evidence(const std::vector<Sample>& samples, std::vector<ApplianceEvide
                 i.required = s.value;
             else if (s.name == "fedprobe_idle_timeout_below_required")
                 i.below_required = s.value == 1;
+        } else if (s.name == "fedprobe_passive_interface_up") {
+            captures[site] = true;
+        } else if (s.name == "fedprobe_passive_handshakes_total") {
+            captures[site] = true;
+            PassiveSeen& p = passive[site][{label(s, "src_network"), label(s, "dst_network"),
+                                            label(s, "service")}];
+            p.src_network = label(s, "src_network");
+            p.dst_network = label(s, "dst_network");
+            p.service = label(s, "service");
+            p.outcomes[label(s, "outcome")] += s.value;
         } else if (s.name == "fedprobe_probe_last_error_info") {
             errors[site].push_back(ProbeErrorSeen{
                 label(s, "target"), label(s, "network"), label(s, "probe"), label(s, "service"),
@@ -148,6 +163,9 @@ void add_evidence(const std::vector<Sample>& samples, std::vector<ApplianceEvide
             a.errors.push_back(std::move(e));
         for (auto& [k, i] : idles[site])
             a.idles.push_back(std::move(i));
+        for (auto& [k, p] : passive[site])
+            a.passive.push_back(std::move(p));
+        a.captures = captures[site];
     }
 }
 

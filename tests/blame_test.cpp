@@ -243,6 +243,24 @@ TEST_CASE("a drop beside probes told unreachable: the rate-limited answer, not a
     CHECK(e.judge()[0].owner != "kent-nhs");
 }
 
+TEST_CASE("the destination's capture: real handshakes from the source, as evidence") {
+    Ends e;
+    e.psn.flows = {flow("filtered")};
+    e.psn.flows[0].blocked_after = hop(3, "192.0.2.101", "interconnect");
+    e.nhs.traces = {way_back()};
+    auto has = [&](const std::string& words) {
+        const auto faults = e.judge();
+        for (const auto& line : faults.at(0).evidence)
+            if (line.find(words) != std::string::npos) return true;
+        return false;
+    };
+    CHECK_FALSE(has("capture"));  // it does not capture: nothing said
+    e.nhs.captures = true;
+    CHECK(has("at kent-nhs's capture, no https handshake from kent-psn has been seen"));
+    e.nhs.passive = {PassiveSeen{"kent-psn", "kent-nhs", "https", {{"ok", 12}, {"filtered", 30}}}};
+    CHECK(has("real https handshakes from kent-psn since it started: 30 filtered, 12 ok"));
+}
+
 TEST_CASE("no route on the way out: the source's own probes say so") {
     Ends e;
     e.psn.flows = {flow("filtered")};
