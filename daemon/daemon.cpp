@@ -44,9 +44,10 @@ void log_diagnostics(const std::vector<Diagnostic>& diagnostics) {
 
 }  // namespace
 
-Daemon::Daemon(std::string config_path, std::optional<std::string> site_override)
+Daemon::Daemon(std::string config_path, std::optional<std::string> site_override, ConfigTrust trust)
     : config_path_(std::move(config_path)),
       site_override_(std::move(site_override)),
+      trust_(std::move(trust)),
       exporter_(FEDPROBE_VERSION) {}
 
 Daemon::~Daemon() {
@@ -148,7 +149,7 @@ int Daemon::run() {
         spdlog::error("{}", st.message());
         return 1;
     }
-    auto loaded = load_config_file(config_path_, site_override_);
+    auto loaded = load_config_file(config_path_, site_override_, trust_);
     log_diagnostics(loaded.diagnostics);
     if (!loaded.config) {
         spdlog::error("{}: not starting: the config has errors", config_path_);
@@ -159,7 +160,7 @@ int Daemon::run() {
         return 1;
     }
     reloader_ = std::make_unique<ConfigReloader>(
-        loop_, config_path_, site_override_,
+        loop_, config_path_, site_override_, trust_,
         [this] {
             systemd::reloading();
             spdlog::info("reloading {}", config_path_);
@@ -180,7 +181,7 @@ int Daemon::run() {
     // apply(); probing goes on without it, as after a reload that cannot bind.
     apply(loaded.config);
     if (!start_exposer()) return 1;
-    exporter_.config_reloaded(true, unix_now());
+    exporter_.config_reloaded(true, unix_now(), config_->sha256);
     spdlog::info("fedprobe {} running as site '{}' with {} ({} probes)", FEDPROBE_VERSION,
                  config_->settings.site, config_path_, engine_->size());
     systemd::ready(status_line());
@@ -322,7 +323,7 @@ void Daemon::reloaded(LoadResult loaded) {
     const auto swap_started = std::chrono::steady_clock::now();
     apply(loaded.config);
     const auto swap = std::chrono::steady_clock::now() - swap_started;
-    exporter_.config_reloaded(true, unix_now());
+    exporter_.config_reloaded(true, unix_now(), config_->sha256);
     spdlog::info("reload done: {} probes, swapped in {} ms", engine_->size(),
                  std::chrono::duration_cast<std::chrono::milliseconds>(swap).count());
     systemd::ready(status_line());

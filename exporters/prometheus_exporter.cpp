@@ -53,6 +53,11 @@ PrometheusExporter::PrometheusExporter(const std::string& version)
                        "old config kept")),
       reload_time_(gauge(*registry_, "fedprobe_config_last_reload_success_timestamp_seconds",
                          "When the config was last loaded successfully, in unix seconds")),
+      config_info_(prometheus::BuildGauge()
+                       .Name("fedprobe_config_info")
+                       .Help("The federation file this appliance runs: the SHA-256 of its "
+                             "bytes; always 1")
+                       .Register(*registry_)),
       auth_failures_(counter(*registry_, "fedprobe_web_auth_failures_total",
                              "Basic-auth attempts on the metrics endpoint rejected for a wrong "
                              "user or password")),
@@ -223,9 +228,15 @@ void PrometheusExporter::observe_lag(Duration lag) {
     lag_.Observe(to_seconds(lag));
 }
 
-void PrometheusExporter::config_reloaded(bool ok, double unix_time) {
+void PrometheusExporter::config_reloaded(bool ok, double unix_time, const std::string& sha256) {
     reload_ok_.Set(ok ? 1 : 0);
-    if (ok) reload_time_.Set(unix_time);
+    if (!ok) return;
+    reload_time_.Set(unix_time);
+    if (sha256.empty() || sha256 == config_sha256_) return;
+    if (config_info_now_) config_info_.Remove(config_info_now_);
+    config_info_now_ = &config_info_.Add({{"sha256", sha256}});
+    config_info_now_->Set(1);
+    config_sha256_ = sha256;
 }
 
 }  // namespace fedprobe

@@ -74,7 +74,9 @@ class PrometheusExporter : public ResultSink {
     }
 
     void observe_lag(Duration lag);
-    void config_reloaded(bool ok, double unix_time);
+    // After each load: whether it was taken, and when; with the SHA-256 of the file now running
+    // (fedprobe_config_info, one series, replaced when the file changes).
+    void config_reloaded(bool ok, double unix_time, const std::string& sha256 = "");
     void auth_failed() { auth_failures_.Increment(); }
     // Engine-wide ICMP counters, given as running totals.
     void set_icmp_stats(std::uint64_t late_total, std::uint64_t unmatched_total,
@@ -110,6 +112,9 @@ class PrometheusExporter : public ResultSink {
     prometheus::Counter& overruns_;
     prometheus::Gauge& reload_ok_;
     prometheus::Gauge& reload_time_;
+    prometheus::Family<prometheus::Gauge>& config_info_;
+    prometheus::Gauge* config_info_now_ = nullptr;
+    std::string config_sha256_;
     prometheus::Counter& auth_failures_;
     prometheus::Counter& icmp_late_;
     prometheus::Counter& icmp_unmatched_;

@@ -155,6 +155,9 @@ struct Settings {
 
 struct Config {
     std::string path;
+    // SHA-256 of the file's bytes, in hex: which copy of the federation file an appliance runs
+    // (fedprobe_config_info), the same on every appliance that runs the same file.
+    std::string sha256;
     Settings settings;
     std::vector<Network> networks;
     std::map<std::string, Service> services;

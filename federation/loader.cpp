@@ -2,6 +2,8 @@
 // [fedprobe]), read_targets.cpp (with each probe kind's own parser) and read_flows.cpp.
 #include "federation/loader.hpp"
 
+#include <openssl/sha.h>
+
 #include <algorithm>
 #include <new>
 
@@ -32,11 +34,28 @@ double Config::rate_limit_for(const std::string& network_id) const {
     return n && n->rate_limit ? *n->rate_limit : settings.rate_limit;
 }
 
+namespace {
+
+std::string sha256_hex(std::string_view bytes) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char b : digest) {
+        out += kHex[b >> 4];
+        out += kHex[b & 15];
+    }
+    return out;
+}
+
+}  // namespace
+
 LoadResult load_config_text(std::string_view text, const std::string& path,
                             const std::optional<std::string>& site_override) {
     TomlReader reader(path);
     Config cfg;
     cfg.path = path;
+    cfg.sha256 = sha256_hex(text);
     try {
         toml::table root = toml::parse(text, path);
         LoadContext c{reader, cfg, site_override, {}, {}, {}, {}};
@@ -62,12 +81,17 @@ LoadResult load_config_text(std::string_view text, const std::string& path,
     return result;
 }
 LoadResult load_config_file(const std::string& path,
-                            const std::optional<std::string>& site_override) {
+                            const std::optional<std::string>& site_override,
+                            const ConfigTrust& trust) {
     auto text = read_config_file(path);
     if (!text.ok())
         return LoadResult{
             nullptr,
             {Diagnostic{Diagnostic::Severity::error, path, 0, 0, text.status().message()}}};
+    // The bytes verified are the bytes parsed: the file is read once.
+    if (Status st = verify_config_signature(path, *text, trust); !st.ok())
+        return LoadResult{nullptr,
+                          {Diagnostic{Diagnostic::Severity::error, path, 0, 0, st.message()}}};
     return load_config_text(*text, path, site_override);
 }
 

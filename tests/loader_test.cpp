@@ -183,6 +183,15 @@ TEST_CASE("overlapping prefixes between networks are a warning") {
     CHECK(d.severity == Diagnostic::Severity::warning);
     CHECK(d.line == 21);
     CHECK(d.column == 13);
+    // One warning per pair of networks; none for an uplink's /32 inside another's range.
+    auto more = load(kBase +
+                     "\n[[networks]]\nid = \"surrey-nhs\"\nprefixes = [\"10.0.0.0/8\", "
+                     "\"10.31.5.0/24\", \"198.51.100.7/32\"]\n");
+    REQUIRE(more.config);
+    int warnings = 0;
+    for (const auto& w : more.diagnostics)
+        warnings += w.message.find("overlaps") != std::string::npos;
+    CHECK(warnings == 1);
 }
 
 TEST_CASE("the site must be a declared network, from the file or --site") {
@@ -649,4 +658,15 @@ TEST_CASE("appliance_address errors say where and why") {
     find(load(kBase + "[[networks]]\nid = \"x\"\nprefixes = [\"10.9.0.0/16\"]\nappliance_address = "
                       "\"10.1.1.1\"\n"),
          "outside the network's prefixes");
+}
+
+TEST_CASE("the config's SHA-256 is of the file's bytes: a comment changes it") {
+    auto a = load(kBase);
+    REQUIRE(a.config);
+    // sha256sum of kBase's bytes
+    CHECK(a.config->sha256 == "0d7a6baa4c0c27a84ce1bfd1267196f326b2a636c141ece8a665992c58801736");
+    auto b = load(kBase + "# approved by the change board\n");
+    REQUIRE(b.config);
+    CHECK(b.config->sha256 != a.config->sha256);
+    CHECK(b.config->sha256.size() == 64);
 }

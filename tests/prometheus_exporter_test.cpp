@@ -185,11 +185,18 @@ TEST_CASE("an icmp target stays within 25 series and 2 KB of exposition, failing
 
 TEST_CASE("reload metrics follow Prometheus' own") {
     PrometheusExporter e("1");
-    e.config_reloaded(true, 1700000000);
-    e.config_reloaded(false, 1700000100);
+    e.config_reloaded(true, 1700000000, "aaaa");
+    e.config_reloaded(false, 1700000100, "bbbb");
     auto text = scrape(e);
     CHECK(has(text, "fedprobe_config_last_reload_successful 0"));
     CHECK(has(text, "fedprobe_config_last_reload_success_timestamp_seconds 1700000000"));
+    // The file running: a rejected one changes nothing; a taken one replaces the series.
+    CHECK(has(text, "fedprobe_config_info{sha256=\"aaaa\"} 1"));
+    CHECK_FALSE(has(text, "bbbb"));
+    e.config_reloaded(true, 1700000200, "cccc");
+    text = scrape(e);
+    CHECK(has(text, "fedprobe_config_info{sha256=\"cccc\"} 1"));
+    CHECK_FALSE(has(text, "aaaa"));
 }
 
 namespace {

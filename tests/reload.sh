@@ -31,6 +31,10 @@ start_daemon "$WORK/fed.toml"
 wait_for_metric 'fedprobe_probe_success\{.*target="leaves"\} 1' 10
 wait_for_metric 'fedprobe_probe_success\{.*target="stays"\} 1' 10
 pass "both targets probed"
+# Which file it runs: the SHA-256 of its bytes, one series.
+running_sha() { scrape | sed -nE 's/^fedprobe_config_info\{sha256="([0-9a-f]{64})"\} 1$/\1/p'; }
+first_sha=$(sha256sum "$WORK/fed.toml" | cut -d' ' -f1)
+[ "$(running_sha)" = "$first_sha" ] || fail "fedprobe_config_info names the file's SHA-256 ($first_sha): $(scrape | grep config_info)"
 
 count() { scrape | grep -E "^fedprobe_icmp_packets_sent_total\{.*target=\"stays\"" | awk '{print $2}'; }
 
@@ -48,7 +52,8 @@ grep -q 'target="leaves"' <<<"$m" || fail "old config's targets dropped by a bad
 grep -q "reload rejected" "$WORK/daemon.log" || fail "rejection logged"
 grep -Eq "fed.toml:[0-9]+:[0-9]+: error" "$WORK/daemon.log" || fail "the error's location logged"
 alive "$DAEMON_PID" || fail "daemon died on a bad reload"
-pass "bad reload rejected, old config still probing ($before -> $after packets)"
+[ "$(running_sha)" = "$first_sha" ] || fail "a rejected file does not change fedprobe_config_info"
+pass "bad reload rejected, old config still probing ($before -> $after packets), its SHA-256 still served"
 
 # A good file without 'leaves': swapped in, its series removed, the other kept.
 write_config ''
@@ -59,7 +64,9 @@ m=$(scrape)
 grep -q 'target="leaves"' <<<"$m" && fail "series of a departed target still exported"
 c1=$(count)
 [ "${c1%.*}" -ge "${after%.*}" ] || fail "the kept target's counters were reset ($after -> $c1)"
-pass "good reload removed the departed target's series and kept the rest"
+[ "$(running_sha)" = "$(sha256sum "$WORK/fed.toml" | cut -d' ' -f1)" ] && [ "$(scrape | grep -c '^fedprobe_config_info')" = 1 ] \
+    || fail "fedprobe_config_info follows the new file, one series: $(scrape | grep config_info)"
+pass "good reload removed the departed target's series and kept the rest; fedprobe_config_info follows the file"
 
 # A 7.6 MB file with one error at its end: parsed off the probing thread, so no probe starts
 # late (it stalled probing for 5 s before), and the parse's memory is given back.
