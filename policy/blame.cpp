@@ -440,9 +440,9 @@ void judge_blackhole(Fault& fault, const TraceSeen& t, const std::string& from,
         }
     }
     if (!next || next->network.empty()) {
-        fault.reason = next ? "the hop after the black hole, " + next->address +
-                                  ", is in no declared network"
-                            : "the hop after the black hole does not answer small packets either";
+        fault.reason =
+            next ? "the hop after the black hole, " + next->address + ", is in no declared network"
+                 : "the hop after the black hole does not answer small packets either";
         return;
     }
     fault.owner = next->network;
@@ -505,9 +505,10 @@ void judge_idle(Fault& fault, const ApplianceEvidence& a, const IdleSeen& cut,
     }
     if (suspects.size() == 1) {
         fault.owner = suspects[0];
-        fault.evidence.push_back("the one network on the cut sessions' way that no longer-lived "
-                                 "session crosses: " +
-                                 suspects[0]);
+        fault.evidence.push_back(
+            "the one network on the cut sessions' way that no longer-lived "
+            "session crosses: " +
+            suspects[0]);
         return;
     }
     fault.reason = suspects.empty()
@@ -517,8 +518,8 @@ void judge_idle(Fault& fault, const ApplianceEvidence& a, const IdleSeen& cut,
 }
 
 Fault fault_of(const std::string& flow, const std::string& from, const std::string& to,
-               const std::string& network, const std::string& service,
-               const std::string& expect, const std::string& state) {
+               const std::string& network, const std::string& service, const std::string& expect,
+               const std::string& state) {
     Fault f;
     f.flow = flow;
     f.from = from;
@@ -588,8 +589,8 @@ std::vector<Fault> blame(const std::vector<ApplianceEvidence>& appliances, doubl
             if (!t) continue;
             holes_judged.push_back(t);
             Fault fault = fault_of(f.flow, a.site, f.to, f.network, f.service, f.expect, f.state);
-            fault.evidence.push_back("the policy allows " + f.service + " from " + a.site +
-                                     " to " + f.to + " (" + f.network +
+            fault.evidence.push_back("the policy allows " + f.service + " from " + a.site + " to " +
+                                     f.to + " (" + f.network +
                                      "); its handshake is ok, and full-size packets are lost");
             judge_blackhole(fault, *t, a.site, settings, silent);
             add(std::move(fault));
@@ -613,8 +614,8 @@ std::vector<Fault> blame(const std::vector<ApplianceEvidence>& appliances, doubl
                     of = &f;
             Fault fault = of ? fault_of(of->flow, a.site, of->to, of->network, of->service,
                                         of->expect, of->state)
-                             : fault_of("idle:" + i.target, a.site, i.target, i.network,
-                                        i.service, "", "cut");
+                             : fault_of("idle:" + i.target, a.site, i.target, i.network, i.service,
+                                        "", "cut");
             judge_idle(fault, a, i, appliances);
             add(std::move(fault));
         }

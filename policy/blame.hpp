@@ -63,10 +63,10 @@ struct ProbeErrorSeen {
 // An idle:SERVICE job: how long an idle session lives on the way to its target.
 struct IdleSeen {
     std::string target, network, service;
-    double lower = 0;                  // a session this idle (seconds) lived
-    double upper = 0;                  // one this idle was cut (+Inf: none was)
-    std::optional<double> required;    // idle.required, when declared
-    bool below_required = false;       // upper < required: the finding
+    double lower = 0;                // a session this idle (seconds) lived
+    double upper = 0;                // one this idle was cut (+Inf: none was)
+    std::optional<double> required;  // idle.required, when declared
+    bool below_required = false;     // upper < required: the finding
 };
 
 // What an appliance's passive capture counted of real users' handshakes between two networks

@@ -100,8 +100,8 @@ std::vector<Fault> lab_run(const std::string& fault) {
         appliances.push_back(ApplianceEvidence::unanswered(s, "not running"));
     // Whose links the addresses are on, from the lab's own federation file.
     static const std::shared_ptr<NetworkIndex> index = [] {
-        LoadResult loaded =
-            load_config_file(std::string(FEDPROBE_SOURCE_ROOT) + "/lab/federation.toml", "kent-nhs");
+        LoadResult loaded = load_config_file(
+            std::string(FEDPROBE_SOURCE_ROOT) + "/lab/federation.toml", "kent-nhs");
         REQUIRE(loaded.config);
         return std::make_shared<NetworkIndex>(network_index_for_site(*loaded.config));
     }();
@@ -312,8 +312,8 @@ TEST_CASE("missing, silent, stale or disagreeing evidence gives unknown with the
     // A trace back from long ago.
     e.nhs.traces = {way_back()};
     e.nhs.traces[0].last_run = 100;
-    CHECK(one(blame({e.psn, e.nhs}, 1000, BlameSettings{.stale_after = 60, .link_network = {}})).find("900 s old") !=
-          std::string::npos);
+    CHECK(one(blame({e.psn, e.nhs}, 1000, BlameSettings{.stale_after = 60, .link_network = {}}))
+              .find("900 s old") != std::string::npos);
     // The source has not traced the flow yet.
     e.psn.flows[0].blocked_after.reset();
     e.nhs.traces[0].last_run.reset();
@@ -483,8 +483,7 @@ TEST_CASE("the lab's runs: every fault class with its segment and owner") {
                  "hscn-exchange"},
              Row{"mtu-blackhole", "councils-to-sussex-nhs-https", "brighton-psn", Segment::mtu,
                  "hscn-exchange"},
-             Row{"mtu-blackhole", "mtu:sussex-nhs-pmtu", "kent-nhs", Segment::mtu,
-                 "hscn-exchange"},
+             Row{"mtu-blackhole", "mtu:sussex-nhs-pmtu", "kent-nhs", Segment::mtu, "hscn-exchange"},
              Row{"dns-split", "dns:kent-psn-resolver", "brighton-psn", Segment::dns, "kent-psn"},
          }) {
         CAPTURE(r.fault);
