@@ -18,7 +18,8 @@ CliCommand make(CliCommand::Kind kind, std::string subcommand = {}) {
 
 std::string help_text(const std::string& subcommand) {
     if (subcommand == "run")
-        return "usage: fedprobe run --config FILE [--site ID] [--log-level LEVEL]\n\n"
+        return "usage: fedprobe run --config FILE [--site ID] [--log-level LEVEL]\n"
+               "                    [--trusted-keys DIR [--signatures N]]\n\n"
                "Runs the monitoring daemon in the foreground (systemd Type=notify). It probes the\n"
                "targets of the federation file from this appliance's site and serves Prometheus\n"
                "metrics on [fedprobe] listen. SIGHUP reloads the file; an invalid file is "
@@ -27,13 +28,21 @@ std::string help_text(const std::string& subcommand) {
                "  -c, --config FILE     the federation file (TOML)\n"
                "  -s, --site ID         this appliance's network; overrides FEDPROBE_SITE and\n"
                "                        [fedprobe] site\n"
-               "  -l, --log-level LVL   trace, debug, info (default), warn, error\n";
+               "  -l, --log-level LVL   trace, debug, info (default), warn, error\n"
+               "      --trusted-keys DIR  run the file (at start and on reload) only when\n"
+               "                        FILE.sig (or FILE.sig.d/*.sig) holds Ed25519 signatures\n"
+               "                        of its bytes by keys in DIR (*.pem public keys);\n"
+               "                        default FEDPROBE_TRUSTED_KEYS\n"
+               "      --signatures N    distinct keys that must have signed (default 1)\n";
     if (subcommand == "validate")
-        return "usage: fedprobe validate --config FILE [--site ID]\n\n"
+        return "usage: fedprobe validate --config FILE [--site ID]\n"
+               "                         [--trusted-keys DIR [--signatures N]]\n\n"
                "Checks the federation file and prints every problem as FILE:LINE:COLUMN: message.\n"
                "Exits 0 when valid (warnings allowed), 1 when not, 2 on a wrong command line.\n\n"
                "  -c, --config FILE     the federation file (TOML)\n"
-               "  -s, --site ID         check as this site; overrides [fedprobe] site\n";
+               "  -s, --site ID         check as this site; overrides [fedprobe] site\n"
+               "      --trusted-keys DIR  also check its signatures, as run does\n"
+               "      --signatures N    distinct keys that must have signed (default 1)\n";
     if (subcommand == "check")
         return "usage: fedprobe check --config FILE [--site ID] [--flow PATTERN] [--format "
                "table|json|junit]\n"
@@ -130,6 +139,16 @@ std::string help_text(const std::string& subcommand) {
                "      --serve ADDR      serve the verdicts as Prometheus series on ADDR:PORT\n"
                "                        (/metrics), judged afresh for every scrape, until\n"
                "                        SIGTERM: fedprobe_federation_fault_info per broken flow\n";
+    if (subcommand == "diff")
+        return "usage: fedprobe diff [--format table|json] OLD NEW\n\n"
+               "What changes from one federation file to another, in a change board's terms:\n"
+               "the [fedprobe] settings, and each network, service, target and flow added,\n"
+               "removed or changed (key by key), listed under each organisation it touches (a\n"
+               "target's network, a flow's sources and destination, a service's flows). Both\n"
+               "files must validate. Comments, whitespace and order are not changes. Exits 0\n"
+               "when the files say the same, 1 when they differ, 2 on a usage or config error.\n\n"
+               "  -s, --site ID         read both files as this site (for files without one)\n"
+               "      --format FMT      table (default) or json\n";
     if (subcommand == "mesh")
         return "usage: fedprobe mesh --config FILE [--reference SITE] [--format table|prometheus]\n"
                "                     SCRAPE...\n\n"
@@ -157,7 +176,8 @@ std::string help_text(const std::string& subcommand) {
            "  passive    count the handshakes in a capture file per pair of networks\n"
            "  export     write the central Prometheus' targets, rules and Alertmanager routes\n"
            "  mesh       fit the appliances' clock offsets from their STAMP measurements\n"
-           "  blame      for every broken flow, the segment and the organisation that owns it\n\n"
+           "  blame      for every broken flow, the segment and the organisation that owns it\n"
+           "  diff       what changes between two federation files, by organisation\n\n"
            "  --help     this text; 'fedprobe COMMAND --help' for a command's options\n"
            "  --version  print the version\n";
 }
@@ -176,7 +196,7 @@ CliParse parse_cli(const std::vector<std::string>& args) {
         }
         if (args.size() == 2 && args[1] != "run" && args[1] != "validate" && args[1] != "check" &&
             args[1] != "trace" && args[1] != "passive" && args[1] != "export" &&
-            args[1] != "mesh" && args[1] != "blame") {
+            args[1] != "mesh" && args[1] != "blame" && args[1] != "diff") {
             out.error = "no help for " + quote_excerpt(args[1]) + ": not a command";
             return out;
         }
@@ -209,6 +229,8 @@ CliParse parse_cli(const std::vector<std::string>& args) {
         cmd.kind = CliCommand::Kind::mesh;
     else if (first == "blame")
         cmd.kind = CliCommand::Kind::blame;
+    else if (first == "diff")
+        cmd.kind = CliCommand::Kind::diff;
     else {
         out.error = "unknown command " + quote_excerpt(first);
         return out;
@@ -257,12 +279,25 @@ CliParse parse_cli(const std::vector<std::string>& args) {
             }
             return true;
         };
-        if (arg == "--config" || arg == "-c") {
+        if ((arg == "--config" || arg == "-c") && cmd.kind != CliCommand::Kind::diff) {
             if (!value(cmd.config)) return out;
         } else if (arg == "--site" || arg == "-s") {
             std::string site;
             if (!value(site)) return out;
             cmd.site = site;
+        } else if (arg == "--trusted-keys" &&
+                   (cmd.kind == CliCommand::Kind::run || cmd.kind == CliCommand::Kind::validate)) {
+            if (!value(cmd.trusted_keys)) return out;
+        } else if (arg == "--signatures" &&
+                   (cmd.kind == CliCommand::Kind::run || cmd.kind == CliCommand::Kind::validate)) {
+            std::string n;
+            if (!value(n)) return out;
+            if (n.find_first_not_of("0123456789") != std::string::npos || n.size() > 2 ||
+                std::stoi(n) < 1 || std::stoi(n) > 16) {
+                out.error = "--signatures must be a number from 1 to 16, not " + quote_excerpt(n);
+                return out;
+            }
+            cmd.signatures = std::stoi(n);
         } else if ((arg == "--log-level" || arg == "-l") && cmd.kind == CliCommand::Kind::run) {
             if (!value(cmd.log_level)) return out;
         } else if ((arg == "--flow" || arg == "-f") && cmd.kind == CliCommand::Kind::check) {
@@ -309,6 +344,19 @@ CliParse parse_cli(const std::vector<std::string>& args) {
                     "--format must be table or prometheus, not " + quote_excerpt(cmd.format);
                 return out;
             }
+        } else if (arg == "--format" && cmd.kind == CliCommand::Kind::diff) {
+            if (!value(cmd.format)) return out;
+            if (cmd.format != "table" && cmd.format != "json") {
+                out.error = "--format must be table or json, not " + quote_excerpt(cmd.format);
+                return out;
+            }
+        } else if (cmd.kind == CliCommand::Kind::diff && !arg.starts_with("-")) {
+            if (cmd.files.size() == 2) {
+                out.error =
+                    "'diff' compares two files, OLD and NEW; a third: " + quote_excerpt(arg);
+                return out;
+            }
+            cmd.files.push_back(arg);
         } else if (arg == "--format" && cmd.kind == CliCommand::Kind::blame) {
             if (!value(cmd.format)) return out;
             if (cmd.format != "table" && cmd.format != "json") {
@@ -363,7 +411,12 @@ CliParse parse_cli(const std::vector<std::string>& args) {
             return out;
         }
     }
-    if (cmd.config.empty()) {
+    if (cmd.kind == CliCommand::Kind::diff) {
+        if (cmd.files.size() != 2) {
+            out.error = "'diff' needs two federation files: fedprobe diff OLD NEW";
+            return out;
+        }
+    } else if (cmd.config.empty()) {
         out.error = "'" + first + "' needs --config FILE";
         return out;
     }

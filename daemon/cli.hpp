@@ -17,6 +17,7 @@ struct CliCommand {
         export_,
         mesh,
         blame,
+        diff,
         help,
         version
     } kind = Kind::help;
@@ -24,6 +25,9 @@ struct CliCommand {
     std::string config;
     std::optional<std::string> site;
     std::string log_level = "info";
+    // run, validate: signed config
+    std::string trusted_keys;
+    int signatures = 0;  // 0: not given (1 with --trusted-keys)
     // check
     std::string flow_pattern, format = "table", save, baseline;
     bool trace_blocked = true;  // check: trace flows found filtered
@@ -44,6 +48,8 @@ struct CliCommand {
     std::vector<std::string> sources;  // scrape URLs or files
     std::string prometheus;            // the central Prometheus's base URL
     std::string serve;                 // ADDRESS:PORT to serve the verdicts on
+    // diff
+    std::vector<std::string> files;  // OLD NEW
 };
 
 struct CliParse {

@@ -11,11 +11,12 @@
 namespace fedprobe {
 
 ConfigReloader::ConfigReloader(EventLoop& loop, std::string path,
-                               std::optional<std::string> site_override, Started on_started,
-                               Loaded on_loaded)
+                               std::optional<std::string> site_override, ConfigTrust trust,
+                               Started on_started, Loaded on_loaded)
     : loop_(loop),
       path_(std::move(path)),
       site_override_(std::move(site_override)),
+      trust_(std::move(trust)),
       on_started_(std::move(on_started)),
       on_loaded_(std::move(on_loaded)) {}
 
@@ -45,7 +46,7 @@ void ConfigReloader::start() {
     loading_ = true;
     if (on_started_) on_started_();
     worker_ = std::thread([this] {
-        LoadResult loaded = load_config_file(path_, site_override_);
+        LoadResult loaded = load_config_file(path_, site_override_, trust_);
         {
             std::lock_guard lock(mutex_);
             result_ = std::move(loaded);

@@ -25,8 +25,9 @@ class ConfigReloader {
     using Started = std::function<void()>;
     using Loaded = std::function<void(LoadResult)>;
 
+    // `trust`: a reload needs the file's signatures as the start did (--trusted-keys).
     ConfigReloader(EventLoop& loop, std::string path, std::optional<std::string> site_override,
-                   Started on_started, Loaded on_loaded);
+                   ConfigTrust trust, Started on_started, Loaded on_loaded);
     ~ConfigReloader();  // waits for a load that is running (bounded by the file size limit)
     ConfigReloader(const ConfigReloader&) = delete;
     ConfigReloader& operator=(const ConfigReloader&) = delete;
@@ -38,6 +39,7 @@ class ConfigReloader {
     EventLoop& loop_;
     const std::string path_;
     const std::optional<std::string> site_override_;
+    const ConfigTrust trust_;
     Started on_started_;
     Loaded on_loaded_;
     int event_fd_ = -1;

@@ -32,13 +32,16 @@ namespace fedprobe {
 
 class Daemon {
   public:
-    Daemon(std::string config_path, std::optional<std::string> site_override);
+    // `trust`: --trusted-keys; the file runs (at start and on every reload) only when signed.
+    Daemon(std::string config_path, std::optional<std::string> site_override,
+           ConfigTrust trust = {});
     ~Daemon();
     int run();  // the process exit code
 
   private:
     std::string config_path_;
     std::optional<std::string> site_override_;
+    ConfigTrust trust_;
     EventLoop loop_;
     std::shared_ptr<const Config> config_;
     PrometheusExporter exporter_;

@@ -8,6 +8,7 @@
 #include "daemon/check.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/diff.hpp"
 #include "daemon/export.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/mesh.hpp"
@@ -17,8 +18,12 @@
 
 namespace {
 
+fedprobe::ConfigTrust trust_of(const fedprobe::CliCommand& cmd) {
+    return fedprobe::ConfigTrust{cmd.trusted_keys, cmd.signatures > 0 ? cmd.signatures : 1};
+}
+
 int validate(const fedprobe::CliCommand& cmd) {
-    auto result = fedprobe::load_config_file(cmd.config, cmd.site);
+    auto result = fedprobe::load_config_file(cmd.config, cmd.site, trust_of(cmd));
     for (const auto& d : result.diagnostics)
         std::cerr << d.format() << "\n";
     if (!result.config) {
@@ -59,6 +64,17 @@ int main(int argc, char** argv) {
     // One federation file serves every appliance; systemd drop-ins set the site this way.
     if (const char* env_site = std::getenv("FEDPROBE_SITE"); !cmd.site && env_site && *env_site)
         cmd.site = env_site;
+    // The unit's environment (/etc/default/fedprobe) turns signed config on for run and
+    // validate alike, so a validate before a reload checks what the daemon will.
+    if (const char* env_keys = std::getenv("FEDPROBE_TRUSTED_KEYS");
+        cmd.trusted_keys.empty() && env_keys && *env_keys &&
+        (cmd.kind == fedprobe::CliCommand::Kind::run ||
+         cmd.kind == fedprobe::CliCommand::Kind::validate))
+        cmd.trusted_keys = env_keys;
+    if (cmd.signatures > 0 && cmd.trusted_keys.empty()) {
+        std::cerr << "fedprobe: --signatures needs --trusted-keys DIR (or FEDPROBE_TRUSTED_KEYS)\n";
+        return 2;
+    }
     switch (cmd.kind) {
         case fedprobe::CliCommand::Kind::help:
             std::cout << fedprobe::help_text(cmd.subcommand);
@@ -82,6 +98,8 @@ int main(int argc, char** argv) {
         case fedprobe::CliCommand::Kind::blame:
             return fedprobe::run_blame(
                 {cmd.config, cmd.site, cmd.sources, cmd.prometheus, cmd.format, cmd.serve});
+        case fedprobe::CliCommand::Kind::diff:
+            return fedprobe::run_diff({cmd.files[0], cmd.files[1], cmd.site, cmd.format});
         case fedprobe::CliCommand::Kind::passive:
             return fedprobe::run_passive({cmd.config, cmd.site, cmd.read, cmd.format});
         case fedprobe::CliCommand::Kind::run: {
@@ -89,7 +107,7 @@ int main(int argc, char** argv) {
                 std::cerr << "fedprobe: unknown log level '" << cmd.log_level << "'\n";
                 return 2;
             }
-            fedprobe::Daemon daemon(cmd.config, cmd.site);
+            fedprobe::Daemon daemon(cmd.config, cmd.site, trust_of(cmd));
             return daemon.run();
         }
     }
