@@ -206,7 +206,15 @@ int run_check(const CheckOptions& opt) {
             << to_text(d, colour && opt.format == "table");
         return d.newly_broken.empty() && d.path_worse.empty() ? 0 : 1;
     }
-    return run.non_compliant() == 0 ? 0 : 1;
+    // A black hole fails the run as a broken flow does: the handshake works, full-size data
+    // does not (a baseline run judges it as a worse path instead, above).
+    std::size_t holes = 0;
+    for (const auto& f : run.flows)
+        holes += f.path_mtu && f.path_mtu->blackhole ? 1 : 0;
+    if (holes > 0 && opt.format == "table")
+        std::cout << holes << (holes == 1 ? " flow crosses" : " flows cross")
+                  << " an MTU black hole: full-size packets are lost\n";
+    return run.non_compliant() == 0 && holes == 0 ? 0 : 1;
 }
 
 }  // namespace fedprobe

@@ -235,6 +235,25 @@ int run_trace(const TraceOptions& o) {
                   << "' is not declared in [services]\n";
         return 2;
     }
+    // Without --service or --method, trace what the target is probed for: its path:SERVICE,
+    // else the first of its probes that names a service. UDP to 33434 is a flow nobody uses,
+    // and a firewall that drops it says nothing of the target's services.
+    std::string service = o.service;
+    if (service.empty() && o.method.empty()) {
+        for (const auto& spec : target.probes())
+            if (service.empty() && spec.kind == kind_index_of<PathKind>() && !spec.service.empty())
+                service = spec.service;
+        for (const auto& spec : target.probes())
+            if (service.empty() && !spec.service.empty()) service = spec.service;
+        if (!service.empty())
+            std::cerr << "fedprobe trace: tracing " << service << ", a service " << target.id
+                      << " is probed for (--service NAME for another, --method udp for UDP "
+                         "33434)\n";
+        else
+            std::cerr << "fedprobe trace: " << target.id
+                      << " is probed for no service: tracing UDP to port 33434, which a "
+                         "firewall may drop where the target's own traffic passes\n";
+    }
     auto& slot = std::get<Boxed<PathOptions>>(target.options);
     PathOptions options = slot ? *slot : PathOptions{};
     if (o.method == "udp") options.method = PathMethod::udp;
@@ -247,7 +266,7 @@ int run_trace(const TraceOptions& o) {
     }
     slot = options;
     ProbeRequest request =
-        request_for(config, target, ProbeSpec{kind_index_of<PathKind>(), o.service});
+        request_for(config, target, ProbeSpec{kind_index_of<PathKind>(), service});
     request.networks = std::make_shared<NetworkIndex>(network_index_for_site(config));
     const double rate = config.rate_limit_for(target.network);
     request.pacer = std::make_shared<RateLimiter>(rate, RateLimiter::default_burst(rate));
@@ -278,6 +297,8 @@ int run_trace(const TraceOptions& o) {
                                  "fedprobe trace from " + site + " to " + target.id + " (" +
                                      request.destination.str() + "), " + how);
     }
+    // Reached, but with a black hole for full-size packets, is a failure as check's is.
+    if (path->mtu && path->mtu->blackhole) return 1;
     return path->flows.front().stop == PathStop::reached ? 0 : 1;
 }
 

@@ -64,6 +64,7 @@ void read_networks(LoadContext& c, const toml::table& root) {
                         where + ": kind '" + *kind + "' is not one of nhs, psn, other");
         }
         net.name = r.get_string(*t, "name", where).value_or(net.id);
+        std::vector<std::string> overlapping;  // networks already warned about
         for (auto& [text, node] : r.get_string_array(*t, "prefixes", where)) {
             auto p = Prefix::parse(text);
             if (!p) {
@@ -74,14 +75,27 @@ void read_networks(LoadContext& c, const toml::table& root) {
             if (p->address != Prefix::parse(text.substr(0, text.find('/')))->address)
                 r.warning(node->source(),
                           where + ": '" + text + "' has host bits set; using " + p->str());
-            for (const auto& other : c.cfg.networks)
+            // One warning per other network, and none for a single address inside another's
+            // range: a border's uplink declared as its organisation's /32 inside its provider's
+            // prefix is how reporters there are attributed, not a mistake.
+            auto host = [](const Prefix& x) { return x.length == x.address.bits(); };
+            for (const auto& other : c.cfg.networks) {
+                if (std::find(overlapping.begin(), overlapping.end(), other.id) !=
+                    overlapping.end())
+                    continue;
                 for (const auto& op : other.prefixes)
-                    if (op.overlaps(*p))
+                    if (op.overlaps(*p) && !host(op) && !host(*p)) {
+                        overlapping.push_back(other.id);
                         r.warning(node->source(),
                                   where + ": prefix " + p->str() + " overlaps " + op.str() +
                                       " of network '" + other.id +
-                                      "' (targets are told apart by network; ICMP reporters in "
-                                      "the overlap are attributed to the longer prefix)");
+                                      "' (expected behind NAT; targets are told apart by "
+                                      "network, and ICMP reporters in the overlap are "
+                                      "attributed to the longer prefix, then to this site's "
+                                      "own network)");
+                        break;
+                    }
+            }
             net.prefixes.push_back(*p);
         }
         net.rate_limit = r.get_positive_number(*t, "rate_limit", where);

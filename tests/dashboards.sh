@@ -142,4 +142,11 @@ grep -q "trusts-to-councils-smtp" <<<"$matrix" || fail "the blocked flow is list
 link=$(page "fedprobe-link.html?site=kent-nhs&network=brighton-psn") || fail "consoles/fedprobe-link.html is not served"
 grep -q 'data-target="brighton-psn-svc"' <<<"$link" || fail "the link page lists brighton-psn's targets"
 grep -q "unreachable, reported by" <<<"$link" || fail "the link page says how and who"
+# Each trace's hops (one <ol> per path job) by TTL, in numeric order.
+LINK="$link" python3 -c '
+import os, re, sys
+lists = [[int(t) for t in re.findall(r"\(TTL (\d+)\)", ol)] for ol in os.environ["LINK"].split("<ol>")[1:]]
+lists = [l for l in lists if l]
+sys.exit(0 if lists and all(l == sorted(l) for l in lists) else "hops by TTL: %s" % lists)' \
+    || fail "the link page lists each trace's hops by TTL, in numeric order"
 pass "console templates: the matrix (kent-nhs -> brighton-psn bad), failures, flows, and a link's page"

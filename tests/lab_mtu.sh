@@ -54,12 +54,15 @@ rc=0; out=$(chk --baseline "$WORK/before.json" --save "$WORK/after.json") || rc=
 [ "$rc" = 1 ] || fail "check --baseline exits 1 on a worse path, not $rc: $out"
 grep -q "councils-to-sussex-nhs-https -> sussex-nhs-svc https: path MTU 1500 -> path MTU 1400, BLACK HOLE: 1401-byte DF packets vanish after 192.0.2.101 (interconnect), hop 3" <<<"$out" || fail "check names the worse path: $out"
 python3 -c 'import json,sys; f=json.load(open(sys.argv[1]))["flows"][0]; m=f["path_mtu"]; sys.exit(0 if f["compliant"] and (m["mtu"],m["blackhole"],m["blackhole_after"]["address"],m["blackhole_after"]["ttl"])==(1400,True,"192.0.2.101",3) else 1)' "$WORK/after.json" || fail "check JSON path_mtu: $(cat "$WORK/after.json")"
-pass "check --mtu: the flow still complies, its path is worse: exit 1, black hole after the interconnect (hop 3) in text and JSON"
+rc=0; out=$(chk) || rc=$?
+[ "$rc" = 1 ] && grep -q "1 flow crosses an MTU black hole" <<<"$out" || fail "check --mtu without a baseline exits 1 on a black hole, not $rc: $out"
+pass "check --mtu: the flow still complies, its path is worse: exit 1 (with or without a baseline), black hole after the interconnect (hop 3) in text and JSON"
 wait_series kn "^fedprobe_path_blackhole\{[^}]*$T[^}]*\} 1$" 30 "mtu-blackhole: black hole"
 wait_series kn "^fedprobe_path_blackhole_info\{hop=\"10.31.1.1\",hop_network=\"kent-nhs\",[^}]*$T,ttl=\"1\"\} 1$" 10 "mtu-blackhole: after 10.31.1.1 (kent-nhs), TTL 1"
 [ -n "$(series kn "^fedprobe_path_mtu_bytes\{[^}]*$T[^}]*\} 1400$")" ] || fail "mtu-blackhole: MTU searched to 1400"
 [ -n "$(series kn "^fedprobe_path_mtu_info\{[^}]*source=\"search\"[^}]*$T")" ] || fail "mtu-blackhole: source search"
-t=$(ip netns exec "$(ns kn-app)" "$FEDPROBE" trace --config "$WORK/fed.toml" --site kent-nhs sussex-nhs-pmtu --service mllp)
+rc=0; t=$(ip netns exec "$(ns kn-app)" "$FEDPROBE" trace --config "$WORK/fed.toml" --site kent-nhs sussex-nhs-pmtu --service mllp) || rc=$?
+[ "$rc" = 1 ] || fail "trace exits 1 on a black hole, not $rc"
 grep -q "BLACK HOLE: 1401-byte DF packets vanish without packet-too-big; the last hop that passes them is 10.31.1.1 (kent-nhs) at TTL 1" <<<"$t" || fail "trace prints the black hole: $t"
 "$LABD/fault" mtu-blackhole off >/dev/null
 wait_series kn "^fedprobe_path_blackhole\{[^}]*$T[^}]*\} 0$" 20 "mtu-blackhole off: no black hole"

@@ -25,6 +25,14 @@ check "$j" '[(h[t]["address"], h[t]["network"]) for t in range(1,7)] == [("10.31
 check "$j" 'all(a["quoted_ttl"]==1 for t in (1,3,4,5) for a in h[t]["attempts"] if a["answered"])' "routers quote TTL 1"
 pass "trust to council: every hop and its network, a silent exchange"
 
+# Without --service, trace follows what the target is probed for (kent-nhs-svc: path:mllp),
+# not UDP 33434, which the interconnect drops by design; and says so.
+j=$(ip netns exec "$(ns kp-app)" "$FEDPROBE" trace --config "$WORK/fed.toml" --site kent-psn kent-nhs-svc --format json 2>"$WORK/trace.err" || true)
+grep -q "tracing mllp, a service kent-nhs-svc is probed for" "$WORK/trace.err" || fail "trace says which service it chose: $(cat "$WORK/trace.err")"
+python3 -c 'import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if (j["method"],j["port"],j["flows"][0]["stop"]["reason"])==("tcp",2575,"reached") else 1)' "$j" \
+    || fail "trace without --service traces MLLP and reaches kent-nhs-svc: $j"
+pass "trace without --service: the target's own service (MLLP), reached, and said so"
+
 # Where flows die: the last hop that answered, or who rejected.
 j=$(trace kn surrey-psn-svc --service rdp)
 check "$j" 'f["stop"]=={"reason":"silent","ttl":3,"address":"172.20.100.2","network":"interconnect"}' "RDP from a trust dies after the interconnect"
