@@ -191,7 +191,7 @@ int Daemon::run() {
     health_.set_ready(false);
     systemd::stopping();
     spdlog::info("stopping");
-    // Within the second the README promises: probes end at once (sockets close, nothing waits
+    // Within the second doc/operations.md promises: probes end at once (sockets close, nothing waits
     // for an answer), then the HTTP server gets 300 ms.
     reloader_.reset();
     capture_.reset();

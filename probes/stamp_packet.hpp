@@ -69,7 +69,7 @@ inline constexpr std::uint8_t kTlvMalformed = 0x40;
 inline constexpr std::uint8_t kTlvIntegrity = 0x20;
 
 // Location sub-TLVs carry the addresses the reflector saw. Sub-TLVs use the TLV header (flags,
-// type, 16-bit length); the type numbers are stamp-suite's (an assumption; see the README).
+// type, 16-bit length); the type numbers are stamp-suite's (an assumption; see doc/metrics.md).
 enum class StampLocationSub : std::uint8_t {
     source_ipv4 = 1,
     destination_ipv4 = 2,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Signed federation files (--trusted-keys): keys and signatures made by OpenSSL's own command
-# line, as the README tells a federation to. validate and run refuse an unsigned file, a
+# line, as doc/security.md tells a federation to. validate and run refuse an unsigned file, a
 # signature by a key that is not trusted, a truncated signature and a file changed after it was
 # signed, each with a message naming why; a running daemon refuses the same on reload and
 # keeps probing with its old file. --signatures 2 needs two distinct keys.

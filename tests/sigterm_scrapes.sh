@@ -4,7 +4,7 @@
 # HTTP threads).
 #
 # Two times are checked: the daemon's own stop, from SIGTERM to its last log line ("stopped"),
-# and the end of the process. Each is held to a second, here in the release tree, as the README
+# and the end of the process. Each is held to a second, here in the release tree, as doc/operations.md
 # promises. Under AddressSanitizer each may take five, as a bound against hanging rather than a
 # measure: there the probing thread, 10,000 probes a second against six scrapers on two cores,
 # is busy 97% of the time in passes of up to 170 ms, and sees the signal only at its next wait
