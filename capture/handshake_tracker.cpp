@@ -16,6 +16,9 @@ HandshakeTracker::HandshakeTracker(const PassiveLabels& labels, HandshakeSetting
 void HandshakeTracker::add_frame(int link_type, std::span<const std::uint8_t> frame,
                                  std::int64_t ts) {
     ++counts_.packets;
+    // Every frame is a clock: an echo, a UDP datagram or a frame cut short still says that this
+    // much time has passed, and a handshake silent that long is filtered, whatever comes next.
+    expire(ts);
     FrameHeaders h;
     switch (parse_frame(link_type, frame, h)) {
         case FrameStatus::ok:

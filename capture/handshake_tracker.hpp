@@ -45,8 +45,9 @@ class HandshakeTracker {
     // Handshakes with no answer by now_ns (their last SYN plus the timeout) are filtered. add()
     // does this for its own timestamp; a live capture calls it when no packet comes.
     void expire(std::int64_t now_ns);
-    // The end of a capture file. A handshake still within its timeout has no outcome: the file
-    // ended before one could be seen, so it is not counted. Returns how many those were.
+    // The end of a capture file. A handshake still within its timeout at the last frame's time
+    // (any frame's: add_frame() expires first) has no outcome: the file ended before one could
+    // be seen, so it is not counted. Returns how many those were.
     std::size_t finish();
 
     std::size_t tracked() const { return flows_.size(); }

@@ -150,3 +150,14 @@ lists = [l for l in lists if l]
 sys.exit(0 if lists and all(l == sorted(l) for l in lists) else "hops by TTL: %s" % lists)' \
     || fail "the link page lists each trace's hops by TTL, in numeric order"
 pass "console templates: the matrix (kent-nhs -> brighton-psn bad), failures, flows, and a link's page"
+
+# The matrix as a browser shows it, with the fault on: headless Chromium in the namespace the
+# Prometheus serves from. doc/console-matrix.png, which the README shows, is one of these.
+ARTIFACTS=${ARTIFACTS:-$WORK}
+mkdir -p "$ARTIFACTS"
+in_ns kn-app timeout 60 chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage \
+    --no-first-run --user-data-dir="$WORK/chromium" --hide-scrollbars --window-size=1280,900 \
+    --screenshot="$ARTIFACTS/console_matrix.png" "http://127.0.0.1:9090/consoles/fedprobe.html" \
+    >/dev/null 2>>"$WORK/chromium.log" || { tail -20 "$WORK/chromium.log"; fail "chromium could not load the matrix"; }
+[ -s "$ARTIFACTS/console_matrix.png" ] || fail "no screenshot of the matrix"
+pass "screenshot of the matrix: $ARTIFACTS/console_matrix.png"
