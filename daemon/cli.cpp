@@ -279,6 +279,17 @@ CliParse parse_cli(const std::vector<std::string>& args) {
             }
             return true;
         };
+        auto from_1_to_16 = [&](int& into) {
+            std::string n;
+            if (!value(n)) return false;
+            if (n.find_first_not_of("0123456789") != std::string::npos || n.size() > 2 ||
+                std::stoi(n) < 1 || std::stoi(n) > 16) {
+                out.error = arg + " must be a number from 1 to 16, not " + quote_excerpt(n);
+                return false;
+            }
+            into = std::stoi(n);
+            return true;
+        };
         if ((arg == "--config" || arg == "-c") && cmd.kind != CliCommand::Kind::diff) {
             if (!value(cmd.config)) return out;
         } else if (arg == "--site" || arg == "-s") {
@@ -290,14 +301,7 @@ CliParse parse_cli(const std::vector<std::string>& args) {
             if (!value(cmd.trusted_keys)) return out;
         } else if (arg == "--signatures" &&
                    (cmd.kind == CliCommand::Kind::run || cmd.kind == CliCommand::Kind::validate)) {
-            std::string n;
-            if (!value(n)) return out;
-            if (n.find_first_not_of("0123456789") != std::string::npos || n.size() > 2 ||
-                std::stoi(n) < 1 || std::stoi(n) > 16) {
-                out.error = "--signatures must be a number from 1 to 16, not " + quote_excerpt(n);
-                return out;
-            }
-            cmd.signatures = std::stoi(n);
+            if (!from_1_to_16(cmd.signatures)) return out;
         } else if ((arg == "--log-level" || arg == "-l") && cmd.kind == CliCommand::Kind::run) {
             if (!value(cmd.log_level)) return out;
         } else if ((arg == "--flow" || arg == "-f") && cmd.kind == CliCommand::Kind::check) {
@@ -382,14 +386,7 @@ CliParse parse_cli(const std::vector<std::string>& args) {
                 return out;
             }
         } else if (arg == "--flows" && cmd.kind == CliCommand::Kind::trace) {
-            std::string n;
-            if (!value(n)) return out;
-            if (n.find_first_not_of("0123456789") != std::string::npos || n.size() > 2 ||
-                std::stoi(n) < 1 || std::stoi(n) > 16) {
-                out.error = "--flows must be a number from 1 to 16, not " + quote_excerpt(n);
-                return out;
-            }
-            cmd.flows = std::stoi(n);
+            if (!from_1_to_16(cmd.flows)) return out;
         } else if (arg == "--mtu" && cmd.kind == CliCommand::Kind::trace) {
             if (!flag()) return out;
             cmd.mtu = true;

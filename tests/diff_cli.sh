@@ -3,12 +3,7 @@
 # one with a comment added) exits 0; a change board's changes are listed under each
 # organisation they touch, as a table and as JSON, exiting 1; a file that does not validate, a
 # missing file and a wrong command line exit 2 and say why.
-set -euo pipefail
-: "${FEDPROBE:?}" "${SOURCE_ROOT:?}"
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass() { echo "ok: $*"; }
+source "$(dirname "$0")/lib.sh"  # WORK, fail, pass (no namespace: diff reads files only)
 old="$SOURCE_ROOT/lab/federation.toml"
 run() { rc=0; out=$("$FEDPROBE" diff "$@" 2>&1) || rc=$?; }
 

@@ -75,6 +75,8 @@ validate --signatures 2
 [ $rc = 0 ] || fail "two distinct trusted keys satisfy --signatures 2 ($rc): $out"
 rc=0; "$FEDPROBE" validate --config "$WORK/fed.toml" --signatures 2 >/dev/null 2>&1 || rc=$?
 [ $rc = 2 ] || fail "--signatures without --trusted-keys is a usage error ($rc)"
+rc=0; out=$("$FEDPROBE" validate --config "$WORK/fed.toml" --trusted-keys "$keys" --signatures 17 2>&1) || rc=$?
+[ $rc = 2 ] && grep -q -- "--signatures must be a number from 1 to 16, not '17'" <<<"$out" || fail "--signatures 17: exit 2, saying why ($rc): $out"
 pass "--signatures 2: one key (even twice) refused, two distinct keys accepted"
 rm -rf "$WORK/fed.toml.sig.d"
 
