@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "probes/http_probe.hpp"
+#include "probes/kinds.hpp"
 
 namespace fedprobe {
 namespace {
@@ -45,21 +45,23 @@ DescriptorPlan plan_descriptors() {
 }
 
 SocketNeed sockets_needed(const std::vector<LiveJob*>& jobs) {
+    // What each kind says a job of it holds (its kSockets), summed per kind and capped where
+    // the kind's probe caps itself.
+    constexpr auto kUse = [] {
+        std::array<SocketUse, kKindCount> out{};
+        for_each_kind([&]<typename K>() { out[kind_index_of<K>()] = K::kSockets; });
+        return out;
+    }();
+    std::array<std::size_t, kKindCount> budget{};
     SocketNeed need;
-    std::size_t https = 0;
     for (const LiveJob* lj : jobs) {
         const std::size_t kind = lj->job.request.params.index();
-        if (kind == kind_index_of<TcpKind>() || kind == kind_index_of<UdpKind>())
-            ++need.per_attempt;
-        else if (kind == kind_index_of<HttpKind>())
-            ++https;
-        else if (kind == kind_index_of<DnsKind>())
-            ++need.other;
+        budget[kind] += kUse[kind].budget;
+        need.other += kUse[kind].own;
     }
-    // HTTP transfers draw on the same budget as tcp and udp, at most the probe's own cap at
-    // once; path and icmp share a few raw sockets; the HTTP server, the log and the loop hold a
-    // handful.
-    need.per_attempt += std::min(https, HttpProbe::kDefaultMaxInFlight);
+    for (std::size_t k = 0; k < kKindCount; ++k)
+        need.per_attempt += kUse[k].cap ? std::min(budget[k], kUse[k].cap) : budget[k];
+    // The shared sockets of icmp, path and stamp, the HTTP server, the log and the loop.
     need.other += 32;
     return need;
 }

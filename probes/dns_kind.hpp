@@ -46,6 +46,7 @@ struct DnsKind {
                                              Outcome::filtered, Outcome::unreachable,
                                              Outcome::error,    Outcome::mismatch};
     static constexpr bool kCommonDuration = true;
+    static constexpr SocketUse kSockets = SocketUse{0, 1, 0};  // its own socket for the round
     static constexpr std::array kFamilies = {
         FamilyInfo{"fedprobe_dns_rcode",
                    "The DNS response code of the last answer (0 NOERROR, 2 SERVFAIL, 3 "

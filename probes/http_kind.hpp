@@ -65,6 +65,8 @@ struct HttpKind {
         Outcome::ok,          Outcome::refused, Outcome::filtered, Outcome::prohibited,
         Outcome::unreachable, Outcome::error,   Outcome::mismatch, Outcome::tls_error};
     static constexpr bool kCommonDuration = true;
+    static constexpr SocketUse kSockets =
+        SocketUse{1, 0, 128};  // a transfer per attempt, 128 at once
     static constexpr std::array kFamilies = {
         FamilyInfo{"fedprobe_http_status_code",
                    "HTTP status code of the last probe (0: no response)", SeriesType::gauge},

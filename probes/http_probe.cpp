@@ -13,6 +13,9 @@
 
 namespace fedprobe {
 
+static_assert(HttpKind::kSockets.cap == HttpProbe::kDefaultMaxInFlight,
+              "the descriptor plan counts what the probe holds at most");
+
 namespace {
 
 // Enough for any body a pattern is meant to find; a probe is not a download.

@@ -43,6 +43,7 @@ struct IcmpKind {
     static constexpr std::array kOutcomes = {Outcome::ok};
     // Each reply's RTT is its own histogram; a round's mean would measure the same thing twice.
     static constexpr bool kCommonDuration = false;
+    static constexpr SocketUse kSockets = SocketUse{};  // one shared socket per IP version and DF
     static constexpr std::array kFamilies = {
         FamilyInfo{"fedprobe_icmp_packets_sent_total", "ICMP echo requests sent",
                    SeriesType::counter},

@@ -50,6 +50,8 @@ struct IdleKind {
                                              Outcome::filtered,    Outcome::prohibited,
                                              Outcome::unreachable, Outcome::error};
     static constexpr bool kCommonDuration = false;
+    // Its sessions: idle.sessions (3 by default, 16 at most) per job, 256 for all its jobs.
+    static constexpr SocketUse kSockets = SocketUse{3, 0, 256};
     static constexpr std::array kFamilies = {
         FamilyInfo{"fedprobe_idle_timeout_lower_seconds",
                    "The longest idle time a session to the service survived (NaN: none yet)",

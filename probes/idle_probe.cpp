@@ -13,6 +13,9 @@
 
 namespace fedprobe {
 
+static_assert(IdleKind::kSockets.cap == IdleProbe::kMaxSessions,
+              "the descriptor plan counts what the probe holds at most");
+
 namespace {
 
 double seconds(Duration d) {

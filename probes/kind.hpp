@@ -4,6 +4,7 @@
 //   kName, kServices, kTransports   its name in `probes = [...]` and the services it accepts
 //   kOutcomes                       the outcomes it reports (their counters always exist)
 //   kCommonDuration                 whether fedprobe_probe_duration_seconds suits it
+//   kSockets                        the descriptors a job of it holds while a round runs
 //   kFamilies                       the series families it renders beyond the common ones
 //   Options                         its [targets.KIND] table, as parse() reads it
 //   Params                          what one job asks of the probe, as this site sees the target
@@ -36,6 +37,16 @@ class Probe;
 
 enum class ServiceUse { none, optional, required };
 
+// The descriptors one job of a kind holds while its round runs, for the daemon's plan of
+// RLIMIT_NOFILE (daemon/fd_limit.cpp): sockets drawn from the probes' budget (tcp, udp and
+// http open one per attempt), and sockets of the job's own outside it (dns). Kinds that share a
+// few sockets among all their jobs (icmp, path, stamp) hold none per job.
+struct SocketUse {
+    std::size_t budget = 0;  // per job in flight, from the probes' budget
+    std::size_t own = 0;     // per job, outside it
+    std::size_t cap = 0;     // at most this many budget sockets for all its jobs (0: no cap)
+};
+
 // Which forms of a kind a target runs: "KIND" and/or "KIND:SERVICE", and the target's
 // interval and timeout, for kinds whose rounds must fit in the interval (0: not known).
 struct KindUse {
@@ -67,6 +78,7 @@ concept ProbeKind = requires(OptionReader& reader, const KindUse& use,
     {std::span<const Outcome>(K::kOutcomes)};
     {std::span<const FamilyInfo>(K::kFamilies)};
     { K::kCommonDuration } -> std::convertible_to<bool>;
+    { K::kSockets } -> std::convertible_to<SocketUse>;
     requires std::copyable<typename K::Options>;
     requires std::copyable<typename K::Params>;
     requires std::copyable<typename K::Result>;

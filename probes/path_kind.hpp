@@ -126,6 +126,7 @@ struct PathKind {
                                              Outcome::prohibited, Outcome::error};
     // A round's duration is one timeout or so whatever the network does; RTTs are per hop.
     static constexpr bool kCommonDuration = false;
+    static constexpr SocketUse kSockets = SocketUse{};  // its raw sockets are shared by every job
     static constexpr std::array kFamilies = {
         FamilyInfo{"fedprobe_path_reached",
                    "1 when the last round of flow 0 reached the destination", SeriesType::gauge},

@@ -70,6 +70,7 @@ struct StampKind {
                                              Outcome::filtered,    Outcome::prohibited,
                                              Outcome::unreachable, Outcome::error};
     static constexpr bool kCommonDuration = false;
+    static constexpr SocketUse kSockets = SocketUse{};  // one socket per IP version, shared
     static constexpr std::array kFamilies = {
         FamilyInfo{"fedprobe_stamp_packets_sent_total", "STAMP test packets sent",
                    SeriesType::counter},

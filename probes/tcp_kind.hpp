@@ -21,6 +21,7 @@ struct TcpKind {
                                              Outcome::filtered,    Outcome::prohibited,
                                              Outcome::unreachable, Outcome::error};
     static constexpr bool kCommonDuration = true;
+    static constexpr SocketUse kSockets = SocketUse{1, 0, 0};  // a socket per attempt
     static constexpr std::array<FamilyInfo, 0> kFamilies{};
     using Options = TcpOptions;
     using Params = TcpParams;

@@ -22,6 +22,7 @@ struct UdpKind {
         Outcome::ok,          Outcome::refused, Outcome::filtered, Outcome::prohibited,
         Outcome::unreachable, Outcome::error,   Outcome::mismatch};
     static constexpr bool kCommonDuration = true;
+    static constexpr SocketUse kSockets = SocketUse{1, 0, 0};  // a socket per attempt
     static constexpr std::array<FamilyInfo, 0> kFamilies{};
     using Options = UdpOptions;
     using Params = UdpParams;

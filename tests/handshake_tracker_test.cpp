@@ -210,12 +210,14 @@ TEST_CASE("a full table gives up tombstones first, then refuses new handshakes a
     CHECK(tracker.tracked() == 2);
 }
 
-TEST_CASE_FIXTURE(Fixture, "every frame advances the clock: a SYN silent past its timeout is filtered") {
+TEST_CASE_FIXTURE(Fixture,
+                  "every frame advances the clock: a SYN silent past its timeout is filtered") {
     // Ethernet, IPv4, UDP 5353 -> 5353: a frame of no interest to the tracker.
-    std::vector<std::uint8_t> udp = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00,  // Ethernet
-                                     0x45, 0, 0, 28, 0, 0, 0x40, 0, 64, 17, 0, 0,  // IPv4, UDP
-                                     10, 1, 1, 1, 10, 1, 1, 2,                     // addresses
-                                     0x14, 0xe9, 0x14, 0xe9, 0, 8, 0, 0};          // UDP
+    std::vector<std::uint8_t> udp = {
+        0,    1,    2,    3,    4,  5, 6,    7, 8,  9,  10, 11, 0x08, 0x00,  // Ethernet
+        0x45, 0,    0,    28,   0,  0, 0x40, 0, 64, 17, 0,  0,               // IPv4, UDP
+        10,   1,    1,    1,    10, 1, 1,    2,                              // addresses
+        0x14, 0xe9, 0x14, 0xe9, 0,  8, 0,    0};                             // UDP
     tracker.add(syn(1, 1), 0);
     tracker.add(syn(2, 2), 2 * kS);
     tracker.add_frame(DLT_EN10MB, udp, 4 * kS);  // the first SYN's 3 s are up; not the second's

@@ -12,6 +12,9 @@ struct TestKind {
     static constexpr std::array<Transport, 0> kTransports{};
     static constexpr std::array kOutcomes = {Outcome::ok};
     static constexpr bool kCommonDuration = true;
+#if DROP != 5
+    static constexpr SocketUse kSockets{};
+#endif
     static constexpr std::array<FamilyInfo, 0> kFamilies{};
     struct Options {
         friend bool operator==(const Options&, const Options&) = default;
