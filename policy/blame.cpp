@@ -137,6 +137,21 @@ void judge_silent_drop(Fault& fault, const FlowSeen& f, const ApplianceEvidence&
         fault.owner = e->reporter_network;
         return;
     }
+    // Or the source's last trace into B stopped at "unreachable" from a router outside B: a
+    // round sends many packets, so one answer among them survives the router's ICMP rate
+    // limit where a single probe's may not.
+    if (B != A)
+        for (const auto& t : a.traces)
+            if (t.network == B && !t.reached && t.stop_reason == "unreachable" && t.stop &&
+                !t.stop->network.empty() && t.stop->network != B) {
+                fault.evidence.push_back("from " + A + ": the trace to " + t.target +
+                                         " ends unreachable from " + at(*t.stop) +
+                                         ": the way out has no route");
+                fault.segment = segment_of(t.stop->network, A, B);
+                fault.owner = t.stop->network;
+                fault.hop = t.stop;
+                return;
+            }
     // The same target's other probes are told "unreachable" (no route, no host: whatever the
     // port): routers rate-limit their ICMP errors (Linux: one a second per source), so of the
     // probes sent together only some get the answer, and the rest look dropped.

@@ -228,6 +228,26 @@ TEST_CASE("a missing return route: the destination's own probes back say where")
     CHECK(faults[0].hop == hop(1, "10.31.1.1", "kent-nhs"));
 }
 
+TEST_CASE("no route on the way out: the source's trace into the network says so") {
+    Ends e;
+    e.psn.flows = {flow("filtered")};
+    TraceSeen t = way_out(3);
+    t.stop_reason = "unreachable";
+    t.stop = hop(3, "192.0.2.101", "interconnect");
+    e.psn.traces = {t};
+    auto faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(to_string(faults[0].segment) == std::string("transit"));
+    CHECK(faults[0].owner == "interconnect");
+    CHECK(faults[0].evidence.back().find("ends unreachable from 192.0.2.101") != std::string::npos);
+    // Silent, or unreachable from the destination's own border: not this rule.
+    e.psn.traces[0].stop_reason = "silent";
+    CHECK(e.judge()[0].owner != "interconnect");
+    e.psn.traces[0].stop_reason = "unreachable";
+    e.psn.traces[0].stop = hop(5, "172.20.1.2", "kent-nhs");
+    CHECK(e.judge()[0].reason.empty() == false);
+}
+
 TEST_CASE("a drop beside probes told unreachable: the rate-limited answer, not a drop") {
     Ends e;
     e.psn.flows = {flow("filtered")};

@@ -102,6 +102,8 @@ for fault in backup-path reject-https; do
         sleep 1
     done
     "$LABD/fault" "$fault" off >/dev/null
+    # Routes moving back can drop a round in flight: the next check starts from a healthy lab.
+    wait_healthy "$fault off" >/dev/null
 done
 pass "backup-path and reject-https: no verdict"
 
