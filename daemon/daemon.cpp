@@ -191,8 +191,8 @@ int Daemon::run() {
     health_.set_ready(false);
     systemd::stopping();
     spdlog::info("stopping");
-    // Within the second doc/operations.md promises: probes end at once (sockets close, nothing waits
-    // for an answer), then the HTTP server gets 300 ms.
+    // Within the second doc/operations.md promises: probes end at once (sockets close, nothing
+    // waits for an answer), then the HTTP server gets 300 ms.
     reloader_.reset();
     capture_.reset();
     reflector_.reset();

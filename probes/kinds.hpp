@@ -1,9 +1,8 @@
 // THE table of probe kinds. Adding a kind: its own files (KIND_kind.hpp declaring it, its
 // parser, probe and series) and one line in `Kinds` below. Everything else — the config's
 // option tables, `probes = [...]` validation, the request and result variants, the probes the
-// engine starts, the series the exporter renders, doc/configuration.md's list — follows from here, and a
-// kind that lacks a member fails ProbeKind at compile time.
-// Declarations only: any thread.
+// engine starts, the series the exporter renders, doc/configuration.md's list — follows from here,
+// and a kind that lacks a member fails ProbeKind at compile time. Declarations only: any thread.
 #pragma once
 
 #include <cstddef>
