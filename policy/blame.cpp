@@ -360,7 +360,8 @@ Fault judge_flow(const FlowSeen& f, const ApplianceEvidence& a,
 
 // A black hole is one only where small packets get through: when the trace itself does not
 // reach its target, large packets are lost with everything else (a route, a drop), and that
-// fault is judged on its own.
+// fault is judged on its own. The path probe reports none then; appliances of earlier builds
+// did, so the verdict checks it too.
 bool has_blackhole(const TraceSeen& t) {
     return t.blackhole && t.reached;
 }

@@ -247,6 +247,15 @@ void PathProbe::mtu_finish(std::uint64_t id) {
             if (mtu.blackhole_hop)
                 mtu.blackhole_network = r.request.networks->lookup(*mtu.blackhole_hop);
         }
+        // Full-size packets lost where small ones are lost too (a route withdrawn, a drop) is
+        // the path's own fault, not a black hole: only a round that reached the destination
+        // can tell the two apart.
+        if (mtu.blackhole && (path.flows.empty() || path.flows.front().stop != PathStop::reached)) {
+            mtu.blackhole = false;
+            mtu.blackhole_ttl = 0;
+            mtu.blackhole_hop.reset();
+            mtu.blackhole_network.clear();
+        }
         path.mtu = std::move(mtu);
     }
     deliver(std::move(round), std::move(result));
