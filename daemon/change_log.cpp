@@ -29,12 +29,16 @@ void ChangeLog::finished(LiveJob& lj, const RoundReport& round) {
         Verdict verdict = judge(flow->expect, result.outcome);
         // A deny flow that connects is the alert that matters most: warn, not inform.
         auto level = verdict == Verdict::violation ? spdlog::level::warn : spdlog::level::info;
-        spdlog::log(level, "flow {} to {} ({} {}): {} -> {}{}, {}", flow->id, lj.job.target->id,
-                    to_string(flow->expect), flow->service, was, to_string(result.outcome),
-                    result.reporter
-                        ? " reported by " + result.reporter->str() + " in " + reporter_network
-                        : "",
-                    to_string(verdict));
+        // The detail of a failure says why (an application check's NAK, the hops to the device
+        // that reset the data); an ok flow needs none.
+        spdlog::log(
+            level, "flow {} to {} ({} {}): {} -> {}{}, {}{}", flow->id, lj.job.target->id,
+            to_string(flow->expect), flow->service, was, to_string(result.outcome),
+            result.reporter ? " reported by " + result.reporter->str() + " in " + reporter_network
+                            : "",
+            to_string(verdict),
+            result.outcome == Outcome::ok || result.detail.empty() ? ""
+                                                                   : " (" + result.detail + ")");
         return;
     }
     if (result.outcome == Outcome::ok) {

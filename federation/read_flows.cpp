@@ -85,6 +85,12 @@ void read_flows(LoadContext& c, const toml::table& root) {
             r.error(t->source(), "flow has no 'expect' (allow or deny)");
             ok = false;
         }
+        // An allow flow is verified at the application layer where its service names a check:
+        // an open port is not a working service. A deny flow only asks whether the way is shut.
+        if (!f.service.empty() && f.expect == Expectation::allow) {
+            const Service& svc = c.cfg.services.at(f.service);
+            if (!svc.check.empty()) f.probe.kind = *kind_index(svc.check);
+        }
         f.note = r.get_string(*t, "note", where).value_or("");
         if (auto id = r.get_string(*t, "id", where)) {
             if (!check_id(c, *t, *id, "flow")) ok = false;

@@ -148,7 +148,7 @@ void read_services(LoadContext& c, const toml::table& root) {
             r.error(node.source(), where + " must be a table like { proto = \"tcp\", port = 443 }");
             continue;
         }
-        r.check_keys(*t, {"proto", "port"}, where);
+        r.check_keys(*t, {"proto", "port", "check"}, where);
         Service svc;
         svc.name = name;
         auto proto = r.get_string(*t, "proto", where);
@@ -171,6 +171,23 @@ void read_services(LoadContext& c, const toml::table& root) {
             continue;
         }
         svc.port = static_cast<std::uint16_t>(*port);
+        if (auto check = r.get_string(*t, "check", where)) {
+            auto kind = kind_index(*check);
+            bool fits = false;
+            if (kind)
+                visit_kind(*kind, [&]<typename K>() {
+                    fits = K::kServices != ServiceUse::none &&
+                           std::find(K::kTransports.begin(), K::kTransports.end(), svc.transport) !=
+                               K::kTransports.end();
+                });
+            if (!kind || !fits || *check == "tcp" || *check == "udp") {
+                r.error(t->get("check")->source(),
+                        where + ": check '" + *check + "' is not a kind that checks a " + *proto +
+                            " service at the application layer (mllp, dicom, http)");
+                continue;
+            }
+            svc.check = *check;
+        }
         c.cfg.services[name] = svc;
     }
 }

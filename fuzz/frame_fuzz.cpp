@@ -26,7 +26,7 @@ const fedprobe::PassiveLabels& labels() {
                                         "",
                                         {*fedprobe::Prefix::parse("2001:db8::/32")},
                                         {}}};
-        c.services["mllp"] = fedprobe::Service{"mllp", fedprobe::Transport::tcp, 2575};
+        c.services["mllp"] = fedprobe::Service{"mllp", fedprobe::Transport::tcp, 2575, ""};
         return fedprobe::PassiveLabels::from_config(c);
     }();
     return l;

@@ -227,4 +227,64 @@ put("stamp_packet", "authenticated_tlvs", b"\2" + auth + stamp_cos +
     stamp_tlv(0, 8, hmac.new(b"fuzz", auth[:4] + stamp_cos, hashlib.sha256).digest()[:16]))
 reflected = struct.pack("!IQHHQIQH2xB3x", 0, 0xE8D4A51000000000, 1, 1, 0xE8D4A51000000000, 7, 0xE8D4A51000000000, 1, 64)
 put("stamp_packet", "reflected", b"\0" + reflected + stamp_cos + stamp_loc)
+# Application checks (fuzz/app_dialogue_fuzz.cpp): the first byte's bits 0-1 pick MLLP (0),
+# DICOM (1) or the reset watcher's IPv4 (2) and IPv6 (3) readers; its other bits the piece size.
+def mode(m, piece=63):
+    return bytes([m | (piece << 2) & 0xFC])
+
+
+VT, FS, CR = b"\x0b", b"\x1c", b"\x0d"
+for code in (b"AA", b"AR", b"AE", b"CA"):
+    put("app_dialogue", "mllp_" + code.decode().lower(),
+        mode(0) + VT + b"MSH|^~\\&|ENGINE|TRUST|FEDPROBE|fuzz|20260101||ACK|A1|T|2.5.1\rMSA|" + code + b"|FP1|text\r" + FS + CR)
+put("app_dialogue", "mllp_err_segment", mode(0, 1) + VT + b"MSH|^~\\&|E\rMSA|AE|FP1\rERR|||207|E||||bad field\r" + FS + CR)
+put("app_dialogue", "mllp_not_framed", mode(0) + b"HTTP/1.1 400 Bad Request\r\n\r\n")
+put("app_dialogue", "mllp_unterminated", mode(0) + VT + b"MSH|^~\\&|" + b"x" * 300)
+
+
+def pdu(type_, body):
+    return struct.pack("!BBI", type_, 0, len(body)) + body
+
+
+def item(type_, content):
+    return struct.pack("!BBH", type_, 0, len(content)) + content
+
+
+def ae(title):
+    return title.ljust(16, b" ")
+
+
+# PS3.8 9.3.3: an A-ASSOCIATE-AC accepting the Verification context with implicit VR LE.
+ac = pdu(2, struct.pack("!HH", 1, 0) + ae(b"ANY-SCP") + ae(b"FUZZ") + bytes(32) +
+         item(0x10, b"1.2.840.10008.3.1.1.1") +
+         item(0x21, b"\x01\x00\x00\x00" + item(0x40, b"1.2.840.10008.1.2")) +
+         item(0x50, item(0x51, struct.pack("!I", 16384))))
+
+
+def element(elem, value):
+    return struct.pack("<HHI", 0, elem, len(value)) + value
+
+
+# PS3.7 9.3.5.2: the C-ECHO-RSP command set, in one PDV (command, last fragment).
+rsp = (element(0x0002, b"1.2.840.10008.1.1\0") + element(0x0100, struct.pack("<H", 0x8030)) +
+       element(0x0120, struct.pack("<H", 1)) + element(0x0800, struct.pack("<H", 0x0101)) +
+       element(0x0900, struct.pack("<H", 0)))
+rsp = element(0x0000, struct.pack("<I", len(rsp))) + rsp
+echo_rsp = pdu(4, struct.pack("!I", len(rsp) + 2) + b"\x01\x03" + rsp)
+release_rp = pdu(6, bytes(4))
+put("app_dialogue", "dicom_ok", mode(1) + ac + echo_rsp + release_rp)
+put("app_dialogue", "dicom_ok_bytewise", mode(1, 1) + ac + echo_rsp + release_rp)
+half = len(rsp) // 2
+put("app_dialogue", "dicom_fragmented", mode(1) + ac +
+    pdu(4, struct.pack("!I", half + 2) + b"\x01\x01" + rsp[:half]) +
+    pdu(4, struct.pack("!I", len(rsp) - half + 2) + b"\x01\x03" + rsp[half:]) + release_rp)
+put("app_dialogue", "dicom_rejected", mode(1) + pdu(3, b"\x00\x01\x01\x03"))
+put("app_dialogue", "dicom_aborted", mode(1) + ac + pdu(7, b"\x00\x00\x02\x02"))
+put("app_dialogue", "dicom_huge_pdu", mode(1) + b"\x02\x00\xff\xff\xff\xff")
+put("app_dialogue", "dicom_not_dicom", mode(1) + b"SSH-2.0-OpenSSH_9.2\r\n")
+tcp_rst = struct.pack("!HHIIBBHHH", 104, 50000, 1, 1, 0x50, 0x14, 0, 0, 0)
+tcp_synack = struct.pack("!HHIIBBHHH", 104, 50000, 1, 1, 0x50, 0x12, 0, 0, 0)
+put("app_dialogue", "reset_v4", mode(2) + ip4(6, [10, 31, 2, 10], [10, 10, 1, 10], tcp_rst, ttl=62))
+put("app_dialogue", "synack_v4", mode(2) + ip4(6, [10, 31, 2, 10], [10, 10, 1, 10], tcp_synack, ttl=61))
+put("app_dialogue", "reset_v6", mode(3) + tcp_rst)
 print("seeds written to", ROOT)

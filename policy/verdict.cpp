@@ -12,9 +12,13 @@ Verdict judge(Expectation expect, Outcome outcome) {
             case Outcome::filtered:
             case Outcome::prohibited:
             case Outcome::unreachable:
+            case Outcome::app_blocked:  // the handshake passed; the data did not
                 return Verdict::blocked;
+            // An application check's peer answered and refused (an HL7 AR, a DICOM
+            // A-ASSOCIATE-RJ): the path is open, the service will not serve this partner.
+            case Outcome::mismatch:
+                return Verdict::service_down;
             case Outcome::error:
-            case Outcome::mismatch:  // flows use tcp/udp: there is no answer to compare
             case Outcome::tls_error:
                 return Verdict::error;
         }
@@ -22,14 +26,15 @@ Verdict judge(Expectation expect, Outcome outcome) {
     switch (outcome) {
         case Outcome::filtered:
         case Outcome::prohibited:
+        case Outcome::app_blocked:  // the application's data is stopped: what deny asks
             return Verdict::compliant;
         case Outcome::ok:
             return Verdict::violation;
         case Outcome::refused:
+        case Outcome::mismatch:  // the application answered: the way is open
             return Verdict::open_path;
         case Outcome::unreachable:
         case Outcome::error:
-        case Outcome::mismatch:
         case Outcome::tls_error:
             return Verdict::not_verified;
     }

@@ -16,10 +16,12 @@
 
 #include "core/boxed.hpp"
 
+#include "probes/dicom/dicom_kind.hpp"
 #include "probes/dns_kind.hpp"
 #include "probes/http_kind.hpp"
 #include "probes/icmp_kind.hpp"
 #include "probes/idle_kind.hpp"
+#include "probes/mllp/mllp_kind.hpp"
 #include "probes/path_kind.hpp"
 #include "probes/stamp_kind.hpp"
 #include "probes/tcp_kind.hpp"
@@ -44,8 +46,8 @@ struct KindList {
 };
 
 // ---- the table --------------------------------------------------------------------------
-using Kinds =
-    KindList<IcmpKind, TcpKind, UdpKind, DnsKind, HttpKind, PathKind, IdleKind, StampKind>;
+using Kinds = KindList<IcmpKind, TcpKind, UdpKind, DnsKind, HttpKind, PathKind, IdleKind, StampKind,
+                       MllpKind, DicomKind>;
 // -----------------------------------------------------------------------------------------
 
 inline constexpr std::size_t kKindCount = Kinds::size;

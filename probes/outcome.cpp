@@ -23,6 +23,8 @@ std::string_view to_string(Outcome o) {
             return "mismatch";
         case Outcome::tls_error:
             return "tls_error";
+        case Outcome::app_blocked:
+            return "app_blocked";
     }
     return "error";
 }

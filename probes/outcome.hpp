@@ -18,11 +18,15 @@ enum class Outcome : std::uint8_t {
     error,        // a local failure: no source address, socket error
     mismatch,     // the service answered, but not what this site should see (DNS, HTTP, UDP)
     tls_error,    // TCP connected, but the TLS handshake or certificate verification failed
+    // TCP connected, then the application's first data was dropped (never acknowledged) or
+    // reset by a device nearer than the server: the application-aware firewall's case.
+    app_blocked,
 };
 
 inline constexpr std::array kAllOutcomes = {
-    Outcome::ok,          Outcome::refused, Outcome::filtered, Outcome::prohibited,
-    Outcome::unreachable, Outcome::error,   Outcome::mismatch, Outcome::tls_error};
+    Outcome::ok,         Outcome::refused,     Outcome::filtered,
+    Outcome::prohibited, Outcome::unreachable, Outcome::error,
+    Outcome::mismatch,   Outcome::tls_error,   Outcome::app_blocked};
 
 std::string_view to_string(Outcome o);
 

@@ -1,17 +1,14 @@
 #include "probes/tcp_probe.hpp"
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <poll.h>
-
 #include <cerrno>
-#include <cstring>
 
 #include "core/socket.hpp"
+#include "probes/connect_outcome.hpp"
 
 namespace fedprobe {
 
@@ -50,58 +47,18 @@ void TcpProbe::on_ready(int fd, int connect_error) {
     ProbeResult r;
     r.kind = TcpResult{};
     r.duration = loop_.now() - a->started;
-    int so_error = connect_error;
-    socklen_t len = sizeof so_error;
-    if (so_error == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0)
-        so_error = errno;
-    if (so_error == 0) {
-        r.outcome = Outcome::ok;
-        // The kernel's own handshake RTT excludes our scheduling delay; Karn's rule means it is
-        // only a clean sample when the SYN was not retransmitted.
-        tcp_info info{};
-        socklen_t ilen = sizeof info;
-        if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &ilen) == 0 && info.tcpi_rtt > 0 &&
-            info.tcpi_total_retrans == 0)
-            r.duration = std::chrono::microseconds(info.tcpi_rtt);
-    } else if (auto q = read_error_queue(fd); q && q->from_icmp()) {
-        r.outcome = outcome_of(*q);
-        r.reporter = q->offender;
-        r.detail = "icmp type " + std::to_string(q->type) + " code " + std::to_string(q->code);
-    } else {
-        r.outcome = outcome_from_errno(so_error);
-        if (r.outcome == Outcome::refused) r.reporter = a->destination;
-        r.detail = std::strerror(so_error);
-    }
+    judge_connect(fd, connect_error, a->destination, r);
     attempts_.finish(fd, std::move(r));
 }
 
 void TcpProbe::on_timeout(int fd) {
     auto* a = attempts_.find(fd);
     if (!a) return;
-    // A busy loop may reach this deadline before the socket's readiness: ask the socket itself.
-    // A connect the kernel completed before the deadline is an answer in time, however late
-    // the loop notices it.
-    pollfd pfd{fd, POLLOUT, 0};
-    if (poll(&pfd, 1, 0) == 1) {
-        tcp_info info{};
-        socklen_t ilen = sizeof info;
-        const auto late_by = loop_.now() - (a->started + a->timeout);
-        if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &ilen) != 0 ||
-            info.tcpi_state != TCP_ESTABLISHED ||
-            std::chrono::milliseconds(info.tcpi_last_ack_recv) >= late_by)
-            return on_ready(fd);
-    }
+    if (connected_in_time(fd, loop_.now() - (a->started + a->timeout))) return on_ready(fd);
     ProbeResult r;
     r.kind = TcpResult{};
     r.duration = loop_.now() - a->started;
-    // An ICMP error may have arrived for a retransmitted SYN without failing the connect.
-    if (auto q = read_error_queue(fd); q && q->from_icmp()) {
-        r.outcome = outcome_of(*q);
-        r.reporter = q->offender;
-    } else {
-        r.outcome = Outcome::filtered;
-        r.detail = "no answer before the timeout";
-    }
+    judge_connect_timeout(fd, r);
     attempts_.finish(fd, std::move(r));
 }
 

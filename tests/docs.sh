@@ -13,7 +13,7 @@ import glob, os, re, sys
 problems = []
 def src(*dirs):
     for d in dirs:
-        for f in sorted(glob.glob(d + "/*.cpp") + glob.glob(d + "/*.hpp") + glob.glob(d + "/*.in")):
+        for f in sorted(glob.glob(d + "/**/*.cpp", recursive=True) + glob.glob(d + "/**/*.hpp", recursive=True) + glob.glob(d + "/*.in")):
             yield f, open(f).read()
 
 # Series names: closed literals "fedprobe_x", and the names the hand-written expositions

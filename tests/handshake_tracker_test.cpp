@@ -25,9 +25,9 @@ Config federation() {
                 "",
                 {*Prefix::parse("198.51.100.128/25"), *Prefix::parse("2001:db8:148::/48")},
                 {}}};
-    c.services["https"] = Service{"https", Transport::tcp, 443};
-    c.services["mllp"] = Service{"mllp", Transport::tcp, 2575};
-    c.services["dns"] = Service{"dns", Transport::udp, 53};
+    c.services["https"] = Service{"https", Transport::tcp, 443, ""};
+    c.services["mllp"] = Service{"mllp", Transport::tcp, 2575, ""};
+    c.services["dns"] = Service{"dns", Transport::udp, 53, ""};
     return c;
 }
 

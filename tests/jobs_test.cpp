@@ -192,8 +192,8 @@ http = { url = "https://portal.surrey.gov.uk/login", host = "portal.surrey.gov.u
 
 TEST_CASE("http: the scheme follows the port unless told, the host defaults to the address") {
     HttpOptions h;
-    Service https{"https", Transport::tcp, 443}, web{"web", Transport::tcp, 80},
-        alt{"alt", Transport::tcp, 8080};
+    Service https{"https", Transport::tcp, 443, ""}, web{"web", Transport::tcp, 80, ""},
+        alt{"alt", Transport::tcp, 8080, ""};
     auto v4 = *IpAddress::parse("198.51.100.20");
     auto v6 = *IpAddress::parse("2001:db8::20");
     CHECK(http_url_for(h, v4, &https) == "https://198.51.100.20:443/");

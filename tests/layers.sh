@@ -7,13 +7,14 @@ fail=0
 for i in "${!layers[@]}"; do
     for j in "${!layers[@]}"; do
         (( j > i )) || continue
-        if hits=$(grep -n "#include \"${layers[j]}/" "${layers[i]}"/*.cpp "${layers[i]}"/*.hpp 2>/dev/null); then
+        # Recursive: a kind's own folder (probes/mllp/) is in its layer.
+        if hits=$(grep -rn --include='*.cpp' --include='*.hpp' "#include \"${layers[j]}/" "${layers[i]}" 2>/dev/null); then
             echo "FAIL: ${layers[i]}/ includes ${layers[j]}/, a layer above it:"; echo "$hits"; fail=1
         fi
     done
 done
 # Probes never know about Prometheus, and nothing below the daemon knows of the process.
-if hits=$(grep -ln "prometheus/" core/* config/*.?pp probes/* federation/* capture/* engine/* 2>/dev/null); then
+if hits=$(grep -rln --include='*.?pp' "prometheus/" core config probes federation capture engine 2>/dev/null); then
     echo "FAIL: below the sinks, these include prometheus-cpp:"; echo "$hits"; fail=1
 fi
 [ $fail -eq 0 ] && echo "ok: ${layers[*]}"

@@ -670,3 +670,62 @@ TEST_CASE("the config's SHA-256 is of the file's bytes: a comment changes it") {
     CHECK(b.config->sha256 != a.config->sha256);
     CHECK(b.config->sha256.size() == 64);
 }
+
+TEST_CASE(
+    "a service's application check: allow flows use it, deny flows connect, bad ones located") {
+    // kBase ends inside [services]: these lines add to it.
+    std::string text = kBase +
+                       "hl7 = { proto = \"tcp\", port = 2575, check = \"mllp\" }\n"
+                       "pacs = { proto = \"tcp\", port = 104, check = \"dicom\" }\n";
+    auto r = load(text + R"(
+[[targets]]
+id = "engine"
+network = "surrey-psn"
+address = "198.51.100.10"
+probes = []
+mllp = { accept = ["AA", "AE"] }
+dicom = { called_ae = "PACS1" }
+
+[[flows]]
+from = ["kent-nhs"]
+to = "engine"
+service = "hl7"
+expect = "allow"
+
+[[flows]]
+from = ["kent-nhs"]
+to = "engine"
+service = "pacs"
+expect = "deny"
+)");
+    REQUIRE(r.config);
+    const auto& flows = r.config->flows;
+    REQUIRE(flows.size() == 2);
+    CHECK(flows[0].probe.name() == "mllp");
+    CHECK(flows[1].probe.name() == "tcp");  // a deny flow asks only whether the way is shut
+
+    auto bad = load(kBase + R"(
+a = { proto = "tcp", port = 1, check = "ldapx" }
+b = { proto = "udp", port = 2, check = "mllp" }
+c = { proto = "tcp", port = 3, check = "udp" }
+)");
+    CHECK_FALSE(bad.config);
+    CHECK(find(bad, "service 'a': check 'ldapx' is not a kind that checks a tcp service").line > 0);
+    CHECK(find(bad, "service 'b': check 'mllp' is not a kind that checks a udp service").line > 0);
+    CHECK(find(bad, "service 'c': check 'udp'").line > 0);
+
+    auto keys = load(kBase + R"(
+[[targets]]
+id = "engine"
+network = "surrey-psn"
+address = "198.51.100.10"
+probes = ["mllp:https", "dicom:https"]
+mllp = { message = "hello", accept = ["AA", "ZZ"] }
+dicom = { called_ae = "A\\B", calling_ae = "SEVENTEEN-CHARS-X" }
+)");
+    CHECK_FALSE(keys.config);
+    CHECK(find(keys, "mllp.message must be an HL7 v2 message beginning with its MSH").line > 0);
+    CHECK(find(keys, "mllp.accept: ZZ is not an acknowledgement code").line > 0);
+    CHECK(find(keys, "dicom.called_ae 'A\\B' is not an AE title").line > 0);
+    CHECK(find(keys, "dicom.calling_ae 'SEVENTEEN-CHARS-X' is not an AE title").line > 0);
+}

@@ -16,7 +16,7 @@ Config federation(std::vector<std::string> network_order) {
     for (const auto& id : network_order)
         c.networks.push_back(
             Network{id, NetworkKind::other, "", {*Prefix::parse(prefixes[id])}, {}});
-    c.services["https"] = Service{"https", Transport::tcp, 443};
+    c.services["https"] = Service{"https", Transport::tcp, 443, ""};
     return c;
 }
 

@@ -18,6 +18,13 @@ TEST_CASE("the verdict for every (expectation, outcome) pair") {
         {Expectation::allow, Outcome::prohibited, Verdict::blocked},
         {Expectation::allow, Outcome::unreachable, Verdict::blocked},
         {Expectation::allow, Outcome::error, Verdict::error},
+        // application checks: the data stopped after the handshake is a blocked flow; a peer
+        // that answered and refused (HL7 AR, DICOM A-ASSOCIATE-RJ) is not a firewall's doing
+        {Expectation::allow, Outcome::app_blocked, Verdict::blocked},
+        {Expectation::allow, Outcome::mismatch, Verdict::service_down},
+        {Expectation::allow, Outcome::tls_error, Verdict::error},
+        {Expectation::deny, Outcome::app_blocked, Verdict::compliant},
+        {Expectation::deny, Outcome::mismatch, Verdict::open_path},
         {Expectation::deny, Outcome::ok, Verdict::violation},  // the alert that matters most
         {Expectation::deny, Outcome::refused, Verdict::open_path},
         {Expectation::deny, Outcome::filtered, Verdict::compliant},
