@@ -25,7 +25,8 @@ import tempfile
 import threading
 import time
 
-STATES = ["ok", "refused", "filtered", "prohibited", "unreachable", "error", "mismatch", "tls_error"]
+STATES = ["ok", "refused", "filtered", "prohibited", "unreachable", "error", "mismatch", "tls_error",
+          "app_blocked"]
 
 
 def series(name, value, **labels):

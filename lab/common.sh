@@ -41,3 +41,45 @@ ns() { echo "$LAB-$1"; }  # ns kn-fw -> fpl-kn-fw
 in_ns() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
 all_namespaces() { ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$LAB-" || true; }
 need_root() { [ "$(id -u)" -eq 0 ] || { echo "$(basename "$0"): needs root (network namespaces)" >&2; exit 1; }; }
+
+# The organisation's PACS on tcp/104: DCMTK's storescp, which verifies any calling AE title. With
+# "strict", DCMTK's dcmqrscp instead, which knows one modality's AE title (MODALITY-1) and refuses
+# every other caller (the dicom-ae fault). Returns once the new one listens.
+start_pacs() {  # org [strict]
+    local o=$1 dir="$STATE/${ID[$1]}"
+    mkdir -p "$dir/pacs"
+    pkill -f "^(storescp|dcmqrscp) .*$dir/pacs" 2>/dev/null || true
+    local i
+    for i in $(seq 1 50); do
+        in_ns "$o-svc" ss -Hltn 'sport = :104' | grep -q . || break
+        sleep 0.1
+    done
+    if [ "${2:-}" = strict ]; then
+        cat >"$dir/pacs.cfg" <<CFG
+NetworkTCPPort  = 104
+MaxPDUSize      = 16384
+MaxAssociations = 16
+HostTable BEGIN
+modality = (MODALITY-1, 10.255.255.1, 104)
+HostTable END
+VendorTable BEGIN
+VendorTable END
+AETable BEGIN
+ANY-SCP $dir/pacs RW (10, 16mb) modality
+AETable END
+CFG
+        in_ns "$o-svc" setsid dcmqrscp -c "$dir/pacs.cfg" --disable-host-lookup >"$dir/pacs.log" 2>&1 &
+    else
+        # A process per association, as a PACS serves modalities at once: storescp alone serves
+        # one at a time, and an association whose client a firewall reset holds it until the
+        # timeouts, while every other caller's SYN waits in the backlog.
+        in_ns "$o-svc" setsid storescp --fork --acse-timeout 5 --dimse-timeout 5 --disable-host-lookup \
+            -od "$dir/pacs" --aetitle ANY-SCP 104 >"$dir/pacs.log" 2>&1 &
+    fi
+    for i in $(seq 1 50); do
+        in_ns "$o-svc" ss -Hltn 'sport = :104' | grep -q . && return 0
+        sleep 0.1
+    done
+    echo "the PACS of ${ID[$o]} did not start: $(tail -3 "$dir/pacs.log")" >&2
+    return 1
+}

@@ -90,6 +90,7 @@ check_fault asymmetric trusts-to-councils-smtp kent-nhs return psn-core
 check_fault route-withdrawn trusts-to-councils-smtp kent-nhs transit interconnect
 check_fault nat-change councils-to-surrey-nhs-https kent-psn destination surrey-nhs
 check_fault rdp-opened no-rdp-from-councils kent-psn destination kent-nhs
+check_fault l7-drop councils-to-kent-nhs-mllp kent-psn application kent-nhs
 check_fault mtu-blackhole councils-to-sussex-nhs-https kent-psn mtu hscn-exchange
 check_fault dns-split dns:kent-psn-resolver brighton-psn dns kent-psn
 

@@ -209,6 +209,39 @@ open_tcp kp 10.31.2.10 3389 || fail "rdp-opened: RDP from a council connects"
 fault rdp-opened off; ! open_tcp kp 10.31.2.10 3389 || fail "rdp-opened off"
 pass "rdp-opened"
 
+# The application peers, with their own clients: DCMTK's echoscu against the PACS, and an HL7
+# message in MLLP framing against the interface engine.
+hl7() {  # site: the acknowledgement code kent-nhs's engine sends back on 2575, or "none"
+    in_ns "$1-app" python3 - <<'PY'
+import socket
+s = socket.create_connection(("10.31.2.10", 2575), 2)
+s.settimeout(2)
+s.sendall(b"\x0bMSH|^~\\&|TEST|LAB|||20260101||ADT^A01|C1|T|2.5.1\r\x1c\r")
+try:
+    ack = s.recv(4096)
+    print(ack.split(b"MSA|")[1].split(b"|")[0].decode() if b"MSA|" in ack else "none")
+except OSError:
+    print("none")
+PY
+}
+echo_dicom() { in_ns "$1-app" echoscu -to 3 -ta 3 -td 3 -aet "$2" -aec ANY-SCP 10.31.2.10 104 2>&1; }
+[ "$(hl7 kp)" = AA ] || fail "kent-psn -> kent-nhs MLLP: AA"
+echo_dicom sn SURREY-NHS >/dev/null || fail "surrey-nhs -> kent-nhs C-ECHO: $(echo_dicom sn SURREY-NHS)"
+fault l7-drop on
+open_tcp kp 10.31.2.10 2575 || fail "l7-drop: the handshake still passes"
+[ "$(hl7 kp)" = none ] || fail "l7-drop: the message must go unanswered"
+fault l7-drop off; [ "$(hl7 kp)" = AA ] || fail "l7-drop off"
+pass "l7-drop"
+fault l7-reset on
+open_tcp sn 10.31.2.10 104 || fail "l7-reset: the handshake still passes"
+! out=$(echo_dicom sn SURREY-NHS) || fail "l7-reset: the association must fail: $out"
+fault l7-reset off; echo_dicom sn SURREY-NHS >/dev/null || fail "l7-reset off"
+pass "l7-reset"
+fault dicom-ae on
+! out=$(echo_dicom sn SURREY-NHS) && grep -q "Called AE Title Not Recognized" <<<"$out" || fail "dicom-ae: rejected: $out"
+fault dicom-ae off; echo_dicom sn SURREY-NHS >/dev/null || fail "dicom-ae off: $(echo_dicom sn SURREY-NHS)"
+pass "dicom-ae"
+
 fault dns-split on
 [ "$(in_ns bp-app dig +short @198.51.100.20 epr.kent-psn.lab)" = 198.51.100.99 ] || fail "dns-split: stale answer to brighton-psn"
 [ "$(in_ns sp-app dig +short @198.51.100.20 epr.kent-psn.lab)" = 198.51.100.20 ] || fail "dns-split: others unchanged"

@@ -87,6 +87,29 @@ scrape kp >"$WORK/metrics.txt" || fail "a full scrape (curl -f fails on a trunca
 promtool check metrics <"$WORK/metrics.txt" >/dev/null 2>&1 || fail "promtool check metrics"
 pass "a site's whole exposition ($(wc -c <"$WORK/metrics.txt") bytes) arrives complete and passes promtool"
 
+# The application checks against real peers: the lab's interface engine (AA on 2575, AR on 2576)
+# and DCMTK's storescp as the PACS, from kent-nhs's own appliance and across the federation as the
+# policy's allow flows, which name these checks.
+expect kn kent-nhs-engine mllp mllp ok
+expect kn kent-nhs-engine mllp mllp-reject mismatch 10.31.2.10 kent-nhs
+expect kn kent-nhs-engine dicom dicom ok
+expect_flow() {  # site flow state
+    local m
+    for _ in $(seq 1 40); do
+        m=$(scrape "$1" 2>/dev/null) || true
+        grep -Eq "^fedprobe_flow_state\{[^}]*flow=\"$2\"[^}]*state=\"$3\"[^}]*\} 1" <<<"$m" && return 0
+        sleep 0.25
+    done
+    fail "from ${ID[$1]}: flow $2 is not $3: $(grep -E "^fedprobe_flow_state\{[^}]*flow=\"$2\"[^}]*\} 1" <<<"$m")"
+}
+expect_flow kp councils-to-kent-nhs-mllp ok
+expect_flow sn trusts-dicom-to-kent ok
+m=$(scrape kn 2>/dev/null) || true
+grep -Eq '^fedprobe_mllp_ack_info\{code="AR",[^}]*service="mllp-reject",[^}]*target="kent-nhs-engine"\} 1' <<<"$m" || fail "the AR is exported: $(grep mllp_ack <<<"$m")"
+grep -Eq '^fedprobe_dicom_echo_status\{[^}]*target="kent-nhs-engine"\} 0' <<<"$m" || fail "the C-ECHO status 0 is exported"
+grep -q 'kent-nhs-engine mllp:mllp-reject: new -> mismatch reported by 10.31.2.10 in network kent-nhs (acknowledged .AR.: .message rejected' "$WORK/kn.log" || fail "the log gives the NAK's text"
+pass "application checks: HL7 AA ok and AR a mismatch with its code; DICOM C-ECHO with storescp ok; the allow flows of mllp and dicom verified at the application layer"
+
 fault() { "$LABD/fault" "$1" "$2" >/dev/null; }
 fault dns-split on; expect bp kent-psn-resolver dns "" mismatch; expect kp kent-psn-resolver dns "" ok; fault dns-split off
 expect bp kent-psn-resolver dns "" ok
@@ -124,4 +147,41 @@ expect kp kent-psn-svc tcp https ok
 fault asymmetric off
 expect kn kent-psn-svc tcp https ok
 pass "asymmetric: filtered from kent-nhs only, and back"
+
+# An application-aware firewall at kent-nhs's border: the handshake passes and tcp: says ok, while
+# the application check of the allow flow sees its data dropped, or reset by the border (one hop
+# nearer than the PACS, as the reset's TTL shows); and a PACS that refuses the calling AE.
+fault l7-drop on
+expect_flow kp councils-to-kent-nhs-mllp app_blocked
+expect kp kent-nhs-svc tcp mllp ok
+m=$(scrape kp 2>/dev/null) || true
+grep -Eq '^fedprobe_flow_compliant\{[^}]*flow="councils-to-kent-nhs-mllp"[^}]*\} 0' <<<"$m" || fail "l7-drop: the allow flow is not compliant"
+grep -q 'flow councils-to-kent-nhs-mllp to kent-nhs-svc (allow mllp): [a-z_]* -> app_blocked, blocked (the server never acknowledged the data' "$WORK/kp.log" || fail "l7-drop: the log says the data was never acknowledged"
+fault l7-drop off
+expect_flow kp councils-to-kent-nhs-mllp ok
+pass "l7-drop: the allow flow's MLLP check is app_blocked while tcp:mllp stays ok"
+fault l7-reset on
+expect_flow sn trusts-dicom-to-kent app_blocked
+# The change log names the reset's distance: kent-nhs's border, one hop nearer than the PACS.
+line=$(grep -m1 "flow trusts-dicom-to-kent to kent-nhs-svc (allow dicom): [a-z_]* -> app_blocked, blocked (reset by a device" "$WORK/sn.log") ||
+    fail "l7-reset: the log names the reset: $(grep -m3 trusts-dicom "$WORK/sn.log")"
+hops=$(sed -nE 's/.*reset by a device ([0-9]+) hops? away, nearer than the server \(([0-9]+)\).*/\1 \2/p' <<<"$line")
+read -r hops server <<<"$hops"
+[ -n "$hops" ] && [ "$server" = $((hops + 1)) ] || fail "l7-reset: the reset one hop nearer than the server: $line"
+fault l7-reset off
+expect_flow sn trusts-dicom-to-kent ok
+pass "l7-reset: app_blocked, reset by kent-nhs's border $hops hops from surrey-nhs, one nearer than the PACS"
+fault dicom-ae on
+expect_flow sn trusts-dicom-to-kent mismatch
+grep -q "flow trusts-dicom-to-kent to kent-nhs-svc (allow dicom): [a-z_]* -> mismatch reported by 10.31.2.10 in kent-nhs, service_down (association rejected (A-ASSOCIATE-RJ): permanent, by the service_user, called_ae_not_recognized (calling AE SURREY-NHS" "$WORK/sn.log" ||
+    fail "dicom-ae: the log gives the rejection: $(grep -m3 trusts-dicom "$WORK/sn.log")"
+# kent-nhs's own appliance is refused too; its dicom job exports the rejection's fields.
+expect kn kent-nhs-engine dicom dicom mismatch 10.31.2.10 kent-nhs
+m=$(scrape kn 2>/dev/null) || true
+grep -Eq '^fedprobe_dicom_association_rejected_info\{[^}]*reason="called_ae_not_recognized",result="permanent",[^}]*source="service_user",[^}]*target="kent-nhs-engine"\} 1' <<<"$m" ||
+    fail "dicom-ae: the rejection's result, source and reason are exported: $(grep association_rejected <<<"$m")"
+fault dicom-ae off
+expect_flow sn trusts-dicom-to-kent ok
+expect kn kent-nhs-engine dicom dicom ok
+pass "dicom-ae: the PACS's A-ASSOCIATE-RJ is a mismatch with its reason; back to ok with storescp"
 for p in "${PIDS[@]}"; do kill -0 "$p" || fail "a daemon died"; done

@@ -14,7 +14,7 @@ import time
 LINE = re.compile(r'^(\w+)\{(.*)\} (\S+)$')
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 COLOURS = {"ok": "32", "refused": "33", "filtered": "31", "prohibited": "35", "unreachable": "31", "error": "36",
-           "mismatch": "33", "tls_error": "35"}
+           "mismatch": "33", "tls_error": "35", "app_blocked": "31"}
 
 
 def scrape(url, netns):
@@ -50,13 +50,13 @@ def parse(text):
 
 
 SHORT = {"ok": "ok", "refused": "RST", "filtered": "drop", "prohibited": "PROHIB", "unreachable": "UNREACH",
-         "error": "err", "mismatch": "WRONG", "tls_error": "TLS", "…": "…", "?": "?"}
+         "error": "err", "mismatch": "WRONG", "tls_error": "TLS", "app_blocked": "L7DROP", "…": "…", "?": "?"}
 
 
 def render_by_network(sources, colour):
     """One block per probe column: sites down, target networks across, as in a federation's
     reachability matrix; a cell is the worst outcome over that network's targets."""
-    rank = {"ok": 0, "…": 1, "refused": 2, "filtered": 3, "prohibited": 3, "unreachable": 3, "mismatch": 3, "tls_error": 3, "error": 4, "?": 5}
+    rank = {"ok": 0, "…": 1, "refused": 2, "filtered": 3, "prohibited": 3, "unreachable": 3, "mismatch": 3, "tls_error": 3, "app_blocked": 3, "error": 4, "?": 5}
     data = {}
     for site, url, netns in sources:
         data[site] = parse(scrape(url, netns))
