@@ -28,6 +28,33 @@ constexpr std::array<KindFacts, kKindCount> kKindFacts = [] {
     return out;
 }();
 
+// The kinds' own families by name: a family two kinds declare (the certificate series of http
+// and tls) is written once, with the jobs of both. Built once, in table order.
+struct SharedFamily {
+    FamilyInfo info;
+    std::array<int, kKindCount> index{};  // the family's index in each kind, -1: not declared
+};
+const std::vector<SharedFamily>& shared_families() {
+    static const std::vector<SharedFamily> families = [] {
+        std::vector<SharedFamily> out;
+        for_each_kind([&]<typename K>() {
+            for (std::size_t i = 0; i < K::kFamilies.size(); ++i) {
+                auto it = std::find_if(out.begin(), out.end(), [&](const SharedFamily& f) {
+                    return f.info.name == K::kFamilies[i].name;
+                });
+                if (it == out.end()) {
+                    out.push_back({K::kFamilies[i], {}});
+                    out.back().index.fill(-1);
+                    it = out.end() - 1;
+                }
+                it->index[kind_index_of<K>()] = static_cast<int>(i);
+            }
+        });
+        return out;
+    }();
+    return families;
+}
+
 prometheus::MetricFamily family(std::string_view name, std::string_view help,
                                 prometheus::MetricType type) {
     prometheus::MetricFamily f;
@@ -320,20 +347,18 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
     std::vector<prometheus::MetricFamily> out;
     for (auto* f : {&success, &outcomes, &duration, &last_error})
         if (!f->metric.empty()) out.push_back(std::move(*f));
-    // Each kind's own families, in table order; a family lists only that kind's jobs.
-    for_each_kind([&]<typename K>() {
-        constexpr std::size_t kind = kind_index_of<K>();
-        for (std::size_t i = 0; i < K::kFamilies.size(); ++i) {
-            auto f = family(K::kFamilies[i].name, K::kFamilies[i].help,
-                            metric_type(K::kFamilies[i].type));
-            for (std::size_t j = 0; j < order_.size(); ++j) {
-                if (order_[j]->kind != kind) continue;
-                FamilyWriter w(f, labels_of[j]);
-                order_[j]->own->render(i, w);
-            }
-            if (!f.metric.empty()) out.push_back(std::move(f));
+    // Each kind's own families, in table order; a family lists the jobs of the kinds that
+    // declare it.
+    for (const SharedFamily& sf : shared_families()) {
+        auto f = family(sf.info.name, sf.info.help, metric_type(sf.info.type));
+        for (std::size_t j = 0; j < order_.size(); ++j) {
+            const int i = sf.index[order_[j]->kind];
+            if (i < 0) continue;
+            FamilyWriter w(f, labels_of[j]);
+            order_[j]->own->render(static_cast<std::size_t>(i), w);
         }
-    });
+        if (!f.metric.empty()) out.push_back(std::move(f));
+    }
     return out;
 }
 
@@ -377,14 +402,13 @@ void JobSeriesSet::write_text(std::string& out) const {
                      {"reporter_network", le->reporter_network}},
                     1);
     });
-    // Each kind's own families, in table order; a family lists only that kind's jobs.
-    for_each_kind([&]<typename K>() {
-        constexpr std::size_t kind = kind_index_of<K>();
-        for (std::size_t i = 0; i < K::kFamilies.size(); ++i)
-            family_of(
-                K::kFamilies[i], [&](const Series& s, TextWriter&& w) { s.own->render(i, w); },
-                kind);
-    });
+    // Each kind's own families, in table order; a family lists the jobs of the kinds that
+    // declare it.
+    for (const SharedFamily& sf : shared_families())
+        family_of(sf.info, [&](const Series& s, TextWriter&& w) {
+            if (const int i = sf.index[s.kind]; i >= 0)
+                s.own->render(static_cast<std::size_t>(i), w);
+        });
 }
 
 namespace {

@@ -1,7 +1,7 @@
-// What an application check's peer can send: the bytes through the MLLP and DICOM dialogues in
-// pieces of any size, and through the reset watcher's packet readers. The first byte picks the
-// parser (bits 0-1) and the piece size (the rest). A dialogue never keeps more than its bound,
-// and once it has a verdict it is not fed again.
+// What an application check's peer can send: the bytes through the MLLP, DICOM, SMTP and LDAP
+// dialogues in pieces of any size, and through the reset watcher's packet readers. The first
+// byte picks the parser (bits 0-2) and the piece size (the rest). A dialogue never keeps more than
+// its bound, and once it has a verdict it is not fed again.
 #include <algorithm>
 #include <cstdlib>
 #include <span>
@@ -10,8 +10,11 @@
 #include "fuzz/fuzz_target.hpp"
 #include "probes/app/reset_watcher.hpp"
 #include "probes/dicom/dicom_dialogue.hpp"
+#include "probes/ldap/ldap_ber.hpp"
+#include "probes/ldap/ldap_dialogue.hpp"
 #include "probes/mllp/mllp_dialogue.hpp"
 #include "probes/probe.hpp"
+#include "probes/smtp/smtp_dialogue.hpp"
 
 using namespace fedprobe;
 
@@ -24,6 +27,7 @@ void feed(Dialogue& d, std::string_view bytes, std::size_t piece) {
         AppStep s = d.received(bytes.substr(at, piece));
         sent += s.send.size();
         if (sent > 4 * kMaxAnswer) std::abort();  // a peer must not make the probe chatter
+        if (s.start_tls) sent += d.tls_ready().send.size();  // as if the handshake passed
         if (s.verdict) break;
     }
     d.closed();
@@ -36,8 +40,8 @@ void feed(Dialogue& d, std::string_view bytes, std::size_t piece) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 1) return 0;
-    const int mode = data[0] & 3;
-    const std::size_t piece = std::max<std::size_t>(1, data[0] >> 2);
+    const int mode = data[0] & 7;
+    const std::size_t piece = std::max<std::size_t>(1, data[0] >> 3);
     std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
     if (mode == 0) {
         MllpDialogue d(hl7_with_control_id(default_hl7_message("fuzz"), "FP1", "20260101"), "FP1",
@@ -50,8 +54,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         feed(d, bytes, piece);
     } else if (mode == 2) {
         parse_seen_v4({data + 1, size - 1});
-    } else {
+    } else if (mode == 3) {
         parse_seen_v6({data + 1, size - 1}, *IpAddress::parse("2001:db8::1"), 64);
+    } else if (mode == 4 || mode == 6) {
+        SmtpParams p;
+        p.starttls = mode == 6;
+        p.helo = "fuzz.invalid";
+        SmtpDialogue d(p);
+        feed(d, bytes, piece);
+    } else {
+        LdapParams p;
+        p.starttls = mode == 7;
+        LdapDialogue d(p);
+        feed(d, bytes, piece);
+        std::string why;
+        parse_ldap_message(bytes, why);
     }
     return 0;
 }

@@ -227,10 +227,11 @@ put("stamp_packet", "authenticated_tlvs", b"\2" + auth + stamp_cos +
     stamp_tlv(0, 8, hmac.new(b"fuzz", auth[:4] + stamp_cos, hashlib.sha256).digest()[:16]))
 reflected = struct.pack("!IQHHQIQH2xB3x", 0, 0xE8D4A51000000000, 1, 1, 0xE8D4A51000000000, 7, 0xE8D4A51000000000, 1, 64)
 put("stamp_packet", "reflected", b"\0" + reflected + stamp_cos + stamp_loc)
-# Application checks (fuzz/app_dialogue_fuzz.cpp): the first byte's bits 0-1 pick MLLP (0),
-# DICOM (1) or the reset watcher's IPv4 (2) and IPv6 (3) readers; its other bits the piece size.
-def mode(m, piece=63):
-    return bytes([m | (piece << 2) & 0xFC])
+# Application checks (fuzz/app_dialogue_fuzz.cpp): the first byte's bits 0-2 pick MLLP (0),
+# DICOM (1), the reset watcher's IPv4 (2) and IPv6 (3) readers, SMTP (4; 6 with STARTTLS) and
+# LDAP (5; 7 with StartTLS); its other bits the piece size.
+def mode(m, piece=31):
+    return bytes([m | (piece << 3) & 0xF8])
 
 
 VT, FS, CR = b"\x0b", b"\x1c", b"\x0d"
@@ -287,4 +288,36 @@ tcp_synack = struct.pack("!HHIIBBHHH", 104, 50000, 1, 1, 0x50, 0x12, 0, 0, 0)
 put("app_dialogue", "reset_v4", mode(2) + ip4(6, [10, 31, 2, 10], [10, 10, 1, 10], tcp_rst, ttl=62))
 put("app_dialogue", "synack_v4", mode(2) + ip4(6, [10, 31, 2, 10], [10, 10, 1, 10], tcp_synack, ttl=61))
 put("app_dialogue", "reset_v6", mode(3) + tcp_rst)
+# RFC 5321 4.2 replies, as aiosmtpd writes them.
+smtp_ehlo = b"250-localhost\r\n250-8BITMIME\r\n250-STARTTLS\r\n250 HELP\r\n"
+put("app_dialogue", "smtp_ok", mode(4) + b"220 localhost ESMTP\r\n" + smtp_ehlo + b"221 Bye\r\n")
+put("app_dialogue", "smtp_starttls", mode(6, 1) + b"220 localhost ESMTP\r\n" + smtp_ehlo +
+    b"220 Ready to start TLS\r\n" + smtp_ehlo + b"221 Bye\r\n")
+put("app_dialogue", "smtp_refused", mode(4) + b"554 5.3.2 no service\r\n")
+put("app_dialogue", "smtp_not_smtp", mode(4) + b"SSH-2.0-OpenSSH_9.2\r\n")
+
+
+# RFC 4511 4.1.9 / 4.5.2 / 4.14.2, BER with definite lengths.
+def ber(tag, value):
+    if len(value) < 0x80:
+        return bytes([tag, len(value)]) + value
+    return bytes([tag, 0x82]) + struct.pack("!H", len(value)) + value
+
+
+def ldap_msg(mid, op):
+    return ber(0x30, ber(0x02, bytes([mid])) + op)
+
+
+def ldap_result(tag, code, diag=b""):
+    return ber(tag, ber(0x0A, bytes([code])) + ber(0x04, b"") + ber(0x04, diag))
+
+
+entry = ber(0x64, ber(0x04, b"") + ber(0x30, ber(0x30, ber(0x04, b"namingContexts") +
+                                                  ber(0x31, ber(0x04, b"dc=kent-nhs,dc=lab")))))
+put("app_dialogue", "ldap_ok", mode(5) + ldap_msg(1, entry) + ldap_msg(1, ldap_result(0x65, 0)))
+put("app_dialogue", "ldap_starttls", mode(7, 2) + ldap_msg(1, ldap_result(0x78, 0)) +
+    ldap_msg(2, entry) + ldap_msg(2, ldap_result(0x65, 0)))
+put("app_dialogue", "ldap_denied", mode(5) + ldap_msg(1, ldap_result(0x65, 50, b"nope")))
+put("app_dialogue", "ldap_notice", mode(5) + ldap_msg(0, ldap_result(0x78, 52)))
+put("app_dialogue", "ldap_long_length", mode(5) + b"\x30\x84\x00\x00\x00\x05\x02\x01\x01\x42\x00")
 print("seeds written to", ROOT)

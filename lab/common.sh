@@ -83,3 +83,40 @@ CFG
     echo "the PACS of ${ID[$o]} did not start: $(tail -3 "$dir/pacs.log")" >&2
     return 1
 }
+
+# kent-nhs's mail relay, directory and DICOM over TLS, for the smtp, ldap and dicom.tls checks:
+# aiosmtpd on tcp/25 offering STARTTLS, OpenLDAP's slapd on tcp/389 with StartTLS and an
+# anonymously readable RootDSE, and storescp with TLS on tcp/2762 (PS3.15 B.1), all with the
+# organisation's certificate from the lab CA (epr.ORG.lab). None stores anything that fedprobe
+# sends: aiosmtpd's default handler prints a message, and fedprobe sends none.
+start_mail_and_directory() {  # org
+    local o=$1 id=${ID[$1]} dir="$STATE/${ID[$1]}"
+    in_ns "$o-svc" setsid /usr/bin/python3 -m aiosmtpd -n -l "0.0.0.0:25" \
+        --tlscert "$STATE/pki/$id.pem" --tlskey "$STATE/pki/$id.key" --no-requiretls \
+        >"$dir/smtpd.log" 2>&1 &
+    mkdir -p "$dir/ldap-db"
+    cat >"$dir/slapd.conf" <<CONF
+include /etc/ldap/schema/core.schema
+pidfile $dir/slapd.pid
+modulepath /usr/lib/ldap
+moduleload back_mdb
+TLSCertificateFile $STATE/pki/$id.pem
+TLSCertificateKeyFile $STATE/pki/$id.key
+database mdb
+maxsize 16777216
+suffix "dc=$id,dc=lab"
+directory $dir/ldap-db
+CONF
+    in_ns "$o-svc" slapd -f "$dir/slapd.conf" -h "ldap:///" -u root -g root >"$dir/slapd.log" 2>&1
+    mkdir -p "$dir/dicom-tls"
+    in_ns "$o-svc" setsid storescp --fork --acse-timeout 5 --dimse-timeout 5 --disable-host-lookup \
+        -od "$dir/dicom-tls" --aetitle ANY-SCP +tls "$STATE/pki/$id.key" "$STATE/pki/$id.pem" --ignore-peer-cert 2762 \
+        >"$dir/dicom-tls.log" 2>&1 &
+    local i
+    for i in $(seq 1 50); do
+        [ "$(in_ns "$o-svc" ss -Hltn '( sport = :25 or sport = :2762 )' | wc -l)" -ge 2 ] && return 0
+        sleep 0.1
+    done
+    echo "the mail relay or TLS PACS of $id did not start: $(tail -3 "$dir/smtpd.log" "$dir/dicom-tls.log")" >&2
+    return 1
+}

@@ -9,6 +9,7 @@
 
 #include "probes/http_url.hpp"
 #include "probes/kind.hpp"
+#include "probes/tls_families.hpp"
 
 namespace fedprobe {
 
@@ -75,14 +76,8 @@ struct HttpKind {
                    SeriesType::gauge},
         FamilyInfo{"fedprobe_http_tls_version_info", "TLS version of the last handshake",
                    SeriesType::gauge},
-        FamilyInfo{"fedprobe_tls_cert_verified",
-                   "1 when the last certificate verified against the CA bundle and the URL's "
-                   "host, 0 when not",
-                   SeriesType::gauge},
-        FamilyInfo{"fedprobe_tls_cert_not_after_timestamp_seconds",
-                   "When the server's certificate expires: cert=leaf, or cert=earliest for the "
-                   "earliest in the chain it presented",
-                   SeriesType::gauge},
+        kTlsCertVerifiedFamily,
+        kTlsCertNotAfterFamily,
     };
     using Options = HttpOptions;
     using Params = HttpParams;

@@ -21,10 +21,13 @@
 #include "probes/http_kind.hpp"
 #include "probes/icmp_kind.hpp"
 #include "probes/idle_kind.hpp"
+#include "probes/ldap/ldap_kind.hpp"
 #include "probes/mllp/mllp_kind.hpp"
 #include "probes/path_kind.hpp"
 #include "probes/stamp_kind.hpp"
+#include "probes/smtp/smtp_kind.hpp"
 #include "probes/tcp_kind.hpp"
+#include "probes/tls/tls_kind.hpp"
 #include "probes/udp_kind.hpp"
 
 namespace fedprobe {
@@ -46,8 +49,22 @@ struct KindList {
 };
 
 // ---- the table --------------------------------------------------------------------------
-using Kinds = KindList<IcmpKind, TcpKind, UdpKind, DnsKind, HttpKind, PathKind, IdleKind, StampKind,
-                       MllpKind, DicomKind>;
+// clang-format off: one line per kind
+using Kinds = KindList<
+    IcmpKind,
+    TcpKind,
+    UdpKind,
+    DnsKind,
+    HttpKind,
+    PathKind,
+    IdleKind,
+    StampKind,
+    MllpKind,
+    DicomKind,
+    TlsKind,
+    SmtpKind,
+    LdapKind>;
+// clang-format on
 // -----------------------------------------------------------------------------------------
 
 inline constexpr std::size_t kKindCount = Kinds::size;

@@ -42,6 +42,9 @@ for f, s in src("federation", "probes", "capture", "config"):
         code_keys |= set(re.findall(r'"([a-z_]+)"', m.group(1)))
     for m in re.finditer(r"std::vector<std::string_view> keys = \{([^{}]*)\}", s):
         code_keys |= set(re.findall(r'"([a-z_]+)"', m.group(1)))
+    # key lists a few kinds share (kTlsKeys)
+    for m in re.finditer(r"std::string_view k\w+Keys\[\] = \{([^{}]*)\}", s):
+        code_keys |= set(re.findall(r'"([a-z_]+)"', m.group(1)))
 kinds = re.search(r"using Kinds =\s*KindList<([^>]*)>", open("probes/kinds.hpp").read())
 for k in re.findall(r"(\w+)Kind\b", kinds.group(1) if kinds else ""):
     code_keys.add(k.lower())

@@ -43,7 +43,7 @@ TEST_CASE("the table: names, indices and the variants line up") {
         });
     }
     CHECK_FALSE(kind_index("traceroute").has_value());
-    CHECK(kind_names() == "icmp, tcp, udp, dns, http, path, idle, stamp, mllp, dicom");
+    CHECK(kind_names() == "icmp, tcp, udp, dns, http, path, idle, stamp, mllp, dicom, tls, smtp, ldap");
 }
 
 TEST_CASE("every kind: parser, probe, series and params") {
@@ -91,4 +91,23 @@ TEST_CASE("every kind: parser, probe, series and params") {
         c.destination = *IpAddress::parse("192.0.2.1");
         (void)K::params(nullptr, c);
     });
+}
+
+TEST_CASE("a family two kinds declare is the same family: one name, one help, one type") {
+    std::vector<FamilyInfo> seen;
+    std::size_t shared = 0;
+    for_each_kind([&]<typename K>() {
+        for (const FamilyInfo& f : K::kFamilies) {
+            CHECK(f.name.starts_with("fedprobe_"));
+            for (const FamilyInfo& s : seen)
+                if (s.name == f.name) {
+                    CAPTURE(f.name);
+                    CHECK(s.help == f.help);
+                    CHECK(s.type == f.type);
+                    ++shared;
+                }
+            seen.push_back(f);
+        }
+    });
+    CHECK(shared >= 8);  // the certificate series of http, tls, smtp, ldap and dicom
 }

@@ -226,6 +226,14 @@ PY
 }
 echo_dicom() { in_ns "$1-app" echoscu -to 3 -ta 3 -td 3 -aet "$2" -aec ANY-SCP 10.31.2.10 104 2>&1; }
 [ "$(hl7 kp)" = AA ] || fail "kent-psn -> kent-nhs MLLP: AA"
+LDAPTLS_CACERT="$CA" in_ns kn-app ldapsearch -x -ZZ -H ldap://10.31.2.10 -b "" -s base namingContexts 2>&1 | grep -q "^namingContexts: dc=kent-nhs,dc=lab" ||
+    fail "kent-nhs's directory: the RootDSE over StartTLS"
+in_ns kn-app python3 - "$CA" <<'PY' || fail "kent-nhs's mail relay: EHLO and STARTTLS"
+import smtplib, ssl, sys
+s = smtplib.SMTP("10.31.2.10", 25, timeout=3)
+s.starttls(context=ssl.create_default_context(cafile=sys.argv[1]))
+s.ehlo(); s.quit()
+PY
 echo_dicom sn SURREY-NHS >/dev/null || fail "surrey-nhs -> kent-nhs C-ECHO: $(echo_dicom sn SURREY-NHS)"
 fault l7-drop on
 open_tcp kp 10.31.2.10 2575 || fail "l7-drop: the handshake still passes"

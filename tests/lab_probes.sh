@@ -81,7 +81,13 @@ grep -Eq '^fedprobe_tls_cert_verified\{[^}]*target="kent-psn-selfsigned-known"\}
 grep -Eq '^fedprobe_http_tls_version_info\{[^}]*target="kent-psn-portal",version="TLSv1\.[23]"\} 1' <<<"$m" || fail "TLS version exported"
 grep -Eq '^fedprobe_http_duration_seconds\{[^}]*phase="tls",[^}]*target="kent-psn-portal"\} [0-9.e-]+$' <<<"$m" || fail "TLS phase exported"
 grep -q 'tls_error (certificate not trusted: certificate has expired)' "$WORK/kn.log" || fail "the log says why"
-pass "https: lab CA ok from inside and outside (and through NAT), mutual TLS ok with the client certificate and a 400 mismatch without, a 500 is a mismatch, expired and self-signed are tls_error with their dates"
+expect kn kent-psn-portal tls https ok
+expect kn kent-psn-expired tls https tls_error
+m=$(scrape kn 2>/dev/null) || true
+grep -Eq '^fedprobe_tls_cert_not_after_timestamp_seconds\{cert="leaf",[^}]*probe="tls",[^}]*target="kent-psn-expired"\} 1738368000$' <<<"$m" ||
+    fail "tls: the expired certificate's date is exported for the tls kind too"
+grep -Eq '^fedprobe_tls_version_info\{[^}]*probe="tls",[^}]*target="kent-psn-portal",version="TLSv1\.[23]"\} 1' <<<"$m" || fail "tls: the version"
+pass "https: lab CA ok from inside and outside (and through NAT), mutual TLS ok with the client certificate and a 400 mismatch without, a 500 is a mismatch, expired and self-signed are tls_error with their dates; the tls kind's handshake alone judges the same"
 
 scrape kp >"$WORK/metrics.txt" || fail "a full scrape (curl -f fails on a truncated body)"
 promtool check metrics <"$WORK/metrics.txt" >/dev/null 2>&1 || fail "promtool check metrics"
@@ -107,8 +113,18 @@ expect_flow sn trusts-dicom-to-kent ok
 m=$(scrape kn 2>/dev/null) || true
 grep -Eq '^fedprobe_mllp_ack_info\{code="AR",[^}]*service="mllp-reject",[^}]*target="kent-nhs-engine"\} 1' <<<"$m" || fail "the AR is exported: $(grep mllp_ack <<<"$m")"
 grep -Eq '^fedprobe_dicom_echo_status\{[^}]*target="kent-nhs-engine"\} 0' <<<"$m" || fail "the C-ECHO status 0 is exported"
+expect kn kent-nhs-engine smtp smtp-relay ok
+expect kn kent-nhs-engine ldap ldap ok
+expect kn kent-nhs-pacs-tls dicom dicom-tls ok
+m=$(scrape kn 2>/dev/null) || true
+grep -Eq '^fedprobe_smtp_reply_code\{[^}]*target="kent-nhs-engine"\} 221' <<<"$m" || fail "smtp: QUIT's 221 is the last reply"
+grep -Eq '^fedprobe_ldap_result_code\{[^}]*target="kent-nhs-engine"\} 0' <<<"$m" || fail "ldap: result code 0"
+for p in smtp ldap dicom; do
+    grep -Eq "^fedprobe_tls_cert_verified\{[^}]*probe=\"$p\",[^}]*target=\"kent-nhs-(engine|pacs-tls)\"\} 1" <<<"$m" || fail "$p: the certificate verified"
+    grep -Eq "^fedprobe_tls_version_info\{[^}]*probe=\"$p\",[^}]*target=\"kent-nhs-(engine|pacs-tls)\",version=\"TLSv1\.[23]\"\} 1" <<<"$m" || fail "$p: the TLS version"
+done
 grep -q 'kent-nhs-engine mllp:mllp-reject: new -> mismatch reported by 10.31.2.10 in network kent-nhs (acknowledged .AR.: .message rejected' "$WORK/kn.log" || fail "the log gives the NAK's text"
-pass "application checks: HL7 AA ok and AR a mismatch with its code; DICOM C-ECHO with storescp ok; the allow flows of mllp and dicom verified at the application layer"
+pass "application checks: HL7 AA ok and AR a mismatch with its code; DICOM C-ECHO with storescp ok; SMTP (aiosmtpd) and LDAP (slapd) over STARTTLS and DICOM over TLS (storescp) with the lab CA's certificate; the allow flows of mllp and dicom verified at the application layer"
 
 fault() { "$LABD/fault" "$1" "$2" >/dev/null; }
 fault dns-split on; expect bp kent-psn-resolver dns "" mismatch; expect kp kent-psn-resolver dns "" ok; fault dns-split off

@@ -129,14 +129,15 @@ probes = ["icmp"]
 id = "b"
 network = "surrey-psn"
 address = "198.51.100.2"
-probes = ["tcp:rdp", "tcp:dns", "smtp"]
+probes = ["tcp:rdp", "tcp:dns", "gopher", "smtp"]
 )");
     CHECK(find(r, "network 'brighton-psn' is not declared").line == 21);
     auto svc = find(r, "service 'rdp' is not declared in [services]");
     CHECK(svc.line == 29);
     CHECK(svc.column == 11);
     CHECK(find(r, "service 'dns' is udp, not tcp").column == 22);
-    CHECK(find(r, "probe kind 'smtp' is not one of").line == 29);
+    CHECK(find(r, "probe kind 'gopher' is not one of").line == 29);
+    CHECK(find(r, "probe 'smtp' needs a service, e.g. smtp:https").column == 43);
 }
 
 TEST_CASE("malformed addresses, prefixes, durations and ports") {

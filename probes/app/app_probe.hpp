@@ -1,21 +1,28 @@
-// The probe behind every application kind (mllp, dicom, ...): a TCP connect judged as tcp
-// judges it, then the kind's Dialogue over the connection, with one bounded buffer and the
-// probe's one timeout. What happens to the first data after the handshake is judged here, the
-// same for every protocol:
+// The probe behind every application kind (mllp, dicom, tls, smtp, ldap): a TCP connect judged
+// as tcp judges it, then the kind's Dialogue over the connection, in clear or over TLS (from
+// the start, or when the protocol asks for it), with one bounded buffer and the probe's one
+// timeout. What happens to the first data after the handshake is judged here, the same for
+// every protocol:
 //   - never acknowledged by the server's TCP (TCP_INFO shows it outstanding at the timeout):
 //     app_blocked, dropped on the way;
 //   - reset by a sender whose TTL puts it nearer than the SYN-ACK's: app_blocked, with the
 //     device's distance in hops (ResetWatcher);
 //   - acknowledged and then silence, or reset by the server itself: mismatch.
+// TLS is checked as http checks it (OpenSSL, the CA bundles shared through CaStores): a failed
+// handshake or certificate is tls_error, and the certificate's dates are kept either way.
 // Each connection holds one descriptor of the loop's FdBudget, as tcp's do. Event loop thread.
 #pragma once
 
+#include <openssl/ssl.h>
+
 #include <functional>
+#include <map>
 #include <memory>
 #include <unordered_map>
 
 #include "probes/app/dialogue.hpp"
 #include "probes/app/reset_watcher.hpp"
+#include "probes/ca_store.hpp"
 #include "probes/socket_attempts.hpp"
 
 namespace fedprobe {
@@ -29,12 +36,19 @@ class AppProbe : public Probe {
     std::size_t in_flight() const { return attempts_.size(); }
 
   private:
+    enum class Tls { none, handshake, up };
     struct Session {
         std::unique_ptr<Dialogue> dialogue;
         IpAddress remote;
         std::uint16_t remote_port = 0, local_port = 0;
         bool watched = false;  // the reset watcher keeps its TTLs
         bool connected = false;
+        Tls tls = Tls::none;
+        struct SslFree {
+            void operator()(SSL* p) const { SSL_free(p); }
+        };
+        std::unique_ptr<SSL, SslFree> ssl;
+        TlsFacts tls_facts;
         std::string out;  // not yet written
         std::size_t sent = 0, received = 0;
     };
@@ -42,6 +56,8 @@ class AppProbe : public Probe {
     EventLoop& loop_;
     MakeDialogue make_;
     ResetWatcher resets_;
+    CaStores ca_stores_;
+    std::map<std::string, SSL_CTX*> contexts_;  // by CA file
     std::unordered_map<int, Session> sessions_;
     SocketAttempts attempts_;  // last: destroyed first, while sessions_ still exist
 
@@ -50,9 +66,16 @@ class AppProbe : public Probe {
     void on_connect(int fd, int connect_error);
     void on_timeout(int fd);
     void on_reset(int fd, Session& s);
-    // Writes what is pending; false when the verdict came (a reset on write).
+    void read_plain(int fd, Session& s);
+    void read_tls(int fd, Session& s);
+    // Feeds what arrived to the dialogue; false when the probe finished.
+    bool deliver(int fd, Session& s, const char* data, std::size_t n);
+    // Writes what is pending; false when the probe finished (a reset on write).
     bool flush(int fd, Session& s);
     void apply(int fd, Session& s, AppStep step);
+    void watch_for(int fd, Session& s);  // EPOLLIN, and EPOLLOUT while output waits
+    void start_tls(int fd, Session& s);
+    void continue_handshake(int fd, Session& s);
     void finish(int fd, ProbeResult r, AppFacts facts = {});
     void finish(int fd, const AppVerdict& v, AppFacts facts = {});
 };

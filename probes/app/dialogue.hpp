@@ -16,11 +16,30 @@ namespace fedprobe {
 
 struct ProbeResult;
 
+// How a check speaks TLS, where it does: from the start (tls:, dicom.tls, LDAPS) or when its
+// protocol asks (SMTP STARTTLS, LDAP StartTLS). The certificate is checked as http checks it.
+struct TlsSettings {
+    bool from_start = false;
+    std::string server_name;  // SNI and the name the certificate must carry; "": the address
+    std::string ca_file;      // "": the system's bundle
+    bool verify = true;       // false: report the certificate, do not fail on it
+    friend bool operator==(const TlsSettings&, const TlsSettings&) = default;
+};
+
+// What a TLS handshake showed, for the certificate series http and tls share.
+struct TlsFacts {
+    bool used = false;  // a handshake got as far as the server's certificate
+    std::string version;
+    std::optional<bool> verified;
+    std::optional<double> leaf_not_after, chain_not_after;
+};
+
 // What the server's end looked like to the driver, for the kind's result.
 struct AppFacts {
     // A reset after the handshake came from a device this many hops from the appliance, nearer
     // than the server (-1: no such reset).
     int reset_hops = -1;
+    TlsFacts tls;
 };
 
 struct AppVerdict {
@@ -31,6 +50,7 @@ struct AppVerdict {
 struct AppStep {
     std::string send;                   // bytes to write now (empty: nothing)
     std::optional<AppVerdict> verdict;  // set: the check is over
+    bool start_tls = false;             // after `send`, begin TLS (STARTTLS); tls() says how
 };
 
 // Bounds every dialogue keeps: a peer that sends 10 MB, or never ends its frame, costs the
@@ -40,8 +60,14 @@ inline constexpr std::size_t kMaxAnswer = 64 * 1024;
 class Dialogue {
   public:
     virtual ~Dialogue() = default;
-    // Sent as soon as the connection is up; empty when the server speaks first (SMTP).
+    // Sent as soon as the connection is up (after the TLS handshake when TLS comes first);
+    // empty when the server speaks first (SMTP).
     virtual std::string opening() = 0;
+    // How this check speaks TLS; null: it does not.
+    virtual const TlsSettings* tls() const { return nullptr; }
+    // The TLS handshake asked for by start_tls completed and the certificate passed: what to
+    // send now.
+    virtual AppStep tls_ready() { return {}; }
     // More of the server's bytes, in order.
     virtual AppStep received(std::string_view bytes) = 0;
     // The server closed its side before a verdict.

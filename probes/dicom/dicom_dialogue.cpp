@@ -24,8 +24,11 @@ AppStep verdict(Outcome o, std::string detail) {
 }  // namespace
 
 DicomDialogue::DicomDialogue(std::string called_ae, std::string calling_ae,
-                             std::uint16_t message_id)
-    : called_(std::move(called_ae)), calling_(std::move(calling_ae)), message_id_(message_id) {}
+                             std::uint16_t message_id, std::optional<TlsSettings> tls)
+    : called_(std::move(called_ae)),
+      calling_(std::move(calling_ae)),
+      message_id_(message_id),
+      tls_(std::move(tls)) {}
 
 std::string DicomDialogue::opening() {
     return associate_rq(called_, calling_);
@@ -166,6 +169,7 @@ std::optional<AppVerdict> DicomDialogue::timed_out() {
 void DicomDialogue::fill(ProbeResult& r, const AppFacts& facts) const {
     DicomResult d = result_;
     d.reset_hops = facts.reset_hops;
+    d.tls = facts.tls;
     r.kind = std::move(d);
 }
 

@@ -15,8 +15,10 @@ namespace fedprobe {
 
 class DicomDialogue : public Dialogue {
   public:
-    DicomDialogue(std::string called_ae, std::string calling_ae, std::uint16_t message_id);
+    DicomDialogue(std::string called_ae, std::string calling_ae, std::uint16_t message_id,
+                  std::optional<TlsSettings> tls = std::nullopt);
     std::string opening() override;
+    const TlsSettings* tls() const override { return tls_ ? &*tls_ : nullptr; }
     AppStep received(std::string_view bytes) override;
     AppVerdict closed() override;
     std::optional<AppVerdict> timed_out() override;
@@ -26,6 +28,7 @@ class DicomDialogue : public Dialogue {
     enum class State { associating, echoing, releasing, done };
     std::string called_, calling_;
     std::uint16_t message_id_;
+    std::optional<TlsSettings> tls_;
     State state_ = State::associating;
     std::string buffer_;
     std::string command_;                // the C-ECHO-RSP's command set so far

@@ -5,20 +5,27 @@
 
 #include <string>
 
+#include "probes/app/tls_options.hpp"
 #include "probes/kind.hpp"
+#include "probes/tls_families.hpp"
 
 namespace fedprobe {
 
 struct DicomOptions {
     std::string called_ae;   // empty: ANY-SCP
     std::string calling_ae;  // empty: derived from the site (dicom_default_calling_ae)
+    bool tls = false;        // DICOM over TLS (PS3.15 B.1, port 2762): TLS from the start
+    TlsOptions tls_options;
     friend bool operator==(const DicomOptions&, const DicomOptions&) = default;
 };
 struct DicomParams {
     std::string called_ae, calling_ae;
+    bool tls = false;
+    TlsSettings tls_settings;
     friend bool operator==(const DicomParams&, const DicomParams&) = default;
 };
 struct DicomResult {
+    TlsFacts tls;
     // The A-ASSOCIATE-RJ's fields as label values (dicom_pdu.hpp), empty unless it was refused.
     std::string reject_result, reject_source, reject_reason;
     int echo_status = -1;  // the C-ECHO-RSP's status (0: success; -1: none came)
@@ -41,6 +48,9 @@ struct DicomKind {
                    SeriesType::gauge},
         FamilyInfo{"fedprobe_dicom_echo_status",
                    "The last C-ECHO-RSP's status (0: success; -1: no response)", SeriesType::gauge},
+        kTlsVersionFamily,
+        kTlsCertVerifiedFamily,
+        kTlsCertNotAfterFamily,
         FamilyInfo{"fedprobe_dicom_reset_hops",
                    "Hops to the device that reset the last probe's data after the handshake "
                    "(-1: none did)",

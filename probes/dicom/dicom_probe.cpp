@@ -11,7 +11,9 @@ std::unique_ptr<Probe> DicomKind::make_probe(EventLoop& loop) {
         const DicomParams& p = req.as<DicomKind>();
         std::uint16_t id = (*next_id)++;
         if (*next_id == 0) *next_id = 1;
-        return std::make_unique<DicomDialogue>(p.called_ae, p.calling_ae, id);
+        return std::make_unique<DicomDialogue>(
+            p.called_ae, p.calling_ae, id,
+            p.tls ? std::optional<TlsSettings>(p.tls_settings) : std::nullopt);
     });
 }
 

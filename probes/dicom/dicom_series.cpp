@@ -1,6 +1,7 @@
 // A dicom job's own series: the last rejection, the last echo status, the last reset's distance.
 #include <mutex>
 
+#include "probes/app/tls_series.hpp"
 #include "probes/dicom/dicom_kind.hpp"
 #include "probes/probe.hpp"
 
@@ -14,6 +15,7 @@ class DicomSeries : public KindSeries {
         std::lock_guard lock(mu_);
         const DicomResult* d = r.as<DicomKind>();
         last_ = d ? *d : DicomResult{};
+        if (d) tls_.record(d->tls);
     }
     void render(std::size_t family, SeriesWriter& out) const override {
         std::lock_guard lock(mu_);
@@ -25,6 +27,12 @@ class DicomSeries : public KindSeries {
                           1);
         } else if (family == 1) {
             out.value({}, last_.echo_status);
+        } else if (family == 2) {
+            tls_.version(out);
+        } else if (family == 3) {
+            tls_.verified(out);
+        } else if (family == 4) {
+            tls_.not_after(out);
         } else {
             out.value({}, last_.reset_hops);
         }
@@ -33,6 +41,7 @@ class DicomSeries : public KindSeries {
   private:
     mutable std::mutex mu_;  // a scrape reads while the probing thread records
     DicomResult last_;       // its labels are from fixed sets (dicom_pdu.hpp)
+    TlsSeries tls_;          // from the last handshake that got that far
 };
 
 }  // namespace
