@@ -19,7 +19,15 @@ ProbeRequest request_for(const Config& config, const Target& t, const ProbeSpec&
     context.default_ca_file = config.settings.ca_file;
     context.for_flow = for_flow;
     context.interval = t.interval;
-    visit_kind(spec.kind, [&]<typename K>() { r.params = K::params(t.options_for<K>(), context); });
+    visit_kind(spec.kind, [&]<typename K>() {
+        const typename K::Options* options = t.options_for<K>();
+        // A flow's application check: the target's own keys, else its service's.
+        if (!options && for_flow && service)
+            if (auto it = config.service_check_options.find(service->name);
+                it != config.service_check_options.end())
+                options = std::get<Boxed<typename K::Options>>(it->second).get();
+        r.params = K::params(options, context);
+    });
     r.port = context.port;
     if (interval) *interval = context.interval;
     return r;

@@ -161,6 +161,9 @@ struct Config {
     Settings settings;
     std::vector<Network> networks;
     std::map<std::string, Service> services;
+    // A service's check keys ([services] NAME = { check = "mllp", mllp = { ... } }), for its
+    // flows to targets that set none of their own: by service name.
+    std::map<std::string, KindOptions> service_check_options;
     std::vector<Target> targets;
     std::vector<Flow> flows;
 

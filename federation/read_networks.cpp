@@ -2,6 +2,7 @@
 // appliance runs.
 #include <algorithm>
 
+#include "config/toml_reader.hpp"
 #include "federation/load_context.hpp"
 
 namespace fedprobe {
@@ -148,7 +149,11 @@ void read_services(LoadContext& c, const toml::table& root) {
             r.error(node.source(), where + " must be a table like { proto = \"tcp\", port = 443 }");
             continue;
         }
-        r.check_keys(*t, {"proto", "port", "check"}, where);
+        std::vector<std::string_view> keys = {"proto", "port", "check"};
+        if (auto check = t->get("check"); check && check->is_string() &&
+                                          kind_index(check->as_string()->get()))
+            keys.push_back(Kinds::names[*kind_index(check->as_string()->get())]);
+        r.check_keys(*t, keys, where);
         Service svc;
         svc.name = name;
         auto proto = r.get_string(*t, "proto", where);
@@ -187,6 +192,17 @@ void read_services(LoadContext& c, const toml::table& root) {
                 continue;
             }
             svc.check = *check;
+            // The check's own keys, as a target's [targets.KIND] table holds them.
+            visit_kind(*kind, [&]<typename K>() {
+                const toml::table* table = r.get_table(*t, K::kName, where);
+                if (!table) return;
+                KindUse use;
+                use.with_service = true;
+                OptionReader options(r, *table, where + ": " + std::string(K::kName),
+                                     [&c](const std::string& id) { return c.cfg.network(id) != nullptr; });
+                std::get<Boxed<typename K::Options>>(c.cfg.service_check_options[name]) =
+                    K::parse(options, use);
+            });
         }
         c.cfg.services[name] = svc;
     }

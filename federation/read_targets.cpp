@@ -26,7 +26,8 @@ const std::set<std::string> kReservedLabels = {"site",    "network", "target",  
                                                "flow",    "job",     "instance", "le",
                                                "phase",   "state",   "version",  "cert",
                                                "reason",  "ttl",     "hop",      "hop_network",
-                                               "change",  "source",  "how",      "direction"};
+                                               "change",  "source",  "how",      "direction",
+                                               "code",    "result"};
 
 // "KIND" or "KIND:SERVICE", checked against the kind's rules for services (kinds.hpp).
 std::optional<ProbeSpec> parse_probe(LoadContext& c, const std::string& text,

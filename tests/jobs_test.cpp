@@ -255,3 +255,55 @@ icmp = { packets = 5 }
     CHECK(jobs[0].request.as<IcmpKind>().packets == 1);
     CHECK(jobs[1].request.as<IcmpKind>().packets == 9);
 }
+
+TEST_CASE("a flow's application check takes the target's keys, else its service's") {
+    auto r = load_config_text(R"([fedprobe]
+site = "kent-nhs"
+[[networks]]
+id = "kent-nhs"
+[[networks]]
+id = "surrey-psn"
+[services]
+hl7 = { proto = "tcp", port = 2575, check = "mllp", mllp = { accept = ["AA", "AE"] } }
+[[targets]]
+id = "engine"
+network = "surrey-psn"
+address = "198.51.100.10"
+probes = []
+[[targets]]
+id = "strict-engine"
+network = "surrey-psn"
+address = "198.51.100.11"
+probes = []
+mllp = { accept = ["AA"] }
+[[flows]]
+from = ["kent-nhs"]
+to = "surrey-psn"
+service = "hl7"
+expect = "allow"
+)",
+                              "t.toml", std::nullopt);
+    REQUIRE(r.config);
+    auto jobs = build_flow_jobs(*r.config);
+    REQUIRE(jobs.size() == 2);
+    CHECK(jobs[0].request.as<MllpKind>().accept == std::vector<std::string>{"AA", "AE"});
+    CHECK(jobs[1].request.as<MllpKind>().accept == std::vector<std::string>{"AA"});
+    CHECK(jobs[0].request.port == 2575);
+
+    auto bad = load_config_text(R"([fedprobe]
+site = "kent-nhs"
+[[networks]]
+id = "kent-nhs"
+[services]
+hl7 = { proto = "tcp", port = 2575, check = "mllp", mllp = { accept = ["ZZ"] }, dicom = {} }
+)",
+                                "t.toml", std::nullopt);
+    CHECK_FALSE(bad.config);
+    bool accept = false, key = false;
+    for (const auto& d : bad.diagnostics) {
+        accept |= d.message.find("mllp.accept: ZZ is not an acknowledgement code") != std::string::npos;
+        key |= d.message.find("dicom") != std::string::npos;
+    }
+    CHECK(accept);
+    CHECK(key);  // the other kind's table is not a key of this service
+}
