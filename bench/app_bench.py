@@ -7,7 +7,7 @@ ldap (with StartTLS) and tls (its LDAPS port). Prints the daemon's CPU-microseco
 completed probe for each kind and the ratio to tcp (the goal: at most 2). On loopback the
 daemon's CPU includes the kernel's work for both ends of every exchange.
 
-    bench/app_bench.py build/daemon/fedprobe [--targets 200] [--seconds 20]
+    bench/app_bench.py build/daemon/fedprobe [--targets 200] [--seconds 20] [--floor app_floor]
 """
 import argparse
 import os
@@ -104,6 +104,8 @@ def main():
     ap.add_argument("fedprobe")
     ap.add_argument("--targets", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--floor", help="bench/app_floor: the least a blocking client spends per tcp "
+                    "connect and per DICOM verification against the same peers")
     a = ap.parse_args()
     for tool in ("storescp", "slapd", "openssl"):
         if not shutil.which(tool):
@@ -135,6 +137,13 @@ def main():
         for i, kind in enumerate(["tcp", "mllp", "dicom", "smtp", "ldap", "tls"]):
             results[kind] = run_kind(a.fedprobe, kind, a.targets, a.seconds, work, 19741 + i)
         tls_floor = s_time_floor(work)
+        floors = {}
+        if a.floor:
+            for kind, port in (("tcp", 22575), ("dicom", 21104)):
+                out = subprocess.run([a.floor, kind, str(port), "3000"], capture_output=True,
+                                     text=True).stdout
+                m = re.search(r"([0-9.]+) CPU-us each", out)
+                floors[kind] = float(m.group(1)) if m else float("nan")
     finally:
         for p in peers:
             p.terminate()
@@ -150,6 +159,11 @@ def main():
     for kind, (us, done, ok) in results.items():
         floor = f"{us / tls_floor:12.2f}" if kind in ("smtp", "ldap", "tls") else ""
         print(f"{kind:6} {done:8.0f} {ok:8.0f} {us:13.1f} {us / base:6.2f} {floor}")
+    if floors:
+        print(f"floor (app_floor, blocking client, same peers): tcp {floors['tcp']:.1f} CPU-us, "
+              f"dicom {floors['dicom']:.1f} CPU-us ({floors['dicom'] / floors['tcp']:.2f}x); "
+              f"fedprobe over the floor: tcp {base / floors['tcp']:.2f}x, "
+              f"dicom {results['dicom'][0] / floors['dicom']:.2f}x")
     print(f"TLS floor: openssl s_time, {tls_floor:.0f} CPU-us per new TLS connection to the same "
           "LDAPS port (OpenSSL's own client, no certificate check)")
 

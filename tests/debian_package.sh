@@ -29,8 +29,11 @@ start=$SECONDS
 # nocheck: the suite runs every test itself; the package's own build skips them (and doctest).
 # DEB_*FLAGS_STRIP=-g and noautodbgsym: without debug info, which is 40% of the compile time at
 # -O2, and so without the dbgsym package, the one part of a real build this test does not look
-# at; every other flag, hardening included, is Debian's and is checked below.
+# at. -O1 rather than Debian's -O2: a third less compile time, and still optimised, so
+# _FORTIFY_SOURCE works (-O0, DEB_BUILD_OPTIONS=noopt, would lose it). Every other flag,
+# hardening included, is Debian's and is checked below.
 (cd "$src" && DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=$(nproc)" DEB_CFLAGS_STRIP=-g DEB_CXXFLAGS_STRIP=-g \
+    DEB_CXXFLAGS_APPEND=-O1 \
     dpkg-buildpackage -us -uc -b) \
     >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log"; fail "dpkg-buildpackage failed"; }
 deb="$WORK/fedprobe_${version}_amd64.deb"
