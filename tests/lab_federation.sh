@@ -28,6 +28,27 @@ echo "up took $((($(date +%s%N) - start) / 1000000)) ms"
 "$LABD/federation" up | grep -q "already up" || fail "a second up is not a no-op"
 pass "up, idempotent"
 
+# lab/fault lists what lab/README.md's Faults table says, and switches every fault it lists
+# (and no other) on and off.
+listed=$("$LABD/fault" list | awk '/^[a-z0-9-]+ +(on|off) / {print $1}' | sort)
+handled=$(python3 - "$LABD/fault" <<'PY'
+import re, sys
+src = open(sys.argv[1]).read()
+def cases(fn):
+    body = re.search(r"^" + fn + r"\(\) \{\n    case .*?\n(.*?)^    esac", src, re.S | re.M).group(1)
+    names = set()
+    for m in re.finditer(r"^        ([a-z0-9| -]+)\)", body, re.M):
+        names |= {n.strip() for n in m.group(1).split("|")}
+    return names
+on, off = cases("on"), cases("off")
+print("\n".join(sorted(on & off)))
+if on != off: sys.exit("switched on but not off, or off but not on: %s" % sorted(on ^ off))
+PY
+) || fail "lab/fault's on and off handle different faults: $handled"
+[ "$listed" = "$handled" ] || fail "lab/fault list (lab/README.md) and the faults lab/fault switches differ: $(diff <(echo "$listed") <(echo "$handled") | grep '^[<>]' | tr '\n' ' ')"
+[ "$(wc -l <<<"$listed")" -ge 20 ] || fail "too few faults listed: $listed"
+pass "lab/fault list is lab/README.md's table, and lab/fault switches each of its $(wc -l <<<"$listed") faults"
+
 baseline() {
     [ "$(https_body kp 10.31.2.10 kent-nhs)" = "epr kent-nhs" ] || fail "kent-psn -> kent-nhs HTTPS with the lab CA"
     open_tcp kp 10.31.2.10 2575 || fail "kent-psn -> kent-nhs MLLP open"
