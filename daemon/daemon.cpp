@@ -60,6 +60,11 @@ Daemon::~Daemon() {
 }
 
 bool Daemon::stop_exposer(std::chrono::milliseconds deadline) {
+    if (tls_server_) {  // libmicrohttpd waits for the requests it serves, then stops at once
+        tls_server_.reset();
+        set_web_health(nullptr, nullptr);
+        return true;
+    }
     if (!exposer_) return true;
     // The HTTP server waits for the requests it is serving; a scrape of 10,000 targets can take
     // a second or more to build and send. So it stops on a thread of its own, and the caller
@@ -115,6 +120,22 @@ bool Daemon::start_exposer() {
                                             [this] { exporter_.auth_failed(); });
     // /metrics, /-/healthy, /-/ready and the status page at /, all behind the same auth.
     set_web_health(&health_, auth_.get(), &page_, &metrics_);
+    if (settings.web.tls) {
+        auto files = load_web_tls_files(*settings.web.tls);
+        auto server = files.ok() ? TlsWebServer::start(settings.listen, *settings.web.tls, *files)
+                                 : Result<std::unique_ptr<TlsWebServer>>(files.status());
+        if (!server.ok()) {
+            set_web_health(nullptr, nullptr);
+            spdlog::error("cannot serve /metrics over TLS: {}", server.status().message());
+            return false;
+        }
+        tls_server_ = std::move(*server);
+        spdlog::info(
+            "metrics on https://{}/metrics{}{}", settings.listen.str(),
+            settings.web.tls->client_auth == ClientAuth::none ? "" : " (client certificates)",
+            auth_ ? " (basic auth)" : "");
+        return true;
+    }
     try {
         // prometheus-cpp's Exposer is only the HTTP server here: begin_request answers every
         // path. The HTTP threads only read the series; all probing stays on this thread.
@@ -318,6 +339,11 @@ void Daemon::reloaded(LoadResult loaded) {
                      now.listen.str(), was.listen.str());
     if (now.web.basic_auth_users != was.web.basic_auth_users)
         spdlog::warn("reload: basic_auth_users changed; restart fedprobe to apply it");
+    if (!reload_web_tls(now)) {
+        exporter_.config_reloaded(false, unix_now());
+        systemd::ready(status_line() + "; last reload failed");
+        return;
+    }
     // The swap runs on the probing thread (the parse did not); its time is how late a probe
     // due meanwhile starts, so it is logged.
     const auto swap_started = std::chrono::steady_clock::now();
@@ -327,6 +353,41 @@ void Daemon::reloaded(LoadResult loaded) {
     spdlog::info("reload done: {} probes, swapped in {} ms", engine_->size(),
                  std::chrono::duration_cast<std::chrono::milliseconds>(swap).count());
     systemd::ready(status_line());
+}
+
+bool Daemon::reload_web_tls(const Settings& now) {
+    if (!tls_server_) {
+        if (now.web.tls)
+            spdlog::warn("reload: [fedprobe.web.tls] set; restart fedprobe to serve over TLS");
+        return true;
+    }
+    if (!now.web.tls) {
+        spdlog::warn("reload: [fedprobe.web.tls] removed; still serving over TLS until restarted");
+        return true;
+    }
+    // The certificates and the CA are read again on every reload: a renewed certificate is
+    // served without a restart, and one that does not load keeps the old and the old config.
+    auto files = load_web_tls_files(*now.web.tls);
+    if (!files.ok()) {
+        spdlog::error(
+            "reload rejected: [fedprobe.web.tls]: {}; still running the previous "
+            "config and certificates",
+            files.status().message());
+        return false;
+    }
+    if (*files == tls_server_->files() && *now.web.tls == tls_server_->config()) return true;
+    // SO_REUSEPORT: the new server listens before the old one stops, so no scrape is refused.
+    auto server = TlsWebServer::start(config_->settings.listen, *now.web.tls, std::move(*files));
+    if (!server.ok()) {
+        spdlog::error(
+            "reload rejected: [fedprobe.web.tls]: {}; still running the previous "
+            "config and certificates",
+            server.status().message());
+        return false;
+    }
+    tls_server_ = std::move(*server);
+    spdlog::info("reload: TLS certificates and settings applied");
+    return true;
 }
 
 void Daemon::on_signal() {

@@ -19,6 +19,7 @@
 #include "exporters/basic_auth.hpp"
 #include "exporters/prometheus_exporter.hpp"
 #include "exporters/status_page.hpp"
+#include "exporters/tls_web_server.hpp"
 #include "exporters/web_health.hpp"
 #include "exporters/web_routes.hpp"
 #include "federation/loader.hpp"
@@ -56,6 +57,7 @@ class Daemon {
     StatusPage page_{exporter_.job_series(), exporter_.flow_series(), FEDPROBE_VERSION};
     MetricsWriter metrics_{[this](std::string& out) { exporter_.write_text(out); }};
     std::unique_ptr<prometheus::Exposer> exposer_;
+    std::unique_ptr<TlsWebServer> tls_server_;  // instead of exposer_ with [fedprobe.web.tls]
     std::unique_ptr<ConfigReloader> reloader_;
     int signal_fd_ = -1;
     DescriptorPlan descriptors_;
@@ -63,6 +65,9 @@ class Daemon {
 
     bool open_signals();
     bool start_exposer();
+    // [fedprobe.web.tls] on a reload: the files read again, a new server when they or the
+    // settings changed; false (the reload is rejected) when they do not load.
+    bool reload_web_tls(const Settings& now);
     bool stop_exposer(std::chrono::milliseconds deadline);  // false: still stopping
     void apply(std::shared_ptr<const Config> config);
     void apply_capture(const Config& config);

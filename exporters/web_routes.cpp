@@ -39,58 +39,85 @@ void set_web_health(const WebHealth* health, BasicAuth* auth, const StatusPage* 
     g_health.store(health);
 }
 
-int begin_web_request(mg_connection* connection) {
+WebReply answer_web_request(const WebRequest& req) {
+    WebReply out;
     const WebHealth* health = g_health.load();
-    const mg_request_info* info = mg_get_request_info(connection);
-    if (!health || !info || !info->local_uri) return 0;
+    if (!health) return out;
     const StatusPage* page = g_page.load();
     const MetricsWriter* metrics = g_metrics.load();
-    const bool is_page = page && std::strcmp(info->local_uri, "/") == 0;
-    const bool is_metrics = metrics && std::strcmp(info->local_uri, "/metrics") == 0;
+    const std::string path(req.path);
+    const bool is_page = page && path == "/";
+    const bool is_metrics = metrics && path == "/metrics";
     WebHealth::Answer a =
-        is_page || is_metrics ? WebHealth::Answer{200, ""} : health->answer(info->local_uri);
-    if (a.status == 0) return 0;  // not a path of ours: the Exposer answers 404
-    const bool head = info->request_method && std::strcmp(info->request_method, "HEAD") == 0;
-    if (!head && (!info->request_method || std::strcmp(info->request_method, "GET") != 0)) {
-        respond(connection, 405, "Method Not Allowed", "GET or HEAD only.\n", false,
-                "Allow: GET, HEAD\r\n");
-        return 1;
+        is_page || is_metrics ? WebHealth::Answer{200, ""} : health->answer(path.c_str());
+    if (a.status == 0) return out;  // not a path of ours: 404
+    out.head = req.method == "HEAD";
+    if (!out.head && req.method != "GET") {
+        out.status = 405;
+        out.reason = "Method Not Allowed";
+        out.body = "GET or HEAD only.\n";
+        out.headers = "Allow: GET, HEAD\r\n";
+        out.head = false;
+        return out;
     }
     if (BasicAuth* auth = g_auth.load()) {
         // A request without credentials is not a guess: only presented ones are checked.
         // Guessing is throttled per client address, not for everyone at once.
-        const char* header = mg_get_header(connection, "Authorization");
-        auto credentials = header ? parse_basic_authorization(header) : std::nullopt;
-        if (!credentials ||
-            !auth->check(info->remote_addr, credentials->first, credentials->second)) {
-            respond(connection, 401, "Unauthorized", "Unauthorized\n", head,
-                    "WWW-Authenticate: Basic realm=\"fedprobe\"\r\n");
-            return 1;
+        auto credentials =
+            req.authorization ? parse_basic_authorization(req.authorization) : std::nullopt;
+        if (!credentials || !auth->check(req.remote, credentials->first, credentials->second)) {
+            out.status = 401;
+            out.reason = "Unauthorized";
+            out.body = "Unauthorized\n";
+            out.headers = "WWW-Authenticate: Basic realm=\"fedprobe\"\r\n";
+            return out;
         }
     }
     if (is_metrics) {
-        std::string body;
-        (*metrics)(body);
-        std::string headers = "X-Content-Type-Options: nosniff\r\n";
-        if (accepts_gzip(mg_get_header(connection, "Accept-Encoding"))) {
-            if (auto z = gzip(body)) {
-                std::string().swap(body);  // the plain text's memory goes before the write
-                body = std::move(*z);
-                headers += "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n";
+        (*metrics)(out.body);
+        out.headers = "X-Content-Type-Options: nosniff\r\n";
+        if (accepts_gzip(req.accept_encoding)) {
+            if (auto z = gzip(out.body)) {
+                std::string().swap(out.body);  // the plain text's memory goes before the write
+                out.body = std::move(*z);
+                out.headers += "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n";
             }
         }
-        respond(connection, 200, "OK", body, head, headers.c_str(), "text/plain; version=0.0.4");
-        return 1;
+        out.status = 200;
+        out.reason = "OK";
+        out.content_type = "text/plain; version=0.0.4";
+        return out;
     }
     if (is_page) {
         // Rendered only once the credentials are checked: the page names every target.
-        respond(connection, 200, "OK", page->render(), head,
-                "X-Content-Type-Options: nosniff\r\nContent-Security-Policy: default-src 'none'; "
-                "style-src 'unsafe-inline'\r\n",
-                "text/html");
-        return 1;
+        out.status = 200;
+        out.reason = "OK";
+        out.body = page->render();
+        out.headers =
+            "X-Content-Type-Options: nosniff\r\nContent-Security-Policy: default-src 'none'; "
+            "style-src 'unsafe-inline'\r\n";
+        out.content_type = "text/html";
+        return out;
     }
-    respond(connection, a.status, a.status == 200 ? "OK" : "Service Unavailable", a.body, head);
+    out.status = a.status;
+    out.reason = a.status == 200 ? "OK" : "Service Unavailable";
+    out.body = a.body;
+    return out;
+}
+
+int begin_web_request(mg_connection* connection) {
+    const mg_request_info* info = mg_get_request_info(connection);
+    if (!info || !info->local_uri) return 0;
+    WebRequest req;
+    req.method = info->request_method ? info->request_method : "";
+    req.path = info->local_uri;
+    req.authorization = mg_get_header(connection, "Authorization");
+    req.accept_encoding = mg_get_header(connection, "Accept-Encoding");
+    req.remote = info->remote_addr;
+    WebReply reply = answer_web_request(req);
+    if (reply.status == 0) return 0;  // the Exposer answers 404
+    respond(connection, reply.status, reply.reason.c_str(), reply.body, reply.head,
+            reply.headers.c_str(), reply.content_type.c_str());
     return 1;
 }
 

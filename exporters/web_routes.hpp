@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 struct mg_connection;
 
@@ -29,6 +30,24 @@ using MetricsWriter = std::function<void(std::string& out)>;
 // leaves /metrics to the Exposer.
 void set_web_health(const WebHealth* health, BasicAuth* auth, const StatusPage* page = nullptr,
                     const MetricsWriter* metrics = nullptr);
+
+// A request as either HTTP server hands it over (civetweb for plain HTTP, libmicrohttpd for
+// TLS), and the answer to write: the routes are the same on both.
+struct WebRequest {
+    std::string_view method, path;
+    const char* authorization = nullptr;    // the header, or null
+    const char* accept_encoding = nullptr;  // the header, or null
+    std::string remote;                     // the client's address, for auth's throttling
+};
+struct WebReply {
+    int status = 0;  // 0: not a path of ours
+    std::string reason;
+    std::string headers;  // extra header lines, each ending in \r\n
+    std::string content_type = "text/plain";
+    std::string body;
+    bool head = false;  // HEAD: the headers only
+};
+WebReply answer_web_request(const WebRequest& request);
 
 // civetweb's begin_request callback: answers /metrics (gzip when the client takes it),
 // /-/healthy, /-/ready and the status page at / itself (returns 1); anything else goes on to

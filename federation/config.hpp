@@ -127,8 +127,25 @@ struct Flow {
     ProbeSpec probe;
 };
 
+// [fedprobe.web.tls]: the endpoint over TLS, with exporter-toolkit's field names.
+enum class ClientAuth {
+    none,                // NoClientCert
+    require_any,         // RequireAnyClientCert
+    verify_if_given,     // VerifyClientCertIfGiven
+    require_and_verify,  // RequireAndVerifyClientCert
+};
+struct WebTlsConfig {
+    std::string cert_file, key_file;
+    ClientAuth client_auth = ClientAuth::none;
+    std::string client_ca_file;
+    bool tls13_only = false;                 // min_version TLS13 (else TLS12)
+    std::vector<std::string> cipher_suites;  // Go's names; TLS 1.2 only, as exporter-toolkit's
+    friend bool operator==(const WebTlsConfig&, const WebTlsConfig&) = default;
+};
+
 struct WebConfig {
     std::map<std::string, std::string> basic_auth_users;  // user -> bcrypt hash
+    std::optional<WebTlsConfig> tls;                      // unset: plain HTTP
 };
 
 // [fedprobe.capture]: passive capture of handshakes on these interfaces (off when absent).

@@ -32,6 +32,7 @@ void read_networks(LoadContext& c, const toml::table& root);
 void read_services(LoadContext& c, const toml::table& root);
 void read_settings(LoadContext& c, const toml::table& root);
 void read_capture(LoadContext& c, const toml::table& fedprobe);
+void read_web_tls(LoadContext& c, const toml::table& tls);
 void read_stamp_reflector(LoadContext& c, const toml::table& fedprobe);
 void read_targets(LoadContext& c, const toml::table& root);
 bool read_kind_options(LoadContext& c, const toml::table& t, Target& tg, const std::string& where);

@@ -1,6 +1,7 @@
 // [[networks]], [services] and [fedprobe]: what the federation is made of and how this
 // appliance runs.
 #include <algorithm>
+#include <set>
 
 #include "config/toml_reader.hpp"
 #include "federation/load_context.hpp"
@@ -150,8 +151,8 @@ void read_services(LoadContext& c, const toml::table& root) {
             continue;
         }
         std::vector<std::string_view> keys = {"proto", "port", "check"};
-        if (auto check = t->get("check"); check && check->is_string() &&
-                                          kind_index(check->as_string()->get()))
+        if (auto check = t->get("check");
+            check && check->is_string() && kind_index(check->as_string()->get()))
             keys.push_back(Kinds::names[*kind_index(check->as_string()->get())]);
         r.check_keys(*t, keys, where);
         Service svc;
@@ -198,14 +199,97 @@ void read_services(LoadContext& c, const toml::table& root) {
                 if (!table) return;
                 KindUse use;
                 use.with_service = true;
-                OptionReader options(r, *table, where + ": " + std::string(K::kName),
-                                     [&c](const std::string& id) { return c.cfg.network(id) != nullptr; });
+                OptionReader options(
+                    r, *table, where + ": " + std::string(K::kName),
+                    [&c](const std::string& id) { return c.cfg.network(id) != nullptr; });
                 std::get<Boxed<typename K::Options>>(c.cfg.service_check_options[name]) =
                     K::parse(options, use);
             });
         }
         c.cfg.services[name] = svc;
     }
+}
+
+// Go's TLS 1.2 AEAD suite names, as exporter-toolkit takes them (crypto/tls): the ones a
+// GnuTLS priority string can say. Go ignores the list for TLS 1.3, and so does this.
+static bool known_cipher_suite(const std::string& name) {
+    static const std::set<std::string> kKnown = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                                                 "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                                                 "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+                                                 "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                                                 "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+                                                 "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+                                                 "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+                                                 "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"};
+    return kKnown.count(name) != 0;
+}
+
+void read_web_tls(LoadContext& c, const toml::table& t) {
+    TomlReader& r = c.r;
+    const std::string where = "[fedprobe.web.tls]";
+    r.check_keys(t,
+                 {"cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version",
+                  "cipher_suites"},
+                 where);
+    WebTlsConfig w;
+    bool ok = true;
+    for (auto [key, field] : {std::pair{"cert_file", &WebTlsConfig::cert_file},
+                              std::pair{"key_file", &WebTlsConfig::key_file},
+                              std::pair{"client_ca_file", &WebTlsConfig::client_ca_file}}) {
+        if (auto v = r.get_string(t, key, where)) {
+            r.check_readable(*t.get(key), *v, where + ": " + key);
+            w.*field = *v;
+        }
+    }
+    if (w.cert_file.empty() || w.key_file.empty()) {
+        r.error(t.source(), where + " needs both cert_file and key_file (PEM)");
+        ok = false;
+    }
+    if (auto a = r.get_string(t, "client_auth_type", where)) {
+        if (*a == "NoClientCert")
+            w.client_auth = ClientAuth::none;
+        else if (*a == "RequireAnyClientCert")
+            w.client_auth = ClientAuth::require_any;
+        else if (*a == "VerifyClientCertIfGiven")
+            w.client_auth = ClientAuth::verify_if_given;
+        else if (*a == "RequireAndVerifyClientCert")
+            w.client_auth = ClientAuth::require_and_verify;
+        else {
+            r.error(t.get("client_auth_type")->source(),
+                    where + ": client_auth_type " + quote_excerpt(*a) +
+                        " is not NoClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or "
+                        "RequireAndVerifyClientCert");
+            ok = false;
+        }
+    }
+    if ((w.client_auth == ClientAuth::verify_if_given ||
+         w.client_auth == ClientAuth::require_and_verify) &&
+        w.client_ca_file.empty()) {
+        r.error(t.source(), where +
+                                ": client_auth_type verifies client certificates, so it "
+                                "needs client_ca_file");
+        ok = false;
+    }
+    if (auto v = r.get_string(t, "min_version", where)) {
+        if (*v == "TLS13")
+            w.tls13_only = true;
+        else if (*v != "TLS12") {
+            r.error(t.get("min_version")->source(),
+                    where + ": min_version " + quote_excerpt(*v) + " is not TLS12 or TLS13");
+            ok = false;
+        }
+    }
+    for (auto& [name, node] : r.get_string_array(t, "cipher_suites", where)) {
+        if (!known_cipher_suite(name)) {
+            r.error(node->source(), where + ": cipher_suites: " + quote_excerpt(name) +
+                                        " is not a TLS 1.2 AEAD suite by Go's name (e.g. "
+                                        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
+            ok = false;
+            continue;
+        }
+        w.cipher_suites.push_back(name);
+    }
+    if (ok) c.cfg.settings.web.tls = w;
 }
 
 void read_settings(LoadContext& c, const toml::table& root) {
@@ -257,7 +341,9 @@ void read_settings(LoadContext& c, const toml::table& root) {
         s.ca_file = *ca;
     }
     if (const toml::table* web = r.get_table(*f, "web", where)) {
-        r.check_keys(*web, {"basic_auth_users"}, "[fedprobe.web]");
+        r.check_keys(*web, {"basic_auth_users", "tls"}, "[fedprobe.web]");
+        if (const toml::table* tls = r.get_table(*web, "tls", "[fedprobe.web]"))
+            read_web_tls(c, *tls);
         if (const toml::table* users = r.get_table(*web, "basic_auth_users", "[fedprobe.web]")) {
             for (auto&& [user, hash] : *users) {
                 auto h = hash.value<std::string>();

@@ -301,7 +301,8 @@ hl7 = { proto = "tcp", port = 2575, check = "mllp", mllp = { accept = ["ZZ"] }, 
     CHECK_FALSE(bad.config);
     bool accept = false, key = false;
     for (const auto& d : bad.diagnostics) {
-        accept |= d.message.find("mllp.accept: ZZ is not an acknowledgement code") != std::string::npos;
+        accept |=
+            d.message.find("mllp.accept: ZZ is not an acknowledgement code") != std::string::npos;
         key |= d.message.find("dicom") != std::string::npos;
     }
     CHECK(accept);

@@ -43,7 +43,8 @@ TEST_CASE("the table: names, indices and the variants line up") {
         });
     }
     CHECK_FALSE(kind_index("traceroute").has_value());
-    CHECK(kind_names() == "icmp, tcp, udp, dns, http, path, idle, stamp, mllp, dicom, tls, smtp, ldap");
+    CHECK(kind_names() ==
+          "icmp, tcp, udp, dns, http, path, idle, stamp, mllp, dicom, tls, smtp, ldap");
 }
 
 TEST_CASE("every kind: parser, probe, series and params") {

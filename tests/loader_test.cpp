@@ -730,3 +730,34 @@ dicom = { called_ae = "A\\B", calling_ae = "SEVENTEEN-CHARS-X" }
     CHECK(find(keys, "dicom.called_ae 'A\\B' is not an AE title").line > 0);
     CHECK(find(keys, "dicom.calling_ae 'SEVENTEEN-CHARS-X' is not an AE title").line > 0);
 }
+
+TEST_CASE("[fedprobe.web.tls]: exporter-toolkit's fields, each mistake located") {
+    auto with = [](const std::string& tls) {
+        std::string text = kBase;
+        text.replace(text.find("[[networks]]"), 0, "[fedprobe.web.tls]\n" + tls + "\n");
+        return load(text);
+    };
+    auto ok = with(
+        "cert_file = \"/dev/null\"\nkey_file = \"/dev/null\"\n"
+        "client_auth_type = \"RequireAnyClientCert\"\nmin_version = \"TLS13\"\n"
+        "cipher_suites = [\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\"]");
+    REQUIRE(ok.config);
+    REQUIRE(ok.config->settings.web.tls);
+    CHECK(ok.config->settings.web.tls->client_auth == ClientAuth::require_any);
+    CHECK(ok.config->settings.web.tls->tls13_only);
+
+    auto bad = with(
+        "cert_file = \"/dev/null\"\nclient_auth_type = \"Maybe\"\n"
+        "min_version = \"TLS10\"\ncipher_suites = [\"RC4-MD5\"]");
+    CHECK_FALSE(bad.config);
+    CHECK(find(bad, "needs both cert_file and key_file").line > 0);
+    CHECK(find(bad, "client_auth_type 'Maybe' is not NoClientCert").line > 0);
+    CHECK(find(bad, "min_version 'TLS10' is not TLS12 or TLS13").line > 0);
+    CHECK(find(bad, "cipher_suites: 'RC4-MD5' is not a TLS 1.2 AEAD suite").line > 0);
+
+    auto no_ca = with(
+        "cert_file = \"/dev/null\"\nkey_file = \"/dev/null\"\n"
+        "client_auth_type = \"RequireAndVerifyClientCert\"");
+    CHECK_FALSE(no_ca.config);
+    CHECK(find(no_ca, "verifies client certificates, so it needs client_ca_file").line > 0);
+}
