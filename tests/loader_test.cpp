@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "exporters/tls_web_server.hpp"
 #include "federation/loader.hpp"
 
 using namespace fedprobe;
@@ -760,4 +761,17 @@ TEST_CASE("[fedprobe.web.tls]: exporter-toolkit's fields, each mistake located")
         "client_auth_type = \"RequireAndVerifyClientCert\"");
     CHECK_FALSE(no_ca.config);
     CHECK(find(no_ca, "verifies client certificates, so it needs client_ca_file").line > 0);
+}
+
+TEST_CASE("[fedprobe.web.tls]: min_version and cipher_suites as GnuTLS priorities") {
+    WebTlsConfig c;
+    CHECK(gnutls_priorities(c) == "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+    c.tls13_only = true;
+    CHECK(gnutls_priorities(c) == "NORMAL:-VERS-ALL:+VERS-TLS1.3");
+    c.tls13_only = false;
+    c.cipher_suites = {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                       "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305"};
+    CHECK(gnutls_priorities(c) ==
+          "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-RSA:+ECDHE-ECDSA:-CIPHER-ALL:"
+          "+AES-256-GCM:+CHACHA20-POLY1305");
 }

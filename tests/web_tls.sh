@@ -16,7 +16,7 @@ sign() { openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial
 sign server san.ext; sign client
 key rogue; openssl req -x509 -key rogue.key -out rogue.pem -days 2 -subj /CN=rogue 2>/dev/null
 hash=$(bcrypt_hash secret)
-write_config() {  # client_auth_type min_version
+write_config() {  # client_auth_type min_version [cipher_suites]
     cat >fed.toml <<TOML
 [fedprobe]
 site = "kent-nhs"
@@ -29,6 +29,7 @@ key_file = "$WORK/server.key"
 client_auth_type = "$1"
 client_ca_file = "$WORK/ca.pem"
 min_version = "$2"
+${3:+cipher_suites = $3}
 [[networks]]
 id = "kent-nhs"
 prefixes = ["127.0.0.0/8"]
@@ -105,6 +106,14 @@ for _ in $(seq 1 50); do grep -q "reload: TLS certificates and settings applied"
 [ "$(get /-/healthy -u scraper:secret | cut -d' ' -f1)" = 200 ] || fail "NoClientCert: served without a certificate"
 [ "$(get /-/healthy -u scraper:secret --tls-max 1.2 | cut -d' ' -f1)" = 000 ] || fail "min_version TLS13: TLS 1.2 must fail the handshake"
 pass "min_version TLS13: TLS 1.2 refused; NoClientCert: served without a certificate"
+
+# cipher_suites: TLS 1.2 held to the suites named (the test's certificate is ECDSA).
+write_config NoClientCert TLS12 '["TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"]'
+kill -HUP "$DAEMON_PID"
+for _ in $(seq 1 50); do [ "$(get /-/healthy -u scraper:secret --tls-max 1.2 | cut -d' ' -f1)" = 200 ] && break; sleep 0.1; done
+[ "$(get /-/healthy -u scraper:secret --tls-max 1.2 --ciphers ECDHE-ECDSA-AES256-GCM-SHA384 | cut -d' ' -f1)" = 200 ] || fail "cipher_suites: the named suite is served"
+[ "$(get /-/healthy -u scraper:secret --tls-max 1.2 --ciphers ECDHE-ECDSA-AES128-GCM-SHA256 | cut -d' ' -f1)" = 000 ] || fail "cipher_suites: another suite is refused"
+pass "cipher_suites: TLS 1.2 with the named suite only"
 
 # Half-open connections (a slowloris) cannot hold a scrape up: 10 from the scraper's own
 # address (where Prometheus keeps its own), and 40 from another, of which the server keeps 16
