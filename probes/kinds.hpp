@@ -24,8 +24,8 @@
 #include "probes/ldap/ldap_kind.hpp"
 #include "probes/mllp/mllp_kind.hpp"
 #include "probes/path_kind.hpp"
-#include "probes/stamp_kind.hpp"
 #include "probes/smtp/smtp_kind.hpp"
+#include "probes/stamp_kind.hpp"
 #include "probes/tcp_kind.hpp"
 #include "probes/tls/tls_kind.hpp"
 #include "probes/udp_kind.hpp"
@@ -49,7 +49,8 @@ struct KindList {
 };
 
 // ---- the table --------------------------------------------------------------------------
-// clang-format off: one line per kind
+// One line per kind, so that adding one is adding a line.
+// clang-format off
 using Kinds = KindList<
     IcmpKind,
     TcpKind,
