@@ -28,11 +28,6 @@ gnutls_datum_t datum(const std::string& s) {
             static_cast<unsigned>(s.size())};
 }
 
-struct Connection {
-    bool checked = false;  // the client certificate, once per connection
-    bool allowed = true;
-};
-
 // The client certificate as client_auth_type wants it: false with why when it fails.
 bool client_ok(MHD_Connection* c, ClientAuth mode, std::string& why) {
     if (mode == ClientAuth::none) return true;
@@ -58,9 +53,9 @@ bool client_ok(MHD_Connection* c, ClientAuth mode, std::string& why) {
     return true;
 }
 
-MHD_Result queue(MHD_Connection* c, const WebReply& reply) {
-    auto* body =
-        new std::string(reply.head ? std::string() : std::move(const_cast<WebReply&>(reply).body));
+MHD_Result queue(MHD_Connection* c, WebReply reply) {
+    // The body is handed over, not copied (a scrape can be tens of MB); MHD frees it.
+    auto* body = new std::string(reply.head ? std::string() : std::move(reply.body));
     MHD_Response* r = MHD_create_response_from_buffer_with_free_callback_cls(
         body->size(), body->data(), [](void* cls) { delete static_cast<std::string*>(cls); }, body);
     if (!r) {
@@ -69,17 +64,8 @@ MHD_Result queue(MHD_Connection* c, const WebReply& reply) {
     }
     MHD_add_response_header(r, "Content-Type", (reply.content_type + "; charset=utf-8").c_str());
     MHD_add_response_header(r, "Cache-Control", "no-store");
-    // The extra headers, "Name: value\r\n" each.
-    std::size_t at = 0;
-    while (at < reply.headers.size()) {
-        std::size_t end = reply.headers.find("\r\n", at);
-        if (end == std::string::npos) end = reply.headers.size();
-        const std::string line = reply.headers.substr(at, end - at);
-        if (auto colon = line.find(": "); colon != std::string::npos)
-            MHD_add_response_header(r, line.substr(0, colon).c_str(),
-                                    line.substr(colon + 2).c_str());
-        at = end + 2;
-    }
+    for (const auto& [name, value] : reply.headers)
+        MHD_add_response_header(r, name.c_str(), value.c_str());
     MHD_Result ok = MHD_queue_response(c, static_cast<unsigned>(reply.status), r);
     MHD_destroy_response(r);
     return ok;
@@ -101,7 +87,7 @@ MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char*
         WebReply reply;
         reply.status = 403;
         reply.body = "Forbidden: " + why + "\n";
-        return queue(c, reply);
+        return queue(c, std::move(reply));
     }
     WebRequest req;
     req.method = method;
@@ -116,10 +102,8 @@ MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char*
         reply.status = 404;
         reply.body = "Not Found\n";
     }
-    return queue(c, reply);
+    return queue(c, std::move(reply));
 }
-
-void on_completed(void*, MHD_Connection*, void**, MHD_RequestTerminationCode) {}
 
 }  // namespace
 
@@ -209,7 +193,6 @@ Result<std::unique_ptr<TlsWebServer>> TlsWebServer::start(const Endpoint& listen
         {MHD_OPTION_THREAD_POOL_SIZE, 2, nullptr},
         {MHD_OPTION_CONNECTION_TIMEOUT, 10, nullptr},
         {MHD_OPTION_PER_IP_CONNECTION_LIMIT, 16, nullptr},
-        {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&on_completed), nullptr},
         {trust.empty() ? MHD_OPTION_END : MHD_OPTION_HTTPS_MEM_TRUST, 0,
          const_cast<char*>(trust.c_str())},
         {MHD_OPTION_END, 0, nullptr},

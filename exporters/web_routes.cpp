@@ -56,7 +56,7 @@ WebReply answer_web_request(const WebRequest& req) {
         out.status = 405;
         out.reason = "Method Not Allowed";
         out.body = "GET or HEAD only.\n";
-        out.headers = "Allow: GET, HEAD\r\n";
+        out.headers = {{"Allow", "GET, HEAD"}};
         out.head = false;
         return out;
     }
@@ -69,18 +69,19 @@ WebReply answer_web_request(const WebRequest& req) {
             out.status = 401;
             out.reason = "Unauthorized";
             out.body = "Unauthorized\n";
-            out.headers = "WWW-Authenticate: Basic realm=\"fedprobe\"\r\n";
+            out.headers = {{"WWW-Authenticate", "Basic realm=\"fedprobe\""}};
             return out;
         }
     }
     if (is_metrics) {
         (*metrics)(out.body);
-        out.headers = "X-Content-Type-Options: nosniff\r\n";
+        out.headers = {{"X-Content-Type-Options", "nosniff"}};
         if (accepts_gzip(req.accept_encoding)) {
             if (auto z = gzip(out.body)) {
                 std::string().swap(out.body);  // the plain text's memory goes before the write
                 out.body = std::move(*z);
-                out.headers += "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n";
+                out.headers.emplace_back("Content-Encoding", "gzip");
+                out.headers.emplace_back("Vary", "Accept-Encoding");
             }
         }
         out.status = 200;
@@ -93,9 +94,9 @@ WebReply answer_web_request(const WebRequest& req) {
         out.status = 200;
         out.reason = "OK";
         out.body = page->render();
-        out.headers =
-            "X-Content-Type-Options: nosniff\r\nContent-Security-Policy: default-src 'none'; "
-            "style-src 'unsafe-inline'\r\n";
+        out.headers = {
+            {"X-Content-Type-Options", "nosniff"},
+            {"Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"}};
         out.content_type = "text/html";
         return out;
     }
@@ -116,8 +117,11 @@ int begin_web_request(mg_connection* connection) {
     req.remote = info->remote_addr;
     WebReply reply = answer_web_request(req);
     if (reply.status == 0) return 0;  // the Exposer answers 404
-    respond(connection, reply.status, reply.reason.c_str(), reply.body, reply.head,
-            reply.headers.c_str(), reply.content_type.c_str());
+    std::string headers;
+    for (const auto& [name, value] : reply.headers)
+        headers += name + ": " + value + "\r\n";
+    respond(connection, reply.status, reply.reason.c_str(), reply.body, reply.head, headers.c_str(),
+            reply.content_type.c_str());
     return 1;
 }
 

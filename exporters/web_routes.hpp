@@ -13,6 +13,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 struct mg_connection;
 
@@ -42,7 +44,7 @@ struct WebRequest {
 struct WebReply {
     int status = 0;  // 0: not a path of ours
     std::string reason;
-    std::string headers;  // extra header lines, each ending in \r\n
+    std::vector<std::pair<std::string, std::string>> headers;  // beyond type and caching
     std::string content_type = "text/plain";
     std::string body;
     bool head = false;  // HEAD: the headers only

@@ -178,18 +178,27 @@ void read_services(LoadContext& c, const toml::table& root) {
         }
         svc.port = static_cast<std::uint16_t>(*port);
         if (auto check = r.get_string(*t, "check", where)) {
+            // The kinds that can check this service: they take a service of its transport and
+            // speak its application, more than the transport's own connect or datagram (and
+            // unlike path and idle, which answer other questions).
+            static constexpr std::string_view kNotChecks[] = {"tcp", "udp", "path", "idle"};
+            std::string can;
+            for_each_kind([&]<typename K>() {
+                if (K::kServices != ServiceUse::none &&
+                    std::find(std::begin(kNotChecks), std::end(kNotChecks), K::kName) ==
+                        std::end(kNotChecks) &&
+                    std::find(K::kTransports.begin(), K::kTransports.end(), svc.transport) !=
+                        K::kTransports.end())
+                    can += (can.empty() ? "" : ", ") + std::string(K::kName);
+            });
             auto kind = kind_index(*check);
-            bool fits = false;
-            if (kind)
-                visit_kind(*kind, [&]<typename K>() {
-                    fits = K::kServices != ServiceUse::none &&
-                           std::find(K::kTransports.begin(), K::kTransports.end(), svc.transport) !=
-                               K::kTransports.end();
-                });
-            if (!kind || !fits || *check == "tcp" || *check == "udp") {
-                r.error(t->get("check")->source(),
-                        where + ": check '" + *check + "' is not a kind that checks a " + *proto +
-                            " service at the application layer (mllp, dicom, http)");
+            const bool fits =
+                kind && (", " + can + ", ").find(", " + *check + ", ") != std::string::npos;
+            if (!fits) {
+                r.error(t->get("check")->source(), where + ": check " + quote_excerpt(*check) +
+                                                       " is not a kind that checks a " + *proto +
+                                                       " service at the application layer (" + can +
+                                                       ")");
                 continue;
             }
             svc.check = *check;

@@ -45,7 +45,7 @@ std::string openssl_error(const char* what) {
 AppProbe::AppProbe(EventLoop& loop, MakeDialogue make)
     : loop_(loop),
       make_(std::move(make)),
-      resets_(loop),
+      resets_(ResetWatcher::of(loop)),
       attempts_(loop, [this](const ProbeRequest& r, Done d) { begin(r, std::move(d)); }) {}
 
 AppProbe::~AppProbe() {
@@ -79,7 +79,7 @@ void AppProbe::begin(const ProbeRequest& req, Done done) {
     // Bound to a port now: watch its SYN-ACK's TTL before any drain could pass it by.
     s.local_port = local_port_of(fd);
     if (!failed_at_once && s.local_port)
-        s.watched = resets_.watch(s.remote, s.remote_port, s.local_port);
+        s.watched = resets_->watch(s.remote, s.remote_port, s.local_port);
     sessions_.emplace(fd, std::move(s));
     if (failed_at_once)
         return attempts_.decide_later(fd, std::move(attempt),
@@ -163,7 +163,6 @@ void AppProbe::on_connect(int fd, int connect_error) {
     r.duration = loop_.now() - a->started;
     judge_connect(fd, connect_error, a->destination, r);
     if (r.outcome != Outcome::ok) return finish(fd, std::move(r));
-    if (s.watched) resets_.drain_all();  // the SYN-ACK's TTL, while it is fresh in the socket
     s.connected = true;
     if (const TlsSettings* t = s.dialogue->tls(); t && t->from_start) return start_tls(fd, s);
     s.out = s.dialogue->opening();
@@ -306,17 +305,11 @@ void AppProbe::continue_handshake(int fd, Session& s) {
         return finish(fd, AppVerdict{Outcome::tls_error, detail});
     }
     s.tls = Tls::up;
-    if (t->from_start) {
-        s.out = s.dialogue->opening();
-        AppStep step;  // the opening is the first step after the handshake
-        if (!flush(fd, s)) return;
-        watch_for(fd, s);
-        // An opening-less check (tls:) may be done with the handshake alone.
-        step = s.dialogue->tls_ready();
-        if (step.verdict || !step.send.empty()) apply(fd, s, std::move(step));
-        return;
-    }
-    apply(fd, s, s.dialogue->tls_ready());
+    // What the dialogue sends now; with TLS from the start, its opening goes first. A check with
+    // neither (tls:) has its verdict from the handshake alone.
+    AppStep step = s.dialogue->tls_ready();
+    if (t->from_start) step.send = s.dialogue->opening() + step.send;
+    apply(fd, s, std::move(step));
     if (!sessions_.count(fd)) return;
     watch_for(fd, s);
     if (sessions_.count(fd) && SSL_has_pending(s.ssl.get())) read_tls(fd, s);
@@ -330,7 +323,7 @@ void AppProbe::on_reset(int fd, Session& s) {
                                  "reset after the handshake; whether by the server or a device "
                                  "on the way is unknown (no raw socket to read the reset's TTL: "
                                  "the daemon lacks CAP_NET_RAW)"});
-    auto ttl = resets_.ttls(s.remote, s.remote_port, s.local_port);
+    auto ttl = resets_->ttls(s.remote, s.remote_port, s.local_port);
     if (ttl.reset < 0 || ttl.syn_ack < 0)
         return finish(
             fd, AppVerdict{Outcome::mismatch, "reset after the handshake; its TTL was not seen"});
@@ -410,7 +403,7 @@ void AppProbe::finish(int fd, ProbeResult r, AppFacts facts) {
     if (it == sessions_.end()) return;
     Session s = std::move(it->second);
     sessions_.erase(it);
-    if (s.watched) resets_.forget(s.remote, s.remote_port, s.local_port);
+    if (s.watched) resets_->forget(s.remote, s.remote_port, s.local_port);
     if (s.tls == Tls::up) {
         ERR_clear_error();
         (void)SSL_shutdown(s.ssl.get());  // a close_notify, once, without waiting for the server's

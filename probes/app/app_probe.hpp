@@ -55,7 +55,7 @@ class AppProbe : public Probe {
 
     EventLoop& loop_;
     MakeDialogue make_;
-    ResetWatcher resets_;
+    std::shared_ptr<ResetWatcher> resets_;  // the loop's one (ResetWatcher::of)
     CaStores ca_stores_;
     std::map<std::string, SSL_CTX*> contexts_;  // by CA file
     std::unordered_map<int, Session> sessions_;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 namespace fedprobe {
@@ -34,8 +35,8 @@ std::optional<SeenSegment> from_tcp(std::span<const std::uint8_t> tcp) {
 }
 
 // Passes only segments with RST, or with SYN and ACK, so the socket sees a few packets per
-// connection rather than all of the host's TCP. `offset`: where the TCP header starts (IPv4:
-// after the IP header, whose length the filter reads; IPv6: at 0).
+// connection rather than all of the host's TCP. The TCP header starts after the IP header on
+// an IPv4 raw socket (the filter reads its length) and at 0 on an IPv6 one.
 Status attach_filter(int fd, bool ipv4) {
     std::vector<sock_filter> code;
     if (ipv4) {
@@ -87,6 +88,19 @@ int hops_from_ttl(int ttl) {
 
 constexpr auto kDrainEvery = std::chrono::milliseconds(100);
 
+std::shared_ptr<ResetWatcher> ResetWatcher::of(EventLoop& loop) {
+    // Loops of tests may run on threads of their own: the registry is locked, each watcher is
+    // then used on its loop's thread only.
+    static std::mutex mu;
+    static std::map<EventLoop*, std::weak_ptr<ResetWatcher>> watchers;
+    std::lock_guard lock(mu);
+    std::erase_if(watchers, [](const auto& w) { return w.second.expired(); });
+    std::weak_ptr<ResetWatcher>& slot = watchers[&loop];
+    auto w = slot.lock();
+    if (!w) slot = w = std::make_shared<ResetWatcher>(loop);
+    return w;
+}
+
 ResetWatcher::~ResetWatcher() {
     if (timer_) loop_.cancel_timer(timer_);
     for (int fd : {fd4_, fd6_})
@@ -126,7 +140,7 @@ int ResetWatcher::socket_for(int family) {
     // Room for a second of SYN-ACKs at a few thousand connections a second between drains.
     int bytes = 4 << 20;
     (void)setsockopt(s, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-    // Whatever arrived before the filter was attached may be any TCP segment: parse checks.
+    // Whatever arrived before the filter was attached may be any TCP segment: parsing checks.
     fd = s;
     return fd;
 }

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <tuple>
@@ -42,6 +43,10 @@ int hops_from_ttl(int ttl);
 
 class ResetWatcher {
   public:
+    // The one watcher of `loop`, shared by every application kind's probe on it: each raw
+    // socket is handed a copy of every SYN-ACK and reset, so one per kind would copy each
+    // packet once per kind.
+    static std::shared_ptr<ResetWatcher> of(EventLoop& loop);
     explicit ResetWatcher(EventLoop& loop) : loop_(loop) {}
     ~ResetWatcher();
     ResetWatcher(const ResetWatcher&) = delete;
@@ -56,8 +61,7 @@ class ResetWatcher {
     bool watch(const IpAddress& remote, std::uint16_t remote_port, std::uint16_t local_port);
     // What was seen so far, reading everything the socket holds first.
     Ttls ttls(const IpAddress& remote, std::uint16_t remote_port, std::uint16_t local_port);
-    // Reads what the sockets hold now (the probe calls it once its connect completed, so the
-    // SYN-ACK is read in the same batch as other probes' rather than on a wakeup of its own).
+    // Reads what the sockets hold now.
     void drain_all();
     void forget(const IpAddress& remote, std::uint16_t remote_port, std::uint16_t local_port);
 
