@@ -168,8 +168,7 @@ std::optional<AppVerdict> DicomDialogue::timed_out() {
 
 void DicomDialogue::fill(ProbeResult& r, const AppFacts& facts) const {
     DicomResult d = result_;
-    d.reset_hops = facts.reset_hops;
-    d.tls = facts.tls;
+    d.app = facts;
     r.kind = std::move(d);
 }
 

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "probes/app/app_series.hpp"
 #include "probes/app/tls_options.hpp"
 #include "probes/kind.hpp"
 #include "probes/tls_families.hpp"
@@ -25,11 +26,10 @@ struct DicomParams {
     friend bool operator==(const DicomParams&, const DicomParams&) = default;
 };
 struct DicomResult {
-    TlsFacts tls;
     // The A-ASSOCIATE-RJ's fields as label values (dicom_pdu.hpp), empty unless it was refused.
     std::string reject_result, reject_source, reject_reason;
     int echo_status = -1;  // the C-ECHO-RSP's status (0: success; -1: none came)
-    int reset_hops = -1;
+    AppFacts app;
 };
 
 struct DicomKind {
@@ -41,21 +41,17 @@ struct DicomKind {
         Outcome::unreachable, Outcome::error,   Outcome::mismatch, Outcome::app_blocked};
     static constexpr bool kCommonDuration = true;
     static constexpr SocketUse kSockets = SocketUse{1, 0, 0};  // a connection per probe
-    static constexpr std::array kFamilies = {
-        FamilyInfo{"fedprobe_dicom_association_rejected_info",
-                   "1 while the last association request was refused (A-ASSOCIATE-RJ), with its "
-                   "result, source and reason",
-                   SeriesType::gauge},
-        FamilyInfo{"fedprobe_dicom_echo_status",
-                   "The last C-ECHO-RSP's status (0: success; -1: no response)", SeriesType::gauge},
-        kTlsVersionFamily,
-        kTlsCertVerifiedFamily,
-        kTlsCertNotAfterFamily,
-        FamilyInfo{"fedprobe_dicom_reset_hops",
-                   "Hops to the device that reset the last probe's data after the handshake "
-                   "(-1: none did)",
-                   SeriesType::gauge},
-    };
+    static constexpr auto kFamilies = with_app_families(
+        std::array{
+            FamilyInfo{"fedprobe_dicom_association_rejected_info",
+                       "1 while the last association request was refused (A-ASSOCIATE-RJ), with "
+                       "its result, source and reason",
+                       SeriesType::gauge},
+            FamilyInfo{"fedprobe_dicom_echo_status",
+                       "The last C-ECHO-RSP's status (0: success; -1: no response)",
+                       SeriesType::gauge},
+        },
+        kAppTlsFamilies);
     using Options = DicomOptions;
     using Params = DicomParams;
     using Result = DicomResult;

@@ -115,7 +115,7 @@ AppVerdict LdapDialogue::closed() {
 }
 
 void LdapDialogue::fill(ProbeResult& r, const AppFacts& facts) const {
-    r.kind = LdapResult{result_code_, facts.tls, facts.reset_hops};
+    r.kind = LdapResult{result_code_, facts};
 }
 
 }  // namespace fedprobe

@@ -4,9 +4,9 @@
 // ldap_ber.hpp, driven by AppProbe.
 #pragma once
 
+#include "probes/app/app_series.hpp"
 #include "probes/app/tls_options.hpp"
 #include "probes/kind.hpp"
-#include "probes/tls_families.hpp"
 
 namespace fedprobe {
 
@@ -22,8 +22,7 @@ struct LdapParams {
 };
 struct LdapResult {
     int result_code = -1;  // the last LDAPResult's resultCode (-1: none came)
-    TlsFacts tls;
-    int reset_hops = -1;
+    AppFacts app;
 };
 
 struct LdapKind {
@@ -36,18 +35,12 @@ struct LdapKind {
         Outcome::mismatch,   Outcome::tls_error,   Outcome::app_blocked};
     static constexpr bool kCommonDuration = true;
     static constexpr SocketUse kSockets = SocketUse{1, 0, 0};  // a connection per probe
-    static constexpr std::array kFamilies = {
-        FamilyInfo{"fedprobe_ldap_result_code",
-                   "The last LDAP result code (0: success; 50: insufficient access; -1: none came)",
-                   SeriesType::gauge},
-        kTlsVersionFamily,
-        kTlsCertVerifiedFamily,
-        kTlsCertNotAfterFamily,
-        FamilyInfo{"fedprobe_ldap_reset_hops",
-                   "Hops to the device that reset the last probe's data after the handshake "
-                   "(-1: none did)",
-                   SeriesType::gauge},
-    };
+    static constexpr auto kFamilies = with_app_families(
+        std::array{FamilyInfo{"fedprobe_ldap_result_code",
+                              "The last LDAP result code (0: success; 50: insufficient access; "
+                              "-1: none came)",
+                              SeriesType::gauge}},
+        kAppTlsFamilies);
     using Options = LdapOptions;
     using Params = LdapParams;
     using Result = LdapResult;

@@ -181,7 +181,7 @@ AppVerdict MllpDialogue::closed() {
 void MllpDialogue::fill(ProbeResult& r, const AppFacts& facts) const {
     MllpResult m;
     m.ack = ack_;
-    m.reset_hops = facts.reset_hops;
+    m.app = facts;
     r.kind = std::move(m);
 }
 

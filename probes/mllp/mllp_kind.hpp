@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "probes/app/app_series.hpp"
 #include "probes/kind.hpp"
 
 namespace fedprobe {
@@ -21,7 +22,7 @@ struct MllpParams {
 };
 struct MllpResult {
     std::string ack;  // MSA-1 as a bounded label (mllp_ack_label), "" when none came
-    int reset_hops = -1;
+    AppFacts app;
 };
 
 struct MllpKind {
@@ -33,16 +34,12 @@ struct MllpKind {
         Outcome::unreachable, Outcome::error,   Outcome::mismatch, Outcome::app_blocked};
     static constexpr bool kCommonDuration = true;
     static constexpr SocketUse kSockets = SocketUse{1, 0, 0};  // a connection per probe
-    static constexpr std::array kFamilies = {
-        FamilyInfo{"fedprobe_mllp_ack_info",
-                   "The last acknowledgement's code (MSA-1: AA, AE, AR, CA, CE, CR, other); "
-                   "absent until one came",
-                   SeriesType::gauge},
-        FamilyInfo{"fedprobe_mllp_reset_hops",
-                   "Hops to the device that reset the last probe's data after the handshake "
-                   "(-1: none did)",
-                   SeriesType::gauge},
-    };
+    static constexpr auto kFamilies = with_app_families(
+        std::array{FamilyInfo{"fedprobe_mllp_ack_info",
+                              "The last acknowledgement's code (MSA-1: AA, AE, AR, CA, CE, CR, "
+                              "other); absent until one came",
+                              SeriesType::gauge}},
+        kAppPlainFamilies);
     using Options = MllpOptions;
     using Params = MllpParams;
     using Result = MllpResult;

@@ -156,7 +156,7 @@ AppVerdict SmtpDialogue::closed() {
 }
 
 void SmtpDialogue::fill(ProbeResult& r, const AppFacts& facts) const {
-    r.kind = SmtpResult{code_, facts.tls, facts.reset_hops};
+    r.kind = SmtpResult{code_, facts};
 }
 
 }  // namespace fedprobe

@@ -3,9 +3,9 @@
 // declaration (see kind.hpp). The conversation is smtp_dialogue.hpp, driven by AppProbe.
 #pragma once
 
+#include "probes/app/app_series.hpp"
 #include "probes/app/tls_options.hpp"
 #include "probes/kind.hpp"
-#include "probes/tls_families.hpp"
 
 namespace fedprobe {
 
@@ -23,8 +23,7 @@ struct SmtpParams {
 };
 struct SmtpResult {
     int code = 0;  // the last reply's code (0: none came)
-    TlsFacts tls;
-    int reset_hops = -1;
+    AppFacts app;
 };
 
 struct SmtpKind {
@@ -37,18 +36,11 @@ struct SmtpKind {
         Outcome::mismatch,   Outcome::tls_error,   Outcome::app_blocked};
     static constexpr bool kCommonDuration = true;
     static constexpr SocketUse kSockets = SocketUse{1, 0, 0};  // a connection per probe
-    static constexpr std::array kFamilies = {
-        FamilyInfo{"fedprobe_smtp_reply_code",
-                   "The last SMTP reply's code (0: none came); 221 after a clean QUIT",
-                   SeriesType::gauge},
-        kTlsVersionFamily,
-        kTlsCertVerifiedFamily,
-        kTlsCertNotAfterFamily,
-        FamilyInfo{"fedprobe_smtp_reset_hops",
-                   "Hops to the device that reset the last probe's data after the handshake "
-                   "(-1: none did)",
-                   SeriesType::gauge},
-    };
+    static constexpr auto kFamilies = with_app_families(
+        std::array{FamilyInfo{"fedprobe_smtp_reply_code",
+                              "The last SMTP reply's code (0: none came); 221 after a clean QUIT",
+                              SeriesType::gauge}},
+        kAppTlsFamilies);
     using Options = SmtpOptions;
     using Params = SmtpParams;
     using Result = SmtpResult;

@@ -3,9 +3,9 @@
 // Its probe is AppProbe with the dialogue in tls_probe.cpp.
 #pragma once
 
+#include "probes/app/app_series.hpp"
 #include "probes/app/tls_options.hpp"
 #include "probes/kind.hpp"
-#include "probes/tls_families.hpp"
 
 namespace fedprobe {
 
@@ -15,8 +15,7 @@ struct TlsParams {
     friend bool operator==(const TlsParams&, const TlsParams&) = default;
 };
 struct TlsResult {
-    TlsFacts tls;
-    int reset_hops = -1;
+    AppFacts app;
 };
 
 struct TlsKind {
@@ -28,15 +27,7 @@ struct TlsKind {
         Outcome::unreachable, Outcome::error,   Outcome::tls_error, Outcome::app_blocked};
     static constexpr bool kCommonDuration = true;
     static constexpr SocketUse kSockets = SocketUse{1, 0, 0};  // a connection per probe
-    static constexpr std::array kFamilies = {
-        kTlsVersionFamily,
-        kTlsCertVerifiedFamily,
-        kTlsCertNotAfterFamily,
-        FamilyInfo{"fedprobe_tls_reset_hops",
-                   "Hops to the device that reset the last handshake, nearer than the server "
-                   "(-1: none did)",
-                   SeriesType::gauge},
-    };
+    static constexpr auto kFamilies = kAppTlsFamilies;
     using Options = TlsKindOptions;
     using Params = TlsParams;
     using Result = TlsResult;

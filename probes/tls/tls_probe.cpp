@@ -1,6 +1,6 @@
 // The tls kind's probe: AppProbe with a dialogue that is done once the handshake is.
 #include "probes/app/app_probe.hpp"
-#include "probes/app/tls_series.hpp"
+#include "probes/app/app_series.hpp"
 #include "probes/probe.hpp"
 #include "probes/tls/tls_kind.hpp"
 
@@ -22,9 +22,7 @@ class TlsDialogue : public Dialogue {
     AppVerdict closed() override {
         return {Outcome::tls_error, "the server closed the connection during the handshake"};
     }
-    void fill(ProbeResult& r, const AppFacts& facts) const override {
-        r.kind = TlsResult{facts.tls, facts.reset_hops};
-    }
+    void fill(ProbeResult& r, const AppFacts& facts) const override { r.kind = TlsResult{facts}; }
 
   private:
     TlsSettings tls_;
@@ -34,26 +32,14 @@ class TlsKindSeries : public KindSeries {
   public:
     void record(const ProbeResult& r) override {
         const TlsResult* t = r.as<TlsKind>();
-        if (!t) return;
-        tls_.record(t->tls);
-        reset_hops_.store(t->reset_hops, std::memory_order_relaxed);
+        facts_.record(t ? t->app : AppFacts{});
     }
     void render(std::size_t family, SeriesWriter& out) const override {
-        switch (family) {
-            case 0:
-                return tls_.version(out);
-            case 1:
-                return tls_.verified(out);
-            case 2:
-                return tls_.not_after(out);
-            default:
-                return out.value({}, reset_hops_.load(std::memory_order_relaxed));
-        }
+        facts_.render(family, out);
     }
 
   private:
-    TlsSeries tls_;
-    std::atomic<int> reset_hops_{-1};
+    AppFactsSeries facts_;
 };
 
 }  // namespace
