@@ -121,6 +121,22 @@ std::string probe_words(const ProbeErrorSeen& e) {
 // A silent drop on the way of an allowed flow: the way out, the way back, or neither known.
 // The way back is asked of the destination's appliance first, since a missing or asymmetric
 // return route makes the way out look cut where the replies stop coming back.
+// The way out into B as far as any of A's traces into B knows it. The flow's own trace may end
+// early (its packets are dropped, a router rate-limits its answers), and routes are chosen per
+// destination network: a longer trace into B that agrees with the flow's as far as the flow's
+// goes shows where the way out continues, so a parting from the way back beyond the flow's
+// last answering hop is still seen.
+std::vector<std::string> way_out_into(const ApplianceEvidence& a, const std::string& B,
+                                      const std::vector<std::string>& fwd) {
+    std::vector<std::string> best = fwd;
+    for (const auto& t : a.traces) {
+        if (t.network != B) continue;
+        std::vector<std::string> n = networks_of(t.hops);
+        if (n.size() > best.size() && std::equal(fwd.begin(), fwd.end(), n.begin())) best = n;
+    }
+    return best;
+}
+
 void judge_silent_drop(Fault& fault, const FlowSeen& f, const ApplianceEvidence& a,
                        const std::vector<ApplianceEvidence>& all, double now,
                        const BlameSettings& settings) {
@@ -250,7 +266,10 @@ void judge_silent_drop(Fault& fault, const FlowSeen& f, const ApplianceEvidence&
     // the route is.
     std::vector<std::string> rev = *fault.return_networks;
     std::reverse(rev.begin(), rev.end());
-    const auto& fwd = fault.forward_networks;
+    const std::vector<std::string> fwd = way_out_into(a, B, fault.forward_networks);
+    if (fwd.size() > fault.forward_networks.size())
+        fault.evidence.push_back("from " + A + ": its other traces into " + B +
+                                 " follow the flow's way and go on through " + joined(fwd));
     for (std::size_t i = 0; i < fwd.size() && i < rev.size(); ++i) {
         if (fwd[i] == rev[i]) continue;
         auto transit = [&](const std::string& n) { return !n.empty() && n != A && n != B; };

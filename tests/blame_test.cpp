@@ -307,6 +307,38 @@ TEST_CASE("an asymmetric return: the network beside the parting owns the route")
     CHECK(faults[0].evidence.back().find("interconnect-backup") != std::string::npos);
 }
 
+TEST_CASE("an asymmetric return seen past the flow's own trace: the source's longer trace") {
+    Ends e;
+    e.psn.flows = {flow("filtered")};
+    // The flow's trace ends inside kent-psn (its later hops' answers were rate-limited or lost),
+    e.psn.flows[0].blocked_after = hop(1, "198.51.100.1", "kent-psn");
+    TraceSeen flow_trace = way_out(1);
+    // while kent-psn's icmp trace into kent-nhs goes on through the primary interconnect.
+    TraceSeen icmp = way_out(3);
+    icmp.target = "kent-nhs-app";
+    icmp.service = "";
+    e.psn.traces = {flow_trace, icmp};
+    e.nhs.traces = {way_back("interconnect-backup")};
+    auto faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].segment == Segment::return_);
+    CHECK(faults[0].owner == "psn-core");
+    // The flow's own way stays what its trace saw.
+    CHECK(faults[0].forward_networks == std::vector<std::string>{"kent-psn"});
+    // The way back follows the longer trace: the drop is at the source, as the flow saw it.
+    e.nhs.traces = {way_back()};
+    faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].segment == Segment::source);
+    CHECK(faults[0].owner == "kent-psn");
+    // A longer trace that disagrees with the flow's own start is not taken for its way.
+    e.psn.traces[1].hops[0] = hop(1, "198.51.100.129", "surrey-psn");
+    e.nhs.traces = {way_back("interconnect-backup")};
+    faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].segment == Segment::source);
+}
+
 TEST_CASE("missing, silent, stale or disagreeing evidence gives unknown with the reason") {
     Ends e;
     e.psn.flows = {flow("filtered")};
