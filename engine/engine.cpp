@@ -201,6 +201,10 @@ void Engine::start_trace(LiveJob* lj, TimePoint at) {
     // It explains the round that just ended: another job's path round of the same flow begun
     // before now may have crossed a firewall before the rule that drops the flow.
     params.fresh = true;
+    // One Paris flow: where the flow dies is read from flow 0 alone, and the target's ECMP width
+    // (path.flows) would multiply the packets a blocked flow's trace waits out at every silent
+    // TTL, behind the network's pacer and the spacing of routers that rate-limit.
+    params.flows = 1;
     if (lj->last_outcome == Outcome::ok) {  // check --mtu: the flow works; how large?
         params.mtu = true;
         params.mtu_every = 1;
