@@ -154,7 +154,7 @@ void DnsProbe::start(const ProbeRequest& req, Done done) {
         return;
     }
     raw->timer =
-        loop_.add_timer(raw->started + req.timeout + std::chrono::milliseconds(50), [this, raw] {
+        loop_.add_timer(raw->started + req.timeout + std::chrono::milliseconds(50), [raw] {
             raw->timer = 0;
             // An answer that already waits on a socket counts, however busy the loop was.
             for (int fd : std::set<int>(raw->fds))

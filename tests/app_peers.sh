@@ -93,6 +93,6 @@ wait_for_metric 'fedprobe_probe_outcome_total\{[^}]*outcome="ok",[^}]*target="by
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$DAEMON_PID/status")
 # ASan's allocator keeps freed memory and shadows all of it: its bound is looser, not absent.
 limit=80000
-ldd "$FEDPROBE" | grep -q libasan && limit=400000
+sanitized && limit=400000
 [ "$hwm" -lt "$limit" ] || fail "peak RSS ${hwm} kB after the 10 MB peer (limit ${limit} kB)"
 pass "misbehaving peers: 10 MB, an endless frame, 4 GB announced, byte by byte, a deaf server and a data-dropping firewall each judged as documented; peak RSS ${hwm} kB"

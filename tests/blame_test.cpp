@@ -567,13 +567,14 @@ TEST_CASE("exposition: labels, escapes, values; errors name the line") {
     CHECK((*got)[0].value == 2.5);
     CHECK((*got)[1].value != (*got)[1].value);  // NaN
     CHECK((*got)[2].labels.empty());
-    for (const auto& [bad, why] : std::vector<std::pair<std::string, std::string>>{
+    for (const auto& [bad_text, why] : std::vector<std::pair<std::string, std::string>>{
              {"fedprobe_a{a=\"1\" 2\n", "t:1:"},
              {"ok 1\nfedprobe_a{a=1} 2\n", "t:2: label a's value is not quoted"},
              {"fedprobe_a{a=\"1\",a=\"2\"} 2\n", "given twice"},
              {"fedprobe_a 2x\n", "not a number"},
              {"{a=\"1\"} 2\n", "a metric name was expected"},
              {"fedprobe_a{a=\"1", "not closed"}}) {
+        const std::string& bad = bad_text;  // CAPTURE is a lambda: no structured binding in it
         CAPTURE(bad);
         auto r = read_exposition(bad, "", "t");
         REQUIRE_FALSE(r.ok());

@@ -5,6 +5,10 @@ set -euo pipefail
 : "${FEDPROBE:?FEDPROBE must name the fedprobe binary}"
 : "${SOURCE_ROOT:?SOURCE_ROOT must name the source tree}"
 
+# True when the binary under test is built with AddressSanitizer, whichever compiler linked it
+# (g++ loads libasan.so, clang links the runtime in): its memory and times are not the release's.
+sanitized() { grep -aq __asan_init "$FEDPROBE"; }
+
 NS="fptest-$(basename "$0" .sh)-$$"
 WORK="$(mktemp -d)"
 DAEMON_PID=""

@@ -244,7 +244,9 @@ TEST_CASE("a fresh caller never takes a round of its flow that began before it a
         loop.run_once(100ms);
     REQUIRE(ended.size() == 3);
     std::vector<std::string> order;
-    for (const auto& [who, r] : ended) {
+    for (const auto& entry : ended) {
+        const std::string& who = entry.first;  // not a structured binding: CAPTURE is a lambda
+        const auto& r = entry.second;
         CAPTURE(who);
         CHECK(r.outcome == Outcome::ok);
         order.push_back(who);

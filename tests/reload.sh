@@ -102,7 +102,7 @@ grep -q "fed.toml:[0-9]*:[0-9]*: error: target 'broken': network 'nowhere'" "$WO
 # memory in its own pools, the release build's run of this test is the one that measures it.
 rss1=$(rss_kb)
 memory="RSS ${rss0} -> peak ${rss_peak} -> ${rss1} kB"
-if grep -q libasan "/proc/$DAEMON_PID/maps"; then
+if sanitized; then
     memory="$memory (not checked under AddressSanitizer)"
 else
     [ $((rss1 - rss0)) -le $(((rss_peak - rss0) / 4)) ] || fail "RSS stayed at ${rss1} kB after a big reload (was ${rss0} kB, peak ${rss_peak} kB)"

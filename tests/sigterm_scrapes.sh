@@ -53,7 +53,7 @@ for run in 1 2 3; do
     start_daemon "$WORK/fed.toml"
     wait_for_metric "^fedprobe_scheduled_probes $((2 * ${TARGETS:-5000}))" 30
     LIMIT_MS=1000
-    if grep -q libasan "/proc/$DAEMON_PID/maps"; then LIMIT_MS=5000; fi
+    if sanitized; then LIMIT_MS=5000; fi
     sleep 2
     size=$(in_ns curl -s --max-time 20 -u prometheus:s3cret -o /dev/null -w '%{size_download}' http://127.0.0.1:9641/metrics)
     touch "$WORK/scraping"
