@@ -69,17 +69,50 @@ void share_params(ProbeRequest& r, std::size_t kind, Kinds::ParamPools& pools) {
 
 }  // namespace
 
+namespace {
+
+bool starts_from(const Flow& flow, const std::string& site) {
+    return std::find(flow.from.begin(), flow.from.end(), site) != flow.from.end();
+}
+
+bool reaches(const Flow& flow, const Target& t) {
+    return flow.to_network ? t.network == flow.to && t.flow_destination : t.id == flow.to;
+}
+
+// The first of `denies` (the deny flows from this site) over target t and spec's service.
+const Flow* deny_flow_over(const std::vector<const Flow*>& denies, const Target& t,
+                           const ProbeSpec& spec) {
+    if (spec.service.empty()) return nullptr;
+    for (const Flow* flow : denies)
+        if (flow->service == spec.service && reaches(*flow, t)) return flow;
+    return nullptr;
+}
+
+}  // namespace
+
 std::vector<Job> build_jobs(const Config& config) {
     Kinds::ParamPools pools;
     std::vector<Job> jobs;
     const std::string& site = config.settings.site;
+    std::vector<const Flow*> denies;
+    for (const Flow& flow : config.flows)
+        if (flow.expect == Expectation::deny && starts_from(flow, site)) denies.push_back(&flow);
+    auto blocks_icmp = [&](const std::string& id) {
+        const Network* n = config.network(id);
+        return n && n->icmp_blocked;
+    };
+    const bool site_blocks_icmp = blocks_icmp(site);
     for (const Target& t : config.targets) {
         if (!t.enabled || !t.probed_from(site)) continue;
+        const bool target_blocks_icmp = blocks_icmp(t.network);
         for (const ProbeSpec& spec : t.probes()) {
             Job job;
             job.target = &t;
             job.site = &site;
             job.spec = &spec;
+            job.denied_by = deny_flow_over(denies, t, spec);
+            job.icmp_blocked_at_site = site_blocks_icmp;
+            job.icmp_blocked_at_target = target_blocks_icmp;
             job.request = request_for(config, t, spec, false, &job.interval);
             share_params(job.request, spec.kind, pools);
             jobs.push_back(std::move(job));
@@ -96,11 +129,10 @@ std::vector<Job> build_flow_jobs(const Config& config, const std::string& patter
     std::vector<Job> jobs;
     const std::string& site = config.settings.site;
     for (const Flow& flow : config.flows) {
-        if (std::find(flow.from.begin(), flow.from.end(), site) == flow.from.end()) continue;
+        if (!starts_from(flow, site)) continue;
         if (!pattern.empty() && flow.id.find(pattern) == std::string::npos) continue;
         for (const Target& t : config.targets) {
-            if (flow.to_network ? t.network != flow.to || !t.flow_destination : t.id != flow.to)
-                continue;
+            if (!reaches(flow, t)) continue;
             Job job;
             job.target = &t;
             job.flow = &flow;

@@ -17,6 +17,11 @@ using Labels = std::map<std::string, std::string>;
 struct Job {
     const Target* target = nullptr;
     const Flow* flow = nullptr;         // set for the flows of the policy
+    // For a target's probe of a service: the policy's deny flow from this site over the same
+    // target and service, whose failure is then what the policy expects (policy/expectation.hpp).
+    const Flow* denied_by = nullptr;
+    // The site's own network, or the target's, declares `icmp = "blocked"`.
+    bool icmp_blocked_at_site = false, icmp_blocked_at_target = false;
     const std::string* site = nullptr;  // config.settings.site: the site that runs it
     const ProbeSpec* spec = nullptr;    // one of target->probes, or flow->probe
     ProbeRequest request;               // what to send, with the address as seen from this site

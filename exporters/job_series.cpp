@@ -115,6 +115,17 @@ constexpr FamilyInfo kLastError{
     "fedprobe_probe_last_error_info",
     "Why the last probe failed and which device said so; absent after success", SeriesType::gauge};
 
+constexpr FamilyInfo kAsExpected{
+    "fedprobe_probe_as_expected",
+    "1 when the last probe ended as the config expects (success, or the failure of a service the "
+    "policy denies or of a target that declares expect), 0 when not, NaN before the first",
+    SeriesType::gauge};
+constexpr FamilyInfo kExpected{
+    "fedprobe_probe_expected_info",
+    "The jobs whose result should not be success: expect (deny, fail or an outcome) and "
+    "because (flow:ID or target); always 1",
+    SeriesType::gauge};
+
 // Writes a kind's series into a MetricFamily with one job's labels.
 class FamilyWriter : public SeriesWriter {
   public:
@@ -250,11 +261,24 @@ std::vector<JobSeriesSet::Series*> JobSeriesSet::sync(const std::vector<Wanted>&
             s->own = visit_kind(*kind, []<typename K>() { return K::make_series(); });
             next.push_back(std::move(s));
         }
+        // The expectation may change with the policy while the labels stay: taken every time.
+        Series& kept = *next.back();
+        kept.expect = w.expect;
+        if (w.expect.kind == ExpectedResult::Kind::success)
+            kept.expect_because.reset();
+        else if (!kept.expect_because || *kept.expect_because != w.expect_because)
+            kept.expect_because = std::make_unique<const std::string>(w.expect_because);
         next.back()->place = static_cast<std::uint32_t>(next.size() - 1);
         handles.push_back(next.back().get());
     }
     order_ = std::move(next);  // departed jobs' series go with the old table
     return handles;
+}
+
+double JobSeriesSet::Series::as_expected() const {
+    const std::uint8_t o = last_outcome.load(std::memory_order_relaxed);
+    if (o == kNoOutcome) return std::numeric_limits<double>::quiet_NaN();
+    return expect.met_by(static_cast<Outcome>(o)) ? 1 : 0;
 }
 
 std::size_t JobSeriesSet::size() const {
@@ -305,6 +329,8 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
     auto outcomes = family(kOutcomes.name, kOutcomes.help, metric_type(kOutcomes.type));
     auto duration = family(kDuration.name, kDuration.help, metric_type(kDuration.type));
     auto last_error = family(kLastError.name, kLastError.help, metric_type(kLastError.type));
+    auto as_expected = family(kAsExpected.name, kAsExpected.help, metric_type(kAsExpected.type));
+    auto expected = family(kExpected.name, kExpected.help, metric_type(kExpected.type));
 
     std::shared_lock lock(structure_mutex_);
     // Unpacked once per scrape, for the common families and then each kind's own: the scrape
@@ -343,9 +369,19 @@ std::vector<prometheus::MetricFamily> JobSeriesSet::Collect() const {
             e.gauge.value = 1;
             last_error.metric.push_back(std::move(e));
         }
+        ClientMetric a;
+        a.label = labels;
+        a.gauge.value = s.as_expected();
+        as_expected.metric.push_back(std::move(a));
+        if (s.expect_because) {
+            ClientMetric x;
+            x.label = with(labels, {{"because", *s.expect_because}, {"expect", s.expect.word()}});
+            x.gauge.value = 1;
+            expected.metric.push_back(std::move(x));
+        }
     }
     std::vector<prometheus::MetricFamily> out;
-    for (auto* f : {&success, &outcomes, &duration, &last_error})
+    for (auto* f : {&success, &outcomes, &duration, &last_error, &as_expected, &expected})
         if (!f->metric.empty()) out.push_back(std::move(*f));
     // Each kind's own families, in table order; a family lists the jobs of the kinds that
     // declare it.
@@ -401,6 +437,12 @@ void JobSeriesSet::write_text(std::string& out) const {
                      {"reporter", le->reporter},
                      {"reporter_network", le->reporter_network}},
                     1);
+    });
+    family_of(kAsExpected,
+              [&](const Series& s, TextWriter&& w) { w.value({}, s.as_expected()); });
+    family_of(kExpected, [&](const Series& s, TextWriter&& w) {
+        if (s.expect_because)
+            w.value({{"because", *s.expect_because}, {"expect", s.expect.word()}}, 1);
     });
     // Each kind's own families, in table order; a family lists the jobs of the kinds that
     // declare it.
@@ -469,6 +511,11 @@ void JobSeriesSet::fill_status(StatusView& view) const {
         const std::uint8_t o = s->last_outcome.load(std::memory_order_relaxed);
         if (o != Series::kNoOutcome) p.outcome = to_string(static_cast<Outcome>(o));
         p.last_change = s->last_change.load(std::memory_order_relaxed);
+        if (s->expect.kind != ExpectedResult::Kind::success) {
+            p.expect = s->expect.word();
+            if (s->expect_because) p.expect_because = *s->expect_because;
+        }
+        p.as_expected = s->as_expected() == 1;
         {
             std::lock_guard errors(errors_mutex_);
             if (const Series::LastError* le = s->last_error.get()) {

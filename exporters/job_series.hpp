@@ -1,6 +1,7 @@
 // The per-(target, probe) series, kept compact: plain atomic counters and bucket arrays, with
 // the metric families built only when Prometheus scrapes. The common series (success,
-// outcomes, duration, last error) are the same for every kind; each kind adds its own through
+// outcomes, duration, last error, whether the result is the one the config expects) are the
+// same for every kind; each kind adds its own through
 // its KindSeries (probes/series.hpp). Labels whose value is empty are left out of the
 // exposition: Prometheus treats an empty label as an absent one.
 //
@@ -22,6 +23,7 @@
 #include "engine/jobs.hpp"
 #include "exporters/packed_labels.hpp"
 #include "exporters/status_page.hpp"
+#include "policy/expectation.hpp"
 #include "probes/probe.hpp"
 
 namespace fedprobe {
@@ -38,8 +40,12 @@ class JobSeriesSet : public prometheus::Collectable {
     // A job as the set should have it: its labels, and the handle the last sync() gave it
     // (null for a new job).
     struct Wanted {
+        Wanted(Labels l, Series* p = nullptr, ExpectedResult e = {}, std::string because = {})
+            : labels(std::move(l)), previous(p), expect(e), expect_because(std::move(because)) {}
         Labels labels;
         Series* previous = nullptr;
+        ExpectedResult expect{};     // what its result should be
+        std::string expect_because;  // why, when not success: "flow:ID" or "target"
     };
     // Makes the series match `jobs`, in their order: a job keeps its `previous` series when its
     // labels are unchanged, gets a new one (every counter at zero) otherwise; series no job
@@ -80,6 +86,11 @@ class JobSeriesSet : public prometheus::Collectable {
             std::string reporter, reporter_network;
         };
         std::unique_ptr<LastError> last_error;
+        // What its result should be; why, kept only where it is not success (few jobs).
+        ExpectedResult expect{};
+        std::unique_ptr<const std::string> expect_because;
+        // 1 when the last outcome is what is expected, 0 when not, NaN before the first.
+        double as_expected() const;
     };
 
   private:

@@ -102,10 +102,14 @@ void PrometheusExporter::jobs_changed(std::span<LiveJob* const> jobs) {
     std::vector<JobLabels> probes, flows;
     for (const LiveJob* lj : jobs) {
         if (lj->job.flow)
-            flows.push_back(JobLabels{lj->job.key(), lj->job.labels()});
+            flows.push_back(JobLabels{lj->job.key(), lj->job.labels(), nullptr, {}, {}});
         else  // a kept job hands back its series; a new job's slot is still null
             probes.push_back(
-                JobLabels{{}, lj->job.labels(), static_cast<Series*>(lj->sink_data[slot])});
+                JobLabels{{},
+                          lj->job.labels(),
+                          static_cast<Series*>(lj->sink_data[slot]),
+                          expected_result(lj->job),
+                          expected_because(lj->job)});
     }
     const std::vector<Series*> series = sync_jobs(std::move(probes));
     sync_flows(flows);
@@ -184,7 +188,7 @@ std::vector<PrometheusExporter::Series*> PrometheusExporter::sync_jobs(
     std::vector<JobSeriesSet::Wanted> wanted;
     wanted.reserve(jobs.size());
     for (auto& j : jobs)
-        wanted.push_back({std::move(j.labels), j.previous});
+        wanted.push_back({std::move(j.labels), j.previous, j.expect, std::move(j.expect_because)});
     scheduled_.Set(static_cast<double>(jobs.size()));
     return jobs_->sync(wanted);
 }

@@ -22,14 +22,24 @@
 #include "exporters/job_series.hpp"
 #include "exporters/passive_series.hpp"
 #include "exporters/stamp_reflector_series.hpp"
+#include "policy/expectation.hpp"
 #include "probes/probe.hpp"
 
 namespace fedprobe {
 
 struct JobLabels {
+    JobLabels(std::string k, Labels l, JobSeriesSet::Series* p = nullptr, ExpectedResult e = {},
+              std::string because = {})
+        : key(std::move(k)),
+          labels(std::move(l)),
+          previous(p),
+          expect(e),
+          expect_because(std::move(because)) {}
     std::string key;  // flows: their series are found by it; probe jobs pass `previous`
     Labels labels;    // site, network, target, probe, service + the target's static labels
     JobSeriesSet::Series* previous = nullptr;  // a probe job's handle from the last sync_jobs
+    ExpectedResult expect{};                   // what its result should be (policy/expectation)
+    std::string expect_because;                // "flow:ID", "target", or "" for success
 };
 
 class PrometheusExporter : public ResultSink {

@@ -52,45 +52,74 @@ std::string render_status_page(const StatusView& v) {
          "1.5em}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}"
          "th{background:#eee}.ok{background:#d8f0d8}.bad{background:#f6d0d0}"
          ".none{background:#f3f3f3}small{color:#555}ol{margin-top:0}</style></head><body>\n";
-    std::size_t failing = 0;
-    for (const auto& p : v.probes)
-        failing += !p.outcome.empty() && p.outcome != "ok";
-    h += "<h1>fedprobe at " + site + "</h1>\n<p id=\"summary\">" + std::to_string(v.probes.size()) +
-         " probes, " + std::to_string(failing) + " failing; " + std::to_string(v.flows.size()) +
-         " flows. fedprobe " + escape_markup(v.version) + ", " + escape_markup(when(v.now, v.now)) +
-         ". This page refreshes every 30 s.</p>\n";
-
-    // Failing first: the wall shows what needs someone.
-    std::vector<const StatusView::Probe*> probes;
-    for (const auto& p : v.probes)
-        probes.push_back(&p);
-    auto rank = [](const StatusView::Probe* p) {
-        return p->outcome.empty() ? 1 : p->outcome == "ok" ? 2 : 0;
+    // A probe that ends as the config expects (a denied service stopped, a target kept broken
+    // on purpose) is not failing: it is counted apart and listed on request, below.
+    auto unexpected = [](const StatusView::Probe& p) { return !p.outcome.empty() && !p.as_expected; };
+    auto expected_failure = [](const StatusView::Probe& p) {
+        return !p.outcome.empty() && p.as_expected && p.outcome != "ok";
     };
-    std::stable_sort(probes.begin(), probes.end(), [&](auto* a, auto* b) {
-        return std::tuple(rank(a), a->target, probe_name(*a)) <
-               std::tuple(rank(b), b->target, probe_name(*b));
-    });
-    h += "<h2>Probes</h2>\n<table id=\"probes\"><thead><tr><th>target</th><th>network</th>"
-         "<th>probe</th><th>outcome</th><th>reported by</th><th>since</th><th>labels</th></tr>"
-         "</thead><tbody>\n";
-    for (const auto* p : probes) {
-        const char* cls = p->outcome.empty() ? "none" : p->outcome == "ok" ? "ok" : "bad";
+    std::size_t failing = 0, expected = 0, not_compliant = 0;
+    for (const auto& p : v.probes) {
+        failing += unexpected(p);
+        expected += expected_failure(p);
+    }
+    for (const auto& f : v.flows)
+        not_compliant += !f.state.empty() && !f.compliant;
+    h += "<h1>fedprobe at " + site + "</h1>\n<p id=\"summary\">" + std::to_string(v.probes.size()) +
+         " probes, " + std::to_string(failing) + " not as expected" +
+         (expected ? " (" + std::to_string(expected) + " failing as the config expects)" : "") +
+         "; " + std::to_string(v.flows.size()) + " flows, " + std::to_string(not_compliant) +
+         " not compliant. fedprobe " + escape_markup(v.version) + ", " +
+         escape_markup(when(v.now, v.now)) + ". This page refreshes every 30 s.</p>\n";
+
+    // Not as expected first: the wall shows what needs someone.
+    std::vector<const StatusView::Probe*> probes, expected_rows;
+    for (const auto& p : v.probes)
+        (expected_failure(p) ? expected_rows : probes).push_back(&p);
+    auto rank = [&](const StatusView::Probe* p) {
+        return p->outcome.empty() ? 1 : unexpected(*p) ? 0 : 2;
+    };
+    auto order = [&](std::vector<const StatusView::Probe*>& rows) {
+        std::stable_sort(rows.begin(), rows.end(), [&](auto* a, auto* b) {
+            return std::tuple(rank(a), a->target, probe_name(*a)) <
+                   std::tuple(rank(b), b->target, probe_name(*b));
+        });
+    };
+    order(probes);
+    order(expected_rows);
+    auto row = [&](const StatusView::Probe& p, bool with_expect) {
+        const char* cls = p.outcome.empty() ? "none" : unexpected(p) ? "bad" : "ok";
         std::string labels;
-        for (const auto& [name, value] : p->labels)
+        for (const auto& [name, value] : p.labels)
             labels += (labels.empty() ? "" : ", ") + name + "=" + value;
         std::string reporter =
-            p->reporter.empty()
+            p.reporter.empty()
                 ? ""
-                : p->reporter +
-                      (p->reporter_network.empty() ? "" : " (" + p->reporter_network + ")");
-        h += "<tr class=\"" + std::string(cls) + "\" data-target=\"" + escape_markup(p->target) +
-             "\" data-probe=\"" + escape_markup(probe_name(*p)) + "\" data-outcome=\"" +
-             escape_markup(p->outcome) + "\">" + cell(p->target) + cell(p->network) +
-             cell(probe_name(*p)) + cell(p->outcome.empty() ? "not yet probed" : p->outcome) +
-             cell(reporter) + cell(when(p->last_change, v.now)) + cell(labels) + "</tr>\n";
-    }
+                : p.reporter + (p.reporter_network.empty() ? "" : " (" + p.reporter_network + ")");
+        std::string expect = p.expect.empty() ? "ok" : p.expect;
+        if (!p.expect_because.empty()) expect += " (" + p.expect_because + ")";
+        h += "<tr class=\"" + std::string(cls) + "\" data-target=\"" + escape_markup(p.target) +
+             "\" data-probe=\"" + escape_markup(probe_name(p)) + "\" data-outcome=\"" +
+             escape_markup(p.outcome) + "\">" + cell(p.target) + cell(p.network) +
+             cell(probe_name(p)) + cell(p.outcome.empty() ? "not yet probed" : p.outcome) +
+             (with_expect ? cell(expect) : "") + cell(reporter) + cell(when(p.last_change, v.now)) +
+             cell(labels) + "</tr>\n";
+    };
+    h += "<h2>Probes</h2>\n<table id=\"probes\"><thead><tr><th>target</th><th>network</th>"
+         "<th>probe</th><th>outcome</th><th>expected</th><th>reported by</th><th>since</th>"
+         "<th>labels</th></tr></thead><tbody>\n";
+    for (const auto* p : probes)
+        row(*p, true);
     h += "</tbody></table>\n";
+    // On request (no script: a details element): what fails because the config says it should.
+    h += "<details id=\"expected\"><summary>" + std::to_string(expected_rows.size()) +
+         " failing as the config expects: services the policy denies, stopped, and targets "
+         "declared to fail</summary>\n<table id=\"expected-probes\"><thead><tr><th>target</th>"
+         "<th>network</th><th>probe</th><th>outcome</th><th>expected</th><th>reported by</th>"
+         "<th>since</th><th>labels</th></tr></thead><tbody>\n";
+    for (const auto* p : expected_rows)
+        row(*p, true);
+    h += "</tbody></table></details>\n";
 
     h += "<h2>Paths</h2>\n";
     if (v.paths.empty()) h += "<p>No path traced yet (the path kind).</p>\n";

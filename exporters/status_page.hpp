@@ -29,6 +29,10 @@ struct StatusView {
         std::string reporter, reporter_network;
         double last_change = 0;                     // unix seconds; 0: never
         std::map<std::string, std::string> labels;  // the target's static labels
+        // What the config expects of it when not success ("deny", "fail", "tls_error") and
+        // why ("flow:ID", "target"); whether the last outcome is that.
+        std::string expect, expect_because;
+        bool as_expected = false;
     };
     struct Hop {
         std::string ttl, hop, hop_network;  // hop "" for a silent TTL

@@ -34,6 +34,10 @@ struct Network {
     // per site where NAT shows it otherwise): the loader derives a target `ID-appliance` from
     // it, so every appliance traces its way to every other and the way back is always measured.
     std::optional<IpAddress> appliance_address = std::nullopt;
+    // `icmp = "blocked"`: its border drops ICMP both ways, by its own policy. Echoes into or out
+    // of it are then expected to fail, and traces across it are expected nothing of
+    // (policy/expectation.hpp).
+    bool icmp_blocked = false;
 };
 
 // One entry of a target's `probes`: a kind of the table (kinds.hpp) and maybe a service.
@@ -66,6 +70,10 @@ struct Target {
         std::map<std::string, std::string> labels;
         std::vector<std::string> from_sites;  // empty: every site probes it
         SendOptions send;
+        // `expect`: what its probes should end as, "fail" (any failure) or one outcome's name
+        // ("tls_error"): a server kept broken on purpose, watched anyway. By probe ("tcp:rdp"),
+        // or for all of them under "".
+        std::map<std::string, std::string> expect;
     };
 
     // Its `probes = [...]`, in order. Targets listing the same probes share one list (the
@@ -82,6 +90,15 @@ struct Target {
     const std::map<std::string, std::string>& labels() const { return extra().labels; }
     const std::vector<std::string>& from_sites() const { return extra().from_sites; }
     const SendOptions& send() const { return extra().send; }
+    // What its probe `spec` should end as: "" for success, "fail", or an outcome's name.
+    const std::string& expect(const std::string& spec) const {
+        static const std::string none;
+        const auto& e = extra().expect;
+        if (e.empty()) return none;
+        if (auto it = e.find(spec); it != e.end()) return it->second;
+        auto all = e.find("");
+        return all == e.end() ? none : all->second;
+    }
     // For the loader: the extras, made on first use.
     Extras& set_extras() {
         if (!extras) extras = Extras{};

@@ -35,7 +35,7 @@ void read_networks(LoadContext& c, const toml::table& root) {
         std::string where = "[[networks]]";
         r.check_keys(*t,
                      {"id", "kind", "name", "prefixes", "rate_limit", "appliance",
-                      "appliance_address", "appliance_addresses_from"},
+                      "appliance_address", "appliance_addresses_from", "icmp"},
                      where);
         Network net;
         auto id = r.get_string(*t, "id", where);
@@ -101,6 +101,13 @@ void read_networks(LoadContext& c, const toml::table& root) {
             net.prefixes.push_back(*p);
         }
         net.rate_limit = r.get_positive_number(*t, "rate_limit", where);
+        if (auto icmp = r.get_string(*t, "icmp", where)) {
+            if (*icmp == "blocked")
+                net.icmp_blocked = true;
+            else if (*icmp != "open")
+                r.error(t->get("icmp")->source(),
+                        where + ": icmp " + quote_excerpt(*icmp) + " is not one of open, blocked");
+        }
         if (auto a = r.get_string(*t, "appliance", where)) {
             if (auto ep = Endpoint::parse(*a); ep && ep->port != 0)
                 net.appliance = *ep;

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "federation/load_context.hpp"
+#include "probes/outcome.hpp"
 
 namespace fedprobe {
 
@@ -129,6 +130,53 @@ std::optional<IpAddress> read_address(LoadContext& c, const toml::node& n,
 
 namespace {
 
+// `expect = "WORD"` for every probe of the target, or `expect = { "tcp:rdp" = "WORD" }` by
+// probe; WORD is "ok", "fail" or an outcome's name. Read after `probes`.
+void read_expect(LoadContext& c, const toml::table& t, Target& tg, const std::string& where) {
+    TomlReader& r = c.r;
+    const toml::node* node = t.get("expect");
+    if (!node) return;
+    auto word = [&](const toml::node& n, const std::string& what) -> std::optional<std::string> {
+        auto v = n.value<std::string>();
+        if (!v || !n.is_string()) {
+            r.error(n.source(), where + ": " + what + " must be a string, not " + type_name(n));
+            return std::nullopt;
+        }
+        std::string words = "\"ok\", \"fail\"";
+        bool known = *v == "ok" || *v == "fail";
+        for (Outcome o : kAllOutcomes)
+            if (o != Outcome::ok) {
+                known = known || *v == to_string(o);
+                words += ", \"" + std::string(to_string(o)) + "\"";
+            }
+        if (!known) {
+            r.error(n.source(), where + ": " + what + " " + quote_excerpt(*v) + " is not one of " +
+                                    words);
+            return std::nullopt;
+        }
+        return *v;
+    };
+    if (const toml::table* by_probe = node->as_table()) {
+        std::string listed;
+        for (const ProbeSpec& p : tg.probes())
+            listed += (listed.empty() ? "" : ", ") + p.str();
+        for (const auto& [key, value] : *by_probe) {
+            const std::string probe(key.str());
+            const bool has = std::any_of(tg.probes().begin(), tg.probes().end(),
+                                         [&](const ProbeSpec& p) { return p.str() == probe; });
+            if (!has) {
+                r.error(value.source(), where + ": expect names " + quote_excerpt(probe) +
+                                            ", which is not one of its probes (" + listed + ")");
+                continue;
+            }
+            if (auto w = word(value, "expect." + probe); w && *w != "ok")
+                tg.set_extras().expect[probe] = *w;
+        }
+        return;
+    }
+    if (auto w = word(*node, "expect"); w && *w != "ok") tg.set_extras().expect[""] = *w;
+}
+
 // One [[targets]] table, explicit or derived; `seen` holds the ids read so far.
 void read_target(LoadContext& c, const toml::table* t,
                  std::map<std::string, const toml::node*>& seen) {
@@ -136,7 +184,8 @@ void read_target(LoadContext& c, const toml::table* t,
     std::string where = "[[targets]]";
     std::vector<std::string_view> keys = {
         "id",     "network", "address", "addresses_from", "probes", "interval", "timeout",
-        "labels", "from",    "enabled", "source",         "device", "dscp",     "flows"};
+        "labels", "from",    "enabled", "source",         "device", "dscp",     "flows",
+        "expect"};
     keys.insert(keys.end(), Kinds::names.begin(), Kinds::names.end());  // [targets.KIND]
     r.check_keys(*t, keys, where);
     auto id = r.get_string(*t, "id", where);
@@ -255,6 +304,7 @@ void read_target(LoadContext& c, const toml::table* t,
     }
     tg.enabled = r.get_bool(*t, "enabled", where).value_or(true);
     tg.flow_destination = r.get_bool(*t, "flows", where).value_or(true);
+    read_expect(c, *t, tg, where);
 
     if (const toml::node* src = t->get("source")) {
         if (auto a = read_address(c, *src, where + ": source")) {

@@ -242,6 +242,15 @@ void judge_silent_drop(Fault& fault, const FlowSeen& f, const ApplianceEvidence&
                        ": a fault on the way back cannot be told from one on the way out";
         return;
     }
+    // A trace back taken before the flow broke shows the way back as it was: a route that
+    // moved with the fault (an asymmetric return) is not in it yet, and the ways would seem to
+    // agree. Both appliances' clocks are NTP's; a skew only delays the verdict.
+    if (f.since && back->last_run && *back->last_run < *f.since) {
+        fault.reason = B + "'s last trace back into " + A + " (" + back->target +
+                       ") was taken before the flow broke: the way back as it is now is not "
+                       "known yet";
+        return;
+    }
     if (!f.blocked_after) {
         fault.reason = "no trace of the flow yet: where it dies is not known";
         return;

@@ -44,6 +44,7 @@ struct FlowSeen {
     bool compliant = false;
     std::string reporter, reporter_network;  // who answered for it, when something did
     std::optional<HopSeen> blocked_after;    // where a silent drop's trace ended
+    std::optional<double> since;             // unix seconds of its last change of state
 };
 
 // A STAMP session from one appliance to another's reflector: its last round.

@@ -35,6 +35,7 @@ const std::vector<std::string>& blame_metric_names() {
                                                    "fedprobe_flow_state",
                                                    "fedprobe_flow_reporter_info",
                                                    "fedprobe_flow_blocked_after_info",
+                                                   "fedprobe_flow_last_change_timestamp_seconds",
                                                    "fedprobe_path_reached",
                                                    "fedprobe_path_hop_info",
                                                    "fedprobe_path_stop_info",
@@ -82,8 +83,11 @@ void add_evidence(const std::vector<Sample>& samples, std::vector<ApplianceEvide
             else if (s.name == "fedprobe_flow_reporter_info") {
                 f.reporter = label(s, "reporter");
                 f.reporter_network = label(s, "reporter_network");
-            } else if (s.name == "fedprobe_flow_blocked_after_info")
+            } else if (s.name == "fedprobe_flow_blocked_after_info") {
                 f.blocked_after = hop_of(s);
+            } else if (s.name == "fedprobe_flow_last_change_timestamp_seconds") {
+                f.since = s.value;
+            }
         } else if (s.name.starts_with("fedprobe_path_")) {
             TraceSeen& t = traces[site][{label(s, "target"), label(s, "service")}];
             t.target = label(s, "target");

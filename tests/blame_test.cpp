@@ -356,6 +356,16 @@ TEST_CASE("missing, silent, stale or disagreeing evidence gives unknown with the
               .find("timed out") != std::string::npos);
     // It answered, but traces nothing back.
     CHECK(one(e.judge()).find("traces nothing back") != std::string::npos);
+    // Its trace back was taken before the flow broke: the way back as it is now is not known
+    // (a route that moved with the fault is not in it), however well it agrees with the way out.
+    e.nhs.traces = {way_back()};
+    e.nhs.traces[0].last_run = 990;
+    e.psn.flows[0].since = 995;
+    CHECK(one(e.judge()).find("taken before the flow broke") != std::string::npos);
+    e.nhs.traces[0].last_run = 996;  // taken since: judged
+    CHECK(e.judge().at(0).segment == Segment::transit);
+    e.psn.flows[0].since.reset();
+    e.nhs.traces.clear();
     // Both ways are lost silently: the ends do not agree on a place.
     e.nhs.traces = {way_back("interconnect", false)};
     e.nhs.traces[0].hops.resize(1);

@@ -132,12 +132,24 @@ matrix=$(page fedprobe.html) || fail "consoles/fedprobe.html is not served"
 grep -q '<tr><th>kent-nhs</th>' <<<"$matrix" || fail "the matrix has no row for kent-nhs"
 grep -Eq 'class="bad" data-site="kent-nhs" data-network="brighton-psn"' <<<"$matrix" \
     || { grep -o 'class="[a-z]*" data-site="kent-nhs" data-network="[a-z-]*"' <<<"$matrix" >&2; fail "kent-nhs -> brighton-psn (route withdrawn) is not a bad cell"; }
-grep -Eq 'class="ok" data-site="kent-nhs" data-network="kent-psn"><a href="fedprobe-link.html\?site=kent-nhs&network=kent-psn">compliant</a><br><small>probes [0-9.]+%</small>' <<<"$matrix" \
+grep -Eq 'class="ok" data-site="kent-nhs" data-network="kent-psn"><a href="fedprobe-link.html\?site=kent-nhs&network=kent-psn">compliant</a><br><small>probes as expected [0-9.]+%</small>' <<<"$matrix" \
     || fail "kent-nhs -> kent-psn has a green cell (its flows comply), its probes' success and a link"
-# Probes of services no flow allows fail by design (rdp to surrey-psn): with no flow there, the
-# cell is not red.
-grep -Eq 'class="none" data-site="kent-nhs" data-network="surrey-psn"><a [^>]*>no flows</a>' <<<"$matrix" \
-    || fail "kent-nhs -> surrey-psn (no flows; rdp probes fail by design) is not red"
+# The services the policy denies into surrey-psn (rdp, mllp, dicom) are stopped, as expected:
+# the cell is green and its probes all as expected, and "Failing now" leaves them out, listing
+# them only on request.
+grep -Eq 'class="ok" data-site="kent-nhs" data-network="surrey-psn"><a [^>]*>compliant</a><br><small>probes as expected 100%</small>' <<<"$matrix" \
+    || fail "kent-nhs -> surrey-psn (denied services stopped) is green with its probes 100% as expected"
+section() {  # the rows of the table with this id
+    sed -n "/<table id=\"$1\">/,/<\/table>/p"
+}
+section failing <<<"$matrix" | grep -q '<td>surrey-psn-svc</td><td>surrey-psn</td><td>tcp:rdp</td>' \
+    && fail "Failing now lists surrey-psn-svc tcp:rdp, which the policy denies and which is stopped"
+section failing <<<"$matrix" | grep -q '<td>brighton-psn-svc</td>' \
+    || fail "Failing now lists brighton-psn-svc (route withdrawn)"
+grep -q 'more fail as expected' <<<"$matrix" || fail "the matrix says how many fail as expected"
+expected_page=$(page "fedprobe.html?expected=1") || fail "fedprobe.html?expected=1 is not served"
+section expected-failing <<<"$expected_page" | grep -q '<td>surrey-psn-svc</td><td>surrey-psn</td><td>tcp:rdp</td><td>filtered</td><td>deny (flow:no-rdp-into-surrey-psn)</td>' \
+    || fail "on request, the expected failures are listed with what was expected and why"
 grep -q "trusts-to-councils-smtp" <<<"$matrix" || fail "the blocked flow is listed"
 link=$(page "fedprobe-link.html?site=kent-nhs&network=brighton-psn") || fail "consoles/fedprobe-link.html is not served"
 grep -q 'data-target="brighton-psn-svc"' <<<"$link" || fail "the link page lists brighton-psn's targets"

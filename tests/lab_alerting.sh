@@ -31,6 +31,39 @@ rc=0
 grep -q "6 appliances answered" "$WORK/blame.txt" || fail "blame --prometheus hears all six sites: $(cat "$WORK/blame.txt")"
 pass "blame --prometheus: the six appliances' evidence from the central Prometheus, no verdict in the healthy lab"
 
+# The healthy lab (#31): no alerting rule pending or firing at an evaluation after every
+# appliance has run its rounds, no probe that ends otherwise than the config expects (the
+# services the policy denies, the lab's targets broken on purpose and surrey-nhs's blocked ICMP
+# are expected), and no matrix cell that is not compliant.
+ready=$(($(date +%s) + 12))  # a round of every job (stamp: 10 s), scraped
+evaluated() {
+    curl -sf --max-time 5 "http://127.0.0.1:$PROM/api/v1/rules" | /usr/bin/python3 -c '
+import json, sys
+from datetime import datetime
+groups = json.load(sys.stdin)["data"]["groups"]
+def t(s): return datetime.fromisoformat(s[:26].rstrip("Z")).timestamp() if s[:4] != "0001" else 0
+alerting = [g for g in groups if any(r["type"] == "alerting" for r in g["rules"])]
+print(min(t(g["lastEvaluation"]) for g in alerting) > float(sys.argv[1]))' "$ready"
+}
+for _ in $(seq 1 60); do [ "$(evaluated 2>/dev/null)" = True ] && break; sleep 1; done
+[ "$(evaluated)" = True ] || fail "the rules were not evaluated after the appliances' rounds"
+active=$(curl -sf --max-time 5 "http://127.0.0.1:$PROM/api/v1/rules?type=alert" | /usr/bin/python3 -c '
+import json, sys
+for g in json.load(sys.stdin)["data"]["groups"]:
+    for r in g["rules"]:
+        for a in r.get("alerts", []):
+            l = a["labels"]
+            print(a["state"], l["alertname"], l.get("site", ""), l.get("target", l.get("flow", "")), l.get("probe", ""), l.get("service", ""))')
+[ -z "$active" ] || fail "the healthy lab has alerts pending or firing:
+$active"
+unexpected=$(query 'count(fedprobe_probe_as_expected == 0)')
+[ -z "$unexpected" ] || fail "the healthy lab has $unexpected probes not as expected: $(curl -sf "http://127.0.0.1:$PROM/api/v1/query" --data-urlencode 'query=fedprobe_probe_as_expected == 0')"
+red=$(query 'count(fedprobe:network_compliance:min == 0)')
+[ -z "$red" ] || fail "the healthy lab has $red matrix cells not compliant"
+expected=$(query 'count(fedprobe_probe_expected_info and on(site, target, probe, service) fedprobe_probe_as_expected == 1)')
+[ "${expected:-0}" -gt 0 ] || fail "no probe fails as expected: the lab's denied services and broken targets should"
+pass "the healthy lab: no alert pending or firing, every probe as expected ($expected failing as the config expects), every matrix cell compliant"
+
 "$LABD/fault" rdp-opened on >/dev/null
 alerts() { curl -sf --max-time 5 "http://127.0.0.1:$AM/api/v2/alerts" -G --data-urlencode "filter=alertname=\"${1:-FedprobeDenyFlowViolation}\""; }
 count() { alerts "$1" | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0; }

@@ -33,8 +33,8 @@ wait_compliance kn ""
 pass "baseline: every flow compliant in the daemons' metrics"
 check kp before.json --format json --save "$WORK/kp-before.json" || fail "check from kent-psn at baseline: $(tail -5 "$WORK/before.json.err")"
 check kn before.json --save "$WORK/kn-before.json" || fail "check from kent-nhs at baseline"
-python3 -c "import json,sys; d=json.load(open('$WORK/kp-before.json')); assert d['version']==1 and d['summary']['non_compliant']==0 and d['summary']['flows']==8, d['summary']"
-pass "fedprobe check at baseline: exit 0, 8 flows from kent-psn (surrey-psn-voice joins the flows to surrey-psn) all compliant"
+python3 -c "import json,sys; d=json.load(open('$WORK/kp-before.json')); assert d['version']==1 and d['summary']['non_compliant']==0 and d['summary']['flows']==15, d['summary']"
+pass "fedprobe check at baseline: exit 0, 15 flows from kent-psn (surrey-psn-voice joins the flows to surrey-psn) all compliant"
 
 "$LABD/fault" drop-mllp on >/dev/null
 "$LABD/fault" rdp-opened on >/dev/null
@@ -70,7 +70,7 @@ import xml.etree.ElementTree as ET
 root = ET.parse('$WORK/junit.xml').getroot()
 cases = root.findall('.//testcase')
 failed = sorted(c.get('classname') for c in cases if c.find('failure') is not None)
-assert len(cases) == 8 and failed == ['flow.councils-to-kent-nhs-mllp', 'flow.no-rdp-from-councils'], failed
+assert len(cases) == 15 and failed == ['flow.councils-to-kent-nhs-mllp', 'flow.no-rdp-from-councils'], failed
 msg = [c.find('failure').get('message') for c in cases if c.get('classname') == 'flow.councils-to-kent-nhs-mllp'][0]
 assert msg.endswith('filtered after 172.20.1.2 (kent-nhs), hop 5'), msg
 " || fail "JUnit parses as XML with the two failures, the filtered one saying where it dies"

@@ -139,7 +139,7 @@ TEST_CASE("ICMP rounds feed the packet counters and the RTT histogram") {
     CHECK(has(scrape(e), "outcome=\"filtered\",probe=\"icmp\""));
 }
 
-TEST_CASE("an icmp target stays within 25 series and 2 KB of exposition, failing or not") {
+TEST_CASE("an icmp target stays within 25 series and 2.1 KB of exposition, failing or not") {
     PrometheusExporter e("1");
     // Labels as the lab's federation gives them.
     auto* gw = e.sync_jobs({JobLabels{"surrey-psn-gateway/icmp",
@@ -180,7 +180,7 @@ TEST_CASE("an icmp target stays within 25 series and 2 KB of exposition, failing
     }
     MESSAGE(series << " series, " << bytes << " bytes");
     CHECK(series <= 25);
-    CHECK(bytes <= 2048);
+    CHECK(bytes <= 2176);  // 2 KB, and fedprobe_probe_as_expected's line (about 110 bytes)
 }
 
 TEST_CASE("reload metrics follow Prometheus' own") {
@@ -294,4 +294,41 @@ TEST_CASE("http probes: phases, status, TLS version, verification and certificat
     CHECK(has(text, "fedprobe_tls_cert_not_after_timestamp_seconds{cert=\"leaf\"," + labels +
                         "} 1700000000"));
     CHECK(has(text, "fedprobe_http_status_code{" + labels + "} 0"));
+}
+
+TEST_CASE("as expected: a job's expectation, served with why, and each result judged by it") {
+    PrometheusExporter e("1");
+    JobLabels denied = job("epr", "tcp", "rdp");
+    denied.expect.kind = ExpectedResult::Kind::denied;
+    denied.expect_because = "flow:no-rdp";
+    auto handles = e.sync_jobs({denied, job("epr", "tcp", "https")});
+    auto text = scrape(e);
+    const std::string rdp =
+        "{network=\"surrey-psn\",probe=\"tcp\",service=\"rdp\",site=\"kent-nhs\",target=\"epr\"}";
+    const std::string https =
+        "{network=\"surrey-psn\",probe=\"tcp\",service=\"https\",site=\"kent-nhs\",target=\"epr\"}";
+    CHECK(has(text, "fedprobe_probe_as_expected" + rdp + " Nan"));  // not yet probed
+    CHECK(has(text,
+              "fedprobe_probe_expected_info{because=\"flow:no-rdp\",expect=\"deny\",network=\"surrey-"
+              "psn\",probe=\"tcp\",service=\"rdp\",site=\"kent-nhs\",target=\"epr\"} 1"));
+    CHECK_FALSE(has(text, "target=\"epr\"} 1\nfedprobe_probe_expected_info"));  // rdp's alone
+    ProbeResult filtered;
+    filtered.outcome = Outcome::filtered;
+    e.record(handles[0], filtered, "");
+    e.record(handles[1], filtered, "");
+    text = scrape(e);
+    CHECK(has(text, "fedprobe_probe_as_expected" + rdp + " 1"));
+    CHECK(has(text, "fedprobe_probe_as_expected" + https + " 0"));
+    ProbeResult ok;
+    ok.outcome = Outcome::ok;
+    e.record(handles[0], ok, "");
+    CHECK(has(scrape(e), "fedprobe_probe_as_expected" + rdp + " 0"));  // a denied one got through
+
+    // The policy changes, the labels do not: the series stays, its expectation follows.
+    JobLabels now_allowed = job("epr", "tcp", "rdp");
+    now_allowed.previous = handles[0];
+    handles = e.sync_jobs({now_allowed});
+    text = scrape(e);
+    CHECK(has(text, "fedprobe_probe_as_expected" + rdp + " 1"));
+    CHECK_FALSE(has(text, "fedprobe_probe_expected_info{"));
 }

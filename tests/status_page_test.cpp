@@ -39,6 +39,7 @@ TEST_CASE("failing probes first, then those not yet probed, then the working one
         StatusView::Probe p;
         p.target = std::move(target);
         p.probe = "icmp";
+        p.as_expected = outcome == "ok";  // nothing expected of them but success
         p.outcome = std::move(outcome);
         return p;
     };
@@ -50,7 +51,7 @@ TEST_CASE("failing probes first, then those not yet probed, then the working one
     CHECK(at("c") < at("b"));
     CHECK(at("b") < at("a"));
     CHECK(at("a") < at("d"));
-    CHECK(page.find("1 failing") != std::string::npos);
+    CHECK(page.find("1 not as expected") != std::string::npos);
     CHECK(page.find("not yet probed") != std::string::npos);
     CHECK(page.find("<script") == std::string::npos);  // no JavaScript at all
 }
@@ -74,4 +75,36 @@ TEST_CASE("a flow's row: compliance as its colour, and where a silent drop stops
     CHECK(page.find("<tr class=\"bad\" data-flow=\"mllp\">") != std::string::npos);
     CHECK(page.find("<td>after 172.20.1.2 (kent-nhs), hop 5</td>") != std::string::npos);
     CHECK(page.find("<th>where it stops</th>") != std::string::npos);
+}
+
+TEST_CASE("a failure the config expects is no failure: counted apart and listed on request") {
+    StatusView v;
+    auto probe = [](std::string target, std::string outcome, bool as_expected,
+                    std::string expect = "") {
+        StatusView::Probe p;
+        p.target = std::move(target);
+        p.probe = "tcp";
+        p.service = "rdp";
+        p.outcome = std::move(outcome);
+        p.as_expected = as_expected;
+        p.expect = std::move(expect);
+        if (!p.expect.empty()) p.expect_because = "flow:no-rdp";
+        return p;
+    };
+    v.probes = {probe("denied", "filtered", true, "deny"), probe("open", "ok", false, "deny"),
+                probe("fine", "ok", true), probe("down", "refused", false)};
+    const std::string page = render_status_page(v);
+    CHECK(page.find("4 probes, 2 not as expected (1 failing as the config expects)") !=
+          std::string::npos);
+    // A denied service that connects is red, with what was expected of it.
+    CHECK(page.find("<tr class=\"bad\" data-target=\"open\"") != std::string::npos);
+    CHECK(page.find("<td>deny (flow:no-rdp)</td>") != std::string::npos);
+    // The stopped one is green, in the table shown on request, after the main one.
+    const auto details = page.find("<details id=\"expected\">");
+    const auto denied = page.find("<tr class=\"ok\" data-target=\"denied\"");
+    REQUIRE(details != std::string::npos);
+    REQUIRE(denied != std::string::npos);
+    CHECK(denied > details);
+    CHECK(page.find("data-target=\"down\"") < details);
+    CHECK(page.find("data-target=\"fine\"") < details);
 }
