@@ -16,7 +16,7 @@ using Labels = std::map<std::string, std::string>;
 
 struct Job {
     const Target* target = nullptr;
-    const Flow* flow = nullptr;         // set for the flows of the policy
+    const Flow* flow = nullptr;  // set for the flows of the policy
     // For a target's probe of a service: the policy's deny flow from this site over the same
     // target and service, whose failure is then what the policy expects (policy/expectation.hpp).
     const Flow* denied_by = nullptr;

@@ -438,8 +438,7 @@ void JobSeriesSet::write_text(std::string& out) const {
                      {"reporter_network", le->reporter_network}},
                     1);
     });
-    family_of(kAsExpected,
-              [&](const Series& s, TextWriter&& w) { w.value({}, s.as_expected()); });
+    family_of(kAsExpected, [&](const Series& s, TextWriter&& w) { w.value({}, s.as_expected()); });
     family_of(kExpected, [&](const Series& s, TextWriter&& w) {
         if (s.expect_because)
             w.value({{"because", *s.expect_because}, {"expect", s.expect.word()}}, 1);

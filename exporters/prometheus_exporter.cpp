@@ -104,12 +104,11 @@ void PrometheusExporter::jobs_changed(std::span<LiveJob* const> jobs) {
         if (lj->job.flow)
             flows.push_back(JobLabels{lj->job.key(), lj->job.labels(), nullptr, {}, {}});
         else  // a kept job hands back its series; a new job's slot is still null
-            probes.push_back(
-                JobLabels{{},
-                          lj->job.labels(),
-                          static_cast<Series*>(lj->sink_data[slot]),
-                          expected_result(lj->job),
-                          expected_because(lj->job)});
+            probes.push_back(JobLabels{{},
+                                       lj->job.labels(),
+                                       static_cast<Series*>(lj->sink_data[slot]),
+                                       expected_result(lj->job),
+                                       expected_because(lj->job)});
     }
     const std::vector<Series*> series = sync_jobs(std::move(probes));
     sync_flows(flows);

@@ -54,7 +54,9 @@ std::string render_status_page(const StatusView& v) {
          ".none{background:#f3f3f3}small{color:#555}ol{margin-top:0}</style></head><body>\n";
     // A probe that ends as the config expects (a denied service stopped, a target kept broken
     // on purpose) is not failing: it is counted apart and listed on request, below.
-    auto unexpected = [](const StatusView::Probe& p) { return !p.outcome.empty() && !p.as_expected; };
+    auto unexpected = [](const StatusView::Probe& p) {
+        return !p.outcome.empty() && !p.as_expected;
+    };
     auto expected_failure = [](const StatusView::Probe& p) {
         return !p.outcome.empty() && p.as_expected && p.outcome != "ok";
     };

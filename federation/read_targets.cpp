@@ -150,8 +150,8 @@ void read_expect(LoadContext& c, const toml::table& t, Target& tg, const std::st
                 words += ", \"" + std::string(to_string(o)) + "\"";
             }
         if (!known) {
-            r.error(n.source(), where + ": " + what + " " + quote_excerpt(*v) + " is not one of " +
-                                    words);
+            r.error(n.source(),
+                    where + ": " + what + " " + quote_excerpt(*v) + " is not one of " + words);
             return std::nullopt;
         }
         return *v;
@@ -183,9 +183,8 @@ void read_target(LoadContext& c, const toml::table* t,
     TomlReader& r = c.r;
     std::string where = "[[targets]]";
     std::vector<std::string_view> keys = {
-        "id",     "network", "address", "addresses_from", "probes", "interval", "timeout",
-        "labels", "from",    "enabled", "source",         "device", "dscp",     "flows",
-        "expect"};
+        "id",   "network", "address", "addresses_from", "probes", "interval", "timeout", "labels",
+        "from", "enabled", "source",  "device",         "dscp",   "flows",    "expect"};
     keys.insert(keys.end(), Kinds::names.begin(), Kinds::names.end());  // [targets.KIND]
     r.check_keys(*t, keys, where);
     auto id = r.get_string(*t, "id", where);

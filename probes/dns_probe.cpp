@@ -153,15 +153,14 @@ void DnsProbe::start(const ProbeRequest& req, Done done) {
         });
         return;
     }
-    raw->timer =
-        loop_.add_timer(raw->started + req.timeout + std::chrono::milliseconds(50), [raw] {
-            raw->timer = 0;
-            // An answer that already waits on a socket counts, however busy the loop was.
-            for (int fd : std::set<int>(raw->fds))
-                ares_process_fd(raw->channel, fd, ARES_SOCKET_BAD);
-            if (raw->answered) return;
-            ares_cancel(raw->channel);  // calls back with ARES_ECANCELLED: no answer in time
-        });
+    raw->timer = loop_.add_timer(raw->started + req.timeout + std::chrono::milliseconds(50), [raw] {
+        raw->timer = 0;
+        // An answer that already waits on a socket counts, however busy the loop was.
+        for (int fd : std::set<int>(raw->fds))
+            ares_process_fd(raw->channel, fd, ARES_SOCKET_BAD);
+        if (raw->answered) return;
+        ares_cancel(raw->channel);  // calls back with ARES_ECANCELLED: no answer in time
+    });
     ares_query(raw->channel, dns.query.name.c_str(), 1 /* C_IN */,
                dns_type_from_name(dns.query.type), &DnsProbe::on_answer, raw);
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Debian package: built from a copy of this tree with dpkg-buildpackage, lintian-clean
+# The Debian package (tools/build-deb: dpkg-buildpackage on a copy of this tree), lintian-clean
 # (no error or warning that debian/fedprobe.lintian-overrides does not explain), installed, its
 # binary run (--version, validate on the shipped file, and the daemon itself on that file in a
 # namespace with only loopback), then purged without a file left behind.
@@ -13,34 +13,20 @@ purge() { dpkg --purge fedprobe >/dev/null 2>&1 || true; }
 trap 'purge; cleanup' EXIT
 
 version=$("$FEDPROBE" --version | awk '{print $NF}')
-src="$WORK/fedprobe-$version"
-mkdir -p "$src"
-# The tree as it is (uncommitted changes too), without build trees or git's store. A build tree
-# appearing beside it meanwhile (tools/test builds the sanitizer tree as the tests run) changes
-# the top directory, not a file copied: tar says so with exit status 1, which is no error here.
-rc=0
-tar -C "$SOURCE_ROOT" --exclude='./build*' --exclude=./.git --exclude='./obj-*' --exclude=./debian/.debhelper \
-    --exclude=./debian/fedprobe --exclude='./debian/*.substvars' --exclude='./debian/*debhelper*' \
-    --exclude=./debian/files --warning=no-file-changed -cf "$WORK/tree.tar" . || rc=$?
-[ $rc -le 1 ] || fail "cannot copy the tree (tar exit $rc)"
-tar -C "$src" -xf "$WORK/tree.tar" && rm -f "$WORK/tree.tar"
-(cd "$src" && dpkg-checkbuilddeps) || fail "debian/control's Build-Depends are not installed (tools/install-deps)"
-start=$SECONDS
-# nocheck: the suite runs every test itself; the package's own build skips them (and doctest).
-# DEB_*FLAGS_STRIP=-g and noautodbgsym: without debug info, which is 40% of the compile time at
-# -O2, and so without the dbgsym package, the one part of a real build this test does not look
-# at. -O1 rather than Debian's -O2: a third less compile time, and still optimised, so
-# _FORTIFY_SOURCE works (-O0, DEB_BUILD_OPTIONS=noopt, would lose it). Every other flag,
-# hardening included, is Debian's and is checked below.
-(cd "$src" && DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=$(nproc)" DEB_CFLAGS_STRIP=-g DEB_CXXFLAGS_STRIP=-g \
-    DEB_CXXFLAGS_APPEND=-O1 \
-    dpkg-buildpackage -us -uc -b) \
-    >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log"; fail "dpkg-buildpackage failed"; }
-deb="$WORK/fedprobe_${version}_amd64.deb"
-[ -f "$deb" ] || fail "no $deb (made: $(ls "$WORK"))"
-pass "dpkg-buildpackage made $(basename "$deb") in $((SECONDS - start)) s"
+# tools/test builds the package once (tools/build-deb) and runs every whole-program test
+# against its binary; on its own this test builds one.
+pkg=${FEDPROBE_PACKAGE_DIR:-}
+if [ -z "$pkg" ]; then
+    pkg="$WORK/package"
+    start=$SECONDS
+    "$SOURCE_ROOT/tools/build-deb" "$pkg" >/dev/null || fail "tools/build-deb failed"
+    pass "tools/build-deb made the package in $((SECONDS - start)) s"
+fi
+deb="$pkg/fedprobe_${version}_amd64.deb"
+[ -f "$deb" ] || fail "no $deb (made: $(ls "$pkg"))"
+pass "the package: $(basename "$deb"), built with Debian's flags and -Werror"
 
-lint=$(lintian --fail-on error,warning --pedantic "$WORK/fedprobe_${version}_amd64.changes" 2>&1 \
+lint=$(lintian --fail-on error,warning --pedantic "$pkg/fedprobe_${version}_amd64.changes" 2>&1 \
     | { grep -v 'running with root privileges' || true; }) || { echo "$lint"; fail "lintian found errors or warnings"; }
 [ -z "$(grep -E '^[EW]:' <<<"$lint")" ] || { echo "$lint"; fail "lintian"; }
 pass "lintian: no error or warning${lint:+ (left: $(grep -c . <<<"$lint") info/pedantic)}"

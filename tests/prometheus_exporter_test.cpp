@@ -308,9 +308,10 @@ TEST_CASE("as expected: a job's expectation, served with why, and each result ju
     const std::string https =
         "{network=\"surrey-psn\",probe=\"tcp\",service=\"https\",site=\"kent-nhs\",target=\"epr\"}";
     CHECK(has(text, "fedprobe_probe_as_expected" + rdp + " Nan"));  // not yet probed
-    CHECK(has(text,
-              "fedprobe_probe_expected_info{because=\"flow:no-rdp\",expect=\"deny\",network=\"surrey-"
-              "psn\",probe=\"tcp\",service=\"rdp\",site=\"kent-nhs\",target=\"epr\"} 1"));
+    CHECK(
+        has(text,
+            "fedprobe_probe_expected_info{because=\"flow:no-rdp\",expect=\"deny\",network=\"surrey-"
+            "psn\",probe=\"tcp\",service=\"rdp\",site=\"kent-nhs\",target=\"epr\"} 1"));
     CHECK_FALSE(has(text, "target=\"epr\"} 1\nfedprobe_probe_expected_info"));  // rdp's alone
     ProbeResult filtered;
     filtered.outcome = Outcome::filtered;

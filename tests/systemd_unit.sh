@@ -2,8 +2,10 @@
 # The unit file's hardening, as systemd itself scores it (lower is better; 2.0 is the goal).
 set -euo pipefail
 : "${FEDPROBE:?}"
-# The unit as this build configured it (paths filled in), beside the binary's build tree.
+# The unit as this build configured it (paths filled in), beside the binary's build tree, or
+# the package's, beside its unpacked binary (tools/build-deb).
 unit="$(dirname "$FEDPROBE")/../systemd/fedprobe.service"
+[ -f "$unit" ] || unit="$(dirname "$FEDPROBE")/../../lib/systemd/system/fedprobe.service"
 systemd-analyze verify --man=no "$unit" 2>&1 | grep -v "fedprobe: .* is not executable\|Command .*fedprobe is not executable\|/usr/bin/fedprobe" | grep -E "." && { echo "FAIL: systemd-analyze verify complained"; exit 1; }
 out=$(systemd-analyze security --offline=true --no-pager "$unit" 2>&1) || true
 score=$(echo "$out" | sed -n 's/.*Overall exposure level for fedprobe.service: \([0-9.]*\).*/\1/p')
