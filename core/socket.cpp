@@ -327,6 +327,7 @@ std::size_t PacketReceiver::receive(int fd) {
         msgs[i].msg_hdr.msg_control = controls_[i];
         msgs[i].msg_hdr.msg_controllen = sizeof controls_[i];
     }
+    batch_drops_.reset();
     int n = recvmmsg(fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) return 0;
     for (int i = 0; i < n; ++i) {
@@ -377,6 +378,7 @@ std::size_t PacketReceiver::receive(int fd) {
                 p.rx_ns = std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
             } else if (c->cmsg_type == SO_RXQ_OVFL) {
                 std::memcpy(&drops_, CMSG_DATA(c), sizeof drops_);
+                batch_drops_ = drops_;
             }
         }
         const auto from = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&names_[i]));

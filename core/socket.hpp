@@ -159,6 +159,9 @@ class PacketReceiver {
     // The socket's running total of packets dropped for want of buffer room (SO_RXQ_OVFL), as
     // last reported by the kernel.
     std::uint32_t drops() const { return drops_; }
+    // The same total as the last receive()'s packets reported it, when one did: a receiver
+    // shared by several sockets learns each socket's own total from its own batch.
+    std::optional<std::uint32_t> batch_drops() const { return batch_drops_; }
 
   private:
     std::uint8_t buffers_[kBatch][2048];
@@ -166,6 +169,7 @@ class PacketReceiver {
     struct sockaddr_storage names_[kBatch];
     Packet packets_[kBatch];
     std::uint32_t drops_ = 0;
+    std::optional<std::uint32_t> batch_drops_;
 };
 
 }  // namespace fedprobe

@@ -20,9 +20,6 @@
 #include "daemon/fd_limit.hpp"
 #include "daemon/sd_notify.hpp"
 #include "exporters/web_health.hpp"
-#include "probes/http_probe.hpp"
-#include "probes/icmp_probe.hpp"
-#include "probes/path_probe.hpp"
 
 namespace fedprobe {
 
@@ -433,16 +430,10 @@ void Daemon::every_few_seconds() {
             loop_.fd_budget().limit(), descriptors_.budget);
         descriptors_.budget = loop_.fd_budget().limit();
     }
-    if (auto* icmp = dynamic_cast<IcmpProbe*>(engine_->probe_if_made(kind_index_of<IcmpKind>()))) {
-        const auto& st = icmp->stats();
-        exporter_.set_icmp_stats(st.late, st.unmatched, st.duplicates, st.rx_dropped);
-    }
-    if (auto* http = dynamic_cast<HttpProbe*>(engine_->probe_if_made(kind_index_of<HttpKind>())))
-        exporter_.set_http_overloaded(http->overloaded());
-    if (auto* path = dynamic_cast<PathProbe*>(engine_->probe_if_made(kind_index_of<PathKind>()))) {
-        const auto& st = path->stats();
-        exporter_.set_path_stats(st.packets_sent, st.answers, st.late, st.resets_sent);
-    }
+    // Each kind's probe's own counters, as its kind declares them: no kind is named here.
+    for (std::size_t kind = 0; kind < kKindCount; ++kind)
+        if (const Probe* probe = engine_->probe_if_made(kind))
+            exporter_.set_probe_totals(kind, probe->totals());
     loop_.add_timer(loop_.now() + period, [this] { every_few_seconds(); });
 }
 

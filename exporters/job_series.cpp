@@ -452,46 +452,7 @@ void JobSeriesSet::write_text(std::string& out) const {
         });
 }
 
-namespace {
-
-// Reads one job's path series for the page: the hops of the current path and why it stopped.
-class PathReader : public SeriesWriter {
-  public:
-    explicit PathReader(StatusView::Path& path, bool stop) : path_(path), stop_(stop) {}
-    void value(std::initializer_list<ExtraLabel> extra, double) override {
-        StatusView::Hop hop;
-        std::string reason;
-        for (const auto& [name, value] : extra) {
-            if (name == "ttl") hop.ttl = value;
-            if (name == "hop") hop.hop = value;
-            if (name == "hop_network") hop.hop_network = value;
-            if (name == "reason") reason = value;
-        }
-        if (stop_)
-            path_.stop = reason + (hop.hop.empty() ? "" : " at " + hop.hop) +
-                         (hop.hop_network.empty() ? "" : " (" + hop.hop_network + ")");
-        else
-            path_.hops.push_back(std::move(hop));
-    }
-    void histogram(std::initializer_list<ExtraLabel>, const HistogramSnapshot&) override {}
-
-  private:
-    StatusView::Path& path_;
-    bool stop_;
-};
-
-std::size_t path_family(std::string_view name) {
-    for (std::size_t i = 0; i < PathKind::kFamilies.size(); ++i)
-        if (PathKind::kFamilies[i].name == name) return i;
-    return PathKind::kFamilies.size();
-}
-
-}  // namespace
-
 void JobSeriesSet::fill_status(StatusView& view) const {
-    static const std::size_t hops = path_family("fedprobe_path_hop_info");
-    static const std::size_t stop = path_family("fedprobe_path_stop_info");
-    constexpr std::size_t path_kind = kind_index_of<PathKind>();
     std::shared_lock lock(structure_mutex_);
     for (const auto& s : order_) {
         StatusView::Probe p;
@@ -522,12 +483,12 @@ void JobSeriesSet::fill_status(StatusView& view) const {
                 p.reporter_network = le->reporter_network;
             }
         }
-        if (s->kind == path_kind) {
-            StatusView::Path path{p.target, p.service, "", {}};
-            PathReader hop_reader(path, false), stop_reader(path, true);
-            s->own->render(hops, hop_reader);
-            s->own->render(stop, stop_reader);
-            if (!path.hops.empty()) view.paths.push_back(std::move(path));
+        // The kind's own rows, if it traces (no kind is named here).
+        if (auto traced = s->own->traced_path(); traced && !traced->hops.empty()) {
+            StatusView::Path path{p.target, p.service, std::move(traced->stop), {}};
+            for (auto& h : traced->hops)
+                path.hops.push_back({std::move(h.ttl), std::move(h.hop), std::move(h.network)});
+            view.paths.push_back(std::move(path));
         }
         view.probes.push_back(std::move(p));
     }

@@ -61,30 +61,9 @@ PrometheusExporter::PrometheusExporter(const std::string& version)
       auth_failures_(counter(*registry_, "fedprobe_web_auth_failures_total",
                              "Basic-auth attempts on the metrics endpoint rejected for a wrong "
                              "user or password")),
-      icmp_late_(counter(*registry_, "fedprobe_icmp_late_replies_total",
-                         "ICMP echo replies that arrived after their round had ended")),
-      icmp_unmatched_(counter(*registry_, "fedprobe_icmp_unmatched_replies_total",
-                              "ICMP messages with fedprobe's marker that matched no request")),
-      icmp_duplicates_(counter(*registry_, "fedprobe_icmp_duplicate_replies_total",
-                               "ICMP echo replies received more than once, every target")),
-      rx_dropped_(counter(*registry_, "fedprobe_socket_receive_dropped_total",
-                          "Packets the kernel dropped on fedprobe's shared sockets because the "
-                          "prober did not read them in time (SO_RXQ_OVFL)")),
       flow_traces_(counter(*registry_, "fedprobe_flow_traces_total",
                            "path:SERVICE traces of allow flows found filtered (at most one per "
-                           "flow per 10 minutes)")),
-      path_packets_(counter(*registry_, "fedprobe_path_packets_sent_total",
-                            "Probe packets the path probe sent, every target and TTL")),
-      path_answers_(counter(*registry_, "fedprobe_path_answers_total",
-                            "Answers (time exceeded, unreachable, the destination's) matched "
-                            "to a path probe packet in time")),
-      path_late_(counter(*registry_, "fedprobe_path_late_answers_total",
-                         "Answers to path probe packets whose round had already ended")),
-      path_resets_(counter(*registry_, "fedprobe_path_resets_sent_total",
-                           "Resets sent to close a SYN-ACK a tcp path trace drew")),
-      http_overloaded_(counter(*registry_, "fedprobe_http_overloaded_total",
-                               "http probes never started: too many were in flight for them to "
-                               "start within their timeout (each reported as error)")) {
+                           "flow per 10 minutes)")) {
     prometheus::BuildGauge()
         .Name("fedprobe_build_info")
         .Help("fedprobe's version; always 1")
@@ -162,6 +141,8 @@ std::vector<prometheus::MetricFamily> PrometheusExporter::collect() const {
     out.insert(out.end(), passive.begin(), passive.end());
     auto reflector = stamp_reflector_->Collect();
     out.insert(out.end(), reflector.begin(), reflector.end());
+    auto totals = probe_totals_->Collect();
+    out.insert(out.end(), totals.begin(), totals.end());
     auto self = registry_->Collect();
     out.insert(out.end(), self.begin(), self.end());
     return out;
@@ -176,7 +157,8 @@ void PrometheusExporter::write_text(std::string& out) const {
     out.reserve(start + last_text_size_.load(std::memory_order_relaxed) * 9 / 8);
     jobs_->write_text(out);
     std::vector<prometheus::MetricFamily> rest = flows_->Collect();
-    for (const auto& c : {passive_->Collect(), stamp_reflector_->Collect(), registry_->Collect()})
+    for (const auto& c : {passive_->Collect(), stamp_reflector_->Collect(),
+                          probe_totals_->Collect(), registry_->Collect()})
         rest.insert(rest.end(), c.begin(), c.end());
     out.append(prometheus::TextSerializer().Serialize(rest));
     last_text_size_.store(out.size() - start, std::memory_order_relaxed);
@@ -197,34 +179,6 @@ void PrometheusExporter::sync_flows(const std::vector<JobLabels>& flows) {
     for (const auto& f : flows)
         specs.push_back({f.key, f.labels});
     flows_->sync(specs);
-}
-
-void PrometheusExporter::set_http_overloaded(std::uint64_t total) {
-    if (total > http_overloaded_.Value())
-        http_overloaded_.Increment(static_cast<double>(total) - http_overloaded_.Value());
-}
-
-namespace {
-void raise_to(prometheus::Counter& c, std::uint64_t total) {
-    if (static_cast<double>(total) > c.Value()) c.Increment(static_cast<double>(total) - c.Value());
-}
-}  // namespace
-
-void PrometheusExporter::set_icmp_stats(std::uint64_t late_total, std::uint64_t unmatched_total,
-                                        std::uint64_t duplicates_total,
-                                        std::uint64_t rx_dropped_total) {
-    raise_to(icmp_late_, late_total);
-    raise_to(icmp_unmatched_, unmatched_total);
-    raise_to(icmp_duplicates_, duplicates_total);
-    raise_to(rx_dropped_, rx_dropped_total);
-}
-
-void PrometheusExporter::set_path_stats(std::uint64_t packets_sent, std::uint64_t answers,
-                                        std::uint64_t late, std::uint64_t resets_sent) {
-    raise_to(path_packets_, packets_sent);
-    raise_to(path_answers_, answers);
-    raise_to(path_late_, late);
-    raise_to(path_resets_, resets_sent);
 }
 
 void PrometheusExporter::observe_lag(Duration lag) {

@@ -21,6 +21,7 @@
 #include "exporters/flow_series.hpp"
 #include "exporters/job_series.hpp"
 #include "exporters/passive_series.hpp"
+#include "exporters/probe_totals.hpp"
 #include "exporters/stamp_reflector_series.hpp"
 #include "policy/expectation.hpp"
 #include "probes/probe.hpp"
@@ -88,13 +89,10 @@ class PrometheusExporter : public ResultSink {
     // (fedprobe_config_info, one series, replaced when the file changes).
     void config_reloaded(bool ok, double unix_time, const std::string& sha256 = "");
     void auth_failed() { auth_failures_.Increment(); }
-    // Engine-wide ICMP counters, given as running totals.
-    void set_icmp_stats(std::uint64_t late_total, std::uint64_t unmatched_total,
-                        std::uint64_t duplicates_total, std::uint64_t rx_dropped_total);
-    void set_http_overloaded(std::uint64_t total);  // a running total
-    // The path probe's packet counters, as running totals.
-    void set_path_stats(std::uint64_t packets_sent, std::uint64_t answers, std::uint64_t late,
-                        std::uint64_t resets_sent);
+    // A kind's probe's own counters (Probe::totals), as running totals.
+    void set_probe_totals(std::size_t kind, std::span<const std::uint64_t> totals) {
+        probe_totals_->set(kind, totals);
+    }
     std::size_t series_count() const { return jobs_->size(); }
     // For the status page, which reads them from the HTTP threads.
     const JobSeriesSet& job_series() const { return *jobs_; }
@@ -112,6 +110,7 @@ class PrometheusExporter : public ResultSink {
     std::shared_ptr<PassiveSeriesSet> passive_ = std::make_shared<PassiveSeriesSet>();
     std::shared_ptr<StampReflectorSeries> stamp_reflector_ =
         std::make_shared<StampReflectorSeries>();
+    std::shared_ptr<ProbeTotals> probe_totals_ = std::make_shared<ProbeTotals>();
     prometheus::Family<prometheus::Counter>& rate_limited_family_;
     prometheus::Family<prometheus::Counter>& overloaded_family_;
     // [kind][reason]: made up front so increase() sees them from zero.
@@ -126,16 +125,7 @@ class PrometheusExporter : public ResultSink {
     prometheus::Gauge* config_info_now_ = nullptr;
     std::string config_sha256_;
     prometheus::Counter& auth_failures_;
-    prometheus::Counter& icmp_late_;
-    prometheus::Counter& icmp_unmatched_;
-    prometheus::Counter& icmp_duplicates_;
-    prometheus::Counter& rx_dropped_;
     prometheus::Counter& flow_traces_;
-    prometheus::Counter& path_packets_;
-    prometheus::Counter& path_answers_;
-    prometheus::Counter& path_late_;
-    prometheus::Counter& path_resets_;
-    prometheus::Counter& http_overloaded_;
 };
 
 }  // namespace fedprobe

@@ -19,7 +19,8 @@ std::vector<prometheus::MetricFamily> StampReflectorSeries::Collect() const {
     f.name = "fedprobe_stamp_reflector_packets_total";
     f.help =
         "STAMP test packets that reached this appliance's reflector, by what it did: "
-        "reflected, refused_source (not in allow), malformed, auth_failed or rate_limited";
+        "reflected, refused_source (not in allow), malformed, auth_failed, rate_limited, or "
+        "dropped (by the kernel before the reflector read it: its buffer was full)";
     f.type = prometheus::MetricType::Counter;
     for (StampReflected r : kAllStampReflected) {
         prometheus::ClientMetric m;

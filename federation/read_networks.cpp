@@ -186,14 +186,11 @@ void read_services(LoadContext& c, const toml::table& root) {
         svc.port = static_cast<std::uint16_t>(*port);
         if (auto check = r.get_string(*t, "check", where)) {
             // The kinds that can check this service: they take a service of its transport and
-            // speak its application, more than the transport's own connect or datagram (and
-            // unlike path and idle, which answer other questions).
-            static constexpr std::string_view kNotChecks[] = {"tcp", "udp", "path", "idle"};
+            // speak its application (kChecksServices), more than the transport's own connect or
+            // datagram.
             std::string can;
             for_each_kind([&]<typename K>() {
-                if (K::kServices != ServiceUse::none &&
-                    std::find(std::begin(kNotChecks), std::end(kNotChecks), K::kName) ==
-                        std::end(kNotChecks) &&
+                if (K::kChecksServices && K::kServices != ServiceUse::none &&
                     std::find(K::kTransports.begin(), K::kTransports.end(), svc.transport) !=
                         K::kTransports.end())
                     can += (can.empty() ? "" : ", ") + std::string(K::kName);

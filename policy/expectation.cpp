@@ -47,8 +47,14 @@ namespace {
 // is expected of it; nothing else needs ICMP.
 std::optional<ExpectedResult::Kind> blocked_icmp(const Job& job) {
     if (!job.spec || !(job.icmp_blocked_at_site || job.icmp_blocked_at_target)) return {};
-    if (job.spec->kind == kind_index_of<IcmpKind>()) return ExpectedResult::Kind::failure;
-    if (job.spec->kind == kind_index_of<PathKind>()) return ExpectedResult::Kind::any;
+    switch (visit_kind(job.spec->kind, []<typename K>() { return IcmpUse(K::kIcmp); })) {
+        case IcmpUse::echo:
+            return ExpectedResult::Kind::failure;
+        case IcmpUse::trace:
+            return ExpectedResult::Kind::any;
+        case IcmpUse::none:
+            break;
+    }
     return {};
 }
 

@@ -47,6 +47,9 @@ struct DnsKind {
                                              Outcome::error,    Outcome::mismatch};
     static constexpr bool kCommonDuration = true;
     static constexpr SocketUse kSockets = SocketUse{0, 1, 0};  // its own socket for the round
+    static constexpr IcmpUse kIcmp = IcmpUse::none;
+    static constexpr bool kChecksServices = true;  // a resolver's answer, not just its port
+    static constexpr std::array<FamilyInfo, 0> kProbeFamilies{};
     static constexpr std::array kFamilies = {
         FamilyInfo{"fedprobe_dns_rcode",
                    "The DNS response code of the last answer (0 NOERROR, 2 SERVFAIL, 3 "

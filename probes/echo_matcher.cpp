@@ -65,7 +65,7 @@ EchoMatcher::Lookup EchoMatcher::find(const IcmpMessage& m) const {
         key = m.key;
     } else if (m.kind == IcmpMessage::Kind::error && raw_ids_) {
         key =
-            std::uint32_t{m.id} << 16 | m.seq;  // a quote cut after 8 bytes still names the request
+            std::uint32_t{m.seq} << 16 | m.id;  // a quote cut after 8 bytes still names the request
     } else {
         return out;  // a reply without our marker: someone else's ping
     }
@@ -78,8 +78,8 @@ EchoMatcher::Lookup EchoMatcher::find(const IcmpMessage& m) const {
     out.key = key;
     const Slot& slot = ring_[key & mask_];
     if (slot.key != key || slot.state == State::free) return out;
-    bool id_ok = raw_ids_ ? (m.id == static_cast<std::uint16_t>(key >> 16) &&
-                             m.seq == static_cast<std::uint16_t>(key))
+    bool id_ok = raw_ids_ ? (m.id == static_cast<std::uint16_t>(key) &&
+                             m.seq == static_cast<std::uint16_t>(key >> 16))
                           : m.seq == static_cast<std::uint16_t>(key);
     if (!id_ok) return out;
     if (m.has_token && m.nonce != slot.nonce) return out;

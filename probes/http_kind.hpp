@@ -68,6 +68,15 @@ struct HttpKind {
     static constexpr bool kCommonDuration = true;
     static constexpr SocketUse kSockets =
         SocketUse{1, 0, 128};  // a transfer per attempt, 128 at once
+    static constexpr IcmpUse kIcmp = IcmpUse::none;
+    static constexpr bool kChecksServices = true;
+    // Probe::totals(): HttpProbe::overloaded().
+    static constexpr std::array kProbeFamilies = {
+        FamilyInfo{"fedprobe_http_overloaded_total",
+                   "http probes never started: too many were in flight for them to start within "
+                   "their timeout (each reported as error)",
+                   SeriesType::counter},
+    };
     static constexpr std::array kFamilies = {
         FamilyInfo{"fedprobe_http_status_code",
                    "HTTP status code of the last probe (0: no response)", SeriesType::gauge},

@@ -40,6 +40,7 @@ class HttpProbe : public Probe {
     void start(const ProbeRequest& request, Done done) override;
     std::size_t in_flight() const { return transfers_.size() + queue_.size(); }
     std::uint64_t overloaded() const { return overloaded_; }  // probes never started, in total
+    std::vector<std::uint64_t> totals() const override { return {overloaded_}; }
 
   private:
     struct Transfer;

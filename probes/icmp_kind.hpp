@@ -44,6 +44,23 @@ struct IcmpKind {
     // Each reply's RTT is its own histogram; a round's mean would measure the same thing twice.
     static constexpr bool kCommonDuration = false;
     static constexpr SocketUse kSockets = SocketUse{};  // one shared socket per IP version and DF
+    static constexpr IcmpUse kIcmp = IcmpUse::echo;
+    static constexpr bool kChecksServices = false;
+    // Probe::totals(), in this order: IcmpProbe::Stats.
+    static constexpr std::array kProbeFamilies = {
+        FamilyInfo{"fedprobe_icmp_late_replies_total",
+                   "ICMP echo replies that arrived after their round had ended",
+                   SeriesType::counter},
+        FamilyInfo{"fedprobe_icmp_unmatched_replies_total",
+                   "ICMP messages with fedprobe's marker that matched no request",
+                   SeriesType::counter},
+        FamilyInfo{"fedprobe_icmp_duplicate_replies_total",
+                   "ICMP echo replies received more than once, every target", SeriesType::counter},
+        FamilyInfo{"fedprobe_socket_receive_dropped_total",
+                   "Packets the kernel dropped on fedprobe's shared sockets because the prober "
+                   "did not read them in time (SO_RXQ_OVFL)",
+                   SeriesType::counter},
+    };
     static constexpr std::array kFamilies = {
         FamilyInfo{"fedprobe_icmp_packets_sent_total", "ICMP echo requests sent",
                    SeriesType::counter},

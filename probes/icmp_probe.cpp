@@ -259,9 +259,12 @@ void IcmpProbe::send_next(std::uint32_t index, TimePoint now) {
         ++rounds_[static_cast<std::size_t>(evicted)].resolved;
     }
     // Raw sockets write the whole key in id+seq, so (id, seq) never repeats towards a target for
-    // 2^32 packets and stateful firewalls never mistake a new round for an old one. Ping sockets
-    // get their id from the kernel (one per socket) and carry the low 16 bits as the sequence.
-    std::uint16_t id = static_cast<std::uint16_t>(key >> 16), seq = static_cast<std::uint16_t>(key);
+    // 2^32 packets. The part that changes with every packet is the identifier: a stateful
+    // firewall keys ICMP sessions on it, and a constant one kept one session alive for every
+    // round, so fedprobe went on measuring that session after a route moved where a user's new
+    // ping (a new identifier) found none (#32). Ping sockets get their id from the kernel (one
+    // per socket) and carry the low 16 bits as the sequence.
+    std::uint16_t id = static_cast<std::uint16_t>(key), seq = static_cast<std::uint16_t>(key >> 16);
     std::uint8_t packet[65536];
     std::size_t len = build_echo_request(packet, family, id, seq, key, r.nonce,
                                          static_cast<std::size_t>(icmp.payload_bytes));

@@ -40,6 +40,9 @@ class IcmpProbe : public Probe {
         std::uint64_t rx_dropped = 0;  // packets the kernel dropped: the socket's buffer was full
     };
     const Stats& stats() const { return stats_; }
+    std::vector<std::uint64_t> totals() const override {
+        return {stats_.late, stats_.unmatched, stats_.duplicates, stats_.rx_dropped};
+    }
     std::size_t rounds_in_flight() const { return rounds_.size() - free_rounds_.size(); }
     // "ping" or "raw" once a socket of that family exists, else "".
     std::string socket_kind(int family) const;

@@ -52,6 +52,9 @@ struct IdleKind {
     static constexpr bool kCommonDuration = false;
     // Its sessions: idle.sessions (3 by default, 16 at most) per job, 256 for all its jobs.
     static constexpr SocketUse kSockets = SocketUse{3, 0, 256};
+    static constexpr IcmpUse kIcmp = IcmpUse::none;
+    static constexpr bool kChecksServices = false;
+    static constexpr std::array<FamilyInfo, 0> kProbeFamilies{};
     static constexpr std::array kFamilies = {
         FamilyInfo{"fedprobe_idle_timeout_lower_seconds",
                    "The longest idle time a session to the service survived (NaN: none yet)",

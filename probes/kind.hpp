@@ -5,7 +5,10 @@
 //   kOutcomes                       the outcomes it reports (their counters always exist)
 //   kCommonDuration                 whether fedprobe_probe_duration_seconds suits it
 //   kSockets                        the descriptors a job of it holds while a round runs
+//   kIcmp                           how it needs ICMP through the borders it crosses
+//   kChecksServices                 whether it can be a service's `check` (application layer)
 //   kFamilies                       the series families it renders beyond the common ones
+//   kProbeFamilies                  counters its probe keeps outside any job (Probe::totals)
 //   Options                         its [targets.KIND] table, as parse() reads it
 //   Params                          what one job asks of the probe, as this site sees the target
 //   Result                          what the probe saw beyond the common result
@@ -47,6 +50,11 @@ struct SocketUse {
     std::size_t cap = 0;     // at most this many budget sockets for all its jobs (0: no cap)
 };
 
+// How a kind's rounds need ICMP through the borders on the way (policy/expectation.hpp): where
+// a network declares `icmp = "blocked"`, an echo fails and a trace is told nothing by the
+// routers behind the border, so nothing is expected of it.
+enum class IcmpUse { none, echo, trace };
+
 // Which forms of a kind a target runs: "KIND" and/or "KIND:SERVICE", and the target's
 // interval and timeout, for kinds whose rounds must fit in the interval (0: not known).
 struct KindUse {
@@ -77,8 +85,11 @@ concept ProbeKind = requires(OptionReader& reader, const KindUse& use,
     {std::span<const Transport>(K::kTransports)};
     {std::span<const Outcome>(K::kOutcomes)};
     {std::span<const FamilyInfo>(K::kFamilies)};
+    {std::span<const FamilyInfo>(K::kProbeFamilies)};
     { K::kCommonDuration } -> std::convertible_to<bool>;
     { K::kSockets } -> std::convertible_to<SocketUse>;
+    { K::kIcmp } -> std::convertible_to<IcmpUse>;
+    { K::kChecksServices } -> std::convertible_to<bool>;
     requires std::copyable<typename K::Options>;
     requires std::copyable<typename K::Params>;
     requires std::copyable<typename K::Result>;

@@ -127,6 +127,22 @@ struct PathKind {
     // A round's duration is one timeout or so whatever the network does; RTTs are per hop.
     static constexpr bool kCommonDuration = false;
     static constexpr SocketUse kSockets = SocketUse{};  // its raw sockets are shared by every job
+    static constexpr IcmpUse kIcmp = IcmpUse::trace;
+    static constexpr bool kChecksServices = false;
+    // Probe::totals(), in this order: PathProbe::Stats.
+    static constexpr std::array kProbeFamilies = {
+        FamilyInfo{"fedprobe_path_packets_sent_total",
+                   "Probe packets the path probe sent, every target and TTL", SeriesType::counter},
+        FamilyInfo{"fedprobe_path_answers_total",
+                   "Answers (time exceeded, unreachable, the destination's) matched to a path "
+                   "probe packet in time",
+                   SeriesType::counter},
+        FamilyInfo{"fedprobe_path_late_answers_total",
+                   "Answers to path probe packets whose round had already ended",
+                   SeriesType::counter},
+        FamilyInfo{"fedprobe_path_resets_sent_total",
+                   "Resets sent to close a SYN-ACK a tcp path trace drew", SeriesType::counter},
+    };
     static constexpr std::array kFamilies = {
         FamilyInfo{"fedprobe_path_reached",
                    "1 when the last round of flow 0 reached the destination", SeriesType::gauge},

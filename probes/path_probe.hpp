@@ -65,6 +65,9 @@ class PathProbe : public Probe {
         std::uint64_t router_misses = 0;  // TTLs a known router left unanswered (see RouterPacer)
     };
     const Stats& stats() const { return stats_; }
+    std::vector<std::uint64_t> totals() const override {
+        return {stats_.packets_sent, stats_.answers, stats_.late, stats_.resets_sent};
+    }
     std::size_t rounds_in_flight() const { return rounds_.size(); }
 
   private:

@@ -133,6 +133,25 @@ class PathSeries : public KindSeries {
         }
     }
 
+    std::optional<TracedPath> traced_path() const override {
+        std::lock_guard lock(mutex_);
+        if (!have_) return std::nullopt;
+        TracedPath out;
+        for (const auto& h : last_.hops)
+            out.hops.push_back(
+                {std::to_string(h.ttl), h.address ? h.address->str() : "", h.network});
+        out.stop = std::string(to_string(last_.stop));
+        if (last_.stop_hop) out.stop += " at " + last_.stop_hop->str();
+        if (!last_.stop_network.empty()) out.stop += " (" + last_.stop_network + ")";
+        if (mtu_ && mtu_->blackhole)
+            out.stop +=
+                "; an MTU black hole after " +
+                (mtu_->blackhole_hop ? mtu_->blackhole_hop->str() : std::string("?")) +
+                (mtu_->blackhole_network.empty() ? "" : " (" + mtu_->blackhole_network + ")") +
+                ": full-size packets vanish, the path MTU is " + std::to_string(mtu_->mtu);
+        return out;
+    }
+
   private:
     mutable std::mutex mutex_;  // record() on the probing thread, render() on scrapes
     FlowTrace last_;

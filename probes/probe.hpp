@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/address.hpp"
 #include "core/boxed.hpp"
@@ -108,6 +109,9 @@ class Probe {
     // Starts one probe; done runs exactly once, later, on the event loop thread (never inside
     // start).
     virtual void start(const ProbeRequest& request, Done done) = 0;
+    // Its running totals outside any job, in the order of its kind's kProbeFamilies (empty for
+    // a kind that declares none). Engine thread.
+    virtual std::vector<std::uint64_t> totals() const { return {}; }
 };
 
 }  // namespace fedprobe

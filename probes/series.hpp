@@ -10,7 +10,9 @@
 #include <atomic>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -74,6 +76,16 @@ class AtomicHistogram {
     std::atomic<double> sum_{0};
 };
 
+// A path a job traced, as the appliance's status page shows it: each hop and why the trace
+// stopped (with a black hole, where).
+struct TracedPath {
+    struct Hop {
+        std::string ttl, hop, network;  // hop "" for a silent TTL
+    };
+    std::string stop;
+    std::vector<Hop> hops;
+};
+
 // One job's kind-specific series.
 class KindSeries {
   public:
@@ -81,6 +93,8 @@ class KindSeries {
     virtual void record(const ProbeResult& result) = 0;
     // Writes this job's series of family `family` (an index into the kind's kFamilies).
     virtual void render(std::size_t family, SeriesWriter& out) const = 0;
+    // Its rows in the status page's paths: none unless the kind traces. Any thread.
+    virtual std::optional<TracedPath> traced_path() const { return std::nullopt; }
 };
 
 // A kind with no series of its own.

@@ -52,10 +52,25 @@ void SocketAttempts::wait(const ProbeRequest& request, Probe::Done done, TimePoi
     w.deadline = deadline;
     w.done = std::move(done);
     w.request = request;
+    // Probes to one network share one pacer (the engine's per-network rate limiter): it names
+    // the network. Without one, all share one turn.
+    w.share = request.pacer.get();
+    auto& queue = shares_[w.share];
+    if (queue.empty()) {
+        if (first)
+            turn_.push_front(w.share);
+        else
+            turn_.push_back(w.share);
+    }
+    if (first)
+        queue.push_front(id);
+    else
+        queue.push_back(id);
     w.timer = loop_.add_timer(deadline, [this, id] {
         auto it = waiting_.find(id);
         if (it == waiting_.end()) return;
         Probe::Done d = std::move(it->second.done);
+        leave_share(id, it->second.share);
         waiting_.erase(it);
         ProbeResult r;
         r.outcome = Outcome::error;
@@ -65,9 +80,28 @@ void SocketAttempts::wait(const ProbeRequest& request, Probe::Done done, TimePoi
     });
 }
 
+void SocketAttempts::leave_share(std::int64_t id, const void* share) {
+    auto q = shares_.find(share);
+    if (q == shares_.end()) return;
+    std::erase(q->second, id);
+    if (!q->second.empty()) return;
+    shares_.erase(q);
+    std::erase(turn_, share);
+}
+
 void SocketAttempts::pump() {
-    while (!waiting_.empty() && loop_.fd_budget().try_take()) {
-        auto it = waiting_.begin();
+    while (!turn_.empty() && loop_.fd_budget().try_take()) {
+        // The network whose turn it is gives its first probe, and goes to the back of the line.
+        const void* share = turn_.front();
+        turn_.pop_front();
+        auto q = shares_.find(share);
+        const std::int64_t id = q->second.front();
+        q->second.pop_front();
+        if (q->second.empty())
+            shares_.erase(q);
+        else
+            turn_.push_back(share);
+        auto it = waiting_.find(id);
         Waiting w = std::move(it->second);
         waiting_.erase(it);
         loop_.cancel_timer(w.timer);

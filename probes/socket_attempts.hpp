@@ -1,10 +1,13 @@
 // Probes that use a socket each (tcp, udp): the socket, its deadline and its completion,
 // kept on the event loop and closed and reported exactly once. Each socket counts against the
-// loop's FdBudget; a probe that finds no descriptor free waits for one, in order, and ends as
-// overloaded (queued) if its timeout comes first. Event loop thread only.
+// loop's FdBudget; a probe that finds no descriptor free waits for one and ends as overloaded
+// (queued) if its timeout comes first. Waiting probes are served round-robin across destination
+// networks, in order within each: a network whose probes hold their sockets until the timeout
+// (a silent drop) cannot starve the others. Event loop thread only.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <unordered_map>
@@ -67,13 +70,20 @@ class SocketAttempts {
         Probe::Done done;
         ProbeRequest request;
         EventLoop::TimerId timer = 0;
+        const void* share = nullptr;  // its destination network (the network's pacer)
     };
+    // Takes waiting probe `id` out of its network's turn.
+    void leave_share(std::int64_t id, const void* share);
 
     EventLoop& loop_;
     Begin begin_;
     std::unordered_map<int, Attempt> attempts_;  // by socket
-    std::map<std::int64_t, Waiting> waiting_;    // in admission order
+    std::map<std::int64_t, Waiting> waiting_;    // by id, in admission order
     std::int64_t next_waiting_ = 1;
+    // The waiting ids of each destination network, in order, and the networks with probes
+    // waiting, in the order they are served next (round-robin).
+    std::map<const void*, std::deque<std::int64_t>> shares_;
+    std::deque<const void*> turn_;
     // The begin() that is running holds a descriptor not yet given to an Attempt.
     bool holding_ = false;
     TimePoint running_deadline_{};

@@ -71,6 +71,9 @@ struct StampKind {
                                              Outcome::unreachable, Outcome::error};
     static constexpr bool kCommonDuration = false;
     static constexpr SocketUse kSockets = SocketUse{};  // one socket per IP version, shared
+    static constexpr IcmpUse kIcmp = IcmpUse::none;
+    static constexpr bool kChecksServices = false;
+    static constexpr std::array<FamilyInfo, 0> kProbeFamilies{};
     static constexpr std::array kFamilies = {
         FamilyInfo{"fedprobe_stamp_packets_sent_total", "STAMP test packets sent",
                    SeriesType::counter},

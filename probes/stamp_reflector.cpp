@@ -34,6 +34,8 @@ std::string_view to_string(StampReflected r) {
             return "auth_failed";
         case StampReflected::rate_limited:
             return "rate_limited";
+        case StampReflected::dropped:
+            return "dropped";
     }
     return "malformed";
 }
@@ -69,6 +71,7 @@ Status StampReflector::start() {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
         Status st = enable_rx_packet_info(fd, family);
         if (st.ok()) st = enable_rx_timestamps(fd);
+        if (st.ok()) st = enable_rx_overflow_count(fd);
         sockaddr_storage ss;
         const socklen_t len = ep.address.to_sockaddr(ep.port, ss);
         if (st.ok() && bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0)
@@ -87,7 +90,7 @@ Status StampReflector::start() {
         if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &got) == 0)
             if (auto bound = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&ss)))
                 local.port = bound->port;  // the port the kernel chose for :0
-        sockets_.push_back(Socket{fd, local});
+        sockets_.push_back(Socket{fd, local, 0});
     }
     for (std::size_t i = 0; i < sockets_.size(); ++i) {
         Status st = loop_.add_fd(sockets_[i].fd, EPOLLIN,
@@ -225,10 +228,16 @@ std::optional<StampReply> StampReflector::reflect(const StampArrival& in, TimePo
     return out;
 }
 
-void StampReflector::on_readable(const Socket& s) {
+void StampReflector::on_readable(Socket& s) {
     for (unsigned round = 0; round < kMostPerWake; ++round) {
         const std::size_t n = receiver_.receive(s.fd);
         if (n == 0) return;
+        if (auto total = receiver_.batch_drops()) {            // the kernel's, for this socket
+            const std::uint32_t more = *total - s.drops_seen;  // wraps as the kernel's does
+            s.drops_seen = *total;
+            counts_->packets[static_cast<std::size_t>(StampReflected::dropped)].fetch_add(
+                more, std::memory_order_relaxed);
+        }
         const TimePoint now = loop_.now();
         for (std::size_t i = 0; i < n; ++i) {
             const auto& p = receiver_.packet(i);

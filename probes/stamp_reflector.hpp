@@ -47,10 +47,14 @@ enum class StampReflected : std::uint8_t {
     malformed,
     auth_failed,
     rate_limited,
+    // The kernel dropped it before the reflector read it: the socket's buffer was full
+    // (SO_RXQ_OVFL). A sender counts these as its forward loss; this says the reflector lost
+    // them, not the network.
+    dropped,
 };
 inline constexpr std::array kAllStampReflected = {
-    StampReflected::reflected, StampReflected::refused_source, StampReflected::malformed,
-    StampReflected::auth_failed, StampReflected::rate_limited};
+    StampReflected::reflected,   StampReflected::refused_source, StampReflected::malformed,
+    StampReflected::auth_failed, StampReflected::rate_limited,   StampReflected::dropped};
 std::string_view to_string(StampReflected r);
 
 // Running totals by result; read from any thread.
@@ -114,6 +118,7 @@ class StampReflector {
     struct Socket {
         int fd = -1;
         Endpoint local;
+        std::uint32_t drops_seen = 0;  // SO_RXQ_OVFL's running total, as last counted
     };
 
     EventLoop& loop_;
@@ -132,7 +137,7 @@ class StampReflector {
     bool allowed(const IpAddress& a) const;
     bool take_token(const IpAddress& a, TimePoint now);
     void sweep(TimePoint now);
-    void on_readable(const Socket& s);
+    void on_readable(Socket& s);
     void close_all();
 };
 

@@ -23,6 +23,9 @@ struct UdpKind {
         Outcome::unreachable, Outcome::error,   Outcome::mismatch};
     static constexpr bool kCommonDuration = true;
     static constexpr SocketUse kSockets = SocketUse{1, 0, 0};  // a socket per attempt
+    static constexpr IcmpUse kIcmp = IcmpUse::none;
+    static constexpr bool kChecksServices = false;
+    static constexpr std::array<FamilyInfo, 0> kProbeFamilies{};
     static constexpr std::array<FamilyInfo, 0> kFamilies{};
     using Options = UdpOptions;
     using Params = UdpParams;

@@ -12,8 +12,8 @@ namespace {
 IcmpMessage reply(std::uint32_t key, std::uint32_t nonce) {
     IcmpMessage m;
     m.kind = IcmpMessage::Kind::echo_reply;
-    m.id = static_cast<std::uint16_t>(key >> 16);
-    m.seq = static_cast<std::uint16_t>(key);
+    m.id = static_cast<std::uint16_t>(key);  // raw: the identifier changes with every request
+    m.seq = static_cast<std::uint16_t>(key >> 16);
     m.has_token = true;
     m.key = key;
     m.nonce = nonce;
@@ -115,8 +115,8 @@ TEST_CASE("an error quoting only id and sequence still finds its request (raw id
     auto key = em.add(9, 77, 0, nullptr);
     IcmpMessage err;
     err.kind = IcmpMessage::Kind::error;
-    err.id = static_cast<std::uint16_t>(key >> 16);
-    err.seq = static_cast<std::uint16_t>(key);
+    err.id = static_cast<std::uint16_t>(key);
+    err.seq = static_cast<std::uint16_t>(key >> 16);
     err.has_token = false;
     auto found = em.find(err);
     CHECK(found.verdict == V::pending);

@@ -15,6 +15,15 @@ struct TestKind {
 #if DROP != 5
     static constexpr SocketUse kSockets{};
 #endif
+#if DROP != 6
+    static constexpr IcmpUse kIcmp = IcmpUse::none;
+#endif
+#if DROP != 7
+    static constexpr bool kChecksServices = false;
+#endif
+#if DROP != 8
+    static constexpr std::array<FamilyInfo, 0> kProbeFamilies{};
+#endif
     static constexpr std::array<FamilyInfo, 0> kFamilies{};
     struct Options {
         friend bool operator==(const Options&, const Options&) = default;

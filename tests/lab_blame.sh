@@ -97,6 +97,28 @@ check_fault l7-drop councils-to-kent-nhs-mllp kent-psn application kent-nhs
 check_fault mtu-blackhole councils-to-sussex-nhs-https kent-psn mtu hscn-exchange
 check_fault dns-split dns:kent-psn-resolver brighton-psn dns kent-psn
 
+# No long-lived state (#32): under asymmetric, kent-nhs's icmp to kent-psn-svc reports the loss
+# a new ping sees. The backup interconnect's stateful firewall first carries both ways
+# (backup-path), so it holds a session for what crossed it then. Echoes that keep one
+# identifier kept that session alive: fedprobe then counted every reply under asymmetric while
+# ping lost them all (measured: 9 of 9 replies in 15 s). They change identifier with every
+# request now, and each is new traffic to the firewall, as a user's ping is.
+"$LABD/fault" backup-path on >/dev/null
+sleep 6
+"$LABD/fault" backup-path off >/dev/null
+"$LABD/fault" asymmetric on >/dev/null
+icmp_filtered() {  # not scrape | grep -q: with pipefail, curl's SIGPIPE would fail the match
+    local m
+    m=$(scrape kn) || return 1
+    grep -Eq '^fedprobe_probe_last_error_info\{[^}]*outcome="filtered",probe="icmp",[^}]*target="kent-psn-svc"' <<<"$m"
+}
+for _ in $(seq 1 60); do icmp_filtered && break; sleep 0.5; done
+icmp_filtered || fail "asymmetric: kent-nhs's icmp to kent-psn-svc is not filtered: $(scrape kn | grep 'target="kent-psn-svc"' | grep -E 'icmp_packets|last_error_info{[^}]*icmp')"
+in_ns kn-app ping -c 2 -W 1 -q "${SVC_IP[kp]}" >/dev/null 2>&1 && fail "asymmetric: ping from kent-nhs gets through, so the fault is not on"
+"$LABD/fault" asymmetric off >/dev/null
+wait_healthy "asymmetric off" >/dev/null
+pass "asymmetric: kent-nhs's icmp to kent-psn-svc is filtered, as ping finds it"
+
 # Faults that break no flow of the policy give no verdict: the path moving to the backup
 # interconnect (both ways), and a reject of a service no flow uses.
 for fault in backup-path reject-https; do

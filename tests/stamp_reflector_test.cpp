@@ -1,9 +1,11 @@
 // The reflector's decisions on single datagrams (no sockets): who is answered, the stateful
 // and stateless counts, the TLVs filled in, no reply larger than the request, and the
-// results counted for each refusal.
+// results counted for each refusal; and, on a loopback socket, the kernel's drops counted.
 #include "probes/stamp_reflector.hpp"
 
 #include <doctest/doctest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/event_loop.hpp"
 
@@ -204,4 +206,53 @@ TEST_CASE("a full table under a flood of spoofed sources keeps the sessions stil
     for (int i = 0; i < 4; ++i)
         refl.reflect(arrival(test_packet(501 + i), "10.1.2.3", 40000), later);
     CHECK(refl.sessions() == 1);
+}
+
+TEST_CASE("packets the kernel drops before the reflector reads them are counted as dropped") {
+    // On loopback: a burst sent while the loop is not running overflows the reflector's
+    // receive buffer. Every packet sent is then accounted for, and those the kernel dropped
+    // are the reflector's drops, not loss on the network.
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    StampReflectorSettings s = settings();
+    s.listen = {*Endpoint::parse("127.0.0.1:0")};
+    s.allow = {*Prefix::parse("127.0.0.0/8")};
+    s.rate_limit = 1e9;  // every packet read is answered
+    StampReflector reflector(loop, s);
+    const Status started = reflector.start();
+    REQUIRE_MESSAGE(started.ok(), started.message());
+    const Endpoint to = reflector.bound().at(0);
+    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_storage ss;
+    const socklen_t len = to.address.to_sockaddr(to.port, ss);
+    const auto packet = test_packet(1);
+    constexpr int kSent = 20000;
+    int sent = 0;
+    for (int i = 0; i < kSent; ++i)
+        if (sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&ss), len) ==
+            static_cast<ssize_t>(packet.size()))
+            ++sent;
+    auto total = [&] {
+        std::uint64_t n = 0;
+        for (StampReflected r : kAllStampReflected)
+            n += reflector.counts().get(r);
+        return n;
+    };
+    // The kernel reports its drop count on the packets queued after the drops: the next one.
+    for (int i = 0; i < 50; ++i)
+        loop.run_once(10ms);
+    if (sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&ss), len) ==
+        static_cast<ssize_t>(packet.size()))
+        ++sent;
+    for (int i = 0; i < 500 && total() < static_cast<std::uint64_t>(sent); ++i)
+        loop.run_once(10ms);
+    close(fd);
+    CHECK(sent > 0);
+    CHECK(total() == static_cast<std::uint64_t>(sent));
+    CHECK(reflector.counts().get(StampReflected::dropped) > 0);
+    CHECK(reflector.counts().get(StampReflected::reflected) > 0);
+    MESSAGE(reflector.counts().get(StampReflected::reflected)
+            << " reflected, " << reflector.counts().get(StampReflected::dropped) << " dropped of "
+            << sent);
 }

@@ -41,6 +41,9 @@ struct DicomKind {
         Outcome::unreachable, Outcome::error,   Outcome::mismatch, Outcome::app_blocked};
     static constexpr bool kCommonDuration = true;
     static constexpr SocketUse kSockets = SocketUse{1, 0, 0};  // a connection per probe
+    static constexpr IcmpUse kIcmp = IcmpUse::none;
+    static constexpr bool kChecksServices = true;
+    static constexpr std::array<FamilyInfo, 0> kProbeFamilies{};
     static constexpr auto kFamilies = with_app_families(
         std::array{
             FamilyInfo{"fedprobe_dicom_association_rejected_info",

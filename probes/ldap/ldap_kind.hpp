@@ -35,6 +35,9 @@ struct LdapKind {
         Outcome::mismatch,   Outcome::tls_error,   Outcome::app_blocked};
     static constexpr bool kCommonDuration = true;
     static constexpr SocketUse kSockets = SocketUse{1, 0, 0};  // a connection per probe
+    static constexpr IcmpUse kIcmp = IcmpUse::none;
+    static constexpr bool kChecksServices = true;
+    static constexpr std::array<FamilyInfo, 0> kProbeFamilies{};
     static constexpr auto kFamilies = with_app_families(
         std::array{FamilyInfo{"fedprobe_ldap_result_code",
                               "The last LDAP result code (0: success; 50: insufficient access; "

@@ -36,6 +36,9 @@ struct SmtpKind {
         Outcome::mismatch,   Outcome::tls_error,   Outcome::app_blocked};
     static constexpr bool kCommonDuration = true;
     static constexpr SocketUse kSockets = SocketUse{1, 0, 0};  // a connection per probe
+    static constexpr IcmpUse kIcmp = IcmpUse::none;
+    static constexpr bool kChecksServices = true;
+    static constexpr std::array<FamilyInfo, 0> kProbeFamilies{};
     static constexpr auto kFamilies = with_app_families(
         std::array{FamilyInfo{"fedprobe_smtp_reply_code",
                               "The last SMTP reply's code (0: none came); 221 after a clean QUIT",

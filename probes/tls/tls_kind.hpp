@@ -27,6 +27,9 @@ struct TlsKind {
         Outcome::unreachable, Outcome::error,   Outcome::tls_error, Outcome::app_blocked};
     static constexpr bool kCommonDuration = true;
     static constexpr SocketUse kSockets = SocketUse{1, 0, 0};  // a connection per probe
+    static constexpr IcmpUse kIcmp = IcmpUse::none;
+    static constexpr bool kChecksServices = true;
+    static constexpr std::array<FamilyInfo, 0> kProbeFamilies{};
     static constexpr auto kFamilies = kAppTlsFamilies;
     using Options = TlsKindOptions;
     using Params = TlsParams;
