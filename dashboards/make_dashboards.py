@@ -118,6 +118,13 @@ drilldown = dashboard(
         panel("timeseries", "Path MTU",
               [target(f"fedprobe_path_mtu_bytes{{{LINK}}}", "{{target}} {{service}}")],
               "bytes", 12, 16),
+        panel("table", "Where each trace stops, black holes and middleboxes",
+              [target(f"fedprobe_path_stop_info{{{LINK}}} or fedprobe_path_blackhole_info{{{LINK}}} "
+                      f"or fedprobe_path_middlebox_info{{{LINK}}}", fmt="table", instant=True)],
+              "none", 0, 40, w=24,
+              description="reason and hop: why and where each trace stopped; a black hole row names "
+                          "the last hop that passed full-size packets; a middlebox row the hop that "
+                          "changed MSS or DSCP."),
         panel("timeseries", "Idle timeout bounds (idle:SERVICE)",
               [target(f"fedprobe_idle_timeout_lower_seconds{{{LINK}}}", "survived {{service}}"),
                target(f"fedprobe_idle_timeout_upper_seconds{{{LINK}}}", "cut {{service}}")],
@@ -151,6 +158,13 @@ policy = dashboard(
         panel("state-timeline", "Flows",
               [target('fedprobe_flow_compliant{site=~"$site"}', "{{site}} {{flow}}")],
               "bool_yes_no", 0, 13, w=24, h=12),
+        panel("table", "Where broken flows stop: the device that answered, or the last hop",
+              [target('fedprobe_flow_reporter_info{site=~"$site"} or fedprobe_flow_blocked_after_info{site=~"$site"}',
+                      fmt="table", instant=True)],
+              "none", 0, 25, w=24, h=8,
+              description="reporter: the device that rejected or had no route; hop: the last that "
+                          "answered a silent drop's trace. fedprobe_federation_fault_info (fedprobe "
+                          "blame --serve) adds the segment and its owner."),
     ],
     variables("site", base="fedprobe_flow_compliant"))
 

@@ -57,6 +57,7 @@ class EchoMatcher {
 
     Lookup find(const IcmpMessage& m) const;
     void set_raw_ids(bool raw) { raw_ids_ = raw; }
+    bool raw_ids() const { return raw_ids_; }
     void seed(std::uint32_t first_key) { next_key_ = first_key; }
     std::size_t capacity() const { return ring_.size(); }
 

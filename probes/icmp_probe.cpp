@@ -264,7 +264,9 @@ void IcmpProbe::send_next(std::uint32_t index, TimePoint now) {
     // round, so fedprobe went on measuring that session after a route moved where a user's new
     // ping (a new identifier) found none (#32). Ping sockets get their id from the kernel (one
     // per socket) and carry the low 16 bits as the sequence.
-    std::uint16_t id = static_cast<std::uint16_t>(key), seq = static_cast<std::uint16_t>(key >> 16);
+    const bool raw = matcher_.raw_ids();
+    std::uint16_t id = static_cast<std::uint16_t>(key),
+                  seq = static_cast<std::uint16_t>(raw ? key >> 16 : key);
     std::uint8_t packet[65536];
     std::size_t len = build_echo_request(packet, family, id, seq, key, r.nonce,
                                          static_cast<std::size_t>(icmp.payload_bytes));

@@ -161,7 +161,14 @@ lists = [[int(t) for t in re.findall(r"\(TTL (\d+)\)", ol)] for ol in os.environ
 lists = [l for l in lists if l]
 sys.exit(0 if lists and all(l == sorted(l) for l in lists) else "hops by TTL: %s" % lists)' \
     || fail "the link page lists each trace's hops by TTL, in numeric order"
-pass "console templates: the matrix (kent-nhs -> brighton-psn bad), failures, flows, and a link's page"
+# Each row's figures are its target's own: two http:https targets of kent-psn, one healthy and
+# one broken on purpose (a 500, as declared), show 100% and 0%, the second failing as expected.
+kp_link=$(page "fedprobe-link.html?site=kent-nhs&network=kent-psn") || fail "the kent-psn link page is not served"
+row() { tr -d '\n' <<<"$kp_link" | grep -o "<tr data-target=\"$1\"><td>$1</td><td>http:https</td>[^\n]*" | sed 's|</tr>.*||'; }
+row kent-psn-portal | grep -q '<td>100%</td>' || fail "kent-psn-portal's own success is not 100%: $(row kent-psn-portal)"
+row kent-psn-portal-error | grep -q 'failed, as expected</td><td>0%</td>' \
+    || fail "kent-psn-portal-error's own success is not 0%, failing as expected: $(row kent-psn-portal-error)"
+pass "console templates: the matrix (kent-nhs -> brighton-psn bad), failures, flows, and a link's page with each target's own figures"
 
 # The matrix as a browser shows it, with the fault on: headless Chromium in the namespace the
 # Prometheus serves from. doc/console-matrix.png, which the README shows, is one of these.
