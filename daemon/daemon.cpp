@@ -1,6 +1,8 @@
 #include "daemon/daemon.hpp"
 
+#include <CivetServer.h>
 #include <malloc.h>
+#include <prometheus/exposer.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
@@ -55,19 +57,38 @@ Daemon::~Daemon() {
 }
 
 bool Daemon::stop_exposer(std::chrono::milliseconds deadline) {
-    if (!server_) return true;
+    if (tls_server_) {  // libmicrohttpd waits for the requests it serves, then stops at once
+        tls_server_.reset();
+        set_web_health(nullptr, nullptr);
+        return true;
+    }
+    if (!exposer_) return true;
     // The HTTP server waits for the requests it is serving; a scrape of 10,000 targets can take
     // a second or more to build and send. So it stops on a thread of its own, and the caller
     // decides what to do when it does not stop in time.
     auto stopped = std::make_shared<std::atomic<bool>>(false);
     std::thread closer([this, stopped] {
-        server_.reset();
+        exposer_.reset();
         set_web_health(nullptr, nullptr);
         *stopped = true;
     });
+    // civetweb's listener thread polls for up to 2 s before it notices it should stop; a
+    // connection to it wakes it at once.
+    IpAddress wake = config_->settings.listen.address;
+    if (wake == *IpAddress::parse("0.0.0.0")) wake = *IpAddress::parse("127.0.0.1");
+    if (wake == *IpAddress::parse("::")) wake = *IpAddress::parse("::1");
+    sockaddr_storage ss;
+    socklen_t len = wake.to_sockaddr(config_->settings.listen.port, ss);
     const auto until = std::chrono::steady_clock::now() + deadline;
-    while (!*stopped && std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    while (!*stopped && std::chrono::steady_clock::now() < until) {
+        int fd = socket(wake.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0) {
+            // Only a wake-up: whether it connects does not matter.
+            (void)!connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
+            close(fd);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     if (!*stopped) {
         closer.detach();
         return false;
@@ -96,33 +117,41 @@ bool Daemon::start_exposer() {
                                             [this] { exporter_.auth_failed(); });
     // /metrics, /-/healthy, /-/ready and the status page at /, all behind the same auth.
     set_web_health(&health_, auth_.get(), &page_, &metrics_);
-    WebTlsFiles files;
     if (settings.web.tls) {
-        auto loaded = load_web_tls_files(*settings.web.tls);
-        if (!loaded.ok()) {
+        auto files = load_web_tls_files(*settings.web.tls);
+        auto server = files.ok() ? TlsWebServer::start(settings.listen, *settings.web.tls, *files)
+                                 : Result<std::unique_ptr<TlsWebServer>>(files.status());
+        if (!server.ok()) {
             set_web_health(nullptr, nullptr);
-            spdlog::error("cannot serve /metrics over TLS: {}", loaded.status().message());
+            spdlog::error("cannot serve /metrics over TLS: {}", server.status().message());
             return false;
         }
-        files = std::move(*loaded);
-    }
-    // The HTTP threads only read the series; all probing stays on this thread.
-    auto server = WebServer::start(settings.listen, settings.web.tls ? &*settings.web.tls : nullptr,
-                                   std::move(files));
-    if (!server.ok()) {
-        set_web_health(nullptr, nullptr);
-        spdlog::error("cannot serve /metrics: {}", server.status().message());
-        return false;
-    }
-    server_ = std::move(*server);
-    if (settings.web.tls)
+        tls_server_ = std::move(*server);
         spdlog::info(
             "metrics on https://{}/metrics{}{}", settings.listen.str(),
             settings.web.tls->client_auth == ClientAuth::none ? "" : " (client certificates)",
             auth_ ? " (basic auth)" : "");
-    else
-        spdlog::info("metrics on http://{}/metrics{}", settings.listen.str(),
-                     auth_ ? " (basic auth)" : "");
+        return true;
+    }
+    try {
+        // prometheus-cpp's Exposer is only the HTTP server here: begin_request answers every
+        // path. The HTTP threads only read the series; all probing stays on this thread.
+        // A stalled scraper must not hold one of the two threads for long. (No linger option:
+        // an abortive close would cut large expositions short.)
+        CivetCallbacks callbacks;
+        callbacks.begin_request = begin_web_request;
+        callbacks.end_request = end_web_request;
+        exposer_ = std::make_unique<prometheus::Exposer>(
+            std::vector<std::string>{"listening_ports", settings.listen.str(), "num_threads", "2",
+                                     "request_timeout_ms", "5000"},
+            &callbacks);
+    } catch (const std::exception& e) {
+        set_web_health(nullptr, nullptr);
+        spdlog::error("cannot listen on {} for /metrics: {}", settings.listen.str(), e.what());
+        return false;
+    }
+    spdlog::info("metrics on http://{}/metrics{}", settings.listen.str(),
+                 auth_ ? " (basic auth)" : "");
     return true;
 }
 
@@ -181,14 +210,12 @@ int Daemon::run() {
     systemd::stopping();
     spdlog::info("stopping");
     // Within the second doc/operations.md promises: probes end at once (sockets close, nothing
-    // waits for an answer), then the HTTP server gets 100 ms: a
-    // request it is still answering runs on until its body is built (a 22 MB one takes a second
-    // on a busy machine), and Prometheus retries on its next interval.
+    // waits for an answer), then the HTTP server gets 300 ms.
     reloader_.reset();
     capture_.reset();
     reflector_.reset();
     engine_.reset();
-    const bool http_stopped = stop_exposer(std::chrono::milliseconds(100));
+    const bool http_stopped = stop_exposer(std::chrono::milliseconds(300));
     // A scrape still being built or sent is not waited for: the process holds nothing that
     // needs an orderly close (no files but the log); the kernel closes the connection, and
     // Prometheus retries on its next interval.
@@ -326,7 +353,7 @@ void Daemon::reloaded(LoadResult loaded) {
 }
 
 bool Daemon::reload_web_tls(const Settings& now) {
-    if (!server_ || !server_->tls()) {
+    if (!tls_server_) {
         if (now.web.tls)
             spdlog::warn("reload: [fedprobe.web.tls] set; restart fedprobe to serve over TLS");
         return true;
@@ -345,9 +372,9 @@ bool Daemon::reload_web_tls(const Settings& now) {
             files.status().message());
         return false;
     }
-    if (*files == server_->files() && *now.web.tls == *server_->tls_config()) return true;
+    if (*files == tls_server_->files() && *now.web.tls == tls_server_->config()) return true;
     // SO_REUSEPORT: the new server listens before the old one stops, so no scrape is refused.
-    auto server = WebServer::start(config_->settings.listen, &*now.web.tls, std::move(*files));
+    auto server = TlsWebServer::start(config_->settings.listen, *now.web.tls, std::move(*files));
     if (!server.ok()) {
         spdlog::error(
             "reload rejected: [fedprobe.web.tls]: {}; still running the previous "
@@ -355,7 +382,7 @@ bool Daemon::reload_web_tls(const Settings& now) {
             server.status().message());
         return false;
     }
-    server_ = std::move(*server);
+    tls_server_ = std::move(*server);
     spdlog::info("reload: TLS certificates and settings applied");
     return true;
 }

@@ -19,11 +19,15 @@
 #include "exporters/basic_auth.hpp"
 #include "exporters/prometheus_exporter.hpp"
 #include "exporters/status_page.hpp"
+#include "exporters/tls_web_server.hpp"
 #include "exporters/web_health.hpp"
 #include "exporters/web_routes.hpp"
-#include "exporters/web_server.hpp"
 #include "federation/loader.hpp"
 #include "probes/stamp_reflector.hpp"
+
+namespace prometheus {
+class Exposer;
+}
 
 namespace fedprobe {
 
@@ -52,7 +56,8 @@ class Daemon {
     WebHealth health_{std::chrono::seconds(15)};
     StatusPage page_{exporter_.job_series(), exporter_.flow_series(), FEDPROBE_VERSION};
     MetricsWriter metrics_{[this](std::string& out) { exporter_.write_text(out); }};
-    std::unique_ptr<WebServer> server_;  // the endpoint, plain or over [fedprobe.web.tls]
+    std::unique_ptr<prometheus::Exposer> exposer_;
+    std::unique_ptr<TlsWebServer> tls_server_;  // instead of exposer_ with [fedprobe.web.tls]
     std::unique_ptr<ConfigReloader> reloader_;
     int signal_fd_ = -1;
     DescriptorPlan descriptors_;

@@ -39,6 +39,7 @@ const std::vector<std::string>& blame_metric_names() {
                                                    "fedprobe_path_reached",
                                                    "fedprobe_path_hop_info",
                                                    "fedprobe_path_stop_info",
+                                                   "fedprobe_path_last_round_timestamp_seconds",
                                                    "fedprobe_path_mtu_bytes",
                                                    "fedprobe_path_blackhole_info",
                                                    "fedprobe_probe_success",
@@ -100,6 +101,8 @@ void add_evidence(const std::vector<Sample>& samples, std::vector<ApplianceEvide
             else if (s.name == "fedprobe_path_stop_info") {
                 t.stop_reason = label(s, "reason");
                 t.stop = hop_of(s);
+            } else if (s.name == "fedprobe_path_last_round_timestamp_seconds") {
+                t.last_run = s.value;
             } else if (s.name == "fedprobe_path_mtu_bytes")
                 t.mtu = s.value;
             else if (s.name == "fedprobe_path_blackhole_info")

@@ -202,6 +202,10 @@ struct PathKind {
                    "Changes of the networks flow 0's path crosses (not of hops inside a "
                    "network), each seen in two consecutive rounds that reached the destination",
                    SeriesType::counter},
+        FamilyInfo{"fedprobe_path_last_round_timestamp_seconds",
+                   "When the round the hops above come from ended, in unix seconds: a verdict "
+                   "does not take a trace older than the fault it judges",
+                   SeriesType::gauge},
     };
     using Options = PathOptions;
     using Params = PathParams;

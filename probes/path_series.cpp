@@ -6,6 +6,7 @@
 // hop changes inside a network.
 #include <mutex>
 
+#include "core/clock.hpp"
 #include "probes/path_kind.hpp"
 #include "probes/path_middlebox.hpp"
 #include "probes/path_trace.hpp"
@@ -31,6 +32,7 @@ class PathSeries : public KindSeries {
         if (network_tracker_.observe(network_list(t), t.stop == PathStop::reached))
             ++network_changes_;
         last_ = t;
+        last_round_ = static_cast<double>(realtime_ns()) / 1e9;
         have_ = true;
         distinct_ = path->distinct_paths;
         middleboxes_ = middlebox_changes(t);
@@ -49,6 +51,10 @@ class PathSeries : public KindSeries {
         std::lock_guard lock(mutex_);
         if (family == 5) return out.value({}, static_cast<double>(changes_));
         if (family == 19) return out.value({}, static_cast<double>(network_changes_));
+        if (family == 20) {
+            if (have_) out.value({}, last_round_);
+            return;
+        }
         if (!have_) return;
         const FlowTrace& t = last_;
         switch (family) {
@@ -161,6 +167,7 @@ class PathSeries : public KindSeries {
     PathChangeTracker changes_tracker_;
     NetworkPathTracker network_tracker_;
     std::uint64_t network_changes_ = 0;
+    double last_round_ = 0;  // unix seconds
     LossWindow loss_;
     std::vector<MiddleboxSeen> middleboxes_;
     int quoted_mss_ = 0;

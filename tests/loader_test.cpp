@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 
-#include "exporters/web_server.hpp"
+#include "exporters/tls_web_server.hpp"
 #include "federation/loader.hpp"
 
 using namespace fedprobe;

@@ -116,8 +116,8 @@ for _ in $(seq 1 50); do [ "$(get /-/healthy -u scraper:secret --tls-max 1.2 | c
 pass "cipher_suites: TLS 1.2 with the named suite only"
 
 # Half-open connections (a slowloris) cannot hold a scrape up: 10 from the scraper's own
-# address (where Prometheus keeps its own), and 40 from another; each costs the server a buffer,
-# never a thread, and the silent ones are closed after 10 s.
+# address (where Prometheus keeps its own), and 40 from another, of which the server keeps 16
+# (per address) and closes the rest.
 in_ns python3 - <<'PY' &
 import socket, time
 held = []

@@ -1,15 +1,12 @@
-#include "exporters/web_server.hpp"
+#include "exporters/tls_web_server.hpp"
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
-#include <malloc.h>
 #include <microhttpd.h>
 #include <sys/socket.h>
 
-#include <cstring>
 #include <fstream>
 #include <sstream>
-#include <vector>
 
 #include "exporters/web_routes.hpp"
 
@@ -74,14 +71,11 @@ MHD_Result queue(MHD_Connection* c, WebReply reply) {
     return ok;
 }
 
-// What a request is, for its completion: a scrape's memory is given back after it.
-char kMetricsRequest, kOtherRequest;
-
 MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
                       const char*, const char*, size_t* upload_size, void** con_cls) {
-    auto* tls = static_cast<const std::optional<WebTlsConfig>*>(cls);
+    auto* server_config = static_cast<const WebTlsConfig*>(cls);
     if (!*con_cls) {  // the headers are in: say nothing yet (MHD's protocol for a new request)
-        *con_cls = std::strcmp(url, "/metrics") == 0 ? &kMetricsRequest : &kOtherRequest;
+        *con_cls = c;
         return MHD_YES;
     }
     if (*upload_size) {  // a body nobody asked for: read and dropped
@@ -89,7 +83,7 @@ MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char*
         return MHD_YES;
     }
     std::string why;
-    if (*tls && !client_ok(c, (*tls)->client_auth, why)) {
+    if (!client_ok(c, server_config->client_auth, why)) {
         WebReply reply;
         reply.status = 403;
         reply.body = "Forbidden: " + why + "\n";
@@ -109,13 +103,6 @@ MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char*
         reply.body = "Not Found\n";
     }
     return queue(c, std::move(reply));
-}
-
-// After a /metrics request, the memory its body took goes back to the system: glibc keeps
-// freed memory in the serving thread's arena, so without a trim RSS would sit at the size of
-// the largest scrape for good.
-void on_completed(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
-    if (*con_cls == &kMetricsRequest) malloc_trim(0);
 }
 
 }  // namespace
@@ -180,51 +167,46 @@ std::string gnutls_priorities(const WebTlsConfig& config) {
     return p;
 }
 
-Result<std::unique_ptr<WebServer>> WebServer::start(const Endpoint& listen, const WebTlsConfig* tls,
-                                                    WebTlsFiles files, WebServerLimits limits) {
-    std::unique_ptr<WebServer> s(new WebServer);
-    if (tls) s->tls_ = *tls;
+Result<std::unique_ptr<TlsWebServer>> TlsWebServer::start(const Endpoint& listen,
+                                                          const WebTlsConfig& config,
+                                                          WebTlsFiles files) {
+    std::unique_ptr<TlsWebServer> s(new TlsWebServer);
+    s->config_ = config;
     s->files_ = std::move(files);
-    const std::string priorities = tls ? gnutls_priorities(*tls) : std::string();
+    const std::string priorities = gnutls_priorities(config);
     sockaddr_storage ss{};
     listen.address.to_sockaddr(listen.port, ss);
     std::string trust = s->files_.client_ca;
     // Only a trust list makes GnuTLS ask for a client certificate; RequireAnyClientCert has
     // none to verify with, so it is given the server's own to ask with and never verifies.
-    if (tls && trust.empty() && tls->client_auth == ClientAuth::require_any) trust = s->files_.cert;
-    const unsigned flags = (tls ? MHD_USE_TLS : 0) | MHD_USE_INTERNAL_POLLING_THREAD |
-                           MHD_USE_EPOLL | (listen.address.family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    std::vector<MHD_OptionItem> options = {
+    if (trust.empty() && config.client_auth == ClientAuth::require_any) trust = s->files_.cert;
+    const unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                           (listen.address.family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    MHD_OptionItem options[] = {
         {MHD_OPTION_SOCK_ADDR, 0, &ss},
         {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, nullptr},
-        // A few threads, each serving many connections; one that sends nothing for a while is
-        // closed, and one address holds a bounded number at once.
-        {MHD_OPTION_THREAD_POOL_SIZE, static_cast<intptr_t>(limits.threads), nullptr},
-        {MHD_OPTION_CONNECTION_TIMEOUT, static_cast<intptr_t>(limits.idle_timeout_s), nullptr},
-        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, static_cast<intptr_t>(limits.per_address), nullptr},
-        {MHD_OPTION_CONNECTION_LIMIT, static_cast<intptr_t>(limits.connections), nullptr},
-        {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&on_completed), nullptr},
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(s->files_.cert.c_str())},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(s->files_.key.c_str())},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(priorities.c_str())},
+        // Two threads, as the plain endpoint has, each serving many connections; one that
+        // sends nothing for 10 s is closed, and one address holds at most 16 at once.
+        {MHD_OPTION_THREAD_POOL_SIZE, 2, nullptr},
+        {MHD_OPTION_CONNECTION_TIMEOUT, 10, nullptr},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, 16, nullptr},
+        {trust.empty() ? MHD_OPTION_END : MHD_OPTION_HTTPS_MEM_TRUST, 0,
+         const_cast<char*>(trust.c_str())},
+        {MHD_OPTION_END, 0, nullptr},
     };
-    if (tls) {
-        options.push_back(
-            {MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(s->files_.cert.c_str())});
-        options.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(s->files_.key.c_str())});
-        options.push_back({MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(priorities.c_str())});
-        if (!trust.empty())
-            options.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, const_cast<char*>(trust.c_str())});
-    }
-    options.push_back({MHD_OPTION_END, 0, nullptr});
-    s->daemon_ = MHD_start_daemon(flags, listen.port, nullptr, nullptr, &on_request, &s->tls_,
-                                  MHD_OPTION_ARRAY, options.data(), MHD_OPTION_END);
+    s->daemon_ = MHD_start_daemon(flags, listen.port, nullptr, nullptr, &on_request, &s->config_,
+                                  MHD_OPTION_ARRAY, options, MHD_OPTION_END);
     if (!s->daemon_)
         return Status::error(
-            tls ? "cannot serve TLS on " + listen.str() +
-                      " (the address is taken, or GnuTLS refused the settings: " + priorities + ")"
-                : "cannot listen on " + listen.str() + " (the address is taken?)");
+            "cannot serve TLS on " + listen.str() +
+            " (the address is taken, or GnuTLS refused the settings: " + priorities + ")");
     return s;
 }
 
-WebServer::~WebServer() {
+TlsWebServer::~TlsWebServer() {
     if (daemon_) MHD_stop_daemon(daemon_);
 }
 
