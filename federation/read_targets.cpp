@@ -142,14 +142,10 @@ void read_expect(LoadContext& c, const toml::table& t, Target& tg, const std::st
             r.error(n.source(), where + ": " + what + " must be a string, not " + type_name(n));
             return std::nullopt;
         }
-        std::string words = "\"ok\", \"fail\"";
-        bool known = *v == "ok" || *v == "fail";
-        for (Outcome o : kAllOutcomes)
-            if (o != Outcome::ok) {
-                known = known || *v == to_string(o);
-                words += ", \"" + std::string(to_string(o)) + "\"";
-            }
-        if (!known) {
+        if (*v != "fail" && !outcome_from_name(*v)) {
+            std::string words = "\"ok\", \"fail\"";
+            for (Outcome o : kAllOutcomes)
+                if (o != Outcome::ok) words += ", \"" + std::string(to_string(o)) + "\"";
             r.error(n.source(),
                     where + ": " + what + " " + quote_excerpt(*v) + " is not one of " + words);
             return std::nullopt;

@@ -70,12 +70,9 @@ ExpectedResult expected_result(const Job& job) {
     const std::string& expect = job.target && job.spec ? job.target->expect(job.spec->str()) : none;
     if (expect == "fail") {
         out.kind = ExpectedResult::Kind::failure;
-    } else if (!expect.empty()) {
-        for (Outcome o : kAllOutcomes)
-            if (to_string(o) == expect) {
-                out.kind = ExpectedResult::Kind::outcome;
-                out.outcome = o;
-            }
+    } else if (auto o = outcome_from_name(expect)) {  // the loader let only names through
+        out.kind = ExpectedResult::Kind::outcome;
+        out.outcome = *o;
     } else if (job.denied_by) {
         out.kind = ExpectedResult::Kind::denied;
     } else if (auto kind = blocked_icmp(job)) {

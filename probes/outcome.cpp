@@ -5,6 +5,12 @@
 
 namespace fedprobe {
 
+std::optional<Outcome> outcome_from_name(std::string_view name) {
+    for (Outcome o : kAllOutcomes)
+        if (to_string(o) == name) return o;
+    return std::nullopt;
+}
+
 std::string_view to_string(Outcome o) {
     switch (o) {
         case Outcome::ok:

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "core/socket.hpp"
@@ -29,6 +30,8 @@ inline constexpr std::array kAllOutcomes = {
     Outcome::mismatch,   Outcome::tls_error,   Outcome::app_blocked};
 
 std::string_view to_string(Outcome o);
+// The outcome of that name (as to_string gives it), or nullopt.
+std::optional<Outcome> outcome_from_name(std::string_view name);
 
 // ICMP errors as the kernel reports them (sock_extended_err) or as read from a raw socket.
 Outcome outcome_from_icmp4(std::uint8_t type, std::uint8_t code);

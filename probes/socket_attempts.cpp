@@ -45,9 +45,8 @@ void SocketAttempts::run(const ProbeRequest& request, Probe::Done done, TimePoin
 
 void SocketAttempts::wait(const ProbeRequest& request, Probe::Done done, TimePoint deadline,
                           bool first) {
-    // First in line: a probe put back after EMFILE keeps its place ahead of later arrivals.
-    const std::int64_t id =
-        first && !waiting_.empty() ? waiting_.begin()->first - 1 : next_waiting_++;
+    // First in line (a probe put back after EMFILE): its network's turn and queue say so below.
+    const std::int64_t id = next_waiting_++;
     Waiting& w = waiting_[id];
     w.deadline = deadline;
     w.done = std::move(done);
