@@ -434,9 +434,12 @@ void PathProbe::pump(std::uint64_t id) {
         Pending p = r.queue.top();
         r.queue.pop();
         const FlowRun& f = r.flows[p.flow];
-        const TtlState& t = f.ttls[static_cast<std::size_t>(p.ttl - 1)];
+        TtlState& t = r.flows[p.flow].ttls[static_cast<std::size_t>(p.ttl - 1)];
         // Nothing to learn past the end of the path, or from a TTL that has answered meanwhile.
-        if (t.answered || (f.stop_ttl && p.ttl > f.stop_ttl)) continue;
+        if (t.answered || (f.stop_ttl && p.ttl > f.stop_ttl)) {
+            t.queued = false;
+            continue;
+        }
         // Each packet after the round's first (the scheduler's slot) counts against the
         // destination network's rate limit, when it is about to go.
         if (r.request.pacer && r.packets > 0 && !p.paced) {
@@ -489,6 +492,7 @@ bool PathProbe::send_one(Round& r, const Pending& p, TimePoint now) {
     }
     ++r.packets;
     ++stats_.packets_sent;
+    t.queued = false;
     t.sent_ns.push_back(err == 0 ? sent_ns : 0);
     t.deadline.push_back(now + std::chrono::duration_cast<Clock::duration>(r.request.timeout));
     PathAttempt attempt;
@@ -510,8 +514,13 @@ void PathProbe::check(std::uint64_t id) {
                 ++t.expired;
             const int ttl = t.hop.ttl;
             const bool needed = !f.stop_ttl || ttl < f.stop_ttl;
-            if (!t.answered && needed && t.expired == static_cast<int>(t.deadline.size()) &&
-                t.expired > 0 && t.expired < r.params.attempts)
+            // Once: a retry waiting for its slot (the network's pacer, a router's spacing) is
+            // not queued again by the next check, which every other TTL's deadline brings. It
+            // was, and under a silent fault every wait added copies that kept the round alive,
+            // sending one TTL's probe 7 times a second.
+            if (!t.answered && !t.queued && needed &&
+                t.expired == static_cast<int>(t.deadline.size()) && t.expired > 0 &&
+                t.expired < r.params.attempts)
                 enqueue(r, i, ttl, t.expired, now);
         }
         extend(r, i, now);
@@ -647,6 +656,7 @@ void PathProbe::maybe_finish(std::uint64_t id) {
             if (t.hop.ttl > f.window) break;
             if (f.stop_ttl && t.hop.ttl > f.stop_ttl) break;
             if (t.answered) continue;
+            if (t.queued) return;  // waiting for its slot
             const bool retry_due = t.expired < r.params.attempts &&
                                    t.expired == static_cast<int>(t.deadline.size()) &&
                                    t.expired > 0;
