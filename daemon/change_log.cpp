@@ -23,6 +23,8 @@ void ChangeLog::finished(LiveJob& lj, const RoundReport& round) {
         last = result.notice;
     }
     if (lj.last_outcome == result.outcome && lj.last_reporter == result.reporter) return;
+    // A router's rate limit flips a flow between its answer and silence: one fault, one line.
+    if (round.same_answer) return;
     const std::string was = lj.last_outcome ? std::string(to_string(*lj.last_outcome)) : "new";
     const std::string& reporter_network = round.reporter_network;
     if (const Flow* flow = lj.job.flow) {

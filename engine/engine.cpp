@@ -164,15 +164,18 @@ void Engine::on_result(LiveJob* lj, ProbeResult result) {
         result.reporter ? network_index_->lookup(*result.reporter) : kNoReporter;
     // Only flows are ever traced; the clock is read for them alone.
     const TimePoint at = lj->job.flow ? now() : TimePoint{};
+    // A silent round after a device answered is that device's rate limit, not a new fault:
+    // neither a new story nor a trace of it.
+    const bool same_answer = lj->flow_trace && !overload && remember_answer(*lj, result, at);
     // A flow that leaves its state has a new story: its next silent drop is traced at once, not
     // blocked_trace_every after a trace of an earlier fault (blame needs it within a round).
-    if (lj->flow_trace && !overload && !lj->flow_trace->tracing &&
+    if (lj->flow_trace && !overload && !lj->flow_trace->tracing && !same_answer &&
         lj->last_outcome != result.outcome)
         lj->flow_trace->traced_at.reset();
-    const bool trace = lj->job.flow && should_trace(*lj, result, at);
+    const bool trace = lj->job.flow && !same_answer && should_trace(*lj, result, at);
     if (lj->flow_trace && !overload && result.outcome != Outcome::filtered)
         lj->flow_trace->blocked_after.reset();
-    RoundReport round{result, reporter_network, trace};
+    RoundReport round{result, reporter_network, trace, same_answer};
     for (auto* sink : sinks_)
         sink->finished(*lj, round);
     if (!overload) {
@@ -180,6 +183,23 @@ void Engine::on_result(LiveJob* lj, ProbeResult result) {
         lj->last_reporter = result.reporter;
     }
     if (trace) start_trace(lj, at);
+}
+
+bool Engine::remember_answer(LiveJob& lj, const ProbeResult& result, TimePoint at) const {
+    auto& answer = lj.flow_trace->answer;
+    const bool answered =
+        result.outcome == Outcome::unreachable || result.outcome == Outcome::prohibited;
+    if (answered && result.reporter) {
+        const bool same =
+            answer && answer->outcome == result.outcome && answer->reporter == *result.reporter;
+        answer = LiveJob::FlowTrace::Answer{result.outcome, *result.reporter,
+                                            network_index_->lookup(*result.reporter), at};
+        return same;
+    }
+    if (result.outcome == Outcome::filtered && answer && at - answer->at <= settings_.answer_memory)
+        return true;
+    answer.reset();
+    return false;
 }
 
 bool Engine::should_trace(const LiveJob& lj, const ProbeResult& result, TimePoint at) const {

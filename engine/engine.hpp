@@ -51,6 +51,13 @@ struct EngineSettings {
     // check --mtu: allow flows that work are traced too, once, with a path MTU search, so a
     // change that left handshakes working but broke full-size packets is seen.
     bool search_mtu_of_working_flows = false;
+    // A flow's last answered failure (unreachable or prohibited, from a reporter) stands for the
+    // silent rounds after it for this long: routers rate-limit their ICMP errors (Linux: one a
+    // second per source, with a burst of 6; Cisco: one per 500 ms), and every probe of every
+    // target behind the same router draws on that allowance, so of a failing flow's rounds only
+    // some get the answer. Without it the flow would flap between "unreachable from X" and a
+    // silent drop that blame traces to somewhere else.
+    Duration answer_memory = std::chrono::seconds(30);
 
     // What `fedprobe run` uses; benchmarks use the same.
     static EngineSettings daemon() { return {}; }
@@ -139,6 +146,9 @@ class Engine {
     void start(const Scheduler::Start& start);
     void on_result(LiveJob* job, ProbeResult result);
     bool should_trace(const LiveJob& lj, const ProbeResult& result, TimePoint at) const;
+    // Keeps or clears a flow's last answered failure for this round; true when the round goes
+    // on the story of that answer (the same answer again, or silence within answer_memory).
+    bool remember_answer(LiveJob& lj, const ProbeResult& result, TimePoint at) const;
     void start_trace(LiveJob* lj, TimePoint at);
     void on_trace(LiveJob* lj, ProbeResult result);
     // Drops a job that left the config once nothing of it runs any more.

@@ -40,6 +40,16 @@ struct LiveJob {
         std::optional<PathMtu> path_mtu;
         std::vector<MiddleboxSeen> middleboxes;
         bool tracing = false;
+        // The last round a device answered for with a failure, kept through the silent
+        // (filtered) rounds after it for EngineSettings::answer_memory; cleared by any other
+        // outcome. Set before the sinks see the round.
+        struct Answer {
+            Outcome outcome;  // unreachable or prohibited
+            IpAddress reporter;
+            std::string network;  // the reporter's ("" in no declared network)
+            TimePoint at;
+        };
+        std::optional<Answer> answer;
     };
     std::unique_ptr<FlowTrace> flow_trace;
 
@@ -51,6 +61,10 @@ struct LiveJob {
     const std::optional<PathMtu>& path_mtu() const {
         static const std::optional<PathMtu> none;
         return flow_trace ? flow_trace->path_mtu : none;
+    }
+    // A flow's last answered failure, as it stands for this round (see FlowTrace::answer).
+    const FlowTrace::Answer* answer() const {
+        return flow_trace && flow_trace->answer ? &*flow_trace->answer : nullptr;
     }
     const std::vector<MiddleboxSeen>& middleboxes() const {
         static const std::vector<MiddleboxSeen> none;
@@ -68,6 +82,9 @@ struct RoundReport {
     const ProbeResult& result;
     const std::string& reporter_network;  // the reporter's network, "" without a reporter
     bool trace_follows = false;           // a blocked flow: a trace starts, ending in flow_traced()
+    // A flow's round that goes on the story of its last answered failure (LiveJob::answer()): a
+    // silent round within answer_memory, or the same answer again. Not a change worth a line.
+    bool same_answer = false;
     // result.overload set: the round measured the prober, not the network; sinks count it and
     // record no verdict.
 };

@@ -36,7 +36,7 @@ FlowSeriesSet::Series* FlowSeriesSet::find(const std::string& key) {
 }
 
 void FlowSeriesSet::record(Series* s, Outcome outcome, bool compliant, const std::string& reporter,
-                           const std::string& reporter_network, double unix_now) {
+                           const std::string& reporter_network, Outcome answered, double unix_now) {
     if (!s) return;
     std::lock_guard lock(mutex_);
     if (!s->known || s->state != outcome) s->last_change = unix_now;
@@ -45,6 +45,7 @@ void FlowSeriesSet::record(Series* s, Outcome outcome, bool compliant, const std
     s->compliant = compliant;
     s->reporter = reporter;
     s->reporter_network = reporter_network;
+    s->answered = answered;
 }
 
 void FlowSeriesSet::set_blocked_after(Series* s, const std::optional<BlockedAfter>& b) {
@@ -100,7 +101,9 @@ std::vector<prometheus::MetricFamily> FlowSeriesSet::Collect() const {
                           "When the flow's state last changed, in unix seconds");
     auto reporter = family("fedprobe_flow_reporter_info",
                            "The device that answered for the flow (a firewall that rejected it, a "
-                           "router without a route, the target)");
+                           "router without a route, the target) and what it answered; for a "
+                           "silent round, the device that answered the flow's last failing round "
+                           "within 30 s (routers rate-limit their answers)");
     auto blocked =
         family("fedprobe_flow_blocked_after_info",
                "For an allow flow dropped silently: the last hop that answered a path:SERVICE "
@@ -131,8 +134,9 @@ std::vector<prometheus::MetricFamily> FlowSeriesSet::Collect() const {
         }
         if (s.known && !s.reporter.empty()) {
             ClientMetric r;
-            r.label = with(with(s.labels, {"reporter", s.reporter}),
-                           {"reporter_network", s.reporter_network});
+            r.label = with(with(with(s.labels, {"reporter", s.reporter}),
+                                {"reporter_network", s.reporter_network}),
+                           {"answered", std::string(to_string(s.answered))});
             r.gauge.value = 1;
             reporter.metric.push_back(std::move(r));
         }

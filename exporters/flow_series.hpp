@@ -30,13 +30,16 @@ class FlowSeriesSet : public prometheus::Collectable {
         bool compliant = false;
         double last_change = 0;  // unix seconds
         std::string reporter, reporter_network;
+        Outcome answered = Outcome::error;          // what the reporter answered (see record())
         std::optional<BlockedAfter> blocked_after;  // from the engine's trace of a blocked flow
     };
 
     void sync(const std::vector<std::pair<std::string, std::map<std::string, std::string>>>& flows);
     Series* find(const std::string& key);
+    // `reporter` answered `answered`: the round's own outcome, or for a silent round the flow's
+    // last answered failure that the engine keeps (LiveJob::answer()).
     void record(Series* s, Outcome outcome, bool compliant, const std::string& reporter,
-                const std::string& reporter_network, double unix_now);
+                const std::string& reporter_network, Outcome answered, double unix_now);
     void set_blocked_after(Series* s, const std::optional<BlockedAfter>& b);
     std::vector<prometheus::MetricFamily> Collect() const override;
     // The status page's flows (notes are the page's own, from the config); any thread.

@@ -104,10 +104,16 @@ void PrometheusExporter::finished(LiveJob& lj, const RoundReport& round) {
         return;
     }
     if (lj.job.flow) {
-        record_flow(static_cast<FlowSeriesSet::Series*>(lj.sink_data[slot]), r.outcome,
-                    is_compliant(judge(lj.job.flow->expect, r.outcome)),
-                    r.reporter ? r.reporter->str() : "", round.reporter_network,
-                    static_cast<double>(realtime_ns()) / 1e9);
+        auto* s = static_cast<FlowSeriesSet::Series*>(lj.sink_data[slot]);
+        const bool compliant = is_compliant(judge(lj.job.flow->expect, r.outcome));
+        const double unix_now = static_cast<double>(realtime_ns()) / 1e9;
+        const LiveJob::FlowTrace::Answer* answer = lj.answer();
+        if (!r.reporter && r.outcome == Outcome::filtered && answer)
+            record_flow(s, r.outcome, compliant, answer->reporter.str(), answer->network,
+                        answer->outcome, unix_now);
+        else
+            record_flow(s, r.outcome, compliant, r.reporter ? r.reporter->str() : "",
+                        round.reporter_network, r.outcome, unix_now);
         set_blocked_after(static_cast<FlowSeriesSet::Series*>(lj.sink_data[slot]),
                           lj.blocked_after());
         return;

@@ -72,8 +72,8 @@ class PrometheusExporter : public ResultSink {
     FlowSeriesSet::Series* find_flow(const std::string& key) { return flows_->find(key); }
     void record_flow(FlowSeriesSet::Series* s, Outcome outcome, bool compliant,
                      const std::string& reporter, const std::string& reporter_network,
-                     double unix_now) {
-        flows_->record(s, outcome, compliant, reporter, reporter_network, unix_now);
+                     Outcome answered, double unix_now) {
+        flows_->record(s, outcome, compliant, reporter, reporter_network, answered, unix_now);
     }
     // The hot path: a job keeps its series' handle (from sync_jobs) instead of a lookup per probe.
     void record(Series* series, const ProbeResult& result, const std::string& reporter_network) {

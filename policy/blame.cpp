@@ -356,7 +356,18 @@ Fault judge_flow(const FlowSeen& f, const ApplianceEvidence& a,
         }
         return fault;
     }
-    if (f.state == "prohibited" || f.state == "unreachable") {
+    // A silent round of a flow whose earlier round a device answered: that device's answer,
+    // whose copies for the rounds since its ICMP rate limit withheld.
+    const bool answered_before = f.state == "filtered" && !f.reporter.empty() &&
+                                 (f.answered == "prohibited" || f.answered == "unreachable");
+    if (answered_before && !f.reporter_network.empty()) {
+        fault.segment = segment_of(f.reporter_network, A, B);
+        fault.owner = f.reporter_network;
+        fault.evidence.push_back(
+            reporter + " answered " + f.answered +
+            " to an earlier round of it; the rounds since got no answer, as a device that "
+            "rate-limits its answers leaves them");
+    } else if (f.state == "prohibited" || f.state == "unreachable") {
         if (f.reporter_network.empty()) {
             fault.reason = f.reporter.empty() ? "nothing says who answered"
                                               : "the device that answered, " + f.reporter +

@@ -43,8 +43,12 @@ struct FlowSeen {
     std::string state;                       // an outcome's name; "" before the first probe
     bool compliant = false;
     std::string reporter, reporter_network;  // who answered for it, when something did
-    std::optional<HopSeen> blocked_after;    // where a silent drop's trace ended
-    std::optional<double> since;             // unix seconds of its last change of state
+    // What the reporter answered: the state itself, or for a silent (filtered) round the
+    // answer to an earlier round of the same failure, which a router's ICMP rate limit kept
+    // from this one ("" from appliances before 2026-12-06).
+    std::string answered;
+    std::optional<HopSeen> blocked_after;  // where a silent drop's trace ended
+    std::optional<double> since;           // unix seconds of its last change of state
 };
 
 // A STAMP session from one appliance to another's reflector: its last round.

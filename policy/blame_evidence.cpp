@@ -84,6 +84,7 @@ void add_evidence(const std::vector<Sample>& samples, std::vector<ApplianceEvide
             else if (s.name == "fedprobe_flow_reporter_info") {
                 f.reporter = label(s, "reporter");
                 f.reporter_network = label(s, "reporter_network");
+                f.answered = label(s, "answered");
             } else if (s.name == "fedprobe_flow_blocked_after_info") {
                 f.blocked_after = hop_of(s);
             } else if (s.name == "fedprobe_flow_last_change_timestamp_seconds") {

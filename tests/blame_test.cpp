@@ -263,6 +263,28 @@ TEST_CASE("a drop beside probes told unreachable: the rate-limited answer, not a
     CHECK(e.judge()[0].owner != "kent-nhs");
 }
 
+TEST_CASE("a silent round after a device answered: that device's rate-limited answer") {
+    Ends e;
+    e.psn.flows = {flow("filtered")};
+    e.psn.flows[0].reporter = "172.20.100.2";
+    e.psn.flows[0].reporter_network = "interconnect";
+    e.psn.flows[0].answered = "unreachable";
+    // Beside it, a trace back that would otherwise leave the way back unknown.
+    e.nhs.traces = {way_back("interconnect", false)};
+    auto faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].segment == Segment::transit);
+    CHECK(faults[0].owner == "interconnect");
+    CHECK(faults[0].evidence.back().find("to an earlier round of it") != std::string::npos);
+    // A reporter in no declared network names nobody: the silent drop is judged as one.
+    e.psn.flows[0].reporter_network = "";
+    CHECK(e.judge()[0].owner != "interconnect");
+    // An appliance before the `answered` label: a reporter on a silent round is not trusted.
+    e.psn.flows[0].reporter_network = "interconnect";
+    e.psn.flows[0].answered = "";
+    CHECK(e.judge()[0].owner != "interconnect");
+}
+
 TEST_CASE("the destination's capture: real handshakes from the source, as evidence") {
     Ends e;
     e.psn.flows = {flow("filtered")};

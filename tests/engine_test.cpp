@@ -555,6 +555,61 @@ TEST_CASE("a flow blocked again after working is traced at once, not 10 minutes 
     CHECK(f.engine->stats().blocked_traces == 3);
 }
 
+TEST_CASE("silent rounds after a device answered keep its answer for 30 s, untraced") {
+    Fixture f;
+    PrometheusExporter exporter("test");
+    TraceRecorder rec;
+    REQUIRE(f.engine->add_sink(exporter));
+    REQUIRE(f.engine->add_sink(rec));
+    f.engine->apply(flow_config());
+    const std::size_t tcp = kind_index_of<TcpKind>();
+    auto unreachable_from = [](const char* reporter) {
+        ProbeResult r = with_outcome(Outcome::unreachable);
+        r.reporter = IpAddress::parse(reporter);
+        return r;
+    };
+    const std::string answered =
+        "fedprobe_flow_reporter_info{answered=\"unreachable\",expect="
+        "\"allow\",flow=\"web\"";
+    f.advance(11s);
+    finish_kind(f.probes, tcp, unreachable_from("192.0.2.1"));
+    CHECK(scrape(exporter).find(answered) != std::string::npos);
+    // A router's rate limit: the next rounds get no answer. They are the same fault, told by
+    // the same device, and no trace is sent after a drop that is not there.
+    for (int round = 0; round < 3; ++round) {
+        f.advance(10s);
+        finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+        CHECK(f.probes.started.empty());
+        const std::string text = scrape(exporter);
+        CHECK(text.find(answered) != std::string::npos);
+        CHECK(text.find("reporter=\"192.0.2.1\"") != std::string::npos);
+        CHECK(text.find("state=\"filtered\",to=\"epr\"} 1") != std::string::npos);
+    }
+    // The answer again, then silence: still the same story.
+    f.advance(10s);
+    finish_kind(f.probes, tcp, unreachable_from("192.0.2.1"));
+    f.advance(10s);
+    finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    CHECK(f.probes.started.empty());
+    CHECK(f.engine->stats().blocked_traces == 0);
+    // More than 30 s of silence since the answer: a silent drop, traced, with no reporter.
+    for (int round = 0; round < 3; ++round) {
+        f.advance(10s);
+        finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    }
+    CHECK(f.engine->stats().blocked_traces == 1);
+    CHECK(scrape(exporter).find("fedprobe_flow_reporter_info") == std::string::npos);
+    finish_kind(f.probes, kind_index_of<PathKind>(), silent_after_hop_4());
+    // An answer, then the flow works: the answer is forgotten with the fault.
+    f.advance(10s);
+    finish_kind(f.probes, tcp, unreachable_from("192.0.2.1"));
+    f.advance(10s);
+    finish_kind(f.probes, tcp, with_outcome(Outcome::ok));
+    for (const LiveJob* lj : f.engine->jobs())
+        if (lj->job.flow) CHECK(lj->answer() == nullptr);
+    CHECK(f.engine->stats().in_flight == 0);
+}
+
 TEST_CASE("no trace when tracing is off, and check traces once per run") {
     for (bool off : {true, false}) {
         CAPTURE(off);

@@ -222,7 +222,7 @@ TEST_CASE("flows: compliance, a state set, the last change and the reporter, all
               "fedprobe_flow_compliant{expect=\"deny\",flow=\"no-rdp\",from=\"kent-psn\",network="
               "\"kent-nhs\",service=\"rdp\",site=\"kent-psn\",to=\"epr\"} Nan"));
     e.record_flow(e.find_flow("flow:no-rdp/epr"), Outcome::prohibited, true, "192.0.2.6",
-                  "surrey-psn", 1700000000);
+                  "surrey-psn", Outcome::prohibited, 1700000000);
     text = serve(e);
     CHECK(has(text,
               "fedprobe_flow_compliant{expect=\"deny\",flow=\"no-rdp\",from=\"kent-psn\",network="
@@ -233,11 +233,13 @@ TEST_CASE("flows: compliance, a state set, the last change and the reporter, all
         text,
         "fedprobe_flow_last_change_timestamp_seconds{expect=\"deny\",flow=\"no-rdp\",from=\"kent-"
         "psn\",network=\"kent-nhs\",service=\"rdp\",site=\"kent-psn\",to=\"epr\"} 1700000000"));
+    CHECK(has(text, "fedprobe_flow_reporter_info{answered=\"prohibited\",expect=\"deny\""));
     CHECK(has(text, "reporter=\"192.0.2.6\",reporter_network=\"surrey-psn\""));
     e.record_flow(e.find_flow("flow:no-rdp/epr"), Outcome::prohibited, true, "192.0.2.6",
-                  "surrey-psn", 1700000100);
+                  "surrey-psn", Outcome::prohibited, 1700000100);
     CHECK(has(serve(e), "} 1700000000"));  // unchanged state: the last change stays
-    e.record_flow(e.find_flow("flow:no-rdp/epr"), Outcome::ok, false, "", "", 1700000200);
+    e.record_flow(e.find_flow("flow:no-rdp/epr"), Outcome::ok, false, "", "", Outcome::ok,
+                  1700000200);
     text = serve(e);
     CHECK(has(text, "to=\"epr\"} 0\n"));
     CHECK(has(text, "} 1700000200"));
