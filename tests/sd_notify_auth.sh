@@ -80,9 +80,16 @@ timed() {  # user: seconds of one attempt from 127.0.0.3
     in_ns curl -s -o /dev/null -w '%{time_total}' --interface 127.0.0.3 -u "$1:wrong" http://127.0.0.1:9641/metrics
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-unknown=$(for _ in 1 2 3 4; do timed nobody; echo; done | median)
-known=$(for _ in 1 2 3 4; do timed prometheus; echo; done | median)
-awk -v u="$unknown" -v k="$known" 'BEGIN {exit !(u >= 0.5 * k && k >= 0.5 * u)}' \
+# Interleaved, so that a neighbour's load falls on both alike; the bound is a factor of 4, since
+# a loaded CI machine once gave 64 against 129 ms, and the oracle it guards was 150-fold.
+: >"$WORK/unknown" && : >"$WORK/known"
+for _ in 1 2 3 4; do  # 8 attempts: under the 10 that lock a client out
+    { timed nobody; echo; } >>"$WORK/unknown"
+    { timed prometheus; echo; } >>"$WORK/known"
+done
+unknown=$(median <"$WORK/unknown")
+known=$(median <"$WORK/known")
+awk -v u="$unknown" -v k="$known" 'BEGIN {exit !(u >= 0.25 * k && k >= 0.25 * u)}' \
     || fail "an unknown user took ${unknown} s, a wrong password ${known} s"
 pass "an unknown user takes ${unknown} s, a wrong password ${known} s"
 
