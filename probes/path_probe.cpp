@@ -355,6 +355,11 @@ void PathProbe::start(const ProbeRequest& request, Done done) {
             run.memory->mtu_countdown =
                 r.mtu_due ? params.mtu_every - 1 : run.memory->mtu_countdown - 1;
         }
+        for (std::size_t h = 0; h < run.memory->hops.size(); ++h)
+            if (run.memory->hops[h] && *run.memory->hops[h] == request.destination) {
+                run.last_end_ttl = static_cast<int>(h) + 1;
+                break;
+            }
         run.ttls.resize(static_cast<std::size_t>(params.max_ttl));
         for (int t = 0; t < params.max_ttl; ++t)
             run.ttls[static_cast<std::size_t>(t)].hop.ttl = t + 1;
@@ -373,6 +378,18 @@ void PathProbe::start(const ProbeRequest& request, Done done) {
     loop_.defer([this, id] { pump(id); });
 }
 
+int PathProbe::attempts_for(const Round& r, const FlowRun& f, int ttl) {
+    // Where the destination answered last round; without that (the first round, or one after
+    // the end was lost), the first TTL past the farthest router that answered, while nothing
+    // beyond it has: a first round sends 8 TTLs at once, and every one past the destination
+    // draws on the destination's allowance.
+    const bool end =
+        f.last_end_ttl ? ttl == f.last_end_ttl : ttl == f.router_ttl + 1 && !f.stop_ttl;
+    if (!end) return r.params.attempts;
+    // ProbeNumber has room for four attempts.
+    return std::max(r.params.attempts, std::min(r.params.attempts + kEndConfirmations, 4));
+}
+
 void PathProbe::enqueue(Round& r, std::uint32_t flow, int ttl, int attempt, TimePoint now) {
     FlowRun& f = r.flows[flow];
     TtlState& t = f.ttls[static_cast<std::size_t>(ttl - 1)];
@@ -383,6 +400,11 @@ void PathProbe::enqueue(Round& r, std::uint32_t flow, int ttl, int attempt, Time
     const std::size_t i = static_cast<std::size_t>(ttl - 1);
     if (i < hops.size() && hops[i] && !(*hops[i] == r.request.destination))
         when = routers_.slot(*hops[i], now, r.request.timeout);
+    // A confirmation of the destination's silence waits for its rate limit to give a token.
+    if (attempt >= r.params.attempts && !t.deadline.empty())
+        when = std::max(when, t.deadline.back() -
+                                  std::chrono::duration_cast<Clock::duration>(r.request.timeout) +
+                                  std::chrono::duration_cast<Clock::duration>(kEndSpacing));
     r.queue.push(Pending{when, flow, ttl, attempt, false});
 }
 
@@ -520,7 +542,7 @@ void PathProbe::check(std::uint64_t id) {
             // sending one TTL's probe 7 times a second.
             if (!t.answered && !t.queued && needed &&
                 t.expired == static_cast<int>(t.deadline.size()) && t.expired > 0 &&
-                t.expired < r.params.attempts)
+                t.expired < attempts_for(r, f, ttl))
                 enqueue(r, i, ttl, t.expired, now);
         }
         extend(r, i, now);
@@ -536,7 +558,8 @@ void PathProbe::extend(Round& r, std::uint32_t flow, TimePoint now) {
     FlowRun& f = r.flows[flow];
     if (f.stop_ttl || f.window >= r.params.max_ttl) return;
     const TtlState& frontier = f.ttls[static_cast<std::size_t>(f.window - 1)];
-    const bool settled = frontier.answered || frontier.expired >= r.params.attempts;
+    const bool settled =
+        frontier.answered || frontier.expired >= attempts_for(r, f, frontier.hop.ttl);
     if (!settled) return;
     const int want = std::min(r.params.max_ttl, f.router_ttl + r.params.gap_limit);
     for (int ttl = f.window + 1; ttl <= want; ++ttl)
@@ -657,7 +680,7 @@ void PathProbe::maybe_finish(std::uint64_t id) {
             if (f.stop_ttl && t.hop.ttl > f.stop_ttl) break;
             if (t.answered) continue;
             if (t.queued) return;  // waiting for its slot
-            const bool retry_due = t.expired < r.params.attempts &&
+            const bool retry_due = t.expired < attempts_for(r, f, t.hop.ttl) &&
                                    t.expired == static_cast<int>(t.deadline.size()) &&
                                    t.expired > 0;
             if (t.deadline.empty() || t.expired < static_cast<int>(t.deadline.size()) || retry_due)

@@ -3,10 +3,14 @@
 // A round sends every TTL of a flow at once rather than hop after hop, so it lasts about one
 // timeout: TTLs 1 to the previous round's stop (or 8 on the first round), extended by
 // `gap_limit` TTLs whenever the farthest TTL sent answers as a router or goes silent. A TTL
-// without an answer after the timeout gets another attempt, up to `attempts`. Every packet after
-// the round's first takes a slot from the destination network's rate limit (ProbeRequest::pacer),
-// and packets expected at the same router (from the last round's answers) are `router_spacing`
-// apart, since routers rate-limit their time-exceeded messages.
+// without an answer after the timeout gets another attempt, up to `attempts`. The TTL at which
+// the last round reached the destination (on a first round: the first TTL past the farthest
+// router that answered) gets up to two more, a second apart, before its silence counts: hosts
+// rate-limit their ICMP errors too (Linux: one a second per source), and every job towards any
+// of the host's addresses draws on that one allowance. A silent drop costs the round 2 s more.
+// Every packet after the round's first takes a slot from the destination network's rate limit
+// (ProbeRequest::pacer), and packets expected at the same router (from the last round's answers)
+// are `router_spacing` apart, since routers rate-limit their time-exceeded messages.
 //
 // Each flow keeps its identifier (source port, or ICMP identifier) from round to round, so under
 // ECMP it keeps its path. Source ports are held by an ordinary bound socket, so no other program
@@ -73,6 +77,12 @@ class PathProbe : public Probe {
   private:
     // Packets due within this go out in the same wake-up (trace and MTU search alike).
     static constexpr auto kSendSlack = std::chrono::milliseconds(2);
+    // Confirmations of a destination's silence, and their spacing: Linux gives a source one
+    // ICMP error a second after a burst of 6, so two more tries a second apart get one through
+    // unless the host is busy answering others, while a host that is really gone costs the
+    // round 2 s more.
+    static constexpr int kEndConfirmations = 2;
+    static constexpr auto kEndSpacing = std::chrono::seconds(1);
     struct FlowKey {
         int protocol = 0;
         IpAddress destination;
@@ -110,6 +120,7 @@ class PathProbe : public Probe {
         int window = 0;              // highest TTL queued
         int stop_ttl = 0;            // lowest TTL that answered as the end (destination, reject)
         int router_ttl = 0;          // highest TTL that answered as a router
+        int last_end_ttl = 0;        // the TTL at which the last round reached the destination
     };
     struct Pending {
         TimePoint when;
@@ -193,6 +204,9 @@ class PathProbe : public Probe {
     int transmit(const Round& r, const PathFlow& flow, std::span<const std::uint8_t> packet,
                  int ttl);
     void enqueue(Round& r, std::uint32_t flow, int ttl, int attempt, TimePoint now);
+    // Attempts a TTL gets: path.attempts, and for the TTL at which the last round reached the
+    // destination, confirmations spaced kEndSpacing apart (see kEndConfirmations).
+    static int attempts_for(const Round& r, const FlowRun& f, int ttl);
     void pump(std::uint64_t id);
     void arm_send(Round& r);
     void arm_check(Round& r);

@@ -78,7 +78,8 @@ import json, sys
 want = sys.argv[1]
 for f in json.load(sys.stdin)["faults"]:
     if f["segment"] != "unknown" and f["owner"] != want:
-        sys.exit("%s from %s: blamed on %s (%s)" % (f["flow"], f["from"], f["owner"], f["segment"]))' "$5" <<<"$j" 2>"$WORK/other.txt" \
+        sys.exit("%s from %s: blamed on %s (%s): %s" % (f["flow"], f["from"], f["owner"], f["segment"],
+                 json.dumps(f, indent=1)))' "$5" <<<"$j" 2>"$WORK/other.txt" \
         || fail "$fault: another owner blamed: $(cat "$WORK/other.txt")"
     "$LABD/fault" "$fault" off >/dev/null
     local off

@@ -8,7 +8,7 @@ add_ns "$C" "$R" "$S"
 # veth names are per namespace, so short fixed names cannot collide with another test's.
 ip link add fpc0 netns "$C" type veth peer name fpr0 netns "$R"
 ip link add fps0 netns "$S" type veth peer name fpr1 netns "$R"
-for a in 10.1.0.2 10.1.0.3 10.1.0.4 10.1.0.5; do ip -n "$C" addr add $a/24 dev fpc0 2>/dev/null || ip -n "$C" addr add $a/32 dev fpc0; done
+for a in 10.1.0.2 10.1.0.3 10.1.0.4 10.1.0.5 10.1.0.6; do ip -n "$C" addr add $a/24 dev fpc0 2>/dev/null || ip -n "$C" addr add $a/32 dev fpc0; done
 ip -n "$C" link set fpc0 up
 ip -n "$R" addr add 10.1.0.1/24 dev fpr0; ip -n "$R" link set fpr0 up
 ip -n "$R" addr add 10.2.0.1/24 dev fpr1; ip -n "$R" link set fpr1 up
@@ -104,6 +104,30 @@ source = "10.1.0.5"
 probes = ["tcp:https", "icmp"]
 interval = "3s"
 icmp = { packets = 1 }
+
+# Three traces towards three addresses of one host, from one source address: the host answers
+# one port-unreachable a second to that source (after a burst of 6), for all three.
+[[targets]]
+id = "srv-path-a"
+network = "surrey-psn"
+address = "10.2.0.2"
+source = "10.1.0.6"
+probes = ["path"]
+path = { method = "udp", interval = "2s" }
+[[targets]]
+id = "srv-path-b"
+network = "surrey-psn"
+address = "10.2.0.3"
+source = "10.1.0.6"
+probes = ["path"]
+path = { method = "udp", interval = "2s" }
+[[targets]]
+id = "srv-path-c"
+network = "surrey-psn"
+address = "10.2.0.4"
+source = "10.1.0.6"
+probes = ["path"]
+path = { method = "udp", interval = "2s" }
 TOML
 
 NS="$C"   # lib.sh's helpers run in the client namespace
@@ -153,3 +177,25 @@ pass "injected ~30% loss shows in the packet counters"
 m=$(scrape)
 echo "$m" | grep -q '^fedprobe_icmp_unmatched_replies_total 0' || fail "unmatched replies counted on a clean path"
 pass "no unmatched replies"
+
+# A host's ICMP rate limit starves no trace (#32): three jobs every 2 s ask the host for 1.5
+# port-unreachables a second, over its allowance of one (Linux: a burst of 6, then one a second
+# per source), so some rounds lose it; every job must still reach it. The host's silence is
+# confirmed a second apart before it counts, as a router's is spaced; without that (and before,
+# with retries queued again by every check) srv-path-c reached the host in none of 40 s.
+path_oks() {  # target: path rounds that reached it so far
+    local m
+    m=$(scrape)
+    sed -n "s/^fedprobe_probe_outcome_total{[^}]*outcome=\"ok\",probe=\"path\",[^}]*target=\"$1\"} \(.*\)/\1/p" <<<"$m"
+}
+start=$SECONDS
+while ((SECONDS - start < 60)); do
+    [ "$(path_oks srv-path-a)" -ge 1 ] && [ "$(path_oks srv-path-b)" -ge 1 ] \
+        && [ "$(path_oks srv-path-c)" -ge 1 ] && break
+    sleep 0.5
+done
+for t in srv-path-a srv-path-b srv-path-c; do
+    echo "$t: $(path_oks "$t") rounds reached the host in $((SECONDS - start)) s"
+    [ "$(path_oks "$t")" -ge 1 ] || fail "$t: no path round reached the host in 60 s"
+done
+pass "three traces towards one rate-limited host all reach it"

@@ -157,11 +157,12 @@ TEST_CASE("a silent TTL's retry waiting for the rate limit goes once, and the ro
             const auto deadline = loop.now() + 10s;
             while (!got && loop.now() < deadline)
                 loop.run_once(100ms);
-            // 8 TTLs, 2 attempts each, nothing past the gap limit: 16 packets at most.
+            // 8 TTLs, 2 attempts each, nothing past the gap limit, and 2 confirmations of the
+            // first TTL past the routers (a destination's rate limit): 18 packets.
             code = !got                                     ? 11
                    : got->outcome != Outcome::filtered      ? 12
-                   : got->as<PathKind>()->packets_sent > 16 ? 13
-                   : got->as<PathKind>()->packets_sent < 16 ? 14
+                   : got->as<PathKind>()->packets_sent > 18 ? 13
+                   : got->as<PathKind>()->packets_sent < 18 ? 14
                    : probe.rounds_in_flight() != 0          ? 15
                                                             : 0;
             if (got) std::fprintf(stderr, "packets sent: %d\n", got->as<PathKind>()->packets_sent);
