@@ -65,7 +65,9 @@ Segment segment_of(const std::string& network, const std::string& source,
     return Segment::transit;
 }
 
-std::string stamp_words(const StampSeen& s, const std::string& from) {
+// `reflector`: the appliance whose reflector answers the session, when its evidence is in.
+std::string stamp_words(const StampSeen& s, const std::string& from,
+                        const ApplianceEvidence* reflector) {
     char buf[400];  // network ids are short ([a-z0-9-]); the words fit with room to spare
     if (s.sent > 0)
         std::snprintf(buf, sizeof buf,
@@ -77,7 +79,17 @@ std::string stamp_words(const StampSeen& s, const std::string& from) {
     else
         std::snprintf(buf, sizeof buf, "STAMP %s -> %s: last round %s", from.c_str(),
                       s.network.c_str(), s.state.empty() ? "not run" : s.state.c_str());
-    return buf;
+    std::string words = buf;
+    // A flooded reflector's own drops look like loss on the way out from the sender's end.
+    if (s.forward_lost > 0 && reflector && reflector->reflector_unanswered > 0) {
+        std::snprintf(buf, sizeof buf,
+                      "; %s's reflector itself left %.0f test packets unanswered since it "
+                      "started (its buffer full, or its rate limit), which senders count as lost "
+                      "on the way out",
+                      reflector->site.c_str(), reflector->reflector_unanswered);
+        words += buf;
+    }
+    return words;
 }
 
 // What the destination's capture saw of real handshakes from the source's network on the
@@ -144,7 +156,8 @@ void judge_silent_drop(Fault& fault, const FlowSeen& f, const ApplianceEvidence&
     const std::string& B = f.network;
     if (f.blocked_after)
         fault.evidence.push_back("from " + A + ": the flow dies after " + at(*f.blocked_after));
-    if (const StampSeen* s = stamp_to(a, B)) fault.evidence.push_back(stamp_words(*s, A));
+    if (const StampSeen* s = stamp_to(a, B))
+        fault.evidence.push_back(stamp_words(*s, A, appliance(all, B)));
     // The way out has no route: the source's own probes into B say so.
     if (const ProbeErrorSeen* e = no_route(a, B); e && B != A) {
         fault.evidence.push_back("from " + A + ": " + probe_words(*e) +
@@ -205,7 +218,7 @@ void judge_silent_drop(Fault& fault, const FlowSeen& f, const ApplianceEvidence&
                        "): a fault on the way back cannot be told from one on the way out";
         return;
     }
-    if (const StampSeen* s = stamp_to(*b, A)) fault.evidence.push_back(stamp_words(*s, B));
+    if (const StampSeen* s = stamp_to(*b, A)) fault.evidence.push_back(stamp_words(*s, B, &a));
     if (auto words = passive_words(*b, A, f.service)) fault.evidence.push_back(*words);
     const TraceSeen* back = return_trace(*b, A);
     if (back && settings.stale_after > 0 && back->last_run &&

@@ -93,6 +93,9 @@ struct ApplianceEvidence {
     std::vector<IdleSeen> idles;
     std::vector<PassiveSeen> passive;
     bool captures = false;  // it exports passive series: its capture is on
+    // Test packets its STAMP reflector left unanswered since it started, the kernel's drops for
+    // a full buffer and its own rate limit's: senders count them as lost on the way out.
+    double reflector_unanswered = 0;
 
     static ApplianceEvidence unanswered(std::string site, std::string why) {
         ApplianceEvidence a;

@@ -46,6 +46,7 @@ const std::vector<std::string>& blame_metric_names() {
                                                    "fedprobe_stamp_packets_sent_total",
                                                    "fedprobe_stamp_forward_lost_total",
                                                    "fedprobe_stamp_backward_lost_total",
+                                                   "fedprobe_stamp_reflector_packets_total",
                                                    "fedprobe_probe_last_error_info",
                                                    "fedprobe_idle_timeout_lower_seconds",
                                                    "fedprobe_idle_timeout_upper_seconds",
@@ -62,6 +63,7 @@ void add_evidence(const std::vector<Sample>& samples, std::vector<ApplianceEvide
     std::map<std::string, std::map<FlowKey, FlowSeen>> flows;
     std::map<std::string, std::map<FlowKey, TraceSeen>> traces;
     std::map<std::string, std::map<std::string, StampSeen>> stamps;
+    std::map<std::string, double> reflector;  // by site: packets its reflector left unanswered
     std::map<std::string, std::vector<ProbeErrorSeen>> errors;
     std::map<std::string, std::map<FlowKey, IdleSeen>> idles;
     std::map<std::string, std::map<std::tuple<std::string, std::string, std::string>, PassiveSeen>>
@@ -135,6 +137,9 @@ void add_evidence(const std::vector<Sample>& samples, std::vector<ApplianceEvide
             errors[site].push_back(ProbeErrorSeen{
                 label(s, "target"), label(s, "network"), label(s, "probe"), label(s, "service"),
                 label(s, "outcome"), label(s, "reporter"), label(s, "reporter_network")});
+        } else if (s.name == "fedprobe_stamp_reflector_packets_total") {
+            const std::string result = label(s, "result");
+            if (result == "dropped" || result == "rate_limited") reflector[site] += s.value;
         } else if (s.name.starts_with("fedprobe_stamp_") ||
                    (s.name == "fedprobe_probe_success" && label(s, "probe") == "stamp")) {
             StampSeen& st = stamps[site][label(s, "target")];
@@ -167,6 +172,7 @@ void add_evidence(const std::vector<Sample>& samples, std::vector<ApplianceEvide
         }
         for (auto& [k, st] : stamps[site])
             a.stamps.push_back(std::move(st));
+        a.reflector_unanswered = reflector[site];
         for (auto& e : errors[site])
             a.errors.push_back(std::move(e));
         for (auto& [k, i] : idles[site])

@@ -285,6 +285,40 @@ TEST_CASE("a silent round after a device answered: that device's rate-limited an
     CHECK(e.judge()[0].owner != "interconnect");
 }
 
+TEST_CASE("a flooded reflector's own drops are told beside the sender's loss") {
+    std::vector<ApplianceEvidence> all;
+    auto add = [&](const std::string& text) {
+        auto got = read_exposition(text, "fedprobe_", "t");
+        REQUIRE(got.ok());
+        add_evidence(*got, all);
+    };
+    const std::string flow =
+        "{expect=\"allow\",flow=\"councils-to-trusts-https\",from=\"kent-psn\","
+        "network=\"kent-nhs\",service=\"https\",site=\"kent-psn\","
+        "to=\"kent-nhs-svc\"";
+    const std::string stamp =
+        "{network=\"kent-nhs\",probe=\"stamp\",site=\"kent-psn\",target=\"kent-nhs-app\"}";
+    add("fedprobe_flow_compliant" + flow + "} 0\n" + "fedprobe_flow_state" + flow +
+        ",state=\"filtered\"} 1\n" + "fedprobe_stamp_packets_sent_total" + stamp + " 165\n" +
+        "fedprobe_stamp_forward_lost_total" + stamp + " 97\n" +
+        "fedprobe_stamp_backward_lost_total" + stamp + " 0\n");
+    add("fedprobe_stamp_reflector_packets_total{result=\"reflected\",site=\"kent-nhs\"} 68\n"
+        "fedprobe_stamp_reflector_packets_total{result=\"dropped\",site=\"kent-nhs\"} 7680000\n"
+        "fedprobe_stamp_reflector_packets_total{result=\"rate_limited\",site=\"kent-nhs\"} 12\n");
+    const auto faults = blame(all, 1000);
+    REQUIRE(faults.size() == 1);
+    bool told = false;
+    for (const auto& e : faults[0].evidence)
+        if (e.find("97 lost on the way out") != std::string::npos)
+            told = e.find("kent-nhs's reflector itself left 7680012 test packets unanswered") !=
+                   std::string::npos;
+    CHECK(told);
+    // The reflector's own series is not a STAMP session of its appliance's.
+    for (const auto& a : all)
+        for (const auto& st : a.stamps)
+            CHECK_FALSE(st.target.empty());
+}
+
 TEST_CASE("the destination's capture: real handshakes from the source, as evidence") {
     Ends e;
     e.psn.flows = {flow("filtered")};
