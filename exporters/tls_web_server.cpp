@@ -167,12 +167,30 @@ std::string gnutls_priorities(const WebTlsConfig& config) {
     return p;
 }
 
+namespace {
+
+// MHD's accept policy: a client outside [fedprobe.web] allow is closed as it connects, on the
+// listener's thread, before any TLS or HTTP is read from it.
+MHD_Result accept_allowed(void* cls, const sockaddr* addr, socklen_t) {
+    const auto& allow = *static_cast<const std::vector<Prefix>*>(cls);
+    if (allow.empty()) return MHD_YES;
+    const auto ip = IpAddress::from_sockaddr(addr);
+    if (!ip) return MHD_NO;
+    for (const Prefix& p : allow)
+        if (p.contains(*ip)) return MHD_YES;
+    return MHD_NO;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<TlsWebServer>> TlsWebServer::start(const Endpoint& listen,
                                                           const WebTlsConfig& config,
-                                                          WebTlsFiles files) {
+                                                          WebTlsFiles files,
+                                                          std::vector<Prefix> allow) {
     std::unique_ptr<TlsWebServer> s(new TlsWebServer);
     s->config_ = config;
     s->files_ = std::move(files);
+    s->allow_ = std::move(allow);
     const std::string priorities = gnutls_priorities(config);
     sockaddr_storage ss{};
     listen.address.to_sockaddr(listen.port, ss);
@@ -197,8 +215,8 @@ Result<std::unique_ptr<TlsWebServer>> TlsWebServer::start(const Endpoint& listen
          const_cast<char*>(trust.c_str())},
         {MHD_OPTION_END, 0, nullptr},
     };
-    s->daemon_ = MHD_start_daemon(flags, listen.port, nullptr, nullptr, &on_request, &s->config_,
-                                  MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+    s->daemon_ = MHD_start_daemon(flags, listen.port, &accept_allowed, &s->allow_, &on_request,
+                                  &s->config_, MHD_OPTION_ARRAY, options, MHD_OPTION_END);
     if (!s->daemon_)
         return Status::error(
             "cannot serve TLS on " + listen.str() +

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/address.hpp"
 #include "core/status.hpp"
@@ -35,21 +36,26 @@ class TlsWebServer {
   public:
     // Listens on `listen`; SO_REUSEPORT, so that a reload can start the new server before the
     // old one stops.
+    // `allow`: the clients it accepts connections from (empty: every one); others are closed
+    // as they connect.
     static Result<std::unique_ptr<TlsWebServer>> start(const Endpoint& listen,
                                                        const WebTlsConfig& config,
-                                                       WebTlsFiles files);
+                                                       WebTlsFiles files,
+                                                       std::vector<Prefix> allow = {});
     ~TlsWebServer();  // stops accepting, waits for the requests being served
     TlsWebServer(const TlsWebServer&) = delete;
     TlsWebServer& operator=(const TlsWebServer&) = delete;
 
     const WebTlsFiles& files() const { return files_; }
     const WebTlsConfig& config() const { return config_; }
+    const std::vector<Prefix>& allow() const { return allow_; }
 
   private:
     TlsWebServer() = default;
     ::MHD_Daemon* daemon_ = nullptr;
     WebTlsConfig config_;
     WebTlsFiles files_;
+    std::vector<Prefix> allow_;
 };
 
 }  // namespace fedprobe

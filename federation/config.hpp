@@ -163,6 +163,10 @@ struct WebTlsConfig {
 struct WebConfig {
     std::map<std::string, std::string> basic_auth_users;  // user -> bcrypt hash
     std::optional<WebTlsConfig> tls;                      // unset: plain HTTP
+    // Clients the listener accepts connections from (empty: every one); others are closed as
+    // they connect, before they can hold a thread. Plain HTTP: IPv4 only (Debian 12's
+    // civetweb has no IPv6 in its access list).
+    std::vector<Prefix> allow;
 };
 
 // [fedprobe.capture]: passive capture of handshakes on these interfaces (off when absent).

@@ -354,9 +354,26 @@ void read_settings(LoadContext& c, const toml::table& root) {
         s.ca_file = *ca;
     }
     if (const toml::table* web = r.get_table(*f, "web", where)) {
-        r.check_keys(*web, {"basic_auth_users", "tls"}, "[fedprobe.web]");
-        if (const toml::table* tls = r.get_table(*web, "tls", "[fedprobe.web]"))
-            read_web_tls(c, *tls);
+        r.check_keys(*web, {"basic_auth_users", "tls", "allow"}, "[fedprobe.web]");
+        const toml::table* tls = r.get_table(*web, "tls", "[fedprobe.web]");
+        if (tls) read_web_tls(c, *tls);
+        for (auto& [text, node] : r.get_string_array(*web, "allow", "[fedprobe.web]")) {
+            auto prefix = Prefix::parse(text);
+            if (!prefix) {
+                r.error(node->source(), "[fedprobe.web] allow: " + quote_excerpt(text) +
+                                            " is not an address or prefix (e.g. 10.20.0.5 or "
+                                            "10.20.0.0/24)");
+                continue;
+            }
+            if (!tls && prefix->address.family == AF_INET6) {
+                r.error(node->source(),
+                        "[fedprobe.web] allow: " + quote_excerpt(text) +
+                            " is IPv6, and the plain-HTTP listener (Debian 12's civetweb) can "
+                            "filter IPv4 clients only: serve TLS ([fedprobe.web.tls]) for it");
+                continue;
+            }
+            s.web.allow.push_back(*prefix);
+        }
         if (const toml::table* users = r.get_table(*web, "basic_auth_users", "[fedprobe.web]")) {
             for (auto&& [user, hash] : *users) {
                 auto h = hash.value<std::string>();

@@ -243,6 +243,17 @@ TEST_CASE("basic auth users need bcrypt hashes") {
     CHECK(find(r, "must be a bcrypt hash").line == 20);
 }
 
+TEST_CASE("web.allow: addresses and prefixes; IPv6 only where TLS serves") {
+    auto good = load(kBase + "\n[fedprobe.web]\nallow = [\"10.20.0.5\", \"10.20.1.0/24\"]\n");
+    REQUIRE(good.config);
+    REQUIRE(good.config->settings.web.allow.size() == 2);
+    CHECK(good.config->settings.web.allow[1].str() == "10.20.1.0/24");
+    auto bad = load(kBase + "\n[fedprobe.web]\nallow = [\"prometheus\", \"2001:db8::/64\"]\n");
+    CHECK_FALSE(bad.config);
+    CHECK(find(bad, "'prometheus' is not an address or prefix").line == 20);
+    CHECK(find(bad, "can filter IPv4 clients only").line == 20);
+}
+
 TEST_CASE("a missing file is an error, not a crash") {
     auto r = load_config_file("/nonexistent/fed.toml", std::nullopt);
     CHECK_FALSE(r.config);

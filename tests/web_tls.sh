@@ -23,6 +23,7 @@ site = "kent-nhs"
 listen = "127.0.0.1:9641"
 [fedprobe.web]
 basic_auth_users = { scraper = "$hash" }
+allow = ["127.0.0.1", "127.0.0.2", "::1"]   # 127.0.0.9: closed as it connects
 [fedprobe.web.tls]
 cert_file = "$WORK/server.pem"
 key_file = "$WORK/server.key"
@@ -114,6 +115,13 @@ for _ in $(seq 1 50); do [ "$(get /-/healthy -u scraper:secret --tls-max 1.2 | c
 [ "$(get /-/healthy -u scraper:secret --tls-max 1.2 --ciphers ECDHE-ECDSA-AES256-GCM-SHA384 | cut -d' ' -f1)" = 200 ] || fail "cipher_suites: the named suite is served"
 [ "$(get /-/healthy -u scraper:secret --tls-max 1.2 --ciphers ECDHE-ECDSA-AES128-GCM-SHA256 | cut -d' ' -f1)" = 000 ] || fail "cipher_suites: another suite is refused"
 pass "cipher_suites: TLS 1.2 with the named suite only"
+
+# A client outside [fedprobe.web] allow is closed as it connects: no handshake, no HTTP.
+[ "$(get /-/healthy --cert client.pem --key client.key -u scraper:secret --interface 127.0.0.9 | cut -d' ' -f1)" = 000 ] \
+    || fail "a client outside allow was served"
+[ "$(get /-/healthy --cert client.pem --key client.key -u scraper:secret --interface 127.0.0.2 | cut -d' ' -f1)" = 200 ] \
+    || fail "a client inside allow was refused"
+pass "allow: 127.0.0.9 closed as it connects, 127.0.0.2 served"
 
 # Half-open connections (a slowloris) cannot hold a scrape up: 10 from the scraper's own
 # address (where Prometheus keeps its own), and 40 from another, of which the server keeps 16
