@@ -6,6 +6,7 @@
 # fire, and Alertmanager routes it to the organisations at both ends of the flow. The federation's
 # verdicts come from the same Prometheus: `fedprobe blame --prometheus` reads its API, and
 # `blame --serve` (which lab/central starts) gives FedprobeFederationFault, paged to the owner.
+# Then a silent drop and a route lost in transit: every surface names where and who (#31).
 export FEDPROBE_LAB="fpa$$"
 source "$(dirname "$0")/lab_lib.sh"
 start_lab_daemons kn sn xn kp sp bp
@@ -108,3 +109,66 @@ ok = any(f == "no-rdp-from-councils" for _, f in flows) and "org-kent-nhs" in re
 sys.exit(0 if ok else 1)
 PY
 pass "rdp-opened: FedprobeDenyFlowViolation firing in Alertmanager $((SECONDS - started)) s after the fault, routed to kent-nhs, the councils and the NOC"
+
+# Where, on every surface (#31): a silent drop (drop-mllp) and a route lost in transit
+# (route-withdrawn), on at once beside rdp-opened. For each broken flow the appliance page at its
+# source, the alert for it (pending or firing: its text is rendered as it goes pending), the
+# console's flows and the verdict series the dashboards query all name where it breaks and who
+# owns it. The bound is two rule evaluations after two scrapes (15 s each: 60 s), since the
+# verdict goes appliance -> Prometheus -> blame --serve -> Prometheus; the times are printed.
+"$LABD/fault" drop-mllp on >/dev/null
+"$LABD/fault" route-withdrawn on >/dev/null
+started=$SECONDS
+surfaces() {  # code site flow where owner: the surfaces that name it, space-separated
+    local page rules console verdict got=""
+    page=$(in_ns "$1-app" curl -sf --max-time 3 http://127.0.0.1:9641/ || true)
+    rules=$(curl -sf --max-time 5 "http://127.0.0.1:$PROM/api/v1/alerts" || true)
+    console=$(curl -sf --max-time 5 "http://127.0.0.1:$PROM/consoles/fedprobe.html" || true)
+    verdict=$(curl -sf --max-time 5 "http://127.0.0.1:$PROM/api/v1/query" \
+        --data-urlencode "query=fedprobe_federation_fault_info{flow=\"$3\",from_site=\"$2\"}" || true)
+    PAGE=$page RULES=$rules CONSOLE=$console VERDICT=$verdict /usr/bin/python3 - "$2" "$3" "$4" "$5" 2>"$WORK/surfaces-$1.log" <<'PY'
+import json, os, re, sys
+site, flow, where, owner = sys.argv[1:]
+got = []
+rows = re.findall(r"<tr[^>]*>.*?</tr>", os.environ["PAGE"], re.S)
+if any(flow in r and where in r for r in rows):
+    got.append("page")
+else:
+    print("page:", [r for r in rows if flow in r], file=sys.stderr)
+try:
+    alerts = json.loads(os.environ["RULES"])["data"]["alerts"]
+except (ValueError, KeyError):
+    alerts = []
+if any(a["labels"].get("flow") == flow and a["labels"].get("site") == site
+       and where in a["annotations"].get("summary", "") for a in alerts):
+    got.append("alert")
+else:
+    print("alerts:", [a["annotations"].get("summary") for a in alerts if a["labels"].get("flow") == flow], file=sys.stderr)
+rows = re.findall(r"<tr>.*?</tr>", os.environ["CONSOLE"], re.S)
+if any(f"<td>{site}</td><td>{flow}</td>" in r and f"<td>{owner}</td>" in r for r in rows):
+    got.append("console")
+try:
+    result = json.loads(os.environ["VERDICT"])["data"]["result"]
+except (ValueError, KeyError):
+    result = []
+if any(r["metric"].get("owner") == owner for r in result):
+    got.append("verdict")
+print(" ".join(got))
+PY
+}
+declare -A named
+while ((SECONDS - started < 60)); do
+    a=$(surfaces kp kent-psn councils-to-kent-nhs-mllp "172.20.1.2 (kent-nhs)" kent-nhs)
+    b=$(surfaces kn kent-nhs trusts-to-councils-smtp "172.20.100.2 (interconnect)" interconnect)
+    for s in $a; do [ -n "${named[drop-$s]:-}" ] || named[drop-$s]=$((SECONDS - started)); done
+    for s in $b; do [ -n "${named[route-$s]:-}" ] || named[route-$s]=$((SECONDS - started)); done
+    [ "$a" = "page alert console verdict" ] && [ "$b" = "page alert console verdict" ] && break
+    sleep 2
+done
+for f in drop route; do
+    for s in page alert console verdict; do
+        [ -n "${named[$f-$s]:-}" ] || fail "$f: the $s does not name where and who within 60 s (named: ${a:-} / ${b:-})"
+    done
+done
+pass "drop-mllp: page ${named[drop-page]} s, alert ${named[drop-alert]} s, console ${named[drop-console]} s, verdict ${named[drop-verdict]} s after the fault name 172.20.1.2 (kent-nhs) and owner kent-nhs"
+pass "route-withdrawn: page ${named[route-page]} s, alert ${named[route-alert]} s, console ${named[route-console]} s, verdict ${named[route-verdict]} s after the fault name 172.20.100.2 (interconnect) and owner interconnect"
