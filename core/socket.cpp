@@ -108,6 +108,13 @@ Status set_dont_fragment(int fd, int family, bool on) {
             return Status::from_errno("IP_MTU_DISCOVER", errno);
         return {};
     }
+    // As IPv4's PROBE: a packet is sized against the interface, not against a path MTU the
+    // kernel learnt from an earlier packet-too-big, so a path MTU search measures the path.
+    if (on) {
+        int pmtu = IPV6_PMTUDISC_PROBE;
+        if (setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof pmtu) != 0)
+            return Status::from_errno("IPV6_MTU_DISCOVER", errno);
+    }
     int dontfrag = on ? 1 : 0;
     if (setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &dontfrag, sizeof dontfrag) != 0)
         return Status::from_errno("IPV6_DONTFRAG", errno);

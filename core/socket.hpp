@@ -70,7 +70,7 @@ Status enable_rx_hop_limit(int fd);
 // its TTL, its TOS byte and the local address it was sent to, as a responder needs to answer
 // from the address it was asked on and to report what arrived.
 Status enable_rx_packet_info(int fd, int family);
-// DF on (IP_PMTUDISC_PROBE: set DF, ignore the cached path MTU) or off.
+// DF on (IP_PMTUDISC_PROBE, IPV6_PMTUDISC_PROBE: set DF, ignore the cached path MTU) or off.
 Status set_dont_fragment(int fd, int family, bool on);
 // A larger receive buffer (SO_RCVBUFFORCE where CAP_NET_ADMIN allows, else up to rmem_max).
 void grow_receive_buffer(int fd, int bytes);

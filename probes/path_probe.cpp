@@ -3,10 +3,8 @@
 // net/if.h must precede linux headers that pull in linux/if.h.
 #include <net/if.h>
 
-#include <linux/filter.h>
 #include <linux/icmp.h>
 #include <netinet/icmp6.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,6 +13,7 @@
 #include <cstring>
 
 #include "probes/path_middlebox.hpp"
+#include "probes/path_sockets.hpp"
 #include "probes/path_trace.hpp"
 
 namespace fedprobe {
@@ -24,119 +23,6 @@ namespace {
 constexpr int kFirstWindow = 8;  // TTLs sent at once when a flow has no history yet
 // Memory of a flow (its source port, window and last hops) outlives a reload for this long.
 constexpr auto kForgetAfter = std::chrono::hours(1);
-
-// Raw TCP sockets see every segment the host receives: keep only SYN or RST ones (answers to
-// SYN probes), in the kernel. IPv4 raw sockets start at the IP header, IPv6 ones at TCP's.
-Status filter_syn_or_rst(int fd, int family) {
-    std::vector<sock_filter> code;
-    if (family == AF_INET) {
-        code = {
-            BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),  // x = IP header length
-            BPF_STMT(BPF_LD | BPF_B | BPF_IND, 13),  // a = TCP flags
-            BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x06, 0, 1),
-            BPF_STMT(BPF_RET | BPF_K, 0xffff),
-            BPF_STMT(BPF_RET | BPF_K, 0),
-        };
-    } else {
-        code = {
-            BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
-            BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x06, 0, 1),
-            BPF_STMT(BPF_RET | BPF_K, 0xffff),
-            BPF_STMT(BPF_RET | BPF_K, 0),
-        };
-    }
-    sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};
-    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0)
-        return Status::from_errno("SO_ATTACH_FILTER", errno);
-    return {};
-}
-
-// A socket that only holds a port or sends: whatever reaches it is dropped in the kernel.
-Status filter_all(int fd) {
-    sock_filter code[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
-    sock_fprog prog{1, code};
-    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0)
-        return Status::from_errno("SO_ATTACH_FILTER", errno);
-    return {};
-}
-
-// Probes carry DF and are sized against the interface's MTU rather than the path MTU the
-// kernel has cached (IP_PMTUDISC_PROBE): otherwise, once a packet-too-big taught the kernel a
-// smaller MTU, it would drop the next large probe itself and the search would measure nothing.
-Status set_dont_fragment(int fd, int family) {
-    if (family == AF_INET) {
-        int v = IP_PMTUDISC_PROBE;
-        if (setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof v) != 0)
-            return Status::from_errno("IP_MTU_DISCOVER", errno);
-        return {};
-    }
-    int v = IPV6_PMTUDISC_PROBE;
-    if (setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v, sizeof v) != 0)
-        return Status::from_errno("IPV6_MTU_DISCOVER", errno);
-    int on = 1;
-    if (setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &on, sizeof on) != 0)
-        return Status::from_errno("IPV6_DONTFRAG", errno);
-    return {};
-}
-
-Result<int> raw_socket(int family, int protocol) {
-    int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
-    if (fd < 0)
-        return Status::error(std::string("cannot open a raw socket for path probes (") +
-                             std::strerror(errno) + "): they need CAP_NET_RAW");
-    return fd;
-}
-
-// The source address the kernel would use towards `destination` (a connected UDP socket's).
-Result<IpAddress> route_source(const IpAddress& destination, const std::string& device) {
-    int fd = socket(destination.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return Status::from_errno("socket", errno);
-    if (!device.empty() && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device.c_str(),
-                                      static_cast<socklen_t>(device.size())) != 0) {
-        int e = errno;
-        close(fd);
-        return Status::from_errno("SO_BINDTODEVICE " + device, e);
-    }
-    sockaddr_storage ss;
-    socklen_t len = destination.to_sockaddr(33434, ss);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-        int e = errno;
-        close(fd);
-        return Status::from_errno("no route to " + destination.str(), e);
-    }
-    len = sizeof ss;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-        int e = errno;
-        close(fd);
-        return Status::from_errno("getsockname", e);
-    }
-    close(fd);
-    auto a = IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
-    if (!a) return Status::error("no source address towards " + destination.str());
-    return *a;
-}
-
-// Binds a socket of `type` to an ephemeral port on every address, so the port is ours.
-Result<std::pair<int, std::uint16_t>> hold_port(int family, int type) {
-    int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return Status::from_errno("socket", errno);
-    sockaddr_storage ss{};
-    ss.ss_family = static_cast<sa_family_t>(family);
-    socklen_t len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
-    Status st;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0)
-        st = Status::from_errno("bind(source port)", errno);
-    if (st.ok() && type == SOCK_DGRAM) st = filter_all(fd);
-    if (st.ok() && getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
-        st = Status::from_errno("getsockname", errno);
-    if (!st.ok()) {
-        close(fd);
-        return st;
-    }
-    std::uint16_t port = family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
-                                           : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-    return std::make_pair(fd, port);
-}
 
 }  // namespace
 
@@ -174,87 +60,6 @@ PathProbe::~PathProbe() {
             close(fd);
     for (auto& [key, m] : memory_)
         if (m.fd >= 0) close(m.fd);
-}
-
-Status PathProbe::open_receivers(int family, PathMethod method) {
-    const int icmp = family == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
-    const int wanted = method == PathMethod::tcp   ? int{IPPROTO_TCP}
-                       : method == PathMethod::udp ? int{IPPROTO_UDP}
-                                                   : icmp;
-    for (int protocol : {icmp, wanted}) {
-        if (std::any_of(receivers_.begin(), receivers_.end(), [&](const Receiver& r) {
-                return r.family == family && r.protocol == protocol;
-            }))
-            continue;
-        auto fd = raw_socket(family, protocol);
-        if (!fd.ok()) return fd.status();
-        Status st = enable_rx_timestamps(*fd);
-        if (st.ok()) st = enable_rx_overflow_count(*fd);
-        if (st.ok() && family == AF_INET6) st = enable_rx_hop_limit(*fd);
-        // IPv6 sends through these: never fragment an MTU probe locally, and size it against
-        // the interface, not against what the kernel has learnt of the path.
-        if (st.ok() && family == AF_INET6) st = set_dont_fragment(*fd, family);
-        if (st.ok() && protocol == icmp) st = pass_echo_replies_and_errors(*fd, family);
-        if (st.ok() && protocol == IPPROTO_TCP) st = filter_syn_or_rst(*fd, family);
-        if (!st.ok()) {
-            close(*fd);
-            return st;
-        }
-        grow_receive_buffer(*fd, 4 << 20);
-        receivers_.push_back(Receiver{*fd, family, protocol, 0});
-        const std::size_t index = receivers_.size() - 1;
-        st = loop_.add_fd(*fd, EPOLLIN, [this, index](std::uint32_t) { read(receivers_[index]); });
-        if (!st.ok()) return st;
-        // IPv6 sends through the same sockets (the kernel writes the IPv6 header).
-        if (family == AF_INET6) send_sockets_[{protocol, ""}] = *fd;
-    }
-    return {};
-}
-
-Result<int> PathProbe::send_socket(int family, int protocol, const std::string& device) {
-    const int key = family == AF_INET ? -1 : protocol;  // IPv4: one IPPROTO_RAW for all
-    if (auto it = send_sockets_.find({key, device}); it != send_sockets_.end()) return it->second;
-    auto fd = raw_socket(family, family == AF_INET ? int{IPPROTO_RAW} : protocol);
-    if (!fd.ok()) return fd;
-    Status st = filter_all(*fd);
-    if (st.ok() && family == AF_INET) st = set_dont_fragment(*fd, family);
-    if (st.ok() && !device.empty() &&
-        setsockopt(*fd, SOL_SOCKET, SO_BINDTODEVICE, device.c_str(),
-                   static_cast<socklen_t>(device.size())) != 0)
-        st = Status::from_errno("SO_BINDTODEVICE " + device, errno);
-    if (!st.ok()) {
-        close(*fd);
-        return st;
-    }
-    send_sockets_[{key, device}] = *fd;
-    return *fd;
-}
-
-Result<PathProbe::Memory*> PathProbe::memory_for(const PathFlow& flow, int index) {
-    const int protocol = flow.protocol();
-    auto key = std::make_tuple(protocol, flow.destination.bytes, flow.port, index);
-    auto [it, fresh] = memory_.try_emplace(key);
-    Memory& m = it->second;
-    if (fresh) {
-        if (flow.method == PathMethod::icmp) {
-            // An identifier of the flow's own; the generation in each sequence number tells
-            // this flow's rounds apart, the destination tells flows apart.
-            m.ident = static_cast<std::uint16_t>(
-                FlowKeyHash{}(FlowKey{protocol, flow.destination, 0, flow.port}) +
-                static_cast<std::size_t>(index) * 0x3b1);
-        } else {
-            auto held = hold_port(flow.destination.family,
-                                  flow.method == PathMethod::tcp ? SOCK_STREAM : SOCK_DGRAM);
-            if (!held.ok()) {
-                memory_.erase(it);
-                return held.status();
-            }
-            m.fd = held->first;
-            m.ident = held->second;
-        }
-    }
-    m.last_used = loop_.now();
-    return &m;
 }
 
 void PathProbe::fail(const ProbeRequest& request, Done done, Outcome outcome, std::string detail) {
@@ -302,7 +107,7 @@ void PathProbe::start(const ProbeRequest& request, Done done) {
     if (request.send().source) {
         source = *request.send().source;
     } else {
-        auto s = route_source(request.destination, request.send().device);
+        auto s = path_sockets::route_source(request.destination, request.send().device);
         if (!s.ok())
             return fail(request, std::move(done), Outcome::unreachable, s.status().message());
         source = *s;
@@ -482,24 +287,6 @@ void PathProbe::pump(std::uint64_t id) {
     arm_check(r);
 }
 
-int PathProbe::transmit(const Round& r, const PathFlow& flow, std::span<const std::uint8_t> packet,
-                        int ttl) {
-    if (flow.destination.family == AF_INET) {  // TTL, TOS and source are in our own header
-        sockaddr_storage ss;
-        const socklen_t sl = flow.destination.to_sockaddr(0, ss);
-        return sendto(r.send_fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&ss),
-                      sl) < 0
-                   ? errno
-                   : 0;
-    }
-    PacketOptions o;
-    o.ttl = ttl;
-    o.tos = r.request.send().dscp >= 0 ? r.request.send().dscp << 2 : -1;
-    o.source = flow.source;  // the one the checksum was computed with
-    o.ifindex = r.ifindex;
-    return send_packet(r.send_fd, flow.destination, 0, packet, o);
-}
-
 bool PathProbe::send_one(Round& r, const Pending& p, TimePoint now) {
     FlowRun& f = r.flows[p.flow];
     TtlState& t = f.ttls[static_cast<std::size_t>(p.ttl - 1)];
@@ -564,32 +351,6 @@ void PathProbe::extend(Round& r, std::uint32_t flow, TimePoint now) {
     const int want = std::min(r.params.max_ttl, f.router_ttl + r.params.gap_limit);
     for (int ttl = f.window + 1; ttl <= want; ++ttl)
         enqueue(r, flow, ttl, 0, now);
-}
-
-void PathProbe::drain() {
-    for (auto& rx : receivers_)
-        read(rx);
-}
-
-void PathProbe::read(Receiver& rx) {
-    for (;;) {
-        const std::size_t n = receiver_.receive(rx.fd);
-        if (n == 0) return;
-        if (receiver_.drops() != rx.drops_seen) {
-            drops_total_ += receiver_.drops() - rx.drops_seen;
-            rx.drops_seen = receiver_.drops();
-        }
-        for (std::size_t i = 0; i < n; ++i) {
-            const auto& p = receiver_.packet(i);
-            std::optional<PathReply> reply;
-            if (rx.family == AF_INET)
-                reply = parse_path_reply4(p.data);
-            else if (p.from)
-                reply = parse_path_reply6(p.data, rx.protocol, *p.from, p.hop_limit);
-            if (reply) handle(rx, *reply, p.rx_ns);
-        }
-        if (n < PacketReceiver::kBatch) return;
-    }
 }
 
 void PathProbe::handle(const Receiver&, const PathReply& reply, std::int64_t rx_ns) {

@@ -33,6 +33,9 @@
 // round) finding a round that began before it asked: that round may have crossed the firewall
 // before the rule that now drops the flow.
 //
+// The rounds are path_probe.cpp, the MTU search path_probe_mtu.cpp, and the sockets (receivers,
+// senders, the ports flows hold, reading) path_probe_sockets.cpp over path_sockets.hpp.
+//
 // Everything runs on the event loop's thread.
 #pragma once
 
