@@ -5,6 +5,9 @@
 // its KindSeries (probes/series.hpp). Labels whose value is empty are left out of the
 // exposition: Prometheus treats an empty label as an absent one.
 //
+// Three rooms: the store (job_series.cpp: sync, record), the renderers (job_series_render.cpp:
+// Collect, write_text) and the status page's rows (job_series_status.cpp: fill_status).
+//
 // Threads: sync() and record() on the engine's thread; Collect() on scrape threads.
 #pragma once
 
