@@ -23,7 +23,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "probes/icmp_packet.hpp"
+#include "probes/icmp/icmp_packet.hpp"
 
 namespace {
 

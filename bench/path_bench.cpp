@@ -24,7 +24,7 @@
 #include "engine/engine.hpp"
 #include "exporters/prometheus_exporter.hpp"
 #include "federation/loader.hpp"
-#include "probes/path_probe.hpp"
+#include "probes/path/path_probe.hpp"
 
 using namespace fedprobe;
 using namespace std::chrono_literals;

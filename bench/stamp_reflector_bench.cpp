@@ -13,8 +13,8 @@
 #include <string>
 
 #include "core/event_loop.hpp"
-#include "probes/stamp_packet.hpp"
-#include "probes/stamp_reflector.hpp"
+#include "probes/stamp/stamp_packet.hpp"
+#include "probes/stamp/stamp_reflector.hpp"
 
 using namespace fedprobe;
 

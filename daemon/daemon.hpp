@@ -23,7 +23,7 @@
 #include "exporters/web_health.hpp"
 #include "exporters/web_routes.hpp"
 #include "federation/loader.hpp"
-#include "probes/stamp_reflector.hpp"
+#include "probes/stamp/stamp_reflector.hpp"
 
 namespace prometheus {
 class Exposer;

@@ -10,8 +10,8 @@
 #include "federation/loader.hpp"
 #include "federation/network_index.hpp"
 #include "policy/report.hpp"
-#include "probes/path_middlebox.hpp"
-#include "probes/path_trace.hpp"
+#include "probes/path/path_middlebox.hpp"
+#include "probes/path/path_trace.hpp"
 
 namespace fedprobe {
 

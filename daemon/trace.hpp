@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "probes/path_kind.hpp"
+#include "probes/path/path_kind.hpp"
 
 namespace fedprobe {
 

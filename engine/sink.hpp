@@ -11,8 +11,8 @@
 
 #include "engine/jobs.hpp"
 #include "engine/scheduler.hpp"
-#include "probes/path_middlebox.hpp"
-#include "probes/path_trace.hpp"
+#include "probes/path/path_middlebox.hpp"
+#include "probes/path/path_trace.hpp"
 #include "probes/probe.hpp"
 
 namespace fedprobe {

@@ -16,7 +16,7 @@
 
 #include "exporters/status_page.hpp"
 #include "probes/outcome.hpp"
-#include "probes/path_trace.hpp"
+#include "probes/path/path_trace.hpp"
 
 namespace fedprobe {
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "probes/stamp_reflector.hpp"
+#include "probes/stamp/stamp_reflector.hpp"
 
 namespace fedprobe {
 

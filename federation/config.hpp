@@ -15,7 +15,7 @@
 #include "core/socket.hpp"
 #include "probes/kinds.hpp"
 #include "probes/service.hpp"
-#include "probes/stamp_reflector.hpp"
+#include "probes/stamp/stamp_reflector.hpp"
 
 namespace fedprobe {
 

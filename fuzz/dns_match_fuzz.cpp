@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "fuzz/fuzz_target.hpp"
-#include "probes/dns_match.hpp"
+#include "probes/dns/dns_match.hpp"
 
 namespace {
 std::vector<std::string> split(std::string_view s, char sep) {

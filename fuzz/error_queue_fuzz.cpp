@@ -11,7 +11,7 @@
 
 #include "core/socket.hpp"
 #include "fuzz/fuzz_target.hpp"
-#include "probes/icmp_packet.hpp"
+#include "probes/icmp/icmp_packet.hpp"
 #include "probes/outcome.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "fuzz/fuzz_target.hpp"
-#include "probes/http_match.hpp"
+#include "probes/http/http_match.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 2) return 0;

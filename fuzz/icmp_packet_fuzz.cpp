@@ -5,7 +5,7 @@
 #include <span>
 
 #include "fuzz/fuzz_target.hpp"
-#include "probes/icmp_packet.hpp"
+#include "probes/icmp/icmp_packet.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;

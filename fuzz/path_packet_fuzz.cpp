@@ -6,8 +6,8 @@
 #include <span>
 
 #include "fuzz/fuzz_target.hpp"
-#include "probes/path_middlebox.hpp"
-#include "probes/path_packet.hpp"
+#include "probes/path/path_middlebox.hpp"
+#include "probes/path/path_packet.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 3) return 0;

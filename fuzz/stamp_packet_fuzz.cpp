@@ -7,8 +7,8 @@
 
 #include "core/event_loop.hpp"
 #include "fuzz/fuzz_target.hpp"
-#include "probes/stamp_packet.hpp"
-#include "probes/stamp_reflector.hpp"
+#include "probes/stamp/stamp_packet.hpp"
+#include "probes/stamp/stamp_reflector.hpp"
 
 using namespace fedprobe;
 

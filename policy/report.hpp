@@ -8,9 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "probes/path_middlebox.hpp"
-#include "probes/path_mtu.hpp"
-#include "probes/path_trace.hpp"
+#include "probes/path/path_middlebox.hpp"
+#include "probes/path/path_mtu.hpp"
+#include "probes/path/path_trace.hpp"
 
 namespace fedprobe {
 

@@ -17,18 +17,18 @@
 #include "core/boxed.hpp"
 
 #include "probes/dicom/dicom_kind.hpp"
-#include "probes/dns_kind.hpp"
-#include "probes/http_kind.hpp"
-#include "probes/icmp_kind.hpp"
-#include "probes/idle_kind.hpp"
+#include "probes/dns/dns_kind.hpp"
+#include "probes/http/http_kind.hpp"
+#include "probes/icmp/icmp_kind.hpp"
+#include "probes/idle/idle_kind.hpp"
 #include "probes/ldap/ldap_kind.hpp"
 #include "probes/mllp/mllp_kind.hpp"
-#include "probes/path_kind.hpp"
+#include "probes/path/path_kind.hpp"
 #include "probes/smtp/smtp_kind.hpp"
-#include "probes/stamp_kind.hpp"
-#include "probes/tcp_kind.hpp"
+#include "probes/stamp/stamp_kind.hpp"
+#include "probes/tcp/tcp_kind.hpp"
 #include "probes/tls/tls_kind.hpp"
-#include "probes/udp_kind.hpp"
+#include "probes/udp/udp_kind.hpp"
 
 namespace fedprobe {
 

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "probes/dns_match.hpp"
+#include "probes/dns/dns_match.hpp"
 
 using namespace fedprobe;
 

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "probes/echo_matcher.hpp"
+#include "probes/icmp/echo_matcher.hpp"
 
 using namespace fedprobe;
 using V = EchoMatcher::Verdict;

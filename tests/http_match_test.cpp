@@ -2,7 +2,7 @@
 
 #include <cerrno>
 
-#include "probes/http_match.hpp"
+#include "probes/http/http_match.hpp"
 
 using namespace fedprobe;
 

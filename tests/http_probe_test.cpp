@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "core/event_loop.hpp"
-#include "probes/http_probe.hpp"
+#include "probes/http/http_probe.hpp"
 
 using namespace fedprobe;
 using namespace std::chrono_literals;

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "probes/http_timing.hpp"
+#include "probes/http/http_timing.hpp"
 
 using namespace fedprobe;
 

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "probes/http_url.hpp"
+#include "probes/http/http_url.hpp"
 
 using namespace fedprobe;
 

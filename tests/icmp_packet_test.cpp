@@ -3,7 +3,7 @@
 #include <cstring>
 #include <vector>
 
-#include "probes/icmp_packet.hpp"
+#include "probes/icmp/icmp_packet.hpp"
 
 using namespace fedprobe;
 

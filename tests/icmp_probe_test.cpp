@@ -18,7 +18,7 @@
 #include <thread>
 
 #include "core/event_loop.hpp"
-#include "probes/icmp_probe.hpp"
+#include "probes/icmp/icmp_probe.hpp"
 
 using namespace fedprobe;
 using namespace std::chrono_literals;

@@ -1,7 +1,7 @@
 // The idle probe against real sockets on loopback: a session that survives its idle time, a
 // server that closes idle sessions itself, a reset, and a closed port. (Silence, a firewall
 // forgetting the session, needs a firewall: tests/lab_idle.sh.)
-#include "probes/idle_probe.hpp"
+#include "probes/idle/idle_probe.hpp"
 
 #include <doctest/doctest.h>
 #include <netinet/in.h>

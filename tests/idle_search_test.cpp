@@ -1,4 +1,4 @@
-#include "probes/idle_search.hpp"
+#include "probes/idle/idle_search.hpp"
 
 #include <doctest/doctest.h>
 

@@ -2,7 +2,7 @@
 
 #include <netinet/in.h>
 
-#include "probes/path_middlebox.hpp"
+#include "probes/path/path_middlebox.hpp"
 
 using namespace fedprobe;
 

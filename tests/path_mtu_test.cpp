@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <functional>
 
-#include "probes/path_mtu.hpp"
+#include "probes/path/path_mtu.hpp"
 
 using namespace fedprobe;
 

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "core/bytes.hpp"
-#include "probes/icmp_packet.hpp"
-#include "probes/path_packet.hpp"
+#include "probes/icmp/icmp_packet.hpp"
+#include "probes/path/path_packet.hpp"
 
 using namespace fedprobe;
 

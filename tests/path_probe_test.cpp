@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "core/event_loop.hpp"
-#include "probes/path_probe.hpp"
+#include "probes/path/path_probe.hpp"
 
 using namespace fedprobe;
 using namespace std::chrono_literals;

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "probes/path_trace.hpp"
+#include "probes/path/path_trace.hpp"
 
 using namespace fedprobe;
 

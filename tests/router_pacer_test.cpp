@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "probes/router_pacer.hpp"
+#include "probes/path/router_pacer.hpp"
 
 using namespace fedprobe;
 using namespace std::chrono_literals;

@@ -1,6 +1,6 @@
 // The loss arithmetic of a stateful reflector's counts: forward and backward apart, packets
 // after the last reply left unattributed, reordering, and a reflector that restarts.
-#include "probes/stamp_loss.hpp"
+#include "probes/stamp/stamp_loss.hpp"
 
 #include <doctest/doctest.h>
 

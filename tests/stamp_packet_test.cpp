@@ -1,7 +1,7 @@
 // STAMP packets: the byte layouts of RFC 8762's figures (44 and 112 bytes, both directions),
 // timestamps in NTP and PTP format, the Error Estimate, the TLVs and their U/M/I flags, and
 // authentication that fails on a wrong key or a changed byte.
-#include "probes/stamp_packet.hpp"
+#include "probes/stamp/stamp_packet.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 // The stamp probe against fedprobe's own reflector on loopback, on one event loop: a clean
 // round, the DSCP that arrived, loss that a lossy relay makes in one direction (told apart by
 // the reflector's count), a closed port, a wrong key, and a stateless reflector.
-#include "probes/stamp_probe.hpp"
+#include "probes/stamp/stamp_probe.hpp"
 
 #include <doctest/doctest.h>
 #include <netinet/in.h>
@@ -14,7 +14,7 @@
 #include <memory>
 
 #include "core/event_loop.hpp"
-#include "probes/stamp_reflector.hpp"
+#include "probes/stamp/stamp_reflector.hpp"
 
 using namespace fedprobe;
 using namespace std::chrono_literals;

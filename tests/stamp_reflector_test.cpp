@@ -1,7 +1,7 @@
 // The reflector's decisions on single datagrams (no sockets): who is answered, the stateful
 // and stateless counts, the TLVs filled in, no reply larger than the request, and the
 // results counted for each refusal; and, on a loopback socket, the kernel's drops counted.
-#include "probes/stamp_reflector.hpp"
+#include "probes/stamp/stamp_reflector.hpp"
 
 #include <doctest/doctest.h>
 #include <sys/socket.h>

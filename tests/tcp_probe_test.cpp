@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/event_loop.hpp"
-#include "probes/tcp_probe.hpp"
+#include "probes/tcp/tcp_probe.hpp"
 
 using namespace fedprobe;
 using namespace std::chrono_literals;

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "core/event_loop.hpp"
-#include "probes/udp_probe.hpp"
+#include "probes/udp/udp_probe.hpp"
 
 using namespace fedprobe;
 using namespace std::chrono_literals;
