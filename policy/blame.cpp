@@ -159,7 +159,16 @@ void judge_silent_drop(Fault& fault, const FlowSeen& f, const ApplianceEvidence&
     if (const StampSeen* s = stamp_to(a, B))
         fault.evidence.push_back(stamp_words(*s, A, appliance(all, B)));
     // The way out has no route: the source's own probes into B say so.
-    if (const ProbeErrorSeen* e = no_route(a, B); e && B != A) {
+    // Unless a trace of A's went on into B after the flow broke: then the "unreachable" is from
+    // before, kept by a job whose round has not come round since (a STAMP session's, every
+    // 10 s), and the route it speaks of is back.
+    const bool routed_since =
+        std::any_of(a.traces.begin(), a.traces.end(), [&](const TraceSeen& t) {
+            if (t.network != B || !t.last_run || !f.since || *t.last_run < *f.since) return false;
+            const std::vector<std::string> nets = networks_of(t.hops);
+            return t.reached || std::find(nets.begin(), nets.end(), B) != nets.end();
+        });
+    if (const ProbeErrorSeen* e = no_route(a, B); e && B != A && !routed_since) {
         fault.evidence.push_back("from " + A + ": " + probe_words(*e) +
                                  ": the way out has no route");
         fault.segment = segment_of(e->reporter_network, A, B);

@@ -319,6 +319,30 @@ TEST_CASE("a flooded reflector's own drops are told beside the sender's loss") {
             CHECK_FALSE(st.target.empty());
 }
 
+TEST_CASE(
+    "an unreachable from before the flow broke, which a later trace contradicts, is no route") {
+    Ends e;
+    e.psn.flows = {flow("filtered")};
+    e.psn.flows[0].since = 500;
+    // A STAMP session's last round (every 10 s) still says the border had no route: a fault
+    // that has gone, before this one.
+    e.psn.errors = {ProbeErrorSeen{"kent-nhs-app", "kent-nhs", "stamp", "", "unreachable",
+                                   "198.51.100.1", "kent-psn"}};
+    e.psn.traces = {way_out(6)};
+    e.psn.traces[0].last_run = 600;  // after the flow broke: the way out routes into kent-nhs
+    auto faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].owner != "kent-psn");
+    for (const auto& words : faults[0].evidence)
+        CHECK(words.find("the way out has no route") == std::string::npos);
+    // A trace from before the break contradicts nothing: the no-route answer stands.
+    e.psn.traces[0].last_run = 400;
+    faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].segment == Segment::source);
+    CHECK(faults[0].owner == "kent-psn");
+}
+
 TEST_CASE("the destination's capture: real handshakes from the source, as evidence") {
     Ends e;
     e.psn.flows = {flow("filtered")};
