@@ -138,15 +138,15 @@ bool Daemon::start_exposer() {
         // prometheus-cpp's Exposer is only the HTTP server here: begin_request answers every
         // path. The HTTP threads only read the series; all probing stays on this thread.
         // A stalled scraper must not hold a thread for long. (No linger option: an abortive
-        // close would cut large expositions short.) Four threads: three clients that send half
-        // a request leave one for Prometheus, and at most four expositions are in memory at
-        // once (13 MB each at 10,000 targets). Clients outside [fedprobe.web] allow are closed
-        // by civetweb's listener thread as they connect, before a worker takes them.
+        // close would cut large expositions short.) Two threads: with four, six scrapers of
+        // 22 MB slowed the probing thread's stop past a second on two cores (CI: 1.0-1.4 s).
+        // Clients outside [fedprobe.web] allow are closed by civetweb's listener thread as they
+        // connect, before a worker takes them; one stalled client of the list leaves the other.
         CivetCallbacks callbacks;
         callbacks.begin_request = begin_web_request;
         callbacks.end_request = end_web_request;
         std::vector<std::string> options{"listening_ports",    settings.listen.str(),
-                                         "num_threads",        "4",
+                                         "num_threads",        "2",
                                          "request_timeout_ms", "5000"};
         if (!settings.web.allow.empty()) {
             std::string acl = "-0.0.0.0/0";

@@ -133,7 +133,9 @@ expect_recovery() {  # name
     done
     last_ok=$(grep -- '-> ok' "$WORK/daemon.log" | tail -1 | cut -d' ' -f1)
     took=$(awk -v a="$t0" -v b="$(date -d "$last_ok" +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
-    awk -v s="$took" -v i=$INTERVAL 'BEGIN { exit !(s >= 0 && s <= i + 0.2) }' || fail "$name: recovered after $took s, more than one interval ($INTERVAL s)"
+    # Negative: the daemon saw the route back before this loop began (the fault's own command
+    # returned late under load); that is a recovery within the interval too.
+    awk -v s="$took" -v i=$INTERVAL 'BEGIN { exit !(s <= i + 0.2) }' || fail "$name: recovered after $took s, more than one interval ($INTERVAL s)"
     alive "$DAEMON_PID" || fail "$name: fedprobe died"
     pass "$name: every probe ok again $took s after the fault ended"
 }

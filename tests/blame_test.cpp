@@ -324,9 +324,9 @@ TEST_CASE(
     Ends e;
     e.psn.flows = {flow("filtered")};
     e.psn.flows[0].since = 500;
-    // A STAMP session's last round (every 10 s) still says the border had no route: a fault
-    // that has gone, before this one.
-    e.psn.errors = {ProbeErrorSeen{"kent-nhs-app", "kent-nhs", "stamp", "", "unreachable",
+    // A probe's last round still says the border had no route: a fault that has gone, before
+    // this one.
+    e.psn.errors = {ProbeErrorSeen{"kent-nhs-app", "kent-nhs", "tcp", "https", "unreachable",
                                    "198.51.100.1", "kent-psn"}};
     e.psn.traces = {way_out(6)};
     e.psn.traces[0].last_run = 600;  // after the flow broke: the way out routes into kent-nhs
@@ -335,6 +335,13 @@ TEST_CASE(
     CHECK(faults[0].owner != "kent-psn");
     for (const auto& words : faults[0].evidence)
         CHECK(words.find("the way out has no route") == std::string::npos);
+    // A STAMP session's last error is never taken for the route now: its rounds are 10 s apart.
+    e.psn.errors[0].probe = "stamp";
+    e.psn.traces[0].last_run = 400;
+    faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].owner != "kent-psn");
+    e.psn.errors[0].probe = "tcp";
     // A trace from before the break contradicts nothing: the no-route answer stands.
     e.psn.traces[0].last_run = 400;
     faults = e.judge();
