@@ -53,8 +53,8 @@
 #include "core/socket.hpp"
 #include "probes/path/path_mtu.hpp"
 #include "probes/path/path_packet.hpp"
-#include "probes/probe.hpp"
 #include "probes/path/router_pacer.hpp"
+#include "probes/probe.hpp"
 
 namespace fedprobe {
 
