@@ -97,10 +97,7 @@ MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char*
     if (const MHD_ConnectionInfo* info =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS))
         if (auto a = IpAddress::from_sockaddr(info->client_addr)) req.remote = a->str();
-    WebReply reply = [&] {
-        const AnswerSlot slot;  // libmicrohttpd sends the answer later, on its own threads
-        return answer_web_request(req);
-    }();
+    WebReply reply = answer_web_request(req);
     if (reply.status == 0) {
         reply.status = 404;
         reply.body = "Not Found\n";

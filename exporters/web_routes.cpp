@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <cstring>
-#include <semaphore>
 
 #include "exporters/basic_auth.hpp"
 #include "exporters/http_gzip.hpp"
@@ -38,25 +37,6 @@ void set_web_health(const WebHealth* health, BasicAuth* auth, const StatusPage* 
     g_page.store(page);
     g_metrics.store(metrics);
     g_health.store(health);
-}
-
-namespace {
-
-// Requests answered at once, whatever the server's threads: a /metrics body of 10,000 targets
-// takes a good part of a second of CPU to build, and sending 22 MB over loopback costs the
-// sender's core as much again (a bcrypt check 50-80 ms), while the probing thread shares two
-// cores with them. More threads wait out clients that stall (plain HTTP has four) without
-// answering more at once than two threads did: with four answering, a stop under six scrapers
-// of 22 MB took 1.4 s, and 1.15 s with only the building bounded.
-std::counting_semaphore<2> g_answering(2);
-
-}  // namespace
-
-AnswerSlot::AnswerSlot() {
-    g_answering.acquire();
-}
-AnswerSlot::~AnswerSlot() {
-    g_answering.release();
 }
 
 WebReply answer_web_request(const WebRequest& req) {
@@ -135,7 +115,6 @@ int begin_web_request(mg_connection* connection) {
     req.authorization = mg_get_header(connection, "Authorization");
     req.accept_encoding = mg_get_header(connection, "Accept-Encoding");
     req.remote = info->remote_addr;
-    const AnswerSlot slot;  // held until the answer is sent: a slow reader keeps it
     WebReply reply = answer_web_request(req);
     if (reply.status == 0) return 0;  // the Exposer answers 404
     std::string headers;

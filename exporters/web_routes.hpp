@@ -49,16 +49,7 @@ struct WebReply {
     std::string body;
     bool head = false;  // HEAD: the headers only
 };
-// Call under an AnswerSlot: building an answer (and, for a server that sends on the same
-// thread, sending it) is bounded to two at once across every server thread.
 WebReply answer_web_request(const WebRequest& request);
-class AnswerSlot {
-  public:
-    AnswerSlot();  // waits for a slot
-    ~AnswerSlot();
-    AnswerSlot(const AnswerSlot&) = delete;
-    AnswerSlot& operator=(const AnswerSlot&) = delete;
-};
 
 // civetweb's begin_request callback: answers /metrics (gzip when the client takes it),
 // /-/healthy, /-/ready and the status page at / itself (returns 1); anything else goes on to
