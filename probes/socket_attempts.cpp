@@ -1,34 +1,31 @@
 #include "probes/socket_attempts.hpp"
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <utility>
 
 namespace fedprobe {
 
-SocketAttempts::SocketAttempts(EventLoop& loop, Begin begin)
-    : loop_(loop), begin_(std::move(begin)) {
+SocketAttempts::SocketAttempts(Wire& wire, Begin begin) : wire_(wire), begin_(std::move(begin)) {
     // Woken (deferred, by the loop's budget) when any probe gives a descriptor back.
-    waiter_id_ = loop_.fd_budget().add_waiter([this] { pump(); });
+    waiter_id_ = wire_.fd_budget().add_waiter([this] { pump(); });
 }
 
 SocketAttempts::~SocketAttempts() {
-    loop_.fd_budget().remove_waiter(waiter_id_);
+    wire_.fd_budget().remove_waiter(waiter_id_);
     for (auto& [id, w] : waiting_)
-        loop_.cancel_timer(w.timer);
+        wire_.cancel_timer(w.timer);
     for (auto& [fd, attempt] : attempts_) {
-        loop_.remove_fd(fd);
-        if (attempt.timer) loop_.cancel_timer(attempt.timer);
-        close(fd);
-        if (attempt.budgeted) loop_.fd_budget().give();
+        wire_.unwatch(fd);
+        if (attempt.timer) wire_.cancel_timer(attempt.timer);
+        wire_.close(fd);
+        if (attempt.budgeted) wire_.fd_budget().give();
     }
 }
 
 void SocketAttempts::admit(const ProbeRequest& request, Probe::Done done) {
-    const TimePoint deadline = loop_.now() + request.timeout;
-    if (waiting_.empty() && loop_.fd_budget().try_take())
+    const TimePoint deadline = wire_.now() + request.timeout;
+    if (waiting_.empty() && wire_.fd_budget().try_take())
         return run(request, std::move(done), deadline);
     wait(request, std::move(done), deadline, false);
 }
@@ -39,7 +36,7 @@ void SocketAttempts::run(const ProbeRequest& request, Probe::Done done, TimePoin
     begin_(request, std::move(done));
     if (holding_) {  // ended in fail_later(): no socket holds the descriptor
         holding_ = false;
-        loop_.fd_budget().give();
+        wire_.fd_budget().give();
     }
 }
 
@@ -65,7 +62,7 @@ void SocketAttempts::wait(const ProbeRequest& request, Probe::Done done, TimePoi
         queue.push_front(id);
     else
         queue.push_back(id);
-    w.timer = loop_.add_timer(deadline, [this, id] {
+    w.timer = wire_.add_timer(deadline, [this, id] {
         auto it = waiting_.find(id);
         if (it == waiting_.end()) return;
         Probe::Done d = std::move(it->second.done);
@@ -89,7 +86,7 @@ void SocketAttempts::leave_share(std::int64_t id, const void* share) {
 }
 
 void SocketAttempts::pump() {
-    while (!turn_.empty() && loop_.fd_budget().try_take()) {
+    while (!turn_.empty() && wire_.fd_budget().try_take()) {
         // The network whose turn it is gives its first probe, and goes to the back of the line.
         const void* share = turn_.front();
         turn_.pop_front();
@@ -103,7 +100,7 @@ void SocketAttempts::pump() {
         auto it = waiting_.find(id);
         Waiting w = std::move(it->second);
         waiting_.erase(it);
-        loop_.cancel_timer(w.timer);
+        wire_.cancel_timer(w.timer);
         run(w.request, std::move(w.done), w.deadline);
     }
 }
@@ -112,7 +109,7 @@ void SocketAttempts::open_failed(int err, std::string detail, const ProbeRequest
                                  Probe::Done done) {
     if ((err == EMFILE || err == ENFILE) && holding_) {
         holding_ = false;
-        FdBudget& budget = loop_.fd_budget();
+        FdBudget& budget = wire_.fd_budget();
         budget.give();
         budget.shrink_to_in_use();
         // With nothing of ours open, no give() would ever wake it: it waits out its timeout.
@@ -124,18 +121,18 @@ void SocketAttempts::open_failed(int err, std::string detail, const ProbeRequest
 void SocketAttempts::watch(int fd, Attempt attempt, std::uint32_t events, Duration timeout,
                            std::function<void(int, std::uint32_t)> on_event,
                            std::function<void(int)> on_timeout) {
-    if (Status st = loop_.add_fd(
+    if (Status st = wire_.watch(
             fd, events,
             [fd, on_event = std::move(on_event)](std::uint32_t ev) { on_event(fd, ev); });
         !st.ok()) {
-        close(fd);
+        wire_.close(fd);
         fail_later(std::move(attempt.done), st.message());
         return;
     }
     attempt.timeout = timeout;
     attempt.budgeted = std::exchange(holding_, false);
     attempt.timer =
-        loop_.add_timer(attempt.started + timeout, [this, fd, on_timeout = std::move(on_timeout)] {
+        wire_.add_timer(attempt.started + timeout, [this, fd, on_timeout = std::move(on_timeout)] {
             auto it = attempts_.find(fd);
             if (it == attempts_.end()) return;
             it->second.timer = 0;
@@ -147,7 +144,7 @@ void SocketAttempts::watch(int fd, Attempt attempt, std::uint32_t events, Durati
 void SocketAttempts::decide_later(int fd, Attempt attempt, std::function<void(int)> decide) {
     attempt.budgeted = std::exchange(holding_, false);
     attempts_.emplace(fd, std::move(attempt));
-    loop_.defer([fd, decide = std::move(decide)] { decide(fd); });
+    wire_.defer([fd, decide = std::move(decide)] { decide(fd); });
 }
 
 SocketAttempts::Attempt* SocketAttempts::find(int fd) {
@@ -159,17 +156,17 @@ void SocketAttempts::finish(int fd, ProbeResult result) {
     auto it = attempts_.find(fd);
     if (it == attempts_.end()) return;
     Probe::Done done = std::move(it->second.done);
-    if (it->second.timer) loop_.cancel_timer(it->second.timer);
+    if (it->second.timer) wire_.cancel_timer(it->second.timer);
     const bool budgeted = it->second.budgeted;
     attempts_.erase(it);
-    loop_.remove_fd(fd);
-    close(fd);  // for TCP after a handshake: a FIN, a polite close, no data ever sent
-    if (budgeted) loop_.fd_budget().give();
+    wire_.unwatch(fd);
+    wire_.close(fd);  // for TCP after a handshake: a FIN, a polite close, no data ever sent
+    if (budgeted) wire_.fd_budget().give();
     done(std::move(result));
 }
 
 void SocketAttempts::fail_later(Probe::Done done, std::string detail) {
-    loop_.defer([done = std::move(done), detail = std::move(detail)] {
+    wire_.defer([done = std::move(done), detail = std::move(detail)] {
         ProbeResult r;
         r.outcome = Outcome::error;
         r.detail = detail;

@@ -3,7 +3,8 @@
 // loop's FdBudget; a probe that finds no descriptor free waits for one and ends as overloaded
 // (queued) if its timeout comes first. Waiting probes are served round-robin across destination
 // networks, in order within each: a network whose probes hold their sockets until the timeout
-// (a silent drop) cannot starve the others. Event loop thread only.
+// (a silent drop) cannot starve the others. Every socket call and timer goes through the probe's
+// Wire (core/wire.hpp), so the fake one in the tests serves it too. Event loop thread only.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +13,7 @@
 #include <map>
 #include <unordered_map>
 
-#include "core/event_loop.hpp"
+#include "core/wire.hpp"
 #include "probes/probe.hpp"
 
 namespace fedprobe {
@@ -24,14 +25,14 @@ class SocketAttempts {
     // open_failed(), which take over the descriptor.
     using Begin = std::function<void(const ProbeRequest& request, Probe::Done done)>;
 
-    SocketAttempts(EventLoop& loop, Begin begin);
+    SocketAttempts(Wire& wire, Begin begin);
     ~SocketAttempts();  // closes every socket and cancels every timer; no completion runs
     SocketAttempts(const SocketAttempts&) = delete;
     SocketAttempts& operator=(const SocketAttempts&) = delete;
 
     struct Attempt {
         TimePoint started;
-        EventLoop::TimerId timer = 0;
+        Wire::TimerId timer = 0;
         IpAddress destination;
         Probe::Done done;
         std::string expect;  // udp: the pattern a reply must match
@@ -69,13 +70,13 @@ class SocketAttempts {
         TimePoint deadline;
         Probe::Done done;
         ProbeRequest request;
-        EventLoop::TimerId timer = 0;
+        Wire::TimerId timer = 0;
         const void* share = nullptr;  // its destination network (the network's pacer)
     };
     // Takes waiting probe `id` out of its network's turn.
     void leave_share(std::int64_t id, const void* share);
 
-    EventLoop& loop_;
+    Wire& wire_;
     Begin begin_;
     std::unordered_map<int, Attempt> attempts_;  // by socket
     std::map<std::int64_t, Waiting> waiting_;    // by id, in admission order

@@ -44,9 +44,10 @@ std::string openssl_error(const char* what) {
 
 AppProbe::AppProbe(EventLoop& loop, MakeDialogue make)
     : loop_(loop),
+      wire_(loop),
       make_(std::move(make)),
       resets_(ResetWatcher::of(loop)),
-      attempts_(loop, [this](const ProbeRequest& r, Done d) { begin(r, std::move(d)); }) {}
+      attempts_(wire_, [this](const ProbeRequest& r, Done d) { begin(r, std::move(d)); }) {}
 
 AppProbe::~AppProbe() {
     // Each session's SSL holds its own reference to its context: these go with the last one.

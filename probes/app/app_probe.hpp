@@ -20,6 +20,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "core/loop_wire.hpp"
 #include "probes/app/dialogue.hpp"
 #include "probes/app/reset_watcher.hpp"
 #include "probes/ca_store.hpp"
@@ -54,6 +55,7 @@ class AppProbe : public Probe {
     };
 
     EventLoop& loop_;
+    LoopWire wire_;  // SocketAttempts' sockets and timers
     MakeDialogue make_;
     std::shared_ptr<ResetWatcher> resets_;  // the loop's one (ResetWatcher::of)
     CaStores ca_stores_;

@@ -3,7 +3,6 @@
 #include <regex.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -22,27 +21,27 @@ void UdpProbe::start(const ProbeRequest& req, Done done) {
 
 void UdpProbe::begin(const ProbeRequest& req, Done done) {
     const UdpParams& udp = req.as<UdpKind>();
-    auto opened = open_probe_socket(req.destination.family, SOCK_DGRAM, IPPROTO_UDP, req.send());
+    auto opened = wire_.open(req.destination.family, SOCK_DGRAM, IPPROTO_UDP, req.send());
     if (!opened.ok()) {
         const int err = errno;
         return attempts_.open_failed(err, opened.status().message(), req, std::move(done));
     }
     int fd = *opened;
-    sockaddr_storage ss;
-    socklen_t len = req.destination.to_sockaddr(req.port, ss);
     // Connected: the kernel hands this socket only the target's replies and the ICMP errors
     // about its datagrams.
-    if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    if (wire_.connect(fd, req.destination, req.port) != 0) {
         int e = errno;
-        close(fd);
+        wire_.close(fd);
         return attempts_.fail_later(std::move(done), std::string("connect: ") + std::strerror(e));
     }
-    SocketAttempts::Attempt attempt{loop_.now(),     0,          req.destination,
+    SocketAttempts::Attempt attempt{wire_.now(),     0,          req.destination,
                                     std::move(done), udp.expect, req.timeout};
     // A payload that names fedprobe, so the far end's admin can tell what it is.
     const std::string payload =
         udp.payload.empty() ? std::string("fedprobe udp probe") : udp.payload;
-    if (send(fd, payload.data(), payload.size(), 0) < 0) {
+    const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(payload.data()),
+                                              payload.size());
+    if (wire_.send(fd, bytes) < 0) {
         int e = errno;
         return attempts_.decide_later(fd, std::move(attempt), [this, e](int s) {
             ProbeResult r;
@@ -63,22 +62,22 @@ void UdpProbe::on_event(int fd, std::uint32_t events) {
     if (!a) return;
     ProbeResult r;
     r.kind = UdpResult{};
-    r.duration = loop_.now() - a->started;
+    r.duration = wire_.now() - a->started;
     if (events & EPOLLERR) {
-        if (auto q = read_error_queue(fd); q && q->from_icmp()) {
+        if (auto q = wire_.read_error(fd); q && q->from_icmp()) {
             r.outcome = outcome_of(*q);
             r.reporter = q->offender;
             r.detail = "icmp type " + std::to_string(q->type) + " code " + std::to_string(q->code);
             return attempts_.finish(fd, std::move(r));
         }
     }
-    char buf[2048];
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    std::uint8_t buf[2048];
+    ssize_t n = wire_.receive(fd, buf);
     if (n >= 0) {
         r.outcome = Outcome::ok;
         if (!a->expect.empty()) {  // the service answered; is it the answer this service gives?
             regex_t re;
-            std::string reply(buf, static_cast<std::size_t>(n));
+            std::string reply(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(n));
             if (regcomp(&re, a->expect.c_str(), REG_EXTENDED | REG_NOSUB) != 0) {
                 r.outcome = Outcome::error;
                 r.detail = "expect does not compile";
@@ -109,7 +108,7 @@ void UdpProbe::on_timeout(int fd) {
     r.kind = UdpResult{};
     r.outcome = Outcome::filtered;  // open|filtered: UDP cannot tell silence apart
     r.detail = "no answer before the timeout (open or filtered)";
-    r.duration = loop_.now() - a->started;
+    r.duration = wire_.now() - a->started;
     attempts_.finish(fd, std::move(r));
 }
 

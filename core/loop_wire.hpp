@@ -1,0 +1,39 @@
+// The real Wire: the probing thread's EventLoop and the kernel's sockets (core/socket.hpp).
+// Every call is the system call it names, checked as the probes checked it before. Event loop
+// thread only.
+#pragma once
+
+#include "core/event_loop.hpp"
+#include "core/wire.hpp"
+
+namespace fedprobe {
+
+class LoopWire final : public Wire {
+  public:
+    explicit LoopWire(EventLoop& loop) : loop_(loop) {}
+
+    TimePoint now() const override { return loop_.now(); }
+    TimerId add_timer(TimePoint when, std::function<void()> callback) override {
+        return loop_.add_timer(when, std::move(callback));
+    }
+    void cancel_timer(TimerId id) override { loop_.cancel_timer(id); }
+    void defer(std::function<void()> callback) override { loop_.defer(std::move(callback)); }
+    FdBudget& fd_budget() override { return loop_.fd_budget(); }
+
+    Result<int> open(int family, int type, int protocol, const SendOptions& send) override;
+    int connect(int fd, const IpAddress& to, std::uint16_t port) override;
+    ssize_t send(int fd, std::span<const std::uint8_t> bytes) override;
+    ssize_t receive(int fd, std::span<std::uint8_t> into) override;
+    std::optional<QueuedError> read_error(int fd) override;
+    int pending_error(int fd) override;
+    Status watch(int fd, std::uint32_t events, Handler handler) override {
+        return loop_.add_fd(fd, events, std::move(handler));
+    }
+    void unwatch(int fd) override { loop_.remove_fd(fd); }
+    void close(int fd) override;
+
+  private:
+    EventLoop& loop_;
+};
+
+}  // namespace fedprobe

@@ -1,0 +1,65 @@
+// The probes' boundary with the operating system: the sockets they open, what they send and
+// receive on them, their error queues, and the loop's clock, timers and descriptor budget.
+// LoopWire (core/loop_wire.hpp) is the real one: an EventLoop and the kernel's sockets. Tests hand
+// a probe a fake (tests/fake_wire.hpp) whose clock they move and whose network they script, so a
+// probe's round logic runs thousands of exchanges, with loss, reordering, duplicates and late
+// answers, without root and without a packet leaving the process. As chrony's protocol core
+// calls NIO_* and never a socket.
+//
+// The socket calls keep the system's conventions, so that a probe reads the same either way:
+// -1 (or an empty Result) with errno set on failure. Event loop thread only, as the loop.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+
+#include "core/address.hpp"
+#include "core/clock.hpp"
+#include "core/fd_budget.hpp"
+#include "core/socket.hpp"
+#include "core/status.hpp"
+
+namespace fedprobe {
+
+class Wire {
+  public:
+    using TimerId = std::uint64_t;
+    // Called with EPOLLIN when a packet waits, EPOLLOUT when a connect ended, EPOLLERR when the
+    // error queue holds a message: level-triggered, as epoll.
+    using Handler = std::function<void(std::uint32_t events)>;
+
+    virtual ~Wire() = default;
+
+    // The clock and the loop.
+    virtual TimePoint now() const = 0;
+    virtual TimerId add_timer(TimePoint when, std::function<void()> callback) = 0;
+    virtual void cancel_timer(TimerId id) = 0;
+    // Runs `callback` after the current one, never inside it.
+    virtual void defer(std::function<void()> callback) = 0;
+    // The descriptors probes that open a socket each may hold (core/fd_budget.hpp).
+    virtual FdBudget& fd_budget() = 0;
+
+    // A non-blocking socket sending from `send`'s source, device and DSCP.
+    virtual Result<int> open(int family, int type, int protocol, const SendOptions& send) = 0;
+    // 0, or -1 with errno (EINPROGRESS for a stream socket's handshake under way).
+    virtual int connect(int fd, const IpAddress& to, std::uint16_t port) = 0;
+    // On a connected socket: the bytes sent, or -1 with errno.
+    virtual ssize_t send(int fd, std::span<const std::uint8_t> bytes) = 0;
+    // One packet (or a stream's bytes) into `into`: its length, or -1 with errno (EAGAIN: none
+    // waits; a connected datagram socket's pending ICMP error as ECONNREFUSED and the like).
+    virtual ssize_t receive(int fd, std::span<std::uint8_t> into) = 0;
+    // Pops the socket's oldest queued error (IP_RECVERR); nullopt when there is none.
+    virtual std::optional<QueuedError> read_error(int fd) = 0;
+    // SO_ERROR: a connect's result on a stream socket, 0 when it succeeded.
+    virtual int pending_error(int fd) = 0;
+    // Calls `handler` while any of `events` holds. A failure leaves fd unwatched.
+    virtual Status watch(int fd, std::uint32_t events, Handler handler) = 0;
+    virtual void unwatch(int fd) = 0;  // before close()
+    virtual void close(int fd) = 0;
+};
+
+}  // namespace fedprobe

@@ -1,0 +1,214 @@
+#include "tests/fake_wire.hpp"
+
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace fedprobe::test {
+
+FakeWire::FakeWire() : now_(TimePoint{} + std::chrono::hours(1000)) {
+    budget_.set_defer([this](std::function<void()> wake) { defer(std::move(wake)); });
+}
+
+Wire::TimerId FakeWire::add_timer(TimePoint when, std::function<void()> callback) {
+    const TimerId id = next_timer_++;
+    timers_.emplace(std::make_pair(when, id), std::move(callback));
+    timer_at_.emplace(id, when);
+    return id;
+}
+
+void FakeWire::cancel_timer(TimerId id) {
+    auto it = timer_at_.find(id);
+    if (it == timer_at_.end()) return;  // ran already: the loop allows it
+    timers_.erase({it->second, id});
+    timer_at_.erase(it);
+}
+
+FakeWire::Socket* FakeWire::find(int fd, const char* call) {
+    auto it = sockets_.find(fd);
+    if (it != sockets_.end()) return &it->second;
+    misuse_.push_back(std::string(call) + " on socket " + std::to_string(fd) + ", not open");
+    errno = EBADF;
+    return nullptr;
+}
+
+Result<int> FakeWire::open(int family, int type, int protocol, const SendOptions&) {
+    if (int e = open_errno ? open_errno(family, type) : 0) {
+        errno = e;
+        return Status::error(std::string("socket: ") + std::strerror(e));
+    }
+    const int fd = next_fd_++;
+    Socket& s = sockets_[fd];
+    s.family = family;
+    s.type = type;
+    s.protocol = protocol;
+    return fd;
+}
+
+int FakeWire::connect(int fd, const IpAddress& to, std::uint16_t port) {
+    Socket* s = find(fd, "connect");
+    if (!s) return -1;
+    s->to = to;
+    s->port = port;
+    return 0;
+}
+
+ssize_t FakeWire::send(int fd, std::span<const std::uint8_t> bytes) {
+    Socket* s = find(fd, "send");
+    if (!s) return -1;
+    if (!s->to) {
+        errno = EDESTADDRREQ;
+        return -1;
+    }
+    Sent sent{fd,  s->family, s->type, s->protocol, *s->to, s->port, {bytes.begin(), bytes.end()},
+              now_};
+    if (int e = send_errno ? send_errno(sent) : 0) {
+        errno = e;
+        return -1;
+    }
+    if (on_send) on_send(sent);
+    return static_cast<ssize_t>(bytes.size());
+}
+
+ssize_t FakeWire::receive(int fd, std::span<std::uint8_t> into) {
+    Socket* s = find(fd, "receive");
+    if (!s) return -1;
+    if (s->packets.empty()) {
+        errno = EAGAIN;
+        return -1;
+    }
+    std::vector<std::uint8_t> p = std::move(s->packets.front());
+    s->packets.pop_front();
+    const std::size_t n = std::min(p.size(), into.size());  // a datagram is cut to the buffer
+    std::copy_n(p.begin(), n, into.begin());
+    return static_cast<ssize_t>(n);
+}
+
+std::optional<QueuedError> FakeWire::read_error(int fd) {
+    Socket* s = find(fd, "read_error");
+    if (!s || s->errors.empty()) return std::nullopt;
+    QueuedError e = std::move(s->errors.front());
+    s->errors.pop_front();
+    return e;
+}
+
+int FakeWire::pending_error(int fd) {
+    Socket* s = find(fd, "pending_error");
+    if (!s) return EBADF;
+    return 0;
+}
+
+Status FakeWire::watch(int fd, std::uint32_t events, Handler handler) {
+    Socket* s = find(fd, "watch");
+    if (!s) return Status::error("epoll_ctl: bad descriptor");
+    if (s->watched) {
+        misuse_.push_back("watch twice on socket " + std::to_string(fd));
+        return Status::error("epoll_ctl: already watched");
+    }
+    s->watched = true;
+    s->events = events;
+    s->handler = std::move(handler);
+    return Status();
+}
+
+void FakeWire::unwatch(int fd) {
+    auto it = sockets_.find(fd);
+    if (it == sockets_.end()) return;  // as EventLoop::remove_fd: a no-op for an unknown one
+    it->second.watched = false;
+    it->second.handler = nullptr;
+}
+
+void FakeWire::close(int fd) {
+    auto it = sockets_.find(fd);
+    if (it == sockets_.end()) {
+        misuse_.push_back("close of socket " + std::to_string(fd) + ", not open");
+        return;
+    }
+    if (it->second.watched)
+        misuse_.push_back("close of socket " + std::to_string(fd) + " while watched");
+    sockets_.erase(it);
+}
+
+void FakeWire::deliver(int fd, std::vector<std::uint8_t> bytes, TimePoint at) {
+    add_timer(std::max(at, now_), [this, fd, bytes = std::move(bytes)]() mutable {
+        auto it = sockets_.find(fd);
+        if (it == sockets_.end()) {
+            ++dropped_on_closed_;
+            return;
+        }
+        it->second.packets.push_back(std::move(bytes));
+    });
+}
+
+void FakeWire::deliver_error(int fd, QueuedError error, TimePoint at) {
+    add_timer(std::max(at, now_), [this, fd, error = std::move(error)]() mutable {
+        auto it = sockets_.find(fd);
+        if (it == sockets_.end()) {
+            ++dropped_on_closed_;
+            return;
+        }
+        it->second.errors.push_back(std::move(error));
+    });
+}
+
+void FakeWire::run_deferred() {
+    while (!deferred_.empty()) {
+        auto batch = std::move(deferred_);
+        deferred_.clear();
+        for (auto& f : batch)
+            f();
+    }
+}
+
+void FakeWire::dispatch_ready() {
+    for (int pass = 0;; ++pass) {
+        bool any = false;
+        // Copied: a handler may open or close sockets.
+        std::vector<int> fds;
+        for (const auto& [fd, s] : sockets_)
+            if (s.watched) fds.push_back(fd);
+        for (int fd : fds) {
+            auto it = sockets_.find(fd);
+            if (it == sockets_.end() || !it->second.watched) continue;
+            Socket& s = it->second;
+            std::uint32_t ready = 0;
+            if (!s.packets.empty() && (s.events & EPOLLIN)) ready |= EPOLLIN;
+            if (!s.errors.empty()) ready |= EPOLLERR;  // epoll reports it whatever the mask
+            if (!ready) continue;
+            any = true;
+            Handler h = s.handler;  // the handler may unwatch, which drops s.handler
+            h(ready);
+        }
+        run_deferred();
+        if (!any) return;
+        if (pass == 1000) {
+            misuse_.push_back("a handler leaves its socket ready without reading it");
+            return;
+        }
+    }
+}
+
+void FakeWire::run_until(TimePoint until) {
+    for (;;) {
+        dispatch_ready();
+        if (timers_.empty() || timers_.begin()->first.first > until) break;
+        auto it = timers_.begin();
+        now_ = std::max(now_, it->first.first);
+        auto callback = std::move(it->second);
+        timer_at_.erase(it->first.second);
+        timers_.erase(it);
+        callback();
+    }
+    now_ = std::max(now_, until);
+}
+
+void FakeWire::run_until_idle(Duration limit) {
+    const TimePoint end = now_ + limit;
+    while (!timers_.empty() && timers_.begin()->first.first <= end)
+        run_until(timers_.begin()->first.first);
+    dispatch_ready();
+}
+
+}  // namespace fedprobe::test

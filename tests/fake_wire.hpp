@@ -1,0 +1,105 @@
+// A Wire for tests (core/wire.hpp): a clock that moves only when the test runs it, timers and
+// deferred callbacks in the loop's order, and sockets that exist only in this object. What a
+// probe sends goes to `on_send`, the test's network, which answers with deliver() and
+// deliver_error() at times of its choosing: late, twice, out of order, or never. Socket numbers
+// are never reused, so an answer scheduled for a socket that has closed is dropped, as the
+// kernel drops a datagram to a port nobody holds any more.
+//
+// Misuse that the kernel would answer with EBADF (a call on a socket that is not open, a watch
+// twice, a close of a watched socket) is recorded in misuse() for the test to assert empty.
+// One thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/wire.hpp"
+
+namespace fedprobe::test {
+
+class FakeWire final : public Wire {
+  public:
+    struct Sent {
+        int fd = -1;
+        int family = 0, type = 0, protocol = 0;
+        IpAddress to;
+        std::uint16_t port = 0;
+        std::vector<std::uint8_t> bytes;
+        TimePoint at{};
+    };
+
+    FakeWire();
+
+    // The test's network: sees every packet sent, once the send has succeeded.
+    std::function<void(const Sent&)> on_send;
+    // Errno for the next open(), connect() or send() (0: success); each test resets it.
+    std::function<int(int family, int type)> open_errno;
+    std::function<int(const Sent&)> send_errno;
+
+    // The network's side: the packet reaches the socket at `at` (now if earlier).
+    void deliver(int fd, std::vector<std::uint8_t> bytes, TimePoint at);
+    void deliver_error(int fd, QueuedError error, TimePoint at);
+
+    // Runs what is due up to `until` in time order, then leaves the clock there.
+    void run_until(TimePoint until);
+    // Runs until no timer is left, or `limit` of virtual time has passed.
+    void run_until_idle(Duration limit);
+
+    std::size_t open_sockets() const { return sockets_.size(); }
+    std::size_t pending_timers() const { return timers_.size(); }
+    std::uint64_t dropped_on_closed() const { return dropped_on_closed_; }
+    const std::vector<std::string>& misuse() const { return misuse_; }
+
+    // Wire
+    TimePoint now() const override { return now_; }
+    TimerId add_timer(TimePoint when, std::function<void()> callback) override;
+    void cancel_timer(TimerId id) override;
+    void defer(std::function<void()> callback) override {
+        deferred_.push_back(std::move(callback));
+    }
+    FdBudget& fd_budget() override { return budget_; }
+    Result<int> open(int family, int type, int protocol, const SendOptions& send) override;
+    int connect(int fd, const IpAddress& to, std::uint16_t port) override;
+    ssize_t send(int fd, std::span<const std::uint8_t> bytes) override;
+    ssize_t receive(int fd, std::span<std::uint8_t> into) override;
+    std::optional<QueuedError> read_error(int fd) override;
+    int pending_error(int fd) override;
+    Status watch(int fd, std::uint32_t events, Handler handler) override;
+    void unwatch(int fd) override;
+    void close(int fd) override;
+
+  private:
+    struct Socket {
+        int family = 0, type = 0, protocol = 0;
+        std::optional<IpAddress> to;
+        std::uint16_t port = 0;
+        std::deque<std::vector<std::uint8_t>> packets;
+        std::deque<QueuedError> errors;
+        std::uint32_t events = 0;
+        Handler handler;
+        bool watched = false;
+    };
+    Socket* find(int fd, const char* call);
+    // The epoll wait: every watched socket whose events hold is called, until none does.
+    void dispatch_ready();
+    void run_deferred();
+
+    TimePoint now_;
+    FdBudget budget_;
+    std::map<int, Socket> sockets_;
+    int next_fd_ = 1000;
+    // Timers by (when, id): equal times run in the order they were added.
+    std::map<std::pair<TimePoint, TimerId>, std::function<void()>> timers_;
+    std::map<TimerId, TimePoint> timer_at_;
+    TimerId next_timer_ = 1;
+    std::vector<std::function<void()>> deferred_;
+    std::uint64_t dropped_on_closed_ = 0;
+    std::vector<std::string> misuse_;
+};
+
+}  // namespace fedprobe::test
