@@ -29,6 +29,7 @@ class LoopWire final : public Wire {
     Status watch(int fd, std::uint32_t events, Handler handler) override {
         return loop_.add_fd(fd, events, std::move(handler));
     }
+    Status modify(int fd, std::uint32_t events) override { return loop_.modify_fd(fd, events); }
     void unwatch(int fd) override { loop_.remove_fd(fd); }
     void close(int fd) override;
 

@@ -43,7 +43,8 @@ class Wire {
     // The descriptors probes that open a socket each may hold (core/fd_budget.hpp).
     virtual FdBudget& fd_budget() = 0;
 
-    // A non-blocking socket sending from `send`'s source, device and DSCP.
+    // A non-blocking socket sending from `send`'s source, device and DSCP, its error queue on
+    // (IP_RECVERR): ICMP errors about what it sent can be read with read_error().
     virtual Result<int> open(int family, int type, int protocol, const SendOptions& send) = 0;
     // 0, or -1 with errno (EINPROGRESS for a stream socket's handshake under way).
     virtual int connect(int fd, const IpAddress& to, std::uint16_t port) = 0;
@@ -58,7 +59,8 @@ class Wire {
     virtual int pending_error(int fd) = 0;
     // Calls `handler` while any of `events` holds. A failure leaves fd unwatched.
     virtual Status watch(int fd, std::uint32_t events, Handler handler) = 0;
-    virtual void unwatch(int fd) = 0;  // before close()
+    virtual Status modify(int fd, std::uint32_t events) = 0;  // a watched socket's events
+    virtual void unwatch(int fd) = 0;                         // before close()
     virtual void close(int fd) = 0;
 };
 

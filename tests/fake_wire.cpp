@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace fedprobe::test {
 
@@ -52,7 +53,43 @@ int FakeWire::connect(int fd, const IpAddress& to, std::uint16_t port) {
     if (!s) return -1;
     s->to = to;
     s->port = port;
-    return 0;
+    if (s->type != SOCK_STREAM) return 0;
+    s->connecting = true;
+    if (on_connect)
+        on_connect(fd, to, port);
+    else
+        accept(fd, now_);
+    errno = EINPROGRESS;
+    return -1;
+}
+
+void FakeWire::at_socket(int fd, TimePoint at, std::function<void(Socket&)> change) {
+    add_timer(std::max(at, now_), [this, fd, change = std::move(change)] {
+        auto it = sockets_.find(fd);
+        if (it == sockets_.end()) {
+            ++dropped_on_closed_;
+            return;
+        }
+        change(it->second);
+    });
+}
+
+void FakeWire::accept(int fd, TimePoint at) {
+    at_socket(fd, at, [](Socket& s) {
+        s.connecting = false;
+        s.connected = true;
+    });
+}
+
+void FakeWire::refuse(int fd, int err, TimePoint at) {
+    at_socket(fd, at, [err](Socket& s) {
+        s.connecting = false;
+        s.pending_err = err;
+    });
+}
+
+void FakeWire::close_peer(int fd, TimePoint at) {
+    at_socket(fd, at, [](Socket& s) { s.eof = true; });
 }
 
 ssize_t FakeWire::send(int fd, std::span<const std::uint8_t> bytes) {
@@ -60,6 +97,10 @@ ssize_t FakeWire::send(int fd, std::span<const std::uint8_t> bytes) {
     if (!s) return -1;
     if (!s->to) {
         errno = EDESTADDRREQ;
+        return -1;
+    }
+    if (s->type == SOCK_STREAM && !s->connected) {
+        errno = s->pending_err ? std::exchange(s->pending_err, 0) : EAGAIN;
         return -1;
     }
     Sent sent{fd,  s->family, s->type, s->protocol, *s->to, s->port, {bytes.begin(), bytes.end()},
@@ -75,6 +116,21 @@ ssize_t FakeWire::send(int fd, std::span<const std::uint8_t> bytes) {
 ssize_t FakeWire::receive(int fd, std::span<std::uint8_t> into) {
     Socket* s = find(fd, "receive");
     if (!s) return -1;
+    if (s->pending_err) {
+        errno = std::exchange(s->pending_err, 0);
+        return -1;
+    }
+    if (s->type == SOCK_STREAM) {
+        if (s->stream.empty()) {
+            if (s->eof) return 0;
+            errno = EAGAIN;
+            return -1;
+        }
+        const std::size_t n = std::min(s->stream.size(), into.size());
+        std::copy_n(s->stream.begin(), n, into.begin());
+        s->stream.erase(s->stream.begin(), s->stream.begin() + static_cast<std::ptrdiff_t>(n));
+        return static_cast<ssize_t>(n);
+    }
     if (s->packets.empty()) {
         errno = EAGAIN;
         return -1;
@@ -91,13 +147,15 @@ std::optional<QueuedError> FakeWire::read_error(int fd) {
     if (!s || s->errors.empty()) return std::nullopt;
     QueuedError e = std::move(s->errors.front());
     s->errors.pop_front();
+    // As sock_dequeue_err_skb: SO_ERROR becomes the next queued error's, or none.
+    s->pending_err = s->errors.empty() ? 0 : s->errors.front().err;
     return e;
 }
 
 int FakeWire::pending_error(int fd) {
     Socket* s = find(fd, "pending_error");
     if (!s) return EBADF;
-    return 0;
+    return std::exchange(s->pending_err, 0);
 }
 
 Status FakeWire::watch(int fd, std::uint32_t events, Handler handler) {
@@ -110,6 +168,16 @@ Status FakeWire::watch(int fd, std::uint32_t events, Handler handler) {
     s->watched = true;
     s->events = events;
     s->handler = std::move(handler);
+    return Status();
+}
+
+Status FakeWire::modify(int fd, std::uint32_t events) {
+    Socket* s = find(fd, "modify");
+    if (!s || !s->watched) {
+        if (s) misuse_.push_back("modify of socket " + std::to_string(fd) + ", not watched");
+        return Status::error("epoll_ctl: not watched");
+    }
+    s->events = events;
     return Status();
 }
 
@@ -132,24 +200,19 @@ void FakeWire::close(int fd) {
 }
 
 void FakeWire::deliver(int fd, std::vector<std::uint8_t> bytes, TimePoint at) {
-    add_timer(std::max(at, now_), [this, fd, bytes = std::move(bytes)]() mutable {
-        auto it = sockets_.find(fd);
-        if (it == sockets_.end()) {
-            ++dropped_on_closed_;
-            return;
-        }
-        it->second.packets.push_back(std::move(bytes));
+    at_socket(fd, at, [bytes = std::move(bytes)](Socket& s) {
+        if (s.type == SOCK_STREAM)
+            s.stream.insert(s.stream.end(), bytes.begin(), bytes.end());
+        else
+            s.packets.push_back(bytes);
     });
 }
 
 void FakeWire::deliver_error(int fd, QueuedError error, TimePoint at) {
-    add_timer(std::max(at, now_), [this, fd, error = std::move(error)]() mutable {
-        auto it = sockets_.find(fd);
-        if (it == sockets_.end()) {
-            ++dropped_on_closed_;
-            return;
-        }
-        it->second.errors.push_back(std::move(error));
+    at_socket(fd, at, [error = std::move(error)](Socket& s) {
+        // Linux sets SO_ERROR only on a connected socket (or with IP_RECVERR, always on here).
+        if (s.to) s.pending_err = error.err;
+        s.errors.push_back(error);
     });
 }
 
@@ -174,8 +237,11 @@ void FakeWire::dispatch_ready() {
             if (it == sockets_.end() || !it->second.watched) continue;
             Socket& s = it->second;
             std::uint32_t ready = 0;
-            if (!s.packets.empty() && (s.events & EPOLLIN)) ready |= EPOLLIN;
-            if (!s.errors.empty()) ready |= EPOLLERR;  // epoll reports it whatever the mask
+            const bool readable = !s.packets.empty() || !s.stream.empty() || s.eof;
+            if (readable && (s.events & EPOLLIN)) ready |= EPOLLIN;
+            if (s.connected && (s.events & EPOLLOUT)) ready |= EPOLLOUT;
+            // epoll reports an error whatever the mask
+            if (!s.errors.empty() || s.pending_err) ready |= EPOLLERR;
             if (!ready) continue;
             any = true;
             Handler h = s.handler;  // the handler may unwatch, which drops s.handler

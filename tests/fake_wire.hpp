@@ -5,6 +5,12 @@
 // are never reused, so an answer scheduled for a socket that has closed is dropped, as the
 // kernel drops a datagram to a port nobody holds any more.
 //
+// As Linux with IP_RECVERR: an error delivered to a connected socket is queued (read_error())
+// and also pending (the next receive() fails with its errno) until the queue is read. A stream
+// socket's connect is under way (EINPROGRESS) until the network accepts or refuses it
+// (on_connect); without an on_connect it is accepted at once. Stream bytes arrive as a byte
+// stream, a datagram socket's as packets.
+//
 // Misuse that the kernel would answer with EBADF (a call on a socket that is not open, a watch
 // twice, a close of a watched socket) is recorded in misuse() for the test to assert empty.
 // One thread.
@@ -37,6 +43,8 @@ class FakeWire final : public Wire {
 
     // The test's network: sees every packet sent, once the send has succeeded.
     std::function<void(const Sent&)> on_send;
+    // A stream socket's connect: the network answers with accept() or refuse().
+    std::function<void(int fd, const IpAddress& to, std::uint16_t port)> on_connect;
     // Errno for the next open(), connect() or send() (0: success); each test resets it.
     std::function<int(int family, int type)> open_errno;
     std::function<int(const Sent&)> send_errno;
@@ -44,6 +52,11 @@ class FakeWire final : public Wire {
     // The network's side: the packet reaches the socket at `at` (now if earlier).
     void deliver(int fd, std::vector<std::uint8_t> bytes, TimePoint at);
     void deliver_error(int fd, QueuedError error, TimePoint at);
+    // A stream socket's handshake ends at `at`: connected, or failed with `err`.
+    void accept(int fd, TimePoint at);
+    void refuse(int fd, int err, TimePoint at);
+    // The peer closes a stream: receive() reads 0 once the bytes before it are read.
+    void close_peer(int fd, TimePoint at);
 
     // Runs what is due up to `until` in time order, then leaves the clock there.
     void run_until(TimePoint until);
@@ -70,6 +83,7 @@ class FakeWire final : public Wire {
     std::optional<QueuedError> read_error(int fd) override;
     int pending_error(int fd) override;
     Status watch(int fd, std::uint32_t events, Handler handler) override;
+    Status modify(int fd, std::uint32_t events) override;
     void unwatch(int fd) override;
     void close(int fd) override;
 
@@ -78,13 +92,18 @@ class FakeWire final : public Wire {
         int family = 0, type = 0, protocol = 0;
         std::optional<IpAddress> to;
         std::uint16_t port = 0;
-        std::deque<std::vector<std::uint8_t>> packets;
+        std::deque<std::vector<std::uint8_t>> packets;  // datagram sockets
+        std::deque<std::uint8_t> stream;                // stream sockets' bytes in
+        bool connecting = false, connected = false, eof = false;
+        int pending_err = 0;  // SO_ERROR, as the kernel's sk_err
         std::deque<QueuedError> errors;
         std::uint32_t events = 0;
         Handler handler;
         bool watched = false;
     };
     Socket* find(int fd, const char* call);
+    // Runs `change` on the socket at `at`, or counts it dropped if the socket has closed.
+    void at_socket(int fd, TimePoint at, std::function<void(Socket&)> change);
     // The epoll wait: every watched socket whose events hold is called, until none does.
     void dispatch_ready();
     void run_deferred();

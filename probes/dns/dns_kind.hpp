@@ -42,9 +42,9 @@ struct DnsKind {
     static constexpr std::string_view kName = "dns";
     static constexpr ServiceUse kServices = ServiceUse::optional;
     static constexpr std::array kTransports = {Transport::tcp, Transport::udp};
-    static constexpr std::array kOutcomes = {Outcome::ok,       Outcome::refused,
-                                             Outcome::filtered, Outcome::unreachable,
-                                             Outcome::error,    Outcome::mismatch};
+    static constexpr std::array kOutcomes = {
+        Outcome::ok,         Outcome::refused, Outcome::filtered, Outcome::unreachable,
+        Outcome::prohibited, Outcome::error,   Outcome::mismatch};
     static constexpr bool kCommonDuration = true;
     static constexpr SocketUse kSockets = SocketUse{0, 1, 0};  // its own socket for the round
     static constexpr IcmpUse kIcmp = IcmpUse::none;

@@ -4,9 +4,13 @@
 #include <netdb.h>
 #include <sys/epoll.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "probes/dns/dns_match.hpp"
+#include "probes/outcome.hpp"
 
 namespace fedprobe {
 
@@ -58,45 +62,122 @@ std::vector<std::string> parse_answers(const std::string& type, unsigned char* a
 
 }  // namespace
 
-DnsProbe::DnsProbe(EventLoop& loop) : loop_(loop) {
+constexpr Duration kAresBackstop = std::chrono::seconds(1);
+
+const ares_socket_functions DnsProbe::kWireFunctions = {
+    &DnsProbe::wire_socket, &DnsProbe::wire_close, &DnsProbe::wire_connect,
+    &DnsProbe::wire_recvfrom, &DnsProbe::wire_sendv};
+
+DnsProbe::DnsProbe(std::unique_ptr<Wire> own, Wire* wire)
+    : own_wire_(std::move(own)), wire_(wire ? *wire : *own_wire_) {
     ares_library_init(ARES_LIB_INIT_ALL);
 }
 
 DnsProbe::~DnsProbe() {
     for (auto& [id, q] : queries_) {
-        if (q->timer) loop_.cancel_timer(q->timer);
+        if (q->timer) wire_.cancel_timer(q->timer);
         q->answered = true;  // ares_destroy calls back with ARES_EDESTRUCTION: nothing to report
         for (int fd : q->fds)
-            loop_.remove_fd(fd);
-        ares_destroy(q->channel);
+            wire_.unwatch(fd);
+        q->fds.clear();
+        ares_destroy(q->channel);  // closes its sockets through wire_close
     }
     ares_library_cleanup();
 }
 
 void DnsProbe::on_socket_state(void* data, ares_socket_t fd, int readable, int writable) {
     auto* q = static_cast<Query*>(data);
-    EventLoop& loop = q->self->loop_;
+    Wire& wire = q->self->wire_;
     if (!readable && !writable) {
-        loop.remove_fd(fd);
-        q->fds.erase(fd);
+        if (q->fds.erase(fd)) wire.unwatch(fd);
         return;
     }
     std::uint32_t events = (readable ? EPOLLIN : 0u) | (writable ? EPOLLOUT : 0u);
     if (q->fds.count(fd)) {
         // Cannot fail for a descriptor on the set; were it to, the query's own timer ends it.
-        (void)loop.modify_fd(fd, events);
+        (void)wire.modify(fd, events);
         return;
     }
     ares_channel channel = q->channel;
-    if (!loop.add_fd(fd, events,
-                     [channel, fd](std::uint32_t ev) {
-                         ares_process_fd(
-                             channel, (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) ? fd : ARES_SOCKET_BAD,
-                             (ev & EPOLLOUT) ? fd : ARES_SOCKET_BAD);
-                     })
+    if (!wire.watch(fd, events,
+                    [q, channel, fd](std::uint32_t ev) {
+                        if (ev & EPOLLERR) {
+                            // Read before c-ares does: it would take the socket's pending error
+                            // for a refusal by the server, whoever sent it.
+                            while (auto e = q->self->wire_.read_error(fd))
+                                if (e->from_icmp()) return q->self->on_icmp(*q, *e);
+                        }
+                        ares_process_fd(
+                            channel, (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) ? fd : ARES_SOCKET_BAD,
+                            (ev & EPOLLOUT) ? fd : ARES_SOCKET_BAD);
+                    })
              .ok())
         return;  // unwatched: the query's timer cancels it, reported as no answer
     q->fds.insert(fd);
+}
+
+ares_socket_t DnsProbe::wire_socket(int family, int type, int protocol, void* data) {
+    auto* q = static_cast<Query*>(data);
+    // The site's source address, device and DSCP: c-ares sets no option on a socket it did not
+    // open itself, so ares_set_local_ip4 and the like would not apply.
+    auto opened = q->self->wire_.open(family, type, protocol, q->request.send());
+    return opened.ok() ? *opened : ARES_SOCKET_BAD;  // errno says why
+}
+
+int DnsProbe::wire_close(ares_socket_t fd, void* data) {
+    auto* q = static_cast<Query*>(data);
+    if (q->fds.erase(fd)) q->self->wire_.unwatch(fd);
+    q->peers.erase(fd);
+    q->self->wire_.close(fd);
+    return 0;
+}
+
+int DnsProbe::wire_connect(ares_socket_t fd, const sockaddr* to, ares_socklen_t len, void* data) {
+    auto* q = static_cast<Query*>(data);
+    auto peer = Endpoint::from_sockaddr(to);
+    if (!peer || len > sizeof(sockaddr_storage)) {
+        errno = EAFNOSUPPORT;
+        return -1;
+    }
+    sockaddr_storage& stored = q->peers[fd];
+    std::memcpy(&stored, to, len);
+    return q->self->wire_.connect(fd, peer->address, peer->port);
+}
+
+ares_ssize_t DnsProbe::wire_recvfrom(ares_socket_t fd, void* buf, size_t len, int, sockaddr* from,
+                                     ares_socklen_t* from_len, void* data) {
+    auto* q = static_cast<Query*>(data);
+    const ssize_t n = q->self->wire_.receive(fd, {static_cast<std::uint8_t*>(buf), len});
+    // Connected: whatever the socket reads came from its peer, which c-ares checks it is.
+    if (n >= 0 && from && from_len) {
+        auto it = q->peers.find(fd);
+        if (it != q->peers.end()) {
+            const auto size = std::min<ares_socklen_t>(*from_len, sizeof(sockaddr_storage));
+            std::memcpy(from, &it->second, size);
+            *from_len = size;
+        }
+    }
+    return n;
+}
+
+ares_ssize_t DnsProbe::wire_sendv(ares_socket_t fd, const iovec* iov, int count, void* data) {
+    auto* q = static_cast<Query*>(data);
+    std::vector<std::uint8_t> bytes;
+    for (int i = 0; i < count; ++i) {
+        const auto* p = static_cast<const std::uint8_t*>(iov[i].iov_base);
+        bytes.insert(bytes.end(), p, p + iov[i].iov_len);
+    }
+    return q->self->wire_.send(fd, bytes);
+}
+
+void DnsProbe::on_icmp(Query& q, const QueuedError& error) {
+    ProbeResult r;
+    r.outcome = outcome_of(error);
+    r.reporter = error.offender;
+    r.detail = "icmp type " + std::to_string(error.type) + " code " + std::to_string(error.code);
+    r.duration = wire_.now() - q.started;
+    r.kind = DnsResult{};
+    complete(q, std::move(r));
 }
 
 std::unique_ptr<Probe> DnsKind::make_probe(EventLoop& loop) {
@@ -108,14 +189,16 @@ void DnsProbe::start(const ProbeRequest& req, Done done) {
     auto q = std::make_unique<Query>();
     q->self = this;
     q->id = next_id_++;
-    q->started = loop_.now();
+    q->started = wire_.now();
     q->request = req;
     q->done = std::move(done);
     ares_options opts{};
     opts.sock_state_cb = &DnsProbe::on_socket_state;
     opts.sock_state_cb_data = q.get();
+    // The query's deadline is the probe's own timer below, on the wire's clock, which reads what
+    // already waits on the socket first; c-ares' timeout (on the system's clock) is a backstop.
     opts.timeout = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(req.timeout).count());
+        std::chrono::duration_cast<std::chrono::milliseconds>(req.timeout + kAresBackstop).count());
     opts.tries = 1;
     // NOCHECKRESP: a SERVFAIL or REFUSED is an answer to report, not one to retry elsewhere.
     opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP |
@@ -130,21 +213,12 @@ void DnsProbe::start(const ProbeRequest& req, Done done) {
             Endpoint{req.destination, req.port ? req.port : std::uint16_t{53}}.str();
         if (int rc2 = ares_set_servers_ports_csv(q->channel, server.c_str()); rc2 != ARES_SUCCESS)
             error = std::string("c-ares servers: ") + ares_strerror(rc2);
-        if (req.send().source) {
-            if (req.send().source->family == AF_INET) {
-                std::uint32_t v4;
-                std::memcpy(&v4, req.send().source->bytes.data(), 4);
-                ares_set_local_ip4(q->channel, ntohl(v4));
-            } else {
-                ares_set_local_ip6(q->channel, req.send().source->bytes.data());
-            }
-        }
-        if (!req.send().device.empty()) ares_set_local_dev(q->channel, req.send().device.c_str());
+        ares_set_socket_functions(q->channel, &kWireFunctions, q.get());
     }
     Query* raw = q.get();
     queries_.emplace(raw->id, std::move(q));
     if (!error.empty()) {
-        loop_.defer([this, raw, error] {
+        wire_.defer([this, raw, error] {
             ProbeResult r;
             r.outcome = Outcome::error;
             r.detail = error;
@@ -153,7 +227,7 @@ void DnsProbe::start(const ProbeRequest& req, Done done) {
         });
         return;
     }
-    raw->timer = loop_.add_timer(raw->started + req.timeout + std::chrono::milliseconds(50), [raw] {
+    raw->timer = wire_.add_timer(raw->started + req.timeout + std::chrono::milliseconds(50), [raw] {
         raw->timer = 0;
         // An answer that already waits on a socket counts, however busy the loop was.
         for (int fd : std::set<int>(raw->fds))
@@ -172,7 +246,7 @@ void DnsProbe::on_answer(void* arg, int status, int, unsigned char* abuf, int al
     const DnsParams& dns = q->request.as<DnsKind>();
     ProbeResult r;
     DnsResult result;
-    r.duration = self.loop_.now() - q->started;
+    r.duration = self.wire_.now() - q->started;
     if (abuf && alen >= 12) {
         result.rcode = abuf[3] & 0x0f;
         std::vector<std::string> answers;
@@ -199,11 +273,11 @@ void DnsProbe::on_answer(void* arg, int status, int, unsigned char* abuf, int al
 void DnsProbe::complete(Query& q, ProbeResult result) {
     if (q.answered) return;
     q.answered = true;
-    if (q.timer) loop_.cancel_timer(q.timer);
+    if (q.timer) wire_.cancel_timer(q.timer);
     q.timer = 0;
     Done done = std::move(q.done);
     // Not inside c-ares' own callback: the channel goes on the next loop round.
-    loop_.defer([this, id = q.id] { destroy(id); });
+    wire_.defer([this, id = q.id] { destroy(id); });
     done(std::move(result));
 }
 
@@ -211,9 +285,9 @@ void DnsProbe::destroy(std::uint64_t id) {
     auto it = queries_.find(id);
     if (it == queries_.end()) return;
     Query& q = *it->second;
-    if (q.channel) ares_destroy(q.channel);  // closes its sockets through on_socket_state
+    if (q.channel) ares_destroy(q.channel);  // closes its sockets through wire_close
     for (int fd : q.fds)
-        loop_.remove_fd(fd);
+        wire_.unwatch(fd);
     queries_.erase(it);
 }
 
