@@ -162,20 +162,25 @@ void Engine::on_result(LiveJob* lj, ProbeResult result) {
     static const std::string kNoReporter;
     const std::string& reporter_network =
         result.reporter ? network_index_->lookup(*result.reporter) : kNoReporter;
+    if (!overload && result.outcome == Outcome::unreachable && result.reporter)
+        note_unreachable(*lj, result);
     // Only flows are ever traced; the clock is read for them alone.
     const TimePoint at = lj->job.flow ? now() : TimePoint{};
     // A silent round after a device answered is that device's rate limit, not a new fault:
     // neither a new story nor a trace of it.
-    const bool same_answer = lj->flow_trace && !overload && remember_answer(*lj, result, at);
+    const AnswerStory story =
+        lj->flow_trace && !overload ? remember_answer(*lj, result, at) : AnswerStory{};
     // A flow that leaves its state has a new story: its next silent drop is traced at once, not
     // blocked_trace_every after a trace of an earlier fault (blame needs it within a round).
-    if (lj->flow_trace && !overload && !lj->flow_trace->tracing && !same_answer &&
+    if (lj->flow_trace && !overload && !lj->flow_trace->tracing && !story.same &&
         lj->last_outcome != result.outcome)
         lj->flow_trace->traced_at.reset();
-    const bool trace = lj->job.flow && !same_answer && should_trace(*lj, result, at);
-    if (lj->flow_trace && !overload && result.outcome != Outcome::filtered)
+    const bool trace = lj->job.flow && !story.held && should_trace(*lj, result, at);
+    // Where a silent flow dies is the answer's device when one answered: a trace's last hop
+    // under a router's rate limit says less.
+    if (lj->flow_trace && !overload && (result.outcome != Outcome::filtered || story.held))
         lj->flow_trace->blocked_after.reset();
-    RoundReport round{result, reporter_network, trace, same_answer};
+    RoundReport round{result, reporter_network, trace, story.same};
     for (auto* sink : sinks_)
         sink->finished(*lj, round);
     if (!overload) {
@@ -185,7 +190,17 @@ void Engine::on_result(LiveJob* lj, ProbeResult result) {
     if (trace) start_trace(lj, at);
 }
 
-bool Engine::remember_answer(LiveJob& lj, const ProbeResult& result, TimePoint at) const {
+void Engine::note_unreachable(const LiveJob& lj, const ProbeResult& result) {
+    const TimePoint at = now();
+    std::erase_if(unreachable_,
+                  [&](const auto& e) { return at - e.second.at > settings_.answer_memory; });
+    unreachable_.insert_or_assign(
+        lj.job.request.destination.bytes,
+        LiveJob::FlowTrace::Answer{Outcome::unreachable, *result.reporter,
+                                   network_index_->lookup(*result.reporter), at});
+}
+
+Engine::AnswerStory Engine::remember_answer(LiveJob& lj, const ProbeResult& result, TimePoint at) {
     auto& answer = lj.flow_trace->answer;
     const bool answered =
         result.outcome == Outcome::unreachable || result.outcome == Outcome::prohibited;
@@ -194,12 +209,26 @@ bool Engine::remember_answer(LiveJob& lj, const ProbeResult& result, TimePoint a
             answer && answer->outcome == result.outcome && answer->reporter == *result.reporter;
         answer = LiveJob::FlowTrace::Answer{result.outcome, *result.reporter,
                                             network_index_->lookup(*result.reporter), at};
-        return same;
+        return {true, same};
     }
-    if (result.outcome == Outcome::filtered && answer && at - answer->at <= settings_.answer_memory)
-        return true;
+    if (result.outcome == Outcome::filtered) {
+        // Another job's newer "unreachable" for this address, given after the flow last worked.
+        auto it = unreachable_.find(lj.job.request.destination.bytes);
+        const auto& worked = lj.flow_trace->worked_at;
+        if (it != unreachable_.end() && at - it->second.at <= settings_.answer_memory &&
+            (!answer || it->second.at > answer->at) && (!worked || it->second.at > *worked) &&
+            lj.job.flow->expect == Expectation::allow) {
+            const bool same = answer && answer->reporter == it->second.reporter;
+            const bool failing = lj.last_outcome && *lj.last_outcome != Outcome::ok;
+            answer = it->second;
+            // The fault it was already in, now told by a device: not a new story.
+            return {true, same || failing};
+        }
+        if (answer && at - answer->at <= settings_.answer_memory) return {true, true};
+    }
+    if (result.outcome == Outcome::ok) lj.flow_trace->worked_at = at;
     answer.reset();
-    return false;
+    return {};
 }
 
 bool Engine::should_trace(const LiveJob& lj, const ProbeResult& result, TimePoint at) const {
@@ -257,8 +286,9 @@ void Engine::on_trace(LiveJob* lj, ProbeResult result) {
     if (failed && !t.retried) t.traced_at.reset();
     t.retried = failed && !t.retried;
     const PathResult* path = result.as<PathKind>();
-    // A round since the trace began may have found the flow working again.
-    if (path && lj->last_outcome == Outcome::filtered)
+    // A round since the trace began may have found the flow working again, or a device that
+    // answered for it (whose word counts over the trace's last hop).
+    if (path && lj->last_outcome == Outcome::filtered && !t.answer)
         t.blocked_after = blocked_after(*path);
     else
         t.blocked_after.reset();

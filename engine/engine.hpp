@@ -57,6 +57,10 @@ struct EngineSettings {
     // target behind the same router draws on that allowance, so of a failing flow's rounds only
     // some get the answer. Without it the flow would flap between "unreachable from X" and a
     // silent drop that blame traces to somewhere else.
+    // A router's "unreachable" to any job of the same destination address counts for a flow's
+    // silent round too: no route is about the address, not the port, and the jobs of one
+    // appliance share the router's allowance, so a flow may never get an answer of its own
+    // (a "prohibited" is about one port, and is not shared).
     Duration answer_memory = std::chrono::seconds(30);
 
     // What `fedprobe run` uses; benchmarks use the same.
@@ -140,15 +144,24 @@ class Engine {
     std::size_t in_flight_ = 0;
     std::uint64_t blocked_traces_ = 0;
     std::array<std::array<std::uint64_t, kAllOverloads.size()>, kKindCount> overloaded_{};
+    // The last "unreachable" any job got for each destination address (see answer_memory):
+    // one entry per address that was answered so, dropped once older than answer_memory.
+    std::map<std::array<std::uint8_t, 16>, LiveJob::FlowTrace::Answer> unreachable_;
 
     TimePoint now() const { return now_ ? now_() : loop_.now(); }
     void arm_tick();
     void start(const Scheduler::Start& start);
     void on_result(LiveJob* job, ProbeResult result);
     bool should_trace(const LiveJob& lj, const ProbeResult& result, TimePoint at) const;
-    // Keeps or clears a flow's last answered failure for this round; true when the round goes
-    // on the story of that answer (the same answer again, or silence within answer_memory).
-    bool remember_answer(LiveJob& lj, const ProbeResult& result, TimePoint at) const;
+    // Keeps or clears a flow's last answered failure for this round: `held` when an answer
+    // stands for it (its own, or another job's "unreachable" for its address), `same` when the
+    // round goes on the story of that answer (the same answer again, or silence after it).
+    struct AnswerStory {
+        bool held = false, same = false;
+    };
+    AnswerStory remember_answer(LiveJob& lj, const ProbeResult& result, TimePoint at);
+    // Notes a job's "unreachable" for its destination address.
+    void note_unreachable(const LiveJob& lj, const ProbeResult& result);
     void start_trace(LiveJob* lj, TimePoint at);
     void on_trace(LiveJob* lj, ProbeResult result);
     // Drops a job that left the config once nothing of it runs any more.

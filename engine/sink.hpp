@@ -50,6 +50,7 @@ struct LiveJob {
             TimePoint at;
         };
         std::optional<Answer> answer;
+        std::optional<TimePoint> worked_at;  // its last ok round: older answers do not explain
     };
     std::unique_ptr<FlowTrace> flow_trace;
 

@@ -102,8 +102,9 @@ std::vector<prometheus::MetricFamily> FlowSeriesSet::Collect() const {
     auto reporter = family("fedprobe_flow_reporter_info",
                            "The device that answered for the flow (a firewall that rejected it, a "
                            "router without a route, the target) and what it answered; for a "
-                           "silent round, the device that answered the flow's last failing round "
-                           "within 30 s (routers rate-limit their answers)");
+                           "silent round, the device that answered the flow's last failing round, "
+                           "or 'unreachable' to any job of its address, within 30 s (routers "
+                           "rate-limit their answers)");
     auto blocked =
         family("fedprobe_flow_blocked_after_info",
                "For an allow flow dropped silently: the last hop that answered a path:SERVICE "

@@ -610,6 +610,83 @@ TEST_CASE("silent rounds after a device answered keep its answer for 30 s, untra
     CHECK(f.engine->stats().in_flight == 0);
 }
 
+TEST_CASE("another job's unreachable for the flow's address explains its silent rounds") {
+    Fixture f;
+    PrometheusExporter exporter("test");
+    REQUIRE(f.engine->add_sink(exporter));
+    f.engine->apply(config(R"([[targets]]
+id = "epr"
+network = "surrey-psn"
+address = "192.0.2.10"
+probes = ["icmp", "tcp:ssh"]
+[services.ssh]
+proto = "tcp"
+port = 22
+[[flows]]
+id = "web"
+from = ["kent-nhs"]
+to = "epr"
+service = "https"
+expect = "allow"
+)"));
+    const std::size_t icmp = kind_index_of<IcmpKind>(), tcp = kind_index_of<TcpKind>(),
+                      path = kind_index_of<PathKind>();
+    auto answer = [](Outcome o, const char* reporter) {
+        ProbeResult r = with_outcome(o);
+        r.reporter = IpAddress::parse(reporter);
+        return r;
+    };
+    auto started = [&](std::size_t kind) {
+        return std::count_if(f.probes.started.begin(), f.probes.started.end(),
+                             [&](const auto& s) { return s.kind == kind; });
+    };
+    const std::string told =
+        "fedprobe_flow_reporter_info{answered=\"unreachable\",expect="
+        "\"allow\",flow=\"web\"";
+    // An unreachable before the flow last worked explains nothing: traced, no reporter.
+    f.advance(11s);
+    finish_kind(f.probes, icmp, answer(Outcome::unreachable, "192.0.2.1"));
+    finish_kind(f.probes, tcp, with_outcome(Outcome::ok));  // the flow's https and tcp:ssh
+    f.advance(10s);
+    finish_kind(f.probes, icmp, with_outcome(Outcome::ok));
+    finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    CHECK(started(path) == 1);
+    CHECK(scrape(exporter).find("fedprobe_flow_reporter_info") == std::string::npos);
+    finish_kind(f.probes, path, silent_after_hop_4());
+    CHECK(scrape(exporter).find("fedprobe_flow_blocked_after_info") != std::string::npos);
+    // The router then says "unreachable" to the ping of the same address: the flow's silence is
+    // that router's rate limit. Its device stands for the flow, and the trace's last hop goes.
+    f.advance(10s);
+    finish_kind(f.probes, icmp, answer(Outcome::unreachable, "192.0.2.1"));
+    finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    std::string text = scrape(exporter);
+    CHECK(text.find(told) != std::string::npos);
+    CHECK(text.find("reporter=\"192.0.2.1\"") != std::string::npos);
+    CHECK(text.find("fedprobe_flow_blocked_after_info") == std::string::npos);
+    CHECK(started(path) == 0);
+    // Still silent 20 s on, the answer 20 s old: kept, untraced.
+    f.advance(10s);
+    finish_kind(f.probes, icmp, with_outcome(Outcome::filtered));
+    finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    f.advance(10s);
+    finish_kind(f.probes, icmp, with_outcome(Outcome::filtered));
+    finish_kind(f.probes, tcp, with_outcome(Outcome::filtered));
+    CHECK(scrape(exporter).find(told) != std::string::npos);
+    CHECK(started(path) == 0);
+    // A firewall's "prohibited" is about its port: tcp:ssh's does not explain https.
+    f.advance(30s);
+    finish_kind(f.probes, icmp, with_outcome(Outcome::filtered));
+    for (auto& s : f.probes.started)
+        if (s.kind == tcp)
+            s.done(s.port == 22 ? answer(Outcome::prohibited, "192.0.2.2")
+                                : with_outcome(Outcome::filtered));
+    std::erase_if(f.probes.started, [&](const auto& s) { return s.kind == tcp; });
+    text = scrape(exporter);
+    CHECK(text.find("fedprobe_flow_reporter_info") == std::string::npos);
+    CHECK(started(path) == 0);  // the same silent drop, traced 60 s ago (blocked_trace_every)
+    CHECK(f.engine->stats().in_flight == 0);
+}
+
 TEST_CASE("no trace when tracing is off, and check traces once per run") {
     for (bool off : {true, false}) {
         CAPTURE(off);
