@@ -3,7 +3,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <cerrno>
+#include <cstring>
 
 namespace fedprobe {
 
@@ -24,6 +27,33 @@ ssize_t LoopWire::send(int fd, std::span<const std::uint8_t> bytes) {
 
 ssize_t LoopWire::receive(int fd, std::span<std::uint8_t> into) {
     return ::recv(fd, into.data(), into.size(), 0);
+}
+
+ssize_t LoopWire::receive_stamped(int fd, std::span<std::uint8_t> into, std::int64_t& rx_ns) {
+    iovec iov{into.data(), into.size()};
+    alignas(cmsghdr) std::uint8_t control[CMSG_SPACE(sizeof(timespec))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    rx_ns = 0;
+    const ssize_t n = ::recvmsg(fd, &msg, 0);
+    if (n < 0) return n;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+        timespec ts;
+        std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        rx_ns = std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+    }
+    return n;
+}
+
+std::optional<Endpoint> LoopWire::local_endpoint(int fd) {
+    sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return std::nullopt;
+    return Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
 }
 
 std::optional<QueuedError> LoopWire::read_error(int fd) {

@@ -19,11 +19,15 @@ class LoopWire final : public Wire {
     void cancel_timer(TimerId id) override { loop_.cancel_timer(id); }
     void defer(std::function<void()> callback) override { loop_.defer(std::move(callback)); }
     FdBudget& fd_budget() override { return loop_.fd_budget(); }
+    std::int64_t wall_ns() const override { return realtime_ns(); }
 
     Result<int> open(int family, int type, int protocol, const SendOptions& send) override;
     int connect(int fd, const IpAddress& to, std::uint16_t port) override;
     ssize_t send(int fd, std::span<const std::uint8_t> bytes) override;
     ssize_t receive(int fd, std::span<std::uint8_t> into) override;
+    Status enable_rx_timestamps(int fd) override { return fedprobe::enable_rx_timestamps(fd); }
+    ssize_t receive_stamped(int fd, std::span<std::uint8_t> into, std::int64_t& rx_ns) override;
+    std::optional<Endpoint> local_endpoint(int fd) override;
     std::optional<QueuedError> read_error(int fd) override;
     int pending_error(int fd) override;
     Status watch(int fd, std::uint32_t events, Handler handler) override {

@@ -42,6 +42,9 @@ class Wire {
     virtual void defer(std::function<void()> callback) = 0;
     // The descriptors probes that open a socket each may hold (core/fd_budget.hpp).
     virtual FdBudget& fd_budget() = 0;
+    // The wall clock in unix nanoseconds, for times that cross to another host (STAMP's T1);
+    // the kernel's receive timestamps are on it.
+    virtual std::int64_t wall_ns() const = 0;
 
     // A non-blocking socket sending from `send`'s source, device and DSCP, its error queue on
     // (IP_RECVERR): ICMP errors about what it sent can be read with read_error().
@@ -53,6 +56,13 @@ class Wire {
     // One packet (or a stream's bytes) into `into`: its length, or -1 with errno (EAGAIN: none
     // waits; a connected datagram socket's pending ICMP error as ECONNREFUSED and the like).
     virtual ssize_t receive(int fd, std::span<std::uint8_t> into) = 0;
+    // SO_TIMESTAMPNS: from now on every packet read with receive_stamped() carries the wall
+    // time the kernel received it.
+    virtual Status enable_rx_timestamps(int fd) = 0;
+    // As receive(), with that time in `rx_ns` (0 when the kernel gave none).
+    virtual ssize_t receive_stamped(int fd, std::span<std::uint8_t> into, std::int64_t& rx_ns) = 0;
+    // getsockname: the address and port the socket sends from.
+    virtual std::optional<Endpoint> local_endpoint(int fd) = 0;
     // Pops the socket's oldest queued error (IP_RECVERR); nullopt when there is none.
     virtual std::optional<QueuedError> read_error(int fd) = 0;
     // SO_ERROR: a connect's result on a stream socket, 0 when it succeeded.

@@ -1,6 +1,7 @@
 #include "tests/fake_wire.hpp"
 
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -9,7 +10,8 @@
 
 namespace fedprobe::test {
 
-FakeWire::FakeWire() : now_(TimePoint{} + std::chrono::hours(1000)) {
+FakeWire::FakeWire()
+    : now_(TimePoint{} + std::chrono::hours(1000)), start_(now_), wall_base_(realtime_ns()) {
     budget_.set_defer([this](std::function<void()> wake) { defer(std::move(wake)); });
 }
 
@@ -137,9 +139,34 @@ ssize_t FakeWire::receive(int fd, std::span<std::uint8_t> into) {
     }
     std::vector<std::uint8_t> p = std::move(s->packets.front());
     s->packets.pop_front();
+    s->packets_rx_ns.pop_front();
     const std::size_t n = std::min(p.size(), into.size());  // a datagram is cut to the buffer
     std::copy_n(p.begin(), n, into.begin());
     return static_cast<ssize_t>(n);
+}
+
+Status FakeWire::enable_rx_timestamps(int fd) {
+    Socket* s = find(fd, "enable_rx_timestamps");
+    if (!s) return Status::error("setsockopt: bad descriptor");
+    s->timestamps = true;
+    return Status();
+}
+
+ssize_t FakeWire::receive_stamped(int fd, std::span<std::uint8_t> into, std::int64_t& rx_ns) {
+    rx_ns = 0;
+    Socket* s = find(fd, "receive_stamped");
+    if (!s) return -1;
+    const std::int64_t at = s->packets_rx_ns.empty() ? 0 : s->packets_rx_ns.front();
+    const ssize_t n = receive(fd, into);
+    if (n >= 0 && s->timestamps && s->type != SOCK_STREAM) rx_ns = at;
+    return n;
+}
+
+std::optional<Endpoint> FakeWire::local_endpoint(int fd) {
+    Socket* s = find(fd, "local_endpoint");
+    if (!s) return std::nullopt;
+    const char* address = s->family == AF_INET6 ? "fd00::1" : "10.0.0.1";
+    return Endpoint{*IpAddress::parse(address), static_cast<std::uint16_t>(30000 + fd)};
 }
 
 std::optional<QueuedError> FakeWire::read_error(int fd) {
@@ -200,11 +227,13 @@ void FakeWire::close(int fd) {
 }
 
 void FakeWire::deliver(int fd, std::vector<std::uint8_t> bytes, TimePoint at) {
-    at_socket(fd, at, [bytes = std::move(bytes)](Socket& s) {
-        if (s.type == SOCK_STREAM)
+    at_socket(fd, at, [this, bytes = std::move(bytes)](Socket& s) {
+        if (s.type == SOCK_STREAM) {
             s.stream.insert(s.stream.end(), bytes.begin(), bytes.end());
-        else
+        } else {
             s.packets.push_back(bytes);
+            s.packets_rx_ns.push_back(wall_ns());
+        }
     });
 }
 

@@ -76,6 +76,15 @@ class FakeWire final : public Wire {
         deferred_.push_back(std::move(callback));
     }
     FdBudget& fd_budget() override { return budget_; }
+    // The wall clock moves with the virtual one, from the real time the fake was made.
+    std::int64_t wall_ns() const override {
+        return wall_base_ +
+               std::chrono::duration_cast<std::chrono::nanoseconds>(now_ - start_).count();
+    }
+    Status enable_rx_timestamps(int fd) override;
+    ssize_t receive_stamped(int fd, std::span<std::uint8_t> into, std::int64_t& rx_ns) override;
+    // 10.0.0.1 or fd00::1, and a port of the socket's own.
+    std::optional<Endpoint> local_endpoint(int fd) override;
     Result<int> open(int family, int type, int protocol, const SendOptions& send) override;
     int connect(int fd, const IpAddress& to, std::uint16_t port) override;
     ssize_t send(int fd, std::span<const std::uint8_t> bytes) override;
@@ -93,7 +102,9 @@ class FakeWire final : public Wire {
         std::optional<IpAddress> to;
         std::uint16_t port = 0;
         std::deque<std::vector<std::uint8_t>> packets;  // datagram sockets
-        std::deque<std::uint8_t> stream;                // stream sockets' bytes in
+        std::deque<std::int64_t> packets_rx_ns;         // each one's arrival, on wall_ns()
+        bool timestamps = false;
+        std::deque<std::uint8_t> stream;  // stream sockets' bytes in
         bool connecting = false, connected = false, eof = false;
         int pending_err = 0;  // SO_ERROR, as the kernel's sk_err
         std::deque<QueuedError> errors;
@@ -109,6 +120,8 @@ class FakeWire final : public Wire {
     void run_deferred();
 
     TimePoint now_;
+    TimePoint start_;
+    std::int64_t wall_base_;
     FdBudget budget_;
     std::map<int, Socket> sockets_;
     int next_fd_ = 1000;

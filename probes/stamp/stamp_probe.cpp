@@ -50,11 +50,11 @@ StampProbe::~StampProbe() {
 }
 
 void StampProbe::close_session(Session& s) {
-    if (s.round && s.round->timer) loop_.cancel_timer(s.round->timer);
+    if (s.round && s.round->timer) wire_.cancel_timer(s.round->timer);
     s.round.reset();
     if (s.fd >= 0) {
-        loop_.remove_fd(s.fd);
-        close(s.fd);
+        wire_.unwatch(s.fd);
+        wire_.close(s.fd);
         s.fd = -1;
     }
 }
@@ -83,7 +83,7 @@ Result<StampProbe::Session*> StampProbe::session_for(const ProbeRequest& req) {
         if (!it->second->round) it->second->params = p;
         return it->second.get();
     }
-    auto opened = open_probe_socket(req.destination.family, SOCK_DGRAM, IPPROTO_UDP, send);
+    auto opened = wire_.open(req.destination.family, SOCK_DGRAM, IPPROTO_UDP, send);
     if (!opened.ok()) return opened.status();
     const int fd = *opened;
     auto s = std::make_unique<Session>();
@@ -91,30 +91,24 @@ Result<StampProbe::Session*> StampProbe::session_for(const ProbeRequest& req) {
     s->destination = req.destination;
     s->port = req.port;
     s->params = p;
-    Status st = enable_rx_timestamps(fd);
-    sockaddr_storage ss;
-    socklen_t len = req.destination.to_sockaddr(req.port, ss);
+    Status st = wire_.enable_rx_timestamps(fd);
     // Connected: the kernel hands this socket only the reflector's replies and the ICMP errors
     // about our packets, and the source port stays the session's.
-    if (st.ok() && connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0)
+    if (st.ok() && wire_.connect(fd, req.destination, req.port) != 0)
         st = Status::from_errno("connect", errno);
-    sockaddr_storage local;
-    socklen_t local_len = sizeof local;
-    if (st.ok() && getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0)
+    std::optional<Endpoint> bound;
+    if (st.ok() && !(bound = wire_.local_endpoint(fd)))
         st = Status::from_errno("getsockname", errno);
     if (!st.ok()) {
-        close(fd);
+        wire_.close(fd);
         return st;
     }
-    const Endpoint bound =
-        Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&local)).value_or(Endpoint{});
-    s->local = bound.address;
-    s->local_port = bound.port;
+    s->local = bound->address;
+    s->local_port = bound->port;
     Session* raw = s.get();
-    st =
-        loop_.add_fd(fd, EPOLLIN | EPOLLERR, [this, raw](std::uint32_t ev) { on_event(*raw, ev); });
+    st = wire_.watch(fd, EPOLLIN | EPOLLERR, [this, raw](std::uint32_t ev) { on_event(*raw, ev); });
     if (!st.ok()) {
-        close(fd);
+        wire_.close(fd);
         return st;
     }
     sessions_.emplace(key, std::move(s));
@@ -122,10 +116,10 @@ Result<StampProbe::Session*> StampProbe::session_for(const ProbeRequest& req) {
 }
 
 void StampProbe::start(const ProbeRequest& req, Done done) {
-    const TimePoint now = loop_.now();
+    const TimePoint now = wire_.now();
     forget_stale(now);
     auto fail = [&](std::string why) {
-        loop_.defer([done = std::move(done), why = std::move(why)] {
+        wire_.defer([done = std::move(done), why = std::move(why)] {
             ProbeResult r;
             r.outcome = Outcome::error;
             r.detail = why;
@@ -168,20 +162,20 @@ void StampProbe::send_next(Session& s) {
         if (p.padding > 0)
             pkt.tlvs.push_back(make_padding_tlv(static_cast<std::size_t>(p.padding)));
     }
-    const std::int64_t t1 = realtime_ns();
+    const std::int64_t t1 = wire_.wall_ns();
     pkt.timestamp = stamp_timestamp(t1, p.ptp);
     const auto bytes = encode(pkt, p.key.empty() ? nullptr : &p.key);
     r.sent.push_back(Sent{t1, -1});
-    if (::send(s.fd, bytes.data(), bytes.size(), 0) < 0 && !r.send_errno) r.send_errno = errno;
+    if (wire_.send(s.fd, bytes) < 0 && !r.send_errno) r.send_errno = errno;
 
-    const TimePoint now = loop_.now();
+    const TimePoint now = wire_.now();
     if (static_cast<int>(r.sent.size()) < r.packets) {
         TimePoint next = now + p.spacing;
         // Each packet after the first takes a slot of the destination network's rate limit.
         if (r.pacer) next = std::max(next, r.pacer->reserve(next));
-        r.timer = loop_.add_timer(next, [this, &s] { send_next(s); });
+        r.timer = wire_.add_timer(next, [this, &s] { send_next(s); });
     } else {
-        r.timer = loop_.add_timer(now + r.timeout, [this, &s] {
+        r.timer = wire_.add_timer(now + r.timeout, [this, &s] {
             s.round->timer = 0;
             finish(s);
         });
@@ -190,28 +184,29 @@ void StampProbe::send_next(Session& s) {
 
 void StampProbe::on_event(Session& s, std::uint32_t events) {
     if (events & EPOLLERR) {
-        while (auto q = read_error_queue(s.fd))
+        while (auto q = wire_.read_error(s.fd))
             if (s.round && !s.round->icmp && q->from_icmp()) s.round->icmp = std::move(*q);
     }
-    for (int batch = 0; batch < 4; ++batch) {
-        const std::size_t n = receiver_.receive(s.fd);
-        for (std::size_t i = 0; i < n && s.round; ++i)
-            on_reply(s, receiver_.packet(i));
-        if (n < PacketReceiver::kBatch) break;
+    // Bounded, so one busy session cannot hold the loop; level-triggered, the rest comes next.
+    for (int n = 0; n < 64; ++n) {
+        std::int64_t rx_ns = 0;
+        const ssize_t len = wire_.receive_stamped(s.fd, buffer_, rx_ns);
+        if (len < 0) break;  // EAGAIN; or a pending ICMP error, which the queue above holds
+        if (s.round) on_reply(s, {buffer_.data(), static_cast<std::size_t>(len)}, rx_ns);
     }
     Round* r = s.round.get();
     if (r && static_cast<int>(r->sent.size()) == r->packets &&
         std::all_of(r->sent.begin(), r->sent.end(), [](const Sent& x) { return x.rtt >= 0; })) {
-        loop_.cancel_timer(r->timer);
+        wire_.cancel_timer(r->timer);
         r->timer = 0;
         finish(s);
     }
 }
 
-void StampProbe::on_reply(Session& s, const PacketReceiver::Packet& p) {
+void StampProbe::on_reply(Session& s, std::span<const std::uint8_t> data, std::int64_t rx_ns) {
     Round& r = *s.round;
     StampReflectorPacket reply;
-    if (decode(p.data, s.params.key.empty() ? nullptr : &s.params.key, reply) != StampParse::ok) {
+    if (decode(data, s.params.key.empty() ? nullptr : &s.params.key, reply) != StampParse::ok) {
         ++r.undecodable;
         return;
     }
@@ -219,7 +214,7 @@ void StampProbe::on_reply(Session& s, const PacketReceiver::Packet& p) {
     if (reply.sender_seq - r.first_seq >= r.sent.size()) return;
     Sent& sent = r.sent[reply.sender_seq - r.first_seq];
     if (sent.rtt >= 0) return;
-    const std::int64_t t4 = p.rx_ns ? p.rx_ns : realtime_ns();
+    const std::int64_t t4 = rx_ns ? rx_ns : wire_.wall_ns();
     const ErrorEstimate theirs = ErrorEstimate::unpack(reply.error_estimate);
     const std::int64_t t2 = stamp_timestamp_ns(reply.receive_timestamp, theirs.ptp);
     const std::int64_t t3 = stamp_timestamp_ns(reply.timestamp, theirs.ptp);

@@ -1,7 +1,8 @@
 // The stamp kind's Session-Sender: one long-lived UDP session per target (its own connected
 // socket, so the reflector sees one source port and keeps one count), a round of test packets
 // per poll, and the replies matched back by sequence number. See stamp_kind.hpp for what a
-// round reports.
+// round reports. Every socket call and clock reading goes through a Wire: the loop's own, or a
+// test's fake.
 //
 // Threads: the event loop's thread only.
 #pragma once
@@ -12,7 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/event_loop.hpp"
+#include "core/loop_wire.hpp"
 #include "core/socket.hpp"
 #include "probes/probe.hpp"
 #include "probes/stamp/stamp_kind.hpp"
@@ -23,7 +24,9 @@ namespace fedprobe {
 
 class StampProbe : public Probe {
   public:
-    explicit StampProbe(EventLoop& loop) : loop_(loop) {}
+    explicit StampProbe(EventLoop& loop)
+        : own_wire_(std::make_unique<LoopWire>(loop)), wire_(*own_wire_) {}
+    explicit StampProbe(Wire& wire) : wire_(wire) {}
     ~StampProbe() override;
     void start(const ProbeRequest& request, Done done) override;
     std::size_t sessions() const { return sessions_.size(); }
@@ -48,7 +51,7 @@ class StampProbe : public Probe {
         std::optional<int> dscp_received;
         std::optional<bool> translated;
         std::optional<QueuedError> icmp;
-        EventLoop::TimerId timer = 0;
+        Wire::TimerId timer = 0;
         std::shared_ptr<RateLimiter> pacer;
     };
     struct Session {
@@ -66,15 +69,16 @@ class StampProbe : public Probe {
         std::string seen;  // the address the reflector last reported, for the log only
     };
 
-    EventLoop& loop_;
+    std::unique_ptr<Wire> own_wire_;  // the loop's, unless a test gave its own
+    Wire& wire_;
     std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;
-    PacketReceiver receiver_;
+    std::vector<std::uint8_t> buffer_ = std::vector<std::uint8_t>(65535);  // one datagram
     TimePoint next_forget_{};
 
     Result<Session*> session_for(const ProbeRequest& req);
     void send_next(Session& s);
     void on_event(Session& s, std::uint32_t events);
-    void on_reply(Session& s, const PacketReceiver::Packet& p);
+    void on_reply(Session& s, std::span<const std::uint8_t> data, std::int64_t rx_ns);
     void finish(Session& s);
     void close_session(Session& s);
     void forget_stale(TimePoint now);
