@@ -1,5 +1,7 @@
 #include "core/loop_wire.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -65,6 +67,25 @@ int LoopWire::pending_error(int fd) {
     socklen_t len = sizeof err;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
     return err;
+}
+
+Status LoopWire::set_keepalive(int fd, int idle_s, int interval_s, int count) {
+    const int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof idle_s) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval_s, sizeof interval_s) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count) != 0)
+        return Status::from_errno("setsockopt(keepalive)", errno);
+    return Status();
+}
+
+std::optional<Duration> LoopWire::since_last_ack(int fd) {
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 ||
+        info.tcpi_state != TCP_ESTABLISHED)
+        return std::nullopt;
+    return std::chrono::milliseconds(info.tcpi_last_ack_recv);
 }
 
 void LoopWire::close(int fd) {

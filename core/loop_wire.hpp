@@ -30,6 +30,8 @@ class LoopWire final : public Wire {
     std::optional<Endpoint> local_endpoint(int fd) override;
     std::optional<QueuedError> read_error(int fd) override;
     int pending_error(int fd) override;
+    Status set_keepalive(int fd, int idle_s, int interval_s, int count) override;
+    std::optional<Duration> since_last_ack(int fd) override;
     Status watch(int fd, std::uint32_t events, Handler handler) override {
         return loop_.add_fd(fd, events, std::move(handler));
     }

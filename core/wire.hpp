@@ -67,6 +67,13 @@ class Wire {
     virtual std::optional<QueuedError> read_error(int fd) = 0;
     // SO_ERROR: a connect's result on a stream socket, 0 when it succeeded.
     virtual int pending_error(int fd) = 0;
+    // The kernel's TCP keepalive (SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT): after
+    // `idle_s` without a packet from the peer, a probe every `interval_s`, and ETIMEDOUT after
+    // `count` unanswered.
+    virtual Status set_keepalive(int fd, int idle_s, int interval_s, int count) = 0;
+    // TCP_INFO: how long ago the peer's last ACK arrived, while the connection is established;
+    // nullopt otherwise.
+    virtual std::optional<Duration> since_last_ack(int fd) = 0;
     // Calls `handler` while any of `events` holds. A failure leaves fd unwatched.
     virtual Status watch(int fd, std::uint32_t events, Handler handler) = 0;
     virtual Status modify(int fd, std::uint32_t events) = 0;  // a watched socket's events

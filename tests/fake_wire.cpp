@@ -77,21 +77,78 @@ void FakeWire::at_socket(int fd, TimePoint at, std::function<void(Socket&)> chan
 }
 
 void FakeWire::accept(int fd, TimePoint at) {
-    at_socket(fd, at, [](Socket& s) {
+    at_socket(fd, at, [this, fd](Socket& s) {
         s.connecting = false;
         s.connected = true;
+        heard_from_peer(fd, s);
     });
 }
 
+void FakeWire::heard_from_peer(int fd, Socket& s) {
+    s.heard = now_;
+    s.unanswered = 0;
+    arm_keepalive(fd, s);
+}
+
+void FakeWire::arm_keepalive(int fd, Socket& s) {
+    if (s.keepalive_timer) cancel_timer(s.keepalive_timer);
+    s.keepalive_timer = 0;
+    if (!s.keepalive || !s.connected || s.pending_err || s.eof) return;
+    const TimePoint at = s.unanswered ? now_ + std::chrono::seconds(s.keepalive->interval)
+                                      : s.heard + std::chrono::seconds(s.keepalive->idle);
+    s.keepalive_timer = add_timer(at, [this, fd] { on_keepalive_due(fd); });
+}
+
+void FakeWire::on_keepalive_due(int fd) {
+    auto it = sockets_.find(fd);
+    if (it == sockets_.end()) return;
+    Socket& s = it->second;
+    s.keepalive_timer = 0;
+    const KeepaliveAnswer answer = on_keepalive ? on_keepalive(fd) : KeepaliveAnswer::ack;
+    if (answer == KeepaliveAnswer::ack)
+        return at_socket(fd, now_ + round_trip, [this, fd](Socket& s) { heard_from_peer(fd, s); });
+    if (answer == KeepaliveAnswer::reset)
+        return refuse(fd, ECONNRESET, now_ + round_trip);  // the connection is gone
+    if (++s.unanswered >= s.keepalive->count) {
+        s.pending_err = ETIMEDOUT;
+        s.connected = false;
+        return;
+    }
+    arm_keepalive(fd, s);
+}
+
+Status FakeWire::set_keepalive(int fd, int idle_s, int interval_s, int count) {
+    Socket* s = find(fd, "set_keepalive");
+    if (!s) return Status::error("setsockopt: bad descriptor");
+    if (s->type != SOCK_STREAM || idle_s < 1 || interval_s < 1 || count < 1) {
+        errno = EINVAL;
+        return Status::from_errno("setsockopt(keepalive)", EINVAL);
+    }
+    s->keepalive = Socket::Keepalive{idle_s, interval_s, count};
+    arm_keepalive(fd, *s);
+    return Status();
+}
+
+std::optional<Duration> FakeWire::since_last_ack(int fd) {
+    Socket* s = find(fd, "since_last_ack");
+    if (!s || !s->connected || s->pending_err) return std::nullopt;
+    return now_ - s->heard;
+}
+
 void FakeWire::refuse(int fd, int err, TimePoint at) {
-    at_socket(fd, at, [err](Socket& s) {
+    at_socket(fd, at, [this, err](Socket& s) {
         s.connecting = false;
+        s.connected = false;
         s.pending_err = err;
+        if (s.keepalive_timer) cancel_timer(std::exchange(s.keepalive_timer, 0));
     });
 }
 
 void FakeWire::close_peer(int fd, TimePoint at) {
-    at_socket(fd, at, [](Socket& s) { s.eof = true; });
+    at_socket(fd, at, [this](Socket& s) {
+        s.eof = true;
+        if (s.keepalive_timer) cancel_timer(std::exchange(s.keepalive_timer, 0));
+    });
 }
 
 ssize_t FakeWire::send(int fd, std::span<const std::uint8_t> bytes) {
@@ -223,13 +280,15 @@ void FakeWire::close(int fd) {
     }
     if (it->second.watched)
         misuse_.push_back("close of socket " + std::to_string(fd) + " while watched");
+    if (it->second.keepalive_timer) cancel_timer(it->second.keepalive_timer);
     sockets_.erase(it);
 }
 
 void FakeWire::deliver(int fd, std::vector<std::uint8_t> bytes, TimePoint at) {
-    at_socket(fd, at, [this, bytes = std::move(bytes)](Socket& s) {
+    at_socket(fd, at, [this, fd, bytes = std::move(bytes)](Socket& s) {
         if (s.type == SOCK_STREAM) {
             s.stream.insert(s.stream.end(), bytes.begin(), bytes.end());
+            heard_from_peer(fd, s);
         } else {
             s.packets.push_back(bytes);
             s.packets_rx_ns.push_back(wall_ns());

@@ -45,6 +45,13 @@ class FakeWire final : public Wire {
     std::function<void(const Sent&)> on_send;
     // A stream socket's connect: the network answers with accept() or refuse().
     std::function<void(int fd, const IpAddress& to, std::uint16_t port)> on_connect;
+    // The kernel's keepalive (set_keepalive) on an established stream, as Linux runs it: the
+    // first probe `idle` after the peer was last heard, then every `interval`, ETIMEDOUT after
+    // `count` unanswered. The network answers each (default: an ACK). An ACK or a RST takes
+    // `round_trip`; data delivered to the socket counts as hearing from the peer.
+    enum class KeepaliveAnswer { ack, none, reset };
+    std::function<KeepaliveAnswer(int fd)> on_keepalive;
+    Duration round_trip = std::chrono::milliseconds(1);
     // Errno for the next open(), connect() or send() (0: success); each test resets it.
     std::function<int(int family, int type)> open_errno;
     std::function<int(const Sent&)> send_errno;
@@ -91,6 +98,8 @@ class FakeWire final : public Wire {
     ssize_t receive(int fd, std::span<std::uint8_t> into) override;
     std::optional<QueuedError> read_error(int fd) override;
     int pending_error(int fd) override;
+    Status set_keepalive(int fd, int idle_s, int interval_s, int count) override;
+    std::optional<Duration> since_last_ack(int fd) override;
     Status watch(int fd, std::uint32_t events, Handler handler) override;
     Status modify(int fd, std::uint32_t events) override;
     void unwatch(int fd) override;
@@ -107,6 +116,13 @@ class FakeWire final : public Wire {
         std::deque<std::uint8_t> stream;  // stream sockets' bytes in
         bool connecting = false, connected = false, eof = false;
         int pending_err = 0;  // SO_ERROR, as the kernel's sk_err
+        struct Keepalive {
+            int idle = 0, interval = 0, count = 0;
+        };
+        std::optional<Keepalive> keepalive;
+        TimePoint heard{};  // the peer's last packet, data or ACK
+        int unanswered = 0;
+        TimerId keepalive_timer = 0;
         std::deque<QueuedError> errors;
         std::uint32_t events = 0;
         Handler handler;
@@ -115,6 +131,10 @@ class FakeWire final : public Wire {
     Socket* find(int fd, const char* call);
     // Runs `change` on the socket at `at`, or counts it dropped if the socket has closed.
     void at_socket(int fd, TimePoint at, std::function<void(Socket&)> change);
+    // Sets the socket's next keepalive probe from what it last heard, or its last probe.
+    void arm_keepalive(int fd, Socket& s);
+    void on_keepalive_due(int fd);
+    void heard_from_peer(int fd, Socket& s);
     // The epoll wait: every watched socket whose events hold is called, until none does.
     void dispatch_ready();
     void run_deferred();

@@ -1,10 +1,8 @@
 #include "probes/idle/idle_probe.hpp"
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -43,7 +41,7 @@ IdleProbe::~IdleProbe() {
 }
 
 void IdleProbe::start(const ProbeRequest& req, Done done) {
-    const TimePoint now = loop_.now();
+    const TimePoint now = wire_.now();
     forget_stale(now);
     const IdleParams& p = req.as<IdleKind>();
     const std::string key = key_of(req, p);
@@ -65,11 +63,11 @@ void IdleProbe::start(const ProbeRequest& req, Done done) {
         t.waiting.push_back(std::move(done));  // answered by the first connect to finish
         return;
     }
-    loop_.defer([done = std::move(done), r = result_of(t)]() mutable { done(std::move(r)); });
+    wire_.defer([done = std::move(done), r = result_of(t)]() mutable { done(std::move(r)); });
 }
 
 void IdleProbe::top_up(Target& t) {
-    const TimePoint now = loop_.now();
+    const TimePoint now = wire_.now();
     std::vector<double> flying;
     for (const auto& s : t.sessions)
         flying.push_back(s->idle_s);
@@ -91,29 +89,24 @@ void IdleProbe::top_up(Target& t) {
 }
 
 bool IdleProbe::open_session(Target& t, double idle_s) {
-    if (open_ >= kMaxSessions || !loop_.fd_budget().try_take()) return false;
+    if (open_ >= kMaxSessions || !wire_.fd_budget().try_take()) return false;
     const ProbeRequest& req = t.request;
-    auto opened = open_probe_socket(req.destination.family, SOCK_STREAM, IPPROTO_TCP, req.send());
+    auto opened = wire_.open(req.destination.family, SOCK_STREAM, IPPROTO_TCP, req.send());
     if (!opened.ok()) {
         const int err = errno;
-        loop_.fd_budget().give();
+        wire_.fd_budget().give();
         connect_done(t, outcome_from_errno(err), {}, std::nullopt, opened.status().message());
         return false;
     }
     const int fd = *opened;
     // The kernel's keepalive is the probe: after idle_s without a packet it sends one segment
     // one below the next sequence number, which a live session answers with an ACK.
-    const int on = 1, idle = static_cast<int>(idle_s), interval = kKeepaliveInterval,
-              count = kKeepaliveCount;
-    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0 ||
-        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) != 0 ||
-        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval) != 0 ||
-        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count) != 0) {
-        const int err = errno;
-        ::close(fd);
-        loop_.fd_budget().give();
-        connect_done(t, Outcome::error, {}, std::nullopt,
-                     std::string("setsockopt(keepalive): ") + std::strerror(err));
+    if (Status st =
+            wire_.set_keepalive(fd, static_cast<int>(idle_s), kKeepaliveInterval, kKeepaliveCount);
+        !st.ok()) {
+        wire_.close(fd);
+        wire_.fd_budget().give();
+        connect_done(t, Outcome::error, {}, std::nullopt, st.message());
         return false;
     }
     auto session = std::make_unique<Session>();
@@ -122,30 +115,28 @@ bool IdleProbe::open_session(Target& t, double idle_s) {
     s->fd = fd;
     s->idle_s = idle_s;
     s->holds_budget = true;
-    s->opened = loop_.now();
+    s->opened = wire_.now();
     t.sessions.push_back(std::move(session));
     ++open_;
-    sockaddr_storage ss;
-    const socklen_t len = req.destination.to_sockaddr(req.port, ss);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS) {
+    if (wire_.connect(fd, req.destination, req.port) != 0 && errno != EINPROGRESS) {
         const int err = errno;
         connect_done(t, outcome_from_errno(err), {}, std::nullopt, std::strerror(err));
         end(s, std::nullopt);
         return true;
     }
-    if (Status st = loop_.add_fd(fd, EPOLLOUT,
-                                 [this, s](std::uint32_t ev) {
-                                     if (s->connected)
-                                         on_event(s, ev);
-                                     else
-                                         on_connect(s);
-                                 });
+    if (Status st = wire_.watch(fd, EPOLLOUT,
+                                [this, s](std::uint32_t ev) {
+                                    if (s->connected)
+                                        on_event(s, ev);
+                                    else
+                                        on_connect(s);
+                                });
         !st.ok()) {
         connect_done(t, Outcome::error, {}, std::nullopt, st.message());
         end(s, std::nullopt);
         return true;
     }
-    s->timer = loop_.add_timer(s->opened + req.timeout, [this, s] {
+    s->timer = wire_.add_timer(s->opened + req.timeout, [this, s] {
         s->timer = 0;
         on_connect_timeout(s);
     });
@@ -154,12 +145,10 @@ bool IdleProbe::open_session(Target& t, double idle_s) {
 
 void IdleProbe::on_connect(Session* s) {
     Target& t = *s->target;
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-    const Duration took = loop_.now() - s->opened;
+    const int err = wire_.pending_error(s->fd);
+    const Duration took = wire_.now() - s->opened;
     if (err != 0) {
-        if (auto q = read_error_queue(s->fd); q && q->from_icmp())
+        if (auto q = wire_.read_error(s->fd); q && q->from_icmp())
             connect_done(
                 t, outcome_of(*q), took, q->offender,
                 "icmp type " + std::to_string(q->type) + " code " + std::to_string(q->code));
@@ -169,11 +158,11 @@ void IdleProbe::on_connect(Session* s) {
                          std::strerror(err));
         return end(s, std::nullopt);
     }
-    if (s->timer) loop_.cancel_timer(s->timer);
+    if (s->timer) wire_.cancel_timer(s->timer);
     s->timer = 0;
     s->connected = true;
-    s->quiet_since = loop_.now();
-    if (Status st = loop_.modify_fd(s->fd, EPOLLIN | EPOLLRDHUP); !st.ok()) {
+    s->quiet_since = wire_.now();
+    if (Status st = wire_.modify(s->fd, EPOLLIN | EPOLLRDHUP); !st.ok()) {
         connect_done(t, Outcome::error, took, std::nullopt, st.message());
         return end(s, std::nullopt);
     }
@@ -184,8 +173,8 @@ void IdleProbe::on_connect(Session* s) {
 
 void IdleProbe::on_connect_timeout(Session* s) {
     Target& t = *s->target;
-    const Duration took = loop_.now() - s->opened;
-    if (auto q = read_error_queue(s->fd); q && q->from_icmp())
+    const Duration took = wire_.now() - s->opened;
+    if (auto q = wire_.read_error(s->fd); q && q->from_icmp())
         connect_done(t, outcome_of(*q), took, q->offender, "icmp error to the SYN");
     else
         connect_done(t, Outcome::filtered, took, std::nullopt, "no answer to the SYN");
@@ -193,56 +182,49 @@ void IdleProbe::on_connect_timeout(Session* s) {
 }
 
 void IdleProbe::arm_check(Session* s) {
-    if (s->timer) loop_.cancel_timer(s->timer);
+    if (s->timer) wire_.cancel_timer(s->timer);
     const auto at = s->quiet_since +
                     std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s->idle_s)) +
                     std::chrono::seconds(kKeepaliveInterval);
-    s->timer = loop_.add_timer(at, [this, s] {
+    s->timer = wire_.add_timer(at, [this, s] {
         s->timer = 0;
         on_check(s);
     });
 }
 
 void IdleProbe::on_check(Session* s) {
-    const TimePoint now = loop_.now();
+    const TimePoint now = wire_.now();
     const auto keepalive_at = s->quiet_since + std::chrono::duration_cast<Duration>(
                                                    std::chrono::duration<double>(s->idle_s));
-    tcp_info info{};
-    socklen_t len = sizeof info;
-    if (getsockopt(s->fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 &&
-        info.tcpi_state == TCP_ESTABLISHED &&
-        std::chrono::milliseconds(info.tcpi_last_ack_recv) < now - keepalive_at)
+    if (auto ack = wire_.since_last_ack(s->fd); ack && *ack < now - keepalive_at)
         return end(s, IdleAnswer::alive, seconds(now - s->quiet_since));
     // No ACK yet: the kernel's retries decide (ETIMEDOUT after the last). In case no verdict
     // comes, a last look after them.
     const auto last =
         keepalive_at + std::chrono::seconds(kKeepaliveInterval * (kKeepaliveCount + 1));
     if (now >= last) return end(s, IdleAnswer::silence, s->idle_s);
-    s->timer = loop_.add_timer(last, [this, s] {
+    s->timer = wire_.add_timer(last, [this, s] {
         s->timer = 0;
         on_check(s);
     });
 }
 
 void IdleProbe::on_event(Session* s, std::uint32_t events) {
-    const double idle_for = seconds(loop_.now() - s->quiet_since);
+    const double idle_for = seconds(wire_.now() - s->quiet_since);
     auto cut_by = [&](int err) {
         // The keepalive went unanswered to the end; or a RST, or an ICMP error, cut it.
         if (err == ETIMEDOUT) return end(s, IdleAnswer::silence, s->idle_s);
         return end(s, IdleAnswer::reset, idle_for);
     };
     if (events & EPOLLERR) {
-        int err = 0;
-        socklen_t len = sizeof err;
-        if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-        if (err != 0) return cut_by(err);
+        if (const int err = wire_.pending_error(s->fd); err != 0) return cut_by(err);
     }
-    char buf[512];
+    std::uint8_t buf[512];
     for (;;) {
-        const ssize_t n = ::read(s->fd, buf, sizeof buf);
+        const ssize_t n = wire_.receive(s->fd, buf);
         if (n > 0) {
             // A banner (SMTP says hello first): the idle time starts from the last thing received.
-            s->quiet_since = loop_.now();
+            s->quiet_since = wire_.now();
             arm_check(s);
             continue;
         }
@@ -263,7 +245,7 @@ void IdleProbe::connect_done(Target& t, Outcome o, Duration took, std::optional<
     auto waiting = std::move(t.waiting);
     t.waiting.clear();
     for (auto& done : waiting)
-        loop_.defer([done = std::move(done), r = result_of(t)]() mutable { done(std::move(r)); });
+        wire_.defer([done = std::move(done), r = result_of(t)]() mutable { done(std::move(r)); });
 }
 
 void IdleProbe::end(Session* s, std::optional<IdleAnswer> answer, double elapsed_s) {
@@ -281,10 +263,10 @@ void IdleProbe::end(Session* s, std::optional<IdleAnswer> answer, double elapsed
 
 void IdleProbe::close_session(Session* s) {
     Target& t = *s->target;
-    if (s->timer) loop_.cancel_timer(s->timer);
-    loop_.remove_fd(s->fd);
-    ::close(s->fd);
-    if (s->holds_budget) loop_.fd_budget().give();
+    if (s->timer) wire_.cancel_timer(s->timer);
+    wire_.unwatch(s->fd);
+    wire_.close(s->fd);
+    if (s->holds_budget) wire_.fd_budget().give();
     --open_;
     for (auto it = t.sessions.begin(); it != t.sessions.end(); ++it)
         if (it->get() == s) {

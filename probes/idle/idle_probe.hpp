@@ -10,6 +10,7 @@
 // unchanged keeps its bounds. Each session holds a descriptor from the loop's budget; at most
 // `sessions` per target and kMaxSessions in all.
 //
+// Every socket call and timer goes through a Wire: the loop's own, or a test's fake.
 // Event loop thread only.
 #pragma once
 
@@ -18,7 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/event_loop.hpp"
+#include "core/loop_wire.hpp"
 #include "probes/idle/idle_kind.hpp"
 #include "probes/idle/idle_search.hpp"
 #include "probes/probe.hpp"
@@ -35,7 +36,9 @@ class IdleProbe : public Probe {
     // A target nobody polled for this long left the config: its sessions close.
     static constexpr auto kForgetAfter = std::chrono::hours(1);
 
-    explicit IdleProbe(EventLoop& loop) : loop_(loop) {}
+    explicit IdleProbe(EventLoop& loop)
+        : own_wire_(std::make_unique<LoopWire>(loop)), wire_(*own_wire_) {}
+    explicit IdleProbe(Wire& wire) : wire_(wire) {}
     ~IdleProbe() override;
     void start(const ProbeRequest& request, Done done) override;
     std::size_t sessions_open() const { return open_; }
@@ -49,7 +52,7 @@ class IdleProbe : public Probe {
         bool connected = false;
         bool holds_budget = false;
         TimePoint opened{}, quiet_since{};  // quiet_since: the last thing received
-        EventLoop::TimerId timer = 0;
+        Wire::TimerId timer = 0;
     };
     struct Target {
         std::string key;
@@ -69,7 +72,8 @@ class IdleProbe : public Probe {
         TimePoint verify_at = TimePoint::max();
     };
 
-    EventLoop& loop_;
+    std::unique_ptr<Wire> own_wire_;  // the loop's, unless a test gave its own
+    Wire& wire_;
     std::unordered_map<std::string, std::unique_ptr<Target>> targets_;
     std::size_t open_ = 0;
     TimePoint next_forget_{};  // forget_stale runs at most once a minute, not on every poll
