@@ -1,5 +1,8 @@
 #include "core/loop_wire.hpp"
 
+// net/if.h must precede anything that pulls in linux/if.h, or their definitions clash.
+#include <net/if.h>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -14,6 +17,62 @@ namespace fedprobe {
 
 Result<int> LoopWire::open(int family, int type, int protocol, const SendOptions& send) {
     return open_probe_socket(family, type, protocol, send);
+}
+
+namespace {
+
+int icmp_protocol(int family) {
+    return family == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
+}
+
+}  // namespace
+
+Result<int> LoopWire::open_icmp(int family, bool& raw) {
+    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, icmp_protocol(family));
+    raw = false;
+    if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+        fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, icmp_protocol(family));
+        raw = true;
+    }
+    if (fd < 0)
+        return Status::error(
+            std::string("cannot open an ICMP socket (") + std::strerror(errno) +
+            "): allow ping sockets with sysctl net.ipv4.ping_group_range or grant CAP_NET_RAW");
+    return fd;
+}
+
+Result<int> LoopWire::open_raw_icmp(int family) {
+    const int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, icmp_protocol(family));
+    if (fd < 0) return Status::from_errno("raw ICMP socket", errno);
+    return fd;
+}
+
+Status LoopWire::prepare_icmp_reader(int fd, int family, bool raw) {
+    Status st = enable_rx_timestamps(fd);
+    if (st.ok()) st = enable_rx_overflow_count(fd);
+    // Ping sockets learn of ICMP errors through the error queue; raw sockets read them directly.
+    if (st.ok())
+        st = raw ? pass_echo_replies_and_errors(fd, family) : enable_error_queue(fd, family);
+    if (!st.ok()) return st;
+    // Bursts of replies from many targets land at once; SO_RCVBUF is capped by rmem_max
+    // (about 1,300 replies), so ask for more where CAP_NET_ADMIN allows.
+    grow_receive_buffer(fd, 8 << 20);
+    return st;
+}
+
+unsigned LoopWire::interface_index(const std::string& device) {
+    return if_nametoindex(device.c_str());
+}
+
+// Checked only after a failed send, so it costs nothing on the hot path.
+bool LoopWire::is_local_address(const IpAddress& a) {
+    int fd = socket(a.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return true;  // cannot tell: do not blame the config
+    sockaddr_storage ss;
+    socklen_t len = a.to_sockaddr(0, ss);
+    bool local = bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0 || errno != EADDRNOTAVAIL;
+    ::close(fd);
+    return local;
 }
 
 int LoopWire::connect(int fd, const IpAddress& to, std::uint16_t port) {

@@ -18,10 +18,30 @@ class LoopWire final : public Wire {
     }
     void cancel_timer(TimerId id) override { loop_.cancel_timer(id); }
     void defer(std::function<void()> callback) override { loop_.defer(std::move(callback)); }
+    std::uint64_t add_drain(std::function<void()> drain) override {
+        return loop_.add_drain(std::move(drain));
+    }
+    void remove_drain(std::uint64_t id) override { loop_.remove_drain(id); }
     FdBudget& fd_budget() override { return loop_.fd_budget(); }
     std::int64_t wall_ns() const override { return realtime_ns(); }
 
     Result<int> open(int family, int type, int protocol, const SendOptions& send) override;
+    Result<int> open_icmp(int family, bool& raw) override;
+    Result<int> open_raw_icmp(int family) override;
+    Status prepare_icmp_reader(int fd, int family, bool raw) override;
+    Status block_all_icmp(int fd, int family) override {
+        return fedprobe::block_all_icmp(fd, family);
+    }
+    Status set_dont_fragment(int fd, int family, bool df) override {
+        return fedprobe::set_dont_fragment(fd, family, df);
+    }
+    unsigned interface_index(const std::string& device) override;
+    bool is_local_address(const IpAddress& address) override;
+    void flush(int fd, PacketSender& queue,
+               const std::function<void(std::uint64_t, int)>& report) override {
+        queue.flush(fd, report);
+    }
+    std::size_t receive_batch(int fd, PacketReceiver& into) override { return into.receive(fd); }
     int connect(int fd, const IpAddress& to, std::uint16_t port) override;
     ssize_t send(int fd, std::span<const std::uint8_t> bytes) override;
     ssize_t receive(int fd, std::span<std::uint8_t> into) override;

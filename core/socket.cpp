@@ -280,6 +280,9 @@ void PacketSender::add(const IpAddress& destination, std::uint16_t port,
                        std::uint64_t tag) {
     Entry& e = queued_.emplace_back();
     e.tag = tag;
+    e.to = destination;
+    e.port = port;
+    e.options = options;
     e.destination_len = destination.to_sockaddr(port, e.destination);
     e.offset = bytes_.size();
     e.length = packet.size();
@@ -319,6 +322,23 @@ void PacketSender::send_all(int fd) {
             ++first;
         }
     }
+}
+
+std::size_t PacketReceiver::load(std::span<const Incoming> batch, std::uint32_t drops) {
+    const std::size_t n = std::min<std::size_t>(batch.size(), kBatch);
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t len = std::min(batch[i].data.size(), sizeof buffers_[i]);
+        std::memcpy(buffers_[i], batch[i].data.data(), len);
+        Packet& p = packets_[i];
+        p = Packet{};
+        p.data = {buffers_[i], len};
+        p.from = batch[i].from;
+        p.rx_ns = batch[i].rx_ns;
+        p.truncated = len < batch[i].data.size();
+    }
+    drops_ = drops;
+    batch_drops_ = drops;
+    return n;
 }
 
 std::size_t PacketReceiver::receive(int fd) {

@@ -117,10 +117,31 @@ class PacketSender {
         sending_bytes_.clear();
         flushing_ = false;
     }
+    // As flush(), with `send(destination, port, bytes, options)` (an errno, or 0) for each
+    // packet instead of the kernel: a fake Wire's (core/wire.hpp).
+    template <typename Send, typename Done>
+    void flush_with(Send&& send, Done&& done) {
+        if (queued_.empty() || flushing_) return;
+        flushing_ = true;
+        sending_.swap(queued_);
+        sending_bytes_.swap(bytes_);
+        for (Entry& e : sending_)
+            e.err = send(e.to, e.port,
+                         std::span<const std::uint8_t>(sending_bytes_.data() + e.offset, e.length),
+                         e.options);
+        for (const Entry& e : sending_)
+            done(e.tag, e.err);
+        sending_.clear();
+        sending_bytes_.clear();
+        flushing_ = false;
+    }
 
   private:
     struct Entry {
         std::uint64_t tag = 0;
+        IpAddress to;
+        std::uint16_t port = 0;
+        PacketOptions options;
         sockaddr_storage destination{};
         socklen_t destination_len = 0;
         std::size_t offset = 0, length = 0;  // in the bytes
@@ -162,6 +183,15 @@ class PacketReceiver {
     // The same total as the last receive()'s packets reported it, when one did: a receiver
     // shared by several sockets learns each socket's own total from its own batch.
     std::optional<std::uint32_t> batch_drops() const { return batch_drops_; }
+
+    // A batch that did not come from the kernel (a fake Wire's): at most kBatch packets, each
+    // cut to the buffer as recvmmsg would, and the socket's running drop total.
+    struct Incoming {
+        std::vector<std::uint8_t> data;
+        std::optional<IpAddress> from;
+        std::int64_t rx_ns = 0;
+    };
+    std::size_t load(std::span<const Incoming> batch, std::uint32_t drops);
 
   private:
     std::uint8_t buffers_[kBatch][2048];

@@ -16,6 +16,7 @@
 #include <functional>
 #include <optional>
 #include <span>
+#include <string>
 
 #include "core/address.hpp"
 #include "core/clock.hpp"
@@ -40,6 +41,10 @@ class Wire {
     virtual void cancel_timer(TimerId id) = 0;
     // Runs `callback` after the current one, never inside it.
     virtual void defer(std::function<void()> callback) = 0;
+    // Runs `drain` in every wake-up after the ready sockets and before any due timer, so what
+    // already reached a socket is read before a timeout calls it lost (EventLoop::add_drain).
+    virtual std::uint64_t add_drain(std::function<void()> drain) = 0;
+    virtual void remove_drain(std::uint64_t id) = 0;
     // The descriptors probes that open a socket each may hold (core/fd_budget.hpp).
     virtual FdBudget& fd_budget() = 0;
     // The wall clock in unix nanoseconds, for times that cross to another host (STAMP's T1);
@@ -49,6 +54,21 @@ class Wire {
     // A non-blocking socket sending from `send`'s source, device and DSCP, its error queue on
     // (IP_RECVERR): ICMP errors about what it sent can be read with read_error().
     virtual Result<int> open(int family, int type, int protocol, const SendOptions& send) = 0;
+    // The shared ICMP sockets of the icmp kind: an unprivileged ping socket where
+    // net.ipv4.ping_group_range allows (`raw` false), else a raw one (CAP_NET_RAW; `raw` true).
+    virtual Result<int> open_icmp(int family, bool& raw) = 0;
+    virtual Result<int> open_raw_icmp(int family) = 0;
+    // Sets an ICMP socket up to read: receive timestamps, drop counts, a larger buffer, and the
+    // error queue (ping) or a filter that passes echo replies and errors (raw).
+    virtual Status prepare_icmp_reader(int fd, int family, bool raw) = 0;
+    // A raw socket that only sends: it lets no ICMP message in.
+    virtual Status block_all_icmp(int fd, int family) = 0;
+    // IP_PMTUDISC_DO (or IPV6_DONTFRAG) on or off.
+    virtual Status set_dont_fragment(int fd, int family, bool df) = 0;
+    // if_nametoindex: 0 with errno for a device the system does not have.
+    virtual unsigned interface_index(const std::string& device) = 0;
+    // Whether `address` is one of this host's (a bind test).
+    virtual bool is_local_address(const IpAddress& address) = 0;
     // 0, or -1 with errno (EINPROGRESS for a stream socket's handshake under way).
     virtual int connect(int fd, const IpAddress& to, std::uint16_t port) = 0;
     // On a connected socket: the bytes sent, or -1 with errno.
@@ -63,6 +83,12 @@ class Wire {
     virtual ssize_t receive_stamped(int fd, std::span<std::uint8_t> into, std::int64_t& rx_ns) = 0;
     // getsockname: the address and port the socket sends from.
     virtual std::optional<Endpoint> local_endpoint(int fd) = 0;
+    // Sends what `queue` holds on fd (sendmmsg, each packet with its options), then reports
+    // each packet's errno (0: sent) with its tag, in order.
+    virtual void flush(int fd, PacketSender& queue,
+                       const std::function<void(std::uint64_t tag, int err)>& report) = 0;
+    // Reads a batch into `into` (recvmmsg, with senders and arrival times); 0 when none waits.
+    virtual std::size_t receive_batch(int fd, PacketReceiver& into) = 0;
     // Pops the socket's oldest queued error (IP_RECVERR); nullopt when there is none.
     virtual std::optional<QueuedError> read_error(int fd) = 0;
     // SO_ERROR: a connect's result on a stream socket, 0 when it succeeded.

@@ -197,6 +197,7 @@ ssize_t FakeWire::receive(int fd, std::span<std::uint8_t> into) {
     std::vector<std::uint8_t> p = std::move(s->packets.front());
     s->packets.pop_front();
     s->packets_rx_ns.pop_front();
+    s->packets_from.pop_front();
     const std::size_t n = std::min(p.size(), into.size());  // a datagram is cut to the buffer
     std::copy_n(p.begin(), n, into.begin());
     return static_cast<ssize_t>(n);
@@ -292,8 +293,87 @@ void FakeWire::deliver(int fd, std::vector<std::uint8_t> bytes, TimePoint at) {
         } else {
             s.packets.push_back(bytes);
             s.packets_rx_ns.push_back(wall_ns());
+            s.packets_from.push_back(s.to);
         }
     });
+}
+
+void FakeWire::deliver_from(int fd, std::vector<std::uint8_t> bytes, IpAddress from, TimePoint at) {
+    at_socket(fd, at, [this, bytes = std::move(bytes), from](Socket& s) {
+        s.packets.push_back(bytes);
+        s.packets_rx_ns.push_back(wall_ns());
+        s.packets_from.push_back(from);
+    });
+}
+
+void FakeWire::drop_on(int fd, std::uint32_t packets) {
+    if (Socket* s = find(fd, "drop_on")) s->drops += packets;
+}
+
+std::uint64_t FakeWire::add_drain(std::function<void()> drain) {
+    const std::uint64_t id = next_drain_++;
+    drains_.emplace(id, std::move(drain));
+    return id;
+}
+
+void FakeWire::run_drains() {
+    std::vector<std::uint64_t> ids;
+    for (const auto& [id, d] : drains_)
+        ids.push_back(id);
+    for (std::uint64_t id : ids)
+        if (auto it = drains_.find(id); it != drains_.end()) it->second();
+    run_deferred();
+}
+
+Result<int> FakeWire::open_icmp(int family, bool& raw) {
+    raw = false;
+    return open(family, SOCK_DGRAM, family == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6},
+                {});
+}
+
+Result<int> FakeWire::open_raw_icmp(int family) {
+    return open(family, SOCK_RAW, family == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6}, {});
+}
+
+unsigned FakeWire::interface_index(const std::string& device) {
+    if (device == "eth0") return 2;
+    errno = ENODEV;
+    return 0;
+}
+
+bool FakeWire::is_local_address(const IpAddress& address) {
+    return address == *IpAddress::parse("10.0.0.1") || address == *IpAddress::parse("fd00::1");
+}
+
+void FakeWire::flush(int fd, PacketSender& queue,
+                     const std::function<void(std::uint64_t, int)>& report) {
+    Socket* s = find(fd, "flush");
+    if (!s) return;
+    const int family = s->family, type = s->type, protocol = s->protocol;
+    queue.flush_with(
+        [&](const IpAddress& to, std::uint16_t port, std::span<const std::uint8_t> bytes,
+            const PacketOptions& options) {
+            Sent sent{fd, family, type, protocol, to, port, {bytes.begin(), bytes.end()}, now_};
+            if (int e = send_errno ? send_errno(sent) : 0) return e;
+            if (on_send_packet) on_send_packet(sent, options);
+            if (on_send) on_send(sent);
+            return 0;
+        },
+        report);
+}
+
+std::size_t FakeWire::receive_batch(int fd, PacketReceiver& into) {
+    Socket* s = find(fd, "receive_batch");
+    if (!s) return 0;
+    std::vector<PacketReceiver::Incoming> batch;
+    while (!s->packets.empty() && batch.size() < PacketReceiver::kBatch) {
+        batch.push_back({std::move(s->packets.front()), s->packets_from.front(),
+                         s->packets_rx_ns.front()});  // a reader has timestamps on
+        s->packets.pop_front();
+        s->packets_rx_ns.pop_front();
+        s->packets_from.pop_front();
+    }
+    return batch.empty() ? 0 : into.load(batch, s->drops);
 }
 
 void FakeWire::deliver_error(int fd, QueuedError error, TimePoint at) {
@@ -348,6 +428,8 @@ void FakeWire::run_until(TimePoint until) {
     for (;;) {
         dispatch_ready();
         if (timers_.empty() || timers_.begin()->first.first > until) break;
+        // As the loop: what reached a socket is read before a due timer runs.
+        run_drains();
         auto it = timers_.begin();
         now_ = std::max(now_, it->first.first);
         auto callback = std::move(it->second);

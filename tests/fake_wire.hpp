@@ -56,8 +56,10 @@ class FakeWire final : public Wire {
     std::function<int(int family, int type)> open_errno;
     std::function<int(const Sent&)> send_errno;
 
-    // The network's side: the packet reaches the socket at `at` (now if earlier).
+    // The network's side: the packet reaches the socket at `at` (now if earlier), from the
+    // socket's peer (or `from`, for a socket that is not connected: an ICMP socket's replies).
     void deliver(int fd, std::vector<std::uint8_t> bytes, TimePoint at);
+    void deliver_from(int fd, std::vector<std::uint8_t> bytes, IpAddress from, TimePoint at);
     void deliver_error(int fd, QueuedError error, TimePoint at);
     // A stream socket's handshake ends at `at`: connected, or failed with `err`.
     void accept(int fd, TimePoint at);
@@ -82,6 +84,8 @@ class FakeWire final : public Wire {
     void defer(std::function<void()> callback) override {
         deferred_.push_back(std::move(callback));
     }
+    std::uint64_t add_drain(std::function<void()> drain) override;
+    void remove_drain(std::uint64_t id) override { drains_.erase(id); }
     FdBudget& fd_budget() override { return budget_; }
     // The wall clock moves with the virtual one, from the real time the fake was made.
     std::int64_t wall_ns() const override {
@@ -93,6 +97,22 @@ class FakeWire final : public Wire {
     // 10.0.0.1 or fd00::1, and a port of the socket's own.
     std::optional<Endpoint> local_endpoint(int fd) override;
     Result<int> open(int family, int type, int protocol, const SendOptions& send) override;
+    // Ping sockets (raw = false), as an unprivileged daemon gets; each is its own reader.
+    Result<int> open_icmp(int family, bool& raw) override;
+    Result<int> open_raw_icmp(int family) override;
+    Status prepare_icmp_reader(int, int, bool) override { return Status(); }
+    Status block_all_icmp(int, int) override { return Status(); }
+    Status set_dont_fragment(int, int, bool) override { return Status(); }
+    // "eth0" is 2; any other device is unknown.
+    unsigned interface_index(const std::string& device) override;
+    bool is_local_address(const IpAddress& address) override;
+    void flush(int fd, PacketSender& queue,
+               const std::function<void(std::uint64_t, int)>& report) override;
+    std::size_t receive_batch(int fd, PacketReceiver& into) override;
+    // What an ICMP socket's sends carried: its destination and per-packet options, in Sent.
+    std::function<void(const Sent&, const PacketOptions&)> on_send_packet;
+    // The kernel's running count of packets it dropped on a socket (SO_RXQ_OVFL).
+    void drop_on(int fd, std::uint32_t packets);
     int connect(int fd, const IpAddress& to, std::uint16_t port) override;
     ssize_t send(int fd, std::span<const std::uint8_t> bytes) override;
     ssize_t receive(int fd, std::span<std::uint8_t> into) override;
@@ -112,6 +132,8 @@ class FakeWire final : public Wire {
         std::uint16_t port = 0;
         std::deque<std::vector<std::uint8_t>> packets;  // datagram sockets
         std::deque<std::int64_t> packets_rx_ns;         // each one's arrival, on wall_ns()
+        std::deque<std::optional<IpAddress>> packets_from;
+        std::uint32_t drops = 0;
         bool timestamps = false;
         std::deque<std::uint8_t> stream;  // stream sockets' bytes in
         bool connecting = false, connected = false, eof = false;
@@ -138,6 +160,7 @@ class FakeWire final : public Wire {
     // The epoll wait: every watched socket whose events hold is called, until none does.
     void dispatch_ready();
     void run_deferred();
+    void run_drains();
 
     TimePoint now_;
     TimePoint start_;
@@ -150,6 +173,8 @@ class FakeWire final : public Wire {
     std::map<TimerId, TimePoint> timer_at_;
     TimerId next_timer_ = 1;
     std::vector<std::function<void()>> deferred_;
+    std::map<std::uint64_t, std::function<void()>> drains_;
+    std::uint64_t next_drain_ = 1;
     std::uint64_t dropped_on_closed_ = 0;
     std::vector<std::string> misuse_;
 };

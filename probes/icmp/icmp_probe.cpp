@@ -18,54 +18,17 @@
 
 namespace fedprobe {
 
-namespace {
-
-int icmp_protocol(int family) {
-    return family == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
-}
-
-// A raw ICMP socket, or -1 with errno set.
-int raw_icmp_socket(int family) {
-    return socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, icmp_protocol(family));
-}
-
-Result<int> open_icmp_socket(int family, bool& raw) {
-    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, icmp_protocol(family));
-    raw = false;
-    if (fd < 0 && (errno == EACCES || errno == EPERM)) {
-        fd = raw_icmp_socket(family);
-        raw = true;
-    }
-    if (fd < 0)
-        return Status::error(
-            std::string("cannot open an ICMP socket (") + std::strerror(errno) +
-            "): allow ping sockets with sysctl net.ipv4.ping_group_range or grant CAP_NET_RAW");
-    return fd;
-}
-
-// Checked only after a failed send, so it costs nothing on the hot path.
-bool is_local_address(const IpAddress& a) {
-    int fd = socket(a.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return true;  // cannot tell: do not blame the config
-    sockaddr_storage ss;
-    socklen_t len = a.to_sockaddr(0, ss);
-    bool local = bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0 || errno != EADDRNOTAVAIL;
-    close(fd);
-    return local;
-}
-
-}  // namespace
-
 std::unique_ptr<Probe> IcmpKind::make_probe(EventLoop& loop) {
     return std::make_unique<IcmpProbe>(loop);
 }
 
-IcmpProbe::IcmpProbe(EventLoop& loop) : loop_(loop) {
-    rng_state_ = static_cast<std::uint64_t>(realtime_ns()) ^ (std::uint64_t(getpid()) << 32) ^
+IcmpProbe::IcmpProbe(std::unique_ptr<Wire> own, Wire* wire)
+    : own_wire_(std::move(own)), wire_(wire ? *wire : *own_wire_) {
+    rng_state_ = static_cast<std::uint64_t>(wire_.wall_ns()) ^ (std::uint64_t(getpid()) << 32) ^
                  0x9e3779b97f4a7c15ull;
     matcher_.seed(random32());
     // Before any round's timeout is judged, everything the kernel has received is read.
-    drain_id_ = loop_.add_drain([this] {
+    drain_id_ = wire_.add_drain([this] {
         flush_all();
         for (auto& rx : receivers_)
             if (rx.fd >= 0) on_readable(rx, 0);
@@ -73,33 +36,33 @@ IcmpProbe::IcmpProbe(EventLoop& loop) : loop_(loop) {
 }
 
 IcmpProbe::~IcmpProbe() {
-    loop_.remove_drain(drain_id_);
+    wire_.remove_drain(drain_id_);
     for (auto& s : sockets_)
-        if (s.fd >= 0 && s.fd != s.receiver->fd) close(s.fd);  // a raw socket's: send only
+        if (s.fd >= 0 && s.fd != s.receiver->fd) wire_.close(s.fd);  // a raw socket's: send only
     for (auto& rx : receivers_) {
         if (rx.fd < 0) continue;
-        loop_.remove_fd(rx.fd);
-        close(rx.fd);
+        wire_.unwatch(rx.fd);
+        wire_.close(rx.fd);
     }
     for (auto& r : rounds_)
-        if (r.active && r.timer) loop_.cancel_timer(r.timer);
-    if (timeout_timer_) loop_.cancel_timer(timeout_timer_);
+        if (r.active && r.timer) wire_.cancel_timer(r.timer);
+    if (timeout_timer_) wire_.cancel_timer(timeout_timer_);
 }
 
 void IcmpProbe::arm_timeouts() {
     const auto next = timeouts_.earliest();
     if (!next) return;
     if (timeout_timer_ && timeout_timer_at_ <= *next + kTimeoutCoalesce) return;
-    if (timeout_timer_) loop_.cancel_timer(timeout_timer_);
+    if (timeout_timer_) wire_.cancel_timer(timeout_timer_);
     timeout_timer_at_ = *next + kTimeoutCoalesce;
-    timeout_timer_ = loop_.add_timer(timeout_timer_at_, [this] {
+    timeout_timer_ = wire_.add_timer(timeout_timer_at_, [this] {
         timeout_timer_ = 0;
         on_timeouts();
     });
 }
 
 void IcmpProbe::on_timeouts() {
-    const TimePoint now = loop_.now();
+    const TimePoint now = wire_.now();
     while (auto due = timeouts_.pop_due(now)) {
         const Round& r = rounds_[due->id];
         // Ended already (answered, or a send failed), or the slot holds a newer round.
@@ -123,16 +86,9 @@ std::string IcmpProbe::socket_kind(int family) const {
 }
 
 Status IcmpProbe::open_receiver(Receiver& rx, int fd, int family, bool raw) {
-    Status st = enable_rx_timestamps(fd);
-    if (st.ok()) st = enable_rx_overflow_count(fd);
-    // Ping sockets learn of ICMP errors through the error queue; raw sockets read them directly.
-    if (st.ok())
-        st = raw ? pass_echo_replies_and_errors(fd, family) : enable_error_queue(fd, family);
+    Status st = wire_.prepare_icmp_reader(fd, family, raw);
     if (!st.ok()) return st;
-    // Bursts of replies from many targets land at once; SO_RCVBUF is capped by rmem_max
-    // (about 1,300 replies), so ask for more where CAP_NET_ADMIN allows.
-    grow_receive_buffer(fd, 8 << 20);
-    st = loop_.add_fd(fd, EPOLLIN | EPOLLERR, [this, &rx](std::uint32_t ev) {
+    st = wire_.watch(fd, EPOLLIN | EPOLLERR, [this, &rx](std::uint32_t ev) {
         if (ev & EPOLLERR) on_error_queue(rx);
         // Bounded, so one busy socket cannot starve the loop; the drain reads the rest
         // before any timeout.
@@ -150,7 +106,7 @@ IcmpProbe::Socket* IcmpProbe::socket_for(int family, bool df, std::string& error
     Socket& s = sockets_[base + (df ? 1 : 0)];
     if (s.fd >= 0) return &s;
     bool raw = false;
-    auto opened = open_icmp_socket(family, raw);
+    auto opened = wire_.open_icmp(family, raw);
     if (!opened.ok()) {
         error = opened.status().message();
         return nullptr;
@@ -159,7 +115,7 @@ IcmpProbe::Socket* IcmpProbe::socket_for(int family, bool df, std::string& error
     // One kind for the probe's life: the key's layout (matcher_.set_raw_ids) and the receivers'
     // places depend on it, and only a sysctl changed while running can make the next differ.
     if (raw_sockets_ && *raw_sockets_ != raw) {
-        close(fd);
+        wire_.close(fd);
         error = std::string("ICMP sockets changed from ") + (raw ? "ping to raw" : "raw to ping") +
                 " sockets (net.ipv4.ping_group_range changed while fedprobe ran): restart fedprobe";
         return nullptr;
@@ -169,23 +125,22 @@ IcmpProbe::Socket* IcmpProbe::socket_for(int family, bool df, std::string& error
     if (!raw) {
         st = open_receiver(rx, fd, family, raw);
     } else {
-        st = block_all_icmp(fd, family);
+        st = wire_.block_all_icmp(fd, family);
         if (st.ok() && rx.fd < 0) {  // the first raw socket of this IP version: open its reader
             // Raw like the sender, never a ping socket, which would see none of its replies.
-            const int reader = raw_icmp_socket(family);
-            st = reader < 0 ? Status::from_errno("raw ICMP socket", errno)
-                            : open_receiver(rx, reader, family, true);
-            if (reader >= 0 && !st.ok()) close(reader);
+            auto reader = wire_.open_raw_icmp(family);
+            st = !reader.ok() ? reader.status() : open_receiver(rx, *reader, family, true);
+            if (reader.ok() && !st.ok()) wire_.close(*reader);
         }
     }
-    if (st.ok()) st = set_dont_fragment(fd, family, df);
+    if (st.ok()) st = wire_.set_dont_fragment(fd, family, df);
     if (!st.ok()) {
         error = st.message();
         if (rx.fd == fd) {
-            loop_.remove_fd(fd);
+            wire_.unwatch(fd);
             rx.fd = -1;
         }
-        close(fd);
+        wire_.close(fd);
         return nullptr;
     }
     s.fd = fd;
@@ -202,11 +157,11 @@ void IcmpProbe::start(const ProbeRequest& req, Done done) {
                    sends_dont_fragment(req.as<IcmpKind>(), req.destination.family), error);
     unsigned ifindex = 0;
     if (sock && !req.send().device.empty()) {
-        ifindex = if_nametoindex(req.send().device.c_str());
+        ifindex = wire_.interface_index(req.send().device);
         if (ifindex == 0) error = "device '" + req.send().device + "': " + std::strerror(errno);
     }
     if (!sock || !error.empty()) {
-        loop_.defer([done = std::move(done), error] {
+        wire_.defer([done = std::move(done), error] {
             ProbeResult r;
             r.outcome = Outcome::error;
             r.detail = error;
@@ -232,7 +187,7 @@ void IcmpProbe::start(const ProbeRequest& req, Done done) {
     r.send = req.send_box();
     r.ifindex = ifindex;
     r.nonce = random32();
-    r.started = loop_.now();
+    r.started = wire_.now();
     r.deadline_ns = 0;
     r.timer = 0;
     r.sent = r.resolved = 0;
@@ -252,7 +207,7 @@ void IcmpProbe::send_next(std::uint32_t index, TimePoint now) {
     std::int64_t evicted = -1;
     // Until its batch goes (on_sent() then sets the send time); one clock read serves the
     // deadline too, as clock reads were 4% of the probing thread at 100,000 targets.
-    const std::int64_t queued_ns = realtime_ns();
+    const std::int64_t queued_ns = wire_.wall_ns();
     const std::uint32_t key = matcher_.add(index, r.nonce, queued_ns, &evicted);
     if (evicted >= 0 && rounds_[static_cast<std::size_t>(evicted)].active) {
         // More requests in flight than the ring holds: the evicted one can no longer be matched.
@@ -285,8 +240,8 @@ void IcmpProbe::send_next(std::uint32_t index, TimePoint now) {
     const int total = icmp.packets;
     const int attempted = static_cast<int>(r.keys.size());
     if (attempted < total) {
-        r.timer = loop_.add_timer(r.started + icmp.spacing * attempted,
-                                  [this, index] { send_next(index, loop_.now()); });
+        r.timer = wire_.add_timer(r.started + icmp.spacing * attempted,
+                                  [this, index] { send_next(index, wire_.now()); });
     } else {
         // A send that fails ends the round in on_sent(), and its timeout is then skipped.
         r.deadline_ns = queued_ns + r.timeout.count();
@@ -300,7 +255,7 @@ void IcmpProbe::send_next(std::uint32_t index, TimePoint now) {
     if (s.sender.size() >= PacketSender::kBatch) flush(s);
     if (s.sender.size() > 0 && !flush_deferred_) {
         flush_deferred_ = true;
-        loop_.defer([this, alive = std::weak_ptr<char>(alive_)] {
+        wire_.defer([this, alive = std::weak_ptr<char>(alive_)] {
             if (alive.expired()) return;
             flush_deferred_ = false;
             flush_all();
@@ -314,8 +269,8 @@ void IcmpProbe::flush_all() {
 }
 
 void IcmpProbe::flush(Socket& s) {
-    const std::int64_t sent_ns = realtime_ns();
-    s.sender.flush(s.fd, [this, sent_ns](std::uint64_t tag, int err) {
+    const std::int64_t sent_ns = wire_.wall_ns();
+    wire_.flush(s.fd, s.sender, [this, sent_ns](std::uint64_t tag, int err) {
         on_sent(static_cast<std::uint32_t>(tag >> 32), static_cast<std::uint32_t>(tag), err,
                 sent_ns);
     });
@@ -338,7 +293,7 @@ void IcmpProbe::on_sent(std::uint32_t index, std::uint32_t key, int err, std::in
         std::string detail = std::string("sendmsg: ") + std::strerror(err);
         // The kernel says "unreachable" or "invalid" for a source it does not own: that is
         // this appliance's misconfiguration, not the network's verdict.
-        if (r.source() && !is_local_address(*r.source())) {
+        if (r.source() && !wire_.is_local_address(*r.source())) {
             outcome = Outcome::error;
             detail = "source address " + r.source()->str() + " is not on this host";
         }
@@ -350,33 +305,34 @@ void IcmpProbe::on_sent(std::uint32_t index, std::uint32_t key, int err, std::in
 
 void IcmpProbe::on_readable(Receiver& rx, unsigned max_batches) {
     for (unsigned batch = 0; max_batches == 0 || batch < max_batches; ++batch) {
-        std::size_t n = packets_in_.receive(rx.fd);
+        std::size_t n = wire_.receive_batch(rx.fd, packets_in_);
         if (packets_in_.drops() != rx.drops_seen) {
             // The kernel dropped packets on this socket since we last looked: the loop fell
             // behind. Rounds still waiting may have lost their replies here, not on the wire.
             stats_.rx_dropped += packets_in_.drops() - rx.drops_seen;
             rx.drops_seen = packets_in_.drops();
-            rx.last_overflow = loop_.now();
+            rx.last_overflow = wire_.now();
         }
         for (std::size_t i = 0; i < n; ++i) {
             const auto& p = packets_in_.packet(i);
             if (!p.from) continue;
             auto m = rx.family == AF_INET ? parse_icmp4(p.data, rx.raw) : parse_icmp6(p.data);
-            if (m) handle(rx.family, *m, *p.from, p.rx_ns ? p.rx_ns : realtime_ns());
+            if (m) handle(rx.family, *m, *p.from, p.rx_ns ? p.rx_ns : wire_.wall_ns());
         }
         if (n < PacketReceiver::kBatch) return;
     }
 }
 
 void IcmpProbe::on_error_queue(Receiver& rx) {
-    while (auto q = read_error_queue(rx.fd)) {
+    while (auto q = wire_.read_error(rx.fd)) {
         if (!q->from_icmp() || !q->offender) continue;
         auto m = parse_quoted_request(q->quoted, rx.family);
         if (!m) continue;
         m->kind = IcmpMessage::Kind::error;
         m->type = q->type;
         m->code = q->code;
-        handle(rx.family, *m, *q->offender, realtime_ns());  // the kernel matched it to our socket
+        handle(rx.family, *m, *q->offender,
+               wire_.wall_ns());  // the kernel matched it to our socket
     }
 }
 
@@ -437,7 +393,7 @@ void IcmpProbe::handle(int family, const IcmpMessage& m, const IpAddress& from,
 void IcmpProbe::finish(std::uint32_t index) {
     Round& r = rounds_[index];
     if (!r.active) return;
-    if (r.timer) loop_.cancel_timer(r.timer);
+    if (r.timer) wire_.cancel_timer(r.timer);
     r.timer = 0;
     ++r.generation;
     for (std::uint32_t key : r.keys)
@@ -460,7 +416,7 @@ void IcmpProbe::finish(std::uint32_t index) {
         result.reporter.reset();
         result.detail.clear();
     } else {
-        result.duration = loop_.now() - r.started;
+        result.duration = wire_.now() - r.started;
         if (!error_seen) {
             result.outcome = Outcome::filtered;
             result.detail = "no reply before the timeout";

@@ -7,7 +7,8 @@
 // A reply counts when the kernel received it before the round's deadline, however late the
 // loop reads it: the sockets are drained before any timeout fires. Replies the kernel dropped
 // because the loop fell behind (SO_RXQ_OVFL) make the rounds they may belong to `overloaded`,
-// never lost. Runs on the event loop's thread only.
+// never lost. Every socket call, clock reading and timer goes through a Wire: the loop's own,
+// or a test's fake. Runs on the event loop's thread only.
 #pragma once
 
 #include <array>
@@ -19,7 +20,7 @@
 
 #include "core/boxed.hpp"
 #include "core/due_queue.hpp"
-#include "core/event_loop.hpp"
+#include "core/loop_wire.hpp"
 #include "core/socket.hpp"
 #include "probes/icmp/echo_matcher.hpp"
 #include "probes/icmp/icmp_packet.hpp"
@@ -29,7 +30,8 @@ namespace fedprobe {
 
 class IcmpProbe : public Probe {
   public:
-    explicit IcmpProbe(EventLoop& loop);
+    explicit IcmpProbe(EventLoop& loop) : IcmpProbe(std::make_unique<LoopWire>(loop), nullptr) {}
+    explicit IcmpProbe(Wire& wire) : IcmpProbe(nullptr, &wire) {}
     ~IcmpProbe() override;
     void start(const ProbeRequest& request, Done done) override;
 
@@ -91,7 +93,7 @@ class IcmpProbe : public Probe {
         Boxed<SendOptions> send;  // empty: the system's defaults
         TimePoint started{};
         std::int64_t deadline_ns = 0;  // kernel time after which a reply is late; 0: not yet set
-        EventLoop::TimerId timer = 0;  // the next packet's (the timeout is in timeouts_)
+        Wire::TimerId timer = 0;       // the next packet's (the timeout is in timeouts_)
         std::uint32_t generation = 0;  // bumped as the round ends: its timeout no longer counts
         std::unique_ptr<ErrorSeen> error;  // null until one is seen, as for most rounds
         IcmpResult icmp;
@@ -108,7 +110,10 @@ class IcmpProbe : public Probe {
                 ErrorSeen{outcome, std::move(reporter), std::move(detail)});
         }
     };
-    EventLoop& loop_;
+    IcmpProbe(std::unique_ptr<Wire> own, Wire* wire);
+
+    std::unique_ptr<Wire> own_wire_;  // the loop's, unless a test gave its own
+    Wire& wire_;
     std::array<Socket, 4> sockets_{};      // [v6][df]
     std::array<Receiver, 4> receivers_{};  // ping: beside its socket; raw: [v6][0] for both
     std::optional<bool> raw_sockets_;      // set by the first socket: raw, or ping sockets
@@ -130,7 +135,7 @@ class IcmpProbe : public Probe {
     // A later verdict costs nothing (replies are judged by their kernel timestamps against the
     // deadline), so rounds that end within this of each other share one wake-up.
     static constexpr Duration kTimeoutCoalesce = std::chrono::milliseconds(5);
-    EventLoop::TimerId timeout_timer_ = 0;
+    Wire::TimerId timeout_timer_ = 0;
     TimePoint timeout_timer_at_{};
     bool flush_deferred_ = false;  // a flush of every socket's queue waits on the loop
     // Expires with the probe, so a flush deferred on the loop never runs on a probe that is gone.
