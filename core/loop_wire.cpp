@@ -3,8 +3,10 @@
 // net/if.h must precede anything that pulls in linux/if.h, or their definitions clash.
 #include <net/if.h>
 
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,6 +14,8 @@
 
 #include <cerrno>
 #include <cstring>
+
+#include "core/raw_sockets.hpp"
 
 namespace fedprobe {
 
@@ -73,6 +77,88 @@ bool LoopWire::is_local_address(const IpAddress& a) {
     bool local = bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0 || errno != EADDRNOTAVAIL;
     ::close(fd);
     return local;
+}
+
+Result<int> LoopWire::open_raw_reader(int family, int protocol) {
+    const int icmp = family == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
+    auto fd = raw_sockets::raw_socket(family, protocol);
+    if (!fd.ok()) return fd;
+    Status st = enable_rx_timestamps(*fd);
+    if (st.ok()) st = enable_rx_overflow_count(*fd);
+    if (st.ok() && family == AF_INET6) st = enable_rx_hop_limit(*fd);
+    // IPv6 sends through these: never fragment an MTU probe locally, and size it against the
+    // interface, not against what the kernel has learnt of the path.
+    if (st.ok() && family == AF_INET6) st = fedprobe::set_dont_fragment(*fd, family, true);
+    if (st.ok() && protocol == icmp) st = pass_echo_replies_and_errors(*fd, family);
+    if (st.ok() && protocol == IPPROTO_TCP) st = raw_sockets::filter_syn_or_rst(*fd, family);
+    if (!st.ok()) {
+        ::close(*fd);
+        return st;
+    }
+    grow_receive_buffer(*fd, 4 << 20);
+    return fd;
+}
+
+Result<int> LoopWire::open_raw_sender(int family, int protocol, const std::string& device) {
+    auto fd = raw_sockets::raw_socket(family, family == AF_INET ? int{IPPROTO_RAW} : protocol);
+    if (!fd.ok()) return fd;
+    Status st = raw_sockets::filter_all(*fd);
+    if (st.ok() && family == AF_INET) st = fedprobe::set_dont_fragment(*fd, family, true);
+    if (st.ok() && !device.empty() &&
+        setsockopt(*fd, SOL_SOCKET, SO_BINDTODEVICE, device.c_str(),
+                   static_cast<socklen_t>(device.size())) != 0)
+        st = Status::from_errno("SO_BINDTODEVICE " + device, errno);
+    if (!st.ok()) {
+        ::close(*fd);
+        return st;
+    }
+    return fd;
+}
+
+Result<std::pair<int, std::uint16_t>> LoopWire::hold_port(int family, int type) {
+    return raw_sockets::hold_port(family, type);
+}
+
+Result<IpAddress> LoopWire::route_source(const IpAddress& destination, const std::string& device) {
+    return raw_sockets::route_source(destination, device);
+}
+
+int LoopWire::send_to(int fd, const IpAddress& destination, std::span<const std::uint8_t> packet) {
+    sockaddr_storage ss;
+    const socklen_t sl = destination.to_sockaddr(0, ss);
+    return ::sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&ss), sl) < 0
+               ? errno
+               : 0;
+}
+
+namespace {
+
+int device_mtu(const std::string& name) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    const int rc = ioctl(fd, SIOCGIFMTU, &ifr);
+    ::close(fd);
+    return rc == 0 ? ifr.ifr_mtu : 0;
+}
+
+}  // namespace
+
+// The interface's, not the route's: the route's includes what the kernel learnt from
+// packet-too-big.
+int LoopWire::interface_mtu(const IpAddress& source, const std::string& device) {
+    if (!device.empty()) return device_mtu(device);
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) != 0) return 0;
+    std::string name;
+    for (ifaddrs* i = list; i && name.empty(); i = i->ifa_next) {
+        if (!i->ifa_addr) continue;
+        auto a = IpAddress::from_sockaddr(i->ifa_addr);
+        if (a && *a == source) name = i->ifa_name;
+    }
+    freeifaddrs(list);
+    return name.empty() ? 0 : device_mtu(name);
 }
 
 int LoopWire::connect(int fd, const IpAddress& to, std::uint16_t port) {

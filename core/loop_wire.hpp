@@ -36,6 +36,18 @@ class LoopWire final : public Wire {
         return fedprobe::set_dont_fragment(fd, family, df);
     }
     unsigned interface_index(const std::string& device) override;
+    Result<int> open_raw_reader(int family, int protocol) override;
+    Result<int> open_raw_sender(int family, int protocol, const std::string& device) override;
+    Result<std::pair<int, std::uint16_t>> hold_port(int family, int type) override;
+    Result<IpAddress> route_source(const IpAddress& destination,
+                                   const std::string& device) override;
+    int interface_mtu(const IpAddress& source, const std::string& device) override;
+    int send_to(int fd, const IpAddress& destination,
+                std::span<const std::uint8_t> packet) override;
+    int send_packet(int fd, const IpAddress& destination, std::uint16_t port,
+                    std::span<const std::uint8_t> packet, const PacketOptions& options) override {
+        return fedprobe::send_packet(fd, destination, port, packet, options);
+    }
     bool is_local_address(const IpAddress& address) override;
     void flush(int fd, PacketSender& queue,
                const std::function<void(std::uint64_t, int)>& report) override {

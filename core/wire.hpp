@@ -17,6 +17,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "core/address.hpp"
 #include "core/clock.hpp"
@@ -69,6 +70,25 @@ class Wire {
     virtual unsigned interface_index(const std::string& device) = 0;
     // Whether `address` is one of this host's (a bind test).
     virtual bool is_local_address(const IpAddress& address) = 0;
+    // The path kind's raw sockets: a reader of `protocol` (ICMP: echo replies and errors; TCP:
+    // SYN or RST segments only; IPv6: DF, and hop limits on what it reads) with receive
+    // timestamps and drop counts; and a sender (IPv4: IPPROTO_RAW, our own header, DF), bound
+    // to `device` when one is given.
+    virtual Result<int> open_raw_reader(int family, int protocol) = 0;
+    virtual Result<int> open_raw_sender(int family, int protocol, const std::string& device) = 0;
+    // A socket bound to an ephemeral port on every address, so the port is ours: (fd, port).
+    virtual Result<std::pair<int, std::uint16_t>> hold_port(int family, int type) = 0;
+    // The source address the kernel would use towards `destination`.
+    virtual Result<IpAddress> route_source(const IpAddress& destination,
+                                           const std::string& device) = 0;
+    // The MTU of the interface that holds `source` (or of `device`); 0 when unknown.
+    virtual int interface_mtu(const IpAddress& source, const std::string& device) = 0;
+    // sendto, on a raw socket whose packets carry their own header: an errno, or 0.
+    virtual int send_to(int fd, const IpAddress& destination,
+                        std::span<const std::uint8_t> packet) = 0;
+    // One sendmsg with the packet's options (core/socket.hpp's send_packet): an errno, or 0.
+    virtual int send_packet(int fd, const IpAddress& destination, std::uint16_t port,
+                            std::span<const std::uint8_t> packet, const PacketOptions& options) = 0;
     // 0, or -1 with errno (EINPROGRESS for a stream socket's handshake under way).
     virtual int connect(int fd, const IpAddress& to, std::uint16_t port) = 0;
     // On a connected socket: the bytes sent, or -1 with errno.

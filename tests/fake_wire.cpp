@@ -345,20 +345,57 @@ bool FakeWire::is_local_address(const IpAddress& address) {
     return address == *IpAddress::parse("10.0.0.1") || address == *IpAddress::parse("fd00::1");
 }
 
+Result<int> FakeWire::open_raw_reader(int family, int protocol) {
+    return open(family, SOCK_RAW, protocol, {});
+}
+
+Result<int> FakeWire::open_raw_sender(int family, int protocol, const std::string&) {
+    return open(family, SOCK_RAW, family == AF_INET ? int{IPPROTO_RAW} : protocol, {});
+}
+
+Result<std::pair<int, std::uint16_t>> FakeWire::hold_port(int family, int type) {
+    auto fd = open(family, type, 0, {});
+    if (!fd.ok()) return fd.status();
+    return std::make_pair(*fd, static_cast<std::uint16_t>(40000 + *fd % 20000));
+}
+
+Result<IpAddress> FakeWire::route_source(const IpAddress& destination, const std::string&) {
+    return *IpAddress::parse(destination.family == AF_INET ? "10.0.0.1" : "fd00::1");
+}
+
+std::vector<int> FakeWire::sockets_of(int family, int type, int protocol) const {
+    std::vector<int> out;
+    for (const auto& [fd, s] : sockets_)
+        if (s.family == family && s.type == type && s.protocol == protocol) out.push_back(fd);
+    return out;
+}
+
+int FakeWire::sent(int fd, const IpAddress& to, std::uint16_t port,
+                   std::span<const std::uint8_t> bytes, const PacketOptions& options) {
+    Socket* s = find(fd, "send");
+    if (!s) return EBADF;
+    Sent sent{fd, s->family, s->type, s->protocol, to, port, {bytes.begin(), bytes.end()}, now_};
+    if (int e = send_errno ? send_errno(sent) : 0) return e;
+    if (on_send_packet) on_send_packet(sent, options);
+    if (on_send) on_send(sent);
+    return 0;
+}
+
+int FakeWire::send_to(int fd, const IpAddress& destination, std::span<const std::uint8_t> packet) {
+    return sent(fd, destination, 0, packet, {});
+}
+
+int FakeWire::send_packet(int fd, const IpAddress& destination, std::uint16_t port,
+                          std::span<const std::uint8_t> packet, const PacketOptions& options) {
+    return sent(fd, destination, port, packet, options);
+}
+
 void FakeWire::flush(int fd, PacketSender& queue,
                      const std::function<void(std::uint64_t, int)>& report) {
-    Socket* s = find(fd, "flush");
-    if (!s) return;
-    const int family = s->family, type = s->type, protocol = s->protocol;
+    if (!find(fd, "flush")) return;
     queue.flush_with(
         [&](const IpAddress& to, std::uint16_t port, std::span<const std::uint8_t> bytes,
-            const PacketOptions& options) {
-            Sent sent{fd, family, type, protocol, to, port, {bytes.begin(), bytes.end()}, now_};
-            if (int e = send_errno ? send_errno(sent) : 0) return e;
-            if (on_send_packet) on_send_packet(sent, options);
-            if (on_send) on_send(sent);
-            return 0;
-        },
+            const PacketOptions& options) { return sent(fd, to, port, bytes, options); },
         report);
 }
 
@@ -382,6 +419,13 @@ void FakeWire::deliver_error(int fd, QueuedError error, TimePoint at) {
         if (s.to) s.pending_err = error.err;
         s.errors.push_back(error);
     });
+}
+
+std::string FakeWire::pending_timers_text() const {
+    std::string out;
+    for (const auto& [key, callback] : timers_)
+        out += std::to_string(std::chrono::duration<double>(key.first - now_).count()) + "s ";
+    return out;
 }
 
 void FakeWire::run_deferred() {
@@ -442,9 +486,11 @@ void FakeWire::run_until(TimePoint until) {
 
 void FakeWire::run_until_idle(Duration limit) {
     const TimePoint end = now_ + limit;
-    while (!timers_.empty() && timers_.begin()->first.first <= end)
+    for (;;) {
+        dispatch_ready();  // deferred work first: it may be what sets the timers
+        if (timers_.empty() || timers_.begin()->first.first > end) return;
         run_until(timers_.begin()->first.first);
-    dispatch_ready();
+    }
 }
 
 }  // namespace fedprobe::test

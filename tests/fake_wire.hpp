@@ -74,6 +74,8 @@ class FakeWire final : public Wire {
 
     std::size_t open_sockets() const { return sockets_.size(); }
     std::size_t pending_timers() const { return timers_.size(); }
+    // How far off each pending timer is, soonest first: for a test's failure message.
+    std::string pending_timers_text() const;
     std::uint64_t dropped_on_closed() const { return dropped_on_closed_; }
     const std::vector<std::string>& misuse() const { return misuse_; }
 
@@ -109,6 +111,22 @@ class FakeWire final : public Wire {
     void flush(int fd, PacketSender& queue,
                const std::function<void(std::uint64_t, int)>& report) override;
     std::size_t receive_batch(int fd, PacketReceiver& into) override;
+    // The path kind's: raw readers and senders that exist only here (a test finds the readers
+    // with sockets_of() to deliver to them), ports from 40000, the source 10.0.0.1 (fd00::1),
+    // and the interface MTU `mtu`.
+    Result<int> open_raw_reader(int family, int protocol) override;
+    Result<int> open_raw_sender(int family, int protocol, const std::string& device) override;
+    Result<std::pair<int, std::uint16_t>> hold_port(int family, int type) override;
+    Result<IpAddress> route_source(const IpAddress& destination,
+                                   const std::string& device) override;
+    int interface_mtu(const IpAddress&, const std::string&) override { return mtu; }
+    int send_to(int fd, const IpAddress& destination,
+                std::span<const std::uint8_t> packet) override;
+    int send_packet(int fd, const IpAddress& destination, std::uint16_t port,
+                    std::span<const std::uint8_t> packet, const PacketOptions& options) override;
+    int mtu = 1500;
+    // The open sockets of a type and protocol, oldest first.
+    std::vector<int> sockets_of(int family, int type, int protocol) const;
     // What an ICMP socket's sends carried: its destination and per-packet options, in Sent.
     std::function<void(const Sent&, const PacketOptions&)> on_send_packet;
     // The kernel's running count of packets it dropped on a socket (SO_RXQ_OVFL).
@@ -157,6 +175,9 @@ class FakeWire final : public Wire {
     void arm_keepalive(int fd, Socket& s);
     void on_keepalive_due(int fd);
     void heard_from_peer(int fd, Socket& s);
+    // A send on fd to `to`: the test's errno for it, else on_send_packet and on_send.
+    int sent(int fd, const IpAddress& to, std::uint16_t port, std::span<const std::uint8_t> bytes,
+             const PacketOptions& options);
     // The epoll wait: every watched socket whose events hold is called, until none does.
     void dispatch_ready();
     void run_deferred();

@@ -13,7 +13,6 @@
 #include <cstring>
 
 #include "probes/path/path_middlebox.hpp"
-#include "probes/path/path_sockets.hpp"
 #include "probes/path/path_trace.hpp"
 
 namespace fedprobe {
@@ -38,35 +37,36 @@ std::size_t PathProbe::FlowKeyHash::operator()(const FlowKey& k) const {
     return static_cast<std::size_t>(h * 0x9e3779b97f4a7c15ull);
 }
 
-PathProbe::PathProbe(EventLoop& loop) : loop_(loop) {
+PathProbe::PathProbe(std::unique_ptr<Wire> own, Wire* wire)
+    : own_wire_(std::move(own)), wire_(wire ? *wire : *own_wire_) {
     // Answers that reached the host are read before any attempt's timeout is judged.
-    drain_id_ = loop_.add_drain([this] { drain(); });
+    drain_id_ = wire_.add_drain([this] { drain(); });
 }
 
 PathProbe::~PathProbe() {
-    loop_.remove_drain(drain_id_);
+    wire_.remove_drain(drain_id_);
     for (auto& [id, r] : rounds_) {
-        if (r->send_timer) loop_.cancel_timer(r->send_timer);
-        if (r->check_timer) loop_.cancel_timer(r->check_timer);
-        if (r->mtu && r->mtu->timer) loop_.cancel_timer(r->mtu->timer);
+        if (r->send_timer) wire_.cancel_timer(r->send_timer);
+        if (r->check_timer) wire_.cancel_timer(r->check_timer);
+        if (r->mtu && r->mtu->timer) wire_.cancel_timer(r->mtu->timer);
     }
     for (auto& rx : receivers_) {
-        loop_.remove_fd(rx.fd);
-        close(rx.fd);
+        wire_.unwatch(rx.fd);
+        wire_.close(rx.fd);
     }
     for (auto& [key, fd] : send_sockets_)
         if (std::none_of(receivers_.begin(), receivers_.end(),
                          [fd = fd](const Receiver& r) { return r.fd == fd; }))
-            close(fd);
+            wire_.close(fd);
     for (auto& [key, m] : memory_)
-        if (m.fd >= 0) close(m.fd);
+        if (m.fd >= 0) wire_.close(m.fd);
 }
 
 void PathProbe::fail(const ProbeRequest& request, Done done, Outcome outcome, std::string detail) {
     PathResult path;
     path.method = request.as<PathKind>().method;
     path.port = request.port;
-    loop_.defer([done = std::move(done), outcome, detail = std::move(detail), path] {
+    wire_.defer([done = std::move(done), outcome, detail = std::move(detail), path] {
         ProbeResult r;
         r.outcome = outcome;
         r.detail = detail;
@@ -78,7 +78,7 @@ void PathProbe::fail(const ProbeRequest& request, Done done, Outcome outcome, st
 void PathProbe::start(const ProbeRequest& request, Done done) {
     const PathParams& params = request.as<PathKind>();
     const int family = request.destination.family;
-    const TimePoint now = loop_.now();
+    const TimePoint now = wire_.now();
     // Forget flows no job has used for a while (a target that left the config).
     for (auto it = memory_.begin(); now >= next_gc_ && it != memory_.end();) {
         Memory& m = it->second;
@@ -89,7 +89,7 @@ void PathProbe::start(const ProbeRequest& request, Done done) {
             ++it;
             continue;
         }
-        if (m.fd >= 0) close(m.fd);
+        if (m.fd >= 0) wire_.close(m.fd);
         it = memory_.erase(it);
     }
     if (now >= next_gc_) {
@@ -107,7 +107,7 @@ void PathProbe::start(const ProbeRequest& request, Done done) {
     if (request.send().source) {
         source = *request.send().source;
     } else {
-        auto s = path_sockets::route_source(request.destination, request.send().device);
+        auto s = wire_.route_source(request.destination, request.send().device);
         if (!s.ok())
             return fail(request, std::move(done), Outcome::unreachable, s.status().message());
         source = *s;
@@ -180,7 +180,7 @@ void PathProbe::start(const ProbeRequest& request, Done done) {
             enqueue(r, i, ttl, 0, now);
     }
     const std::uint64_t id = r.id;
-    loop_.defer([this, id] { pump(id); });
+    wire_.defer([this, id] { pump(id); });
 }
 
 int PathProbe::attempts_for(const Round& r, const FlowRun& f, int ttl) {
@@ -217,10 +217,10 @@ void PathProbe::arm_send(Round& r) {
     if (r.queue.empty()) return;
     const TimePoint when = r.queue.top().when;
     if (r.send_timer && when >= r.send_at) return;
-    if (r.send_timer) loop_.cancel_timer(r.send_timer);
+    if (r.send_timer) wire_.cancel_timer(r.send_timer);
     r.send_at = when;
     const std::uint64_t id = r.id;
-    r.send_timer = loop_.add_timer(when, [this, id] {
+    r.send_timer = wire_.add_timer(when, [this, id] {
         auto it = rounds_.find(id);
         if (it == rounds_.end()) return;
         it->second->send_timer = 0;
@@ -236,10 +236,10 @@ void PathProbe::arm_check(Round& r) {
             if (!t.answered && static_cast<std::size_t>(t.expired) < t.deadline.size())
                 earliest = std::min(earliest, t.deadline[static_cast<std::size_t>(t.expired)]);
     if (earliest == TimePoint::max() || (r.check_timer && earliest == r.check_at)) return;
-    if (r.check_timer) loop_.cancel_timer(r.check_timer);
+    if (r.check_timer) wire_.cancel_timer(r.check_timer);
     r.check_at = earliest;
     const std::uint64_t id = r.id;
-    r.check_timer = loop_.add_timer(earliest, [this, id] {
+    r.check_timer = wire_.add_timer(earliest, [this, id] {
         auto it = rounds_.find(id);
         if (it == rounds_.end()) return;
         it->second->check_timer = 0;
@@ -253,7 +253,7 @@ void PathProbe::pump(std::uint64_t id) {
     // A round searching its MTU has finished its trace: callbacks the trace left are void.
     if (it == rounds_.end() || it->second->mtu) return;
     Round& r = *it->second;
-    const TimePoint now = loop_.now();
+    const TimePoint now = wire_.now();
     // Packets due within kSendSlack go in this wake-up: one wake-up per paced packet cost more
     // than the packets themselves. A few ms early is well inside the limiter's burst.
     const TimePoint horizon = now + kSendSlack;
@@ -293,7 +293,7 @@ bool PathProbe::send_one(Round& r, const Pending& p, TimePoint now) {
     std::uint8_t packet[kPathMaxPacket];
     const std::uint16_t number = ProbeNumber{p.ttl, p.attempt, f.generation}.encode();
     const std::size_t len = build_path_probe(packet, f.flow, p.ttl, number);
-    const std::int64_t sent_ns = realtime_ns();
+    const std::int64_t sent_ns = wire_.wall_ns();
     const int err = transmit(r, f.flow, {packet, len}, p.ttl);
     if (err != 0 && err != EAGAIN && err != ENOBUFS) {
         r.error = std::string("sending a probe: ") + std::strerror(err);
@@ -314,7 +314,7 @@ void PathProbe::check(std::uint64_t id) {
     // A round searching its MTU has finished its trace: callbacks the trace left are void.
     if (it == rounds_.end() || it->second->mtu) return;
     Round& r = *it->second;
-    const TimePoint now = loop_.now();
+    const TimePoint now = wire_.now();
     for (std::uint32_t i = 0; i < r.flows.size(); ++i) {
         FlowRun& f = r.flows[i];
         for (auto& t : f.ttls) {
@@ -396,7 +396,7 @@ void PathProbe::handle(const Receiver&, const PathReply& reply, std::int64_t rx_
     a.answered = true;
     a.from = reply.from;
     const std::int64_t sent = t.sent_ns[static_cast<std::size_t>(attempt)];
-    const std::int64_t arrived = rx_ns ? rx_ns : realtime_ns();
+    const std::int64_t arrived = rx_ns ? rx_ns : wire_.wall_ns();
     a.rtt = sent && arrived > sent ? std::chrono::nanoseconds(arrived - sent) : Duration{};
     a.icmp = reply.kind == PathReply::Kind::icmp_error || reply.kind == PathReply::Kind::echo_reply;
     a.icmp_type = reply.type;
@@ -417,7 +417,7 @@ void PathProbe::handle(const Receiver&, const PathReply& reply, std::int64_t rx_
     }
     a.mpls = reply.mpls;
     t.answered = true;
-    const TimePoint now = loop_.now();
+    const TimePoint now = wire_.now();
     if (classify_answer(a, r.request.destination) != PathAnswer::hop) {
         if (!f.stop_ttl || ttl < f.stop_ttl) f.stop_ttl = ttl;
     } else {
@@ -427,7 +427,7 @@ void PathProbe::handle(const Receiver&, const PathReply& reply, std::int64_t rx_
     arm_send(r);
     const std::uint64_t id = r.id;
     // Not from inside the read loop: finishing hands the result on, which may start rounds.
-    loop_.defer([this, id] { maybe_finish(id); });
+    wire_.defer([this, id] { maybe_finish(id); });
 }
 
 void PathProbe::maybe_finish(std::uint64_t id) {
@@ -475,12 +475,12 @@ void PathProbe::finish(std::uint64_t id) {
     std::unique_ptr<Round> round = std::move(it->second);
     rounds_.erase(it);
     Round& r = *round;
-    if (r.send_timer) loop_.cancel_timer(r.send_timer);
-    if (r.check_timer) loop_.cancel_timer(r.check_timer);
+    if (r.send_timer) wire_.cancel_timer(r.send_timer);
+    if (r.check_timer) wire_.cancel_timer(r.check_timer);
     for (auto& f : r.flows)
         active_.erase(f.key);
 
-    const TimePoint now = loop_.now();
+    const TimePoint now = wire_.now();
     PathResult path;
     path.method = r.params.method;
     path.port = r.request.port;

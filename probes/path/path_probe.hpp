@@ -34,7 +34,7 @@
 // before the rule that now drops the flow.
 //
 // The rounds are path_probe.cpp, the MTU search path_probe_mtu.cpp, and the sockets (receivers,
-// senders, the ports flows hold, reading) path_probe_sockets.cpp over path_sockets.hpp.
+// senders, the ports flows hold, reading) path_probe_sockets.cpp over the Wire.
 //
 // Everything runs on the event loop's thread.
 #pragma once
@@ -49,7 +49,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/event_loop.hpp"
+#include "core/loop_wire.hpp"
 #include "core/socket.hpp"
 #include "probes/path/path_mtu.hpp"
 #include "probes/path/path_packet.hpp"
@@ -60,7 +60,8 @@ namespace fedprobe {
 
 class PathProbe : public Probe {
   public:
-    explicit PathProbe(EventLoop& loop);
+    explicit PathProbe(EventLoop& loop) : PathProbe(std::make_unique<LoopWire>(loop), nullptr) {}
+    explicit PathProbe(Wire& wire) : PathProbe(nullptr, &wire) {}
     ~PathProbe() override;
     void start(const ProbeRequest& request, Done done) override;
 
@@ -146,7 +147,7 @@ class PathProbe : public Probe {
         };
         std::vector<Tries> tries;
         std::vector<std::pair<TimePoint, std::size_t>> queue;  // (when, probe), to send
-        EventLoop::TimerId timer = 0;
+        Wire::TimerId timer = 0;
         std::size_t unsettled = 0;
         ProbeResult held;  // the trace's result, completed when the search ends
     };
@@ -164,9 +165,9 @@ class PathProbe : public Probe {
         std::vector<FlowRun> flows;
         TimePoint started{};
         std::priority_queue<Pending, std::vector<Pending>, std::greater<>> queue;
-        EventLoop::TimerId send_timer = 0;
+        Wire::TimerId send_timer = 0;
         TimePoint send_at = TimePoint::max();
-        EventLoop::TimerId check_timer = 0;
+        Wire::TimerId check_timer = 0;
         TimePoint check_at = TimePoint::max();
         std::uint32_t packets = 0;
         int send_fd = -1;
@@ -183,7 +184,10 @@ class PathProbe : public Probe {
         std::uint32_t drops_seen = 0;
     };
 
-    EventLoop& loop_;
+    PathProbe(std::unique_ptr<Wire> own, Wire* wire);
+
+    std::unique_ptr<Wire> own_wire_;  // the loop's, unless a test gave its own
+    Wire& wire_;
     std::uint64_t next_round_ = 1;
     std::map<std::uint64_t, std::unique_ptr<Round>> rounds_;
     std::unordered_map<FlowKey, std::pair<std::uint64_t, std::uint32_t>, FlowKeyHash> active_;

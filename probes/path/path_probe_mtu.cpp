@@ -1,10 +1,6 @@
 // PathProbe's MTU search: drives MtuSearch (path_mtu.hpp) over flow 0 of a round whose trace
 // reached the destination. See path_probe.hpp.
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -15,41 +11,11 @@
 
 namespace fedprobe {
 
-namespace {
-
-int device_mtu(const std::string& name) {
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return 0;
-    ifreq ifr{};
-    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-    const int rc = ioctl(fd, SIOCGIFMTU, &ifr);
-    close(fd);
-    return rc == 0 ? ifr.ifr_mtu : 0;
-}
-
-// The MTU of the interface that holds `source` (or of `device`): where the search starts. The
-// route's MTU would not do: it includes what the kernel learnt from packet-too-big.
-int read_interface_mtu(const IpAddress& source, const std::string& device) {
-    if (!device.empty()) return device_mtu(device);
-    ifaddrs* list = nullptr;
-    if (getifaddrs(&list) != 0) return 0;
-    std::string name;
-    for (ifaddrs* i = list; i && name.empty(); i = i->ifa_next) {
-        if (!i->ifa_addr) continue;
-        auto a = IpAddress::from_sockaddr(i->ifa_addr);
-        if (a && *a == source) name = i->ifa_name;
-    }
-    freeifaddrs(list);
-    return name.empty() ? 0 : device_mtu(name);
-}
-
-}  // namespace
-
 int PathProbe::interface_mtu(const IpAddress& source, const std::string& device) {
-    const TimePoint now = loop_.now();
+    const TimePoint now = wire_.now();
     KnownMtu& known = interface_mtus_[source.str() + "%" + device];
     if (known.mtu <= 0 || now - known.read >= std::chrono::minutes(1)) {
-        known.mtu = read_interface_mtu(source, device);
+        known.mtu = wire_.interface_mtu(source, device);
         known.read = now;
     }
     return known.mtu > 0 ? known.mtu : 1500;
@@ -87,7 +53,7 @@ void PathProbe::mtu_stage(std::uint64_t id) {
     m.tries.assign(m.stage.size(), {});
     m.unsettled = m.stage.size();
     m.queue.clear();
-    const TimePoint now = loop_.now();
+    const TimePoint now = wire_.now();
     for (std::size_t i = 0; i < m.stage.size(); ++i)
         m.queue.emplace_back(r.request.pacer ? r.request.pacer->reserve(now) : now, i);
     mtu_step(id);
@@ -99,7 +65,7 @@ void PathProbe::mtu_step(std::uint64_t id) {
     Round& r = *it->second;
     MtuRun& m = *r.mtu;
     FlowRun& f = r.flows.front();
-    const TimePoint now = loop_.now();
+    const TimePoint now = wire_.now();
     const auto timeout = std::chrono::duration_cast<Clock::duration>(r.request.timeout);
     std::sort(m.queue.begin(), m.queue.end());
     std::size_t sent = 0;
@@ -115,7 +81,7 @@ void PathProbe::mtu_step(std::uint64_t id) {
         big_packet_.resize(std::max<std::size_t>(static_cast<std::size_t>(p.size), kPathMaxPacket));
         const std::size_t len =
             build_path_probe(big_packet_, f.flow, ttl, number, static_cast<std::size_t>(p.size));
-        const std::int64_t at = realtime_ns();
+        const std::int64_t at = wire_.wall_ns();
         const int err = len ? transmit(r, f.flow, {big_packet_.data(), len}, ttl) : EMSGSIZE;
         ++r.packets;
         ++stats_.packets_sent;
@@ -146,7 +112,7 @@ void PathProbe::mtu_step(std::uint64_t id) {
         }
     }
     if (m.unsettled == 0) {
-        loop_.defer([this, id] { mtu_stage(id); });
+        wire_.defer([this, id] { mtu_stage(id); });
         return;
     }
     TimePoint next = TimePoint::max();
@@ -154,8 +120,8 @@ void PathProbe::mtu_step(std::uint64_t id) {
         next = std::min(next, q.first);
     for (const auto& tries : m.tries)
         if (!tries.settled && !tries.deadline.empty()) next = std::min(next, tries.deadline.back());
-    if (m.timer) loop_.cancel_timer(m.timer);
-    m.timer = loop_.add_timer(std::max(next, now), [this, id] {
+    if (m.timer) wire_.cancel_timer(m.timer);
+    m.timer = wire_.add_timer(std::max(next, now), [this, id] {
         auto it = rounds_.find(id);
         if (it == rounds_.end()) return;
         it->second->mtu->timer = 0;
@@ -221,7 +187,7 @@ void PathProbe::mtu_answer(Round& r, const PathReply& reply) {
     mtu_settled(r, i);
     if (m.unsettled == 0) {
         const std::uint64_t id = r.id;
-        loop_.defer([this, id] { mtu_stage(id); });
+        wire_.defer([this, id] { mtu_stage(id); });
     }
 }
 
@@ -232,7 +198,7 @@ void PathProbe::mtu_finish(std::uint64_t id) {
     rounds_.erase(it);
     Round& r = *round;
     MtuRun& m = *r.mtu;
-    if (m.timer) loop_.cancel_timer(m.timer);
+    if (m.timer) wire_.cancel_timer(m.timer);
     active_.erase(r.flows.front().key);
     ProbeResult result = std::move(m.held);
     PathResult& path = std::get<PathResult>(result.kind);

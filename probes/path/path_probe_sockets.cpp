@@ -1,5 +1,6 @@
-// PathProbe's sockets: the raw receivers a round reads answers from, the raw sockets it sends
-// through, the ports its flows hold, and reading what arrives. The rounds are path_probe.cpp.
+// PathProbe's sockets, on its Wire: the raw receivers a round reads answers from, the raw
+// sockets it sends through, the ports its flows hold, and reading what arrives. The rounds are
+// path_probe.cpp.
 #include "probes/path/path_probe.hpp"
 
 // net/if.h must precede linux headers that pull in linux/if.h.
@@ -13,14 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "probes/path/path_sockets.hpp"
-
 namespace fedprobe {
-
-using path_sockets::filter_all;
-using path_sockets::filter_syn_or_rst;
-using path_sockets::hold_port;
-using path_sockets::raw_socket;
 
 Status PathProbe::open_receivers(int family, PathMethod method) {
     const int icmp = family == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
@@ -32,24 +26,12 @@ Status PathProbe::open_receivers(int family, PathMethod method) {
                 return r.family == family && r.protocol == protocol;
             }))
             continue;
-        auto fd = raw_socket(family, protocol);
+        auto fd = wire_.open_raw_reader(family, protocol);
         if (!fd.ok()) return fd.status();
-        Status st = enable_rx_timestamps(*fd);
-        if (st.ok()) st = enable_rx_overflow_count(*fd);
-        if (st.ok() && family == AF_INET6) st = enable_rx_hop_limit(*fd);
-        // IPv6 sends through these: never fragment an MTU probe locally, and size it against
-        // the interface, not against what the kernel has learnt of the path.
-        if (st.ok() && family == AF_INET6) st = set_dont_fragment(*fd, family, true);
-        if (st.ok() && protocol == icmp) st = pass_echo_replies_and_errors(*fd, family);
-        if (st.ok() && protocol == IPPROTO_TCP) st = filter_syn_or_rst(*fd, family);
-        if (!st.ok()) {
-            close(*fd);
-            return st;
-        }
-        grow_receive_buffer(*fd, 4 << 20);
         receivers_.push_back(Receiver{*fd, family, protocol, 0});
         const std::size_t index = receivers_.size() - 1;
-        st = loop_.add_fd(*fd, EPOLLIN, [this, index](std::uint32_t) { read(receivers_[index]); });
+        Status st =
+            wire_.watch(*fd, EPOLLIN, [this, index](std::uint32_t) { read(receivers_[index]); });
         if (!st.ok()) return st;
         // IPv6 sends through the same sockets (the kernel writes the IPv6 header).
         if (family == AF_INET6) send_sockets_[{protocol, ""}] = *fd;
@@ -60,18 +42,8 @@ Status PathProbe::open_receivers(int family, PathMethod method) {
 Result<int> PathProbe::send_socket(int family, int protocol, const std::string& device) {
     const int key = family == AF_INET ? -1 : protocol;  // IPv4: one IPPROTO_RAW for all
     if (auto it = send_sockets_.find({key, device}); it != send_sockets_.end()) return it->second;
-    auto fd = raw_socket(family, family == AF_INET ? int{IPPROTO_RAW} : protocol);
+    auto fd = wire_.open_raw_sender(family, protocol, device);
     if (!fd.ok()) return fd;
-    Status st = filter_all(*fd);
-    if (st.ok() && family == AF_INET) st = set_dont_fragment(*fd, family, true);
-    if (st.ok() && !device.empty() &&
-        setsockopt(*fd, SOL_SOCKET, SO_BINDTODEVICE, device.c_str(),
-                   static_cast<socklen_t>(device.size())) != 0)
-        st = Status::from_errno("SO_BINDTODEVICE " + device, errno);
-    if (!st.ok()) {
-        close(*fd);
-        return st;
-    }
     send_sockets_[{key, device}] = *fd;
     return *fd;
 }
@@ -89,8 +61,8 @@ Result<PathProbe::Memory*> PathProbe::memory_for(const PathFlow& flow, int index
                 FlowKeyHash{}(FlowKey{protocol, flow.destination, 0, flow.port}) +
                 static_cast<std::size_t>(index) * 0x3b1);
         } else {
-            auto held = hold_port(flow.destination.family,
-                                  flow.method == PathMethod::tcp ? SOCK_STREAM : SOCK_DGRAM);
+            auto held = wire_.hold_port(flow.destination.family,
+                                        flow.method == PathMethod::tcp ? SOCK_STREAM : SOCK_DGRAM);
             if (!held.ok()) {
                 memory_.erase(it);
                 return held.status();
@@ -99,26 +71,20 @@ Result<PathProbe::Memory*> PathProbe::memory_for(const PathFlow& flow, int index
             m.ident = held->second;
         }
     }
-    m.last_used = loop_.now();
+    m.last_used = wire_.now();
     return &m;
 }
 
 int PathProbe::transmit(const Round& r, const PathFlow& flow, std::span<const std::uint8_t> packet,
                         int ttl) {
-    if (flow.destination.family == AF_INET) {  // TTL, TOS and source are in our own header
-        sockaddr_storage ss;
-        const socklen_t sl = flow.destination.to_sockaddr(0, ss);
-        return sendto(r.send_fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&ss),
-                      sl) < 0
-                   ? errno
-                   : 0;
-    }
+    if (flow.destination.family == AF_INET)  // TTL, TOS and source are in our own header
+        return wire_.send_to(r.send_fd, flow.destination, packet);
     PacketOptions o;
     o.ttl = ttl;
     o.tos = r.request.send().dscp >= 0 ? r.request.send().dscp << 2 : -1;
     o.source = flow.source;  // the one the checksum was computed with
     o.ifindex = r.ifindex;
-    return send_packet(r.send_fd, flow.destination, 0, packet, o);
+    return wire_.send_packet(r.send_fd, flow.destination, 0, packet, o);
 }
 
 void PathProbe::drain() {
@@ -128,7 +94,7 @@ void PathProbe::drain() {
 
 void PathProbe::read(Receiver& rx) {
     for (;;) {
-        const std::size_t n = receiver_.receive(rx.fd);
+        const std::size_t n = wire_.receive_batch(rx.fd, receiver_);
         if (n == 0) return;
         if (receiver_.drops() != rx.drops_seen) {
             drops_total_ += receiver_.drops() - rx.drops_seen;

@@ -1,4 +1,4 @@
-#include "probes/path/path_sockets.hpp"
+#include "core/raw_sockets.hpp"
 
 #include <linux/filter.h>
 #include <netinet/in.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <vector>
 
-namespace fedprobe::path_sockets {
+namespace fedprobe::raw_sockets {
 
 // Raw TCP sockets see every segment the host receives: keep only SYN or RST ones (answers to
 // SYN probes), in the kernel. IPv4 raw sockets start at the IP header, IPv6 ones at TCP's.
@@ -105,4 +105,4 @@ Result<std::pair<int, std::uint16_t>> hold_port(int family, int type) {
     return std::make_pair(fd, port);
 }
 
-}  // namespace fedprobe::path_sockets
+}  // namespace fedprobe::raw_sockets

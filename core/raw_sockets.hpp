@@ -1,6 +1,6 @@
 // Raw-socket plumbing for path probes: the kernel filters on the sockets a trace reads through,
 // the source address and port a flow traces from. Free functions over file descriptors, called
-// on the probing thread by PathProbe (probes/path/path_probe_sockets.cpp); they hold no state.
+// on the probing thread by LoopWire (core/loop_wire.hpp) for the path probe; they hold no state.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 #include "core/address.hpp"
 #include "core/status.hpp"
 
-namespace fedprobe::path_sockets {
+namespace fedprobe::raw_sockets {
 
 // Raw TCP sockets see every segment the host receives: keeps only SYN or RST ones (answers to
 // SYN probes), in the kernel. IPv4 raw sockets start at the IP header, IPv6 ones at TCP's.
@@ -25,4 +25,4 @@ Result<IpAddress> route_source(const IpAddress& destination, const std::string& 
 // (hold it as long as the flow traces from the port) and the port.
 Result<std::pair<int, std::uint16_t>> hold_port(int family, int type);
 
-}  // namespace fedprobe::path_sockets
+}  // namespace fedprobe::raw_sockets
