@@ -1,12 +1,9 @@
-#include "exporters/web_server.hpp"
+#include "exporters/tls_web_server.hpp"
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
-#include <malloc.h>
 #include <microhttpd.h>
 #include <sys/socket.h>
-
-#include <cstring>
 
 #include <fstream>
 #include <sstream>
@@ -74,15 +71,11 @@ MHD_Result queue(MHD_Connection* c, WebReply reply) {
     return ok;
 }
 
-// A request's mark (MHD's con_cls): a scrape, whose large body is worth giving back to the
-// system once sent, or any other.
-char kScrape, kOther;
-
 MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
                       const char*, const char*, size_t* upload_size, void** con_cls) {
-    const auto& tls = *static_cast<const std::optional<WebTlsConfig>*>(cls);
+    auto* server_config = static_cast<const WebTlsConfig*>(cls);
     if (!*con_cls) {  // the headers are in: say nothing yet (MHD's protocol for a new request)
-        *con_cls = std::strcmp(url, "/metrics") == 0 ? &kScrape : &kOther;
+        *con_cls = c;
         return MHD_YES;
     }
     if (*upload_size) {  // a body nobody asked for: read and dropped
@@ -90,7 +83,7 @@ MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char*
         return MHD_YES;
     }
     std::string why;
-    if (tls && !client_ok(c, tls->client_auth, why)) {
+    if (!client_ok(c, server_config->client_auth, why)) {
         WebReply reply;
         reply.status = 403;
         reply.body = "Forbidden: " + why + "\n";
@@ -110,12 +103,6 @@ MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char*
         reply.body = "Not Found\n";
     }
     return queue(c, std::move(reply));
-}
-
-// A scrape's body (13 MB at 10,000 targets) is freed on the server's thread; without a trim,
-// glibc keeps the top of that thread's arena, and RSS grows by megabytes a scrape.
-void on_completed(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
-    if (*con_cls == &kScrape) malloc_trim(0);
 }
 
 }  // namespace
@@ -187,16 +174,8 @@ namespace {
 MHD_Result accept_allowed(void* cls, const sockaddr* addr, socklen_t) {
     const auto& allow = *static_cast<const std::vector<Prefix>*>(cls);
     if (allow.empty()) return MHD_YES;
-    auto ip = IpAddress::from_sockaddr(addr);
+    const auto ip = IpAddress::from_sockaddr(addr);
     if (!ip) return MHD_NO;
-    // A dual-stack listener ([::]) sees IPv4 clients as ::ffff:a.b.c.d: judged as a.b.c.d.
-    static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (ip->family == AF_INET6 && std::memcmp(ip->bytes.data(), kMapped, 12) == 0) {
-        IpAddress v4;
-        v4.family = AF_INET;
-        std::memcpy(v4.bytes.data(), ip->bytes.data() + 12, 4);
-        ip = v4;
-    }
     for (const Prefix& p : allow)
         if (p.contains(*ip)) return MHD_YES;
     return MHD_NO;
@@ -204,55 +183,48 @@ MHD_Result accept_allowed(void* cls, const sockaddr* addr, socklen_t) {
 
 }  // namespace
 
-Result<std::unique_ptr<WebServer>> WebServer::start(const Endpoint& listen,
-                                                    std::optional<WebTlsConfig> tls,
-                                                    WebTlsFiles files, std::vector<Prefix> allow) {
-    std::unique_ptr<WebServer> s(new WebServer);
-    s->tls_ = std::move(tls);
+Result<std::unique_ptr<TlsWebServer>> TlsWebServer::start(const Endpoint& listen,
+                                                          const WebTlsConfig& config,
+                                                          WebTlsFiles files,
+                                                          std::vector<Prefix> allow) {
+    std::unique_ptr<TlsWebServer> s(new TlsWebServer);
+    s->config_ = config;
     s->files_ = std::move(files);
     s->allow_ = std::move(allow);
-    const std::string priorities = s->tls_ ? gnutls_priorities(*s->tls_) : "";
+    const std::string priorities = gnutls_priorities(config);
     sockaddr_storage ss{};
     listen.address.to_sockaddr(listen.port, ss);
     std::string trust = s->files_.client_ca;
     // Only a trust list makes GnuTLS ask for a client certificate; RequireAnyClientCert has
     // none to verify with, so it is given the server's own to ask with and never verifies.
-    if (s->tls_ && trust.empty() && s->tls_->client_auth == ClientAuth::require_any)
-        trust = s->files_.cert;
-    const unsigned flags = (s->tls_ ? MHD_USE_TLS : 0) | MHD_USE_INTERNAL_POLLING_THREAD |
-                           MHD_USE_EPOLL | (listen.address.family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    std::vector<MHD_OptionItem> options = {
+    if (trust.empty() && config.client_auth == ClientAuth::require_any) trust = s->files_.cert;
+    const unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                           (listen.address.family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    MHD_OptionItem options[] = {
         {MHD_OPTION_SOCK_ADDR, 0, &ss},
         {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, nullptr},
-        // Two threads, each serving many connections; one that sends nothing for 10 s is
-        // closed, and one address holds at most 16 at once.
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(s->files_.cert.c_str())},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(s->files_.key.c_str())},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(priorities.c_str())},
+        // Two threads, as the plain endpoint has, each serving many connections; one that
+        // sends nothing for 10 s is closed, and one address holds at most 16 at once.
         {MHD_OPTION_THREAD_POOL_SIZE, 2, nullptr},
         {MHD_OPTION_CONNECTION_TIMEOUT, 10, nullptr},
         {MHD_OPTION_PER_IP_CONNECTION_LIMIT, 16, nullptr},
-        {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&on_completed), nullptr},
+        {trust.empty() ? MHD_OPTION_END : MHD_OPTION_HTTPS_MEM_TRUST, 0,
+         const_cast<char*>(trust.c_str())},
+        {MHD_OPTION_END, 0, nullptr},
     };
-    if (s->tls_) {
-        options.push_back(
-            {MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(s->files_.cert.c_str())});
-        options.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(s->files_.key.c_str())});
-        options.push_back({MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(priorities.c_str())});
-        if (!trust.empty())
-            options.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, const_cast<char*>(trust.c_str())});
-    }
-    options.push_back({MHD_OPTION_END, 0, nullptr});
     s->daemon_ = MHD_start_daemon(flags, listen.port, &accept_allowed, &s->allow_, &on_request,
-                                  &s->tls_, MHD_OPTION_ARRAY, options.data(), MHD_OPTION_END);
-    if (!s->daemon_) {
-        if (!s->tls_)
-            return Status::error("cannot listen on " + listen.str() + " (the address is taken?)");
+                                  &s->config_, MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+    if (!s->daemon_)
         return Status::error(
             "cannot serve TLS on " + listen.str() +
             " (the address is taken, or GnuTLS refused the settings: " + priorities + ")");
-    }
     return s;
 }
 
-WebServer::~WebServer() {
+TlsWebServer::~TlsWebServer() {
     if (daemon_) MHD_stop_daemon(daemon_);
 }
 
