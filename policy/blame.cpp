@@ -180,11 +180,14 @@ void judge_silent_drop(Fault& fault, const FlowSeen& f, const ApplianceEvidence&
     }
     // Or the source's last trace into B stopped at "unreachable" from a router outside B: a
     // round sends many packets, so one answer among them survives the router's ICMP rate
-    // limit where a single probe's may not.
+    // limit where a single probe's may not. Only a trace taken since the flow broke: an older
+    // one speaks of an earlier fault (a border's missing route, fixed since), whose trace's
+    // next round has not come yet.
     if (B != A)
         for (const auto& t : a.traces)
             if (t.network == B && !t.reached && t.stop_reason == "unreachable" && t.stop &&
-                !t.stop->network.empty() && t.stop->network != B) {
+                !t.stop->network.empty() && t.stop->network != B &&
+                !(f.since && t.last_run && *t.last_run < *f.since)) {
                 fault.evidence.push_back("from " + A + ": the trace to " + t.target +
                                          " ends unreachable from " + at(*t.stop) +
                                          ": the way out has no route");

@@ -246,6 +246,13 @@ TEST_CASE("no route on the way out: the source's trace into the network says so"
     e.psn.traces[0].stop_reason = "unreachable";
     e.psn.traces[0].stop = hop(5, "172.20.1.2", "kent-nhs");
     CHECK(e.judge()[0].reason.empty() == false);
+    // A trace taken before the flow broke speaks of an earlier fault: not this one's route.
+    e.psn.traces[0].stop = hop(3, "192.0.2.101", "interconnect");
+    e.psn.flows[0].since = 500;
+    e.psn.traces[0].last_run = 400;
+    CHECK(e.judge()[0].owner != "interconnect");
+    e.psn.traces[0].last_run = 600;
+    CHECK(e.judge()[0].owner == "interconnect");
 }
 
 TEST_CASE("a drop beside probes told unreachable: the rate-limited answer, not a drop") {
