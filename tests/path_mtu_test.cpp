@@ -203,6 +203,25 @@ TEST_CASE("nothing reached: the MTU is unknown and no black hole is claimed") {
     CHECK_FALSE(s.result().blackhole);
 }
 
+TEST_CASE("every size lost, only the trace's small probes through: unknown, not a black hole") {
+    // CI under load: a 44-byte trace reached the destination, then every MTU probe (68 bytes
+    // up) was lost, and the search said "the path MTU is 44 bytes: a black hole".
+    MtuSearch s(1500, 68, 44, 4);
+    Path p;
+    p.lost = [](const MtuProbe& probe) { return probe.ttl == 0; };
+    auto r = run(s, p);
+    CHECK(r.mtu == 0);
+    CHECK_FALSE(r.blackhole);
+    // Where 68 bytes got through and the rest vanished, the hole is real.
+    MtuSearch t(1500, 68, 44, 4);
+    Path q;
+    q.mtu = 68;
+    q.ptb = false;
+    r = run(t, q);
+    CHECK(r.mtu == 68);
+    CHECK(r.blackhole);
+}
+
 TEST_CASE("IPv6 never searches below 1280; loopback-sized MTUs are capped at 65535") {
     MtuSearch s(1500, 1280, 60, 4);
     for (auto stage = s.next(); !stage.empty(); stage = s.next())

@@ -56,7 +56,9 @@ std::vector<MtuProbe> MtuSearch::next() {
             }
         }
     }
-    if (stage_.empty() && !locating_ && lo_ > 0) {
+    // A search where nothing of the family's least MTU (68, 1280) got through found loss, not
+    // a link narrower than any link may be: no black-hole stage for it.
+    if (stage_.empty() && !locating_ && lo_ >= floor_) {
         if (auto size = hole_size(); size && destination_ttl_ > 1) {
             locating_ = true;
             result_.blackhole_size = *size;
@@ -138,6 +140,9 @@ std::optional<int> MtuSearch::hole_size() const {
 
 void MtuSearch::conclude() {
     done_ = true;
+    // Only the trace's small probes got through, nothing at the family's least MTU: every
+    // size was lost (loss, rate limits under load), which says nothing of the MTU.
+    if (lo_ < floor_) lo_ = 0;
     result_.mtu = lo_;
     result_.lowest_failed = hi_ <= result_.local_mtu ? hi_ : 0;
     for (const auto& p : ptbs_)
