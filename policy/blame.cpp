@@ -386,8 +386,21 @@ Fault judge_flow(const FlowSeen& f, const ApplianceEvidence& a,
     }
     // A silent round of a flow whose earlier round a device answered: that device's answer,
     // whose copies for the rounds since its ICMP rate limit withheld.
+    // Unless a trace of A's into B since the flow last changed went on past that device: its
+    // "no route" is then an earlier fault's (one fault replaced by another with no working
+    // round between), kept by the engine's answer memory.
+    const bool passed_since =
+        std::any_of(a.traces.begin(), a.traces.end(), [&](const TraceSeen& t) {
+            if (t.network != B || !t.last_run || !f.since || *t.last_run < *f.since) return false;
+            auto at = std::find_if(t.hops.begin(), t.hops.end(),
+                                   [&](const HopSeen& h) { return h.address == f.reporter; });
+            return at != t.hops.end() &&
+                   (t.reached || std::any_of(std::next(at), t.hops.end(),
+                                             [](const HopSeen& h) { return !h.address.empty(); }));
+        });
     const bool answered_before = f.state == "filtered" && !f.reporter.empty() &&
-                                 (f.answered == "prohibited" || f.answered == "unreachable");
+                                 (f.answered == "prohibited" || f.answered == "unreachable") &&
+                                 !passed_since;
     if (answered_before && !f.reporter_network.empty()) {
         fault.segment = segment_of(f.reporter_network, A, B);
         fault.owner = f.reporter_network;

@@ -292,6 +292,34 @@ TEST_CASE("a silent round after a device answered: that device's rate-limited an
     CHECK(e.judge()[0].owner != "interconnect");
 }
 
+TEST_CASE("a remembered answer that a trace since contradicts is an earlier fault's") {
+    // CI: kent-nhs's own border said "no route" in one fault (the memory keeps it 30 s); the
+    // next fault followed with no working round between, and its silence was blamed on the
+    // border, though kent-nhs's traces since went on past it.
+    Ends e;
+    e.psn.flows = {flow("filtered")};
+    e.psn.flows[0].reporter = "198.51.100.1";
+    e.psn.flows[0].reporter_network = "kent-psn";
+    e.psn.flows[0].answered = "unreachable";
+    e.psn.flows[0].since = 500;
+    e.psn.traces = {way_out(3)};  // past its own border, into psn-core and the interconnect
+    e.psn.traces[0].last_run = 600;
+    auto faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].owner != "kent-psn");
+    for (const auto& words : faults[0].evidence)
+        CHECK(words.find("to an earlier round of it") == std::string::npos);
+    // The same trace before the flow broke contradicts nothing: the answer stands.
+    e.psn.traces[0].last_run = 400;
+    faults = e.judge();
+    REQUIRE(faults.size() == 1);
+    CHECK(faults[0].owner == "kent-psn");
+    // A trace since that stops at the device itself agrees with it.
+    e.psn.traces = {way_out(1)};
+    e.psn.traces[0].last_run = 600;
+    CHECK(e.judge()[0].owner == "kent-psn");
+}
+
 TEST_CASE("a flooded reflector's own drops are told beside the sender's loss") {
     std::vector<ApplianceEvidence> all;
     auto add = [&](const std::string& text) {
