@@ -33,8 +33,15 @@ done
 [ "$(value 'count(up{agent="kent-nhs"})')" = 1 ] || fail "the agent's samples reach the central store"
 sleep 10  # a few samples before the outage, so a gap at its start shows
 agent_metric() {  # the sum of a counter over its label sets, from the agent's own metrics
-    in_ns kn-app curl -sf http://127.0.0.1:9091/metrics |
-        awk -v m="$1" '$1 == m || index($1, m "{") == 1 {s += $2} END {printf "%.0f\n", s}'
+    # Retried: under CI's load one read can time out, and a failed read in $(...) ended the
+    # test under set -e without a word.
+    local text="" _
+    for _ in 1 2 3 4 5; do
+        text=$(in_ns kn-app curl -sf --max-time 5 http://127.0.0.1:9091/metrics) && break
+        sleep 1
+    done
+    [ -n "$text" ] || fail "the agent's own /metrics does not answer"
+    awk -v m="$1" '$1 == m || index($1, m "{") == 1 {s += $2} END {printf "%.0f\n", s}' <<<"$text"
 }
 bytes0=$(agent_metric prometheus_remote_storage_bytes_total); samples0=$(agent_metric prometheus_remote_storage_samples_total); t0=$(date +%s)
 
@@ -70,8 +77,8 @@ bytes1=$(agent_metric prometheus_remote_storage_bytes_total); samples1=$(agent_m
 # last 10 minutes, this whole test, about 30 intervals: the largest): a gap in the store no
 # longer than that is one the agent never scraped (a CPU-starved agent on a loaded CI machine
 # skips ticks), not a sample that remote write lost.
-agent_interval=$(in_ns kn-app curl -sf http://127.0.0.1:9091/metrics |
-    awk '$1 == "prometheus_target_interval_length_seconds{interval=\"5s\",quantile=\"0.99\"}" {print $2}')
+agent_interval=$(in_ns kn-app curl -sf --max-time 5 http://127.0.0.1:9091/metrics |
+    awk '$1 == "prometheus_target_interval_length_seconds{interval=\"5s\",quantile=\"0.99\"}" {print $2}' || true)
 scrapes1=$(agent_metric prometheus_target_interval_length_seconds_count); read_at=$(date +%s)
 # Remote write sends in batches: wait until a sample scraped after those counters is stored, so
 # every scrape they count is in the store too.
