@@ -27,11 +27,12 @@ expect() {
 # Linux sends about one "no route" ICMP a second per source address, so when many probes go to
 # a target behind a missing route, which of them gets the answer is chance: any will do.
 expect_any() {  # site target outcome reporter reporter_network
-    # Up to 20 s: a router answers about one error a second per source (Linux's ICMP rate
-    # limit), shared by every probe and flow of that site through it, so a probe's last outcome
-    # is often the silence of an answer the router did not send.
+    # Up to 40 s: a router answers about one error a second per source (Linux's ICMP rate
+    # limit), shared by every probe, flow and trace of that site through it, so a probe's last
+    # outcome is often the silence of an answer the router did not send. Under the sanitizers,
+    # with the suite's other labs beside it, 20 s once saw none.
     local o=$1 m
-    for _ in $(seq 1 80); do
+    for _ in $(seq 1 160); do
         m=$(scrape "$o" 2>/dev/null) || true
         grep -Eq "^fedprobe_probe_last_error_info\{[^}]*outcome=\"$3\",[^}]*reporter=\"$4\",reporter_network=\"$5\",[^}]*target=\"$2\"\} 1" <<<"$m" && return 0
         sleep 0.25
