@@ -258,9 +258,7 @@ void run(std::uint32_t seed, int count) {
     CHECK(wire.open_sockets() == 0);
     CHECK(wire.pending_timers() == 0);
     CHECK(probe.in_flight() == 0);
-    CHECK(wire.misuse().empty());
-    for (const auto& m : wire.misuse())
-        MESSAGE(m);
+    CHECK_MESSAGE(wire.misuse().empty(), wire.misuse_text());
 }
 
 }  // namespace
@@ -322,7 +320,5 @@ TEST_CASE("dns over tcp: an answer cut into pieces is read whole; a refused conn
     CHECK(got->reporter == kServer);
     CHECK(wire.open_sockets() == 0);
     CHECK(wire.pending_timers() == 0);
-    CHECK(wire.misuse().empty());
-    for (const auto& m : wire.misuse())
-        MESSAGE(m);
+    CHECK_MESSAGE(wire.misuse().empty(), wire.misuse_text());
 }

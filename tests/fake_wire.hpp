@@ -78,6 +78,7 @@ class FakeWire final : public Wire {
     std::string pending_timers_text() const;
     std::uint64_t dropped_on_closed() const { return dropped_on_closed_; }
     const std::vector<std::string>& misuse() const { return misuse_; }
+    std::string misuse_text() const;  // one line each, for a failing check's message
 
     // Wire
     TimePoint now() const override { return now_; }
@@ -129,8 +130,6 @@ class FakeWire final : public Wire {
     std::vector<int> sockets_of(int family, int type, int protocol) const;
     // What an ICMP socket's sends carried: its destination and per-packet options, in Sent.
     std::function<void(const Sent&, const PacketOptions&)> on_send_packet;
-    // The kernel's running count of packets it dropped on a socket (SO_RXQ_OVFL).
-    void drop_on(int fd, std::uint32_t packets);
     int connect(int fd, const IpAddress& to, std::uint16_t port) override;
     ssize_t send(int fd, std::span<const std::uint8_t> bytes) override;
     ssize_t receive(int fd, std::span<std::uint8_t> into) override;
@@ -151,7 +150,6 @@ class FakeWire final : public Wire {
         std::deque<std::vector<std::uint8_t>> packets;  // datagram sockets
         std::deque<std::int64_t> packets_rx_ns;         // each one's arrival, on wall_ns()
         std::deque<std::optional<IpAddress>> packets_from;
-        std::uint32_t drops = 0;
         bool timestamps = false;
         std::deque<std::uint8_t> stream;  // stream sockets' bytes in
         bool connecting = false, connected = false, eof = false;

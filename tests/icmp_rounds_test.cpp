@@ -211,9 +211,7 @@ void run(std::uint32_t seed) {
     CHECK(probe.stats().unmatched > 0);
     CHECK(probe.stats().late >= static_cast<std::uint64_t>(late));
     CHECK(probe.rounds_in_flight() == 0);
-    CHECK(wire.misuse().empty());
-    for (const auto& m : wire.misuse())
-        MESSAGE(m);
+    CHECK_MESSAGE(wire.misuse().empty(), wire.misuse_text());
 }
 
 }  // namespace

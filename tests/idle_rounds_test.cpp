@@ -202,9 +202,7 @@ void run(std::uint32_t seed) {
     probe.reset();  // closes every session
     CHECK(wire.open_sockets() == 0);
     CHECK(wire.fd_budget().in_use() == 0);
-    CHECK(wire.misuse().empty());
-    for (const auto& m : wire.misuse())
-        MESSAGE(m);
+    CHECK_MESSAGE(wire.misuse().empty(), wire.misuse_text());
 }
 
 }  // namespace

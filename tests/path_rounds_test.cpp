@@ -267,7 +267,7 @@ TEST_CASE("path rounds: randomised loss, rate limits, duplicates and strangers")
                         << " router misses");
         CHECK(reached >= static_cast<int>(rounds.size()) / 2);
         CHECK(probe.rounds_in_flight() == 0);
-        CHECK(wire.misuse().empty());
+        CHECK_MESSAGE(wire.misuse().empty(), wire.misuse_text());
     }
 }
 

@@ -227,9 +227,7 @@ void run(std::uint32_t seed) {
     CHECK(overtaken > 0);
     CHECK(late > 0);
     CHECK(probe.sessions() == kSessions);
-    CHECK(wire.misuse().empty());
-    for (const auto& m : wire.misuse())
-        MESSAGE(m);
+    CHECK_MESSAGE(wire.misuse().empty(), wire.misuse_text());
 }
 
 }  // namespace

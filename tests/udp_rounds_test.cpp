@@ -215,9 +215,7 @@ void run(std::uint32_t seed, int count, std::size_t budget) {
     CHECK(wire.fd_budget().in_use() == 0);
     CHECK(wire.pending_timers() == 0);
     CHECK(probe.in_flight() == 0);
-    CHECK(wire.misuse().empty());
-    for (const auto& m : wire.misuse())
-        MESSAGE(m);
+    CHECK_MESSAGE(wire.misuse().empty(), wire.misuse_text());
 }
 
 }  // namespace
@@ -249,7 +247,7 @@ TEST_CASE("udp: a socket that cannot be opened is an error with the reason, and 
     CHECK(got->outcome == Outcome::error);
     CHECK(got->detail.find("No buffer space") != std::string::npos);
     CHECK(wire.fd_budget().in_use() == 0);
-    CHECK(wire.misuse().empty());
+    CHECK_MESSAGE(wire.misuse().empty(), wire.misuse_text());
 }
 
 TEST_CASE("udp: EMFILE shrinks the budget and the probe waits for a socket, then runs") {
@@ -280,5 +278,5 @@ TEST_CASE("udp: EMFILE shrinks the budget and the probe waits for a socket, then
     REQUIRE(got.size() == 2);
     CHECK(got[1].outcome == Outcome::ok);
     CHECK(wire.open_sockets() == 0);
-    CHECK(wire.misuse().empty());
+    CHECK_MESSAGE(wire.misuse().empty(), wire.misuse_text());
 }
