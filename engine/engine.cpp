@@ -192,8 +192,13 @@ void Engine::on_result(LiveJob* lj, ProbeResult result) {
 
 void Engine::note_unreachable(const LiveJob& lj, const ProbeResult& result) {
     const TimePoint at = now();
-    std::erase_if(unreachable_,
-                  [&](const auto& e) { return at - e.second.at > settings_.answer_memory; });
+    // Expired entries go once per answer_memory, not at every answer: in an outage of many
+    // targets each would otherwise scan every address (lookups check the age themselves).
+    if (at >= next_unreachable_sweep_) {
+        std::erase_if(unreachable_,
+                      [&](const auto& e) { return at - e.second.at > settings_.answer_memory; });
+        next_unreachable_sweep_ = at + settings_.answer_memory;
+    }
     unreachable_.insert_or_assign(
         lj.job.request.destination.bytes,
         LiveJob::FlowTrace::Answer{Outcome::unreachable, *result.reporter,

@@ -147,6 +147,7 @@ class Engine {
     // The last "unreachable" any job got for each destination address (see answer_memory):
     // one entry per address that was answered so, dropped once older than answer_memory.
     std::map<std::array<std::uint8_t, 16>, LiveJob::FlowTrace::Answer> unreachable_;
+    TimePoint next_unreachable_sweep_{};
 
     TimePoint now() const { return now_ ? now_() : loop_.now(); }
     void arm_tick();
