@@ -2,7 +2,6 @@
 
 #include <CivetServer.h>
 #include <malloc.h>
-#include <prometheus/exposer.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
@@ -57,38 +56,19 @@ Daemon::~Daemon() {
 }
 
 bool Daemon::stop_exposer(std::chrono::milliseconds deadline) {
-    if (tls_server_) {  // libmicrohttpd waits for the requests it serves, then stops at once
-        tls_server_.reset();
-        set_web_health(nullptr, nullptr);
-        return true;
-    }
-    if (!exposer_) return true;
-    // The HTTP server waits for the requests it is serving; a scrape of 10,000 targets can take
-    // a second or more to build and send. So it stops on a thread of its own, and the caller
-    // decides what to do when it does not stop in time.
+    if (!web_server_) return true;
+    // libmicrohttpd closes its connections at once, but waits for a thread still building a
+    // reply (a scrape of 10,000 targets takes a second or more). So it stops on a thread of
+    // its own, and the caller decides what to do when it does not stop in time.
     auto stopped = std::make_shared<std::atomic<bool>>(false);
     std::thread closer([this, stopped] {
-        exposer_.reset();
+        web_server_.reset();
         set_web_health(nullptr, nullptr);
         *stopped = true;
     });
-    // civetweb's listener thread polls for up to 2 s before it notices it should stop; a
-    // connection to it wakes it at once.
-    IpAddress wake = config_->settings.listen.address;
-    if (wake == *IpAddress::parse("0.0.0.0")) wake = *IpAddress::parse("127.0.0.1");
-    if (wake == *IpAddress::parse("::")) wake = *IpAddress::parse("::1");
-    sockaddr_storage ss;
-    socklen_t len = wake.to_sockaddr(config_->settings.listen.port, ss);
     const auto until = std::chrono::steady_clock::now() + deadline;
-    while (!*stopped && std::chrono::steady_clock::now() < until) {
-        int fd = socket(wake.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd >= 0) {
-            // Only a wake-up: whether it connects does not matter.
-            (void)!connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
-            close(fd);
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    while (!*stopped && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
     if (!*stopped) {
         closer.detach();
         return false;
@@ -117,50 +97,30 @@ bool Daemon::start_exposer() {
                                             [this] { exporter_.auth_failed(); });
     // /metrics, /-/healthy, /-/ready and the status page at /, all behind the same auth.
     set_web_health(&health_, auth_.get(), &page_, &metrics_);
+    WebTlsFiles files;
     if (settings.web.tls) {
-        auto files = load_web_tls_files(*settings.web.tls);
-        auto server = files.ok() ? TlsWebServer::start(settings.listen, *settings.web.tls, *files,
-                                                       settings.web.allow)
-                                 : Result<std::unique_ptr<TlsWebServer>>(files.status());
-        if (!server.ok()) {
+        auto loaded = load_web_tls_files(*settings.web.tls);
+        if (!loaded.ok()) {
             set_web_health(nullptr, nullptr);
-            spdlog::error("cannot serve /metrics over TLS: {}", server.status().message());
+            spdlog::error("cannot serve /metrics over TLS: {}", loaded.status().message());
             return false;
         }
-        tls_server_ = std::move(*server);
-        spdlog::info(
-            "metrics on https://{}/metrics{}{}", settings.listen.str(),
-            settings.web.tls->client_auth == ClientAuth::none ? "" : " (client certificates)",
-            auth_ ? " (basic auth)" : "");
-        return true;
+        files = std::move(*loaded);
     }
-    try {
-        // prometheus-cpp's Exposer is only the HTTP server here: begin_request answers every
-        // path. The HTTP threads only read the series; all probing stays on this thread.
-        // A stalled scraper must not hold a thread for long. (No linger option: an abortive
-        // close would cut large expositions short.) Two threads: with four, six scrapers of
-        // 22 MB slowed the probing thread's stop past a second on two cores (CI: 1.0-1.4 s).
-        // Clients outside [fedprobe.web] allow are closed by civetweb's listener thread as they
-        // connect, before a worker takes them; one stalled client of the list leaves the other.
-        CivetCallbacks callbacks;
-        callbacks.begin_request = begin_web_request;
-        callbacks.end_request = end_web_request;
-        std::vector<std::string> options{"listening_ports",    settings.listen.str(),
-                                         "num_threads",        "2",
-                                         "request_timeout_ms", "5000"};
-        if (!settings.web.allow.empty()) {
-            std::string acl = "-0.0.0.0/0";
-            for (const Prefix& p : settings.web.allow)
-                acl += ",+" + p.address.str() + "/" + std::to_string(p.length);
-            options.insert(options.end(), {"access_control_list", acl});
-        }
-        exposer_ = std::make_unique<prometheus::Exposer>(options, &callbacks);
-    } catch (const std::exception& e) {
+    // The HTTP threads only read the series; all probing stays on this thread.
+    auto server =
+        WebServer::start(settings.listen, settings.web.tls, std::move(files), settings.web.allow);
+    if (!server.ok()) {
         set_web_health(nullptr, nullptr);
-        spdlog::error("cannot listen on {} for /metrics: {}", settings.listen.str(), e.what());
+        spdlog::error("cannot serve /metrics: {}", server.status().message());
         return false;
     }
-    spdlog::info("metrics on http://{}/metrics{}", settings.listen.str(),
+    web_server_ = std::move(*server);
+    spdlog::info("metrics on {}://{}/metrics{}{}", settings.web.tls ? "https" : "http",
+                 settings.listen.str(),
+                 settings.web.tls && settings.web.tls->client_auth != ClientAuth::none
+                     ? " (client certificates)"
+                     : "",
                  auth_ ? " (basic auth)" : "");
     return true;
 }
@@ -346,9 +306,7 @@ void Daemon::reloaded(LoadResult loaded) {
                      now.listen.str(), was.listen.str());
     if (now.web.basic_auth_users != was.web.basic_auth_users)
         spdlog::warn("reload: basic_auth_users changed; restart fedprobe to apply it");
-    if (!tls_server_ && now.web.allow != was.web.allow)
-        spdlog::warn("reload: [fedprobe.web] allow changed; restart fedprobe to apply it");
-    if (!reload_web_tls(now)) {
+    if (!reload_web(now)) {
         exporter_.config_reloaded(false, unix_now());
         systemd::ready(status_line() + "; last reload failed");
         return;
@@ -364,41 +322,38 @@ void Daemon::reloaded(LoadResult loaded) {
     systemd::ready(status_line());
 }
 
-bool Daemon::reload_web_tls(const Settings& now) {
-    if (!tls_server_) {
-        if (now.web.tls)
-            spdlog::warn("reload: [fedprobe.web.tls] set; restart fedprobe to serve over TLS");
-        return true;
-    }
-    if (!now.web.tls) {
-        spdlog::warn("reload: [fedprobe.web.tls] removed; still serving over TLS until restarted");
-        return true;
-    }
+bool Daemon::reload_web(const Settings& now) {
+    if (!web_server_) return true;
     // The certificates and the CA are read again on every reload: a renewed certificate is
     // served without a restart, and one that does not load keeps the old and the old config.
-    auto files = load_web_tls_files(*now.web.tls);
-    if (!files.ok()) {
-        spdlog::error(
-            "reload rejected: [fedprobe.web.tls]: {}; still running the previous "
-            "config and certificates",
-            files.status().message());
-        return false;
+    WebTlsFiles files;
+    if (now.web.tls) {
+        auto loaded = load_web_tls_files(*now.web.tls);
+        if (!loaded.ok()) {
+            spdlog::error(
+                "reload rejected: [fedprobe.web.tls]: {}; still running the previous "
+                "config and certificates",
+                loaded.status().message());
+            return false;
+        }
+        files = std::move(*loaded);
     }
-    if (*files == tls_server_->files() && *now.web.tls == tls_server_->config() &&
-        now.web.allow == tls_server_->allow())
+    if (files == web_server_->files() && now.web.tls == web_server_->tls() &&
+        now.web.allow == web_server_->allow())
         return true;
     // SO_REUSEPORT: the new server listens before the old one stops, so no scrape is refused.
-    auto server = TlsWebServer::start(config_->settings.listen, *now.web.tls, std::move(*files),
-                                      now.web.allow);
+    auto server =
+        WebServer::start(config_->settings.listen, now.web.tls, std::move(files), now.web.allow);
     if (!server.ok()) {
         spdlog::error(
-            "reload rejected: [fedprobe.web.tls]: {}; still running the previous "
-            "config and certificates",
+            "reload rejected: [fedprobe.web]: {}; still running the previous config and "
+            "certificates",
             server.status().message());
         return false;
     }
-    tls_server_ = std::move(*server);
-    spdlog::info("reload: TLS certificates and settings applied");
+    web_server_ = std::move(*server);
+    spdlog::info("reload: [fedprobe.web] applied ({}, {} allowed prefixes)",
+                 now.web.tls ? "TLS" : "plain HTTP", now.web.allow.size());
     return true;
 }
 

@@ -1,7 +1,7 @@
 // `fedprobe run`: the process around the engine. It loads the config, runs the engine with its
 // sinks (metrics, change log) on one event loop, serves /metrics, reloads on SIGHUP without
 // dropping the running config on a bad file, and tells systemd how it is. Single-threaded
-// except for the HTTP exposer's threads, which only read the metrics, and the reloader's,
+// except for the web server's threads, which only read the metrics, and the reloader's,
 // which only reads the file.
 #pragma once
 
@@ -19,15 +19,11 @@
 #include "exporters/basic_auth.hpp"
 #include "exporters/prometheus_exporter.hpp"
 #include "exporters/status_page.hpp"
-#include "exporters/tls_web_server.hpp"
 #include "exporters/web_health.hpp"
 #include "exporters/web_routes.hpp"
+#include "exporters/web_server.hpp"
 #include "federation/loader.hpp"
 #include "probes/stamp/stamp_reflector.hpp"
-
-namespace prometheus {
-class Exposer;
-}
 
 namespace fedprobe {
 
@@ -56,8 +52,7 @@ class Daemon {
     WebHealth health_{std::chrono::seconds(15)};
     StatusPage page_{exporter_.job_series(), exporter_.flow_series(), FEDPROBE_VERSION};
     MetricsWriter metrics_{[this](std::string& out) { exporter_.write_text(out); }};
-    std::unique_ptr<prometheus::Exposer> exposer_;
-    std::unique_ptr<TlsWebServer> tls_server_;  // instead of exposer_ with [fedprobe.web.tls]
+    std::unique_ptr<WebServer> web_server_;  // plain HTTP, or TLS with [fedprobe.web.tls]
     std::unique_ptr<ConfigReloader> reloader_;
     int signal_fd_ = -1;
     DescriptorPlan descriptors_;
@@ -65,9 +60,9 @@ class Daemon {
 
     bool open_signals();
     bool start_exposer();
-    // [fedprobe.web.tls] on a reload: the files read again, a new server when they or the
-    // settings changed; false (the reload is rejected) when they do not load.
-    bool reload_web_tls(const Settings& now);
+    // [fedprobe.web] on a reload: the TLS files read again, a new server when they, TLS or
+    // allow changed; false (the reload is rejected) when they do not load.
+    bool reload_web(const Settings& now);
     bool stop_exposer(std::chrono::milliseconds deadline);  // false: still stopping
     void apply(std::shared_ptr<const Config> config);
     void apply_capture(const Config& config);

@@ -150,13 +150,6 @@ void read_settings(LoadContext& c, const toml::table& root) {
                                             "10.20.0.0/24)");
                 continue;
             }
-            if (!tls && prefix->address.family == AF_INET6) {
-                r.error(node->source(),
-                        "[fedprobe.web] allow: " + quote_excerpt(text) +
-                            " is IPv6, and the plain-HTTP listener (Debian 12's civetweb) can "
-                            "filter IPv4 clients only: serve TLS ([fedprobe.web.tls]) for it");
-                continue;
-            }
             s.web.allow.push_back(*prefix);
         }
         if (const toml::table* users = r.get_table(*web, "basic_auth_users", "[fedprobe.web]")) {

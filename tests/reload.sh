@@ -119,3 +119,18 @@ loads=$(grep -c "reloading " "$WORK/daemon.log")
 c2=$(count); sleep 1; c3=$(count)
 [ "${c3%.*}" -gt "${c2%.*}" ] || fail "probing stopped after a reload storm"
 pass "100 SIGHUPs in a second: $loads loads in all, still probing"
+
+# [fedprobe.web] allow on a reload, plain HTTP: a list without the scraper closes its next
+# connection; a list with it (IPv6 beside it) serves it again. Both without a restart.
+cp "$WORK/good.toml" "$WORK/fed.toml"
+sed -i 's/^timeout = "200ms"$/timeout = "200ms"\n[fedprobe.web]\nallow = ["127.0.0.9"]/' "$WORK/fed.toml"
+kill -HUP "$DAEMON_PID"
+for _ in $(seq 1 50); do scrape >/dev/null 2>&1 || break; sleep 0.1; done
+scrape >/dev/null 2>&1 && fail "a reload to allow = [127.0.0.9] still serves 127.0.0.1"
+grep -q 'reload: \[fedprobe.web\] applied (plain HTTP, 1 allowed prefixes)' "$WORK/daemon.log" \
+    || fail "the reload names what it applied: $(grep 'reload' "$WORK/daemon.log" | tail -3)"
+sed -i 's|^allow = \["127.0.0.9"\]$|allow = ["127.0.0.0/8", "::1"]|' "$WORK/fed.toml"
+kill -HUP "$DAEMON_PID"
+wait_for_metric '^fedprobe_config_last_reload_successful 1' 5
+alive "$DAEMON_PID" || fail "the daemon died in the allow reloads"
+pass "allow on a reload, plain HTTP: the scraper closed out, then served again (IPv6 in the list), no restart"

@@ -1,13 +1,18 @@
-#include "exporters/tls_web_server.hpp"
+#include "exporters/web_server.hpp"
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <sys/socket.h>
+
+#include <chrono>
+#include <cstring>
 
 #include <fstream>
 #include <sstream>
 
+#include "exporters/body_gate.hpp"
 #include "exporters/web_routes.hpp"
 
 namespace fedprobe {
@@ -53,13 +58,54 @@ bool client_ok(MHD_Connection* c, ClientAuth mode, std::string& why) {
     return true;
 }
 
-MHD_Result queue(MHD_Connection* c, WebReply reply) {
+// A reply's body, read out by MHD in blocks. It holds its slot of the gate until MHD frees
+// it, and a client that has not read it all by the deadline is cut off: a slow reader must not
+// hold a slot for good (Prometheus gave up on the scrape long before).
+constexpr auto kBodyDeadline = std::chrono::seconds(30);
+struct Body {
+    std::string data;
+    std::chrono::steady_clock::time_point deadline;
+    BodyGate* gate = nullptr;  // set: it holds a slot of the gate
+};
+
+// A request across MHD's calls of the handler (its con_cls).
+struct Request {
+    MHD_Connection* connection = nullptr;
+    bool large = false;   // /metrics or the status page: through the gate
+    bool scrape = false;  // /metrics: the heap is trimmed after it
+    enum class Gate { outside, parked, admitted, handed } gate = Gate::outside;
+};
+
+void resume_admitted(void* waiter) {
+    auto* r = static_cast<Request*>(waiter);
+    r->gate = Request::Gate::admitted;  // before the resume: then its thread sees it
+    MHD_resume_connection(r->connection);
+}
+
+ssize_t read_body(void* cls, std::uint64_t pos, char* buf, std::size_t max) {
+    auto* b = static_cast<Body*>(cls);
+    if (std::chrono::steady_clock::now() > b->deadline) return MHD_CONTENT_READER_END_WITH_ERROR;
+    const std::size_t n = std::min<std::size_t>(max, b->data.size() - pos);
+    std::memcpy(buf, b->data.data() + pos, n);
+    return static_cast<ssize_t>(n);
+}
+
+void free_body(void* cls) {
+    auto* b = static_cast<Body*>(cls);
+    BodyGate* gate = b->gate;
+    const std::size_t size = b->data.size();
+    delete b;
+    if (gate) gate->release(size, resume_admitted);
+}
+
+MHD_Result queue(MHD_Connection* c, WebReply reply, BodyGate* gate = nullptr) {
     // The body is handed over, not copied (a scrape can be tens of MB); MHD frees it.
-    auto* body = new std::string(reply.head ? std::string() : std::move(reply.body));
-    MHD_Response* r = MHD_create_response_from_buffer_with_free_callback_cls(
-        body->size(), body->data(), [](void* cls) { delete static_cast<std::string*>(cls); }, body);
+    auto* body = new Body{reply.head ? std::string() : std::move(reply.body),
+                          std::chrono::steady_clock::now() + kBodyDeadline, gate};
+    MHD_Response* r = MHD_create_response_from_callback(body->data.size(), 32 * 1024, &read_body,
+                                                        body, &free_body);
     if (!r) {
-        delete body;
+        free_body(body);
         return MHD_NO;
     }
     MHD_add_response_header(r, "Content-Type", (reply.content_type + "; charset=utf-8").c_str());
@@ -71,23 +117,53 @@ MHD_Result queue(MHD_Connection* c, WebReply reply) {
     return ok;
 }
 
+}  // namespace
+
+// What the handler is given: the server's TLS settings and its gate.
+struct WebServer::Context {
+    std::optional<WebTlsConfig> tls;
+    BodyGate gate;
+};
+
+namespace {
+
 MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
                       const char*, const char*, size_t* upload_size, void** con_cls) {
-    auto* server_config = static_cast<const WebTlsConfig*>(cls);
+    auto& context = *static_cast<WebServer::Context*>(cls);
     if (!*con_cls) {  // the headers are in: say nothing yet (MHD's protocol for a new request)
-        *con_cls = c;
+        auto* r = new Request;
+        r->connection = c;
+        r->scrape = std::strcmp(url, "/metrics") == 0;
+        r->large = r->scrape || std::strcmp(url, "/") == 0;
+        *con_cls = r;
         return MHD_YES;
     }
     if (*upload_size) {  // a body nobody asked for: read and dropped
         *upload_size = 0;
         return MHD_YES;
     }
+    auto* request = static_cast<Request*>(*con_cls);
     std::string why;
-    if (!client_ok(c, server_config->client_auth, why)) {
+    if (context.tls && !client_ok(c, context.tls->client_auth, why)) {
         WebReply reply;
         reply.status = 403;
         reply.body = "Forbidden: " + why + "\n";
         return queue(c, std::move(reply));
+    }
+    if (request->large && request->gate != Request::Gate::admitted) {
+        // Parked until a body is freed; MHD calls again when it is resumed.
+        switch (context.gate.enter(request, [&] {
+            request->gate = Request::Gate::parked;
+            MHD_suspend_connection(c);
+        })) {
+            case BodyGate::Entry::refused:
+                return MHD_NO;  // the server is stopping
+            case BodyGate::Entry::parked:
+                return MHD_YES;
+            case BodyGate::Entry::admitted:
+                request->gate = Request::Gate::admitted;
+                break;
+        }
     }
     WebRequest req;
     req.method = method;
@@ -102,7 +178,26 @@ MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char*
         reply.status = 404;
         reply.body = "Not Found\n";
     }
-    return queue(c, std::move(reply));
+    if (request->gate != Request::Gate::admitted) return queue(c, std::move(reply));
+    context.gate.built(reply.head ? 0 : reply.body.size());
+    request->gate = Request::Gate::handed;  // the body holds the slot from here, or frees it
+    return queue(c, std::move(reply), &context.gate);
+}
+
+// A request is over. One admitted whose body was never made gives its slot back; one parked
+// (the server stopping) leaves the queue. A scrape's body (13 MB at 10,000 targets) was freed
+// on this thread; without a trim, glibc keeps the top of its arena, and RSS grows by megabytes
+// a scrape.
+void on_completed(void* cls, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
+    auto* request = static_cast<Request*>(*con_cls);
+    if (!request) return;
+    auto& gate = static_cast<WebServer::Context*>(cls)->gate;
+    if (request->gate == Request::Gate::admitted) gate.release(std::nullopt, resume_admitted);
+    if (request->gate == Request::Gate::parked) gate.forget(request);
+    const bool scrape = request->scrape;
+    delete request;
+    *con_cls = nullptr;
+    if (scrape) malloc_trim(0);
 }
 
 }  // namespace
@@ -174,8 +269,16 @@ namespace {
 MHD_Result accept_allowed(void* cls, const sockaddr* addr, socklen_t) {
     const auto& allow = *static_cast<const std::vector<Prefix>*>(cls);
     if (allow.empty()) return MHD_YES;
-    const auto ip = IpAddress::from_sockaddr(addr);
+    auto ip = IpAddress::from_sockaddr(addr);
     if (!ip) return MHD_NO;
+    // A dual-stack listener ([::]) sees IPv4 clients as ::ffff:a.b.c.d: judged as a.b.c.d.
+    static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (ip->family == AF_INET6 && std::memcmp(ip->bytes.data(), kMapped, 12) == 0) {
+        IpAddress v4;
+        v4.family = AF_INET;
+        std::memcpy(v4.bytes.data(), ip->bytes.data() + 12, 4);
+        ip = v4;
+    }
     for (const Prefix& p : allow)
         if (p.contains(*ip)) return MHD_YES;
     return MHD_NO;
@@ -183,49 +286,71 @@ MHD_Result accept_allowed(void* cls, const sockaddr* addr, socklen_t) {
 
 }  // namespace
 
-Result<std::unique_ptr<TlsWebServer>> TlsWebServer::start(const Endpoint& listen,
-                                                          const WebTlsConfig& config,
-                                                          WebTlsFiles files,
-                                                          std::vector<Prefix> allow) {
-    std::unique_ptr<TlsWebServer> s(new TlsWebServer);
-    s->config_ = config;
+Result<std::unique_ptr<WebServer>> WebServer::start(const Endpoint& listen,
+                                                    std::optional<WebTlsConfig> tls,
+                                                    WebTlsFiles files, std::vector<Prefix> allow) {
+    std::unique_ptr<WebServer> s(new WebServer);
+    s->context_ = std::make_unique<Context>();
+    s->context_->tls = std::move(tls);
+    const std::optional<WebTlsConfig>& tls_now = s->context_->tls;
     s->files_ = std::move(files);
     s->allow_ = std::move(allow);
-    const std::string priorities = gnutls_priorities(config);
+    const std::string priorities = tls_now ? gnutls_priorities(*tls_now) : "";
     sockaddr_storage ss{};
     listen.address.to_sockaddr(listen.port, ss);
     std::string trust = s->files_.client_ca;
     // Only a trust list makes GnuTLS ask for a client certificate; RequireAnyClientCert has
     // none to verify with, so it is given the server's own to ask with and never verifies.
-    if (trust.empty() && config.client_auth == ClientAuth::require_any) trust = s->files_.cert;
-    const unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+    if (tls_now && trust.empty() && tls_now->client_auth == ClientAuth::require_any)
+        trust = s->files_.cert;
+    const unsigned flags = (tls_now ? MHD_USE_TLS : 0) | MHD_USE_INTERNAL_POLLING_THREAD |
+                           MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                            (listen.address.family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    MHD_OptionItem options[] = {
+    std::vector<MHD_OptionItem> options = {
         {MHD_OPTION_SOCK_ADDR, 0, &ss},
         {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, nullptr},
-        {MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(s->files_.cert.c_str())},
-        {MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(s->files_.key.c_str())},
-        {MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(priorities.c_str())},
-        // Two threads, as the plain endpoint has, each serving many connections; one that
-        // sends nothing for 10 s is closed, and one address holds at most 16 at once.
+        // Two threads, each serving many connections; one that sends nothing for 10 s is
+        // closed, and one address holds at most 64 at once: a Prometheus pair, or the soak's
+        // storm of 20 scrapes, fits; a flood from one address cannot take every connection.
+        // Scrapes beyond what the body gate lets through wait, parked, without a timeout.
         {MHD_OPTION_THREAD_POOL_SIZE, 2, nullptr},
         {MHD_OPTION_CONNECTION_TIMEOUT, 10, nullptr},
-        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, 16, nullptr},
-        {trust.empty() ? MHD_OPTION_END : MHD_OPTION_HTTPS_MEM_TRUST, 0,
-         const_cast<char*>(trust.c_str())},
-        {MHD_OPTION_END, 0, nullptr},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64, nullptr},
+        {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&on_completed), s->context_.get()},
     };
-    s->daemon_ = MHD_start_daemon(flags, listen.port, &accept_allowed, &s->allow_, &on_request,
-                                  &s->config_, MHD_OPTION_ARRAY, options, MHD_OPTION_END);
-    if (!s->daemon_)
+    if (tls_now) {
+        options.push_back(
+            {MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(s->files_.cert.c_str())});
+        options.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(s->files_.key.c_str())});
+        options.push_back({MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(priorities.c_str())});
+        if (!trust.empty())
+            options.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, const_cast<char*>(trust.c_str())});
+    }
+    options.push_back({MHD_OPTION_END, 0, nullptr});
+    s->daemon_ =
+        MHD_start_daemon(flags, listen.port, &accept_allowed, &s->allow_, &on_request,
+                         s->context_.get(), MHD_OPTION_ARRAY, options.data(), MHD_OPTION_END);
+    if (!s->daemon_) {
+        if (!tls_now)
+            return Status::error("cannot listen on " + listen.str() + " (the address is taken?)");
         return Status::error(
             "cannot serve TLS on " + listen.str() +
             " (the address is taken, or GnuTLS refused the settings: " + priorities + ")");
+    }
     return s;
 }
 
-TlsWebServer::~TlsWebServer() {
-    if (daemon_) MHD_stop_daemon(daemon_);
+const std::optional<WebTlsConfig>& WebServer::tls() const {
+    return context_->tls;
+}
+
+WebServer::~WebServer() {
+    if (!daemon_) return;
+    // MHD must not stop with a connection parked: each is resumed, and refused when it comes
+    // back to the handler, or closed by the stop.
+    context_->gate.stop(
+        [](void* w) { MHD_resume_connection(static_cast<Request*>(w)->connection); });
+    MHD_stop_daemon(daemon_);
 }
 
 }  // namespace fedprobe
