@@ -1,8 +1,6 @@
 #include "daemon/blame.hpp"
 
-#include <CivetServer.h>
 #include <curl/curl.h>
-#include <prometheus/exposer.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -22,6 +20,7 @@
 #include "config/diagnostic.hpp"
 #include "exporters/web_health.hpp"
 #include "exporters/web_routes.hpp"
+#include "exporters/web_server.hpp"
 #include "federation/loader.hpp"
 #include "federation/network_index.hpp"
 #include "policy/blame_evidence.hpp"
@@ -352,19 +351,10 @@ int serve(const Config& config, const BlameOptions& o) {
     health.beat();
     health.set_ready(true);
     set_web_health(&health, nullptr, nullptr, &metrics);
-    std::unique_ptr<prometheus::Exposer> exposer;
-    try {
-        CivetCallbacks callbacks;
-        callbacks.begin_request = begin_web_request;
-        callbacks.end_request = end_web_request;
-        exposer = std::make_unique<prometheus::Exposer>(
-            std::vector<std::string>{"listening_ports", listen->str(), "num_threads", "4",
-                                     "request_timeout_ms", "30000"},
-            &callbacks);
-    } catch (const std::exception& e) {
+    auto web = WebServer::start(*listen, std::nullopt, {});
+    if (!web.ok()) {
         set_web_health(nullptr, nullptr);
-        std::cerr << "fedprobe blame: cannot listen on " << listen->str() << ": " << e.what()
-                  << "\n";
+        std::cerr << "fedprobe blame: " << web.status().message() << "\n";
         return 1;
     }
     std::cerr << "fedprobe blame: verdicts on http://" << listen->str() << "/metrics\n";
@@ -378,7 +368,7 @@ int serve(const Config& config, const BlameOptions& o) {
             break;
         }
     }
-    exposer.reset();
+    web->reset();
     set_web_health(nullptr, nullptr);
     std::cerr << "fedprobe blame: stopped\n";
     return 0;

@@ -1,6 +1,5 @@
 #include "daemon/daemon.hpp"
 
-#include <CivetServer.h>
 #include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>

@@ -1,10 +1,6 @@
 #include "exporters/web_routes.hpp"
 
-#include <civetweb.h>
-#include <malloc.h>
-
 #include <atomic>
-#include <cstring>
 
 #include "exporters/basic_auth.hpp"
 #include "exporters/http_gzip.hpp"
@@ -19,15 +15,6 @@ std::atomic<const WebHealth*> g_health{nullptr};
 std::atomic<const StatusPage*> g_page{nullptr};
 std::atomic<BasicAuth*> g_auth{nullptr};
 std::atomic<const MetricsWriter*> g_metrics{nullptr};
-
-void respond(mg_connection* c, int status, const char* reason, const std::string& body, bool head,
-             const char* extra_header = "", const char* type = "text/plain") {
-    mg_printf(c,
-              "HTTP/1.1 %d %s\r\nContent-Type: %s; charset=utf-8\r\n"
-              "Content-Length: %zu\r\nCache-Control: no-store\r\n%sConnection: close\r\n\r\n",
-              status, reason, type, body.size(), extra_header);
-    if (!head) mg_write(c, body.data(), body.size());
-}
 
 }  // namespace
 
@@ -104,30 +91,6 @@ WebReply answer_web_request(const WebRequest& req) {
     out.reason = a.status == 200 ? "OK" : "Service Unavailable";
     out.body = a.body;
     return out;
-}
-
-int begin_web_request(mg_connection* connection) {
-    const mg_request_info* info = mg_get_request_info(connection);
-    if (!info || !info->local_uri) return 0;
-    WebRequest req;
-    req.method = info->request_method ? info->request_method : "";
-    req.path = info->local_uri;
-    req.authorization = mg_get_header(connection, "Authorization");
-    req.accept_encoding = mg_get_header(connection, "Accept-Encoding");
-    req.remote = info->remote_addr;
-    WebReply reply = answer_web_request(req);
-    if (reply.status == 0) return 0;  // the Exposer answers 404
-    std::string headers;
-    for (const auto& [name, value] : reply.headers)
-        headers += name + ": " + value + "\r\n";
-    respond(connection, reply.status, reply.reason.c_str(), reply.body, reply.head, headers.c_str(),
-            reply.content_type.c_str());
-    return 1;
-}
-
-void end_web_request(const mg_connection* connection, int /*status*/) {
-    const mg_request_info* info = mg_get_request_info(connection);
-    if (info && info->local_uri && std::strcmp(info->local_uri, "/metrics") == 0) malloc_trim(0);
 }
 
 }  // namespace fedprobe

@@ -164,8 +164,7 @@ struct WebConfig {
     std::map<std::string, std::string> basic_auth_users;  // user -> bcrypt hash
     std::optional<WebTlsConfig> tls;                      // unset: plain HTTP
     // Clients the listener accepts connections from (empty: every one); others are closed as
-    // they connect, before they can hold a thread. Plain HTTP: IPv4 only (Debian 12's
-    // civetweb has no IPv6 in its access list).
+    // they connect, before any request is read. IPv4 and IPv6, plain and over TLS.
     std::vector<Prefix> allow;
 };
 
