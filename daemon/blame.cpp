@@ -120,6 +120,22 @@ std::string cell(const std::optional<HopSeen>& h) {
            (h->ttl > 0 ? ", hop " + std::to_string(h->ttl) : "");
 }
 
+// The verdict series' `where`: the hop after which the flow dies (a black hole's, for mtu), else
+// the place its segment names. One series per flow and source, replaced as the verdict changes.
+std::string where_label(const Fault& f) {
+    if (f.hop) return cell(f.hop);
+    switch (f.segment) {
+        case Segment::application:
+            return "the application at " + f.to + ", past the handshake";
+        case Segment::dns:
+            return "the resolver " + f.to;
+        case Segment::idle:
+            return "idle sessions to " + f.to;
+        default:
+            return "";
+    }
+}
+
 }  // namespace
 
 Result<std::vector<Sample>> samples_from_prometheus_json(const std::string& body,
@@ -382,14 +398,15 @@ std::string blame_exposition(const std::vector<Fault>& faults,
     std::string out;
     out +=
         "# HELP fedprobe_federation_fault_info A flow that does not do what the policy expects: "
-        "the segment where it breaks and the network that owns it, from both ends' evidence\n"
+        "the segment where it breaks and the network that owns it, from both ends' evidence; "
+        "where: the hop after which it dies, or what its segment names\n"
         "# TYPE fedprobe_federation_fault_info gauge\n";
     for (const auto& f : faults) {
         out += "fedprobe_federation_fault_info{flow=\"" + escape_label(f.flow) + "\",from_site=\"" +
                escape_label(f.from) + "\",to=\"" + escape_label(f.to) + "\",to_network=\"" +
                escape_label(f.to_network) + "\",service=\"" + escape_label(f.service) +
                "\",segment=\"" + to_string(f.segment) + "\",owner=\"" + escape_label(f.owner) +
-               "\"} 1\n";
+               "\",where=\"" + escape_label(where_label(f)) + "\"} 1\n";
     }
     out +=
         "# HELP fedprobe_federation_evidence_up 1 when the site's appliance gave its evidence, 0 "

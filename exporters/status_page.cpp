@@ -151,11 +151,16 @@ std::string render_status_page(const StatusView& v) {
             f.reporter.empty()
                 ? ""
                 : f.reporter + (f.reporter_network.empty() ? "" : " (" + f.reporter_network + ")");
+        // An application's refusal has no hop: the connection was made, and what stops the
+        // data is at the destination or on the way (an application-aware firewall).
+        std::string where = f.blocked_after;
+        if (where.empty() && f.state.rfind("app_", 0) == 0)
+            where = "past the handshake, to " + f.to;
         h += "<tr class=\"" + std::string(cls) + "\" data-flow=\"" + escape_markup(f.flow) + "\">" +
              cell(f.flow) + cell(f.from) + cell(f.to) + cell(f.service) + cell(f.expect) +
              cell(f.state.empty() ? "not yet checked" : f.state) + cell(f.verdict) +
-             cell(reporter) + cell(f.blocked_after) + cell(when(f.last_change, v.now)) +
-             cell(f.note) + "</tr>\n";
+             cell(reporter) + cell(where) + cell(when(f.last_change, v.now)) + cell(f.note) +
+             "</tr>\n";
     }
     h += "</tbody></table>\n</body></html>\n";
     return h;

@@ -174,3 +174,89 @@ for s in page alert console verdict; do
 done
 pass "drop-mllp: page ${named[drop-page]} s, alert ${named[drop-alert]} s, console ${named[drop-console]} s, verdict ${named[drop-verdict]} s after the fault name 172.20.1.2 (kent-nhs) and owner kent-nhs"
 pass "route-withdrawn: page ${named[route-page]} s, alert ${named[route-alert]} s, console ${named[route-console]} s, verdict ${named[route-verdict]} s after the fault name 172.20.100.2 (interconnect) and owner interconnect"
+
+# Where, on every surface, for the faults whose flows still connect (#31): an application-aware
+# firewall (l7-drop: application), a PMTUD black hole (mtu-blackhole: mtu) and a resolver's
+# stale split-horizon answer (dns-split: dns). The faults above go off first; rdp-opened stays.
+"$LABD/fault" drop-mllp off >/dev/null
+"$LABD/fault" route-withdrawn off >/dev/null
+"$LABD/fault" l7-drop on >/dev/null
+"$LABD/fault" mtu-blackhole on >/dev/null
+"$LABD/fault" dns-split on >/dev/null
+started=$SECONDS
+# Each case: the source site's appliance page, an alert (pending or firing: its text is
+# rendered as it goes pending), a row of the console and the verdict series, each with the text
+# that says where and who.
+cat >"$WORK/cases.json" <<'JSON'
+{
+ "app": {"ns": "kp", "site": "kent-psn", "flow": "councils-to-kent-nhs-mllp", "owner": "kent-nhs",
+         "page": ["councils-to-kent-nhs-mllp", "app_blocked", "past the handshake, to kent-nhs-svc"],
+         "alert": ["FedprobeFederationFault", "application segment (the application at kent-nhs-svc, past the handshake), owned by kent-nhs"],
+         "where": "the application at kent-nhs-svc"},
+ "mtu": {"ns": "kp", "site": "kent-psn", "flow": "councils-to-sussex-nhs-https", "owner": "hscn-exchange",
+         "page": ["sussex-nhs-pmtu", "an MTU black hole after 192.0.2.101 (interconnect)"],
+         "alert": ["FedprobePmtuBlackHole", "(a PMTUD black hole) after 192.0.2.101 (interconnect)"],
+         "where": "192.0.2.101 (interconnect)"},
+ "dns": {"ns": "bp", "site": "brighton-psn", "flow": "dns:kent-psn-resolver", "owner": "kent-psn",
+         "page": ["kent-psn-resolver", "mismatch"],
+         "alert": ["FedprobeFederationFault", "dns segment (the resolver kent-psn-resolver), owned by kent-psn"],
+         "where": "the resolver kent-psn-resolver"}
+}
+JSON
+named_by() {  # case: the surfaces that name where and who, space-separated
+    local ns page
+    ns=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["ns"])' "$WORK/cases.json" "$1")
+    page=$(in_ns "$ns-app" curl -sf --max-time 10 http://127.0.0.1:9641/ || true)
+    PAGE=$page \
+    RULES=$(curl -sf --max-time 5 "http://127.0.0.1:$PROM/api/v1/alerts" || true) \
+    CONSOLE=$(curl -sf --max-time 5 "http://127.0.0.1:$PROM/consoles/fedprobe.html" || true) \
+    VERDICT=$(curl -sf --max-time 5 "http://127.0.0.1:$PROM/api/v1/query" --data-urlencode "query=fedprobe_federation_fault_info" || true) \
+    /usr/bin/python3 - "$WORK/cases.json" "$1" 2>"$WORK/named-$1.log" <<'PY'
+import json, os, re, sys
+c = json.load(open(sys.argv[1]))[sys.argv[2]]
+got = []
+blocks = re.findall(r"<tr[^>]*>.*?</tr>|<h3 .*?</h3>", os.environ["PAGE"], re.S)
+if any(all(t in b for t in c["page"]) for b in blocks):
+    got.append("page")
+try:
+    alerts = json.loads(os.environ["RULES"])["data"]["alerts"]
+except (ValueError, KeyError):
+    alerts = []
+name, text = c["alert"]
+if any(a["labels"]["alertname"] == name and c["site"] in (a["labels"].get("site"), a["labels"].get("from_site"))
+       and text in a["annotations"].get("summary", "") for a in alerts):
+    got.append("alert")
+else:
+    print("alerts:", [a["annotations"].get("summary") for a in alerts if a["labels"]["alertname"] == name], file=sys.stderr)
+rows = re.findall(r"<tr>.*?</tr>", os.environ["CONSOLE"], re.S)
+if any(f"<td>{c['site']}</td><td>{c['flow']}</td>" in r and c["where"] in r and f"<td>{c['owner']}</td>" in r for r in rows):
+    got.append("console")
+try:
+    result = json.loads(os.environ["VERDICT"])["data"]["result"]
+except (ValueError, KeyError):
+    result = []
+if any(r["metric"].get("flow") == c["flow"] and r["metric"].get("from_site") == c["site"]
+       and r["metric"].get("owner") == c["owner"] and c["where"] in r["metric"].get("where", "") for r in result):
+    got.append("verdict")
+else:
+    print("verdicts:", [r["metric"] for r in result if r["metric"].get("flow") == c["flow"]], file=sys.stderr)
+print(" ".join(got))
+PY
+}
+declare -A seen now
+while ((SECONDS - started < 150)); do
+    all=1
+    for k in app mtu dns; do
+        now[$k]=$(named_by "$k")
+        for s in ${now[$k]}; do [ -n "${seen[$k-$s]:-}" ] || seen[$k-$s]=$((SECONDS - started)); done
+        [ "${now[$k]}" = "page alert console verdict" ] || all=0
+    done
+    ((all)) && break
+    sleep 3
+done
+for k in app mtu dns; do
+    for s in page alert console verdict; do
+        [ -n "${seen[$k-$s]:-}" ] || fail "$k: the $s does not name where and who within 150 s (named: ${now[$k]}; $(cat "$WORK/named-$k.log"))"
+    done
+    pass "$k: page ${seen[$k-page]} s, alert ${seen[$k-alert]} s, console ${seen[$k-console]} s, verdict ${seen[$k-verdict]} s after the fault name where and the owner"
+done
