@@ -123,7 +123,7 @@ std::string cell(const std::optional<HopSeen>& h) {
 // The verdict series' `where`: the hop after which the flow dies (a black hole's, for mtu), else
 // the place its segment names. One series per flow and source, replaced as the verdict changes.
 std::string where_label(const Fault& f) {
-    if (f.hop) return cell(f.hop);
+    if (f.hop) return (f.segment == Segment::return_ ? "on the way back, " : "") + cell(f.hop);
     switch (f.segment) {
         case Segment::application:
             return "the application at " + f.to + ", past the handshake";

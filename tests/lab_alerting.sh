@@ -183,7 +183,6 @@ pass "route-withdrawn: page ${named[route-page]} s, alert ${named[route-alert]} 
 "$LABD/fault" l7-drop on >/dev/null
 "$LABD/fault" mtu-blackhole on >/dev/null
 "$LABD/fault" dns-split on >/dev/null
-started=$SECONDS
 # Each case: the source site's appliance page, an alert (pending or firing: its text is
 # rendered as it goes pending), a row of the console and the verdict series, each with the text
 # that says where and who.
@@ -200,7 +199,11 @@ cat >"$WORK/cases.json" <<'JSON'
  "dns": {"ns": "bp", "site": "brighton-psn", "flow": "dns:kent-psn-resolver", "owner": "kent-psn",
          "page": ["kent-psn-resolver", "mismatch"],
          "alert": ["FedprobeFederationFault", "dns segment (the resolver kent-psn-resolver), owned by kent-psn"],
-         "where": "the resolver kent-psn-resolver"}
+         "where": "the resolver kent-psn-resolver"},
+ "return": {"ns": "kp", "site": "kent-psn", "flow": "councils-to-trusts-https", "owner": "kent-nhs",
+         "page": ["councils-to-trusts-https", "filtered", "192.0.2.101 (interconnect)"],
+         "alert": ["FedprobeFederationFault", "return segment (on the way back, 10.31.1.1 (kent-nhs)"],
+         "where": "on the way back, 10.31.1.1 (kent-nhs)"}
 }
 JSON
 named_by() {  # case: the surfaces that name where and who, space-separated
@@ -244,19 +247,33 @@ print(" ".join(got))
 PY
 }
 declare -A seen now
-while ((SECONDS - started < 150)); do
-    all=1
-    for k in app mtu dns; do
-        now[$k]=$(named_by "$k")
-        for s in ${now[$k]}; do [ -n "${seen[$k-$s]:-}" ] || seen[$k-$s]=$((SECONDS - started)); done
-        [ "${now[$k]}" = "page alert console verdict" ] || all=0
+phase() {  # cases...: wait until every surface names where and who for each, up to 150 s
+    local k s all
+    started=$SECONDS
+    while ((SECONDS - started < 150)); do
+        all=1
+        for k in "$@"; do
+            now[$k]=$(named_by "$k")
+            for s in ${now[$k]}; do [ -n "${seen[$k-$s]:-}" ] || seen[$k-$s]=$((SECONDS - started)); done
+            [ "${now[$k]}" = "page alert console verdict" ] || all=0
+        done
+        ((all)) && break
+        sleep 3
     done
-    ((all)) && break
-    sleep 3
-done
-for k in app mtu dns; do
-    for s in page alert console verdict; do
-        [ -n "${seen[$k-$s]:-}" ] || fail "$k: the $s does not name where and who within 150 s (named: ${now[$k]}; $(cat "$WORK/named-$k.log"))"
+    for k in "$@"; do
+        for s in page alert console verdict; do
+            [ -n "${seen[$k-$s]:-}" ] || fail "$k: the $s does not name where and who within 150 s (named: ${now[$k]}; $(cat "$WORK/named-$k.log"))"
+        done
+        pass "$k: page ${seen[$k-page]} s, alert ${seen[$k-alert]} s, console ${seen[$k-console]} s, verdict ${seen[$k-verdict]} s after the fault name where and the owner"
     done
-    pass "$k: page ${seen[$k-page]} s, alert ${seen[$k-alert]} s, console ${seen[$k-console]} s, verdict ${seen[$k-verdict]} s after the fault name where and the owner"
-done
+}
+phase app mtu dns
+
+# The way back (return-route-missing), alone: path.mtu's searches beside it would spend
+# kent-nhs's border's ICMP allowance, which is the return verdict's evidence. kent-psn's page
+# names where its own traces die; the federation names the device without a route back.
+"$LABD/fault" l7-drop off >/dev/null
+"$LABD/fault" mtu-blackhole off >/dev/null
+"$LABD/fault" dns-split off >/dev/null
+"$LABD/fault" return-route-missing on >/dev/null
+phase return
