@@ -35,6 +35,7 @@ void JobSeriesSet::fill_status(StatusView& view) const {
                 p.reporter_network = le->reporter_network;
             }
         }
+        p.note = s->own->status_note();
         // The kind's own rows, if it traces (no kind is named here).
         if (auto traced = s->own->traced_path(); traced && !traced->hops.empty()) {
             StatusView::Path path{p.target, p.service, std::move(traced->stop), {}};

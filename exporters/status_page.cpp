@@ -98,6 +98,7 @@ std::string render_status_page(const StatusView& v) {
             p.reporter.empty()
                 ? ""
                 : p.reporter + (p.reporter_network.empty() ? "" : " (" + p.reporter_network + ")");
+        if (!p.note.empty()) reporter += (reporter.empty() ? "" : "; ") + p.note;
         std::string expect = p.expect.empty() ? "ok" : p.expect;
         if (!p.expect_because.empty()) expect += " (" + p.expect_because + ")";
         h += "<tr class=\"" + std::string(cls) + "\" data-target=\"" + escape_markup(p.target) +
@@ -108,8 +109,8 @@ std::string render_status_page(const StatusView& v) {
              cell(labels) + "</tr>\n";
     };
     h += "<h2>Probes</h2>\n<table id=\"probes\"><thead><tr><th>target</th><th>network</th>"
-         "<th>probe</th><th>outcome</th><th>expected</th><th>reported by</th><th>since</th>"
-         "<th>labels</th></tr></thead><tbody>\n";
+         "<th>probe</th><th>outcome</th><th>expected</th><th>reported by, or found</th>"
+         "<th>since</th><th>labels</th></tr></thead><tbody>\n";
     for (const auto* p : probes)
         row(*p, true);
     h += "</tbody></table>\n";

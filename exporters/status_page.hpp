@@ -33,6 +33,7 @@ struct StatusView {
         // why ("flow:ID", "target"); whether the last outcome is that.
         std::string expect, expect_because;
         bool as_expected = false;
+        std::string note;  // the kind's own finding (KindSeries::status_note)
     };
     struct Hop {
         std::string ttl, hop, hop_network;  // hop "" for a silent TTL

@@ -95,6 +95,9 @@ class KindSeries {
     virtual void render(std::size_t family, SeriesWriter& out) const = 0;
     // Its rows in the status page's paths: none unless the kind traces. Any thread.
     virtual std::optional<TracedPath> traced_path() const { return std::nullopt; }
+    // A finding of the kind's own beside the probe's outcome on the status page (idle: where
+    // sessions are cut), or "". Any thread.
+    virtual std::string status_note() const { return {}; }
 };
 
 // A kind with no series of its own.

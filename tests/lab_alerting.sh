@@ -206,46 +206,6 @@ cat >"$WORK/cases.json" <<'JSON'
          "where": "on the way back, 10.31.1.1 (kent-nhs)"}
 }
 JSON
-named_by() {  # case: the surfaces that name where and who, space-separated
-    local ns page
-    ns=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["ns"])' "$WORK/cases.json" "$1")
-    page=$(in_ns "$ns-app" curl -sf --max-time 10 http://127.0.0.1:9641/ || true)
-    PAGE=$page \
-    RULES=$(curl -sf --max-time 5 "http://127.0.0.1:$PROM/api/v1/alerts" || true) \
-    CONSOLE=$(curl -sf --max-time 5 "http://127.0.0.1:$PROM/consoles/fedprobe.html" || true) \
-    VERDICT=$(curl -sf --max-time 5 "http://127.0.0.1:$PROM/api/v1/query" --data-urlencode "query=fedprobe_federation_fault_info" || true) \
-    /usr/bin/python3 - "$WORK/cases.json" "$1" 2>"$WORK/named-$1.log" <<'PY'
-import json, os, re, sys
-c = json.load(open(sys.argv[1]))[sys.argv[2]]
-got = []
-blocks = re.findall(r"<tr[^>]*>.*?</tr>|<h3 .*?</h3>", os.environ["PAGE"], re.S)
-if any(all(t in b for t in c["page"]) for b in blocks):
-    got.append("page")
-try:
-    alerts = json.loads(os.environ["RULES"])["data"]["alerts"]
-except (ValueError, KeyError):
-    alerts = []
-name, text = c["alert"]
-if any(a["labels"]["alertname"] == name and c["site"] in (a["labels"].get("site"), a["labels"].get("from_site"))
-       and text in a["annotations"].get("summary", "") for a in alerts):
-    got.append("alert")
-else:
-    print("alerts:", [a["annotations"].get("summary") for a in alerts if a["labels"]["alertname"] == name], file=sys.stderr)
-rows = re.findall(r"<tr>.*?</tr>", os.environ["CONSOLE"], re.S)
-if any(f"<td>{c['site']}</td><td>{c['flow']}</td>" in r and c["where"] in r and f"<td>{c['owner']}</td>" in r for r in rows):
-    got.append("console")
-try:
-    result = json.loads(os.environ["VERDICT"])["data"]["result"]
-except (ValueError, KeyError):
-    result = []
-if any(r["metric"].get("flow") == c["flow"] and r["metric"].get("from_site") == c["site"]
-       and r["metric"].get("owner") == c["owner"] and c["where"] in r["metric"].get("where", "") for r in result):
-    got.append("verdict")
-else:
-    print("verdicts:", [r["metric"] for r in result if r["metric"].get("flow") == c["flow"]], file=sys.stderr)
-print(" ".join(got))
-PY
-}
 declare -A seen now
 phase() {  # cases...: wait until every surface names where and who for each, up to 150 s
     local k s all
@@ -253,7 +213,7 @@ phase() {  # cases...: wait until every surface names where and who for each, up
     while ((SECONDS - started < 150)); do
         all=1
         for k in "$@"; do
-            now[$k]=$(named_by "$k")
+            now[$k]=$(named_by "$WORK/cases.json" "$k" "$PROM")
             for s in ${now[$k]}; do [ -n "${seen[$k-$s]:-}" ] || seen[$k-$s]=$((SECONDS - started)); done
             [ "${now[$k]}" = "page alert console verdict" ] || all=0
         done

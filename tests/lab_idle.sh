@@ -39,6 +39,10 @@ TOML
 "$FEDPROBE" validate --config "$WORK/fed.toml" --site kent-psn >/dev/null 2>&1 || { "$FEDPROBE" validate --config "$WORK/fed.toml" --site kent-psn; fail "the config is valid"; }
 in_ns kp-app "$FEDPROBE" run --config "$WORK/fed.toml" --site kent-psn >"$WORK/kp.log" 2>&1 &
 PIDS+=($!)
+# The central Prometheus, Alertmanager and blame --serve with this file, for the surfaces below.
+PROM=$((20000 + $$ % 10000))
+CENTRAL_CONFIG="$WORK/fed.toml" FEDPROBE="$FEDPROBE" "$LABD/central" up "$PROM" $((PROM + 1)) >"$WORK/central.log" \
+    || fail "lab/central up"
 
 value() {  # metric target [extra label regex]: the value, or nothing (also before the daemon listens)
     local m
@@ -93,6 +97,27 @@ for _ in $(seq 1 30); do
 done
 [ "$(idle_verdict)" = "idle kent-nhs" ] || fail "blame: idle:kent-nhs-mllp is '$(idle_verdict)', not 'idle kent-nhs': $("$FEDPROBE" blame --config "$WORK/fed.toml" "$WORK/kp.prom" 2>&1)"
 pass "blame: the cut MLLP sessions are the idle segment's, owned by kent-nhs (every other network on their way carries SMTP sessions that live 8 s)"
+
+# Where and who on every surface (#31): kent-psn's page, FedprobeFederationFault, the console and
+# the verdict series name the cut and kent-nhs, through the central Prometheus.
+cat >"$WORK/cases.json" <<'JSON'
+{"idle": {"ns": "kp", "site": "kent-psn", "flow": "idle:kent-nhs-mllp", "owner": "kent-nhs",
+          "page": ["kent-nhs-mllp", "sessions cut after", "below the 10 s required"],
+          "alert": ["FedprobeFederationFault", "idle segment (idle sessions to kent-nhs-mllp), owned by kent-nhs"],
+          "where": "idle sessions to kent-nhs-mllp"}}
+JSON
+started=$SECONDS
+declare -A seen
+while ((SECONDS - started < 120)); do
+    now=$(named_by "$WORK/cases.json" idle "$PROM")
+    for s in $now; do [ -n "${seen[$s]:-}" ] || seen[$s]=$((SECONDS - started)); done
+    [ "$now" = "page alert console verdict" ] && break
+    sleep 3
+done
+for s in page alert console verdict; do
+    [ -n "${seen[$s]:-}" ] || fail "idle: the $s does not name where and who within 120 s (named: $now; $(cat "$WORK/named-idle.log"))"
+done
+pass "idle: page ${seen[page]} s, alert ${seen[alert]} s, console ${seen[console]} s, verdict ${seen[verdict]} s after blame's verdict name the cut and owner kent-nhs"
 
 # The fault off: at the next re-verification (idle.interval, 1 min here) a session outlives the
 # old cut, and the bounds restart from it and find no cut up to the maximum.

@@ -39,3 +39,49 @@ start_lab_daemons() {
     done
 }
 scrape() { in_ns "$1-app" curl -sf --max-time 3 http://127.0.0.1:9641/metrics; }
+
+# cases.json case port: which of the four surfaces (the source's appliance page, an alert pending
+# or firing in the central Prometheus on the host's port, the console, the verdict series) name
+# where and who for a case: {"ns", "site", "flow", "owner", "page": [texts in one row or path],
+# "alert": [alertname, text of its summary], "where": text of the verdict's where}. Why one
+# did not goes to $WORK/named-CASE.log.
+named_by() {
+    local ns page PROM=$3
+    ns=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["ns"])' "$1" "$2")
+    page=$(in_ns "$ns-app" curl -sf --max-time 10 http://127.0.0.1:9641/ || true)
+    PAGE=$page \
+    RULES=$(curl -sf --max-time 5 "http://127.0.0.1:$PROM/api/v1/alerts" || true) \
+    CONSOLE=$(curl -sf --max-time 5 "http://127.0.0.1:$PROM/consoles/fedprobe.html" || true) \
+    VERDICT=$(curl -sf --max-time 5 "http://127.0.0.1:$PROM/api/v1/query" --data-urlencode "query=fedprobe_federation_fault_info" || true) \
+    /usr/bin/python3 - "$1" "$2" 2>"$WORK/named-$2.log" <<'PY'
+import json, os, re, sys
+c = json.load(open(sys.argv[1]))[sys.argv[2]]
+got = []
+blocks = re.findall(r"<tr[^>]*>.*?</tr>|<h3 .*?</h3>", os.environ["PAGE"], re.S)
+if any(all(t in b for t in c["page"]) for b in blocks):
+    got.append("page")
+try:
+    alerts = json.loads(os.environ["RULES"])["data"]["alerts"]
+except (ValueError, KeyError):
+    alerts = []
+name, text = c["alert"]
+if any(a["labels"]["alertname"] == name and c["site"] in (a["labels"].get("site"), a["labels"].get("from_site"))
+       and text in a["annotations"].get("summary", "") for a in alerts):
+    got.append("alert")
+else:
+    print("alerts:", [a["annotations"].get("summary") for a in alerts if a["labels"]["alertname"] == name], file=sys.stderr)
+rows = re.findall(r"<tr>.*?</tr>", os.environ["CONSOLE"], re.S)
+if any(f"<td>{c['site']}</td><td>{c['flow']}</td>" in r and c["where"] in r and f"<td>{c['owner']}</td>" in r for r in rows):
+    got.append("console")
+try:
+    result = json.loads(os.environ["VERDICT"])["data"]["result"]
+except (ValueError, KeyError):
+    result = []
+if any(r["metric"].get("flow") == c["flow"] and r["metric"].get("from_site") == c["site"]
+       and r["metric"].get("owner") == c["owner"] and c["where"] in r["metric"].get("where", "") for r in result):
+    got.append("verdict")
+else:
+    print("verdicts:", [r["metric"] for r in result if r["metric"].get("flow") == c["flow"]], file=sys.stderr)
+print(" ".join(got))
+PY
+}

@@ -108,3 +108,24 @@ TEST_CASE("a failure the config expects is no failure: counted apart and listed 
     CHECK(page.find("data-target=\"down\"") < details);
     CHECK(page.find("data-target=\"fine\"") < details);
 }
+
+TEST_CASE("a kind's own finding beside the reporter; an application's refusal says where") {
+    StatusView v;
+    StatusView::Probe p;
+    p.target = "kent-nhs-mllp";
+    p.probe = "idle";
+    p.service = "mllp";
+    p.outcome = "ok";
+    p.as_expected = true;
+    p.note = "sessions cut after 4-5 s idle, below the 10 s required, on the way to this target";
+    v.probes.push_back(p);
+    StatusView::Flow f;
+    f.flow = "councils-to-kent-nhs-mllp";
+    f.to = "kent-nhs-svc";
+    f.state = "app_blocked";
+    v.flows.push_back(f);
+    const std::string page = render_status_page(v);
+    CHECK(page.find("<td>sessions cut after 4-5 s idle, below the 10 s required, on the way to "
+                    "this target</td>") != std::string::npos);
+    CHECK(page.find("<td>past the handshake, to kent-nhs-svc</td>") != std::string::npos);
+}

@@ -1,7 +1,9 @@
 // The idle kind's series: the bounds, the cuts by how, the sessions open, and the finding.
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <limits>
+#include <string>
 
 #include "probes/idle/idle_kind.hpp"
 #include "probes/probe.hpp"
@@ -47,6 +49,24 @@ class IdleSeries : public KindSeries {
             default:
                 return;
         }
+    }
+
+    std::string status_note() const override {
+        const double lower = lower_.load(std::memory_order_relaxed);
+        const double upper = upper_.load(std::memory_order_relaxed);
+        const double required = required_.load(std::memory_order_relaxed);
+        if (!std::isfinite(upper)) return {};  // nothing cut up to the maximum
+        char text[160];
+        if (std::isnan(lower))
+            std::snprintf(text, sizeof text, "sessions cut after at most %g s idle", upper);
+        else
+            std::snprintf(text, sizeof text, "sessions cut after %g-%g s idle", lower, upper);
+        std::string out = text;
+        if (required >= 0 && upper < required) {
+            std::snprintf(text, sizeof text, ", below the %g s required", required);
+            out += text;
+        }
+        return out + ", on the way to this target";
     }
 
   private:
