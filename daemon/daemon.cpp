@@ -7,6 +7,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -223,8 +224,31 @@ void Daemon::apply(std::shared_ptr<const Config> config) {
     malloc_trim(0);
 }
 
+namespace {
+
+// [fedprobe.stamp] with the federation's STAMP senders: the addresses of the targets probed
+// with stamp (the appliances' reflectors, which send from the same address), as this site sees
+// them, within the reflector's allow.
+std::optional<StampReflectorSettings> reflector_settings(const Config& config) {
+    std::optional<StampReflectorSettings> want = config.settings.stamp;
+    if (!want) return want;
+    for (const Target& t : config.targets) {
+        const IpAddress& a = t.address_for(config.settings.site);
+        const bool stamp = std::any_of(t.probes().begin(), t.probes().end(),
+                                       [](const ProbeSpec& p) { return p.name() == "stamp"; });
+        const bool allowed = std::any_of(want->allow.begin(), want->allow.end(),
+                                         [&](const Prefix& p) { return p.contains(a); });
+        if (stamp && allowed &&
+            std::find(want->priority.begin(), want->priority.end(), a) == want->priority.end())
+            want->priority.push_back(a);
+    }
+    return want;
+}
+
+}  // namespace
+
 Status Daemon::apply_reflector(const Config& config) {
-    const auto& want = config.settings.stamp;
+    const auto want = reflector_settings(config);
     exporter_.stamp_reflector().set(want.has_value() || reflector_, config.settings.site);
     if (!want) {
         if (reflector_) spdlog::info("stamp reflector: stopped (no [fedprobe.stamp] any more)");

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/event_loop.hpp"
+#include "probes/stamp/stamp_steering.hpp"
 
 using namespace fedprobe;
 using namespace std::chrono_literals;
@@ -255,4 +256,93 @@ TEST_CASE("packets the kernel drops before the reflector reads them are counted 
     MESSAGE(reflector.counts().get(StampReflected::reflected)
             << " reflected, " << reflector.counts().get(StampReflected::dropped) << " dropped of "
             << sent);
+}
+
+namespace {
+
+// A flood from 127.0.0.3 overflows the reflector's queue while a sender at 127.0.0.2 sends
+// 100 test packets among it; then the loop runs. Returns the sender's replies and the drops.
+std::pair<int, std::uint64_t> flood_beside_a_sender(bool sender_is_priority) {
+    EventLoop loop;
+    REQUIRE(loop.init().ok());
+    StampReflectorSettings s = settings();
+    s.listen = {*Endpoint::parse("127.0.0.1:0")};
+    s.allow = {*Prefix::parse("127.0.0.0/8")};
+    s.rate_limit = 1e9;
+    if (sender_is_priority) s.priority = {*IpAddress::parse("127.0.0.2")};
+    StampReflector reflector(loop, s);
+    const Status started = reflector.start();
+    REQUIRE_MESSAGE(started.ok(), started.message());
+    REQUIRE(reflector.bound().size() == 1);  // the senders' own queue is not another endpoint
+    const Endpoint to = reflector.bound().at(0);
+    auto bound_socket = [](const char* from) {
+        const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        REQUIRE(fd >= 0);
+        sockaddr_storage a;
+        const socklen_t n = IpAddress::parse(from)->to_sockaddr(0, a);
+        REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), n) == 0);
+        return fd;
+    };
+    const int flood = bound_socket("127.0.0.3"), sender = bound_socket("127.0.0.2");
+    sockaddr_storage ss;
+    const socklen_t len = to.address.to_sockaddr(to.port, ss);
+    const auto packet = test_packet(1);
+    auto send = [&](int fd) {
+        return sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
+    };
+    for (int i = 0; i < 20000; ++i) {
+        (void)send(flood);
+        if (i % 200 == 199) REQUIRE(send(sender) == static_cast<ssize_t>(packet.size()));
+    }
+    for (int i = 0; i < 50; ++i)
+        loop.run_once(10ms);
+    // The kernel reports its drop count on the packet queued after the drops: one more.
+    (void)send(flood);
+    for (int i = 0; i < 50; ++i)
+        loop.run_once(10ms);
+    int replies = 0;
+    std::uint8_t buf[512];
+    while (recv(sender, buf, sizeof buf, 0) > 0)
+        ++replies;
+    close(flood);
+    close(sender);
+    return {replies, reflector.counts().get(StampReflected::dropped)};
+}
+
+}  // namespace
+
+TEST_CASE("the federation's senders have a queue of their own, which a flood cannot fill") {
+    const auto [shared_replies, shared_drops] = flood_beside_a_sender(false);
+    const auto [own_replies, own_drops] = flood_beside_a_sender(true);
+    MESSAGE("one queue: " << shared_replies << " of 100 answered, " << shared_drops
+                          << " dropped; the senders' own: " << own_replies << " of 100, "
+                          << own_drops << " dropped");
+    CHECK(shared_drops > 0);
+    CHECK(shared_replies < 100);  // the flood's overflow took the sender's packets too
+    CHECK(own_drops > 0);         // the flood still overflowed its own queue
+    CHECK(own_replies == 100);
+}
+
+TEST_CASE("the steering program: each address's words, short jumps, and nothing for no address") {
+    const std::vector<IpAddress> sources = {*IpAddress::parse("2001:db8::1"),
+                                            *IpAddress::parse("10.1.2.3"),
+                                            *IpAddress::parse("2001:db8::2")};
+    const auto v6 = stamp_steering_program(AF_INET6, sources);
+    REQUIRE(v6.size() == 2 * 9 + 1);
+    CHECK(v6[0].k == static_cast<std::uint32_t>(SKF_NET_OFF) + 8);
+    CHECK(v6[1].k == 0x20010db8);
+    CHECK(v6[1].jf == 7);  // past this address's block
+    CHECK(v6[7].k == 1);   // ::1's last word
+    CHECK(v6[7].jf == 1);
+    CHECK(v6[8].code == (BPF_RET | BPF_K));
+    CHECK(v6[8].k == 1);
+    CHECK(v6[16].k == 2);
+    CHECK(v6.back().k == 0);
+    const auto v4 = stamp_steering_program(AF_INET, sources);
+    REQUIRE(v4.size() == 4);
+    CHECK(v4[0].k == static_cast<std::uint32_t>(SKF_NET_OFF) + 12);
+    CHECK(v4[1].k == 0x0a010203);
+    CHECK(stamp_steering_program(AF_INET, std::vector<IpAddress>{}).empty());
+    std::vector<IpAddress> many(kMostSteeredSources + 10, *IpAddress::parse("10.0.0.1"));
+    CHECK(stamp_steering_program(AF_INET, many).size() == 3 * kMostSteeredSources + 1);
 }

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <string>
 
+#include "probes/stamp/stamp_steering.hpp"
+
 namespace fedprobe {
 
 namespace {
@@ -58,39 +60,62 @@ void StampReflector::close_all() {
     sockets_.clear();
 }
 
+Result<StampReflector::Socket> StampReflector::open_socket(const Endpoint& ep, bool shared) {
+    const int family = ep.address.family;
+    const int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (fd < 0) return Status::from_errno("stamp reflector: socket", errno);
+    int on = 1;
+    if (family == AF_INET6) setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    Status st;
+    if (shared && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
+        st = Status::from_errno("stamp reflector: SO_REUSEPORT", errno);
+    if (st.ok()) st = enable_rx_packet_info(fd, family);
+    if (st.ok()) st = enable_rx_timestamps(fd);
+    if (st.ok()) st = enable_rx_overflow_count(fd);
+    sockaddr_storage ss;
+    const socklen_t len = ep.address.to_sockaddr(ep.port, ss);
+    if (st.ok() && bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0)
+        st = errno == EACCES ? Status::error("stamp reflector: bind " + ep.str() +
+                                             ": permission denied (a port below 1024 needs "
+                                             "CAP_NET_BIND_SERVICE)")
+                             : Status::from_errno("stamp reflector: bind " + ep.str(), errno);
+    if (!st.ok()) {
+        close(fd);
+        return st;
+    }
+    grow_receive_buffer(fd, 1 << 20);
+    Endpoint local = ep;
+    socklen_t got = sizeof ss;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &got) == 0)
+        if (auto bound = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&ss)))
+            local.port = bound->port;  // the port the kernel chose for :0
+    return Socket{fd, local, 0, false};
+}
+
 Status StampReflector::start() {
     for (const Endpoint& ep : settings_.listen) {
-        const int family = ep.address.family;
-        const int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-        if (fd < 0) {
+        const auto program = stamp_steering_program(ep.address.family, settings_.priority);
+        auto general = open_socket(ep, !program.empty());
+        if (!general.ok()) {
             close_all();
-            return Status::from_errno("stamp reflector: socket", errno);
+            return general.status();
         }
-        int on = 1;
-        if (family == AF_INET6) setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &on, sizeof on);
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-        Status st = enable_rx_packet_info(fd, family);
-        if (st.ok()) st = enable_rx_timestamps(fd);
-        if (st.ok()) st = enable_rx_overflow_count(fd);
-        sockaddr_storage ss;
-        const socklen_t len = ep.address.to_sockaddr(ep.port, ss);
-        if (st.ok() && bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0)
-            st = errno == EACCES ? Status::error("stamp reflector: bind " + ep.str() +
-                                                 ": permission denied (a port below 1024 needs "
-                                                 "CAP_NET_BIND_SERVICE)")
-                                 : Status::from_errno("stamp reflector: bind " + ep.str(), errno);
-        if (!st.ok()) {
-            close(fd);
+        sockets_.push_back(*general);
+        if (program.empty()) continue;
+        // The federation's senders' queue joins the group second (index 1, the program's 1),
+        // on the port the first got.
+        auto own = open_socket(general->local, true);
+        if (!own.ok()) {
+            close_all();
+            return own.status();
+        }
+        own->priority = true;
+        sockets_.push_back(*own);
+        if (Status st = attach_stamp_steering(general->fd, program); !st.ok()) {
             close_all();
             return st;
         }
-        grow_receive_buffer(fd, 1 << 20);
-        Endpoint local = ep;
-        socklen_t got = sizeof ss;
-        if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &got) == 0)
-            if (auto bound = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&ss)))
-                local.port = bound->port;  // the port the kernel chose for :0
-        sockets_.push_back(Socket{fd, local, 0});
     }
     for (std::size_t i = 0; i < sockets_.size(); ++i) {
         Status st = loop_.add_fd(sockets_[i].fd, EPOLLIN,
@@ -106,7 +131,7 @@ Status StampReflector::start() {
 std::vector<Endpoint> StampReflector::bound() const {
     std::vector<Endpoint> out;
     for (const Socket& s : sockets_)
-        out.push_back(s.local);
+        if (!s.priority) out.push_back(s.local);
     return out;
 }
 

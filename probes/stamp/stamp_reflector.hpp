@@ -38,6 +38,9 @@ struct StampReflectorSettings {
     std::optional<StampKey> key;  // authenticated mode
     double rate_limit = 100;      // packets/s per source address
     std::size_t max_sessions = 4096;
+    // The federation's STAMP senders (its appliances' addresses): read from a queue of their
+    // own, which a flood from other addresses cannot fill (stamp_steering.hpp).
+    std::vector<IpAddress> priority;
     friend bool operator==(const StampReflectorSettings&, const StampReflectorSettings&) = default;
 };
 
@@ -119,6 +122,7 @@ class StampReflector {
         int fd = -1;
         Endpoint local;
         std::uint32_t drops_seen = 0;  // SO_RXQ_OVFL's running total, as last counted
+        bool priority = false;         // the federation's senders' own queue
     };
 
     EventLoop& loop_;
@@ -139,6 +143,8 @@ class StampReflector {
     void sweep(TimePoint now);
     void on_readable(Socket& s);
     void close_all();
+    // One socket on `ep`; `shared`: SO_REUSEPORT, for a group with the senders' own queue.
+    static Result<Socket> open_socket(const Endpoint& ep, bool shared);
 };
 
 }  // namespace fedprobe
