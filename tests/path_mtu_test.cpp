@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <functional>
 
+#include "probes/path/path_kind.hpp"
 #include "probes/path/path_mtu.hpp"
+#include "probes/probe.hpp"
 
 using namespace fedprobe;
 
@@ -250,4 +252,53 @@ TEST_CASE(
     CHECK(r.mtu == 1499);
     CHECK(r.blackhole);  // indistinguishable from a hole at 1500, and reported as one
     CHECK(r.blackhole_size == 1500);
+}
+
+namespace {
+
+// The value of fedprobe_path_blackhole the path series exports, or -1 when it has none.
+double exported_blackhole(const KindSeries& series) {
+    struct Writer : SeriesWriter {
+        double v = -1;
+        void value(std::initializer_list<ExtraLabel>, double x) override { v = x; }
+        void histogram(std::initializer_list<ExtraLabel>, const HistogramSnapshot&) override {}
+    } w;
+    for (std::size_t f = 0; f < PathKind::kFamilies.size(); ++f)
+        if (std::string_view(PathKind::kFamilies[f].name) == "fedprobe_path_blackhole")
+            series.render(f, w);
+    return w.v;
+}
+
+ProbeResult searched(int mtu, bool blackhole) {
+    PathResult p;
+    p.flows.push_back(FlowTrace{});
+    PathMtu m;
+    m.mtu = mtu;
+    m.blackhole = blackhole;
+    p.mtu = m;
+    ProbeResult r;
+    r.outcome = Outcome::ok;
+    r.kind = p;
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("the series exports a black hole once two searches in a row find one") {
+    auto series = PathKind::make_series();
+    series->record(searched(1500, false));
+    CHECK(exported_blackhole(*series) == 0);
+    series->record(searched(507, true));  // one search that lost every large probe
+    CHECK(exported_blackhole(*series) == 0);
+    series->record(searched(1500, false));
+    CHECK(exported_blackhole(*series) == 0);
+    series->record(searched(1400, true));
+    CHECK(exported_blackhole(*series) == 0);
+    series->record(searched(1400, true));  // the second in a row: a hole
+    CHECK(exported_blackhole(*series) == 1);
+    series->record(searched(1500, false));  // gone at once
+    CHECK(exported_blackhole(*series) == 0);
+    auto fresh = PathKind::make_series();
+    fresh->record(searched(1400, true));
+    CHECK(exported_blackhole(*fresh) == -1);  // nothing exported before a confirmed result
 }
