@@ -116,16 +116,29 @@ std::optional<std::string> passive_words(const ApplianceEvidence& b, const std::
 }
 
 // A router of `from`'s way into `into` that says it has no route there: the first of `from`'s
-// probes into `into` that ended unreachable, reported by a device outside `into`.
-const ProbeErrorSeen* no_route(const ApplianceEvidence& from, const std::string& into) {
+// probes into `into` that ended unreachable, reported by a device outside `into`; or else one
+// of its flows into `into` whose reporter answered so (`with_flows`: for the way back; the way
+// out has the judged flow's own reporter, with its own checks). Routers rate-limit their ICMP
+// errors (Linux: one a second per source), so at a scrape the probes may all show silence; a flow
+// keeps its reporter's answer through its silent rounds for 30 s (the engine's answer memory).
+std::optional<ProbeErrorSeen> no_route(const ApplianceEvidence& from, const std::string& into,
+                                       bool with_flows) {
     // Not a STAMP session's or a trace's: their rounds come every 10 s or more, so their last
     // error can be a fault that has gone (CI: return-route-missing's, read under asymmetric).
     // Traces have their own rule; the probes that run every interval speak for the route now.
     for (const auto& e : from.errors)
         if (e.network == into && e.outcome == "unreachable" && !e.reporter_network.empty() &&
             e.reporter_network != into && e.probe != "stamp" && e.probe != "path")
-            return &e;
-    return nullptr;
+            return e;
+    if (!with_flows) return std::nullopt;
+    for (const auto& f : from.flows) {
+        const std::string& answered = f.answered.empty() ? f.state : f.answered;
+        if (f.network == into && answered == "unreachable" && !f.compliant &&
+            !f.reporter_network.empty() && f.reporter_network != into)
+            return ProbeErrorSeen{f.to,          f.network,  "flow " + f.flow,  f.service,
+                                  "unreachable", f.reporter, f.reporter_network};
+    }
+    return std::nullopt;
 }
 
 std::string probe_words(const ProbeErrorSeen& e) {
@@ -171,7 +184,7 @@ void judge_silent_drop(Fault& fault, const FlowSeen& f, const ApplianceEvidence&
             const std::vector<std::string> nets = networks_of(t.hops);
             return t.reached || std::find(nets.begin(), nets.end(), B) != nets.end();
         });
-    if (const ProbeErrorSeen* e = no_route(a, B); e && B != A && !routed_since) {
+    if (const auto e = no_route(a, B, false); e && B != A && !routed_since) {
         fault.evidence.push_back("from " + A + ": " + probe_words(*e) +
                                  ": the way out has no route");
         fault.segment = segment_of(e->reporter_network, A, B);
@@ -245,7 +258,7 @@ void judge_silent_drop(Fault& fault, const FlowSeen& f, const ApplianceEvidence&
     }
     if (back) fault.return_networks = networks_of(back->hops);
     // The way back has no route: B's own probes into A, or its trace back, say so.
-    if (const ProbeErrorSeen* e = no_route(*b, A)) {
+    if (const auto e = no_route(*b, A, true)) {
         fault.evidence.push_back("from " + B + ": " + probe_words(*e) + ": replies from " + B +
                                  " have no way back to " + A);
         fault.segment = Segment::return_;

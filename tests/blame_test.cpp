@@ -228,6 +228,43 @@ TEST_CASE("a missing return route: the destination's own probes back say where")
     CHECK(faults[0].hop == hop(1, "10.31.1.1", "kent-nhs"));
 }
 
+TEST_CASE("a missing return route told by the destination's flow back, its probes rate-limited") {
+    // At the scrape every probe of kent-nhs's into kent-psn had gone silent (its border's
+    // "unreachable" is rate-limited); its flow there kept the answer its reporter gave.
+    Ends e;
+    e.psn.flows = {flow("filtered")};
+    e.psn.flows[0].blocked_after = hop(3, "192.0.2.101", "interconnect");
+    e.psn.traces = {way_out(3)};
+    TraceSeen back = way_back("interconnect", false);
+    back.hops.clear();
+    back.stop = hop(0, "", "");
+    e.nhs.traces = {back};
+    FlowSeen echo;
+    echo.flow = "trusts-to-kent-psn-echo";
+    echo.to = "kent-psn-svc";
+    echo.network = "kent-psn";
+    echo.service = "echo";
+    echo.expect = "allow";
+    echo.state = "filtered";
+    echo.answered = "unreachable";
+    echo.reporter = "10.31.1.1";
+    echo.reporter_network = "kent-nhs";
+    e.nhs.flows = {echo};
+    auto faults = e.judge();
+    const Fault* f = nullptr;
+    for (const auto& x : faults)
+        if (x.flow == "councils-to-trusts-https") f = &x;
+    REQUIRE(f != nullptr);
+    CHECK(f->segment == Segment::return_);
+    CHECK(f->owner == "kent-nhs");
+    CHECK(f->hop == HopSeen{0, "10.31.1.1", "kent-nhs"});
+    // An answer from inside kent-psn (its own border) says nothing of kent-nhs's way back.
+    e.nhs.flows[0].reporter_network = "kent-psn";
+    faults = e.judge();
+    for (const auto& x : faults)
+        if (x.flow == "councils-to-trusts-https") CHECK(x.segment != Segment::return_);
+}
+
 TEST_CASE("no route on the way out: the source's trace into the network says so") {
     Ends e;
     e.psn.flows = {flow("filtered")};
