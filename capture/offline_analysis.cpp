@@ -6,13 +6,13 @@ namespace fedprobe {
 
 namespace {
 
-struct Reading {
+struct FileReading {
     HandshakeTracker* tracker;
     int link_type;
 };
 
 void on_frame(void* user, std::int64_t ts, std::span<const std::uint8_t> frame) {
-    auto* r = static_cast<Reading*>(user);
+    auto* r = static_cast<FileReading*>(user);
     r->tracker->add_frame(r->link_type, frame, ts);
 }
 
@@ -28,7 +28,7 @@ Result<OfflineAnalysis> analyse_capture_file(const std::string& path, const Conf
         settings.max_flows = config.settings.capture->max_flows;
     }
     HandshakeTracker tracker(out.labels, settings);
-    Reading r{&tracker, (*source)->link_type()};
+    FileReading r{&tracker, (*source)->link_type()};
     auto n = (*source)->dispatch(&on_frame, &r);
     if (!n.ok()) out.read_error = n.status().message();
     out.unfinished = tracker.finish();
