@@ -200,17 +200,24 @@ TEST_CASE("a silent drop on the way out: the way back follows the way out") {
     CHECK(faults[0].owner == "interconnect");
 }
 
-TEST_CASE("a missing return route: the destination's own probes back say where") {
+// return-route-missing as kent-psn sees it (its flow dies after the interconnect) with
+// kent-nhs's trace back lost entirely (its border's errors are rate-limited).
+Ends return_route_missing() {
     Ends e;
     e.psn.flows = {flow("filtered")};
     e.psn.flows[0].blocked_after = hop(3, "192.0.2.101", "interconnect");
     e.psn.traces = {way_out(3)};
-    // The trace back is lost entirely (the border's errors are rate-limited), and its icmp
-    // probe of kent-psn-svc got "unreachable" from its own border.
     TraceSeen back = way_back("interconnect", false);
     back.hops.clear();
     back.stop = hop(0, "", "");
     e.nhs.traces = {back};
+    return e;
+}
+
+TEST_CASE("a missing return route: the destination's own probes back say where") {
+    // The trace back is lost, and kent-nhs's icmp probe of kent-psn-svc got "unreachable"
+    // from its own border.
+    Ends e = return_route_missing();
     e.nhs.errors = {ProbeErrorSeen{"kent-psn-svc", "kent-psn", "icmp", "", "unreachable",
                                    "10.31.1.1", "kent-nhs"}};
     auto faults = e.judge();
@@ -231,14 +238,7 @@ TEST_CASE("a missing return route: the destination's own probes back say where")
 TEST_CASE("a missing return route told by the destination's flow back, its probes rate-limited") {
     // At the scrape every probe of kent-nhs's into kent-psn had gone silent (its border's
     // "unreachable" is rate-limited); its flow there kept the answer its reporter gave.
-    Ends e;
-    e.psn.flows = {flow("filtered")};
-    e.psn.flows[0].blocked_after = hop(3, "192.0.2.101", "interconnect");
-    e.psn.traces = {way_out(3)};
-    TraceSeen back = way_back("interconnect", false);
-    back.hops.clear();
-    back.stop = hop(0, "", "");
-    e.nhs.traces = {back};
+    Ends e = return_route_missing();
     FlowSeen echo;
     echo.flow = "trusts-to-kent-psn-echo";
     echo.to = "kent-psn-svc";
