@@ -8,12 +8,7 @@ export FEDPROBE=$(realpath "$1") SOURCE_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MINUTES=${2:-30}
 export FEDPROBE_LAB="fps$$"
 source "$SOURCE_ROOT/tests/lab_lib.sh"
-"$LABD/federation" up >/dev/null
-sed -e "s|/run/fedprobe-lab/fpl/|$STATE/|g" "$LABD/federation.toml" >"$WORK/fed.toml"
-for o in kn sn xn kp sp bp; do
-    ip netns exec "$(ns "$o-app")" "$FEDPROBE" run --config "$WORK/fed.toml" --site "${ID[$o]}" >"$WORK/$o.log" 2>&1 &
-    PIDS+=($!)
-done
+LAB_AS_DEMO=1 start_lab_daemons kn sn xn kp sp bp >/dev/null
 sleep 60  # every probe, trace and STAMP session has run a round or more
 rounds=0 dirty=0 flows=0
 end=$((SECONDS + MINUTES * 60))

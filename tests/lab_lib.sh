@@ -27,12 +27,17 @@ lab_config_without_targets() {  # output file
 }
 
 # org codes...: the lab up, a daemon per appliance, probing every second; LAB_PATH_INTERVAL, when
-# set, replaces the lab's 30 s path interval (path.mtu's search included).
+# set, replaces the lab's 30 s path interval (path.mtu's search included). LAB_AS_DEMO set: the
+# lab's own intervals, as tools/demo runs it (the benchmarks of a clean lab).
 start_lab_daemons() {
     "$LABD/federation" up
-    sed -e 's/^interval = "5s"/interval = "1s"/' -e 's/^timeout = "1s"/timeout = "700ms"/' \
-        -e "s/interval = \"30s\"/interval = \"${LAB_PATH_INTERVAL:-30s}\"/" \
-        -e "s|/run/fedprobe-lab/fpl/|$STATE/|g" "$LABD/federation.toml" >"$WORK/fed.toml"
+    if [ -n "${LAB_AS_DEMO:-}" ]; then
+        sed -e "s|/run/fedprobe-lab/fpl/|$STATE/|g" "$LABD/federation.toml" >"$WORK/fed.toml"
+    else
+        sed -e 's/^interval = "5s"/interval = "1s"/' -e 's/^timeout = "1s"/timeout = "700ms"/' \
+            -e "s/interval = \"30s\"/interval = \"${LAB_PATH_INTERVAL:-30s}\"/" \
+            -e "s|/run/fedprobe-lab/fpl/|$STATE/|g" "$LABD/federation.toml" >"$WORK/fed.toml"
+    fi
     for o in "$@"; do
         ip netns exec "$(ns "$o-app")" "$FEDPROBE" run --config "$WORK/fed.toml" --site "${ID[$o]}" >"$WORK/$o.log" 2>&1 &
         PIDS+=($!)
