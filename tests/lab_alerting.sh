@@ -206,28 +206,7 @@ cat >"$WORK/cases.json" <<'JSON'
          "where": "on the way back, 10.31.1.1 (kent-nhs)"}
 }
 JSON
-declare -A seen now
-phase() {  # cases...: wait until every surface names where and who for each, up to 150 s
-    local k s all
-    started=$SECONDS
-    while ((SECONDS - started < 150)); do
-        all=1
-        for k in "$@"; do
-            now[$k]=$(named_by "$WORK/cases.json" "$k" "$PROM")
-            for s in ${now[$k]}; do [ -n "${seen[$k-$s]:-}" ] || seen[$k-$s]=$((SECONDS - started)); done
-            [ "${now[$k]}" = "page alert console verdict" ] || all=0
-        done
-        ((all)) && break
-        sleep 3
-    done
-    for k in "$@"; do
-        for s in page alert console verdict; do
-            [ -n "${seen[$k-$s]:-}" ] || fail "$k: the $s does not name where and who within 150 s (named: ${now[$k]}; $(cat "$WORK/named-$k.log"))"
-        done
-        pass "$k: page ${seen[$k-page]} s, alert ${seen[$k-alert]} s, console ${seen[$k-console]} s, verdict ${seen[$k-verdict]} s after the fault name where and the owner"
-    done
-}
-phase app mtu dns
+phase "$WORK/cases.json" "$PROM" 150 app mtu dns
 
 # The way back (return-route-missing), alone: path.mtu's searches beside it would spend
 # kent-nhs's border's ICMP allowance, which is the return verdict's evidence. kent-psn's page
@@ -236,4 +215,4 @@ phase app mtu dns
 "$LABD/fault" mtu-blackhole off >/dev/null
 "$LABD/fault" dns-split off >/dev/null
 "$LABD/fault" return-route-missing on >/dev/null
-phase return
+phase "$WORK/cases.json" "$PROM" 150 return

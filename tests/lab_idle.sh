@@ -106,18 +106,7 @@ cat >"$WORK/cases.json" <<'JSON'
           "alert": ["FedprobeFederationFault", "idle segment (idle sessions to kent-nhs-mllp), owned by kent-nhs"],
           "where": "idle sessions to kent-nhs-mllp"}}
 JSON
-started=$SECONDS
-declare -A seen
-while ((SECONDS - started < 120)); do
-    now=$(named_by "$WORK/cases.json" idle "$PROM")
-    for s in $now; do [ -n "${seen[$s]:-}" ] || seen[$s]=$((SECONDS - started)); done
-    [ "$now" = "page alert console verdict" ] && break
-    sleep 3
-done
-for s in page alert console verdict; do
-    [ -n "${seen[$s]:-}" ] || fail "idle: the $s does not name where and who within 120 s (named: $now; $(cat "$WORK/named-idle.log"))"
-done
-pass "idle: page ${seen[page]} s, alert ${seen[alert]} s, console ${seen[console]} s, verdict ${seen[verdict]} s after blame's verdict name the cut and owner kent-nhs"
+phase "$WORK/cases.json" "$PROM" 120 idle
 
 # The fault off: at the next re-verification (idle.interval, 1 min here) a session outlives the
 # old cut, and the bounds restart from it and find no cut up to the maximum.

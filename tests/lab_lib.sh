@@ -90,3 +90,27 @@ else:
 print(" ".join(got))
 PY
 }
+
+# cases.json port bound case...: waits until every surface names where and who for each case
+# (named_by), up to `bound` seconds, and prints how long each surface took.
+phase() {
+    local cases=$1 port=$2 bound=$3 k s all started=$SECONDS
+    shift 3
+    local -A seen now
+    while ((SECONDS - started < bound)); do
+        all=1
+        for k in "$@"; do
+            now[$k]=$(named_by "$cases" "$k" "$port")
+            for s in ${now[$k]}; do [ -n "${seen[$k-$s]:-}" ] || seen[$k-$s]=$((SECONDS - started)); done
+            [ "${now[$k]}" = "page alert console verdict" ] || all=0
+        done
+        ((all)) && break
+        sleep 3
+    done
+    for k in "$@"; do
+        for s in page alert console verdict; do
+            [ -n "${seen[$k-$s]:-}" ] || fail "$k: the $s does not name where and who within $bound s (named: ${now[$k]}; $(cat "$WORK/named-$k.log"))"
+        done
+        pass "$k: page ${seen[$k-page]} s, alert ${seen[$k-alert]} s, console ${seen[$k-console]} s, verdict ${seen[$k-verdict]} s after the phase began name where and the owner"
+    done
+}
