@@ -19,6 +19,7 @@
 #include "daemon/fd_limit.hpp"
 #include "daemon/sd_notify.hpp"
 #include "exporters/web_health.hpp"
+#include "probes/stamp/stamp_steering.hpp"
 
 namespace fedprobe {
 
@@ -269,8 +270,17 @@ Status Daemon::apply_reflector(const Config& config) {
         std::string where;
         for (const auto& ep : want->listen)
             where += (where.empty() ? "" : ", ") + ep.str();
-        spdlog::info("stamp reflector: answering on {} ({}{})", where,
-                     want->stateful ? "stateful" : "stateless", want->key ? ", authenticated" : "");
+        spdlog::info(
+            "stamp reflector: answering on {} ({}{}), {} federation senders on a queue "
+            "of their own",
+            where, want->stateful ? "stateful" : "stateless", want->key ? ", authenticated" : "",
+            std::min(want->priority.size(), kMostSteeredSources));
+        if (want->priority.size() > kMostSteeredSources)
+            spdlog::warn(
+                "stamp reflector: {} stamp targets; up to {} of each address family get the "
+                "senders' queue, "
+                "the rest share the flooded one",
+                want->priority.size(), kMostSteeredSources);
         return {};
     }
     if (was) {
